@@ -1,0 +1,15 @@
+// Registration of the CLI's verb groups. Each Add* function adds its subcommands to
+// `app`; the callback it installs stores the verb's exit code in `*exit_code`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace jobgate::gate {
+
+// check, eval, test, simulate: offline verbs, no running gate needed (offline_commands.cc).
+void AddOfflineCommands(CLI::App& app, int* exit_code);
+
+// run, submit, demo: the daemon and the verbs that talk to it over NATS (run_command.cc).
+void AddDaemonCommands(CLI::App& app, int* exit_code);
+
+}  // namespace jobgate::gate

@@ -1,0 +1,69 @@
+// Every metric jobgate exports, declared once (shared/CONTRACT.md lists the names).
+//
+// One struct per component. Each struct registers its families in the Registry it is
+// given; the caller owns the Registry and must keep it alive longer than the struct.
+// Families and the metrics they hand out are thread-safe (prometheus-cpp), so one
+// instance is shared by every thread of its component. Label values are created on first
+// use (Family::Add), which takes a lock; callers on the hot path cache the returned
+// references where the label set is known in advance.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+namespace jobgate::metrics {
+
+// Buckets for per-job latencies: 10 µs .. 5 s.
+prometheus::Histogram::BucketBoundaries LatencyBuckets();
+
+// The dispatch gate (issue 3): consumption, evaluation, routing, publishing.
+struct GateMetrics {
+  explicit GateMetrics(prometheus::Registry& registry);
+
+  prometheus::Family<prometheus::Counter>& jobs_received_family;
+  prometheus::Counter& jobs_received;  // jobgate_jobs_received_total
+  // jobgate_decisions_total{decision,rule}; rule is "" when the defaults decided.
+  prometheus::Family<prometheus::Counter>& decisions;
+  prometheus::Family<prometheus::Histogram>& evaluation_seconds_family;
+  prometheus::Histogram& evaluation_seconds;  // jobgate_evaluation_seconds
+  prometheus::Family<prometheus::Histogram>& dispatch_seconds_family;
+  prometheus::Histogram& dispatch_seconds;  // jobgate_dispatch_seconds: receipt to publish-ack
+  // jobgate_rejected_jobs_total{reason}: decode_error, missing_job_id, too_large, bad_subject
+  prometheus::Family<prometheus::Counter>& rejected_jobs;
+  // jobgate_publish_errors_total{kind}: publish (a JetStream publish failed or timed out),
+  // ack (acking the incoming message failed), nak.
+  prometheus::Family<prometheus::Counter>& publish_errors;
+  // jobgate_throttled_total{rule}: jobs over their rate, left for redelivery.
+  prometheus::Family<prometheus::Counter>& throttled;
+  // jobgate_queue_pending{stream}: messages the consumer has not been delivered yet.
+  prometheus::Family<prometheus::Gauge>& queue_pending;
+};
+
+// The active policy (issue 3 sets it; issue 4 swaps it).
+struct PolicyMetrics {
+  explicit PolicyMetrics(prometheus::Registry& registry);
+
+  // jobgate_policy_info{snapshot,hash} = 1 for the active policy (one series at a time).
+  prometheus::Family<prometheus::Gauge>& policy_info;
+  // jobgate_policy_reloads_total{result}: ok, error.
+  prometheus::Family<prometheus::Counter>& policy_reloads;
+  // jobgate_shadow_disagreements_total{from,to}.
+  prometheus::Family<prometheus::Counter>& shadow_disagreements;
+};
+
+// The approval queue (issue 5).
+struct ApprovalMetrics {
+  explicit ApprovalMetrics(prometheus::Registry& registry);
+
+  prometheus::Family<prometheus::Gauge>& approvals_pending_family;
+  prometheus::Gauge& approvals_pending;  // jobgate_approvals_pending
+  prometheus::Family<prometheus::Histogram>& approval_wait_seconds_family;
+  prometheus::Histogram& approval_wait_seconds;  // jobgate_approval_wait_seconds
+  // jobgate_approvals_resolved_total{outcome}: APPROVED, REJECTED, EXPIRED.
+  prometheus::Family<prometheus::Counter>& approvals_resolved;
+};
+
+}  // namespace jobgate::metrics

@@ -1,0 +1,1087 @@
+// Policy compiler: YAML text -> Policy. Collects every error with its position rather
+// than stopping at the first, so `jobgate check` shows a reviewer the whole list.
+
+#include <google/protobuf/util/json_util.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "policy/glob.h"
+#include "policy/hash.h"
+#include "policy/model.h"
+#include "policy/policy.h"
+#include "policy/subject_pattern.h"
+
+namespace jobgate::policy {
+namespace {
+
+constexpr std::string_view kCanonicalFormat = "jobgate-policy-canonical/1";
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// "; did you mean 'x'?" when a known word is close to `word`, else "".
+std::string DidYouMean(std::string_view word, const std::vector<std::string_view>& known) {
+  std::string_view best;
+  size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;
+  for (std::string_view k : known) {
+    const size_t d = EditDistance(word, k);
+    if (d < best_distance) {
+      best_distance = d;
+      best = k;
+    }
+  }
+  if (best.empty()) return {};
+  return "; did you mean '" + std::string(best) + "'?";
+}
+
+std::string Join(const std::vector<std::string_view>& words) {
+  std::string out;
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += words[i];
+  }
+  return out;
+}
+
+bool IsPlainScalar(const YAML::Node& node) { return node.Tag() == "?" || node.Tag().empty(); }
+
+// Parses durations written as seconds (`90`) or with a unit (`30s`, `5m`, `24h`, `7d`).
+std::optional<int64_t> ParseDuration(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  int64_t value = 0;
+  const char* begin = text.data();
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(begin, end, value);
+  if (ec != std::errc() || value < 0) return std::nullopt;
+  const std::string_view unit(ptr, static_cast<size_t>(end - ptr));
+  int64_t scale = 0;
+  if (unit.empty() || unit == "s") scale = 1;
+  else if (unit == "m") scale = 60;
+  else if (unit == "h") scale = 3600;
+  else if (unit == "d") scale = 86400;
+  else return std::nullopt;
+  if (value > INT64_MAX / scale) return std::nullopt;
+  return value * scale;
+}
+
+const std::vector<std::string_view> kTopKeys = {"version", "snapshot", "description", "defaults",
+                                                "rules"};
+const std::vector<std::string_view> kDefaultsKeys = {"decision", "reason", "constraints"};
+const std::vector<std::string_view> kRuleKeys = {
+    "id",         "name",          "description", "match",        "decision", "reason",
+    "constraints", "approver_role", "risk_score",  "examples",    "rate",     "approval_ttl"};
+const std::vector<std::string_view> kMatchKeys = {
+    "topics",   "not_topics",    "tenants",        "environment", "capability",
+    "capabilities", "actor",     "risk_tags",      "risk_tags_any", "risk_tags_none",
+    "labels",   "args",          "job_id"};
+const std::vector<std::string_view> kActorKeys = {"agent_id", "session_id", "owner", "team",
+                                                  "type"};
+const std::vector<std::string_view> kOperatorKeys = {"glob", "regex", "in",  "not_in", "exists",
+                                                     "absent", "gt",  "gte", "lt",     "lte"};
+const std::vector<std::string_view> kConstraintKeys = {
+    "max_runtime_sec", "max_retries",    "max_diff_lines", "max_files",       "network_allowlist",
+    "network_denylist", "path_allowlist", "path_denylist",  "redaction_level", "custom"};
+const std::vector<std::string_view> kRateKeys = {"limit", "period", "key"};
+const std::vector<std::string_view> kExampleKeys = {"match", "no_match"};
+const std::vector<std::string_view> kRedactionLevels = {"none", "standard", "strict"};
+const std::vector<std::string_view> kRateFieldKeys = {
+    "tenant_id", "environment", "capability", "topic",       "actor.agent_id",
+    "actor.session_id", "actor.owner", "actor.team", "actor.type"};
+
+}  // namespace
+
+// YAML node -> JSON text, for building Jobs with protobuf's JSON parser. Under `args`
+// plain scalars keep their YAML type; elsewhere every scalar is a string (the Job's
+// fields are strings), so `environment: 1` is "1", not a type error.
+void YamlToJson(const YAML::Node& node, bool typed, std::string* out) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      out->append("null");
+      return;
+    case YAML::NodeType::Scalar: {
+      const std::string& s = node.Scalar();
+      if (typed && IsPlainScalar(node)) {
+        if (s == "true" || s == "false") {
+          out->append(s);
+          return;
+        }
+        if (s == "null" || s == "~") {
+          out->append("null");
+          return;
+        }
+        double d;
+        auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+        if (!s.empty() && ec == std::errc() && ptr == s.data() + s.size() && std::isfinite(d)) {
+          out->append(s);
+          return;
+        }
+      }
+      AppendJsonString(s, out);
+      return;
+    }
+    case YAML::NodeType::Sequence: {
+      out->push_back('[');
+      bool first = true;
+      for (const auto& item : node) {
+        if (!first) out->push_back(',');
+        first = false;
+        YamlToJson(item, typed, out);
+      }
+      out->push_back(']');
+      return;
+    }
+    case YAML::NodeType::Map: {
+      out->push_back('{');
+      bool first = true;
+      for (const auto& kv : node) {
+        if (!first) out->push_back(',');
+        first = false;
+        const std::string key = kv.first.Scalar();
+        AppendJsonString(key, out);
+        out->push_back(':');
+        YamlToJson(kv.second, typed || key == "args", out);
+      }
+      out->push_back('}');
+      return;
+    }
+  }
+}
+
+// YAML node -> JsonValue with sorted keys, for the canonical form.
+JsonValue YamlToCanonical(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar: {
+      const std::string& s = node.Scalar();
+      if (IsPlainScalar(node)) {
+        if (s == "true" || s == "false") return JsonValue(s == "true");
+        double d;
+        auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+        if (!s.empty() && ec == std::errc() && ptr == s.data() + s.size() && std::isfinite(d)) {
+          return JsonValue(d);
+        }
+      }
+      return JsonValue(s);
+    }
+    case YAML::NodeType::Sequence: {
+      JsonValue out = JsonValue::MakeArray();
+      for (const auto& item : node) out.push_back(YamlToCanonical(item));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      JsonValue out = JsonValue::MakeObject();
+      for (const auto& kv : node) out[kv.first.Scalar()] = YamlToCanonical(kv.second);
+      return out;
+    }
+    default:
+      return JsonValue();
+  }
+}
+
+Status JobFromYamlNode(const YAML::Node& node, v1::Job* job) {
+  if (!node.IsMap()) return InvalidArgument("a job must be a mapping of job fields");
+  std::string json;
+  YamlToJson(node, /*typed=*/false, &json);
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto status = google::protobuf::util::JsonStringToMessage(json, job, options);
+  if (!status.ok()) {
+    return InvalidArgument("not a valid job: " + std::string(status.message()));
+  }
+  return Status::Ok();
+}
+
+class PolicyCompiler {
+ public:
+  explicit PolicyCompiler(const CompileOptions& options) : options_(options) {}
+
+  CompileResult Run(std::string_view text);
+
+ private:
+  void Error(const YAML::Node& node, std::string message) {
+    const YAML::Mark mark = node.Mark();
+    Error(mark.line + 1, mark.column + 1, std::move(message));
+  }
+  void Error(int line, int col, std::string message) {
+    errors_.push_back({options_.file_name, line, col, std::move(message)});
+  }
+
+  // Reports unknown and duplicate keys of a mapping. False if `node` is not a mapping.
+  bool CheckMap(const YAML::Node& node, std::string_view what,
+                const std::vector<std::string_view>& known);
+  bool GetString(const YAML::Node& node, std::string_view what, std::string* out);
+  bool GetStringList(const YAML::Node& node, std::string_view what, std::vector<std::string>* out);
+  bool GetInt(const YAML::Node& node, std::string_view what, int64_t min, int64_t max,
+              int64_t* out);
+  bool GetBool(const YAML::Node& node, std::string_view what, bool* out);
+  bool GetNumber(const YAML::Node& node, std::string_view what, double* out);
+  Literal MakeLiteral(const YAML::Node& node);
+
+  void CompileDefaults(const YAML::Node& node);
+  void CompileRule(const YAML::Node& node, std::set<std::string>* ids);
+  void CompileMatch(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
+  bool CompileTopics(const YAML::Node& node, std::string_view what, std::vector<std::string>* out);
+  // False when the condition sets nothing (an empty list).
+  bool CompileMatcher(const YAML::Node& node, const std::string& what, ValueMatcher* m);
+  bool CompileConstraints(const YAML::Node& node, v1::Constraints* out, JsonValue* canon);
+  void CompileRate(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
+  void CompileExamples(const YAML::Node& node, CompiledRule* rule);
+  void BuildIndexes(Policy::Impl* impl);
+
+  const CompileOptions& options_;
+  std::vector<Diagnostic> errors_;
+  std::unique_ptr<Policy::Impl> impl_ = std::make_unique<Policy::Impl>();
+  JsonValue canonical_rules_ = JsonValue::MakeArray();
+  JsonValue canonical_defaults_ = JsonValue::MakeObject();
+};
+
+bool PolicyCompiler::CheckMap(const YAML::Node& node, std::string_view what,
+                              const std::vector<std::string_view>& known) {
+  if (!node.IsMap()) {
+    Error(node, std::string(what) + " must be a mapping");
+    return false;
+  }
+  std::set<std::string> seen;
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) {
+      Error(kv.first, "keys of " + std::string(what) + " must be plain words");
+      continue;
+    }
+    const std::string& key = kv.first.Scalar();
+    if (!seen.insert(key).second) {
+      Error(kv.first, "duplicate key '" + key + "' in " + std::string(what));
+    }
+    if (!known.empty() && std::find(known.begin(), known.end(), key) == known.end()) {
+      std::string hint = DidYouMean(key, known);
+      if (hint.empty()) hint = " (known: " + Join(known) + ")";
+      Error(kv.first, "unknown key '" + key + "' in " + std::string(what) + hint);
+    }
+  }
+  return true;
+}
+
+bool PolicyCompiler::GetString(const YAML::Node& node, std::string_view what, std::string* out) {
+  if (!node.IsScalar()) {
+    Error(node, std::string(what) + " must be a string");
+    return false;
+  }
+  *out = node.Scalar();
+  return true;
+}
+
+bool PolicyCompiler::GetStringList(const YAML::Node& node, std::string_view what,
+                                   std::vector<std::string>* out) {
+  out->clear();
+  if (node.IsScalar()) {
+    out->push_back(node.Scalar());
+    return true;
+  }
+  if (node.IsNull()) return true;
+  if (!node.IsSequence()) {
+    Error(node, std::string(what) + " must be a string or a list of strings");
+    return false;
+  }
+  bool ok = true;
+  for (const auto& item : node) {
+    if (!item.IsScalar()) {
+      Error(item, "entries of " + std::string(what) + " must be strings");
+      ok = false;
+      continue;
+    }
+    out->push_back(item.Scalar());
+  }
+  return ok;
+}
+
+bool PolicyCompiler::GetInt(const YAML::Node& node, std::string_view what, int64_t min,
+                            int64_t max, int64_t* out) {
+  if (!node.IsScalar()) {
+    Error(node, std::string(what) + " must be a whole number");
+    return false;
+  }
+  const std::string& s = node.Scalar();
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || ptr != s.data() + s.size()) {
+    Error(node, std::string(what) + " must be a whole number, got '" + s + "'");
+    return false;
+  }
+  if (v < min || v > max) {
+    Error(node, std::string(what) + " must be between " + std::to_string(min) + " and " +
+                    std::to_string(max) + ", got " + s);
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+bool PolicyCompiler::GetBool(const YAML::Node& node, std::string_view what, bool* out) {
+  if (node.IsScalar()) {
+    const std::string& s = node.Scalar();
+    if (s == "true" || s == "True" || s == "yes") { *out = true; return true; }
+    if (s == "false" || s == "False" || s == "no") { *out = false; return true; }
+  }
+  Error(node, std::string(what) + " must be true or false");
+  return false;
+}
+
+bool PolicyCompiler::GetNumber(const YAML::Node& node, std::string_view what, double* out) {
+  if (node.IsScalar()) {
+    const std::string& s = node.Scalar();
+    double v;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (!s.empty() && ec == std::errc() && ptr == s.data() + s.size() && std::isfinite(v)) {
+      *out = v;
+      return true;
+    }
+  }
+  Error(node, std::string(what) + " must be a number");
+  return false;
+}
+
+Literal PolicyCompiler::MakeLiteral(const YAML::Node& node) {
+  Literal lit;
+  lit.text = node.Scalar();
+  if (IsPlainScalar(node)) {
+    double d;
+    const std::string& s = lit.text;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+    if (!s.empty() && ec == std::errc() && ptr == s.data() + s.size() && std::isfinite(d)) {
+      lit.number = d;
+    }
+    if (s == "true") lit.boolean = true;
+    if (s == "false") lit.boolean = false;
+  }
+  return lit;
+}
+
+JsonValue Literal::ToJson() const {
+  if (number) return JsonValue(*number);
+  if (boolean) return JsonValue(*boolean);
+  return JsonValue(text);
+}
+
+CompileResult PolicyCompiler::Run(std::string_view text) {
+  CompileResult result;
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    Error(e.mark.line + 1, e.mark.column + 1, "invalid YAML: " + e.msg);
+    result.errors = std::move(errors_);
+    return result;
+  }
+  try {
+    if (root.IsNull()) {
+      Error(1, 1, "empty policy: expected a mapping with 'rules'");
+    } else if (CheckMap(root, "the policy", kTopKeys)) {
+      std::string version = "v1";
+      if (root["version"]) {
+        const YAML::Node v = root["version"];
+        if (!v.IsScalar() || (v.Scalar() != "v1" && v.Scalar() != "1")) {
+          Error(v, "unsupported policy version '" + (v.IsScalar() ? v.Scalar() : "?") +
+                       "' (this jobgate reads v1)");
+        }
+      }
+      std::string snapshot;
+      if (root["snapshot"]) GetString(root["snapshot"], "snapshot", &snapshot);
+      if (root["description"]) {
+        std::string ignored;
+        GetString(root["description"], "description", &ignored);
+      }
+      CompileDefaults(root["defaults"]);
+      const YAML::Node rules = root["rules"];
+      if (!rules) {
+        Error(root, "the policy has no 'rules' list");
+      } else if (!rules.IsSequence() && !rules.IsNull()) {
+        Error(rules, "'rules' must be a list of rules");
+      } else {
+        std::set<std::string> ids;
+        for (const auto& rule : rules) CompileRule(rule, &ids);
+      }
+      if (errors_.empty()) {
+        auto policy = std::shared_ptr<Policy>(new Policy());
+        BuildIndexes(impl_.get());
+        JsonValue canon = JsonValue::MakeObject();
+        canon["format"] = JsonValue(kCanonicalFormat);
+        canon["version"] = JsonValue(version);
+        canon["defaults"] = std::move(canonical_defaults_);
+        canonical_rules_.SortUnique();  // rule order carries no meaning
+        canon["rules"] = std::move(canonical_rules_);
+        policy->canonical_ = canon.Dump();
+        policy->hash_ = "sha256:" + Sha256Hex(policy->canonical_);
+        policy->snapshot_name_ = snapshot;
+        policy->file_name_ = options_.file_name;
+        policy->impl_ = std::move(impl_);
+        result.policy = std::move(policy);
+        return result;
+      }
+    }
+  } catch (const std::exception& e) {
+    // yaml-cpp throws on some conversions of malformed documents; report, never crash.
+    Error(1, 1, std::string("policy could not be read: ") + e.what());
+  }
+  result.errors = std::move(errors_);
+  return result;
+}
+
+void PolicyCompiler::CompileDefaults(const YAML::Node& node) {
+  Defaults& d = impl_->defaults;
+  canonical_defaults_["decision"] = JsonValue(VerdictName(d.decision));
+  if (!node) return;
+  if (!CheckMap(node, "defaults", kDefaultsKeys)) return;
+  if (node["decision"]) {
+    std::string text;
+    if (GetString(node["decision"], "defaults.decision", &text) &&
+        !ParseVerdict(text, &d.decision)) {
+      Error(node["decision"], "unknown decision '" + text + "'");
+    }
+    canonical_defaults_["decision"] = JsonValue(VerdictName(d.decision));
+  }
+  if (node["reason"] && GetString(node["reason"], "defaults.reason", &d.reason)) {
+    canonical_defaults_["reason"] = JsonValue(d.reason);
+  }
+  if (node["constraints"]) {
+    JsonValue canon;
+    d.has_constraints = CompileConstraints(node["constraints"], &d.constraints, &canon);
+    canonical_defaults_["constraints"] = std::move(canon);
+  }
+}
+
+void PolicyCompiler::CompileRule(const YAML::Node& node, std::set<std::string>* ids) {
+  if (!CheckMap(node, "a rule", kRuleKeys)) return;
+  CompiledRule rule;
+  rule.line = node.Mark().line + 1;
+  rule.col = node.Mark().column + 1;
+  JsonValue canon = JsonValue::MakeObject();
+
+  const YAML::Node id_node = node["id"] ? node["id"] : node["name"];
+  if (node["id"] && node["name"]) {
+    Error(node["name"], "a rule has both 'id' and 'name'; use 'id'");
+  }
+  if (!id_node) {
+    Error(node, "a rule needs an 'id'");
+  } else if (GetString(id_node, "a rule's id", &rule.id)) {
+    if (rule.id.empty()) Error(id_node, "a rule's id must not be empty");
+    if (!ids->insert(rule.id).second) Error(id_node, "duplicate rule id '" + rule.id + "'");
+  }
+  canon["id"] = JsonValue(rule.id);
+  const std::string where = "rule '" + rule.id + "'";
+
+  if (node["description"] && GetString(node["description"], "description", &rule.description)) {
+    canon["description"] = JsonValue(rule.description);
+  }
+  if (!node["decision"]) {
+    Error(node, where + " needs a 'decision'");
+  } else {
+    std::string text;
+    if (GetString(node["decision"], "decision", &text) && !ParseVerdict(text, &rule.decision)) {
+      Error(node["decision"],
+            "unknown decision '" + text +
+                "' (allow, allow_with_constraints, alert, redact, throttle, require_approval, "
+                "deny, terminate)");
+    }
+  }
+  canon["decision"] = JsonValue(VerdictName(rule.decision));
+  if (node["reason"] && GetString(node["reason"], "reason", &rule.reason)) {
+    canon["reason"] = JsonValue(rule.reason);
+  }
+  if (node["approver_role"] &&
+      GetString(node["approver_role"], "approver_role", &rule.approver_role)) {
+    canon["approver_role"] = JsonValue(rule.approver_role);
+  }
+  if (node["risk_score"]) {
+    int64_t score = 0;
+    if (GetInt(node["risk_score"], "risk_score", 0, 100, &score)) {
+      rule.risk_score = static_cast<int32_t>(score);
+    }
+    canon["risk_score"] = JsonValue(rule.risk_score);
+  }
+  if (node["approval_ttl"]) {
+    const YAML::Node ttl = node["approval_ttl"];
+    std::optional<int64_t> seconds;
+    if (ttl.IsScalar()) seconds = ParseDuration(ttl.Scalar());
+    if (!seconds || *seconds <= 0) {
+      Error(ttl, "approval_ttl must be a positive duration such as 3600, 30m, 24h or 7d");
+    } else {
+      rule.approval_ttl_sec = *seconds;
+      canon["approval_ttl_sec"] = JsonValue(rule.approval_ttl_sec);
+    }
+  }
+  if (!node["match"]) {
+    Error(node, where + " needs a 'match' (use 'match: {}' to match every job)");
+  } else {
+    JsonValue match_canon = JsonValue::MakeObject();
+    CompileMatch(node["match"], &rule, &match_canon);
+    canon["match"] = std::move(match_canon);
+  }
+  if (node["constraints"]) {
+    JsonValue c;
+    rule.has_constraints = CompileConstraints(node["constraints"], &rule.constraints, &c);
+    canon["constraints"] = std::move(c);
+  }
+  if (node["rate"]) {
+    CompileRate(node["rate"], &rule, &canon);
+  } else if (rule.decision == v1::THROTTLE) {
+    Error(node, where + " decides throttle but has no 'rate' (limit, period, key)");
+  }
+  if (node["examples"]) CompileExamples(node["examples"], &rule);
+
+  canonical_rules_.push_back(std::move(canon));
+  impl_->rules.push_back(std::move(rule));
+}
+
+bool PolicyCompiler::CompileTopics(const YAML::Node& node, std::string_view what,
+                                   std::vector<std::string>* out) {
+  if (!GetStringList(node, what, out)) return false;
+  bool ok = true;
+  size_t i = 0;
+  for (const std::string& pattern : *out) {
+    const std::string problem = ValidateSubjectPattern(pattern);
+    if (!problem.empty()) {
+      Error(node.IsSequence() ? node[i] : node, "invalid subject pattern in " +
+                                                    std::string(what) + ": " + problem);
+      ok = false;
+    }
+    ++i;
+  }
+  std::sort(out->begin(), out->end());
+  out->erase(std::unique(out->begin(), out->end()), out->end());
+  return ok;
+}
+
+void PolicyCompiler::CompileMatch(const YAML::Node& node, CompiledRule* rule, JsonValue* canon) {
+  if (node.IsNull()) return;  // `match:` with nothing: every job
+  if (!CheckMap(node, "match", kMatchKeys)) return;
+
+  auto string_set = [&](const char* key, std::vector<std::string>* out) {
+    if (!node[key]) return;
+    if (!GetStringList(node[key], key, out)) return;
+    std::sort(out->begin(), out->end());
+    out->erase(std::unique(out->begin(), out->end()), out->end());
+    if (out->empty()) return;  // an empty list sets no condition
+    JsonValue list = JsonValue::MakeArray();
+    for (const auto& s : *out) list.push_back(JsonValue(s));
+    (*canon)[key] = std::move(list);
+  };
+
+  if (node["topics"] && CompileTopics(node["topics"], "topics", &rule->topics) &&
+      !rule->topics.empty()) {
+    JsonValue list = JsonValue::MakeArray();
+    for (const auto& s : rule->topics) list.push_back(JsonValue(s));
+    (*canon)["topics"] = std::move(list);
+  }
+  if (node["not_topics"] && CompileTopics(node["not_topics"], "not_topics", &rule->not_topics) &&
+      !rule->not_topics.empty()) {
+    JsonValue list = JsonValue::MakeArray();
+    for (const auto& s : rule->not_topics) list.push_back(JsonValue(s));
+    (*canon)["not_topics"] = std::move(list);
+  }
+  string_set("risk_tags", &rule->risk_all);
+  string_set("risk_tags_any", &rule->risk_any);
+  string_set("risk_tags_none", &rule->risk_none);
+
+  auto field = [&](const YAML::Node& value, FieldRef ref) {
+    FieldCondition cond;
+    cond.line = value.Mark().line + 1;
+    cond.field = std::move(ref);
+    if (CompileMatcher(value, cond.field.display, &cond.matcher)) {
+      (*canon)["fields"][cond.field.display] = cond.matcher.canonical;
+      rule->fields.push_back(std::move(cond));
+    }
+  };
+  auto simple = [&](const char* key, FieldKind kind, const char* display) {
+    if (node[key]) field(node[key], FieldRef{kind, {}, {}, display});
+  };
+  simple("tenants", FieldKind::kTenant, "tenant_id");
+  simple("environment", FieldKind::kEnvironment, "environment");
+  if (node["capability"] && node["capabilities"]) {
+    Error(node["capabilities"], "use either 'capability' or 'capabilities', not both");
+  }
+  simple("capability", FieldKind::kCapability, "capability");
+  simple("capabilities", FieldKind::kCapability, "capability");
+  simple("job_id", FieldKind::kJobId, "job_id");
+
+  if (node["actor"] && CheckMap(node["actor"], "match.actor", kActorKeys)) {
+    static constexpr std::pair<const char*, FieldKind> kActorFields[] = {
+        {"agent_id", FieldKind::kActorAgentId}, {"session_id", FieldKind::kActorSessionId},
+        {"owner", FieldKind::kActorOwner},      {"team", FieldKind::kActorTeam},
+        {"type", FieldKind::kActorType}};
+    for (const auto& [key, kind] : kActorFields) {
+      if (node["actor"][key]) {
+        field(node["actor"][key], FieldRef{kind, {}, {}, std::string("actor.") + key});
+      }
+    }
+  }
+  if (node["labels"] && CheckMap(node["labels"], "match.labels", {})) {
+    for (const auto& kv : node["labels"]) {
+      const std::string key = kv.first.Scalar();
+      field(kv.second, FieldRef{FieldKind::kLabel, key, {}, "labels." + key});
+    }
+  }
+  if (node["args"] && CheckMap(node["args"], "match.args", {})) {
+    for (const auto& kv : node["args"]) {
+      const std::string path = kv.first.Scalar();
+      FieldRef ref{FieldKind::kArg, {}, {}, "args." + path};
+      std::stringstream ss(path);
+      std::string segment;
+      bool ok = !path.empty();
+      while (std::getline(ss, segment, '.')) {
+        if (segment.empty()) ok = false;
+        ref.arg_path.push_back(segment);
+      }
+      if (!ok || path.back() == '.') {
+        Error(kv.first, "invalid args path '" + path + "' (dotted names such as env.TOKEN)");
+        continue;
+      }
+      field(kv.second, std::move(ref));
+    }
+  }
+  // Cheap conditions first: indexed string fields, then labels/args, regexes last.
+  std::stable_sort(rule->fields.begin(), rule->fields.end(),
+                   [](const FieldCondition& a, const FieldCondition& b) {
+                     auto cost = [](const FieldCondition& c) {
+                       int k = static_cast<int>(c.field.kind) < static_cast<int>(kNumIndexedFields)
+                                   ? 0
+                                   : 1;
+                       if (c.matcher.regex || c.matcher.glob) k += 2;
+                       return k;
+                     };
+                     return cost(a) < cost(b);
+                   });
+}
+
+bool PolicyCompiler::CompileMatcher(const YAML::Node& node, const std::string& what,
+                                    ValueMatcher* m) {
+  auto literal_list = [&](const YAML::Node& n, std::vector<Literal>* out,
+                          JsonValue* canon) -> bool {
+    if (n.IsScalar()) {
+      out->push_back(MakeLiteral(n));
+    } else if (n.IsSequence()) {
+      for (const auto& item : n) {
+        if (!item.IsScalar()) {
+          Error(item, "values in " + what + " must be scalars");
+          return false;
+        }
+        out->push_back(MakeLiteral(item));
+      }
+    } else {
+      Error(n, what + " must be a value or a list of values");
+      return false;
+    }
+    *canon = JsonValue::MakeArray();
+    for (const auto& lit : *out) canon->push_back(lit.ToJson());
+    canon->SortUnique();
+    return true;
+  };
+  auto compile_regex = [&](const YAML::Node& n, const std::vector<std::string>& sources,
+                           bool from_glob, std::unique_ptr<RE2>* out) -> bool {
+    std::string combined;
+    for (const auto& src : sources) {
+      std::string re = src;
+      if (from_glob) {
+        std::string error;
+        re = GlobToRegex(src, &error);
+        if (!error.empty()) {
+          Error(n, "invalid glob in " + what + ": " + error);
+          return false;
+        }
+      } else {
+        RE2 probe(src, RE2::Quiet);
+        if (!probe.ok()) {
+          Error(n, "invalid regex in " + what + " '" + src + "': " + probe.error());
+          return false;
+        }
+      }
+      if (!combined.empty()) combined += "|";
+      combined += "(?:" + re + ")";
+    }
+    RE2::Options options;
+    options.set_log_errors(false);
+    options.set_max_mem(8 << 20);
+    auto compiled = std::make_unique<RE2>(combined, options);
+    if (!compiled->ok()) {
+      Error(n, "pattern in " + what + " is too large or invalid: " + compiled->error());
+      return false;
+    }
+    *out = std::move(compiled);
+    return true;
+  };
+
+  if (node.IsNull()) {
+    Error(node, what + " has no value (write a value, a list, or an operator such as exists)");
+    return false;
+  }
+  if (!node.IsMap()) {
+    if (node.IsSequence() && node.size() == 0) return false;  // empty list: no condition
+    m->has_in = literal_list(node, &m->in, &m->canonical["in"]);
+    return m->has_in;
+  }
+  bool any_operator = false;
+  for (const auto& kv : node) {
+    if (kv.first.IsScalar() &&
+        std::find(kOperatorKeys.begin(), kOperatorKeys.end(), kv.first.Scalar()) !=
+            kOperatorKeys.end()) {
+      any_operator = true;
+    }
+  }
+  if (!any_operator && node.size() > 0 && what.rfind("args.", 0) == 0) {
+    Error(node, what + " is a mapping without operators; write nested arguments as a dotted "
+                       "path (args: {env.TOKEN: ...})");
+    return false;
+  }
+  if (!CheckMap(node, what, kOperatorKeys)) return false;
+  if (node.size() == 0) {
+    Error(node, what + " has an empty operator object");
+    return false;
+  }
+  bool ok = true;
+  if (node["in"]) {
+    if (node["in"].IsSequence() && node["in"].size() == 0) {
+      Error(node["in"], what + ": 'in' with an empty list can never match");
+      ok = false;
+    } else {
+      m->has_in = literal_list(node["in"], &m->in, &m->canonical["in"]);
+      ok &= m->has_in;
+    }
+  }
+  if (node["not_in"]) {
+    if (node["not_in"].IsSequence() && node["not_in"].size() == 0) {
+      Error(node["not_in"], what + ": 'not_in' with an empty list always matches; remove it");
+      ok = false;
+    } else {
+      m->has_not_in = literal_list(node["not_in"], &m->not_in, &m->canonical["not_in"]);
+      ok &= m->has_not_in;
+    }
+  }
+  for (const char* op : {"glob", "regex"}) {
+    if (!node[op]) continue;
+    std::vector<std::string> sources;
+    if (!GetStringList(node[op], std::string(what) + "." + op, &sources) || sources.empty()) {
+      if (sources.empty()) Error(node[op], what + ": '" + op + "' needs at least one pattern");
+      ok = false;
+      continue;
+    }
+    std::sort(sources.begin(), sources.end());
+    sources.erase(std::unique(sources.begin(), sources.end()), sources.end());
+    const bool is_glob = std::string_view(op) == "glob";
+    if (compile_regex(node[op], sources, is_glob, is_glob ? &m->glob : &m->regex)) {
+      JsonValue list = JsonValue::MakeArray();
+      for (const auto& s : sources) list.push_back(JsonValue(s));
+      m->canonical[op] = std::move(list);
+    } else {
+      ok = false;
+    }
+  }
+  if (node["exists"] && node["absent"]) {
+    Error(node["absent"], what + ": use either 'exists' or 'absent'");
+    ok = false;
+  }
+  for (const char* op : {"exists", "absent"}) {
+    if (!node[op]) continue;
+    bool b = false;
+    if (GetBool(node[op], std::string(what) + "." + op, &b)) {
+      m->exists = std::string_view(op) == "exists" ? b : !b;
+      m->canonical["exists"] = JsonValue(*m->exists);
+    } else {
+      ok = false;
+    }
+  }
+  const std::pair<const char*, std::optional<double>*> numeric[] = {
+      {"gt", &m->gt}, {"gte", &m->gte}, {"lt", &m->lt}, {"lte", &m->lte}};
+  for (const auto& [op, slot] : numeric) {
+    if (!node[op]) continue;
+    double d = 0;
+    if (GetNumber(node[op], std::string(what) + "." + op, &d)) {
+      *slot = d;
+      m->canonical[op] = JsonValue(d);
+    } else {
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+bool PolicyCompiler::CompileConstraints(const YAML::Node& node, v1::Constraints* out,
+                                        JsonValue* canon) {
+  *canon = JsonValue::MakeObject();
+  if (!CheckMap(node, "constraints", kConstraintKeys)) return false;
+  bool any = false;
+  auto limit = [&](const char* key, int64_t min, auto setter) {
+    if (!node[key]) return;
+    int64_t v = 0;
+    if (GetInt(node[key], key, min, UINT32_MAX, &v)) {
+      setter(static_cast<uint32_t>(v));
+      (*canon)[key] = JsonValue(v);
+      any = true;
+    }
+  };
+  limit("max_runtime_sec", 1, [&](uint32_t v) { out->set_max_runtime_sec(v); });
+  limit("max_retries", 0, [&](uint32_t v) { out->set_max_retries(v); });
+  limit("max_diff_lines", 0, [&](uint32_t v) { out->set_max_diff_lines(v); });
+  limit("max_files", 0, [&](uint32_t v) { out->set_max_files(v); });
+
+  auto list = [&](const char* key, auto add) {
+    if (!node[key]) return false;
+    std::vector<std::string> values;
+    if (!GetStringList(node[key], key, &values)) return false;
+    std::sort(values.begin(), values.end());
+    values.erase(std::unique(values.begin(), values.end()), values.end());
+    JsonValue arr = JsonValue::MakeArray();
+    for (const auto& v : values) {
+      add(v);
+      arr.push_back(JsonValue(v));
+    }
+    (*canon)[key] = std::move(arr);
+    any = true;
+    return true;
+  };
+  list("network_allowlist", [&](const std::string& v) {
+    out->mutable_network_allowlist()->add_values()->set_string_value(v);
+  });
+  if (node["network_allowlist"]) out->mutable_network_allowlist();  // present even if empty
+  list("network_denylist", [&](const std::string& v) { out->add_network_denylist(v); });
+  list("path_allowlist", [&](const std::string& v) {
+    out->mutable_path_allowlist()->add_values()->set_string_value(v);
+  });
+  if (node["path_allowlist"]) out->mutable_path_allowlist();
+  list("path_denylist", [&](const std::string& v) { out->add_path_denylist(v); });
+
+  if (node["redaction_level"]) {
+    std::string level;
+    if (GetString(node["redaction_level"], "redaction_level", &level)) {
+      if (std::find(kRedactionLevels.begin(), kRedactionLevels.end(), level) ==
+          kRedactionLevels.end()) {
+        Error(node["redaction_level"], "redaction_level must be one of none, standard, strict" +
+                                           DidYouMean(level, kRedactionLevels));
+      } else {
+        out->set_redaction_level(level);
+        (*canon)["redaction_level"] = JsonValue(level);
+        any = true;
+      }
+    }
+  }
+  if (node["custom"]) {
+    if (!node["custom"].IsMap()) {
+      Error(node["custom"], "constraints.custom must be a mapping");
+    } else {
+      std::string json;
+      YamlToJson(node["custom"], /*typed=*/true, &json);
+      auto status = google::protobuf::util::JsonStringToMessage(json, out->mutable_custom());
+      if (!status.ok()) {
+        Error(node["custom"], "constraints.custom: " + std::string(status.message()));
+      } else {
+        (*canon)["custom"] = YamlToCanonical(node["custom"]);
+        any = true;
+      }
+    }
+  }
+  return any;
+}
+
+void PolicyCompiler::CompileRate(const YAML::Node& node, CompiledRule* rule, JsonValue* canon) {
+  if (rule->decision != v1::THROTTLE) {
+    Error(node, "'rate' only applies to rules that decide throttle");
+    return;
+  }
+  if (!CheckMap(node, "rate", kRateKeys)) return;
+  v1::Rate rate;
+  rate.set_rule(rule->id);
+  rate.set_key("actor.agent_id");
+  int64_t limit = 0;
+  if (!node["limit"]) {
+    Error(node, "rate needs a 'limit' (jobs per period)");
+  } else if (GetInt(node["limit"], "rate.limit", 1, UINT32_MAX, &limit)) {
+    rate.set_limit(static_cast<uint32_t>(limit));
+  }
+  if (!node["period"]) {
+    Error(node, "rate needs a 'period' such as 1s, 1m or 1h");
+  } else {
+    std::optional<int64_t> seconds;
+    if (node["period"].IsScalar()) seconds = ParseDuration(node["period"].Scalar());
+    if (!seconds || *seconds <= 0 || *seconds > UINT32_MAX) {
+      Error(node["period"], "rate.period must be a positive duration such as 1s, 1m or 1h");
+    } else {
+      rate.set_period_sec(static_cast<uint32_t>(*seconds));
+    }
+  }
+  if (node["key"]) {
+    std::string key;
+    if (GetString(node["key"], "rate.key", &key)) {
+      const bool known = std::find(kRateFieldKeys.begin(), kRateFieldKeys.end(), key) !=
+                             kRateFieldKeys.end() ||
+                         (key.rfind("labels.", 0) == 0 && key.size() > 7);
+      if (!known) {
+        Error(node["key"], "rate.key '" + key + "' is not a job field" +
+                               DidYouMean(key, kRateFieldKeys));
+      } else {
+        rate.set_key(key);
+      }
+    }
+  }
+  JsonValue r = JsonValue::MakeObject();
+  r["limit"] = JsonValue(rate.limit());
+  r["period_sec"] = JsonValue(rate.period_sec());
+  r["key"] = JsonValue(rate.key());
+  (*canon)["rate"] = std::move(r);
+  rule->rate = std::move(rate);
+}
+
+void PolicyCompiler::CompileExamples(const YAML::Node& node, CompiledRule* rule) {
+  if (!CheckMap(node, "examples", kExampleKeys)) return;
+  for (const char* key : {"match", "no_match"}) {
+    const YAML::Node list = node[key];
+    if (!list) continue;
+    if (!list.IsSequence()) {
+      Error(list, std::string("examples.") + key + " must be a list of jobs");
+      continue;
+    }
+    for (const auto& item : list) {
+      RuleExample example;
+      example.should_match = std::string_view(key) == "match";
+      example.line = item.Mark().line + 1;
+      example.col = item.Mark().column + 1;
+      Status status = JobFromYamlNode(item, &example.job);
+      if (!status.ok()) {
+        Error(item, "example job: " + status.message());
+        continue;
+      }
+      rule->examples.push_back(std::move(example));
+    }
+  }
+}
+
+void PolicyCompiler::BuildIndexes(Policy::Impl* impl) {
+  const auto& rules = impl->rules;
+  for (uint32_t i = 0; i < rules.size(); ++i) {
+    const CompiledRule& rule = rules[i];
+    impl->by_id.emplace(rule.id, i);
+
+    // Choose the most selective anchor. A topic pattern is worth its literal tokens
+    // (`job.db.*` = 2, `job.>` = 1); an equality condition on an indexed field 2; a
+    // required risk tag 1.5. Below 1.5 the rule is checked for every job.
+    double topic_score = 0;
+    if (!rule.topics.empty()) {
+      topic_score = 1e9;
+      for (const auto& pattern : rule.topics) {
+        std::vector<std::string_view> tokens;
+        TokenizeSubject(pattern, &tokens);
+        double literal = 0;
+        for (auto t : tokens) {
+          if (t == "*" || t == ">") break;
+          ++literal;
+        }
+        topic_score = std::min(topic_score, literal);
+      }
+    }
+    const FieldCondition* eq = nullptr;
+    for (const auto& cond : rule.fields) {
+      if (static_cast<size_t>(cond.field.kind) < kNumIndexedFields &&
+          cond.matcher.IsPureEquality()) {
+        eq = &cond;
+        break;
+      }
+    }
+    const double eq_score = eq ? 2 : 0;
+    const double tag_score = rule.risk_all.empty() ? 0 : 1.5;
+    const double best = std::max({topic_score, eq_score, tag_score});
+    if (best < 1.5) {
+      impl->unanchored.push_back(i);
+    } else if (topic_score == best) {
+      for (const auto& pattern : rule.topics) impl->topic_index.Insert(pattern, i);
+    } else if (eq_score == best) {
+      auto& buckets = impl->field_index[static_cast<size_t>(eq->field.kind)];
+      for (const auto& lit : eq->matcher.in) {
+        auto& bucket = buckets[lit.text];
+        if (bucket.empty() || bucket.back() != i) bucket.push_back(i);
+      }
+    } else {
+      impl->risk_tag_index[rule.risk_all.front()].push_back(i);
+    }
+  }
+
+  std::vector<uint32_t> order(rules.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    if (rules[a].decision != rules[b].decision) return rules[a].decision > rules[b].decision;
+    if (rules[a].risk_score != rules[b].risk_score) {
+      return rules[a].risk_score > rules[b].risk_score;
+    }
+    return rules[a].id < rules[b].id;
+  });
+  impl->precedence_rank.resize(rules.size());
+  for (uint32_t pos = 0; pos < order.size(); ++pos) impl->precedence_rank[order[pos]] = pos;
+}
+
+// --- public entry points ----------------------------------------------------------------
+
+std::string Diagnostic::ToString() const {
+  return file + ":" + std::to_string(line) + ":" + std::to_string(col) + ": " + message;
+}
+
+std::string CompileResult::ErrorText() const {
+  std::string out;
+  for (const auto& e : errors) {
+    out += e.ToString();
+    out += '\n';
+  }
+  return out;
+}
+
+CompileResult Compile(std::string_view yaml_text, const CompileOptions& options) {
+  PolicyCompiler compiler(options);
+  return compiler.Run(yaml_text);
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot read '" + path + "'");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return Internal("error reading '" + path + "'");
+  return ss.str();
+}
+
+CompileResult CompileFile(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) {
+    CompileResult result;
+    result.errors.push_back({path, 1, 1, text.status().message()});
+    return result;
+  }
+  CompileOptions options;
+  options.file_name = path;
+  return Compile(*text, options);
+}
+
+Result<v1::Job> JobFromYaml(std::string_view yaml_text) {
+  try {
+    const YAML::Node node = YAML::Load(std::string(yaml_text));
+    v1::Job job;
+    Status status = JobFromYamlNode(node, &job);
+    if (!status.ok()) return status;
+    return job;
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument("invalid YAML/JSON at line " + std::to_string(e.mark.line + 1) + ": " +
+                           e.msg);
+  }
+}
+
+}  // namespace jobgate::policy

@@ -1,0 +1,585 @@
+// Evaluation: the per-job hot path, plus the slow paths built on the same condition
+// checks (explain, examples). See docs/policy.md for the semantics implemented here.
+
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/time_util.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include "policy/model.h"
+#include "policy/policy.h"
+
+namespace jobgate::policy {
+namespace {
+
+using google::protobuf::ListValue;
+using google::protobuf::Value;
+
+constexpr std::string_view kDefaultTenant = "default";
+
+// A job's value for one field: absent, a string, or a structured value from args.
+struct FieldValue {
+  bool present = false;
+  std::string_view text;                // when !structured
+  const Value* structured = nullptr;    // args values
+};
+
+FieldValue StringField(std::string_view s) { return {!s.empty(), s, nullptr}; }
+
+FieldValue ReadField(const FieldRef& ref, const v1::Job& job) {
+  switch (ref.kind) {
+    case FieldKind::kTenant:
+      return {true, job.tenant_id().empty() ? kDefaultTenant : std::string_view(job.tenant_id()),
+              nullptr};
+    case FieldKind::kEnvironment: return StringField(job.environment());
+    case FieldKind::kCapability: return StringField(job.capability());
+    case FieldKind::kActorAgentId: return StringField(job.actor().agent_id());
+    case FieldKind::kActorSessionId: return StringField(job.actor().session_id());
+    case FieldKind::kActorOwner: return StringField(job.actor().owner());
+    case FieldKind::kActorTeam: return StringField(job.actor().team());
+    case FieldKind::kActorType: return StringField(job.actor().type());
+    case FieldKind::kTopic: return StringField(job.topic());
+    case FieldKind::kJobId: return StringField(job.job_id());
+    case FieldKind::kLabel: {
+      auto it = job.labels().find(ref.label_key);
+      if (it == job.labels().end()) return {};
+      return {true, it->second, nullptr};
+    }
+    case FieldKind::kArg: {
+      if (!job.has_args()) return {};
+      const google::protobuf::Struct* s = &job.args();
+      const Value* v = nullptr;
+      for (size_t i = 0; i < ref.arg_path.size(); ++i) {
+        if (s == nullptr) return {};
+        auto it = s->fields().find(ref.arg_path[i]);
+        if (it == s->fields().end()) return {};
+        v = &it->second;
+        s = v->has_struct_value() ? &v->struct_value() : nullptr;
+      }
+      if (v == nullptr || v->kind_case() == Value::KIND_NOT_SET ||
+          v->kind_case() == Value::kNullValue) {
+        return {};
+      }
+      if (v->kind_case() == Value::kStringValue) return {true, v->string_value(), nullptr};
+      return {true, {}, v};
+    }
+  }
+  return {};
+}
+
+std::optional<double> ParseNumber(std::string_view s) {
+  double d;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+  if (s.empty() || ec != std::errc() || ptr != s.data() + s.size() || !std::isfinite(d)) {
+    return std::nullopt;
+  }
+  return d;
+}
+
+// One scalar job value: text, number or bool.
+struct Scalar {
+  std::string_view text;
+  std::optional<double> number;
+  std::optional<bool> boolean;
+  std::string number_text;  // printed form of a number, for text comparisons
+};
+
+bool LiteralEquals(const Literal& lit, const Scalar& v) {
+  if (v.boolean) return lit.boolean && *lit.boolean == *v.boolean;
+  if (v.number && v.text.empty()) return lit.number && *lit.number == *v.number;
+  return lit.text == v.text;
+}
+
+bool InList(const std::vector<Literal>& list, const Scalar& v) {
+  for (const auto& lit : list) {
+    if (LiteralEquals(lit, v)) return true;
+  }
+  return false;
+}
+
+// Positive operators on one present scalar. not_in and exists are handled by the caller.
+bool ScalarSatisfies(const ValueMatcher& m, const Scalar& v) {
+  if (m.has_in && !InList(m.in, v)) return false;
+  std::string_view text = v.text;
+  if (v.boolean) text = *v.boolean ? "true" : "false";
+  if (v.number && v.text.empty()) text = v.number_text;
+  if (m.glob && !RE2::FullMatch(text, *m.glob)) return false;
+  if (m.regex && !RE2::PartialMatch(text, *m.regex)) return false;
+  if (m.gt || m.gte || m.lt || m.lte) {
+    std::optional<double> n = v.number ? v.number : ParseNumber(v.text);
+    if (!n) return false;  // numeric operators never match non-numbers
+    if (m.gt && !(*n > *m.gt)) return false;
+    if (m.gte && !(*n >= *m.gte)) return false;
+    if (m.lt && !(*n < *m.lt)) return false;
+    if (m.lte && !(*n <= *m.lte)) return false;
+  }
+  return true;
+}
+
+bool HasPositiveOperator(const ValueMatcher& m) {
+  return m.has_in || m.glob || m.regex || m.gt || m.gte || m.lt || m.lte;
+}
+
+Scalar ToScalar(const Value& v) {
+  Scalar s;
+  switch (v.kind_case()) {
+    case Value::kStringValue: s.text = v.string_value(); break;
+    case Value::kBoolValue: s.boolean = v.bool_value(); break;
+    case Value::kNumberValue: {
+      s.number = v.number_value();
+      char buf[32];
+      const double d = v.number_value();
+      if (d == std::floor(d) && std::fabs(d) < 1e15) {
+        std::snprintf(buf, sizeof(buf), "%.0f", d);
+      } else {
+        std::snprintf(buf, sizeof(buf), "%.17g", d);
+      }
+      s.number_text = buf;
+      break;
+    }
+    default: break;  // structs never equal a scalar
+  }
+  return s;
+}
+
+// Applies the matcher to a value. For a list value, positive operators hold when any
+// element satisfies them all, and not_in holds when no element is in the list.
+bool MatchValue(const ValueMatcher& m, const FieldValue& fv) {
+  if (!fv.present) {
+    // Absent: exists fails, absent holds, not_in holds (absent is in no list), every
+    // positive operator fails.
+    if (m.exists) return !*m.exists && !HasPositiveOperator(m);
+    return !HasPositiveOperator(m);
+  }
+  if (m.exists && !*m.exists) return false;
+  if (fv.structured == nullptr) {
+    Scalar s;
+    s.text = fv.text;
+    if (m.has_not_in && InList(m.not_in, s)) return false;
+    return !HasPositiveOperator(m) || ScalarSatisfies(m, s);
+  }
+  const Value& v = *fv.structured;
+  if (v.kind_case() == Value::kListValue) {
+    const ListValue& list = v.list_value();
+    if (m.has_not_in) {
+      for (const auto& item : list.values()) {
+        if (InList(m.not_in, ToScalar(item))) return false;
+      }
+    }
+    if (!HasPositiveOperator(m)) return true;
+    for (const auto& item : list.values()) {
+      if (item.kind_case() == Value::kStructValue || item.kind_case() == Value::kListValue) {
+        continue;
+      }
+      if (ScalarSatisfies(m, ToScalar(item))) return true;
+    }
+    return false;
+  }
+  if (v.kind_case() == Value::kStructValue) {
+    // An object only satisfies presence tests.
+    return !HasPositiveOperator(m);
+  }
+  const Scalar s = ToScalar(v);
+  if (m.has_not_in && InList(m.not_in, s)) return false;
+  return !HasPositiveOperator(m) || ScalarSatisfies(m, s);
+}
+
+bool HasTag(const v1::Job& job, const std::string& tag) {
+  for (const auto& t : job.risk_tags()) {
+    if (t == tag) return true;
+  }
+  return false;
+}
+
+bool AnyTopicMatches(const std::vector<std::string>& patterns,
+                     const std::vector<std::string_view>& tokens) {
+  if (tokens.empty()) return false;  // no topic: matches no pattern
+  for (const auto& p : patterns) {
+    if (SubjectMatches(p, tokens)) return true;
+  }
+  return false;
+}
+
+// Checks each condition of `rule` in order. Returns -1 when all hold, else the index of
+// the first failing condition in the order: 0 topics, 1 not_topics, 2 risk_tags,
+// 3 risk_tags_any, 4 risk_tags_none, 5+k fields[k].
+int FirstFailingCondition(const CompiledRule& rule, const v1::Job& job,
+                          const std::vector<std::string_view>& tokens) {
+  if (!rule.topics.empty() && !AnyTopicMatches(rule.topics, tokens)) return 0;
+  if (!rule.not_topics.empty() && AnyTopicMatches(rule.not_topics, tokens)) return 1;
+  for (const auto& tag : rule.risk_all) {
+    if (!HasTag(job, tag)) return 2;
+  }
+  if (!rule.risk_any.empty()) {
+    bool any = false;
+    for (const auto& tag : rule.risk_any) {
+      if (HasTag(job, tag)) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return 3;
+  }
+  for (const auto& tag : rule.risk_none) {
+    if (HasTag(job, tag)) return 4;
+  }
+  for (size_t k = 0; k < rule.fields.size(); ++k) {
+    const FieldCondition& cond = rule.fields[k];
+    if (!MatchValue(cond.matcher, ReadField(cond.field, job))) return 5 + static_cast<int>(k);
+  }
+  return -1;
+}
+
+std::string JoinQuoted(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += JsonQuote(items[i]);
+  }
+  return out + "]";
+}
+
+std::string DescribeJobValue(const FieldValue& fv) {
+  if (!fv.present) return "absent";
+  if (fv.structured == nullptr) return JsonQuote(fv.text);
+  const Value& v = *fv.structured;
+  switch (v.kind_case()) {
+    case Value::kBoolValue: return v.bool_value() ? "true" : "false";
+    case Value::kNumberValue: return ToScalar(v).number_text;
+    case Value::kListValue: return "a list of " + std::to_string(v.list_value().values_size());
+    case Value::kStructValue: return "an object";
+    default: return "absent";
+  }
+}
+
+std::string DescribeFailure(const CompiledRule& rule, int which, const v1::Job& job) {
+  switch (which) {
+    case 0:
+      return "topic " + JsonQuote(job.topic()) + " matches none of " + JoinQuoted(rule.topics);
+    case 1:
+      return "topic " + JsonQuote(job.topic()) + " matches not_topics " +
+             JoinQuoted(rule.not_topics);
+    case 2:
+      return "risk_tags lack one of " + JoinQuoted(rule.risk_all);
+    case 3:
+      return "risk_tags have none of " + JoinQuoted(rule.risk_any);
+    case 4:
+      return "risk_tags include one of " + JoinQuoted(rule.risk_none);
+    default: {
+      const FieldCondition& cond = rule.fields[static_cast<size_t>(which - 5)];
+      return cond.field.display + " is " + DescribeJobValue(ReadField(cond.field, job)) +
+             "; wanted " + cond.matcher.canonical.Dump();
+    }
+  }
+}
+
+void TokenizeTopic(const v1::Job& job, std::vector<std::string_view>* tokens) {
+  tokens->clear();
+  if (!job.topic().empty()) TokenizeSubject(job.topic(), tokens);
+}
+
+// --- constraint merging ---------------------------------------------------------------
+
+int RedactionRank(const std::string& level) {
+  if (level == "strict") return 2;
+  if (level == "standard") return 1;
+  return 0;
+}
+
+void IntersectList(const ListValue& other, ListValue* acc) {
+  auto* values = acc->mutable_values();
+  for (int i = values->size() - 1; i >= 0; --i) {
+    const std::string& s = values->Get(i).string_value();
+    bool found = false;
+    for (const auto& o : other.values()) {
+      if (o.string_value() == s) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) values->DeleteSubrange(i, 1);
+  }
+}
+
+void UnionList(const google::protobuf::RepeatedPtrField<std::string>& other,
+               google::protobuf::RepeatedPtrField<std::string>* acc) {
+  for (const auto& s : other) {
+    if (std::find(acc->begin(), acc->end(), s) == acc->end()) *acc->Add() = s;
+  }
+}
+
+// Folds `src` into `acc`, keeping the tightest of each: smallest limits, intersected
+// allowlists, united denylists, the strictest redaction level; custom keys already set
+// by a stricter source win.
+void MergeConstraints(const v1::Constraints& src, v1::Constraints* acc) {
+#define JOBGATE_MERGE_MIN(field)                                              \
+  if (src.has_##field() && (!acc->has_##field() || src.field() < acc->field())) \
+    acc->set_##field(src.field());
+  JOBGATE_MERGE_MIN(max_runtime_sec)
+  JOBGATE_MERGE_MIN(max_retries)
+  JOBGATE_MERGE_MIN(max_diff_lines)
+  JOBGATE_MERGE_MIN(max_files)
+#undef JOBGATE_MERGE_MIN
+  if (src.has_network_allowlist()) {
+    if (acc->has_network_allowlist()) {
+      IntersectList(src.network_allowlist(), acc->mutable_network_allowlist());
+    } else {
+      *acc->mutable_network_allowlist() = src.network_allowlist();
+    }
+  }
+  if (src.has_path_allowlist()) {
+    if (acc->has_path_allowlist()) {
+      IntersectList(src.path_allowlist(), acc->mutable_path_allowlist());
+    } else {
+      *acc->mutable_path_allowlist() = src.path_allowlist();
+    }
+  }
+  UnionList(src.network_denylist(), acc->mutable_network_denylist());
+  UnionList(src.path_denylist(), acc->mutable_path_denylist());
+  if (src.has_redaction_level() && (!acc->has_redaction_level() ||
+                                    RedactionRank(src.redaction_level()) >
+                                        RedactionRank(acc->redaction_level()))) {
+    acc->set_redaction_level(src.redaction_level());
+  }
+  if (src.has_custom()) {
+    auto* fields = acc->mutable_custom()->mutable_fields();
+    for (const auto& [key, value] : src.custom().fields()) {
+      if (fields->find(key) == fields->end()) (*fields)[key] = value;
+    }
+  }
+}
+
+}  // namespace
+
+// --- Verdicts -------------------------------------------------------------------------
+
+std::string_view VerdictName(v1::Verdict verdict) {
+  switch (verdict) {
+    case v1::ALLOW: return "ALLOW";
+    case v1::ALLOW_WITH_CONSTRAINTS: return "ALLOW_WITH_CONSTRAINTS";
+    case v1::ALERT: return "ALERT";
+    case v1::REDACT: return "REDACT";
+    case v1::THROTTLE: return "THROTTLE";
+    case v1::REQUIRE_APPROVAL: return "REQUIRE_APPROVAL";
+    case v1::DENY: return "DENY";
+    case v1::TERMINATE: return "TERMINATE";
+    default: return "VERDICT_UNSPECIFIED";
+  }
+}
+
+bool ParseVerdict(std::string_view text, v1::Verdict* out) {
+  std::string upper;
+  for (char c : text) {
+    upper.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  for (int v = v1::ALLOW; v <= v1::TERMINATE; ++v) {
+    if (VerdictName(static_cast<v1::Verdict>(v)) == upper) {
+      *out = static_cast<v1::Verdict>(v);
+      return true;
+    }
+  }
+  return false;
+}
+
+// --- Policy ---------------------------------------------------------------------------
+
+Policy::Policy() = default;
+Policy::~Policy() = default;
+
+size_t Policy::rule_count() const { return impl_->rules.size(); }
+const std::string& Policy::rule_id(size_t index) const { return impl_->rules[index].id; }
+v1::Verdict Policy::rule_decision(size_t index) const { return impl_->rules[index].decision; }
+int Policy::FindRule(std::string_view id) const {
+  auto it = impl_->by_id.find(std::string(id));
+  return it == impl_->by_id.end() ? -1 : static_cast<int>(it->second);
+}
+
+void Policy::Evaluate(const v1::Job& job, Evaluation* out) const noexcept {
+  out->matched.clear();
+  out->error.clear();
+  out->deciding_rule = -1;
+  out->risk_score = 0;
+  try {
+    const Impl& impl = *impl_;
+    TokenizeTopic(job, &out->topic_tokens_);
+    auto& candidates = out->candidates_;
+    candidates.clear();
+
+    impl.topic_index.Match(out->topic_tokens_, &candidates);
+    for (size_t f = 0; f < kNumIndexedFields; ++f) {
+      const auto& buckets = impl.field_index[f];
+      if (buckets.empty()) continue;
+      FieldRef ref;
+      ref.kind = static_cast<FieldKind>(f);
+      const FieldValue v = ReadField(ref, job);
+      if (!v.present) continue;
+      auto it = buckets.find(v.text);
+      if (it != buckets.end()) {
+        candidates.insert(candidates.end(), it->second.begin(), it->second.end());
+      }
+    }
+    if (!impl.risk_tag_index.empty()) {
+      for (const auto& tag : job.risk_tags()) {
+        auto it = impl.risk_tag_index.find(tag);
+        if (it != impl.risk_tag_index.end()) {
+          candidates.insert(candidates.end(), it->second.begin(), it->second.end());
+        }
+      }
+    }
+    candidates.insert(candidates.end(), impl.unanchored.begin(), impl.unanchored.end());
+    std::sort(candidates.begin(), candidates.end());
+    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+
+    for (uint32_t c : candidates) {
+      if (FirstFailingCondition(impl.rules[c], job, out->topic_tokens_) < 0) {
+        out->matched.push_back(c);
+      }
+    }
+    if (out->matched.empty()) {
+      out->verdict = impl.defaults.decision;
+      return;
+    }
+    std::sort(out->matched.begin(), out->matched.end(), [&](uint32_t a, uint32_t b) {
+      return impl.precedence_rank[a] < impl.precedence_rank[b];
+    });
+    out->deciding_rule = static_cast<int>(out->matched.front());
+    out->verdict = impl.rules[out->matched.front()].decision;
+    for (uint32_t m : out->matched) {
+      out->risk_score = std::max(out->risk_score, impl.rules[m].risk_score);
+    }
+  } catch (const std::exception& e) {
+    out->matched.clear();
+    out->deciding_rule = -1;
+    out->verdict = v1::DENY;
+    out->error = std::string("evaluation failed: ") + e.what();
+  } catch (...) {
+    out->matched.clear();
+    out->deciding_rule = -1;
+    out->verdict = v1::DENY;
+    out->error = "evaluation failed";
+  }
+}
+
+void Policy::FillDecision(const v1::Job& job, const Evaluation& eval, const DecisionStamp& stamp,
+                          v1::Decision* d) const noexcept {
+  try {
+    const Impl& impl = *impl_;
+    d->Clear();
+    d->set_decision(eval.verdict);
+    d->set_job_id(job.job_id());
+    d->set_tenant_id(job.tenant_id().empty() ? std::string(kDefaultTenant) : job.tenant_id());
+    d->set_topic(job.topic());
+    d->set_snapshot(snapshot_name_);
+    d->set_snapshot_hash(hash_);
+    d->set_decision_id(stamp.decision_id);
+    if (stamp.evaluated_at_unix_ms != 0) {
+      *d->mutable_evaluated_at() =
+          google::protobuf::util::TimeUtil::MillisecondsToTimestamp(stamp.evaluated_at_unix_ms);
+    }
+    d->set_risk_score(eval.risk_score);
+    if (!eval.error.empty()) {
+      d->set_decision(v1::DENY);
+      d->set_reason(eval.error);
+      return;
+    }
+    if (eval.deciding_rule < 0) {
+      d->set_reason(impl.defaults.reason.empty()
+                        ? "no rule matched; default decision " +
+                              std::string(VerdictName(impl.defaults.decision))
+                        : impl.defaults.reason);
+    } else {
+      const CompiledRule& rule = impl.rules[static_cast<size_t>(eval.deciding_rule)];
+      d->set_matched_rule(rule.id);
+      if (!rule.reason.empty()) {
+        d->set_reason(rule.reason);
+      } else if (!rule.description.empty()) {
+        d->set_reason(rule.description);
+      } else {
+        d->set_reason("matched rule '" + rule.id + "'");
+      }
+    }
+    bool any_constraints = false;
+    v1::Constraints merged;
+    for (uint32_t m : eval.matched) {
+      const CompiledRule& rule = impl.rules[m];
+      d->add_matched_rules(rule.id);
+      if (d->approver_role().empty() && rule.decision == v1::REQUIRE_APPROVAL &&
+          !rule.approver_role.empty()) {
+        d->set_approver_role(rule.approver_role);
+      }
+      if (eval.verdict == v1::THROTTLE && rule.rate) *d->add_throttle() = *rule.rate;
+      if (rule.has_constraints) {
+        MergeConstraints(rule.constraints, &merged);
+        any_constraints = true;
+      }
+    }
+    if (impl.defaults.has_constraints) {
+      MergeConstraints(impl.defaults.constraints, &merged);
+      any_constraints = true;
+    }
+    if (any_constraints) *d->mutable_constraints() = std::move(merged);
+  } catch (...) {
+    d->Clear();
+    d->set_decision(v1::DENY);
+    d->set_job_id(job.job_id());
+    d->set_reason("decision could not be built");
+    d->set_snapshot(snapshot_name_);
+    d->set_snapshot_hash(hash_);
+  }
+}
+
+v1::Decision Policy::Decide(const v1::Job& job, const DecisionStamp& stamp) const {
+  Evaluation eval;
+  Evaluate(job, &eval);
+  v1::Decision decision;
+  FillDecision(job, eval, stamp, &decision);
+  return decision;
+}
+
+bool Policy::RuleMatches(size_t index, const v1::Job& job) const {
+  std::vector<std::string_view> tokens;
+  TokenizeTopic(job, &tokens);
+  return FirstFailingCondition(impl_->rules[index], job, tokens) < 0;
+}
+
+std::vector<RuleExplanation> Policy::Explain(const v1::Job& job) const {
+  std::vector<std::string_view> tokens;
+  TokenizeTopic(job, &tokens);
+  std::vector<RuleExplanation> out;
+  out.reserve(impl_->rules.size());
+  for (const CompiledRule& rule : impl_->rules) {
+    RuleExplanation e;
+    e.rule_id = rule.id;
+    e.decision = rule.decision;
+    e.line = rule.line;
+    const int failing = FirstFailingCondition(rule, job, tokens);
+    e.matched = failing < 0;
+    if (!e.matched) e.failed_condition = DescribeFailure(rule, failing, job);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<Diagnostic> Policy::CheckExamples() const {
+  std::vector<Diagnostic> out;
+  std::vector<std::string_view> tokens;
+  for (const CompiledRule& rule : impl_->rules) {
+    for (const RuleExample& ex : rule.examples) {
+      TokenizeTopic(ex.job, &tokens);
+      const int failing = FirstFailingCondition(rule, ex.job, tokens);
+      if (ex.should_match && failing >= 0) {
+        out.push_back({file_name_, ex.line, ex.col,
+                       "rule '" + rule.id + "' does not match its example: " +
+                           DescribeFailure(rule, failing, ex.job)});
+      } else if (!ex.should_match && failing < 0) {
+        out.push_back({file_name_, ex.line, ex.col,
+                       "rule '" + rule.id + "' matches its no_match example"});
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace jobgate::policy

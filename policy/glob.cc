@@ -1,0 +1,99 @@
+#include "policy/glob.h"
+
+namespace jobgate::policy {
+namespace {
+
+void AppendLiteral(char c, std::string* out) {
+  static constexpr std::string_view kSpecial = "\\.^$|()[]{}*+?";
+  if (kSpecial.find(c) != std::string_view::npos) out->push_back('\\');
+  out->push_back(c);
+}
+
+}  // namespace
+
+std::string GlobToRegex(std::string_view glob, std::string* error) {
+  std::string out = "^(?s:";
+  bool in_braces = false;
+  for (size_t i = 0; i < glob.size(); ++i) {
+    const char c = glob[i];
+    switch (c) {
+      case '*':
+        if (i + 1 < glob.size() && glob[i + 1] == '*') {
+          ++i;
+          // `**/` also matches zero directories: `a/**/b` matches `a/b`.
+          if (i + 1 < glob.size() && glob[i + 1] == '/') {
+            ++i;
+            out += "(?:.*/)?";
+          } else {
+            out += ".*";
+          }
+        } else {
+          out += "[^/]*";
+        }
+        break;
+      case '?':
+        out += "[^/]";
+        break;
+      case '[': {
+        const size_t close = glob.find(']', i + 2);
+        if (close == std::string_view::npos) {
+          *error = "unclosed '[' in glob '" + std::string(glob) + "'";
+          return {};
+        }
+        out.push_back('[');
+        size_t j = i + 1;
+        if (glob[j] == '!' || glob[j] == '^') {
+          out.push_back('^');
+          ++j;
+        }
+        for (; j < close; ++j) {
+          if (glob[j] == '\\' || glob[j] == '[' || glob[j] == ']') out.push_back('\\');
+          out.push_back(glob[j]);
+        }
+        out.push_back(']');
+        i = close;
+        break;
+      }
+      case '{':
+        if (in_braces) {
+          *error = "nested '{' in glob '" + std::string(glob) + "'";
+          return {};
+        }
+        in_braces = true;
+        out += "(?:";
+        break;
+      case '}':
+        if (!in_braces) {
+          AppendLiteral(c, &out);
+        } else {
+          in_braces = false;
+          out.push_back(')');
+        }
+        break;
+      case ',':
+        if (in_braces) {
+          out.push_back('|');
+        } else {
+          AppendLiteral(c, &out);
+        }
+        break;
+      case '\\':
+        if (i + 1 == glob.size()) {
+          *error = "trailing '\\' in glob '" + std::string(glob) + "'";
+          return {};
+        }
+        AppendLiteral(glob[++i], &out);
+        break;
+      default:
+        AppendLiteral(c, &out);
+    }
+  }
+  if (in_braces) {
+    *error = "unclosed '{' in glob '" + std::string(glob) + "'";
+    return {};
+  }
+  out += ")$";
+  return out;
+}
+
+}  // namespace jobgate::policy

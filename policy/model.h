@@ -1,0 +1,133 @@
+// Internal: the compiled form of a policy. Built once by the compiler, then read-only;
+// shared by every thread evaluating the policy. Not part of the public API.
+#pragma once
+
+#include <re2/re2.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "jobgate/v1/jobgate.pb.h"
+#include "policy/json.h"
+#include "policy/policy.h"
+#include "policy/subject_pattern.h"
+
+namespace jobgate::policy {
+
+// Job fields a condition can read. The first kNumIndexedFields are single strings that
+// rules can be indexed on by equality.
+enum class FieldKind : uint8_t {
+  kTenant = 0,
+  kEnvironment,
+  kCapability,
+  kActorAgentId,
+  kActorSessionId,
+  kActorOwner,
+  kActorTeam,
+  kActorType,
+  kTopic,
+  kJobId,
+  kLabel,  // labels[key]
+  kArg,    // args.<path>
+};
+inline constexpr size_t kNumIndexedFields = 8;
+
+struct FieldRef {
+  FieldKind kind = FieldKind::kEnvironment;
+  std::string label_key;              // kLabel
+  std::vector<std::string> arg_path;  // kArg
+  std::string display;                // "environment", "labels.mcp.server", "args.env.TOKEN"
+};
+
+// A value written in policy YAML. Plain YAML scalars that read as numbers or booleans
+// compare as such against typed job values; every literal also compares as text.
+struct Literal {
+  std::string text;
+  std::optional<double> number;
+  std::optional<bool> boolean;
+  JsonValue ToJson() const;
+};
+
+// One field's test: every operator present must hold. Absent-field behaviour is
+// documented in docs/policy.md and implemented in evaluator.cc.
+struct ValueMatcher {
+  std::vector<Literal> in;  // equality, any of; `field: x`, `field: [x, y]`, `in: [...]`
+  bool has_in = false;
+  std::vector<Literal> not_in;
+  bool has_not_in = false;
+  std::unique_ptr<RE2> glob;   // any of the globs, one RE2
+  std::unique_ptr<RE2> regex;  // any of the regexes (unanchored search), one RE2
+  std::optional<bool> exists;  // `exists: true` / `absent: true` (as exists=false)
+  std::optional<double> gt, gte, lt, lte;
+  JsonValue canonical;
+  // True when the matcher is only an equality list: the rule can be indexed on it.
+  bool IsPureEquality() const {
+    return has_in && !has_not_in && !glob && !regex && !exists && !gt && !gte && !lt && !lte;
+  }
+};
+
+struct FieldCondition {
+  FieldRef field;
+  ValueMatcher matcher;
+  int line = 0;
+};
+
+struct CompiledRule {
+  std::string id;
+  std::string description;
+  std::string reason;
+  std::string approver_role;
+  v1::Verdict decision = v1::DENY;
+  int32_t risk_score = 0;
+  int64_t approval_ttl_sec = 0;  // 0: the gate's default
+
+  std::vector<std::string> topics;      // any of; empty: no condition
+  std::vector<std::string> not_topics;  // none of
+  std::vector<std::string> risk_all;
+  std::vector<std::string> risk_any;
+  std::vector<std::string> risk_none;
+  std::vector<FieldCondition> fields;  // cheapest first
+
+  bool has_constraints = false;
+  v1::Constraints constraints;
+  std::optional<v1::Rate> rate;
+
+  std::vector<RuleExample> examples;
+  int line = 0;
+  int col = 0;
+};
+
+struct Defaults {
+  v1::Verdict decision = v1::DENY;
+  std::string reason;
+  bool has_constraints = false;
+  v1::Constraints constraints;
+};
+
+struct Policy::Impl {
+  std::vector<CompiledRule> rules;
+  Defaults defaults;
+
+  // Indexes: each rule sits under exactly one anchor, one of its own conditions that
+  // every job it matches must satisfy. Evaluation collects candidates from the anchors
+  // the job hits and checks only those.
+  TopicTrie topic_index;
+  using Buckets =
+      std::unordered_map<std::string, std::vector<uint32_t>, StringHash, std::equal_to<>>;
+  std::array<Buckets, kNumIndexedFields> field_index;
+  Buckets risk_tag_index;
+  std::vector<uint32_t> unanchored;
+
+  // precedence_rank[i]: position of rule i in precedence order (strictest decision,
+  // then highest risk_score, then id).
+  std::vector<uint32_t> precedence_rank;
+
+  std::unordered_map<std::string, uint32_t> by_id;
+};
+
+}  // namespace jobgate::policy

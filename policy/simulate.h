@@ -1,0 +1,58 @@
+// Simulation: evaluate a candidate policy (and optionally a baseline) over a set of jobs
+// and summarize what would change: the decision mix, and the flip matrix (from -> to
+// counts with the first job ids of each cell). Flips toward a less strict decision are
+// "loosening" and called out. Used by `jobgate simulate` and by policy publish.
+//
+// Pure; the caller times it if it wants throughput. Thread-compatible.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "policy/json.h"
+#include "policy/policy.h"
+
+namespace jobgate::policy {
+
+struct FlipCell {
+  int64_t count = 0;
+  std::vector<std::string> example_job_ids;  // the first few, in input order
+};
+
+struct SimulationReport {
+  int64_t jobs = 0;
+  std::map<v1::Verdict, int64_t> mix;           // candidate's decisions
+  std::map<v1::Verdict, int64_t> baseline_mix;  // empty without a baseline
+  std::map<std::string, int64_t> rule_hits;     // candidate's matched_rule counts ("" = default)
+  // (from baseline, to candidate) -> cell; only cells where the decision changed.
+  std::map<std::pair<v1::Verdict, v1::Verdict>, FlipCell> flips;
+  bool has_baseline = false;
+
+  int64_t flipped() const;
+  int64_t loosened() const;  // flips toward a less strict decision
+  double flip_share() const { return jobs == 0 ? 0 : static_cast<double>(flipped()) / jobs; }
+
+  JsonValue ToJson() const;
+  std::string ToText() const;
+};
+
+class Simulator {
+ public:
+  // `baseline` may be null. Both must outlive the simulator.
+  Simulator(const Policy* candidate, const Policy* baseline, size_t examples_per_cell = 3);
+
+  void Add(const v1::Job& job);
+  const SimulationReport& report() const { return report_; }
+
+ private:
+  const Policy* candidate_;
+  const Policy* baseline_;
+  size_t examples_per_cell_;
+  Evaluation eval_;
+  Evaluation baseline_eval_;
+  SimulationReport report_;
+};
+
+}  // namespace jobgate::policy

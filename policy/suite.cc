@@ -1,0 +1,309 @@
+#include "policy/suite.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+
+#include "policy/json.h"
+
+namespace jobgate::policy {
+
+// compiler.cc
+Status JobFromYamlNode(const YAML::Node& node, v1::Job* job);
+void YamlToJson(const YAML::Node& node, bool typed, std::string* out);
+
+namespace {
+
+const std::vector<std::string_view> kSuiteKeys = {"policy", "cases", "description"};
+const std::vector<std::string_view> kCaseKeys = {"name", "job", "expect"};
+const std::vector<std::string_view> kExpectKeys = {"decision", "matched_rule", "reason",
+                                                   "constraints", "risk_score", "approver_role"};
+
+std::string Where(const std::string& file, const YAML::Node& node) {
+  return file + ":" + std::to_string(node.Mark().line + 1) + ":" +
+         std::to_string(node.Mark().column + 1);
+}
+
+// A copy of `c` with every field but `keep` cleared.
+v1::Constraints OnlyField(const v1::Constraints& c, const google::protobuf::FieldDescriptor* keep) {
+  v1::Constraints out = c;
+  std::vector<const google::protobuf::FieldDescriptor*> set;
+  out.GetReflection()->ListFields(out, &set);
+  for (const auto* f : set) {
+    if (f != keep) out.GetReflection()->ClearField(&out, f);
+  }
+  return out;
+}
+
+// Compares the fields set in `expected` with `actual`. `custom` is compared key by key.
+void CompareConstraints(const v1::Constraints& expected, const v1::Constraints& actual,
+                        std::vector<std::string>* failures) {
+  const auto* reflection = expected.GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  reflection->ListFields(expected, &fields);
+  for (const auto* field : fields) {
+    if (field->name() == "custom") {
+      for (const auto& [key, value] : expected.custom().fields()) {
+        auto it = actual.custom().fields().find(key);
+        if (it == actual.custom().fields().end() ||
+            !google::protobuf::util::MessageDifferencer::Equals(value, it->second)) {
+          failures->push_back("constraints.custom." + key + ": expected " +
+                              JsonValue(value.DebugString()).Dump() + ", got " +
+                              (it == actual.custom().fields().end()
+                                   ? std::string("nothing")
+                                   : JsonValue(it->second.DebugString()).Dump()));
+        }
+      }
+      continue;
+    }
+    const v1::Constraints want = OnlyField(expected, field);
+    const v1::Constraints got = OnlyField(actual, field);
+    if (!google::protobuf::util::MessageDifferencer::Equals(want, got)) {
+      google::protobuf::util::JsonPrintOptions options;
+      options.preserve_proto_field_names = true;
+      std::string want_json, got_json;
+      (void)google::protobuf::util::MessageToJsonString(want, &want_json, options);
+      (void)google::protobuf::util::MessageToJsonString(got, &got_json, options);
+      failures->push_back("constraints." + field->name() + ": expected " + want_json + ", got " +
+                          (got_json == "{}" ? "nothing" : got_json));
+    }
+  }
+}
+
+}  // namespace
+
+int SuiteResult::passed() const {
+  int n = 0;
+  for (const auto& c : cases) n += c.passed ? 1 : 0;
+  return n;
+}
+
+int SuiteResult::failed() const {
+  int n = static_cast<int>(errors.size());
+  for (const auto& c : cases) n += c.passed ? 0 : 1;
+  return n;
+}
+
+SuiteResult RunSuiteFile(const std::string& suite_path) {
+  SuiteResult result;
+  result.suite_path = suite_path;
+  auto add_error = [&](const YAML::Node* node, std::string message) {
+    Diagnostic d{suite_path, 1, 1, std::move(message)};
+    if (node != nullptr) {
+      d.line = node->Mark().line + 1;
+      d.col = node->Mark().column + 1;
+    }
+    result.errors.push_back(std::move(d));
+  };
+  auto text = ReadFile(suite_path);
+  if (!text.ok()) {
+    add_error(nullptr, text.status().message());
+    return result;
+  }
+  YAML::Node root;
+  try {
+    root = YAML::Load(*text);
+  } catch (const YAML::Exception& e) {
+    result.errors.push_back({suite_path, e.mark.line + 1, e.mark.column + 1,
+                             "invalid YAML: " + e.msg});
+    return result;
+  }
+  try {
+    if (!root.IsMap()) {
+      add_error(nullptr, "a test suite is a mapping with 'policy' and 'cases'");
+      return result;
+    }
+    for (const auto& kv : root) {
+      const std::string key = kv.first.Scalar();
+      if (std::find(kSuiteKeys.begin(), kSuiteKeys.end(), key) == kSuiteKeys.end()) {
+        add_error(&kv.first, "unknown key '" + key + "' in test suite (policy, cases)");
+      }
+    }
+    if (!root["policy"] || !root["policy"].IsScalar()) {
+      add_error(nullptr, "a test suite needs 'policy: <path relative to the suite>'");
+      return result;
+    }
+    const std::filesystem::path dir = std::filesystem::path(suite_path).parent_path();
+    result.policy_path = (dir / root["policy"].Scalar()).lexically_normal().string();
+    CompileResult compiled = CompileFile(result.policy_path);
+    if (!compiled.ok()) {
+      result.errors = std::move(compiled.errors);
+      return result;
+    }
+    result.policy = compiled.policy;
+    const YAML::Node cases = root["cases"];
+    if (!cases || !cases.IsSequence()) {
+      add_error(nullptr, "a test suite needs a 'cases' list");
+      return result;
+    }
+    Evaluation eval;
+    for (const auto& item : cases) {
+      CaseResult c;
+      c.line = item.Mark().line + 1;
+      if (!item.IsMap()) {
+        add_error(&item, "a case is a mapping with name, job, expect");
+        continue;
+      }
+      bool bad = false;
+      for (const auto& kv : item) {
+        const std::string key = kv.first.Scalar();
+        if (std::find(kCaseKeys.begin(), kCaseKeys.end(), key) == kCaseKeys.end()) {
+          add_error(&kv.first, "unknown key '" + key + "' in a case (name, job, expect)");
+          bad = true;
+        }
+      }
+      c.name = item["name"] && item["name"].IsScalar() ? item["name"].Scalar()
+                                                        : "case at line " + std::to_string(c.line);
+      v1::Job job;
+      if (!item["job"]) {
+        add_error(&item, "case '" + c.name + "' has no job");
+        continue;
+      }
+      if (Status s = JobFromYamlNode(item["job"], &job); !s.ok()) {
+        const YAML::Node job_node = item["job"];
+        add_error(&job_node, "case '" + c.name + "': " + s.message());
+        continue;
+      }
+      const YAML::Node expect = item["expect"];
+      if (!expect || !expect.IsMap()) {
+        add_error(&item, "case '" + c.name + "' needs 'expect' with at least a decision");
+        continue;
+      }
+      for (const auto& kv : expect) {
+        const std::string key = kv.first.Scalar();
+        if (std::find(kExpectKeys.begin(), kExpectKeys.end(), key) == kExpectKeys.end()) {
+          add_error(&kv.first, "unknown key '" + key + "' in expect");
+          bad = true;
+        }
+      }
+      if (bad) continue;
+      result.policy->Evaluate(job, &eval);
+      result.policy->FillDecision(job, eval, {}, &c.decision);
+      for (const auto& rule : c.decision.matched_rules()) result.rules_matched.insert(rule);
+
+      if (expect["decision"]) {
+        v1::Verdict want;
+        if (!ParseVerdict(expect["decision"].Scalar(), &want)) {
+          const YAML::Node n = expect["decision"];
+          add_error(&n, "unknown decision '" + n.Scalar() + "'");
+          continue;
+        }
+        if (want != c.decision.decision()) {
+          c.failures.push_back("decision: expected " + std::string(VerdictName(want)) + ", got " +
+                               std::string(VerdictName(c.decision.decision())));
+        }
+      }
+      if (expect["matched_rule"]) {
+        const std::string want = expect["matched_rule"].IsNull() ? "" : expect["matched_rule"].Scalar();
+        if (want != c.decision.matched_rule()) {
+          c.failures.push_back("matched_rule: expected " + JsonQuote(want) + ", got " +
+                               JsonQuote(c.decision.matched_rule()));
+        }
+      }
+      if (expect["reason"] && expect["reason"].Scalar() != c.decision.reason()) {
+        c.failures.push_back("reason: expected " + JsonQuote(expect["reason"].Scalar()) +
+                             ", got " + JsonQuote(c.decision.reason()));
+      }
+      if (expect["approver_role"] &&
+          expect["approver_role"].Scalar() != c.decision.approver_role()) {
+        c.failures.push_back("approver_role: expected " +
+                             JsonQuote(expect["approver_role"].Scalar()) + ", got " +
+                             JsonQuote(c.decision.approver_role()));
+      }
+      if (expect["risk_score"] &&
+          expect["risk_score"].Scalar() != std::to_string(c.decision.risk_score())) {
+        c.failures.push_back("risk_score: expected " + expect["risk_score"].Scalar() + ", got " +
+                             std::to_string(c.decision.risk_score()));
+      }
+      if (expect["constraints"]) {
+        std::string json;
+        YamlToJson(expect["constraints"], /*typed=*/true, &json);
+        v1::Constraints want;
+        google::protobuf::util::JsonParseOptions options;
+        auto status = google::protobuf::util::JsonStringToMessage(json, &want, options);
+        if (!status.ok()) {
+          const YAML::Node n = expect["constraints"];
+          add_error(&n, "case '" + c.name + "': expect.constraints: " +
+                            std::string(status.message()));
+          continue;
+        }
+        CompareConstraints(want, c.decision.constraints(), &c.failures);
+      }
+      if (!expect["decision"] && !expect["matched_rule"] && !expect["reason"] &&
+          !expect["constraints"]) {
+        add_error(&item, "case '" + c.name + "' expects nothing");
+        continue;
+      }
+      c.passed = c.failures.empty();
+      result.cases.push_back(std::move(c));
+    }
+  } catch (const std::exception& e) {
+    add_error(nullptr, std::string("test suite could not be read: ") + e.what());
+  }
+  return result;
+}
+
+std::vector<std::string> UncoveredRules(const SuiteResult& result) {
+  std::vector<std::string> out;
+  if (!result.policy) return out;
+  for (size_t i = 0; i < result.policy->rule_count(); ++i) {
+    const std::string& id = result.policy->rule_id(i);
+    if (result.rules_matched.count(id) == 0) out.push_back(id);
+  }
+  return out;
+}
+
+namespace {
+std::string XmlEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
+          out += ' ';
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+}  // namespace
+
+std::string ToJUnitXml(const std::vector<SuiteResult>& results) {
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n";
+  for (const auto& r : results) {
+    out += "  <testsuite name=\"" + XmlEscape(r.suite_path) + "\" tests=\"" +
+           std::to_string(r.cases.size() + r.errors.size()) + "\" failures=\"" +
+           std::to_string(r.failed() - static_cast<int>(r.errors.size())) + "\" errors=\"" +
+           std::to_string(r.errors.size()) + "\">\n";
+    for (const auto& e : r.errors) {
+      out += "    <testcase name=\"" + XmlEscape(e.ToString()) + "\" classname=\"" +
+             XmlEscape(r.suite_path) + "\">\n      <error message=\"" + XmlEscape(e.message) +
+             "\"/>\n    </testcase>\n";
+    }
+    for (const auto& c : r.cases) {
+      out += "    <testcase name=\"" + XmlEscape(c.name) + "\" classname=\"" +
+             XmlEscape(r.suite_path) + "\"";
+      if (c.passed) {
+        out += "/>\n";
+        continue;
+      }
+      std::string message;
+      for (const auto& f : c.failures) message += (message.empty() ? "" : "; ") + f;
+      out += ">\n      <failure message=\"" + XmlEscape(message) + "\"/>\n    </testcase>\n";
+    }
+    out += "  </testsuite>\n";
+  }
+  out += "</testsuites>\n";
+  return out;
+}
+
+}  // namespace jobgate::policy

@@ -1,0 +1,72 @@
+#include "subjects/codec.h"
+
+#include <google/protobuf/util/json_util.h>
+
+namespace jobgate::subjects {
+
+BodyFormat FormatFromContentType(std::string_view content_type) {
+  if (content_type.find("json") != std::string_view::npos) return BodyFormat::kJson;
+  if (content_type.find("protobuf") != std::string_view::npos) return BodyFormat::kProtobuf;
+  return BodyFormat::kAuto;
+}
+
+Result<v1::Job> DecodeJob(std::string_view body, BodyFormat format) {
+  if (format == BodyFormat::kAuto) {
+    const size_t first = body.find_first_not_of(" \t\r\n");
+    format = (first != std::string_view::npos && body[first] == '{') ? BodyFormat::kJson
+                                                                      : BodyFormat::kProtobuf;
+  }
+  v1::Job job;
+  if (format == BodyFormat::kJson) {
+    Status status = FromJson(body, &job);
+    if (!status.ok()) return status;
+    return job;
+  }
+  if (body.size() > static_cast<size_t>(INT32_MAX) ||
+      !job.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+    return InvalidArgument("not a protobuf jobgate.v1.Job nor a JSON object");
+  }
+  return job;
+}
+
+Status NormalizeJob(std::string_view subject, v1::Job* job) {
+  if (job->job_id().empty()) return InvalidArgument("job has no job_id");
+  if (job->tenant_id().empty()) job->set_tenant_id("default");
+  if (job->topic().empty()) job->set_topic(std::string(subject));
+  return Status::Ok();
+}
+
+namespace {
+std::string PrintJson(const google::protobuf::Message& message, bool pretty, bool all_fields) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.add_whitespace = pretty;
+  options.always_print_primitive_fields = all_fields;
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
+  if (pretty && !out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+}  // namespace
+
+std::string ToJson(const google::protobuf::Message& message, bool pretty) {
+  return PrintJson(message, pretty, /*all_fields=*/false);
+}
+
+std::string DecisionToJson(const v1::Decision& decision, bool pretty) {
+  return PrintJson(decision, pretty, /*all_fields=*/true);
+}
+
+Status FromJson(std::string_view json, google::protobuf::Message* message) {
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(json.data(), json.size()), message, options);
+  if (!status.ok()) {
+    return InvalidArgument("invalid JSON for " + message->GetDescriptor()->name() + ": " +
+                           std::string(status.message()));
+  }
+  return Status::Ok();
+}
+
+}  // namespace jobgate::subjects

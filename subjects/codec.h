@@ -1,0 +1,40 @@
+// Job and decision codecs: bytes on the bus <-> jobgate.v1 messages.
+//
+// Input may be protobuf or JSON (contract: header `Content-Type: application/json`, or a
+// body that is a JSON object). JSON uses the snake_case names of the .proto; unknown
+// fields are refused so a typo never silently drops a condition's input.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "jobgate/v1/jobgate.pb.h"
+#include "policy/status.h"
+
+namespace jobgate::subjects {
+
+enum class BodyFormat { kAuto, kProtobuf, kJson };
+
+// Format from a Content-Type header value ("" -> kAuto).
+BodyFormat FormatFromContentType(std::string_view content_type);
+
+// Decodes a job. kAuto: JSON when the first non-space byte is '{', else protobuf.
+// Does not apply defaults or check required fields (see NormalizeJob).
+Result<v1::Job> DecodeJob(std::string_view body, BodyFormat format);
+
+// Fills defaults the contract names: tenant_id "default"; topic = `subject` when empty.
+// Returns an error when the job cannot be judged (no job_id).
+Status NormalizeJob(std::string_view subject, v1::Job* job);
+
+// Proto3 JSON with the .proto's snake_case names. `pretty` indents by two spaces.
+std::string ToJson(const google::protobuf::Message& message, bool pretty = false);
+
+// The decision JSON of the contract: like ToJson, but every scalar field is printed even
+// when empty (an empty matched_rule means "defaults decided"), so clients see one shape.
+std::string DecisionToJson(const v1::Decision& decision, bool pretty = false);
+
+// Parses proto3 JSON into `message` (either name spelling); unknown fields refused.
+Status FromJson(std::string_view json, google::protobuf::Message* message);
+
+}  // namespace jobgate::subjects

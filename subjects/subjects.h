@@ -1,0 +1,39 @@
+// Subject mapping: where a job arriving on `job.<rest>` goes for each outcome.
+//
+// The contract (shared/CONTRACT.md): `<rest>` is the job subject without its job
+// prefix, so `job.db.migrate` dispatches to `worker.db.migrate`. Every prefix is
+// configurable; the defaults are the contract's.
+//
+// Pure functions and a plain value type; thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace jobgate::subjects {
+
+struct Prefixes {
+  std::string job = "job";
+  std::string worker = "worker";
+  std::string approval = "approval.requests";
+  std::string decisions = "audit.decisions";
+  std::string denied = "audit.denied";
+  std::string rejected = "audit.rejected";  // a full subject, not a prefix
+  std::string policy_events = "audit.policy";  // a full subject, not a prefix
+  std::string alert = "alert";
+  std::string api = "jobgate.api";
+};
+
+// `subject` without `job_prefix` and its dot. A subject outside the prefix loses its
+// first token instead, so every job has a non-empty rest when it has two tokens.
+// Returns "" for a single-token subject.
+std::string_view RestOf(std::string_view subject, std::string_view job_prefix);
+
+// `prefix` + "." + `rest`; just `prefix` when rest is empty.
+std::string Join(std::string_view prefix, std::string_view rest);
+
+// True when `subject` is a valid NATS subject for publishing: non-empty tokens, no
+// wildcards, no whitespace.
+bool IsValidPublishSubject(std::string_view subject);
+
+}  // namespace jobgate::subjects
