@@ -1,0 +1,293 @@
+#include "gate/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <functional>
+#include <map>
+
+#include "policy/policy.h"
+
+namespace jobgate::gate {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+std::string Where(const std::string& file, const YAML::Node& node) {
+  return file + ":" + std::to_string(node.Mark().line + 1) + ":" +
+         std::to_string(node.Mark().column + 1) + ": ";
+}
+
+// Reads one YAML mapping with a handler per known key; unknown keys are errors.
+class MapReader {
+ public:
+  MapReader(const std::string& file, const YAML::Node& node, std::string what)
+      : file_(file), node_(node), what_(std::move(what)) {}
+
+  using Handler = std::function<Status(const YAML::Node&)>;
+  MapReader& On(const std::string& key, Handler handler) {
+    handlers_[key] = std::move(handler);
+    return *this;
+  }
+
+  Status Read() {
+    if (!node_ || node_.IsNull()) return Status::Ok();
+    if (!node_.IsMap()) return InvalidArgument(Where(file_, node_) + what_ + " must be a mapping");
+    for (const auto& entry : node_) {
+      const std::string key = entry.first.as<std::string>();
+      const auto it = handlers_.find(key);
+      if (it == handlers_.end()) {
+        std::string known;
+        for (const auto& [k, unused] : handlers_) known += (known.empty() ? "" : ", ") + k;
+        return InvalidArgument(Where(file_, entry.first) + "unknown key '" + key + "' in " +
+                               what_ + " (known: " + known + ")");
+      }
+      JOBGATE_RETURN_IF_ERROR(it->second(entry.second));
+    }
+    return Status::Ok();
+  }
+
+  // Typed setters.
+  Handler String(std::string* out) {
+    return [this, out](const YAML::Node& n) -> Status {
+      if (!n.IsScalar()) return InvalidArgument(Where(file_, n) + "expected a string");
+      *out = n.Scalar();
+      return Status::Ok();
+    };
+  }
+  template <typename Int>
+  Handler Integer(Int* out) {
+    return [this, out](const YAML::Node& n) -> Status {
+      int64_t value = 0;
+      const std::string& s = n.IsScalar() ? n.Scalar() : std::string();
+      auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+      if (s.empty() || ec != std::errc() || ptr != s.data() + s.size()) {
+        return InvalidArgument(Where(file_, n) + "expected an integer");
+      }
+      *out = static_cast<Int>(value);
+      return Status::Ok();
+    };
+  }
+  template <typename Duration>
+  Handler Dur(Duration* out) {
+    return [this, out](const YAML::Node& n) -> Status {
+      const int64_t ms = n.IsScalar() ? ParseDurationMillis(n.Scalar()) : -1;
+      if (ms < 0) {
+        return InvalidArgument(Where(file_, n) +
+                               "expected a duration such as 500ms, 30s, 2m, 24h or 7d");
+      }
+      *out = std::chrono::duration_cast<Duration>(milliseconds(ms));
+      return Status::Ok();
+    };
+  }
+
+ private:
+  const std::string& file_;
+  YAML::Node node_;
+  std::string what_;
+  std::map<std::string, Handler> handlers_;
+};
+
+Status ReadStream(const std::string& file, const YAML::Node& node, const std::string& what,
+                  StreamSpec* spec) {
+  MapReader reader(file, node, what);
+  reader.On("name", reader.String(&spec->name))
+      .On("retention",
+          [&](const YAML::Node& n) -> Status {
+            const std::string value = n.IsScalar() ? n.Scalar() : "";
+            if (value == "limits") spec->retention = StreamSpec::Retention::kLimits;
+            else if (value == "interest") spec->retention = StreamSpec::Retention::kInterest;
+            else if (value == "workqueue") spec->retention = StreamSpec::Retention::kWorkQueue;
+            else return InvalidArgument(Where(file, n) + "retention is limits, interest or workqueue");
+            return Status::Ok();
+          })
+      .On("max_age", reader.Dur(&spec->max_age))
+      .On("max_bytes", reader.Integer(&spec->max_bytes));
+  return reader.Read();
+}
+
+}  // namespace
+
+GateConfig::GateConfig() {
+  jobs_stream.name = "JOBS";
+  jobs_stream.max_age = std::chrono::hours(24 * 7);
+  work_stream.name = "WORK";
+  work_stream.max_age = std::chrono::hours(24 * 7);
+  approvals_stream.name = "APPROVALS";
+  approvals_stream.max_age = std::chrono::hours(24 * 30);
+  audit_stream.name = "AUDIT";
+  audit_stream.max_age = std::chrono::hours(24 * 90);
+  DeriveStreamSubjects();
+}
+
+void GateConfig::DeriveStreamSubjects() {
+  jobs_stream.subjects = {prefixes.job + ".>"};
+  work_stream.subjects = {prefixes.worker + ".>"};
+  approvals_stream.subjects = {prefixes.approval + ".>"};
+  audit_stream.subjects = {prefixes.decisions + ".>", prefixes.denied + ".>",
+                           prefixes.rejected, prefixes.policy_events, prefixes.alert + ".>"};
+  consumer.stream = jobs_stream.name;
+  dispatch.prefixes = prefixes;
+}
+
+Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file,
+                       GateConfig* config) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(file + ":" + std::to_string(e.mark.line + 1) + ":" +
+                           std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+  try {
+    NatsConnectOptions& nats = config->nats;
+    MapReader tls(file, root["nats"]["tls"], "nats.tls");
+    tls.On("ca_file", tls.String(&nats.tls_ca_file))
+        .On("cert_file", tls.String(&nats.tls_cert_file))
+        .On("key_file", tls.String(&nats.tls_key_file));
+    MapReader nats_reader(file, root["nats"], "nats");
+    nats_reader
+        .On("servers",
+            [&](const YAML::Node& n) -> Status {
+              nats.servers.clear();
+              if (n.IsSequence()) {
+                for (const auto& url : n) nats.servers.push_back(url.as<std::string>());
+              } else if (n.IsScalar()) {
+                nats.servers = SplitServerList(n.Scalar());
+              }
+              if (nats.servers.empty()) {
+                return InvalidArgument(Where(file, n) + "nats.servers needs at least one URL");
+              }
+              return Status::Ok();
+            })
+        .On("user", nats_reader.String(&nats.user))
+        .On("password", nats_reader.String(&nats.password))
+        .On("token", nats_reader.String(&nats.token))
+        .On("credentials_file", nats_reader.String(&nats.credentials_file))
+        .On("name", nats_reader.String(&nats.name))
+        .On("max_reconnect_wait", nats_reader.Dur(&nats.max_reconnect_wait))
+        .On("tls", [&](const YAML::Node&) { return tls.Read(); });
+
+    subjects::Prefixes& p = config->prefixes;
+    MapReader subjects_reader(file, root["subjects"], "subjects");
+    subjects_reader.On("job", subjects_reader.String(&p.job))
+        .On("worker", subjects_reader.String(&p.worker))
+        .On("approval", subjects_reader.String(&p.approval))
+        .On("decisions", subjects_reader.String(&p.decisions))
+        .On("denied", subjects_reader.String(&p.denied))
+        .On("rejected", subjects_reader.String(&p.rejected))
+        .On("policy_events", subjects_reader.String(&p.policy_events))
+        .On("alert", subjects_reader.String(&p.alert))
+        .On("api", subjects_reader.String(&p.api));
+
+    std::chrono::seconds duplicate_window = config->jobs_stream.duplicate_window;
+    std::string storage = "file";
+    int replicas = config->jobs_stream.replicas;
+    MapReader streams(file, root["streams"], "streams");
+    streams.On("duplicate_window", streams.Dur(&duplicate_window))
+        .On("storage", streams.String(&storage))
+        .On("replicas", streams.Integer(&replicas))
+        .On("jobs", [&](const YAML::Node& n) { return ReadStream(file, n, "streams.jobs", &config->jobs_stream); })
+        .On("work", [&](const YAML::Node& n) { return ReadStream(file, n, "streams.work", &config->work_stream); })
+        .On("approvals", [&](const YAML::Node& n) { return ReadStream(file, n, "streams.approvals", &config->approvals_stream); })
+        .On("audit", [&](const YAML::Node& n) { return ReadStream(file, n, "streams.audit", &config->audit_stream); });
+
+    ConsumerSpec& consumer = config->consumer;
+    MapReader consumer_reader(file, root["consumer"], "consumer");
+    consumer_reader.On("durable", consumer_reader.String(&consumer.durable))
+        .On("ack_wait", consumer_reader.Dur(&consumer.ack_wait))
+        .On("max_ack_pending", consumer_reader.Integer(&consumer.max_ack_pending));
+
+    DispatcherOptions& d = config->dispatch;
+    MapReader dispatch(file, root["dispatch"], "dispatch");
+    dispatch.On("batch_size", dispatch.Integer(&d.batch_size))
+        .On("max_message_bytes", dispatch.Integer(&d.max_message_bytes))
+        .On("fetch_timeout", dispatch.Dur(&d.fetch_timeout))
+        .On("publish_timeout", dispatch.Dur(&d.publish_timeout))
+        .On("retry_delay", dispatch.Dur(&d.retry_delay));
+
+    MapReader top(file, root, "the configuration");
+    top.On("nats", [&](const YAML::Node&) { return nats_reader.Read(); })
+        .On("policy", top.String(&config->policy_file))
+        .On("http", top.String(&config->http_address))
+        .On("metrics", top.String(&config->metrics_address))
+        .On("log_level", top.String(&config->log_level))
+        .On("subjects", [&](const YAML::Node&) { return subjects_reader.Read(); })
+        .On("streams", [&](const YAML::Node&) { return streams.Read(); })
+        .On("consumer", [&](const YAML::Node&) { return consumer_reader.Read(); })
+        .On("dispatch", [&](const YAML::Node&) { return dispatch.Read(); });
+    JOBGATE_RETURN_IF_ERROR(top.Read());
+
+    if (storage != "file" && storage != "memory") {
+      return InvalidArgument(file + ": streams.storage is file or memory");
+    }
+    if (d.batch_size <= 0) return InvalidArgument(file + ": dispatch.batch_size must be positive");
+    if (replicas <= 0) return InvalidArgument(file + ": streams.replicas must be positive");
+    for (StreamSpec* s : {&config->jobs_stream, &config->work_stream, &config->approvals_stream,
+                          &config->audit_stream}) {
+      s->duplicate_window = duplicate_window;
+      s->memory_storage = storage == "memory";
+      s->replicas = replicas;
+    }
+    config->DeriveStreamSubjects();
+    return Status::Ok();
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+}
+
+Status ApplyConfigFile(const std::string& path, GateConfig* config) {
+  auto text = policy::ReadFile(path);
+  if (!text.ok()) return text.status();
+  return ApplyConfigYaml(*text, path, config);
+}
+
+std::vector<std::string> SplitServerList(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string url = text.substr(start, comma - start);
+    while (!url.empty() && url.front() == ' ') url.erase(url.begin());
+    while (!url.empty() && url.back() == ' ') url.pop_back();
+    if (!url.empty()) out.push_back(std::move(url));
+    start = comma + 1;
+  }
+  return out;
+}
+
+int64_t ParseDurationMillis(const std::string& text) {
+  int64_t value = 0;
+  const char* begin = text.data();
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(begin, end, value);
+  if (text.empty() || ec != std::errc() || value < 0) return -1;
+  const std::string_view unit(ptr, static_cast<size_t>(end - ptr));
+  int64_t scale = 0;
+  if (unit == "ms") scale = 1;
+  else if (unit.empty() || unit == "s") scale = 1000;
+  else if (unit == "m") scale = 60'000;
+  else if (unit == "h") scale = 3'600'000;
+  else if (unit == "d") scale = 86'400'000;
+  else return -1;
+  if (value > INT64_MAX / scale) return -1;
+  return value * scale;
+}
+
+bool SplitHostPort(const std::string& address, std::string* host, int* port) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon + 1 == address.size()) return false;
+  int value = 0;
+  const char* begin = address.data() + colon + 1;
+  const char* end = address.data() + address.size();
+  auto [ptr, ec] = std::from_chars(begin, end, value);
+  if (ec != std::errc() || ptr != end || value < 0 || value > 65535) return false;
+  *host = address.substr(0, colon);
+  if (host->empty()) *host = "0.0.0.0";
+  *port = value;
+  return true;
+}
+
+}  // namespace jobgate::gate

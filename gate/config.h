@@ -1,0 +1,80 @@
+// Configuration of `jobgate run`: a YAML file, overridden by command-line flags.
+//
+//   nats:
+//     servers: [nats://a:4222, nats://b:4222]   # or one URL, or a comma-separated string
+//     user: gate            password: secret     # or
+//     token: s3cret                              # or
+//     credentials_file: /etc/jobgate/gate.creds
+//     tls: {ca_file: ca.pem, cert_file: cert.pem, key_file: key.pem}
+//     name: jobgate
+//     max_reconnect_wait: 5s
+//   policy: /etc/jobgate/policy.yaml             # bootstraps the first snapshot
+//   http: 127.0.0.1:8081                         # "off" disables
+//   metrics: 127.0.0.1:9464                      # "off" disables
+//   log_level: info                              # trace, debug, info, warn, error
+//   subjects: {job: job, worker: worker, approval: approval.requests, decisions:
+//              audit.decisions, denied: audit.denied, rejected: audit.rejected,
+//              policy_events: audit.policy, alert: alert, api: jobgate.api}
+//   streams:
+//     duplicate_window: 2m
+//     storage: file                              # or memory
+//     replicas: 1
+//     jobs:      {name: JOBS, retention: limits, max_age: 7d, max_bytes: -1}
+//     work:      {name: WORK, retention: limits, max_age: 7d}
+//     approvals: {name: APPROVALS, retention: limits, max_age: 30d}
+//     audit:     {name: AUDIT, retention: limits, max_age: 90d}
+//   consumer: {durable: jobgate, ack_wait: 30s, max_ack_pending: 20000}
+//   dispatch: {batch_size: 256, max_message_bytes: 1048576, fetch_timeout: 500ms,
+//              publish_timeout: 5s, retry_delay: 1s}
+//
+// Durations are seconds or a number with ms, s, m, h or d. Unknown keys are errors, so a
+// typo never silently keeps a default. Plain values; thread-compatible.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "gate/dispatcher.h"
+#include "gate/nats_bus.h"
+#include "policy/status.h"
+#include "subjects/subjects.h"
+
+namespace jobgate::gate {
+
+struct GateConfig {
+  NatsConnectOptions nats;
+  std::string policy_file;
+  std::string http_address = "127.0.0.1:8081";
+  std::string metrics_address = "127.0.0.1:9464";
+  std::string log_level = "info";
+  subjects::Prefixes prefixes;
+  StreamSpec jobs_stream;
+  StreamSpec work_stream;
+  StreamSpec approvals_stream;
+  StreamSpec audit_stream;
+  ConsumerSpec consumer;
+  DispatcherOptions dispatch;
+
+  GateConfig();
+  // Recomputes each stream's subjects from `prefixes` (call after changing them).
+  void DeriveStreamSubjects();
+  std::vector<const StreamSpec*> streams() const {
+    return {&jobs_stream, &work_stream, &approvals_stream, &audit_stream};
+  }
+};
+
+// Applies a YAML document to `config` (keys absent keep their value).
+Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file_name,
+                       GateConfig* config);
+Status ApplyConfigFile(const std::string& path, GateConfig* config);
+
+// "nats://a:4222,nats://b:4222" -> two URLs.
+std::vector<std::string> SplitServerList(const std::string& text);
+
+// "500ms", "30s", "2m", "24h", "7d", "90" (seconds) -> milliseconds; -1 when invalid.
+int64_t ParseDurationMillis(const std::string& text);
+
+// "host:port" -> host and port; false when malformed.
+bool SplitHostPort(const std::string& address, std::string* host, int* port);
+
+}  // namespace jobgate::gate

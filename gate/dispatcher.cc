@@ -1,0 +1,320 @@
+#include "gate/dispatcher.h"
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "policy/hash.h"
+#include "subjects/codec.h"
+
+namespace jobgate::gate {
+namespace {
+
+constexpr std::string_view kRedactionNotEnforced = "redaction not yet enforced";
+
+void SetTimestamp(int64_t unix_ms, google::protobuf::Timestamp* ts) {
+  ts->set_seconds(unix_ms / 1000);
+  ts->set_nanos(static_cast<int32_t>((unix_ms % 1000) * 1'000'000));
+}
+
+}  // namespace
+
+std::string MessageId(std::string_view tenant_id, std::string_view job_id,
+                      std::string_view target) {
+  std::string key;
+  key.reserve(tenant_id.size() + job_id.size() + target.size() + 2);
+  key.append(tenant_id).push_back('\x1f');
+  key.append(job_id).push_back('\x1f');
+  key.append(target);
+  return policy::Sha256Hex(key).substr(0, 40);
+}
+
+std::string NewDecisionId() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
+    // OpenSSL's generator failing is not a reason to stop judging jobs; fall back to a
+    // hash of the time and a counter (unique, if not unpredictable).
+    static std::atomic<uint64_t> counter{0};
+    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    return policy::Sha256Hex(std::to_string(now) + "/" + std::to_string(counter++)).substr(0, 32);
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(32, '0');
+  for (size_t i = 0; i < sizeof(bytes); ++i) {
+    id[2 * i] = kHex[bytes[i] >> 4];
+    id[2 * i + 1] = kHex[bytes[i] & 0xf];
+  }
+  return id;
+}
+
+void EnforceableDecision(v1::Decision* decision) {
+  switch (decision->decision()) {
+    case v1::ALLOW:
+    case v1::ALLOW_WITH_CONSTRAINTS:
+    case v1::ALERT:
+    case v1::THROTTLE:
+    case v1::REQUIRE_APPROVAL:
+    case v1::DENY:
+    case v1::TERMINATE:
+      return;
+    case v1::REDACT:
+      // The gate never enforces less than the policy says: until secrets can be
+      // replaced, a job that needs redaction does not reach a worker.
+      decision->set_decision(v1::DENY);
+      decision->set_reason(std::string(kRedactionNotEnforced));
+      return;
+    default:
+      decision->set_decision(v1::DENY);
+      decision->set_reason("unknown decision " + std::to_string(int(decision->decision())));
+      return;
+  }
+}
+
+std::string TargetSubject(const subjects::Prefixes& prefixes, v1::Verdict verdict,
+                          std::string_view rest) {
+  switch (verdict) {
+    case v1::ALLOW:
+    case v1::ALLOW_WITH_CONSTRAINTS:
+    case v1::ALERT:
+    case v1::THROTTLE:
+      return subjects::Join(prefixes.worker, rest);
+    case v1::REQUIRE_APPROVAL:
+      return subjects::Join(prefixes.approval, rest);
+    default:
+      return subjects::Join(prefixes.denied, rest);
+  }
+}
+
+Dispatcher::Dispatcher(DispatcherOptions options, Bus* bus, const Clock* clock,
+                       const ActivePolicy* policy, RateLimiter* limiter,
+                       metrics::GateMetrics* metrics)
+    : options_(std::move(options)),
+      bus_(bus),
+      clock_(clock),
+      policy_(policy),
+      limiter_(limiter),
+      metrics_(metrics) {}
+
+Result<Dispatcher::BatchStats> Dispatcher::RunOnce() {
+  // One snapshot for the whole batch: a swap mid-batch applies from the next batch.
+  const std::shared_ptr<const policy::Policy> policy = policy_->Get();
+  if (policy == nullptr) return FailedPrecondition("no active policy");
+
+  batch_.clear();
+  JOBGATE_RETURN_IF_ERROR(bus_->Fetch(options_.batch_size, options_.fetch_timeout, &batch_));
+  BatchStats stats;
+  stats.fetched = batch_.size();
+  if (batch_.empty()) return stats;
+  const auto received_at = clock_->Now();
+  if (metrics_ != nullptr) {
+    metrics_->jobs_received.Increment(static_cast<double>(batch_.size()));
+    metrics_->queue_pending.Add({{"stream", "JOBS"}})
+        .Set(static_cast<double>(batch_.back()->num_pending()));
+  }
+
+  plans_.assign(batch_.size(), Plan{});
+  outbound_.clear();
+  for (size_t i = 0; i < batch_.size(); ++i) {
+    plans_[i].received_at = received_at;
+    PlanMessage(*policy, *batch_[i], &plans_[i]);
+  }
+  bus_->PublishBatch(outbound_, options_.publish_timeout, &results_);
+  for (size_t i = 0; i < batch_.size(); ++i) Finish(policy, *batch_[i], plans_[i], &stats);
+  batch_.clear();
+  return stats;
+}
+
+void Dispatcher::PlanRejection(InboundMessage& message, std::string reason, std::string error,
+                               Plan* plan) {
+  plan->kind = Plan::Kind::kReject;
+  const std::string body_sha = policy::Sha256Hex(message.data());
+  v1::RejectedMessage rejected;
+  rejected.set_reason(reason);
+  rejected.set_error(std::move(error));
+  rejected.set_subject(std::string(message.subject()));
+  rejected.set_size(message.data().size());
+  rejected.set_body_sha256(body_sha);
+  SetTimestamp(clock_->UnixMillis(), rejected.mutable_rejected_at());
+  rejected.SerializeToString(&body_);
+  // Stable across redeliveries of the same stream message.
+  const std::string msg_id = policy::Sha256Hex(std::string(message.subject()) + '\x1f' +
+                                               std::to_string(message.stream_sequence()) +
+                                               '\x1f' + body_sha)
+                                 .substr(0, 40);
+  AddOutbound(options_.prefixes.rejected, msg_id, nullptr, body_, plan);
+  spdlog::debug("rejected message on {}: {}: {}", message.subject(), reason, rejected.error());
+  plan->reject_reason = std::move(reason);
+}
+
+void Dispatcher::AddOutbound(std::string subject, std::string msg_id,
+                             const v1::Decision* decision, const std::string& body,
+                             Plan* plan) {
+  if (plan->outbound_count == 0) plan->first_outbound = outbound_.size();
+  ++plan->outbound_count;
+  OutboundMessage& out = outbound_.emplace_back();
+  out.subject = std::move(subject);
+  out.msg_id = std::move(msg_id);
+  out.body = body;
+  out.headers.emplace_back("Content-Type", "application/protobuf");
+  if (decision != nullptr) {
+    out.headers.emplace_back(kDecisionHeader, std::string(policy::VerdictName(decision->decision())));
+    out.headers.emplace_back(kDecisionIdHeader, decision->decision_id());
+    out.headers.emplace_back(kSnapshotHeader, decision->snapshot().empty()
+                                                  ? decision->snapshot_hash()
+                                                  : decision->snapshot());
+  }
+}
+
+void Dispatcher::PlanMessage(const policy::Policy& policy, InboundMessage& message, Plan* plan) {
+  const std::string_view subject = message.subject();
+  if (message.data().size() > options_.max_message_bytes) {
+    PlanRejection(message, "too_large",
+                  "message of " + std::to_string(message.data().size()) +
+                      " bytes exceeds the limit of " +
+                      std::to_string(options_.max_message_bytes),
+                  plan);
+    return;
+  }
+  const std::string_view rest = subjects::RestOf(subject, options_.prefixes.job);
+  if (rest.empty()) {
+    PlanRejection(message, "bad_subject",
+                  "subject '" + std::string(subject) + "' has nothing after its first token",
+                  plan);
+    return;
+  }
+  auto decoded = subjects::DecodeJob(
+      message.data(), subjects::FormatFromContentType(message.header("Content-Type")));
+  if (!decoded.ok()) {
+    PlanRejection(message, "decode_error", decoded.status().message(), plan);
+    return;
+  }
+  job_ = std::move(decoded).value();
+  if (Status s = subjects::NormalizeJob(subject, &job_); !s.ok()) {
+    PlanRejection(message, job_.job_id().empty() ? "missing_job_id" : "invalid_job",
+                  s.message(), plan);
+    return;
+  }
+
+  const auto eval_start = clock_->Now();
+  policy.Evaluate(job_, &evaluation_);
+  if (metrics_ != nullptr) {
+    metrics_->evaluation_seconds.Observe(
+        std::chrono::duration<double>(clock_->Now() - eval_start).count());
+  }
+  policy.FillDecision(job_, evaluation_, {NewDecisionId(), clock_->UnixMillis()}, &decision_);
+  EnforceableDecision(&decision_);
+  const v1::Verdict verdict = decision_.decision();
+
+  if (verdict == v1::THROTTLE && limiter_ != nullptr) {
+    RateLimiter::Admission admission = limiter_->Acquire(job_, decision_.throttle());
+    if (!admission.admitted) {
+      plan->kind = Plan::Kind::kThrottle;
+      plan->nak_delay = std::clamp(admission.retry_after, std::chrono::milliseconds(50),
+                                   std::chrono::milliseconds(60'000));
+      plan->reject_reason = std::move(admission.limiting_rule);
+      spdlog::debug("job {} over its rate; redelivery in {} ms", job_.job_id(),
+                    plan->nak_delay.count());
+      return;
+    }
+  }
+
+  plan->kind = Plan::Kind::kRoute;
+  plan->verdict = verdict;
+  plan->deciding_rule = evaluation_.deciding_rule;
+  const std::string target = TargetSubject(options_.prefixes, verdict, rest);
+
+  dispatched_.Clear();
+  *dispatched_.mutable_job() = job_;
+  *dispatched_.mutable_decision() = decision_;
+  dispatched_.SerializeToString(&body_);
+  AddOutbound(target, MessageId(job_.tenant_id(), job_.job_id(), "dispatch"), &decision_, body_,
+              plan);
+
+  record_.Clear();
+  *record_.mutable_decision() = decision_;
+  record_.set_subject(std::string(subject));
+  record_.set_routed_to(target);
+  *record_.mutable_job() = std::move(*dispatched_.mutable_job());
+  record_.SerializeToString(&body_);
+  AddOutbound(subjects::Join(options_.prefixes.decisions, rest),
+              MessageId(job_.tenant_id(), job_.job_id(), "decision"), &decision_, body_, plan);
+  if (verdict == v1::ALERT || verdict == v1::TERMINATE) {
+    AddOutbound(subjects::Join(options_.prefixes.alert, rest),
+                MessageId(job_.tenant_id(), job_.job_id(), "alert"), &decision_, body_, plan);
+  }
+  spdlog::debug("job {} on {}: {} -> {}", job_.job_id(), subject,
+                policy::VerdictName(verdict), target);
+}
+
+prometheus::Counter* Dispatcher::DecisionCounter(
+    const std::shared_ptr<const policy::Policy>& policy, v1::Verdict verdict, int rule) {
+  if (counters_policy_ != policy) {
+    counters_policy_ = policy;
+    decision_counters_.clear();
+  }
+  const int64_t key = (int64_t{verdict} << 32) | static_cast<uint32_t>(rule + 1);
+  auto [it, inserted] = decision_counters_.try_emplace(key, nullptr);
+  if (inserted) {
+    const std::string rule_id =
+        rule >= 0 && static_cast<size_t>(rule) < policy->rule_count() ? policy->rule_id(rule) : "";
+    it->second = &metrics_->decisions.Add(
+        {{"decision", std::string(policy::VerdictName(verdict))}, {"rule", rule_id}});
+  }
+  return it->second;
+}
+
+void Dispatcher::Finish(const std::shared_ptr<const policy::Policy>& policy,
+                        InboundMessage& message, const Plan& plan, BatchStats* stats) {
+  if (plan.kind == Plan::Kind::kThrottle) {
+    ++stats->throttled;
+    if (metrics_ != nullptr) metrics_->throttled.Add({{"rule", plan.reject_reason}}).Increment();
+    if (Status s = message.NakWithDelay(plan.nak_delay); !s.ok()) {
+      spdlog::debug("nak of a throttled job failed: {}", s.ToString());
+      if (metrics_ != nullptr) metrics_->publish_errors.Add({{"kind", "nak"}}).Increment();
+    }
+    return;
+  }
+
+  size_t failed = 0;
+  const Status* first_error = nullptr;
+  for (size_t i = plan.first_outbound; i < plan.first_outbound + plan.outbound_count; ++i) {
+    if (!results_[i].ok()) {
+      ++failed;
+      if (first_error == nullptr) first_error = &results_[i];
+    }
+  }
+  if (failed > 0) {
+    // Not everything this job needs is stored: leave it for redelivery. Its publishes that
+    // did succeed are deduplicated by msg id when it comes back.
+    ++stats->retried;
+    spdlog::debug("publish failed on {}: {}; left for redelivery", message.subject(),
+                  first_error->ToString());
+    if (metrics_ != nullptr) {
+      metrics_->publish_errors.Add({{"kind", "publish"}}).Increment(static_cast<double>(failed));
+    }
+    if (Status s = message.NakWithDelay(options_.retry_delay); !s.ok() && metrics_ != nullptr) {
+      metrics_->publish_errors.Add({{"kind", "nak"}}).Increment();
+    }
+    return;
+  }
+
+  if (Status s = message.Ack(); !s.ok()) {
+    // The message will come back after AckWait; its publishes deduplicate.
+    spdlog::debug("ack failed on {}: {}", message.subject(), s.ToString());
+    if (metrics_ != nullptr) metrics_->publish_errors.Add({{"kind", "ack"}}).Increment();
+  }
+  if (plan.kind == Plan::Kind::kReject) {
+    ++stats->rejected;
+    if (metrics_ != nullptr) metrics_->rejected_jobs.Add({{"reason", plan.reject_reason}}).Increment();
+    return;
+  }
+  ++stats->dispatched;
+  if (metrics_ != nullptr) {
+    DecisionCounter(policy, plan.verdict, plan.deciding_rule)->Increment();
+    metrics_->dispatch_seconds.Observe(
+        std::chrono::duration<double>(clock_->Now() - plan.received_at).count());
+  }
+}
+
+}  // namespace jobgate::gate

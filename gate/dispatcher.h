@@ -1,0 +1,143 @@
+// The dispatch core: fetch a batch of jobs, judge each, route it, ack it.
+//
+// For every message of a batch: decode (protobuf or JSON), fill defaults from the
+// arrival subject, evaluate against the active policy, and publish
+//   * the DispatchedJob (job + decision + constraints) to its target subject:
+//       ALLOW, ALLOW_WITH_CONSTRAINTS, ALERT, THROTTLE within rate -> worker.<rest>
+//       REQUIRE_APPROVAL                                           -> approval.requests.<rest>
+//       DENY, TERMINATE, REDACT (not enforced yet, so denied)      -> audit.denied.<rest>
+//   * a DecisionRecord on audit.decisions.<rest>, and for ALERT and TERMINATE a copy on
+//     alert.<rest>.
+// Only once JetStream acknowledged every publish of a message is that message acked; if
+// any publish failed the message is nak'ed for redelivery (never dispatched unjudged).
+// Each publish carries a Nats-Msg-Id derived from the job and the target, so a
+// redelivered job is not duplicated downstream.
+//
+// A message that cannot be read as a job (undecodable, no job_id, too large, a subject
+// with no <rest>) becomes a RejectedMessage on audit.rejected and is acked.
+// A THROTTLE job over its rate is nak'ed with the delay until a token is due and
+// recorded only when it is finally dispatched.
+//
+// Ownership: the Dispatcher borrows the bus, clock, policy holder, rate limiter and
+// metrics (metrics may be null); all must outlive it.
+// Thread-safety: one thread drives a Dispatcher (RunOnce is not reentrant). Several
+// dispatchers may share the ActivePolicy, RateLimiter and GateMetrics.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "gate/active_policy.h"
+#include "gate/bus.h"
+#include "gate/throttle.h"
+#include "jobgate/v1/jobgate.pb.h"
+#include "metrics/metrics.h"
+#include "policy/policy.h"
+#include "policy/status.h"
+#include "subjects/subjects.h"
+
+namespace jobgate::gate {
+
+struct DispatcherOptions {
+  subjects::Prefixes prefixes;
+  int batch_size = 256;
+  std::chrono::milliseconds fetch_timeout{500};    // bounds how fast a stop is noticed
+  std::chrono::milliseconds publish_timeout{5000};  // for JetStream's publish acks
+  std::chrono::milliseconds retry_delay{1000};     // redelivery delay after a failure
+  size_t max_message_bytes = 1 << 20;
+};
+
+// Headers on every message the gate publishes (besides Nats-Msg-Id).
+inline constexpr char kDecisionHeader[] = "Jobgate-Decision";
+inline constexpr char kDecisionIdHeader[] = "Jobgate-Decision-Id";
+inline constexpr char kSnapshotHeader[] = "Jobgate-Snapshot";
+
+// The Nats-Msg-Id of `job_id`'s message of kind `target` ("dispatch", "decision",
+// "alert"): stable across redeliveries, distinct per target.
+std::string MessageId(std::string_view tenant_id, std::string_view job_id,
+                      std::string_view target);
+
+// Random 128-bit id, 32 lower-case hex digits (OpenSSL RAND_bytes).
+std::string NewDecisionId();
+
+// What the gate enforces for `decision`: REDACT (not implemented yet) and anything
+// unknown become DENY. Rewrites the decision and reason accordingly.
+void EnforceableDecision(v1::Decision* decision);
+
+// The subject a job with `rest` goes to for `verdict` (an enforceable one).
+std::string TargetSubject(const subjects::Prefixes& prefixes, v1::Verdict verdict,
+                          std::string_view rest);
+
+class Dispatcher {
+ public:
+  Dispatcher(DispatcherOptions options, Bus* bus, const Clock* clock,
+             const ActivePolicy* policy, RateLimiter* limiter, metrics::GateMetrics* metrics);
+
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  struct BatchStats {
+    size_t fetched = 0;
+    size_t dispatched = 0;  // judged, routed and acked
+    size_t rejected = 0;    // recorded on audit.rejected and acked
+    size_t throttled = 0;   // over rate, nak'ed with delay
+    size_t retried = 0;     // a publish failed, nak'ed for redelivery
+  };
+
+  // Fetches one batch (waiting up to fetch_timeout) and handles all of it. Returns the
+  // fetch error when the bus is unavailable; a batch once fetched is always finished.
+  // Without an active policy nothing is fetched (fail closed) and the result is
+  // kFailedPrecondition.
+  Result<BatchStats> RunOnce();
+
+ private:
+  // What to do with one inbound message once its publishes (if any) are acknowledged.
+  struct Plan {
+    enum class Kind { kRoute, kReject, kThrottle } kind = Kind::kRoute;
+    size_t first_outbound = 0;
+    size_t outbound_count = 0;
+    std::chrono::milliseconds nak_delay{0};
+    v1::Verdict verdict = v1::DENY;  // enforced decision (kRoute)
+    int deciding_rule = -1;
+    std::string reject_reason;       // kReject; also the throttling rule for kThrottle
+    std::chrono::steady_clock::time_point received_at;
+  };
+
+  void PlanMessage(const policy::Policy& policy, InboundMessage& message, Plan* plan);
+  void PlanRejection(InboundMessage& message, std::string reason, std::string error, Plan* plan);
+  void AddOutbound(std::string subject, std::string msg_id, const v1::Decision* decision,
+                   const std::string& body, Plan* plan);
+  void Finish(const std::shared_ptr<const policy::Policy>& policy, InboundMessage& message,
+              const Plan& plan, BatchStats* stats);
+  prometheus::Counter* DecisionCounter(const std::shared_ptr<const policy::Policy>& policy,
+                                       v1::Verdict verdict, int rule);
+
+  const DispatcherOptions options_;
+  Bus* const bus_;
+  const Clock* const clock_;
+  const ActivePolicy* const policy_;
+  RateLimiter* const limiter_;
+  metrics::GateMetrics* const metrics_;
+
+  // Per-batch buffers, reused so a warm dispatcher allocates little.
+  InboundBatch batch_;
+  std::vector<Plan> plans_;
+  std::vector<OutboundMessage> outbound_;
+  std::vector<Status> results_;
+  policy::Evaluation evaluation_;
+  v1::Job job_;
+  v1::Decision decision_;
+  v1::DispatchedJob dispatched_;
+  v1::DecisionRecord record_;
+  std::string body_;
+
+  // jobgate_decisions_total children by (verdict, deciding rule) for `counters_policy_`.
+  std::shared_ptr<const policy::Policy> counters_policy_;
+  std::unordered_map<int64_t, prometheus::Counter*> decision_counters_;
+};
+
+}  // namespace jobgate::gate

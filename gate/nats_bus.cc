@@ -1,0 +1,534 @@
+#include "gate/nats_bus.h"
+
+#include <nats/nats.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+
+namespace jobgate::gate {
+namespace {
+
+// unique_ptr deleters for nats.c handles.
+struct NatsDeleter {
+  void operator()(natsOptions* p) const { natsOptions_Destroy(p); }
+  void operator()(natsMsg* p) const { natsMsg_Destroy(p); }
+  void operator()(jsStreamInfo* p) const { jsStreamInfo_Destroy(p); }
+  void operator()(jsConsumerInfo* p) const { jsConsumerInfo_Destroy(p); }
+  void operator()(jsPubAck* p) const { jsPubAck_Destroy(p); }
+  void operator()(jsMsgMetaData* p) const { jsMsgMetaData_Destroy(p); }
+};
+template <typename T>
+using NatsPtr = std::unique_ptr<T, NatsDeleter>;
+
+// natsStatus (+ jsErrCode) -> Status, with nats.c's last error text when it has one.
+Status FromNats(natsStatus s, std::string_view what, jsErrCode js_error = static_cast<jsErrCode>(0)) {
+  if (s == NATS_OK) return Status::Ok();
+  std::string message(what);
+  message += ": ";
+  const char* last = nats_GetLastError(nullptr);
+  message += (last != nullptr && *last != '\0') ? last : natsStatus_GetText(s);
+  if (js_error != 0) message += " (jetstream error " + std::to_string(int(js_error)) + ")";
+  StatusCode code = StatusCode::kUnavailable;
+  switch (s) {
+    case NATS_TIMEOUT: code = StatusCode::kDeadlineExceeded; break;
+    case NATS_NOT_FOUND: code = StatusCode::kNotFound; break;
+    case NATS_INVALID_ARG:
+    case NATS_INVALID_SUBJECT:
+    case NATS_MAX_PAYLOAD: code = StatusCode::kInvalidArgument; break;
+    case NATS_NOT_PERMITTED: code = StatusCode::kPermissionDenied; break;
+    case NATS_CONNECTION_AUTH_FAILED: code = StatusCode::kUnauthenticated; break;
+    case NATS_ERR:
+      if (js_error != 0) code = StatusCode::kInternal;
+      break;
+    default: break;
+  }
+  return Status(code, std::move(message));
+}
+
+jsRetentionPolicy ToNats(StreamSpec::Retention retention) {
+  switch (retention) {
+    case StreamSpec::Retention::kLimits: return js_LimitsPolicy;
+    case StreamSpec::Retention::kInterest: return js_InterestPolicy;
+    case StreamSpec::Retention::kWorkQueue: return js_WorkQueuePolicy;
+  }
+  return js_LimitsPolicy;
+}
+
+constexpr int64_t kNanosPerSecond = 1'000'000'000;
+
+// Exponential backoff with jitter: 100 ms, 200 ms, ... capped at the configured maximum.
+int64_t ReconnectDelay(natsConnection* nc, int attempts, void* closure) {
+  const int64_t cap_ms = *static_cast<const int64_t*>(closure);
+  const int shift = std::min(attempts, 16);
+  const int64_t base = std::min<int64_t>(cap_ms, int64_t{100} << shift);
+  thread_local std::minstd_rand random(std::random_device{}());
+  return base / 2 + static_cast<int64_t>(random() % static_cast<uint64_t>(base / 2 + 1));
+}
+
+// Holds the cap for ReconnectDelay for the life of the process (options are copied into
+// the connection, the closure pointer is not).
+int64_t* ReconnectCapStorage(int64_t value) {
+  static std::mutex mu;
+  static std::vector<std::unique_ptr<int64_t>> storage;
+  std::lock_guard lock(mu);
+  storage.push_back(std::make_unique<int64_t>(value));
+  return storage.back().get();
+}
+
+void OnAsyncError(natsConnection* nc, natsSubscription* sub, natsStatus err, void* closure) {
+  spdlog::warn("nats: asynchronous error: {}", natsStatus_GetText(err));
+}
+
+// One fetched JetStream message.
+class NatsInboundMessage final : public InboundMessage {
+ public:
+  explicit NatsInboundMessage(natsMsg* msg) : msg_(msg) {
+    jsMsgMetaData* meta = nullptr;
+    if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+      NatsPtr<jsMsgMetaData> owned(meta);
+      stream_sequence_ = meta->Sequence.Stream;
+      num_pending_ = meta->NumPending;
+    }
+  }
+
+  std::string_view subject() const override { return natsMsg_GetSubject(msg_.get()); }
+  std::string_view data() const override {
+    return {natsMsg_GetData(msg_.get()), static_cast<size_t>(natsMsg_GetDataLength(msg_.get()))};
+  }
+  std::string_view header(std::string_view key) const override {
+    const char* value = nullptr;
+    if (natsMsgHeader_Get(msg_.get(), std::string(key).c_str(), &value) != NATS_OK ||
+        value == nullptr) {
+      return {};
+    }
+    return value;
+  }
+  uint64_t stream_sequence() const override { return stream_sequence_; }
+  uint64_t num_pending() const override { return num_pending_; }
+
+  Status Ack() override { return FromNats(natsMsg_Ack(msg_.get(), nullptr), "ack"); }
+  Status NakWithDelay(std::chrono::milliseconds delay) override {
+    return FromNats(natsMsg_NakWithDelay(msg_.get(), delay.count(), nullptr), "nak");
+  }
+
+ private:
+  NatsPtr<natsMsg> msg_;
+  uint64_t stream_sequence_ = 0;
+  uint64_t num_pending_ = 0;
+};
+
+// Builds a natsMsg with the message's headers and Nats-Msg-Id.
+Result<NatsPtr<natsMsg>> MakeMsg(const OutboundMessage& message) {
+  natsMsg* raw = nullptr;
+  natsStatus s = natsMsg_Create(&raw, message.subject.c_str(), nullptr, message.body.data(),
+                                static_cast<int>(message.body.size()));
+  if (s != NATS_OK) return FromNats(s, "create message for " + message.subject);
+  NatsPtr<natsMsg> msg(raw);
+  if (!message.msg_id.empty()) {
+    s = natsMsgHeader_Set(msg.get(), "Nats-Msg-Id", message.msg_id.c_str());
+  }
+  for (const auto& [key, value] : message.headers) {
+    if (s != NATS_OK) break;
+    s = natsMsgHeader_Set(msg.get(), key.c_str(), value.c_str());
+  }
+  if (s != NATS_OK) return FromNats(s, "set headers for " + message.subject);
+  return msg;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// SyncSubscription
+
+SyncSubscription::~SyncSubscription() {
+  natsSubscription_Unsubscribe(sub_);
+  natsSubscription_Destroy(sub_);
+}
+
+Result<ReceivedMessage> SyncSubscription::Next(std::chrono::milliseconds timeout) {
+  natsMsg* raw = nullptr;
+  const natsStatus s = natsSubscription_NextMsg(&raw, sub_, timeout.count());
+  if (s != NATS_OK) return FromNats(s, "next message");
+  NatsPtr<natsMsg> msg(raw);
+  ReceivedMessage out;
+  out.subject = natsMsg_GetSubject(msg.get());
+  out.data.assign(natsMsg_GetData(msg.get()), static_cast<size_t>(natsMsg_GetDataLength(msg.get())));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// NatsConnection
+
+Result<std::unique_ptr<NatsConnection>> NatsConnection::Connect(const NatsConnectOptions& options,
+                                                                bool wait) {
+  natsOptions* raw_options = nullptr;
+  natsStatus s = natsOptions_Create(&raw_options);
+  if (s != NATS_OK) return FromNats(s, "create options");
+  NatsPtr<natsOptions> opts(raw_options);
+  std::unique_ptr<NatsConnection> connection(new NatsConnection());
+
+  std::vector<const char*> servers;
+  for (const std::string& url : options.servers) servers.push_back(url.c_str());
+  if (servers.empty()) return InvalidArgument("no NATS server URL given");
+  s = natsOptions_SetServers(opts.get(), servers.data(), static_cast<int>(servers.size()));
+  if (s == NATS_OK) s = natsOptions_SetName(opts.get(), options.name.c_str());
+  if (s == NATS_OK && !options.user.empty()) {
+    s = natsOptions_SetUserInfo(opts.get(), options.user.c_str(), options.password.c_str());
+  }
+  if (s == NATS_OK && !options.token.empty()) {
+    s = natsOptions_SetToken(opts.get(), options.token.c_str());
+  }
+  if (s == NATS_OK && !options.credentials_file.empty()) {
+    s = natsOptions_SetUserCredentialsFromFiles(opts.get(), options.credentials_file.c_str(),
+                                                nullptr);
+  }
+  const bool tls = !options.tls_ca_file.empty() || !options.tls_cert_file.empty() ||
+                   !options.tls_key_file.empty();
+  if (s == NATS_OK && tls) s = natsOptions_SetSecure(opts.get(), true);
+  if (s == NATS_OK && !options.tls_ca_file.empty()) {
+    s = natsOptions_LoadCATrustedCertificates(opts.get(), options.tls_ca_file.c_str());
+  }
+  if (s == NATS_OK && !options.tls_cert_file.empty()) {
+    s = natsOptions_LoadCertificatesChain(opts.get(), options.tls_cert_file.c_str(),
+                                          options.tls_key_file.c_str());
+  }
+  if (s != NATS_OK) return FromNats(s, "NATS connection options");
+
+  s = natsOptions_SetTimeout(opts.get(), options.connect_timeout.count());
+  if (s == NATS_OK) s = natsOptions_SetAllowReconnect(opts.get(), true);
+  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts.get(), -1);
+  if (s == NATS_OK) {
+    s = natsOptions_SetCustomReconnectDelay(
+        opts.get(), ReconnectDelay, ReconnectCapStorage(options.max_reconnect_wait.count()));
+  }
+  if (s == NATS_OK) s = natsOptions_SetReconnectBufSize(opts.get(), options.reconnect_buffer_bytes);
+  if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts.get(), OnDisconnected, connection.get());
+  if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts.get(), OnReconnected, connection.get());
+  if (s == NATS_OK) s = natsOptions_SetClosedCB(opts.get(), OnClosed, connection.get());
+  if (s == NATS_OK) s = natsOptions_SetErrorHandler(opts.get(), OnAsyncError, nullptr);
+  if (s == NATS_OK && !wait) {
+    s = natsOptions_SetRetryOnFailedConnect(opts.get(), true, OnConnected, connection.get());
+  }
+  if (s != NATS_OK) return FromNats(s, "NATS connection options");
+
+  natsConnection* conn = nullptr;
+  s = natsConnection_Connect(&conn, opts.get());
+  if (s == NATS_OK) {
+    connection->connected_.store(true, std::memory_order_release);
+    spdlog::info("nats: connected to {}", options.servers.front());
+  } else if (s == NATS_NOT_YET_CONNECTED) {
+    spdlog::warn("nats: no server answered yet; retrying in the background");
+  } else {
+    return FromNats(s, "connect to NATS");
+  }
+  connection->conn_ = conn;
+  jsCtx* js = nullptr;
+  s = natsConnection_JetStream(&js, conn, nullptr);
+  if (s != NATS_OK) return FromNats(s, "JetStream context");
+  connection->js_ = js;
+  return connection;
+}
+
+NatsConnection::~NatsConnection() {
+  if (conn_ != nullptr && connected()) natsConnection_FlushTimeout(conn_, 5000);
+  closing_.store(true, std::memory_order_release);
+  jsCtx_Destroy(js_);
+  if (conn_ != nullptr) natsConnection_Close(conn_);
+  natsConnection_Destroy(conn_);
+}
+
+void NatsConnection::OnConnected(natsConnection* nc, void* closure) {
+  auto* self = static_cast<NatsConnection*>(closure);
+  {
+    std::lock_guard lock(self->mu_);
+    self->connected_.store(true, std::memory_order_release);
+  }
+  self->connected_cv_.notify_all();
+  spdlog::info("nats: connected");
+}
+
+void NatsConnection::OnReconnected(natsConnection* nc, void* closure) {
+  auto* self = static_cast<NatsConnection*>(closure);
+  {
+    std::lock_guard lock(self->mu_);
+    self->connected_.store(true, std::memory_order_release);
+  }
+  self->connected_cv_.notify_all();
+  char url[256] = {0};
+  natsConnection_GetConnectedUrl(nc, url, sizeof(url));
+  spdlog::info("nats: reconnected to {}", url);
+}
+
+void NatsConnection::OnDisconnected(natsConnection* nc, void* closure) {
+  auto* self = static_cast<NatsConnection*>(closure);
+  // The first connect attempt failing also lands here; only log a real loss.
+  if (self->connected_.exchange(false, std::memory_order_acq_rel) &&
+      !self->closing_.load(std::memory_order_acquire)) {
+    spdlog::warn("nats: disconnected; reconnecting");
+  }
+}
+
+void NatsConnection::OnClosed(natsConnection* nc, void* closure) {
+  static_cast<NatsConnection*>(closure)->connected_.store(false, std::memory_order_release);
+}
+
+bool NatsConnection::WaitConnected(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return connected_cv_.wait_for(lock, timeout, [this] { return connected(); });
+}
+
+Status NatsConnection::EnsureStream(const StreamSpec& spec) {
+  jsStreamInfo* raw_info = nullptr;
+  jsErrCode js_error = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetStreamInfo(&raw_info, js_, spec.name.c_str(), nullptr, &js_error);
+  if (s == NATS_OK) {
+    NatsPtr<jsStreamInfo> info(raw_info);
+    std::vector<std::string> have(info->Config->Subjects,
+                                  info->Config->Subjects + info->Config->SubjectsLen);
+    std::vector<std::string> want = spec.subjects;
+    std::sort(have.begin(), have.end());
+    std::sort(want.begin(), want.end());
+    if (have != want) {
+      spdlog::warn("stream {} exists with other subjects than configured; leaving it as is",
+                   spec.name);
+    }
+    spdlog::info("stream {} present ({} messages)", spec.name, info->State.Msgs);
+    return Status::Ok();
+  }
+  if (s != NATS_NOT_FOUND && js_error != JSStreamNotFoundErr) {
+    return FromNats(s, "stream info " + spec.name, js_error);
+  }
+
+  jsStreamConfig config;
+  jsStreamConfig_Init(&config);
+  std::vector<const char*> subjects;
+  for (const std::string& subject : spec.subjects) subjects.push_back(subject.c_str());
+  config.Name = spec.name.c_str();
+  config.Subjects = subjects.data();
+  config.SubjectsLen = static_cast<int>(subjects.size());
+  config.Retention = ToNats(spec.retention);
+  config.MaxAge = spec.max_age.count() * kNanosPerSecond;
+  config.MaxBytes = spec.max_bytes;
+  config.Duplicates = spec.duplicate_window.count() * kNanosPerSecond;
+  config.Storage = spec.memory_storage ? js_MemoryStorage : js_FileStorage;
+  config.Replicas = spec.replicas;
+  js_error = static_cast<jsErrCode>(0);
+  s = js_AddStream(&raw_info, js_, &config, nullptr, &js_error);
+  if (s != NATS_OK) {
+    if (js_error == JSStreamNameExistErr) return Status::Ok();  // another gate won the race
+    return FromNats(s, "create stream " + spec.name, js_error);
+  }
+  NatsPtr<jsStreamInfo> info(raw_info);
+  spdlog::info("stream {} created", spec.name);
+  return Status::Ok();
+}
+
+Status NatsConnection::EnsureConsumer(const ConsumerSpec& spec) {
+  jsConsumerInfo* raw_info = nullptr;
+  jsErrCode js_error = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetConsumerInfo(&raw_info, js_, spec.stream.c_str(), spec.durable.c_str(),
+                                    nullptr, &js_error);
+  if (s == NATS_OK) {
+    NatsPtr<jsConsumerInfo> info(raw_info);
+    spdlog::info("consumer {}/{} present ({} pending)", spec.stream, spec.durable,
+                 info->NumPending);
+    return Status::Ok();
+  }
+  if (s != NATS_NOT_FOUND && js_error != JSConsumerNotFoundErr) {
+    return FromNats(s, "consumer info " + spec.durable, js_error);
+  }
+  jsConsumerConfig config;
+  jsConsumerConfig_Init(&config);
+  config.Durable = spec.durable.c_str();
+  config.AckPolicy = js_AckExplicit;
+  config.DeliverPolicy = js_DeliverAll;
+  config.AckWait = spec.ack_wait.count() * kNanosPerSecond;
+  config.MaxDeliver = spec.max_deliver;
+  config.MaxAckPending = spec.max_ack_pending;
+  js_error = static_cast<jsErrCode>(0);
+  s = js_AddConsumer(&raw_info, js_, spec.stream.c_str(), &config, nullptr, &js_error);
+  if (s != NATS_OK) return FromNats(s, "create consumer " + spec.durable, js_error);
+  NatsPtr<jsConsumerInfo> info(raw_info);
+  spdlog::info("consumer {}/{} created", spec.stream, spec.durable);
+  return Status::Ok();
+}
+
+Result<NatsConnection::ConsumerState> NatsConnection::GetConsumerState(
+    const std::string& stream, const std::string& durable) {
+  jsConsumerInfo* raw_info = nullptr;
+  jsErrCode js_error = static_cast<jsErrCode>(0);
+  const natsStatus s =
+      js_GetConsumerInfo(&raw_info, js_, stream.c_str(), durable.c_str(), nullptr, &js_error);
+  if (s != NATS_OK) return FromNats(s, "consumer info " + durable, js_error);
+  NatsPtr<jsConsumerInfo> info(raw_info);
+  ConsumerState state;
+  state.num_pending = info->NumPending;
+  state.num_ack_pending = static_cast<uint64_t>(info->NumAckPending);
+  state.num_redelivered = static_cast<uint64_t>(info->NumRedelivered);
+  return state;
+}
+
+Result<uint64_t> NatsConnection::StreamMessageCount(const std::string& stream) {
+  jsStreamInfo* raw_info = nullptr;
+  jsErrCode js_error = static_cast<jsErrCode>(0);
+  const natsStatus s = js_GetStreamInfo(&raw_info, js_, stream.c_str(), nullptr, &js_error);
+  if (s != NATS_OK) return FromNats(s, "stream info " + stream, js_error);
+  NatsPtr<jsStreamInfo> info(raw_info);
+  return info->State.Msgs;
+}
+
+Result<PublishAck> NatsConnection::Publish(const OutboundMessage& message,
+                                           std::chrono::milliseconds timeout) {
+  auto msg = MakeMsg(message);
+  if (!msg.ok()) return msg.status();
+  jsPubOptions options;
+  jsPubOptions_Init(&options);
+  options.MaxWait = timeout.count();
+  jsPubAck* raw_ack = nullptr;
+  jsErrCode js_error = static_cast<jsErrCode>(0);
+  const natsStatus s = js_PublishMsg(&raw_ack, js_, msg->get(), &options, &js_error);
+  if (s != NATS_OK) return FromNats(s, "publish to " + message.subject, js_error);
+  NatsPtr<jsPubAck> ack(raw_ack);
+  PublishAck out;
+  out.stream = ack->Stream != nullptr ? ack->Stream : "";
+  out.sequence = ack->Sequence;
+  out.duplicate = ack->Duplicate;
+  return out;
+}
+
+Result<std::unique_ptr<SyncSubscription>> NatsConnection::Subscribe(const std::string& subject) {
+  natsSubscription* sub = nullptr;
+  const natsStatus s = natsConnection_SubscribeSync(&sub, conn_, subject.c_str());
+  if (s != NATS_OK) return FromNats(s, "subscribe to " + subject);
+  return std::unique_ptr<SyncSubscription>(new SyncSubscription(sub));
+}
+
+Status NatsConnection::Flush(std::chrono::milliseconds timeout) {
+  return FromNats(natsConnection_FlushTimeout(conn_, timeout.count()), "flush");
+}
+
+// ---------------------------------------------------------------------------------------
+// NatsBus
+
+Result<std::unique_ptr<NatsBus>> NatsBus::Attach(NatsConnection* connection,
+                                                 const ConsumerSpec& consumer,
+                                                 int max_pending_publishes) {
+  std::unique_ptr<NatsBus> bus(new NatsBus());
+  bus->connection_ = connection;
+
+  jsOptions js_options;
+  jsOptions_Init(&js_options);
+  js_options.PublishAsync.MaxPending = max_pending_publishes;
+  js_options.PublishAsync.AckHandler = OnPublishAck;
+  js_options.PublishAsync.AckHandlerClosure = bus.get();
+  jsCtx* js = nullptr;
+  natsStatus s = natsConnection_JetStream(&js, connection->raw(), &js_options);
+  if (s != NATS_OK) return FromNats(s, "JetStream context");
+  bus->js_ = js;
+
+  jsSubOptions sub_options;
+  jsSubOptions_Init(&sub_options);
+  // Bind to the existing durable: the subscription never creates or deletes it, so
+  // closing one gate leaves the consumer (and its position) to the others.
+  sub_options.Stream = consumer.stream.c_str();
+  sub_options.Consumer = consumer.durable.c_str();
+  natsSubscription* sub = nullptr;
+  jsErrCode js_error = static_cast<jsErrCode>(0);
+  s = js_PullSubscribe(&sub, js, nullptr, consumer.durable.c_str(), nullptr, &sub_options,
+                       &js_error);
+  if (s != NATS_OK) return FromNats(s, "attach to consumer " + consumer.durable, js_error);
+  bus->subscription_ = sub;
+  return bus;
+}
+
+NatsBus::~NatsBus() {
+  // Destroy (not Unsubscribe): the durable consumer stays on the server.
+  natsSubscription_Destroy(subscription_);
+  jsCtx_Destroy(js_);
+}
+
+Status NatsBus::Fetch(int max_messages, std::chrono::milliseconds timeout, InboundBatch* out) {
+  natsMsgList list{nullptr, 0};
+  jsErrCode js_error = static_cast<jsErrCode>(0);
+  const natsStatus s =
+      natsSubscription_Fetch(&list, subscription_, max_messages, timeout.count(), &js_error);
+  if (s == NATS_TIMEOUT) return Status::Ok();
+  if (s != NATS_OK) return FromNats(s, "fetch", js_error);
+  out->reserve(out->size() + static_cast<size_t>(list.Count));
+  for (int i = 0; i < list.Count; ++i) {
+    out->push_back(std::make_unique<NatsInboundMessage>(list.Msgs[i]));
+    list.Msgs[i] = nullptr;  // now owned by the NatsInboundMessage
+  }
+  natsMsgList_Destroy(&list);
+  return Status::Ok();
+}
+
+void NatsBus::OnPublishAck(jsCtx* js, natsMsg* msg, jsPubAck* ack, jsPubAckErr* error,
+                           void* closure) {
+  auto* self = static_cast<NatsBus*>(closure);
+  std::lock_guard lock(self->mu_);
+  const auto it = self->in_flight_.find(msg);
+  if (it == self->in_flight_.end() || self->results_ == nullptr) return;  // given up on
+  Status& result = (*self->results_)[it->second];
+  if (error != nullptr) {
+    std::string text = error->ErrText != nullptr ? error->ErrText : natsStatus_GetText(error->Err);
+    result = Status(StatusCode::kUnavailable, "publish to " + std::string(natsMsg_GetSubject(msg)) +
+                                                  ": " + text);
+  } else {
+    result = Status::Ok();
+  }
+  self->in_flight_.erase(it);
+  if (--self->outstanding_ == 0) self->all_acked_.notify_all();
+}
+
+void NatsBus::PublishBatch(std::span<const OutboundMessage> messages,
+                           std::chrono::milliseconds timeout, std::vector<Status>* results) {
+  results->assign(messages.size(), Status(StatusCode::kDeadlineExceeded, "no publish ack"));
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  {
+    std::lock_guard lock(mu_);
+    results_ = results;
+    outstanding_ = 0;
+  }
+  for (size_t i = 0; i < messages.size(); ++i) {
+    auto msg = MakeMsg(messages[i]);
+    if (!msg.ok()) {
+      (*results)[i] = msg.status();
+      continue;
+    }
+    natsMsg* raw = msg->get();
+    {
+      // Registered before the publish: the ack may arrive before the call returns.
+      std::lock_guard lock(mu_);
+      in_flight_.emplace(raw, i);
+      ++outstanding_;
+    }
+    natsMsg* handed = msg->release();
+    const natsStatus s = js_PublishMsgAsync(js_, &handed, nullptr);
+    if (s != NATS_OK) {
+      NatsPtr<natsMsg> still_ours(handed);  // the library did not take it
+      std::lock_guard lock(mu_);
+      in_flight_.erase(raw);
+      --outstanding_;
+      (*results)[i] = FromNats(s, "publish to " + messages[i].subject);
+    }
+  }
+
+  std::unique_lock lock(mu_);
+  all_acked_.wait_until(lock, deadline, [this] { return outstanding_ == 0; });
+  if (outstanding_ > 0) {
+    // Take back what is still unacknowledged: no callback will fire for these, and their
+    // slots keep the deadline error. Redelivery retries them under the same msg ids.
+    lock.unlock();
+    natsMsgList pending{nullptr, 0};
+    const bool have_pending = js_PublishAsyncGetPendingList(&pending, js_) == NATS_OK;
+    lock.lock();
+    if (have_pending) natsMsgList_Destroy(&pending);
+  }
+  in_flight_.clear();
+  outstanding_ = 0;
+  results_ = nullptr;
+}
+
+}  // namespace jobgate::gate

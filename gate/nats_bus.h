@@ -1,0 +1,191 @@
+// The NATS JetStream side of the gate, through nats.c: a connection with the options a
+// deployment needs, stream and consumer setup, and NatsBus, the production Bus.
+//
+// Every nats.c handle lives in a unique_ptr with its matching *_Destroy; natsStatus and
+// jsErrCode become jobgate::Status here and nowhere else. No nats.c type appears in this
+// header.
+//
+// Ownership: a NatsConnection owns the connection and its default JetStream context. A
+// NatsBus borrows a NatsConnection (which must outlive it) and owns its subscription
+// and its own JetStream context (whose async-publish acks it tracks).
+// Thread-safety: NatsConnection is thread-safe (nats.c connections are). A NatsBus is
+// driven by one thread at a time (see gate/bus.h); its ack callback runs on a nats.c
+// thread and synchronises through the bus's mutex.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "gate/bus.h"
+#include "policy/status.h"
+
+// nats.c handles, declared so this header need not include nats.h.
+struct __natsConnection;
+struct __natsSubscription;
+struct __natsMsg;
+struct __jsCtx;
+struct jsPubAck;
+struct jsPubAckErr;
+
+namespace jobgate::gate {
+
+struct NatsConnectOptions {
+  // Tried in order, then round robin on reconnect.
+  std::vector<std::string> servers = {"nats://127.0.0.1:4222"};
+  std::string name = "jobgate";  // shown by the server's monitoring
+  std::string user;
+  std::string password;
+  std::string token;
+  std::string credentials_file;  // a .creds file (user JWT + seed)
+  std::string tls_ca_file;       // setting any tls_* turns TLS on
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::chrono::milliseconds connect_timeout{2000};
+  // Reconnect attempts back off exponentially from 100 ms up to this, with jitter, and
+  // never stop.
+  std::chrono::milliseconds max_reconnect_wait{5000};
+  // Bytes buffered while disconnected (publishes and acks), 8 MiB.
+  int reconnect_buffer_bytes = 8 << 20;
+};
+
+struct StreamSpec {
+  enum class Retention { kLimits, kInterest, kWorkQueue };
+  std::string name;
+  std::vector<std::string> subjects;
+  Retention retention = Retention::kLimits;
+  std::chrono::seconds max_age{0};  // 0: unlimited
+  int64_t max_bytes = -1;           // -1: unlimited
+  std::chrono::seconds duplicate_window{120};
+  bool memory_storage = false;
+  int replicas = 1;
+};
+
+struct ConsumerSpec {
+  std::string stream = "JOBS";
+  std::string durable = "jobgate";
+  std::chrono::seconds ack_wait{30};
+  int64_t max_deliver = -1;  // -1: unlimited
+  int64_t max_ack_pending = 20000;
+};
+
+// The outcome of one synchronous JetStream publish.
+struct PublishAck {
+  std::string stream;
+  uint64_t sequence = 0;
+  bool duplicate = false;
+};
+
+// A plain (core NATS) message received by a SyncSubscription.
+struct ReceivedMessage {
+  std::string subject;
+  std::string data;
+};
+
+class SyncSubscription {
+ public:
+  ~SyncSubscription();
+  SyncSubscription(const SyncSubscription&) = delete;
+  SyncSubscription& operator=(const SyncSubscription&) = delete;
+
+  // The next message, or kDeadlineExceeded after `timeout`.
+  Result<ReceivedMessage> Next(std::chrono::milliseconds timeout);
+
+ private:
+  friend class NatsConnection;
+  explicit SyncSubscription(__natsSubscription* sub) : sub_(sub) {}
+  __natsSubscription* sub_;  // owned
+};
+
+class NatsConnection {
+ public:
+  // Connects. With `wait` false the call returns at once when no server answers and the
+  // connection keeps trying in the background (forever); `connected()` says when it is
+  // up. With `wait` true a failed first attempt is an error.
+  static Result<std::unique_ptr<NatsConnection>> Connect(const NatsConnectOptions& options,
+                                                         bool wait);
+  ~NatsConnection();  // flushes what is buffered (up to 5 s), then closes
+  NatsConnection(const NatsConnection&) = delete;
+  NatsConnection& operator=(const NatsConnection&) = delete;
+
+  bool connected() const { return connected_.load(std::memory_order_acquire); }
+  // Waits until connected() or `timeout`; true when connected.
+  bool WaitConnected(std::chrono::milliseconds timeout);
+
+  // Creates `spec`'s stream when missing. An existing stream is left as the operator
+  // configured it (a warning is logged when its subjects differ).
+  Status EnsureStream(const StreamSpec& spec);
+  // Creates the durable pull consumer when missing; an existing one is kept.
+  Status EnsureConsumer(const ConsumerSpec& spec);
+  // Messages of `stream` not yet delivered to the consumer and not yet acked.
+  struct ConsumerState {
+    uint64_t num_pending = 0;
+    uint64_t num_ack_pending = 0;
+    uint64_t num_redelivered = 0;
+  };
+  Result<ConsumerState> GetConsumerState(const std::string& stream, const std::string& durable);
+  Result<uint64_t> StreamMessageCount(const std::string& stream);
+
+  // Publishes to JetStream and waits for the stream's ack.
+  Result<PublishAck> Publish(const OutboundMessage& message, std::chrono::milliseconds timeout);
+  // Core NATS subscription for request/inspection paths (not the job consumer).
+  Result<std::unique_ptr<SyncSubscription>> Subscribe(const std::string& subject);
+  // Sends buffered data to the server and waits for its answer.
+  Status Flush(std::chrono::milliseconds timeout);
+
+  __natsConnection* raw() const { return conn_; }
+
+ private:
+  NatsConnection() = default;
+  static void OnDisconnected(__natsConnection* nc, void* closure);
+  static void OnReconnected(__natsConnection* nc, void* closure);
+  static void OnConnected(__natsConnection* nc, void* closure);
+  static void OnClosed(__natsConnection* nc, void* closure);
+
+  __natsConnection* conn_ = nullptr;  // owned
+  __jsCtx* js_ = nullptr;             // owned; management and sync publish
+  std::atomic<bool> connected_{false};
+  std::atomic<bool> closing_{false};  // set by the destructor: disconnects are expected
+  std::mutex mu_;
+  std::condition_variable connected_cv_;  // signalled with mu_ when connected_ turns true
+};
+
+// The production Bus: a pull subscription bound to a durable consumer, async publishes
+// with one ack callback per message.
+class NatsBus final : public Bus {
+ public:
+  // Binds to `consumer` (which must exist: NatsConnection::EnsureConsumer).
+  // `max_pending_publishes` bounds async publishes in flight.
+  static Result<std::unique_ptr<NatsBus>> Attach(NatsConnection* connection,
+                                                 const ConsumerSpec& consumer,
+                                                 int max_pending_publishes = 65536);
+  ~NatsBus() override;
+
+  Status Fetch(int max_messages, std::chrono::milliseconds timeout, InboundBatch* out) override;
+  void PublishBatch(std::span<const OutboundMessage> messages, std::chrono::milliseconds timeout,
+                    std::vector<Status>* results) override;
+
+ private:
+  NatsBus() = default;
+  static void OnPublishAck(__jsCtx* js, __natsMsg* msg, jsPubAck* ack, jsPubAckErr* error,
+                           void* closure);
+
+  NatsConnection* connection_ = nullptr;
+  __jsCtx* js_ = nullptr;               // owned; its async-publish acks call OnPublishAck
+  __natsSubscription* subscription_ = nullptr;  // owned
+
+  std::mutex mu_;
+  std::condition_variable all_acked_;  // signalled with mu_ when outstanding_ reaches 0
+  // The batch being published: which result slot each message in flight fills.
+  std::unordered_map<const __natsMsg*, size_t> in_flight_;  // GUARDED_BY(mu_)
+  std::vector<Status>* results_ = nullptr;                  // GUARDED_BY(mu_)
+  size_t outstanding_ = 0;                                  // GUARDED_BY(mu_)
+};
+
+}  // namespace jobgate::gate
