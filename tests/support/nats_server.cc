@@ -1,0 +1,353 @@
+#include "tests/support/nats_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <httplib.h>
+#include <nats/nats.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "subjects/codec.h"
+
+namespace jobgate::testing {
+
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    throw std::runtime_error("bind to a free port failed");
+  }
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/jobgate-test-XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+std::string TempDir::WriteFile(const std::string& name, const std::string& content) const {
+  const std::string file = path_ + "/" + name;
+  std::ofstream(file, std::ios::binary) << content;
+  return file;
+}
+
+bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+
+Subprocess::Subprocess(std::vector<std::string> argv, std::string log_file)
+    : log_file_(std::move(log_file)) {
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    const int fd = open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, STDOUT_FILENO);
+      dup2(fd, STDERR_FILENO);
+      close(fd);
+    }
+    // Signals blocked by the test's threads must not stay blocked in the child.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    std::vector<char*> args;
+    for (std::string& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+}
+
+Subprocess::~Subprocess() {
+  if (running()) {
+    kill(pid_, SIGKILL);
+    Wait(std::chrono::seconds(10));
+  }
+}
+
+bool Subprocess::running() {
+  if (exit_status_ != -1) return false;
+  int status = 0;
+  const pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == 0) return true;
+  if (r == pid_) exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return false;
+}
+
+void Subprocess::Signal(int signal) {
+  if (running()) kill(pid_, signal);
+}
+
+int Subprocess::Wait(std::chrono::milliseconds timeout) {
+  if (!WaitFor([this] { return !running(); }, timeout)) return -1;
+  return exit_status_;
+}
+
+std::string Subprocess::Log() const {
+  std::ifstream in(log_file_);
+  std::stringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// ---------------------------------------------------------------------------------------
+
+namespace {
+
+bool Accepts(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  close(fd);
+  return ok;
+}
+
+}  // namespace
+
+NatsServer::NatsServer(std::string extra_config) : port_(FreePort()) {
+  store_dir_ = dir_.path() + "/store";
+  config_file_ = dir_.WriteFile(
+      "nats.conf", "listen: 127.0.0.1:" + std::to_string(port_) + "\n" +
+                       "jetstream { store_dir: \"" + store_dir_ + "\" }\n" + extra_config + "\n");
+  Start();
+}
+
+NatsServer::~NatsServer() { Stop(/*kill=*/true); }
+
+void NatsServer::Start() {
+  ++generation_;
+  process_ = std::make_unique<Subprocess>(
+      std::vector<std::string>{"nats-server", "-c", config_file_},
+      dir_.path() + "/nats-server." + std::to_string(generation_) + ".log");
+  if (!WaitFor([this] { return Accepts(port_) || !process_->running(); },
+               std::chrono::seconds(30)) ||
+      !process_->running()) {
+    throw std::runtime_error("nats-server did not start:\n" + process_->Log());
+  }
+}
+
+void NatsServer::Stop(bool kill) {
+  if (process_ == nullptr) return;
+  process_->Signal(kill ? SIGKILL : SIGTERM);
+  process_->Wait(std::chrono::seconds(30));
+  process_.reset();
+}
+
+std::string NatsServer::url(const std::string& user, const std::string& password) const {
+  const std::string auth = user.empty() ? "" : user + ":" + password + "@";
+  return "nats://" + auth + "127.0.0.1:" + std::to_string(port_);
+}
+
+// ---------------------------------------------------------------------------------------
+
+struct JetStreamClient::Impl {
+  natsConnection* conn = nullptr;
+  jsCtx* js = nullptr;
+};
+
+JetStreamClient::JetStreamClient(const std::string& url) : impl_(std::make_unique<Impl>()) {
+  natsOptions* opts = nullptr;
+  natsOptions_Create(&opts);
+  natsOptions_SetURL(opts, url.c_str());
+  natsOptions_SetMaxReconnect(opts, -1);
+  natsOptions_SetReconnectWait(opts, 50);
+  const natsStatus s = natsConnection_Connect(&impl_->conn, opts);
+  natsOptions_Destroy(opts);
+  if (s != NATS_OK) throw std::runtime_error(std::string("test client connect: ") + natsStatus_GetText(s));
+  natsConnection_JetStream(&impl_->js, impl_->conn, nullptr);
+}
+
+JetStreamClient::~JetStreamClient() {
+  jsCtx_Destroy(impl_->js);
+  natsConnection_Destroy(impl_->conn);
+}
+
+Status JetStreamClient::Publish(const std::string& subject, const std::string& body,
+                                const std::map<std::string, std::string>& headers) {
+  natsMsg* msg = nullptr;
+  natsMsg_Create(&msg, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size()));
+  for (const auto& [k, v] : headers) natsMsgHeader_Set(msg, k.c_str(), v.c_str());
+  jsPubAck* ack = nullptr;
+  jsErrCode err = static_cast<jsErrCode>(0);
+  jsPubOptions options;
+  jsPubOptions_Init(&options);
+  options.MaxWait = 10000;
+  const natsStatus s = js_PublishMsg(&ack, impl_->js, msg, &options, &err);
+  jsPubAck_Destroy(ack);
+  natsMsg_Destroy(msg);
+  if (s != NATS_OK) return Unavailable(std::string("publish: ") + natsStatus_GetText(s));
+  return Status::Ok();
+}
+
+Status JetStreamClient::PublishJob(const v1::Job& job, bool as_json) {
+  if (as_json) {
+    return Publish(job.topic(), subjects::ToJson(job), {{"Content-Type", "application/json"}});
+  }
+  return Publish(job.topic(), job.SerializeAsString());
+}
+
+int64_t JetStreamClient::Count(const std::string& stream, const std::string& filter) {
+  if (filter.empty()) {
+    jsStreamInfo* si = nullptr;
+    if (js_GetStreamInfo(&si, impl_->js, stream.c_str(), nullptr, nullptr) != NATS_OK) return -1;
+    const int64_t n = static_cast<int64_t>(si->State.Msgs);
+    jsStreamInfo_Destroy(si);
+    return n;
+  }
+  // Messages on a subject: an ephemeral consumer's pending count.
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = stream.c_str();
+  so.Config.AckPolicy = js_AckNone;
+  natsSubscription* sub = nullptr;
+  if (js_PullSubscribe(&sub, impl_->js, filter.c_str(), nullptr, nullptr, &so, nullptr) != NATS_OK) {
+    return -1;
+  }
+  jsConsumerInfo* ci = nullptr;
+  int64_t n = -1;
+  if (natsSubscription_GetConsumerInfo(&ci, sub, nullptr, nullptr) == NATS_OK) {
+    n = static_cast<int64_t>(ci->NumPending);
+    jsConsumerInfo_Destroy(ci);
+  }
+  natsSubscription_Unsubscribe(sub);
+  natsSubscription_Destroy(sub);
+  return n;
+}
+
+std::vector<StoredMessage> JetStreamClient::ReadAll(const std::string& stream,
+                                                    const std::string& filter) {
+  std::vector<StoredMessage> out;
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = stream.c_str();
+  so.Config.AckPolicy = js_AckNone;
+  natsSubscription* sub = nullptr;
+  if (js_PullSubscribe(&sub, impl_->js, filter.c_str(), nullptr, nullptr, &so, nullptr) != NATS_OK) {
+    return out;
+  }
+  jsConsumerInfo* ci = nullptr;
+  uint64_t expected = 0;
+  if (natsSubscription_GetConsumerInfo(&ci, sub, nullptr, nullptr) == NATS_OK) {
+    expected = ci->NumPending;
+    jsConsumerInfo_Destroy(ci);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (out.size() < expected && std::chrono::steady_clock::now() < deadline) {
+    natsMsgList list{nullptr, 0};
+    if (natsSubscription_Fetch(&list, sub, 256, 1000, nullptr) != NATS_OK) continue;
+    for (int i = 0; i < list.Count; ++i) {
+      natsMsg* m = list.Msgs[i];
+      StoredMessage stored;
+      stored.subject = natsMsg_GetSubject(m);
+      stored.data.assign(natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m)));
+      const char** keys = nullptr;
+      int count = 0;
+      if (natsMsgHeader_Keys(m, &keys, &count) == NATS_OK) {
+        for (int k = 0; k < count; ++k) {
+          const char* value = nullptr;
+          natsMsgHeader_Get(m, keys[k], &value);
+          stored.headers[keys[k]] = value != nullptr ? value : "";
+        }
+        free(keys);
+      }
+      out.push_back(std::move(stored));
+    }
+    natsMsgList_Destroy(&list);
+  }
+  natsSubscription_Unsubscribe(sub);
+  natsSubscription_Destroy(sub);
+  return out;
+}
+
+JetStreamClient::ConsumerState JetStreamClient::Consumer(const std::string& stream,
+                                                         const std::string& durable) {
+  ConsumerState state;
+  jsConsumerInfo* ci = nullptr;
+  if (js_GetConsumerInfo(&ci, impl_->js, stream.c_str(), durable.c_str(), nullptr, nullptr) !=
+      NATS_OK) {
+    return state;
+  }
+  state.ok = true;
+  state.num_pending = ci->NumPending;
+  state.num_ack_pending = ci->NumAckPending;
+  state.num_redelivered = ci->NumRedelivered;
+  jsConsumerInfo_Destroy(ci);
+  return state;
+}
+
+// ---------------------------------------------------------------------------------------
+
+GateProcess::GateProcess(const std::string& nats_url, const std::vector<std::string>& flags,
+                         const TempDir& dir, const std::string& name)
+    : http_port_(FreePort()), metrics_port_(FreePort()) {
+  std::vector<std::string> argv = {JOBGATE_BINARY, "run", "--nats", nats_url,
+                                   "--http", "127.0.0.1:" + std::to_string(http_port_),
+                                   "--metrics", "127.0.0.1:" + std::to_string(metrics_port_)};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  process_ = std::make_unique<Subprocess>(argv, dir.path() + "/" + name + ".log");
+}
+
+int GateProcess::Get(const std::string& path, std::string* body) const {
+  httplib::Client client("127.0.0.1", http_port_);
+  client.set_connection_timeout(1, 0);
+  auto response = client.Get(path.c_str());
+  if (!response) return 0;
+  if (body != nullptr) *body = response->body;
+  return response->status;
+}
+
+double GateProcess::Metric(const std::string& prefix) const {
+  httplib::Client client("127.0.0.1", metrics_port_);
+  client.set_connection_timeout(1, 0);
+  auto response = client.Get("/metrics");
+  if (!response || response->status != 200) return -1;
+  double sum = 0;
+  std::istringstream lines(response->body);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    const size_t space = line.rfind(' ');
+    if (space != std::string::npos) sum += std::stod(line.substr(space + 1));
+  }
+  return sum;
+}
+
+bool GateProcess::WaitReady(std::chrono::milliseconds timeout) const {
+  return WaitFor([this] { return Get("/readyz") == 200; }, timeout);
+}
+
+}  // namespace jobgate::testing
