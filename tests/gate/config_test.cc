@@ -1,0 +1,101 @@
+#include "gate/config.h"
+
+#include <gtest/gtest.h>
+
+namespace jobgate::gate {
+namespace {
+
+TEST(ConfigTest, DefaultsFollowTheContract) {
+  GateConfig config;
+  EXPECT_EQ(config.http_address, "127.0.0.1:8081");
+  EXPECT_EQ(config.metrics_address, "127.0.0.1:9464");
+  EXPECT_EQ(config.jobs_stream.name, "JOBS");
+  EXPECT_EQ(config.jobs_stream.subjects, std::vector<std::string>{"job.>"});
+  EXPECT_EQ(config.work_stream.subjects, std::vector<std::string>{"worker.>"});
+  EXPECT_EQ(config.approvals_stream.subjects, std::vector<std::string>{"approval.requests.>"});
+  EXPECT_EQ(config.audit_stream.subjects,
+            (std::vector<std::string>{"audit.decisions.>", "audit.denied.>", "audit.rejected",
+                                      "audit.policy", "alert.>"}));
+  EXPECT_EQ(config.consumer.durable, "jobgate");
+  EXPECT_EQ(config.consumer.ack_wait, std::chrono::seconds(30));
+  EXPECT_EQ(config.consumer.max_deliver, -1);
+  EXPECT_EQ(config.jobs_stream.duplicate_window, std::chrono::seconds(120));
+  EXPECT_EQ(config.dispatch.max_message_bytes, size_t{1} << 20);
+}
+
+TEST(ConfigTest, FileOverridesDefaults) {
+  GateConfig config;
+  const Status s = ApplyConfigYaml(R"(
+nats:
+  servers: [nats://a:4222, nats://b:4222]
+  user: gate
+  password: pw
+  tls: {ca_file: ca.pem}
+policy: p.yaml
+http: 0.0.0.0:9000
+subjects: {job: jobs, worker: work}
+streams:
+  duplicate_window: 5m
+  storage: memory
+  jobs: {name: J, retention: workqueue, max_age: 1d}
+consumer: {durable: g2, ack_wait: 10s}
+dispatch: {batch_size: 64, max_message_bytes: 4096, retry_delay: 250ms}
+)",
+                                   "gate.yaml", &config);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(config.nats.servers, (std::vector<std::string>{"nats://a:4222", "nats://b:4222"}));
+  EXPECT_EQ(config.nats.user, "gate");
+  EXPECT_EQ(config.nats.tls_ca_file, "ca.pem");
+  EXPECT_EQ(config.policy_file, "p.yaml");
+  EXPECT_EQ(config.http_address, "0.0.0.0:9000");
+  EXPECT_EQ(config.jobs_stream.name, "J");
+  EXPECT_EQ(config.consumer.stream, "J");
+  EXPECT_EQ(config.jobs_stream.subjects, std::vector<std::string>{"jobs.>"});
+  EXPECT_EQ(config.work_stream.subjects, std::vector<std::string>{"work.>"});
+  EXPECT_EQ(config.dispatch.prefixes.worker, "work");
+  EXPECT_EQ(config.jobs_stream.retention, StreamSpec::Retention::kWorkQueue);
+  EXPECT_EQ(config.jobs_stream.max_age, std::chrono::hours(24));
+  EXPECT_EQ(config.audit_stream.duplicate_window, std::chrono::minutes(5));
+  EXPECT_TRUE(config.audit_stream.memory_storage);
+  EXPECT_EQ(config.consumer.durable, "g2");
+  EXPECT_EQ(config.consumer.ack_wait, std::chrono::seconds(10));
+  EXPECT_EQ(config.dispatch.batch_size, 64);
+  EXPECT_EQ(config.dispatch.max_message_bytes, 4096u);
+  EXPECT_EQ(config.dispatch.retry_delay, std::chrono::milliseconds(250));
+}
+
+TEST(ConfigTest, UnknownKeysAndBadValuesAreErrorsWithPositions) {
+  GateConfig config;
+  Status s = ApplyConfigYaml("dispatch:\n  batch_sise: 3\n", "g.yaml", &config);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("g.yaml:2:3: unknown key 'batch_sise' in dispatch"), std::string::npos)
+      << s.message();
+  s = ApplyConfigYaml("consumer: {ack_wait: soon}\n", "g.yaml", &config);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("duration"), std::string::npos);
+  s = ApplyConfigYaml("streams: {jobs: {retention: forever}}\n", "g.yaml", &config);
+  EXPECT_FALSE(s.ok());
+  s = ApplyConfigYaml("nats: [unclosed\n", "g.yaml", &config);
+  EXPECT_FALSE(s.ok());
+}
+
+TEST(ConfigTest, Helpers) {
+  EXPECT_EQ(SplitServerList("nats://a:1, nats://b:2,,"),
+            (std::vector<std::string>{"nats://a:1", "nats://b:2"}));
+  EXPECT_EQ(ParseDurationMillis("500ms"), 500);
+  EXPECT_EQ(ParseDurationMillis("2m"), 120000);
+  EXPECT_EQ(ParseDurationMillis("90"), 90000);
+  EXPECT_EQ(ParseDurationMillis("7d"), 7 * 86400000LL);
+  EXPECT_EQ(ParseDurationMillis("-1s"), -1);
+  EXPECT_EQ(ParseDurationMillis("3 weeks"), -1);
+  std::string host;
+  int port = 0;
+  EXPECT_TRUE(SplitHostPort("127.0.0.1:8081", &host, &port));
+  EXPECT_EQ(host, "127.0.0.1");
+  EXPECT_EQ(port, 8081);
+  EXPECT_FALSE(SplitHostPort("nohost", &host, &port));
+  EXPECT_FALSE(SplitHostPort("h:99999", &host, &port));
+}
+
+}  // namespace
+}  // namespace jobgate::gate

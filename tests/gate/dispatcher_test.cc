@@ -1,0 +1,258 @@
+// The dispatch core with a fake bus: routing, records, headers, rejection, throttling,
+// publish failures, fail-closed without policy, idempotent redelivery.
+#include "gate/dispatcher.h"
+
+#include <gtest/gtest.h>
+
+#include "subjects/codec.h"
+#include "tests/support/fake_bus.h"
+
+namespace jobgate::gate {
+namespace {
+
+using ::jobgate::testing::FakeBus;
+using ::jobgate::testing::FakeClock;
+using ::jobgate::testing::Settlement;
+
+constexpr char kPolicy[] = R"(version: 1
+snapshot: unit-1
+defaults: {decision: deny, reason: no rule matched}
+rules:
+  - id: allow-read
+    match: {topics: ["job.read.>"]}
+    decision: allow
+  - id: constrain-shell
+    match: {topics: ["job.shell.>"]}
+    decision: allow_with_constraints
+    constraints: {max_runtime_sec: 60}
+  - id: approve-db
+    match: {topics: ["job.db.>"]}
+    decision: require_approval
+  - id: alert-net
+    match: {topics: ["job.net.>"]}
+    decision: alert
+  - id: kill-rm
+    match: {topics: ["job.rm.>"]}
+    decision: terminate
+  - id: redact-secret
+    match: {topics: ["job.secret.>"]}
+    decision: redact
+  - id: throttle-llm
+    match: {topics: ["job.llm.>"]}
+    decision: throttle
+    rate: {limit: 1, period: 10s, key: actor.agent_id}
+)";
+
+std::string JobJson(const std::string& id, const std::string& agent = "a1") {
+  return R"({"job_id": ")" + id + R"(", "actor": {"agent_id": ")" + agent + R"("}})";
+}
+
+std::string Header(const OutboundMessage& m, const std::string& key) {
+  for (const auto& [k, v] : m.headers) {
+    if (k == key) return v;
+  }
+  return {};
+}
+
+class DispatcherTest : public ::testing::Test {
+ protected:
+  DispatcherTest() : limiter_(&clock_), dispatcher_(Options(), &bus_, &clock_, &policy_, &limiter_, nullptr) {
+    auto compiled = policy::Compile(kPolicy);
+    EXPECT_TRUE(compiled.ok()) << compiled.ErrorText();
+    policy_.Set(compiled.policy);
+  }
+
+  static DispatcherOptions Options() {
+    DispatcherOptions options;
+    options.max_message_bytes = 1024;
+    options.retry_delay = std::chrono::milliseconds(1500);
+    return options;
+  }
+
+  Dispatcher::BatchStats Run() {
+    auto stats = dispatcher_.RunOnce();
+    EXPECT_TRUE(stats.ok()) << stats.status().ToString();
+    return stats.ok() ? *stats : Dispatcher::BatchStats{};
+  }
+
+  FakeClock clock_;
+  FakeBus bus_;
+  ActivePolicy policy_;
+  RateLimiter limiter_;
+  Dispatcher dispatcher_;
+};
+
+TEST_F(DispatcherTest, RoutesEachDecisionAndRecordsIt) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"job.read.file", "worker.read.file"},
+      {"job.shell.ls", "worker.shell.ls"},
+      {"job.db.migrate", "approval.requests.db.migrate"},
+      {"job.net.curl", "worker.net.curl"},
+      {"job.rm.rf", "audit.denied.rm.rf"},
+      {"job.secret.get", "audit.denied.secret.get"},
+      {"job.llm.chat", "worker.llm.chat"},
+      {"job.other.thing", "audit.denied.other.thing"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) bus_.Enqueue(cases[i].first, JobJson("j" + std::to_string(i)));
+  const auto stats = Run();
+  EXPECT_EQ(stats.dispatched, cases.size());
+
+  for (size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(bus_.settlement(i).kind, Settlement::Kind::kAck) << cases[i].first;
+    const auto targets = bus_.PublishedOn(cases[i].second);
+    ASSERT_EQ(targets.size(), 1u) << cases[i].second;
+    v1::DispatchedJob dispatched;
+    ASSERT_TRUE(dispatched.ParseFromString(targets[0]->body));
+    EXPECT_EQ(dispatched.job().job_id(), "j" + std::to_string(i));
+    EXPECT_EQ(dispatched.job().topic(), cases[i].first);
+    EXPECT_EQ(Header(*targets[0], kDecisionHeader),
+              policy::VerdictName(dispatched.decision().decision()));
+    EXPECT_EQ(Header(*targets[0], kSnapshotHeader), "unit-1");
+    EXPECT_EQ(Header(*targets[0], kDecisionIdHeader), dispatched.decision().decision_id());
+    EXPECT_EQ(targets[0]->msg_id, MessageId("default", "j" + std::to_string(i), "dispatch"));
+
+    const std::string rest = cases[i].first.substr(4);
+    const auto records = bus_.PublishedOn("audit.decisions." + rest);
+    ASSERT_EQ(records.size(), 1u);
+    v1::DecisionRecord record;
+    ASSERT_TRUE(record.ParseFromString(records[0]->body));
+    EXPECT_EQ(record.routed_to(), cases[i].second);
+    EXPECT_EQ(record.subject(), cases[i].first);
+    EXPECT_EQ(record.decision().decision_id(), dispatched.decision().decision_id());
+    EXPECT_EQ(record.decision().evaluated_at().seconds(), clock_.UnixMillis() / 1000);
+  }
+  EXPECT_EQ(bus_.PublishedOn("alert.").size(), 2u);  // ALERT and TERMINATE
+  EXPECT_EQ(bus_.PublishedOn("alert.net.curl").size(), 1u);
+  EXPECT_EQ(bus_.PublishedOn("alert.rm.rf").size(), 1u);
+
+  v1::DispatchedJob shell;
+  ASSERT_TRUE(shell.ParseFromString(bus_.PublishedOn("worker.shell.ls")[0]->body));
+  EXPECT_EQ(shell.decision().constraints().max_runtime_sec(), 60u);
+  v1::DispatchedJob secret;
+  ASSERT_TRUE(secret.ParseFromString(bus_.PublishedOn("audit.denied.secret.get")[0]->body));
+  EXPECT_EQ(secret.decision().decision(), v1::DENY);
+  EXPECT_EQ(secret.decision().reason(), "redaction not yet enforced");
+}
+
+TEST_F(DispatcherTest, ProtobufAndJsonBodiesBothDecode) {
+  v1::Job job;
+  job.set_job_id("pb-1");
+  bus_.Enqueue("job.read.a", job.SerializeAsString());
+  bus_.Enqueue("job.read.b", JobJson("json-1"), {{"Content-Type", "application/json"}});
+  EXPECT_EQ(Run().dispatched, 2u);
+  EXPECT_EQ(bus_.PublishedOn("worker.read.").size(), 2u);
+}
+
+TEST_F(DispatcherTest, BadInputIsRejectedAndAckedAndTheNextJobFlows) {
+  bus_.Enqueue("job.x.a", "{broken");
+  bus_.Enqueue("job.x.b", R"({"topic": "job.x.b"})");
+  bus_.Enqueue("job.x.c", "{\"job_id\": \"" + std::string(2000, 'x') + "\"}");
+  bus_.Enqueue("job", JobJson("no-rest"));
+  bus_.Enqueue("job.read.ok", JobJson("ok-1"));
+  const auto stats = Run();
+  EXPECT_EQ(stats.rejected, 4u);
+  EXPECT_EQ(stats.dispatched, 1u);
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(bus_.settlement(i).kind, Settlement::Kind::kAck);
+
+  const auto rejected = bus_.PublishedOn("audit.rejected");
+  ASSERT_EQ(rejected.size(), 4u);
+  std::vector<std::string> reasons;
+  for (const auto* m : rejected) {
+    v1::RejectedMessage r;
+    ASSERT_TRUE(r.ParseFromString(m->body));
+    reasons.push_back(r.reason());
+    EXPECT_EQ(r.body_sha256().size(), 64u);
+  }
+  EXPECT_EQ(reasons, (std::vector<std::string>{"decode_error", "missing_job_id", "too_large",
+                                               "bad_subject"}));
+  EXPECT_EQ(bus_.PublishedOn("worker.read.ok").size(), 1u);
+}
+
+TEST_F(DispatcherTest, PublishFailureLeavesTheJobForRedeliveryAndRetryDoesNotDuplicate) {
+  bus_.fail_publish = [](const std::string& subject) {
+    return subject.rfind("audit.decisions.", 0) == 0;
+  };
+  bus_.Enqueue("job.read.file", JobJson("retry-1"));
+  auto stats = Run();
+  EXPECT_EQ(stats.retried, 1u);
+  EXPECT_EQ(bus_.settlement(0).kind, Settlement::Kind::kNak);
+  EXPECT_EQ(bus_.settlement(0).delay, std::chrono::milliseconds(1500));
+  EXPECT_EQ(bus_.PublishedOn("worker.").size(), 1u);  // stored, but not acked
+
+  // Redelivery: the worker copy is a duplicate (same msg id), the record now lands.
+  bus_.fail_publish = nullptr;
+  bus_.Enqueue("job.read.file", JobJson("retry-1"));
+  stats = Run();
+  EXPECT_EQ(stats.dispatched, 1u);
+  EXPECT_EQ(bus_.settlement(1).kind, Settlement::Kind::kAck);
+  EXPECT_EQ(bus_.PublishedOn("worker.").size(), 1u);
+  EXPECT_EQ(bus_.PublishedOn("audit.decisions.").size(), 1u);
+}
+
+TEST_F(DispatcherTest, ThrottleOverRateIsNakedWithDelayAndLaterDispatched) {
+  bus_.Enqueue("job.llm.chat", JobJson("t1", "agent-a"));
+  bus_.Enqueue("job.llm.chat", JobJson("t2", "agent-a"));
+  bus_.Enqueue("job.llm.chat", JobJson("t3", "agent-b"));  // its own bucket
+  auto stats = Run();
+  EXPECT_EQ(stats.dispatched, 2u);
+  EXPECT_EQ(stats.throttled, 1u);
+  EXPECT_EQ(bus_.settlement(1).kind, Settlement::Kind::kNak);
+  EXPECT_EQ(bus_.settlement(1).delay, std::chrono::milliseconds(10000));
+  // Not recorded while held back.
+  EXPECT_EQ(bus_.PublishedOn("audit.decisions.").size(), 2u);
+
+  clock_.Advance(std::chrono::seconds(10));
+  bus_.Enqueue("job.llm.chat", JobJson("t2", "agent-a"));
+  stats = Run();
+  EXPECT_EQ(stats.dispatched, 1u);
+  EXPECT_EQ(bus_.PublishedOn("worker.llm.chat").size(), 3u);
+}
+
+TEST_F(DispatcherTest, NoPolicyFetchesNothing) {
+  ActivePolicy empty;
+  Dispatcher dispatcher(Options(), &bus_, &clock_, &empty, &limiter_, nullptr);
+  bus_.Enqueue("job.read.file", JobJson("p1"));
+  auto result = dispatcher.RunOnce();
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(bus_.queued(), 1u);
+  EXPECT_TRUE(bus_.published().empty());
+}
+
+TEST_F(DispatcherTest, PolicySwapAppliesFromTheNextBatch) {
+  bus_.Enqueue("job.read.file", JobJson("s1"));
+  Run();
+  auto stricter = policy::Compile("version: 1\nsnapshot: unit-2\ndefaults: {decision: deny}\nrules: []\n");
+  ASSERT_TRUE(stricter.ok()) << stricter.ErrorText();
+  policy_.Set(stricter.policy);
+  bus_.Enqueue("job.read.file", JobJson("s2"));
+  Run();
+  EXPECT_EQ(bus_.PublishedOn("worker.read.file").size(), 1u);
+  const auto denied = bus_.PublishedOn("audit.denied.read.file");
+  ASSERT_EQ(denied.size(), 1u);
+  EXPECT_EQ(Header(*denied[0], kSnapshotHeader), "unit-2");
+}
+
+TEST_F(DispatcherTest, FetchErrorIsReported) {
+  bus_.fetch_error = Unavailable("down");
+  auto result = dispatcher_.RunOnce();
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kUnavailable);
+}
+
+TEST(MessageIdTest, StablePerJobAndTargetAndDistinctAcrossThem) {
+  EXPECT_EQ(MessageId("t", "j", "dispatch"), MessageId("t", "j", "dispatch"));
+  EXPECT_NE(MessageId("t", "j", "dispatch"), MessageId("t", "j", "decision"));
+  EXPECT_NE(MessageId("t", "j", "dispatch"), MessageId("u", "j", "dispatch"));
+  EXPECT_NE(MessageId("t", "ja", "x"), MessageId("t", "j", "ax"));
+}
+
+TEST(DecisionIdTest, RandomHex128) {
+  const std::string a = NewDecisionId();
+  EXPECT_EQ(a.size(), 32u);
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_NE(a, NewDecisionId());
+}
+
+}  // namespace
+}  // namespace jobgate::gate
