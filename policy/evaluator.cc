@@ -500,8 +500,10 @@ void Policy::FillDecision(const v1::Job& job, const Evaluation& eval, const Deci
         d->set_reason("matched rule '" + rule.id + "'");
       }
     }
+    // Merge straight into the message: after Clear() it keeps its sub-objects, so a
+    // reused Decision does not allocate for constraints.
     bool any_constraints = false;
-    v1::Constraints merged;
+    v1::Constraints* merged = d->mutable_constraints();
     for (uint32_t m : eval.matched) {
       const CompiledRule& rule = impl.rules[m];
       d->add_matched_rules(rule.id);
@@ -511,15 +513,15 @@ void Policy::FillDecision(const v1::Job& job, const Evaluation& eval, const Deci
       }
       if (eval.verdict == v1::THROTTLE && rule.rate) *d->add_throttle() = *rule.rate;
       if (rule.has_constraints) {
-        MergeConstraints(rule.constraints, &merged);
+        MergeConstraints(rule.constraints, merged);
         any_constraints = true;
       }
     }
     if (impl.defaults.has_constraints) {
-      MergeConstraints(impl.defaults.constraints, &merged);
+      MergeConstraints(impl.defaults.constraints, merged);
       any_constraints = true;
     }
-    if (any_constraints) *d->mutable_constraints() = std::move(merged);
+    if (!any_constraints) d->clear_constraints();
   } catch (...) {
     d->Clear();
     d->set_decision(v1::DENY);
