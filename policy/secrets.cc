@@ -1,0 +1,390 @@
+#include "policy/secrets.h"
+
+#include <google/protobuf/struct.pb.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <type_traits>
+#include <unordered_set>
+
+#include "policy/hash.h"
+
+namespace jobgate::policy {
+
+struct SecretScanner::Detector {
+  std::string id;
+  std::unique_ptr<RE2> re;
+  int secret_group = 0;       // 0: the whole match is the secret
+  double min_entropy = 0;     // bits per byte the secret must reach (generic detector)
+  bool skip_hash_like = false;  // ignore UUIDs and bare SHA-1/SHA-256 hex (generic)
+};
+
+namespace {
+
+// One catalogue entry. Patterns follow each format's public definition: the vendor's
+// documented prefix and length where there is one. RE2 syntax; linear time.
+struct DetectorSpec {
+  const char* id;
+  const char* pattern;
+  int secret_group;
+  double min_entropy;
+  bool skip_hash_like;
+};
+
+constexpr DetectorSpec kCatalogue[] = {
+    // PEM private keys of every kind: RSA, EC, DSA, OPENSSH, ENCRYPTED, PKCS#8, PGP.
+    // An unterminated block is redacted to the end of the text.
+    {"private-key",
+     R"(-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|[\s\S]*))",
+     0, 0, false},
+    // AWS access key ids: AKIA (long-term), ASIA (STS), and the other documented prefixes.
+    {"aws-access-key-id", R"(\b((?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA|ASCA)[A-Z2-7]{16})\b)", 1, 0, false},
+    // AWS secret access keys appear next to their name; the value is 40 base64 chars.
+    {"aws-secret-access-key",
+     R"((?i)aws_?secret_?(?:access_?)?key["']?\s*(?::|=|:=|=>)\s*["']?([A-Za-z0-9/+]{40})\b)", 1, 0, false},
+    // GitHub: classic and fine-grained PATs, OAuth, user-to-server, server-to-server,
+    // refresh tokens.
+    {"github-pat", R"(\b(ghp_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\b)", 1, 0, false},
+    {"github-oauth", R"(\b(gho_[A-Za-z0-9]{36})\b)", 1, 0, false},
+    {"github-app-token", R"(\b((?:ghu|ghs)_[A-Za-z0-9]{36})\b)", 1, 0, false},
+    {"github-refresh-token", R"(\b(ghr_[A-Za-z0-9]{36,76})\b)", 1, 0, false},
+    // GitLab: personal, deploy, runner, pipeline-trigger, feed, incoming-mail, agent,
+    // OAuth-app and CI-build tokens.
+    {"gitlab-token", R"(\b((?:glpat|gldt|glrt|glptt|glft|glimt|glagent|gloas|glcbt|glsoat|glffct)-[A-Za-z0-9_\-]{20,64})\b)", 1, 0, false},
+    // Slack: bot, user, app, refresh, config tokens; incoming webhooks.
+    {"slack-token", R"(\b(xox[abposr]-(?:[0-9]+-)*[A-Za-z0-9]{10,48}(?:-[A-Za-z0-9]{10,64})?|xapp-[0-9]-[A-Z0-9]+-[0-9]+-[a-z0-9]{32,80}|xoxe(?:\.xox[bp])?-[0-9]-[A-Za-z0-9]{40,160})\b)", 1, 0, false},
+    {"slack-webhook", R"((https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/+\-]{20,160}))", 1, 0, false},
+    // JSON Web Tokens: base64url header and payload, both JSON objects ("eyJ" = '{"').
+    {"jwt", R"(\b(eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{16,}))", 1, 0, false},
+    // Stripe secret and restricted keys, live and test; webhook signing secrets.
+    {"stripe-key", R"(\b((?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,247}|whsec_[A-Za-z0-9]{32,})\b)", 1, 0, false},
+    // Google API keys.
+    {"google-api-key", R"(\b(AIza[0-9A-Za-z_\-]{35})(?:[^0-9A-Za-z_\-]|$))", 1, 0, false},
+    // OpenAI: project, service-account and admin keys, and the legacy format with the
+    // "T3BlbkFJ" marker.
+    {"openai-api-key", R"(\b(sk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{40,200}|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})(?:[^A-Za-z0-9_\-]|$))", 1, 0, false},
+    // Anthropic API and admin keys.
+    {"anthropic-api-key", R"(\b(sk-ant-(?:api|admin|sid)[0-9]{2}-[A-Za-z0-9_\-]{32,120}))", 1, 0, false},
+    // npm access tokens; PyPI API tokens (macaroons for pypi.org or test.pypi.org).
+    {"npm-token", R"(\b(npm_[A-Za-z0-9]{36})\b)", 1, 0, false},
+    {"pypi-token", R"(\b(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,}|pypi-AgENdGVzdC5weXBpLm9yZw[A-Za-z0-9_\-]{50,}))", 1, 0, false},
+    // Database and broker URLs with a password: only the password is redacted, so the
+    // audit trail still shows where the job connects.
+    {"database-url-password", R"((?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver|clickhouse)://[^\s:/@]*:([^\s@/]{1,200})@[^\s/]+)", 1, 0, false},
+    // Generic: a secret-looking name, an assignment, and a value with enough entropy.
+    {"generic-secret",
+     R"((?i)(?:^|[^A-Za-z0-9])(?:[A-Za-z0-9]+[_.\-])*(?:api[_.\-]?key|apikey|secret|token|passw(?:or)?d|passwd|pwd|credentials?|auth[_.\-]?key|private[_.\-]?key|access[_.\-]?key|client[_.\-]?secret)(?:[_.\-][A-Za-z0-9]+)*["']?\s*(?::|=|:=|=>)\s*["']?([^\s"'`,;&|<>]{8,200}))",
+     1, 3.0, true},
+};
+
+// Values that look like secrets but are documented examples or placeholders.
+const std::unordered_set<std::string_view>& ExampleValues() {
+  static const std::unordered_set<std::string_view> values = {
+      "AKIAIOSFODNN7EXAMPLE",                        // AWS documentation
+      "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",    // AWS documentation
+      "sk_test_4eC39HqLyjWDarjtT1zdp7dc",            // Stripe documentation
+      "sk_test_BQokikJOvBiI2HlWgH4olfQ2",            // Stripe documentation
+      // jwt.io's example token
+      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+  };
+  return values;
+}
+
+// Placeholders and references that the generic detector must not treat as secrets.
+bool IsPlaceholder(std::string_view v) {
+  if (v.empty()) return true;
+  if (v.front() == '$' || v.front() == '%' || v.front() == '<' || v.front() == '{' ||
+      v.front() == '[') {
+    return true;  // $VAR, ${VAR}, %VAR%, <your-key>, {{ secrets.X }}, [REDACTED:...]
+  }
+  static constexpr std::array<std::string_view, 14> kStopWords = {
+      "example", "placeholder", "redacted", "changeme", "xxxxxxxx", "********", "your_",
+      "your-",   "dummy",       "sample",   "notasecret", "undefined", "process.env",
+      "os.environ"};
+  std::string lower(v);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view w : kStopWords) {
+    if (lower.find(w) != std::string::npos) return true;
+  }
+  return false;
+}
+
+bool IsHex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+}
+
+// UUIDs and bare SHA-1 / SHA-256 hex digests (git object ids, checksums).
+bool IsHashLike(std::string_view v) {
+  if ((v.size() == 40 || v.size() == 64) && IsHex(v)) return true;
+  if (v.size() == 36 && v[8] == '-' && v[13] == '-' && v[18] == '-' && v[23] == '-') {
+    std::string hex;
+    for (char c : v) {
+      if (c != '-') hex.push_back(c);
+    }
+    return hex.size() == 32 && IsHex(hex);
+  }
+  return false;
+}
+
+bool IsUtf8Text(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == 0) return false;
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+}  // namespace
+
+double ShannonEntropy(std::string_view s) {
+  if (s.empty()) return 0;
+  std::array<int, 256> counts{};
+  for (char c : s) ++counts[static_cast<unsigned char>(c)];
+  double h = 0;
+  const double n = static_cast<double>(s.size());
+  for (int count : counts) {
+    if (count == 0) continue;
+    const double p = count / n;
+    h -= p * std::log2(p);
+  }
+  return h;
+}
+
+SecretScanner::SecretScanner() {
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_max_mem(64 << 20);
+  set_ = std::make_unique<RE2::Set>(options, RE2::UNANCHORED);
+  for (const DetectorSpec& spec : kCatalogue) {
+    auto d = std::make_unique<Detector>();
+    d->id = spec.id;
+    d->re = std::make_unique<RE2>(spec.pattern, options);
+    d->secret_group = spec.secret_group;
+    d->min_entropy = spec.min_entropy;
+    d->skip_hash_like = spec.skip_hash_like;
+    // The catalogue is code: a pattern that fails to compile is a programming error
+    // that the unit tests catch; it is left out rather than crashing the gate.
+    if (!d->re->ok()) continue;
+    std::string error;
+    if (set_->Add(spec.pattern, &error) < 0) continue;
+    ids_.push_back(d->id);
+    detectors_.push_back(std::move(d));
+  }
+  set_->Compile();
+}
+
+const SecretScanner& SecretScanner::Default() {
+  static const SecretScanner* scanner = new SecretScanner();
+  return *scanner;
+}
+
+int SecretScanner::FindDetector(std::string_view id) const {
+  for (size_t i = 0; i < ids_.size(); ++i) {
+    if (ids_[i] == id) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+bool SecretScanner::Accept(const Detector& d, std::string_view whole,
+                           std::string_view secret) const {
+  if (ExampleValues().count(secret) > 0 || ExampleValues().count(whole) > 0) return false;
+  if (d.min_entropy > 0) {
+    if (IsPlaceholder(secret)) return false;
+    if (ShannonEntropy(secret) < d.min_entropy) return false;
+  }
+  if (d.skip_hash_like && IsHashLike(secret)) return false;
+  return true;
+}
+
+void SecretScanner::Scan(std::string_view text, std::vector<SecretMatch>* out) const {
+  std::vector<int> fired;
+  if (text.empty() || !set_->Match(text, &fired)) return;
+  std::sort(fired.begin(), fired.end());
+  const size_t first_new = out->size();
+  constexpr int kMaxGroups = 4;
+  for (int index : fired) {
+    const Detector& d = *detectors_[static_cast<size_t>(index)];
+    std::array<re2::StringPiece, kMaxGroups> groups;
+    const int ngroups = std::min(kMaxGroups, 1 + d.re->NumberOfCapturingGroups());
+    size_t pos = 0;
+    while (pos <= text.size() &&
+           d.re->Match(text, pos, text.size(), RE2::UNANCHORED, groups.data(), ngroups)) {
+      const re2::StringPiece whole = groups[0];
+      const re2::StringPiece secret = groups[static_cast<size_t>(std::min(d.secret_group, ngroups - 1))];
+      const size_t whole_end = static_cast<size_t>(whole.data() - text.data()) + whole.size();
+      if (!secret.empty() &&
+          Accept(d, std::string_view(whole.data(), whole.size()),
+                 std::string_view(secret.data(), secret.size()))) {
+        const size_t begin = static_cast<size_t>(secret.data() - text.data());
+        out->push_back({static_cast<size_t>(index), begin, begin + secret.size()});
+      }
+      // Advance past this match (at least one byte, so empty matches cannot loop).
+      pos = std::max(whole_end, pos + 1);
+    }
+  }
+  // Sort by position; where spans overlap keep the earliest, extended to cover both, and
+  // the more specific detector (catalogue order puts the generic one last).
+  std::sort(out->begin() + static_cast<long>(first_new), out->end(),
+            [](const SecretMatch& a, const SecretMatch& b) {
+              return a.begin != b.begin ? a.begin < b.begin : a.detector < b.detector;
+            });
+  size_t w = first_new;
+  for (size_t r = first_new; r < out->size(); ++r) {
+    if (w > first_new && (*out)[r].begin < (*out)[w - 1].end) {
+      SecretMatch& prev = (*out)[w - 1];
+      prev.end = std::max(prev.end, (*out)[r].end);
+      prev.detector = std::min(prev.detector, (*out)[r].detector);
+      continue;
+    }
+    (*out)[w++] = (*out)[r];
+  }
+  out->resize(w);
+}
+
+bool SecretScanner::Contains(std::string_view text) const {
+  std::vector<SecretMatch> matches;
+  Scan(text, &matches);
+  return !matches.empty();
+}
+
+std::string SecretScanner::Marker(std::string_view detector, std::string_view secret) {
+  return "[REDACTED:" + std::string(detector) + ":" + Sha256Hex(secret).substr(0, 6) + "]";
+}
+
+std::string SecretScanner::Redact(std::string_view text, std::string_view path,
+                                  std::vector<v1::Redaction>* redactions) const {
+  std::vector<SecretMatch> matches;
+  Scan(text, &matches);
+  if (matches.empty()) return std::string(text);
+  std::string out;
+  out.reserve(text.size());
+  size_t pos = 0;
+  for (const SecretMatch& m : matches) {
+    out.append(text.substr(pos, m.begin - pos));
+    out.append(Marker(ids_[m.detector], text.substr(m.begin, m.end - m.begin)));
+    pos = m.end;
+    if (redactions != nullptr) {
+      v1::Redaction* r = &redactions->emplace_back();
+      r->set_path(std::string(path));
+      r->set_detector(ids_[m.detector]);
+    }
+  }
+  out.append(text.substr(pos));
+  return out;
+}
+
+namespace {
+
+// Calls `visit(path, s)` for every string `s` inside `value`. ValueT is
+// google::protobuf::Value or const Value: the same walk serves scanning and redaction.
+template <typename ValueT, typename Visit>
+void VisitStrings(ValueT& value, const std::string& path, int depth, Visit& visit) {
+  if (depth > 64) return;  // the protobuf parser bounds nesting too; stay bounded here
+  switch (value.kind_case()) {
+    case google::protobuf::Value::kStringValue:
+      if constexpr (std::is_const_v<ValueT>) {
+        visit(path, value.string_value());
+      } else {
+        visit(path, *value.mutable_string_value());
+      }
+      break;
+    case google::protobuf::Value::kStructValue:
+      if constexpr (std::is_const_v<ValueT>) {
+        for (const auto& [key, field] : value.struct_value().fields()) {
+          VisitStrings(field, path + "." + key, depth + 1, visit);
+        }
+      } else {
+        for (auto& [key, field] : *value.mutable_struct_value()->mutable_fields()) {
+          VisitStrings(field, path + "." + key, depth + 1, visit);
+        }
+      }
+      break;
+    case google::protobuf::Value::kListValue: {
+      const int n = value.list_value().values_size();
+      for (int i = 0; i < n; ++i) {
+        const std::string item_path = path + "[" + std::to_string(i) + "]";
+        if constexpr (std::is_const_v<ValueT>) {
+          VisitStrings(value.list_value().values(i), item_path, depth + 1, visit);
+        } else {
+          VisitStrings(*value.mutable_list_value()->mutable_values(i), item_path, depth + 1,
+                       visit);
+        }
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+// Every scanned string of a job: args (recursively), label values, text payload.
+template <typename JobT, typename Visit>
+void VisitJobStrings(JobT& job, Visit& visit) {
+  if constexpr (std::is_const_v<JobT>) {
+    if (job.has_args()) {
+      for (const auto& [key, field] : job.args().fields()) {
+        VisitStrings(field, "args." + key, 1, visit);
+      }
+    }
+    for (const auto& [key, value] : job.labels()) visit("labels." + key, value);
+    if (!job.payload().empty() && IsUtf8Text(job.payload())) visit("payload", job.payload());
+  } else {
+    if (job.has_args()) {
+      for (auto& [key, field] : *job.mutable_args()->mutable_fields()) {
+        VisitStrings(field, "args." + key, 1, visit);
+      }
+    }
+    for (auto& [key, value] : *job.mutable_labels()) visit("labels." + key, value);
+    if (!job.payload().empty() && IsUtf8Text(job.payload())) {
+      visit("payload", *job.mutable_payload());
+    }
+  }
+}
+
+}  // namespace
+
+int SecretScanner::RedactJob(v1::Job* job, std::vector<v1::Redaction>* redactions) const {
+  int found = 0;
+  std::vector<v1::Redaction> local;
+  auto visit = [&](const std::string& path, std::string& s) {
+    const size_t before = local.size();
+    std::string redacted = Redact(s, path, &local);
+    if (local.size() != before) {
+      found += static_cast<int>(local.size() - before);
+      s = std::move(redacted);
+    }
+  };
+  VisitJobStrings(*job, visit);
+  // Map iteration order is unspecified; sort so records are deterministic.
+  std::stable_sort(local.begin(), local.end(), [](const v1::Redaction& a, const v1::Redaction& b) {
+    return a.path() < b.path();
+  });
+  if (redactions != nullptr) {
+    for (auto& r : local) redactions->push_back(std::move(r));
+  }
+  return found;
+}
+
+std::vector<std::string> SecretScanner::DetectorsIn(const v1::Job& job) const {
+  std::vector<std::string> ids;
+  std::vector<SecretMatch> matches;
+  auto visit = [&](const std::string&, const std::string& s) {
+    matches.clear();
+    Scan(s, &matches);
+    for (const auto& m : matches) ids.push_back(ids_[m.detector]);
+  };
+  VisitJobStrings(job, visit);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+}  // namespace jobgate::policy

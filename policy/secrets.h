@@ -1,0 +1,84 @@
+// Secret detection and redaction for jobs.
+//
+// A SecretScanner holds a catalogue of detectors (well-known credential formats, written
+// from each format's public definition, plus a generic `key = value` detector with an
+// entropy floor). All detectors are compiled into one RE2::Set, so a string is scanned in
+// one linear pass; only detectors that fire are then run alone to find the spans.
+//
+// Redaction replaces each secret with `[REDACTED:<detector>:<digest>]`, where digest is
+// the first 6 hex digits of the secret's SHA-256: enough to correlate one secret across
+// records, never enough to recover it. Redaction records name the path and detector,
+// never the value.
+//
+// Where a job is scanned: every string in `args` (recursively, list elements included),
+// every label value, and `payload` when it is valid UTF-8 text.
+//
+// Thread-safety: a SecretScanner is immutable after construction and safe to share.
+// Scanning allocates only for what it finds.
+#pragma once
+
+#include <re2/re2.h>
+#include <re2/set.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "jobgate/v1/jobgate.pb.h"
+
+namespace jobgate::policy {
+
+namespace v1 = ::jobgate::v1;
+
+struct SecretMatch {
+  size_t detector = 0;  // index into SecretScanner::detector_ids()
+  size_t begin = 0;     // byte span of the secret in the scanned text
+  size_t end = 0;
+};
+
+class SecretScanner {
+ public:
+  // The built-in catalogue. Built once, on first use; thread-safe.
+  static const SecretScanner& Default();
+
+  // Detector ids, e.g. "aws-access-key-id", "github-pat", "generic-secret".
+  const std::vector<std::string>& detector_ids() const { return ids_; }
+  // Index of a detector id, or -1.
+  int FindDetector(std::string_view id) const;
+
+  // True when `text` contains at least one secret.
+  bool Contains(std::string_view text) const;
+
+  // Appends the secrets found in `text` to `out`, sorted by position, overlaps merged.
+  void Scan(std::string_view text, std::vector<SecretMatch>* out) const;
+
+  // Returns `text` with every secret replaced by its marker; appends one record per
+  // secret (path = `path`) to `redactions` when it is not null.
+  std::string Redact(std::string_view text, std::string_view path,
+                     std::vector<v1::Redaction>* redactions) const;
+
+  // Redacts every scanned field of `job` in place. Returns the number of secrets.
+  int RedactJob(v1::Job* job, std::vector<v1::Redaction>* redactions) const;
+
+  // Ids of the detectors that fire anywhere in `job` (sorted, unique); empty: clean.
+  std::vector<std::string> DetectorsIn(const v1::Job& job) const;
+
+  // The marker for `secret` found by `detector`: "[REDACTED:github-pat:3f2a9c]".
+  static std::string Marker(std::string_view detector, std::string_view secret);
+
+ private:
+  struct Detector;
+  SecretScanner();
+  // True when the match of detector `d` at `m` (whole match) passes its post-filters.
+  bool Accept(const Detector& d, std::string_view whole, std::string_view secret) const;
+
+  std::vector<std::string> ids_;
+  std::vector<std::unique_ptr<Detector>> detectors_;
+  std::unique_ptr<RE2::Set> set_;
+};
+
+// Shannon entropy of `s` in bits per byte.
+double ShannonEntropy(std::string_view s);
+
+}  // namespace jobgate::policy
