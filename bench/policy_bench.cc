@@ -11,6 +11,7 @@
 #include <string>
 
 #include "policy/policy.h"
+#include "policy/secrets.h"
 
 namespace jobgate::policy {
 namespace {
@@ -135,6 +136,35 @@ void BM_Compile(benchmark::State& state) {
   state.SetLabel(std::to_string(yaml.size() / 1024) + " KiB of YAML");
 }
 BENCHMARK(BM_Compile)->Arg(10)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+
+// A job of about `bytes` of ordinary text spread over args, labels and payload.
+v1::Job TextJob(size_t bytes, bool with_secret) {
+  static const char* kWords[] = {"deploy", "service", "config", "update", "ticket", "review",
+                                 "merge", "branch", "pipeline", "status", "report", "customer"};
+  std::mt19937 rng(7);
+  std::string text;
+  while (text.size() < bytes) {
+    text += kWords[rng() % 12];
+    text += (rng() % 8 == 0) ? "\n" : " ";
+  }
+  if (with_secret) text.replace(text.size() / 2, 40, "ghp_0123456789abcdefghijABCDEFGHIJ456789");
+  v1::Job job;
+  job.set_job_id("job-1");
+  const size_t third = text.size() / 3;
+  (*job.mutable_args()->mutable_fields())["command"].set_string_value(text.substr(0, third));
+  (*job.mutable_labels())["note"] = text.substr(third, third);
+  job.set_payload(text.substr(2 * third));
+  return job;
+}
+
+// Scanning a job for secrets: the cost REDACT adds per job, by job size.
+void BM_ScanJob(benchmark::State& state) {
+  const v1::Job job = TextJob(static_cast<size_t>(state.range(0)), state.range(1) != 0);
+  const SecretScanner& scanner = SecretScanner::Default();
+  for (auto _ : state) benchmark::DoNotOptimize(scanner.DetectorsIn(job));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
+}
+BENCHMARK(BM_ScanJob)->ArgsProduct({{1024, 4096, 65536}, {0, 1}})->ArgNames({"bytes", "secret"});
 
 }  // namespace
 }  // namespace jobgate::policy

@@ -74,7 +74,7 @@ constexpr DetectorSpec kCatalogue[] = {
     {"database-url-password", R"((?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver|clickhouse)://[^\s:/@]*:([^\s@/]{1,200})@[^\s/]+)", 1, 0, false},
     // Generic: a secret-looking name, an assignment, and a value with enough entropy.
     {"generic-secret",
-     R"((?i)(?:^|[^A-Za-z0-9])(?:[A-Za-z0-9]+[_.\-])*(?:api[_.\-]?key|apikey|secret|token|passw(?:or)?d|passwd|pwd|credentials?|auth[_.\-]?key|private[_.\-]?key|access[_.\-]?key|client[_.\-]?secret)(?:[_.\-][A-Za-z0-9]+)*["']?\s*(?::|=|:=|=>)\s*["']?([^\s"'`,;&|<>]{8,200}))",
+     R"((?i)(?:^|[^A-Za-z0-9])(?:[A-Za-z0-9]+[_.\-])*(?:api[_.\-]?key|apikey|secret|token|passw(?:or)?d|passwd|pwd|credentials?|auth[_.\-]?key|private[_.\-]?key|access[_.\-]?key|client[_.\-]?secret)(?:[_.\-][A-Za-z0-9]+)*["']?\s*(?::|=|:=|=>)\s*["']?([^\s"'`,;|<>]{8,200}))",
      1, 3.0, true},
 };
 

@@ -1,0 +1,268 @@
+// Secret detection: a corpus of true positives for every detector and of look-alikes
+// that must not fire, with the rates printed. Secret-shaped samples are assembled at
+// run time from a fixed-seed generator, so the repository carries no secret literals.
+#include "policy/secrets.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "policy/policy.h"
+#include "subjects/codec.h"
+
+namespace jobgate::policy {
+namespace {
+
+class Fake {
+ public:
+  std::string Chars(const std::string& alphabet, size_t n) {
+    std::string out;
+    for (size_t i = 0; i < n; ++i) {
+      out.push_back(alphabet[std::uniform_int_distribution<size_t>(0, alphabet.size() - 1)(rng_)]);
+    }
+    return out;
+  }
+  std::string Alnum(size_t n) { return Chars(kAlnum, n); }
+  std::string Upper32(size_t n) { return Chars("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", n); }
+  std::string Base64Url(size_t n) { return Chars(kAlnum + "_-", n); }
+
+ private:
+  std::mt19937 rng_{20261121};
+  const std::string kAlnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+};
+
+struct Sample {
+  std::string detector;  // expected detector id
+  std::string text;      // text containing the secret
+  std::string secret;    // the part that must disappear
+};
+
+std::vector<Sample> TruePositives() {
+  Fake f;
+  std::vector<Sample> out;
+  auto add = [&](std::string detector, std::string prefix, std::string secret,
+                 std::string suffix = "") {
+    out.push_back({std::move(detector), prefix + secret + suffix, secret});
+  };
+  const std::string pem_body = f.Chars("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 64);
+  for (const char* kind : {"RSA ", "EC ", "DSA ", "OPENSSH ", "ENCRYPTED ", ""}) {
+    const std::string key = std::string("-----BEGIN ") + kind + "PRIVATE KEY-----\n" + pem_body +
+                            "\n" + pem_body + "\n-----END " + kind + "PRIVATE KEY-----";
+    add("private-key", "key file:\n", key, "\ntrailing text");
+  }
+  add("private-key", "", "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n" + pem_body +
+                             "\n-----END PGP PRIVATE KEY BLOCK-----");
+  add("private-key", "truncated: ", "-----BEGIN RSA PRIVATE KEY-----\n" + pem_body);
+  add("aws-access-key-id", "AWS_ACCESS_KEY_ID=", "AKIA" + f.Upper32(16));
+  add("aws-access-key-id", "creds ", "ASIA" + f.Upper32(16), " expire soon");
+  add("aws-secret-access-key", "aws_secret_access_key = ", f.Chars(
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+", 40));
+  add("github-pat", "git clone https://", "ghp_" + f.Alnum(36), "@github.com/org/repo");
+  add("github-pat", "GH_TOKEN=", "github_pat_" + f.Alnum(22) + "_" + f.Alnum(59));
+  add("github-oauth", "token ", "gho_" + f.Alnum(36));
+  add("github-app-token", "installation token ", "ghs_" + f.Alnum(36));
+  add("github-app-token", "", "ghu_" + f.Alnum(36));
+  add("github-refresh-token", "refresh=", "ghr_" + f.Alnum(76));
+  add("gitlab-token", "PRIVATE-TOKEN: ", "glpat-" + f.Base64Url(20));
+  add("gitlab-token", "", "glrt-" + f.Base64Url(20));
+  add("gitlab-token", "deploy ", "gldt-" + f.Base64Url(20));
+  add("slack-token", "SLACK_BOT_TOKEN=", "xoxb-" + f.Chars("0123456789", 12) + "-" +
+                                            f.Chars("0123456789", 13) + "-" + f.Alnum(24));
+  add("slack-token", "", "xoxp-" + f.Chars("0123456789", 11) + "-" + f.Chars("0123456789", 11) +
+                             "-" + f.Chars("0123456789", 12) + "-" + f.Chars("0123456789abcdef", 32));
+  add("slack-webhook", "curl -X POST ", "https://hooks.slack.com/services/T" + f.Upper32(8) +
+                                            "/B" + f.Upper32(8) + "/" + f.Alnum(24));
+  add("jwt", "Authorization: Bearer ",
+      "eyJhbGciOiJSUzI1NiJ9.eyJ" + f.Base64Url(60) + "." + f.Base64Url(43));
+  add("stripe-key", "stripe.api_key = '", "sk_live_" + f.Alnum(24), "'");
+  add("stripe-key", "", "rk_test_" + f.Alnum(24));
+  add("stripe-key", "STRIPE_WEBHOOK_SECRET=", "whsec_" + f.Alnum(32));
+  add("google-api-key", "https://maps.googleapis.com/maps/api/geocode/json?key=",
+      "AIza" + f.Base64Url(35), "&address=x");
+  add("openai-api-key", "OPENAI_API_KEY=", "sk-proj-" + f.Base64Url(120));
+  add("openai-api-key", "", "sk-" + f.Alnum(20) + "T3BlbkFJ" + f.Alnum(20));
+  add("anthropic-api-key", "x-api-key: ", "sk-ant-api03-" + f.Base64Url(93) + "AA");
+  add("npm-token", "//registry.npmjs.org/:_authToken=", "npm_" + f.Alnum(36));
+  add("pypi-token", "password = ", "pypi-AgEIcHlwaS5vcmc" + f.Base64Url(70));
+  for (const char* scheme : {"postgres", "postgresql", "mysql", "mongodb+srv", "redis", "amqps"}) {
+    const std::string password = f.Alnum(16);
+    out.push_back({"database-url-password",
+                   std::string(scheme) + "://app:" + password + "@db.internal:5432/main", password});
+  }
+  add("database-url-password", "REDIS_URL=redis://:", f.Alnum(20), "@cache:6379/0");
+  add("generic-secret", "password=", "Tr0ub4dor&3x!" + f.Alnum(4));
+  add("generic-secret", "{\"client_secret\": \"", f.Alnum(32), "\"}");
+  add("generic-secret", "DB_PASSWORD: ", f.Alnum(14));
+  add("generic-secret", "export API_KEY=", f.Alnum(32));
+  add("generic-secret", "--auth-token=", f.Base64Url(40));
+  return out;
+}
+
+std::vector<std::string> LookAlikes() {
+  return {
+      "7c9e6679-7425-40de-944b-e07fc1f90ae7",                 // UUID
+      "request_id=7c9e6679-7425-40de-944b-e07fc1f90ae7",
+      "session_token: 7c9e6679-7425-40de-944b-e07fc1f90ae7",   // a UUID is an id, not a key
+      "commit da39a3ee5e6b4b0d3255bfef95601890afd80709",       // git SHA-1
+      "git checkout 3f786850e387550fdab836ed7e6dc881de23001b",
+      "token: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",  // sha256
+      "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+      "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
+      "AKIAIOSFODNN7EXAMPLE",                                  // AWS's documented example
+      "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+      "sk_test_4eC39HqLyjWDarjtT1zdp7dc",                      // Stripe's documented example
+      "password: ${DB_PASSWORD}",
+      "token={{ secrets.GITHUB_TOKEN }}",
+      "api_key: <your-api-key>",
+      "password=changeme",
+      "secret: xxxxxxxxxxxx",
+      "token: required",
+      "password = process.env.DB_PASSWORD",
+      "the password field must be at least 12 characters",
+      "pip install scikit-learn; import sklearn as sk",
+      "sk-learn is a typo",
+      "ghp_ is the prefix of GitHub personal access tokens",
+      "postgres://app@db.internal:5432/main",
+      "postgres://db.internal:5432/main",
+      "mysql://localhost/test",
+      "redis://cache:6379/0",
+      "https://hooks.slack.com/",
+      "AIza is how Google API keys start",
+      "npm test -- --watch=false",
+      "git status && npm run build",
+      "SELECT id, name FROM customers WHERE id = 42",
+      "The quick brown fox jumps over the lazy dog",
+      "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----",
+      "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----",
+      "max_tokens=4096",
+      "tokenizer = AutoTokenizer.from_pretrained(model)",
+      "passwordless login enabled",
+  };
+}
+
+TEST(SecretScannerTest, CatalogueCompiles) {
+  const auto& ids = SecretScanner::Default().detector_ids();
+  EXPECT_EQ(ids.size(), 19u) << "a detector pattern failed to compile";
+}
+
+TEST(SecretScannerTest, EveryDetectorHasTruePositives) {
+  const auto& scanner = SecretScanner::Default();
+  std::set<std::string> covered;
+  for (const auto& s : TruePositives()) covered.insert(s.detector);
+  for (const auto& id : scanner.detector_ids()) {
+    EXPECT_EQ(covered.count(id), 1u) << "no true-positive sample for " << id;
+  }
+}
+
+TEST(SecretScannerTest, CorpusRates) {
+  const auto& scanner = SecretScanner::Default();
+  const auto positives = TruePositives();
+  int caught = 0;
+  int right_detector = 0;
+  for (const auto& s : positives) {
+    std::vector<v1::Redaction> redactions;
+    const std::string redacted = scanner.Redact(s.text, "args.x", &redactions);
+    const bool gone = redacted.find(s.secret) == std::string::npos && !redactions.empty();
+    caught += gone;
+    EXPECT_TRUE(gone) << s.detector << ": " << s.text << "\n-> " << redacted;
+    if (!redactions.empty() && redactions[0].detector() == s.detector) ++right_detector;
+    EXPECT_TRUE(!redactions.empty() && redactions[0].detector() == s.detector)
+        << "expected " << s.detector << " for " << s.text << ", got "
+        << (redactions.empty() ? "nothing" : redactions[0].detector());
+  }
+  const auto negatives = LookAlikes();
+  int false_positives = 0;
+  for (const auto& text : negatives) {
+    std::vector<SecretMatch> matches;
+    scanner.Scan(text, &matches);
+    false_positives += !matches.empty();
+    EXPECT_TRUE(matches.empty()) << "fired " << scanner.detector_ids()[matches.empty() ? 0 : matches[0].detector]
+                                 << " on look-alike: " << text;
+  }
+  std::printf("secret corpus: %d/%zu true positives caught (%.1f%%), %d with the expected detector; "
+              "%d/%zu look-alikes fired (%.1f%% false positives)\n",
+              caught, positives.size(), 100.0 * caught / positives.size(), right_detector,
+              false_positives, negatives.size(), 100.0 * false_positives / negatives.size());
+}
+
+TEST(SecretScannerTest, MarkerNamesDetectorAndShortDigest) {
+  const std::string marker = SecretScanner::Marker("github-pat", "abc");
+  EXPECT_EQ(marker, "[REDACTED:github-pat:ba7816]");  // sha256("abc") = ba7816bf...
+}
+
+TEST(SecretScannerTest, DatabaseUrlKeepsItsHost) {
+  const std::string redacted =
+      SecretScanner::Default().Redact("postgres://app:hunter2hunter2@db.internal:5432/main", "x", nullptr);
+  EXPECT_EQ(redacted.rfind("postgres://app:[REDACTED:database-url-password:", 0), 0u) << redacted;
+  EXPECT_NE(redacted.find("]@db.internal:5432/main"), std::string::npos) << redacted;
+}
+
+TEST(SecretScannerTest, SeveralSecretsInOneString) {
+  Fake f;
+  const std::string a = "ghp_" + f.Alnum(36);
+  const std::string b = "npm_" + f.Alnum(36);
+  std::vector<v1::Redaction> redactions;
+  const std::string out =
+      SecretScanner::Default().Redact("first " + a + " then " + b + " done", "args.cmd", &redactions);
+  EXPECT_EQ(out.find(a), std::string::npos);
+  EXPECT_EQ(out.find(b), std::string::npos);
+  ASSERT_EQ(redactions.size(), 2u);
+  EXPECT_EQ(redactions[0].detector(), "github-pat");
+  EXPECT_EQ(redactions[1].detector(), "npm-token");
+  EXPECT_EQ(redactions[0].path(), "args.cmd");
+  EXPECT_NE(out.find("first [REDACTED:github-pat:"), std::string::npos) << out;
+  EXPECT_NE(out.find(" done"), std::string::npos) << out;
+}
+
+TEST(SecretScannerTest, RedactJobWalksArgsLabelsAndTextPayload) {
+  Fake f;
+  const std::string pat = "ghp_" + f.Alnum(36);
+  const std::string npm = "npm_" + f.Alnum(36);
+  const std::string slack = "xoxb-" + f.Chars("0123456789", 12) + "-" + f.Alnum(24);
+  auto job = subjects::DecodeJob(
+      R"({"job_id":"j","labels":{"note":"token )" + slack + R"("},
+          "args":{"env":{"GH":")" + pat + R"("},"argv":["x",")" + npm + R"("],"n":3}})",
+      subjects::BodyFormat::kJson);
+  ASSERT_TRUE(job.ok()) << job.status().message();
+  job->set_payload("config: ghp_" + f.Alnum(36));
+  const auto before = SecretScanner::Default().DetectorsIn(*job);
+  EXPECT_EQ(before, (std::vector<std::string>{"github-pat", "npm-token", "slack-token"}));
+
+  std::vector<v1::Redaction> redactions;
+  EXPECT_EQ(SecretScanner::Default().RedactJob(&*job, &redactions), 4);
+  const std::string serialized = job->DebugString();
+  EXPECT_EQ(serialized.find(pat), std::string::npos);
+  EXPECT_EQ(serialized.find(npm), std::string::npos);
+  EXPECT_EQ(serialized.find(slack), std::string::npos);
+  ASSERT_EQ(redactions.size(), 4u);
+  EXPECT_EQ(redactions[0].path(), "args.argv[1]");
+  EXPECT_EQ(redactions[1].path(), "args.env.GH");
+  EXPECT_EQ(redactions[2].path(), "labels.note");
+  EXPECT_EQ(redactions[3].path(), "payload");
+  EXPECT_TRUE(SecretScanner::Default().DetectorsIn(*job).empty());
+  EXPECT_EQ(job->args().fields().at("n").number_value(), 3);
+}
+
+TEST(SecretScannerTest, BinaryPayloadIsNotScanned) {
+  v1::Job job;
+  job.set_payload(std::string("\xff\x00ghp_", 6) + std::string(36, 'a'));
+  EXPECT_TRUE(SecretScanner::Default().DetectorsIn(job).empty());
+}
+
+TEST(SecretScannerTest, HostileInputIsBounded) {
+  // Long runs of near-matches: RE2 keeps this linear.
+  const std::string text = std::string(1 << 20, 'a') + "password=" + std::string(1 << 16, '=');
+  std::vector<SecretMatch> matches;
+  SecretScanner::Default().Scan(text, &matches);
+  SUCCEED();
+}
+
+TEST(EntropyTest, Values) {
+  EXPECT_DOUBLE_EQ(ShannonEntropy(""), 0);
+  EXPECT_DOUBLE_EQ(ShannonEntropy("aaaa"), 0);
+  EXPECT_DOUBLE_EQ(ShannonEntropy("abcd"), 2);
+}
+
+}  // namespace
+}  // namespace jobgate::policy
