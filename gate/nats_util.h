@@ -1,0 +1,63 @@
+// Internal to gate/: the edge where nats.c meets jobgate. RAII deleters for nats.c
+// handles and the one conversion from natsStatus/jsErrCode to jobgate::Status. Only .cc
+// files that call nats.c include this; no public header exposes a nats.c type.
+#pragma once
+
+#include <nats/nats.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "policy/status.h"
+
+namespace jobgate::gate {
+
+// unique_ptr deleters for nats.c handles: each calls the handle's matching *_Destroy.
+struct NatsDeleter {
+  void operator()(natsOptions* p) const { natsOptions_Destroy(p); }
+  void operator()(natsMsg* p) const { natsMsg_Destroy(p); }
+  void operator()(jsCtx* p) const { jsCtx_Destroy(p); }
+  void operator()(jsStreamInfo* p) const { jsStreamInfo_Destroy(p); }
+  void operator()(jsConsumerInfo* p) const { jsConsumerInfo_Destroy(p); }
+  void operator()(jsPubAck* p) const { jsPubAck_Destroy(p); }
+  void operator()(jsMsgMetaData* p) const { jsMsgMetaData_Destroy(p); }
+  void operator()(kvStore* p) const { kvStore_Destroy(p); }
+  void operator()(kvEntry* p) const { kvEntry_Destroy(p); }
+  void operator()(kvWatcher* p) const { kvWatcher_Destroy(p); }
+};
+template <typename T>
+using NatsPtr = std::unique_ptr<T, NatsDeleter>;
+
+// natsStatus (+ jsErrCode) -> Status, with nats.c's last error text when it has one.
+// `what` says what was being done ("create stream JOBS").
+inline Status FromNats(natsStatus s, std::string_view what,
+                       jsErrCode js_error = static_cast<jsErrCode>(0)) {
+  if (s == NATS_OK) return Status::Ok();
+  std::string message(what);
+  message += ": ";
+  const char* last = nats_GetLastError(nullptr);
+  message += (last != nullptr && *last != '\0') ? last : natsStatus_GetText(s);
+  if (js_error != 0) message += " (jetstream error " + std::to_string(int(js_error)) + ")";
+  StatusCode code = StatusCode::kUnavailable;
+  switch (s) {
+    case NATS_TIMEOUT: code = StatusCode::kDeadlineExceeded; break;
+    case NATS_NOT_FOUND: code = StatusCode::kNotFound; break;
+    case NATS_INVALID_ARG:
+    case NATS_INVALID_SUBJECT:
+    case NATS_MAX_PAYLOAD: code = StatusCode::kInvalidArgument; break;
+    case NATS_NOT_PERMITTED: code = StatusCode::kPermissionDenied; break;
+    case NATS_CONNECTION_AUTH_FAILED: code = StatusCode::kUnauthenticated; break;
+    case NATS_ERR:
+      if (js_error == JSStreamWrongLastSequenceErr) {
+        code = StatusCode::kConflict;
+      } else if (js_error != 0) {
+        code = StatusCode::kInternal;
+      }
+      break;
+    default: break;
+  }
+  return Status(code, std::move(message));
+}
+
+}  // namespace jobgate::gate
