@@ -427,7 +427,7 @@ CompileResult PolicyCompiler::Run(std::string_view text) {
         canon["rules"] = std::move(canonical_rules_);
         policy->canonical_ = canon.Dump();
         policy->hash_ = "sha256:" + Sha256Hex(policy->canonical_);
-        policy->snapshot_name_ = snapshot;
+        policy->snapshot_name_ = options_.snapshot_name.empty() ? snapshot : options_.snapshot_name;
         policy->file_name_ = options_.file_name;
         policy->impl_ = std::move(impl_);
         result.policy = std::move(policy);

@@ -99,6 +99,9 @@ struct RuleExample {
 struct CompileOptions {
   // Name used in diagnostics; usually the file path.
   std::string file_name = "<policy>";
+  // When non-empty, the snapshot name decisions carry, instead of the policy's own
+  // `snapshot:` key (publish names snapshots).
+  std::string snapshot_name;
 };
 
 class Policy {

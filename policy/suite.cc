@@ -86,43 +86,52 @@ int SuiteResult::failed() const {
   return n;
 }
 
+namespace {
+
+// Runs the cases of a parsed suite against result->policy (already set).
+void RunCases(const YAML::Node& root, SuiteResult* result);
+
+// Parses `text` as a suite document into `root`; false (with an error recorded) if not.
+bool ParseSuite(std::string_view text, SuiteResult* result, YAML::Node* root) {
+  try {
+    *root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    result->errors.push_back({result->suite_path, e.mark.line + 1, e.mark.column + 1,
+                              "invalid YAML: " + e.msg});
+    return false;
+  }
+  if (!root->IsMap()) {
+    result->errors.push_back({result->suite_path, 1, 1,
+                              "a test suite is a mapping with 'policy' and 'cases'"});
+    return false;
+  }
+  for (const auto& kv : *root) {
+    const std::string key = kv.first.Scalar();
+    if (std::find(kSuiteKeys.begin(), kSuiteKeys.end(), key) == kSuiteKeys.end()) {
+      result->errors.push_back({result->suite_path, kv.first.Mark().line + 1,
+                                kv.first.Mark().column + 1,
+                                "unknown key '" + key + "' in test suite (policy, cases)"});
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 SuiteResult RunSuiteFile(const std::string& suite_path) {
   SuiteResult result;
   result.suite_path = suite_path;
-  auto add_error = [&](const YAML::Node* node, std::string message) {
-    Diagnostic d{suite_path, 1, 1, std::move(message)};
-    if (node != nullptr) {
-      d.line = node->Mark().line + 1;
-      d.col = node->Mark().column + 1;
-    }
-    result.errors.push_back(std::move(d));
-  };
   auto text = ReadFile(suite_path);
   if (!text.ok()) {
-    add_error(nullptr, text.status().message());
+    result.errors.push_back({suite_path, 1, 1, text.status().message()});
     return result;
   }
   YAML::Node root;
+  if (!ParseSuite(*text, &result, &root)) return result;
   try {
-    root = YAML::Load(*text);
-  } catch (const YAML::Exception& e) {
-    result.errors.push_back({suite_path, e.mark.line + 1, e.mark.column + 1,
-                             "invalid YAML: " + e.msg});
-    return result;
-  }
-  try {
-    if (!root.IsMap()) {
-      add_error(nullptr, "a test suite is a mapping with 'policy' and 'cases'");
-      return result;
-    }
-    for (const auto& kv : root) {
-      const std::string key = kv.first.Scalar();
-      if (std::find(kSuiteKeys.begin(), kSuiteKeys.end(), key) == kSuiteKeys.end()) {
-        add_error(&kv.first, "unknown key '" + key + "' in test suite (policy, cases)");
-      }
-    }
     if (!root["policy"] || !root["policy"].IsScalar()) {
-      add_error(nullptr, "a test suite needs 'policy: <path relative to the suite>'");
+      result.errors.push_back(
+          {suite_path, 1, 1, "a test suite needs 'policy: <path relative to the suite>'"});
       return result;
     }
     const std::filesystem::path dir = std::filesystem::path(suite_path).parent_path();
@@ -133,10 +142,44 @@ SuiteResult RunSuiteFile(const std::string& suite_path) {
       return result;
     }
     result.policy = compiled.policy;
+  } catch (const std::exception& e) {
+    result.errors.push_back({suite_path, 1, 1, std::string("test suite could not be read: ") + e.what()});
+    return result;
+  }
+  RunCases(root, &result);
+  return result;
+}
+
+SuiteResult RunSuite(std::string_view suite_yaml, const std::string& suite_name,
+                     std::shared_ptr<const Policy> policy) {
+  SuiteResult result;
+  result.suite_path = suite_name;
+  result.policy_path = policy ? policy->file_name() : "";
+  result.policy = std::move(policy);
+  YAML::Node root;
+  if (!ParseSuite(suite_yaml, &result, &root)) return result;
+  RunCases(root, &result);
+  return result;
+}
+
+namespace {
+
+void RunCases(const YAML::Node& root, SuiteResult* out) {
+  SuiteResult& result = *out;
+  const std::string& suite_path = result.suite_path;
+  auto add_error = [&](const YAML::Node* node, std::string message) {
+    Diagnostic d{suite_path, 1, 1, std::move(message)};
+    if (node != nullptr) {
+      d.line = node->Mark().line + 1;
+      d.col = node->Mark().column + 1;
+    }
+    result.errors.push_back(std::move(d));
+  };
+  try {
     const YAML::Node cases = root["cases"];
     if (!cases || !cases.IsSequence()) {
       add_error(nullptr, "a test suite needs a 'cases' list");
-      return result;
+      return;
     }
     Evaluation eval;
     for (const auto& item : cases) {
@@ -242,8 +285,9 @@ SuiteResult RunSuiteFile(const std::string& suite_path) {
   } catch (const std::exception& e) {
     add_error(nullptr, std::string("test suite could not be read: ") + e.what());
   }
-  return result;
 }
+
+}  // namespace
 
 std::vector<std::string> UncoveredRules(const SuiteResult& result) {
   std::vector<std::string> out;

@@ -44,6 +44,11 @@ struct SuiteResult {
 
 SuiteResult RunSuiteFile(const std::string& suite_path);
 
+// Runs a suite given as text against `policy` (the suite's `policy:` key, if any, is
+// ignored): how publish tests a candidate. `suite_name` names it in diagnostics.
+SuiteResult RunSuite(std::string_view suite_yaml, const std::string& suite_name,
+                     std::shared_ptr<const Policy> policy);
+
 // The rules of `policy` that appear in no case's matched_rules.
 std::vector<std::string> UncoveredRules(const SuiteResult& result);
 
