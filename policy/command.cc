@@ -245,6 +245,21 @@ std::string_view Basename(std::string_view path) {
   return path.substr(slash + 1);
 }
 
+// Files that `source` may read without making the line opaque: environment setup that
+// every developer machine has and that only sets variables and functions.
+bool IsKnownSourceFile(const Word& w) {
+  if (w.dynamic) return false;
+  static constexpr std::string_view kKnown[] = {
+      "~/.bashrc", "~/.profile", "~/.bash_profile", "~/.zshrc", "~/.cargo/env", "~/.nvm/nvm.sh"};
+  const std::string& t = w.text;
+  if (std::find(std::begin(kKnown), std::end(kKnown), t) != std::end(kKnown)) return true;
+  // Python virtual environments: [./]venv/bin/activate, .venv/bin/activate, ...
+  constexpr std::string_view kActivate = "/bin/activate";
+  return t.size() > kActivate.size() &&
+         t.compare(t.size() - kActivate.size(), kActivate.size(), kActivate) == 0 &&
+         t.find("..") == std::string::npos && t[0] != '/';
+}
+
 class Analyzer;
 
 // Parses one script text. A nested parser handles each $( ) over the same text.
@@ -962,7 +977,9 @@ void Analyzer::Run(std::span<const Word> words, const StdinFacts& in, int depth)
   }
   if (name == "source" || name == ".") {
     Emit(name, rest, in);
-    Opaque(std::string(name) + " runs a file the policy cannot see");
+    if (rest.empty() || !IsKnownSourceFile(rest[0])) {
+      Opaque(std::string(name) + " runs a file the policy cannot see");
+    }
     return;
   }
   if (IsShell(name)) return RunShell(name, rest, in, depth);
@@ -1215,6 +1232,8 @@ void Analyzer::RunFind(std::span<const Word> words, const StdinFacts& in, int de
     }
   }
   Emit("find", words.first(std::min(exec_at + 1, words.size())), in);
+  // find's args are the paths it acts on (for -delete, -exec): see FindItems.
+  result.commands.back().args = items;
   if (exec_at >= words.size()) return;
   size_t end = exec_at + 1;
   while (end < words.size() && words[end].text != ";" && words[end].text != "+") ++end;

@@ -5,8 +5,9 @@
 // quoting tricks (`r''m`, `\rm`, `"rm"`). AnalyzeCommandLine() parses a bash-like command
 // line the way a shell would split it, unwraps the wrappers that run another command,
 // and reports each command that would run with its flags normalized. What cannot be
-// known without running the line (`eval`, a shell reading its script from a pipe,
-// `$(...)` as the program name, unbalanced quotes, ...) marks the analysis *opaque*,
+// known without running the line (`eval`, `source` of anything but shell or virtualenv
+// setup such as `~/.bashrc` or `venv/bin/activate`, a shell reading its script from a
+// pipe, `$(...)` as the program name, unbalanced quotes, ...) marks the analysis *opaque*,
 // with a reason, so policy can hold or deny it rather than guess.
 //
 // Contract:
@@ -34,7 +35,9 @@
 //     helm, aws, gcloud, ...), the first non-flag word, skipping the values of the
 //     global options that take one (`git -C dir push` -> `push`).
 //   * `find`'s `{}` and the items `xargs` reads are replaced by what can be known of
-//     them: find's start paths, or the words of an `echo`/`printf` piped into xargs.
+//     them: find's start paths (or `root/NAME`, `root/*` when tests such as -name or
+//     -type filter them), or the words of an `echo`/`printf` piped into xargs. `find`'s
+//     own args are those same paths, so `find / -delete` has the arg `/`.
 #pragma once
 
 #include <cstddef>

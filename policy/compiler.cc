@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "policy/command.h"
 #include "policy/glob.h"
 #include "policy/hash.h"
 #include "policy/model.h"
@@ -90,7 +91,13 @@ const std::vector<std::string_view> kRuleKeys = {
 const std::vector<std::string_view> kMatchKeys = {
     "topics",   "not_topics",    "tenants",        "environment", "capability",
     "capabilities", "actor",     "risk_tags",      "risk_tags_any", "risk_tags_none",
-    "labels",   "args",          "job_id"};
+    "labels",   "args",          "job_id",         "command",     "sql",
+    "path",     "egress"};
+const std::vector<std::string_view> kCommandKeys = {
+    "program",   "not_program", "subcommand", "flags_all",
+    "flags_any", "flags_none",  "args_glob",  "opaque"};
+const std::vector<std::string_view> kSqlKeys = {"kind", "object"};
+const std::vector<std::string_view> kEgressKeys = {"hosts", "hosts_not_in"};
 const std::vector<std::string_view> kActorKeys = {"agent_id", "session_id", "owner", "team",
                                                   "type"};
 const std::vector<std::string_view> kOperatorKeys = {"glob", "regex", "in",  "not_in", "exists",
@@ -241,6 +248,13 @@ class PolicyCompiler {
   // False when the condition sets nothing (an empty list).
   bool CompileMatcher(const YAML::Node& node, const std::string& what, ValueMatcher* m);
   bool CompileConstraints(const YAML::Node& node, v1::Constraints* out, JsonValue* canon);
+  void CompileCommand(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
+  void CompileSql(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
+  void CompileEgress(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
+  // Compiles a list of globs (a string or a list) into one anchored RE2 in `*out` and
+  // their sorted list into `*canon`. False (with an error) when empty or invalid.
+  bool CompileGlobs(const YAML::Node& node, const std::string& what, std::unique_ptr<RE2>* out,
+                    JsonValue* canon);
   void CompileRate(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
   void CompileExamples(const YAML::Node& node, CompiledRule* rule);
   void BuildIndexes(Policy::Impl* impl);
@@ -654,6 +668,16 @@ void PolicyCompiler::CompileMatch(const YAML::Node& node, CompiledRule* rule, Js
       field(kv.second, std::move(ref));
     }
   }
+  if (node["path"]) {
+    ValueMatcher m;
+    if (CompileMatcher(node["path"], "path", &m)) {
+      (*canon)["path"] = m.canonical;
+      rule->path = std::move(m);
+    }
+  }
+  if (node["command"]) CompileCommand(node["command"], rule, canon);
+  if (node["sql"]) CompileSql(node["sql"], rule, canon);
+  if (node["egress"]) CompileEgress(node["egress"], rule, canon);
   // Cheap conditions first: indexed string fields, then labels/args, regexes last.
   std::stable_sort(rule->fields.begin(), rule->fields.end(),
                    [](const FieldCondition& a, const FieldCondition& b) {
@@ -666,6 +690,188 @@ void PolicyCompiler::CompileMatch(const YAML::Node& node, CompiledRule* rule, Js
                      };
                      return cost(a) < cost(b);
                    });
+}
+
+bool PolicyCompiler::CompileGlobs(const YAML::Node& node, const std::string& what,
+                                  std::unique_ptr<RE2>* out, JsonValue* canon) {
+  std::vector<std::string> globs;
+  if (!GetStringList(node, what, &globs)) return false;
+  if (globs.empty()) {
+    Error(node, what + " needs at least one glob");
+    return false;
+  }
+  std::sort(globs.begin(), globs.end());
+  globs.erase(std::unique(globs.begin(), globs.end()), globs.end());
+  std::string combined;
+  *canon = JsonValue::MakeArray();
+  for (const std::string& glob : globs) {
+    std::string error;
+    const std::string re = GlobToRegex(glob, &error);
+    if (!error.empty()) {
+      Error(node, "invalid glob in " + what + ": " + error);
+      return false;
+    }
+    if (!combined.empty()) combined += "|";
+    combined += "(?:" + re + ")";
+    canon->push_back(JsonValue(glob));
+  }
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_max_mem(8 << 20);
+  auto compiled = std::make_unique<RE2>(combined, options);
+  if (!compiled->ok()) {
+    Error(node, "globs in " + what + " are too large or invalid: " + compiled->error());
+    return false;
+  }
+  *out = std::move(compiled);
+  return true;
+}
+
+void PolicyCompiler::CompileCommand(const YAML::Node& node, CompiledRule* rule,
+                                    JsonValue* canon) {
+  if (!CheckMap(node, "match.command", kCommandKeys)) return;
+  CommandCondition c;
+  c.canonical = JsonValue::MakeObject();
+  bool ok = true;
+  auto word_set = [&](const char* key, std::vector<std::string>* out) {
+    if (!node[key]) return;
+    const std::string what = std::string("command.") + key;
+    if (!GetStringList(node[key], what, out)) {
+      ok = false;
+      return;
+    }
+    std::sort(out->begin(), out->end());
+    out->erase(std::unique(out->begin(), out->end()), out->end());
+    if (out->empty()) return;
+    JsonValue list = JsonValue::MakeArray();
+    for (const auto& s : *out) list.push_back(JsonValue(s));
+    c.canonical[key] = std::move(list);
+  };
+  word_set("program", &c.programs);
+  word_set("not_program", &c.not_programs);
+  word_set("subcommand", &c.subcommands);
+  for (const auto& list : {&c.programs, &c.not_programs}) {
+    for (const std::string& p : *list) {
+      if (p.find('/') != std::string::npos) {
+        Error(node, "command programs are basenames ('" + p.substr(p.rfind('/') + 1) +
+                        "', not '" + p + "'): /bin/rm is analysed as rm");
+        ok = false;
+      }
+    }
+  }
+  // Flags are matched in normalized form: refuse spellings the analysis never produces.
+  auto flag_set = [&](const char* key, std::vector<std::string>* out) {
+    if (!node[key]) return;
+    word_set(key, out);
+    for (const std::string& f : *out) {
+      if (f.size() < 2 || f[0] != '-') {
+        Error(node[key], std::string("command.") + key + ": '" + f +
+                             "' is not a flag (flags start with '-')");
+        ok = false;
+        continue;
+      }
+      for (const std::string& program : c.programs) {
+        const std::string normal = NormalizeFlag(program, f);
+        if (normal != f) {
+          Error(node[key], std::string("command.") + key + ": " + program + " flag '" + f +
+                               "' is analysed as '" + normal + "'; write '" + normal + "'");
+          ok = false;
+        } else if (f[1] != '-' && f.size() > 2 && SplitsShortFlags(program)) {
+          Error(node[key], std::string("command.") + key + ": '" + f +
+                               "' is split into single-letter flags for " + program +
+                               "; list them separately");
+          ok = false;
+        }
+      }
+    }
+  };
+  flag_set("flags_all", &c.flags_all);
+  flag_set("flags_any", &c.flags_any);
+  flag_set("flags_none", &c.flags_none);
+  if (node["args_glob"]) {
+    JsonValue globs;
+    if (CompileGlobs(node["args_glob"], "command.args_glob", &c.args_glob, &globs)) {
+      c.canonical["args_glob"] = std::move(globs);
+    } else {
+      ok = false;
+    }
+  }
+  if (node["opaque"]) {
+    bool b = false;
+    if (GetBool(node["opaque"], "command.opaque", &b)) {
+      c.opaque = b;
+      c.canonical["opaque"] = JsonValue(b);
+    } else {
+      ok = false;
+    }
+  }
+  if (!ok) return;
+  (*canon)["command"] = c.canonical;
+  rule->command = std::move(c);
+}
+
+void PolicyCompiler::CompileSql(const YAML::Node& node, CompiledRule* rule, JsonValue* canon) {
+  if (!CheckMap(node, "match.sql", kSqlKeys)) return;
+  SqlCondition c;
+  c.canonical = JsonValue::MakeObject();
+  bool ok = true;
+  if (node["kind"]) {
+    std::vector<std::string> kinds;
+    if (!GetStringList(node["kind"], "sql.kind", &kinds)) return;
+    const auto& names = SqlKindNames();
+    JsonValue list = JsonValue::MakeArray();
+    for (std::string kind : kinds) {
+      for (char& ch : kind) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      auto it = std::find(names.begin(), names.end(), kind);
+      if (it == names.end()) {
+        std::string hint = DidYouMean(kind, names);
+        if (hint.empty()) hint = " (known: " + Join(names) + ")";
+        Error(node["kind"], "unknown sql kind '" + kind + "'" + hint);
+        ok = false;
+        continue;
+      }
+      const SqlKind k = static_cast<SqlKind>(it - names.begin());
+      if (std::find(c.kinds.begin(), c.kinds.end(), k) == c.kinds.end()) c.kinds.push_back(k);
+      list.push_back(JsonValue(kind));
+    }
+    list.SortUnique();
+    if (!c.kinds.empty()) c.canonical["kind"] = std::move(list);
+  }
+  if (node["object"]) {
+    if (!GetStringList(node["object"], "sql.object", &c.objects)) return;
+    for (std::string& o : c.objects) {
+      for (char& ch : o) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    }
+    std::sort(c.objects.begin(), c.objects.end());
+    c.objects.erase(std::unique(c.objects.begin(), c.objects.end()), c.objects.end());
+    JsonValue list = JsonValue::MakeArray();
+    for (const auto& o : c.objects) list.push_back(JsonValue(o));
+    if (!c.objects.empty()) c.canonical["object"] = std::move(list);
+  }
+  if (!ok) return;
+  (*canon)["sql"] = c.canonical;
+  rule->sql = std::move(c);
+}
+
+void PolicyCompiler::CompileEgress(const YAML::Node& node, CompiledRule* rule,
+                                   JsonValue* canon) {
+  if (!CheckMap(node, "match.egress", kEgressKeys)) return;
+  EgressCondition c;
+  c.canonical = JsonValue::MakeObject();
+  bool ok = true;
+  for (const char* key : {"hosts", "hosts_not_in"}) {
+    if (!node[key]) continue;
+    JsonValue globs;
+    auto* slot = std::string_view(key) == "hosts" ? &c.hosts : &c.hosts_not_in;
+    if (CompileGlobs(node[key], std::string("egress.") + key, slot, &globs)) {
+      c.canonical[key] = std::move(globs);
+    } else {
+      ok = false;
+    }
+  }
+  if (!ok) return;
+  (*canon)["egress"] = c.canonical;
+  rule->egress = std::move(c);
 }
 
 bool PolicyCompiler::CompileMatcher(const YAML::Node& node, const std::string& what,

@@ -5,10 +5,12 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 
 #include "policy/model.h"
+#include "policy/path.h"
 #include "policy/policy.h"
 
 namespace jobgate::policy {
@@ -67,6 +69,16 @@ FieldValue ReadField(const FieldRef& ref, const v1::Job& job) {
     }
   }
   return {};
+}
+
+// The job's top-level `args.<key>`, or null when absent or JSON null.
+const Value* TopLevelArg(const v1::Job& job, const char* key) {
+  if (!job.has_args()) return nullptr;
+  auto it = job.args().fields().find(key);
+  if (it == job.args().fields().end()) return nullptr;
+  const Value& v = it->second;
+  if (v.kind_case() == Value::KIND_NOT_SET || v.kind_case() == Value::kNullValue) return nullptr;
+  return &v;
 }
 
 std::optional<double> ParseNumber(std::string_view s) {
@@ -202,11 +214,102 @@ bool AnyTopicMatches(const std::vector<std::string>& patterns,
   return false;
 }
 
+bool Contains(const std::vector<std::string>& sorted, const std::string& s) {
+  return std::binary_search(sorted.begin(), sorted.end(), s);
+}
+
+bool CommandMatches(const CommandCondition& c, const SimpleCommand& cmd,
+                    const std::vector<std::string>& normalized_args) {
+  if (!c.programs.empty() && !Contains(c.programs, cmd.program)) return false;
+  if (!c.not_programs.empty() && Contains(c.not_programs, cmd.program)) return false;
+  if (!c.subcommands.empty() && !Contains(c.subcommands, cmd.subcommand)) return false;
+  // cmd.flags is sorted too.
+  if (!std::includes(cmd.flags.begin(), cmd.flags.end(), c.flags_all.begin(),
+                     c.flags_all.end())) {
+    return false;
+  }
+  if (!c.flags_any.empty() &&
+      std::none_of(c.flags_any.begin(), c.flags_any.end(),
+                   [&](const std::string& f) { return Contains(cmd.flags, f); })) {
+    return false;
+  }
+  for (const std::string& f : c.flags_none) {
+    if (Contains(cmd.flags, f)) return false;
+  }
+  if (c.args_glob) {
+    bool any = false;
+    for (size_t k = 0; k < cmd.args.size() && !any; ++k) {
+      any = RE2::FullMatch(cmd.args[k], *c.args_glob) ||
+            RE2::FullMatch(normalized_args[k], *c.args_glob);
+    }
+    if (!any) return false;
+  }
+  return true;
+}
+
+bool CommandHolds(const CommandCondition& c, const v1::Job& job, ActionAnalysis* a) {
+  const CommandAnalysis& analysis = a->Command(job);
+  if (c.opaque && *c.opaque != analysis.opaque) return false;
+  if (c.opaque && *c.opaque && c.programs.empty() && c.not_programs.empty() &&
+      c.subcommands.empty() && c.flags_all.empty() && c.flags_any.empty() &&
+      c.flags_none.empty() && !c.args_glob) {
+    return true;  // `opaque: true` alone
+  }
+  const auto& normalized = a->NormalizedArgs(job);
+  for (size_t i = 0; i < analysis.commands.size(); ++i) {
+    if (CommandMatches(c, analysis.commands[i], normalized[i])) return true;
+  }
+  return false;
+}
+
+bool SqlHolds(const SqlCondition& c, const v1::Job& job, ActionAnalysis* a) {
+  for (const SqlStatement& st : a->Sql(job)) {
+    if (!c.kinds.empty() && std::find(c.kinds.begin(), c.kinds.end(), st.kind) == c.kinds.end()) {
+      continue;
+    }
+    if (!c.objects.empty() && !Contains(c.objects, st.object)) continue;
+    return true;
+  }
+  return false;
+}
+
+bool PathHolds(const ValueMatcher& m, const v1::Job& job, ActionAnalysis* a) {
+  bool present = false;
+  const std::vector<std::string>& paths = a->Paths(job, &present);
+  if (!present) return MatchValue(m, FieldValue{});
+  if (m.has_not_in) {
+    for (const std::string& p : paths) {
+      Scalar s;
+      s.text = p;
+      if (InList(m.not_in, s)) return false;
+    }
+  }
+  if (m.exists && !*m.exists) return false;
+  if (!HasPositiveOperator(m)) return true;
+  for (const std::string& p : paths) {
+    Scalar s;
+    s.text = p;
+    if (ScalarSatisfies(m, s)) return true;
+  }
+  return false;
+}
+
+bool EgressHolds(const EgressCondition& c, const v1::Job& job, ActionAnalysis* a) {
+  for (const std::string& host : a->Hosts(job)) {
+    if (c.hosts && !RE2::FullMatch(host, *c.hosts)) continue;
+    if (c.hosts_not_in && RE2::FullMatch(host, *c.hosts_not_in)) continue;
+    return true;
+  }
+  return false;
+}
+
 // Checks each condition of `rule` in order. Returns -1 when all hold, else the index of
 // the first failing condition in the order: 0 topics, 1 not_topics, 2 risk_tags,
-// 3 risk_tags_any, 4 risk_tags_none, 5+k fields[k].
+// 3 risk_tags_any, 4 risk_tags_none, 5+k fields[k], then (n = fields.size()) 5+n path,
+// 6+n command, 7+n sql, 8+n egress. `analysis` is only touched by rules with path,
+// command, sql or egress conditions.
 int FirstFailingCondition(const CompiledRule& rule, const v1::Job& job,
-                          const std::vector<std::string_view>& tokens) {
+                          const std::vector<std::string_view>& tokens, ActionAnalysis* analysis) {
   if (!rule.topics.empty() && !AnyTopicMatches(rule.topics, tokens)) return 0;
   if (!rule.not_topics.empty() && AnyTopicMatches(rule.not_topics, tokens)) return 1;
   for (const auto& tag : rule.risk_all) {
@@ -229,6 +332,11 @@ int FirstFailingCondition(const CompiledRule& rule, const v1::Job& job,
     const FieldCondition& cond = rule.fields[k];
     if (!MatchValue(cond.matcher, ReadField(cond.field, job))) return 5 + static_cast<int>(k);
   }
+  const int n = 5 + static_cast<int>(rule.fields.size());
+  if (rule.path && !PathHolds(*rule.path, job, analysis)) return n;
+  if (rule.command && !CommandHolds(*rule.command, job, analysis)) return n + 1;
+  if (rule.sql && !SqlHolds(*rule.sql, job, analysis)) return n + 2;
+  if (rule.egress && !EgressHolds(*rule.egress, job, analysis)) return n + 3;
   return -1;
 }
 
@@ -254,7 +362,31 @@ std::string DescribeJobValue(const FieldValue& fv) {
   }
 }
 
-std::string DescribeFailure(const CompiledRule& rule, int which, const v1::Job& job) {
+std::string DescribeFailure(const CompiledRule& rule, int which, const v1::Job& job,
+                            ActionAnalysis* analysis) {
+  const int n = 5 + static_cast<int>(rule.fields.size());
+  if (which == n) {
+    bool present = false;
+    const auto& paths = analysis->Paths(job, &present);
+    return "path " + (present ? JoinQuoted(paths) : std::string("absent")) + " (normalized); wanted " +
+           rule.path->canonical.Dump();
+  }
+  if (which == n + 1) {
+    const CommandAnalysis& a = analysis->Command(job);
+    std::string programs;
+    for (const auto& c : a.commands) programs += (programs.empty() ? "" : ", ") + c.program;
+    return "command: " +
+           (a.opaque ? "opaque (" + a.opaque_reason + ")"
+                     : std::to_string(a.commands.size()) + " command(s) [" + programs + "]") +
+           ", none matches " + rule.command->canonical.Dump();
+  }
+  if (which == n + 2) {
+    return "sql: no statement matches " + rule.sql->canonical.Dump();
+  }
+  if (which == n + 3) {
+    return "egress: hosts " + JoinQuoted(analysis->Hosts(job)) + ", none matches " +
+           rule.egress->canonical.Dump();
+  }
   switch (which) {
     case 0:
       return "topic " + JsonQuote(job.topic()) + " matches none of " + JoinQuoted(rule.topics);
@@ -353,6 +485,119 @@ void MergeConstraints(const v1::Constraints& src, v1::Constraints* acc) {
 
 }  // namespace
 
+// --- Action analysis ------------------------------------------------------------------
+
+AnalysisSlot::~AnalysisSlot() { delete analysis_; }
+
+ActionAnalysis& AnalysisSlot::Ensure() {
+  if (analysis_ == nullptr) analysis_ = new ActionAnalysis();
+  return *analysis_;
+}
+
+const CommandAnalysis& ActionAnalysis::Command(const v1::Job& job) {
+  if (command_done) return command;
+  command_done = true;
+  command = CommandAnalysis();
+  const Value* v = TopLevelArg(job, "command");
+  if (v == nullptr) return command;
+  if (v->kind_case() == Value::kStringValue) {
+    command = AnalyzeCommandLine(v->string_value());
+  } else if (v->kind_case() == Value::kListValue) {
+    std::vector<std::string> argv;
+    for (const Value& item : v->list_value().values()) {
+      if (item.kind_case() != Value::kStringValue) {
+        command.opaque = true;
+        command.opaque_reason = "args.command lists a value that is not a string";
+        return command;
+      }
+      argv.push_back(item.string_value());
+    }
+    command = AnalyzeArgv(argv);
+  } else {
+    command.opaque = true;
+    command.opaque_reason = "args.command is neither a string nor a list of strings";
+  }
+  return command;
+}
+
+const std::vector<std::vector<std::string>>& ActionAnalysis::NormalizedArgs(
+    const v1::Job& job) {
+  const CommandAnalysis& a = Command(job);
+  if (normalized_for_current_) return normalized_args;
+  normalized_args.clear();
+  for (const SimpleCommand& cmd : a.commands) {
+    std::vector<std::string> args;
+    args.reserve(cmd.args.size());
+    for (const std::string& arg : cmd.args) args.push_back(NormalizePath(arg));
+    normalized_args.push_back(std::move(args));
+  }
+  normalized_for_current_ = true;
+  return normalized_args;
+}
+
+const std::vector<SqlStatement>& ActionAnalysis::Sql(const v1::Job& job) {
+  if (sql_done) return sql;
+  sql_done = true;
+  sql.clear();
+  auto add = [this](std::string_view text) {
+    for (SqlStatement& st : ClassifySql(text)) sql.push_back(std::move(st));
+  };
+  if (const Value* v = TopLevelArg(job, "sql")) {
+    if (v->kind_case() == Value::kStringValue) {
+      add(v->string_value());
+    } else if (v->kind_case() == Value::kListValue) {
+      for (const Value& item : v->list_value().values()) {
+        if (item.kind_case() == Value::kStringValue) add(item.string_value());
+      }
+    }
+  }
+  for (const SimpleCommand& cmd : Command(job).commands) {
+    for (const std::string& text : SqlFromCommand(cmd)) add(text);
+  }
+  return sql;
+}
+
+const std::vector<std::string>& ActionAnalysis::Paths(const v1::Job& job, bool* present) {
+  if (!path_done) {
+    path_done = true;
+    paths.clear();
+    path_present = false;
+    if (const Value* v = TopLevelArg(job, "path")) {
+      path_present = true;
+      if (v->kind_case() == Value::kStringValue) {
+        paths.push_back(NormalizePath(v->string_value()));
+      } else if (v->kind_case() == Value::kListValue) {
+        for (const Value& item : v->list_value().values()) {
+          if (item.kind_case() == Value::kStringValue) {
+            paths.push_back(NormalizePath(item.string_value()));
+          }
+        }
+      }
+    }
+  }
+  *present = path_present;
+  return paths;
+}
+
+const std::vector<std::string>& ActionAnalysis::Hosts(const v1::Job& job) {
+  if (hosts_done) return hosts;
+  hosts_done = true;
+  hosts.clear();
+  if (const Value* url = TopLevelArg(job, "url"); url && url->kind_case() == Value::kStringValue) {
+    std::string host = UrlHost(url->string_value());
+    if (!host.empty()) hosts.push_back(std::move(host));
+  }
+  if (const Value* h = TopLevelArg(job, "host"); h && h->kind_case() == Value::kStringValue) {
+    std::string host;
+    for (char c : h->string_value()) host.push_back(static_cast<char>(std::tolower(c)));
+    if (!host.empty()) hosts.push_back(std::move(host));
+  }
+  for (const SimpleCommand& cmd : Command(job).commands) {
+    for (std::string& host : CommandHosts(cmd)) hosts.push_back(std::move(host));
+  }
+  return hosts;
+}
+
 // --- Verdicts -------------------------------------------------------------------------
 
 std::string_view VerdictName(v1::Verdict verdict) {
@@ -401,6 +646,7 @@ void Policy::Evaluate(const v1::Job& job, Evaluation* out) const noexcept {
   out->error.clear();
   out->deciding_rule = -1;
   out->risk_score = 0;
+  if (ActionAnalysis* analysis = out->analysis_.get()) analysis->Reset();
   try {
     const Impl& impl = *impl_;
     TokenizeTopic(job, &out->topic_tokens_);
@@ -433,7 +679,11 @@ void Policy::Evaluate(const v1::Job& job, Evaluation* out) const noexcept {
     candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
 
     for (uint32_t c : candidates) {
-      if (FirstFailingCondition(impl.rules[c], job, out->topic_tokens_) < 0) {
+      const CompiledRule& rule = impl.rules[c];
+      ActionAnalysis* analysis = rule.path || rule.command || rule.sql || rule.egress
+                                     ? &out->analysis_.Ensure()
+                                     : nullptr;
+      if (FirstFailingCondition(rule, job, out->topic_tokens_, analysis) < 0) {
         out->matched.push_back(c);
       }
     }
@@ -543,7 +793,8 @@ v1::Decision Policy::Decide(const v1::Job& job, const DecisionStamp& stamp) cons
 bool Policy::RuleMatches(size_t index, const v1::Job& job) const {
   std::vector<std::string_view> tokens;
   TokenizeTopic(job, &tokens);
-  return FirstFailingCondition(impl_->rules[index], job, tokens) < 0;
+  ActionAnalysis analysis;
+  return FirstFailingCondition(impl_->rules[index], job, tokens, &analysis) < 0;
 }
 
 std::vector<RuleExplanation> Policy::Explain(const v1::Job& job) const {
@@ -551,14 +802,15 @@ std::vector<RuleExplanation> Policy::Explain(const v1::Job& job) const {
   TokenizeTopic(job, &tokens);
   std::vector<RuleExplanation> out;
   out.reserve(impl_->rules.size());
+  ActionAnalysis analysis;
   for (const CompiledRule& rule : impl_->rules) {
     RuleExplanation e;
     e.rule_id = rule.id;
     e.decision = rule.decision;
     e.line = rule.line;
-    const int failing = FirstFailingCondition(rule, job, tokens);
+    const int failing = FirstFailingCondition(rule, job, tokens, &analysis);
     e.matched = failing < 0;
-    if (!e.matched) e.failed_condition = DescribeFailure(rule, failing, job);
+    if (!e.matched) e.failed_condition = DescribeFailure(rule, failing, job, &analysis);
     out.push_back(std::move(e));
   }
   return out;
@@ -570,11 +822,12 @@ std::vector<Diagnostic> Policy::CheckExamples() const {
   for (const CompiledRule& rule : impl_->rules) {
     for (const RuleExample& ex : rule.examples) {
       TokenizeTopic(ex.job, &tokens);
-      const int failing = FirstFailingCondition(rule, ex.job, tokens);
+      ActionAnalysis analysis;
+      const int failing = FirstFailingCondition(rule, ex.job, tokens, &analysis);
       if (ex.should_match && failing >= 0) {
         out.push_back({file_name_, ex.line, ex.col,
                        "rule '" + rule.id + "' does not match its example: " +
-                           DescribeFailure(rule, failing, ex.job)});
+                           DescribeFailure(rule, failing, ex.job, &analysis)});
       } else if (!ex.should_match && failing < 0) {
         out.push_back({file_name_, ex.line, ex.col,
                        "rule '" + rule.id + "' matches its no_match example"});

@@ -13,8 +13,10 @@
 #include <vector>
 
 #include "jobgate/v1/jobgate.pb.h"
+#include "policy/command.h"
 #include "policy/json.h"
 #include "policy/policy.h"
+#include "policy/sql.h"
 #include "policy/subject_pattern.h"
 
 namespace jobgate::policy {
@@ -77,6 +79,69 @@ struct FieldCondition {
   int line = 0;
 };
 
+// `match.command` (docs/policy.md): holds when any simple command of the job's command
+// line satisfies every sub-condition set here. `opaque: true` also requires a line that
+// cannot be fully analysed (alone: holds for every opaque line); `opaque: false` requires
+// one that can.
+// Lists are sorted and de-duplicated; empty means no condition.
+struct CommandCondition {
+  std::vector<std::string> programs;      // any of
+  std::vector<std::string> not_programs;  // none of
+  std::vector<std::string> subcommands;   // any of
+  std::vector<std::string> flags_all;     // all present (normalized)
+  std::vector<std::string> flags_any;     // at least one present
+  std::vector<std::string> flags_none;    // none present
+  std::unique_ptr<RE2> args_glob;  // any argument matches, as written or path-normalized
+  std::optional<bool> opaque;
+  JsonValue canonical;
+};
+
+// `match.sql`: holds when any SQL statement of the job (args.sql, and SQL given to
+// psql/mysql/sqlite3 in args.command) has one of `kinds` and, if set, one of `objects`.
+struct SqlCondition {
+  std::vector<SqlKind> kinds;
+  std::vector<std::string> objects;
+  JsonValue canonical;
+};
+
+// `match.egress`: holds when the job reaches a network host (args.url, args.host, the
+// network commands of args.command) that matches `hosts` (when set) and matches none of
+// `hosts_not_in` (when set).
+struct EgressCondition {
+  std::unique_ptr<RE2> hosts;
+  std::unique_ptr<RE2> hosts_not_in;
+  JsonValue canonical;
+};
+
+// What the command, sql, path and egress conditions read from one job, computed on first
+// use and at most once per job per evaluation. Lives in the caller's Evaluation.
+struct ActionAnalysis {
+  void Reset() {
+    command_done = sql_done = path_done = hosts_done = normalized_for_current_ = false;
+  }
+  // Each accessor computes its part on first call for the current job.
+  const CommandAnalysis& Command(const v1::Job& job);
+  // normalized_args[i][k]: NormalizePath(Command().commands[i].args[k]).
+  const std::vector<std::vector<std::string>>& NormalizedArgs(const v1::Job& job);
+  const std::vector<SqlStatement>& Sql(const v1::Job& job);
+  // The normalized args.path values (a string, or each string of a list); `present`
+  // false when args.path is absent.
+  const std::vector<std::string>& Paths(const v1::Job& job, bool* present);
+  const std::vector<std::string>& Hosts(const v1::Job& job);
+
+  bool command_done = false;
+  bool sql_done = false;
+  bool path_done = false;
+  bool hosts_done = false;
+  bool path_present = false;
+  CommandAnalysis command;
+  std::vector<std::vector<std::string>> normalized_args;
+  std::vector<SqlStatement> sql;
+  std::vector<std::string> paths;
+  std::vector<std::string> hosts;
+  bool normalized_for_current_ = false;
+};
+
 struct CompiledRule {
   std::string id;
   std::string description;
@@ -92,6 +157,11 @@ struct CompiledRule {
   std::vector<std::string> risk_any;
   std::vector<std::string> risk_none;
   std::vector<FieldCondition> fields;  // cheapest first
+  // Conditions on the analysed action (docs/coding-agents.md); checked after `fields`.
+  std::optional<ValueMatcher> path;  // on the normalized args.path
+  std::optional<CommandCondition> command;
+  std::optional<SqlCondition> sql;
+  std::optional<EgressCondition> egress;
 
   bool has_constraints = false;
   v1::Constraints constraints;

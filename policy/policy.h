@@ -8,7 +8,10 @@
 //     threads at once. Hold it by `std::shared_ptr<const Policy>` and swap the pointer
 //     atomically to change policy; in-flight evaluations keep the one they started with.
 //   * Evaluate() never throws and never allows on error: anything unexpected is DENY with
-//     the error as reason. It does not allocate once the caller's `Evaluation` has warmed.
+//     the error as reason. It does not allocate once the caller's `Evaluation` has warmed,
+//     except to analyse a job's command line, SQL or path for rules that have `command`,
+//     `sql`, `path` or `egress` conditions (once per job, only when such a rule is a
+//     candidate).
 //   * Semantics (docs/policy.md): every matching rule is found; the strictest decision
 //     wins (TERMINATE > DENY > REQUIRE_APPROVAL > THROTTLE > REDACT > ALERT >
 //     ALLOW_WITH_CONSTRAINTS > ALLOW); rule order never matters. No match: defaults.
@@ -21,6 +24,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "jobgate/v1/jobgate.pb.h"
@@ -50,7 +54,33 @@ bool ParseVerdict(std::string_view text, v1::Verdict* out);
 inline bool IsLoosening(v1::Verdict from, v1::Verdict to) { return to < from; }
 
 class Policy;
-struct CompiledRule;  // internal; see policy/model.h
+struct CompiledRule;    // internal; see policy/model.h
+struct ActionAnalysis;  // internal; see policy/model.h
+
+// Owns the lazily built analysis of a job's command line, SQL and paths that `command`,
+// `sql`, `path` and `egress` conditions read (internal). Copying gives an empty slot: the
+// scratch is never shared between evaluations.
+class AnalysisSlot {
+ public:
+  AnalysisSlot() = default;
+  AnalysisSlot(const AnalysisSlot&) {}
+  AnalysisSlot& operator=(const AnalysisSlot&) { return *this; }
+  AnalysisSlot(AnalysisSlot&& other) noexcept : analysis_(other.analysis_) {
+    other.analysis_ = nullptr;
+  }
+  AnalysisSlot& operator=(AnalysisSlot&& other) noexcept {
+    std::swap(analysis_, other.analysis_);
+    return *this;
+  }
+  ~AnalysisSlot();
+
+  // The analysis, created on first use. Null until then.
+  ActionAnalysis* get() const { return analysis_; }
+  ActionAnalysis& Ensure();
+
+ private:
+  ActionAnalysis* analysis_ = nullptr;
+};
 
 // The result of Evaluate(). Reuse one per thread: it keeps its buffers between calls so
 // evaluation does not allocate once warm. Fields are valid until the next Evaluate().
@@ -68,6 +98,7 @@ struct Evaluation {
   // Scratch, owned here so Evaluate() can reuse capacity. Not part of the result.
   std::vector<std::string_view> topic_tokens_;
   std::vector<uint32_t> candidates_;
+  AnalysisSlot analysis_;  // used only by policies with command/sql/path/egress rules
 };
 
 // Why one rule did or did not match a job, for `jobgate eval --explain`.

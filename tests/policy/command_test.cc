@@ -125,7 +125,7 @@ TEST(CommandParseTest, FlagNormalization) {
   EXPECT_EQ(Cmds("terraform destroy -auto-approve"), "terraform:destroy -auto-approve");
   EXPECT_EQ(Cmds("terraform --auto-approve=true destroy"),
             "terraform:destroy -auto-approve -- true");
-  EXPECT_EQ(Cmds("find . -name x -delete"), "find -delete -name -- . x");
+  EXPECT_EQ(Cmds("find . -name x -delete"), "find -delete -name -- ./x");
   EXPECT_EQ(NormalizeFlag("rm", "--recursive"), "-r");
   EXPECT_EQ(NormalizeFlag("unknown", "--recursive"), "--recursive");
 }
@@ -167,12 +167,12 @@ TEST(CommandParseTest, XargsAndFind) {
   EXPECT_EQ(Cmds("find / -exec rm -rf {} \\;"), "find -exec -- / ; rm -f -r -- /");
   EXPECT_EQ(Cmds("find / -execdir rm -rf {} +"), "find -execdir -- / ; rm -f -r -- /");
   EXPECT_EQ(Cmds("find . -name '*.o' -exec rm {} ';'"),
-            "find -exec -name -- . *.o ; rm -- ./*.o");
+            "find -exec -name -- ./*.o ; rm -- ./*.o");
   EXPECT_EQ(Cmds("find . -type f -exec rm -rf {} +"),
-            "find -exec -type -- . f ; rm -f -r -- ./*");
+            "find -exec -type -- ./* ; rm -f -r -- ./*");
   EXPECT_EQ(Cmds("find / | xargs rm -rf"), "find -- / ; xargs ; rm -f -r -- /");
   EXPECT_EQ(Cmds("find . -name '*.pyc' -print0 | xargs -0 rm -f"),
-            "find -name -print0 -- . *.pyc ; xargs -0 ; rm -f -- ./*.pyc");
+            "find -name -print0 -- ./*.pyc ; xargs -0 ; rm -f -- ./*.pyc");
 }
 
 TEST(CommandParseTest, OpaqueConstructs) {
