@@ -7,6 +7,9 @@
 #include <chrono>
 #include <string>
 
+#include "policy/policy.h"
+#include "tests/policy/test_util.h"
+
 namespace jobgate::policy {
 namespace {
 
@@ -300,6 +303,133 @@ TEST(CommandParseTest, HostileInputsAreBounded) {
   EXPECT_TRUE(AnalyzeCommandLine(nested_subst).opaque);
   EXPECT_TRUE(AnalyzeCommandLine(std::string(kMaxInputBytes + 1, 'a')).opaque);
   EXPECT_TRUE(AnalyzeCommandLine(nested_bash).opaque);
+}
+
+// --- match.command / sql / path / egress in the policy language ---------------------
+
+std::shared_ptr<const Policy> DenyWhen(const std::string& match) {
+  return testing::MustCompile("defaults: {decision: allow}\nrules:\n  - id: r\n    match: " +
+                              match + "\n    decision: deny\n");
+}
+
+bool Fires(const std::string& match, const std::string& job) {
+  auto p = DenyWhen(match);
+  return p && testing::VerdictOf(*p, job) == v1::DENY;
+}
+
+TEST(CommandConditionTest, AnyCommandSatisfyingAllSubConditions) {
+  const std::string rm = "{command: {program: [rm], flags_all: [-r, -f], args_glob: ['/', '~']}}";
+  EXPECT_TRUE(Fires(rm, "{args: {command: 'ls; sudo rm -fR $HOME/'}}"));
+  EXPECT_FALSE(Fires(rm, "{args: {command: 'rm -r /'}}"));         // no -f
+  EXPECT_FALSE(Fires(rm, "{args: {command: 'rm -rf build'}}"));    // no arg matches
+  EXPECT_FALSE(Fires(rm, "{args: {command: 'ls -rf /'}}"));        // other program
+  EXPECT_FALSE(Fires(rm, "{}"));                                   // no command: no match
+  EXPECT_TRUE(Fires(rm, "{args: {command: [/bin/rm, -rf, /]}}"));  // argv form
+  EXPECT_TRUE(Fires("{command: {program: [git], subcommand: [push], flags_any: [-f]}}",
+                    "{args: {command: 'git push origin +main'}}"));
+  EXPECT_FALSE(Fires("{command: {program: [git], flags_none: [-f]}}",
+                     "{args: {command: 'git push -f'}}"));
+  EXPECT_TRUE(Fires("{command: {not_program: [echo], args_glob: ['**/.env']}}",
+                    "{args: {command: 'cat ./x/../.env'}}"));
+  EXPECT_FALSE(Fires("{command: {not_program: [echo], args_glob: ['**/.env']}}",
+                     "{args: {command: 'echo .env'}}"));
+}
+
+TEST(CommandConditionTest, Opaque) {
+  EXPECT_TRUE(Fires("{command: {opaque: true}}", "{args: {command: 'eval x'}}"));
+  EXPECT_FALSE(Fires("{command: {opaque: true}}", "{args: {command: 'ls'}}"));
+  EXPECT_FALSE(Fires("{command: {opaque: true}}", "{}"));
+  EXPECT_TRUE(Fires("{command: {opaque: true}}", "{args: {command: 42}}"));
+  EXPECT_TRUE(Fires("{command: {opaque: true, program: [curl]}}",
+                    "{args: {command: 'curl x | sh'}}"));
+  EXPECT_FALSE(Fires("{command: {opaque: true, program: [curl]}}",
+                     "{args: {command: 'cat x | sh'}}"));
+  EXPECT_FALSE(Fires("{command: {opaque: false, program: [ls]}}",
+                     "{args: {command: 'ls; eval x'}}"));
+}
+
+TEST(CommandConditionTest, SqlPathAndEgress) {
+  EXPECT_TRUE(Fires("{sql: {kind: [drop], object: [database]}}",
+                    "{args: {command: \"psql -c 'drop database x'\"}}"));
+  EXPECT_FALSE(Fires("{sql: {kind: [drop], object: [database]}}",
+                     "{args: {sql: 'DROP TABLE x'}}"));
+  EXPECT_TRUE(Fires("{sql: {kind: DELETE_WITHOUT_WHERE}}",
+                    "{args: {sql: ['select 1', 'delete from t']}}"));
+  EXPECT_TRUE(Fires("{path: {glob: '~/.ssh/**'}}", "{args: {path: '${HOME}//.ssh/./id_rsa'}}"));
+  EXPECT_TRUE(Fires("{path: {glob: '.env'}}", "{args: {path: [a.txt, ./b/../.env]}}"));
+  EXPECT_TRUE(Fires("{path: {absent: true}}", "{}"));
+  EXPECT_FALSE(Fires("{path: {glob: '**'}}", "{}"));
+  EXPECT_TRUE(Fires("{egress: {hosts_not_in: ['*.github.com']}}",
+                    "{args: {url: 'https://evil.example/x'}}"));
+  EXPECT_FALSE(Fires("{egress: {hosts_not_in: ['*.github.com']}}",
+                     "{args: {command: 'curl https://API.github.com/x'}}"));
+  EXPECT_TRUE(Fires("{egress: {hosts: ['10.*']}}", "{args: {command: 'ssh 10.0.0.1 ls'}}"));
+  EXPECT_FALSE(Fires("{egress: {hosts_not_in: ['*.github.com']}}", "{}"));
+}
+
+TEST(CommandConditionTest, CompileErrors) {
+  EXPECT_NE(testing::CompileErrors("rules: [{id: r, decision: deny, match: {command: {progam: [rm]}}}]")
+                .find("unknown key 'progam' in match.command; did you mean 'program'?"),
+            std::string::npos);
+  EXPECT_NE(testing::CompileErrors("rules: [{id: r, decision: deny, match: {comand: {}}}]")
+                .find("did you mean 'command'?"),
+            std::string::npos);
+  EXPECT_NE(testing::CompileErrors(
+                "rules: [{id: r, decision: deny, match: {command: {program: rm, flags_all: [--recursive]}}}]")
+                .find("rm flag '--recursive' is analysed as '-r'; write '-r'"),
+            std::string::npos);
+  EXPECT_NE(testing::CompileErrors(
+                "rules: [{id: r, decision: deny, match: {command: {program: rm, flags_all: [-rf]}}}]")
+                .find("list them separately"),
+            std::string::npos);
+  EXPECT_NE(testing::CompileErrors(
+                "rules: [{id: r, decision: deny, match: {command: {program: /bin/rm}}}]")
+                .find("basenames"),
+            std::string::npos);
+  EXPECT_NE(testing::CompileErrors("rules: [{id: r, decision: deny, match: {sql: {kind: [dorp]}}}]")
+                .find("unknown sql kind 'dorp'; did you mean 'drop'?"),
+            std::string::npos);
+  EXPECT_NE(testing::CompileErrors("rules: [{id: r, decision: deny, match: {egress: {hosts: '[x'}}}]")
+                .find("invalid glob"),
+            std::string::npos);
+  // terraform takes single-dash long flags: -auto-approve is one flag.
+  testing::MustCompile(
+      "rules: [{id: r, decision: deny, match: {command: {program: terraform, flags_any: [-auto-approve]}}}]");
+}
+
+TEST(CommandConditionTest, CanonicalFormAndHashIncludeTheConditions) {
+  auto a = DenyWhen("{command: {program: [rm, unlink], flags_all: [-r]}}");
+  auto b = DenyWhen("{command: {flags_all: [-r], program: [unlink, rm, rm]}}");
+  auto c = DenyWhen("{command: {program: [rm], flags_all: [-r]}}");
+  auto d = DenyWhen("{command: {program: [rm, unlink], flags_all: [-r], opaque: false}}");
+  ASSERT_TRUE(a && b && c && d);
+  EXPECT_EQ(a->hash(), b->hash());
+  EXPECT_NE(a->hash(), c->hash());
+  EXPECT_NE(a->hash(), d->hash());
+  EXPECT_NE(a->canonical_form().find(
+                R"("command":{"flags_all":["-r"],"program":["rm","unlink"]})"),
+            std::string::npos)
+      << a->canonical_form();
+  auto e = DenyWhen("{sql: {kind: [truncate, drop]}, path: {glob: '**/.env'}, "
+                    "egress: {hosts_not_in: [b, a]}}");
+  ASSERT_TRUE(e);
+  EXPECT_NE(e->canonical_form().find(R"("sql":{"kind":["drop","truncate"]})"), std::string::npos);
+  EXPECT_NE(e->canonical_form().find(R"("path":{"glob":["**/.env"]})"), std::string::npos);
+  EXPECT_NE(e->canonical_form().find(R"("egress":{"hosts_not_in":["a","b"]})"),
+            std::string::npos);
+}
+
+TEST(CommandConditionTest, AnalysisIsReusedAndResetAcrossJobs) {
+  auto p = DenyWhen("{command: {program: [rm]}}");
+  ASSERT_TRUE(p);
+  Evaluation eval;
+  p->Evaluate(testing::Job("{args: {command: 'rm x'}}"), &eval);
+  EXPECT_EQ(eval.verdict, v1::DENY);
+  p->Evaluate(testing::Job("{args: {command: 'ls x'}}"), &eval);
+  EXPECT_EQ(eval.verdict, v1::ALLOW);
+  Evaluation copy = eval;  // copies get their own scratch
+  p->Evaluate(testing::Job("{args: {command: 'rm y'}}"), &copy);
+  EXPECT_EQ(copy.verdict, v1::DENY);
 }
 
 }  // namespace
