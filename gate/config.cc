@@ -202,6 +202,7 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file,
     DispatcherOptions& d = config->dispatch;
     MapReader dispatch(file, root["dispatch"], "dispatch");
     dispatch.On("batch_size", dispatch.Integer(&d.batch_size))
+        .On("workers", dispatch.Integer(&d.workers))
         .On("max_message_bytes", dispatch.Integer(&d.max_message_bytes))
         .On("fetch_timeout", dispatch.Dur(&d.fetch_timeout))
         .On("publish_timeout", dispatch.Dur(&d.publish_timeout))
@@ -223,6 +224,7 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file,
       return InvalidArgument(file + ": streams.storage is file or memory");
     }
     if (d.batch_size <= 0) return InvalidArgument(file + ": dispatch.batch_size must be positive");
+    if (d.workers <= 0) return InvalidArgument(file + ": dispatch.workers must be positive");
     if (replicas <= 0) return InvalidArgument(file + ": streams.replicas must be positive");
     for (StreamSpec* s : {&config->jobs_stream, &config->work_stream, &config->approvals_stream,
                           &config->audit_stream}) {

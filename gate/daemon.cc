@@ -4,6 +4,9 @@
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
+#include <thread>
+#include <vector>
+
 #include "gate/dispatcher.h"
 #include "gate/nats_bus.h"
 #include "gate/throttle.h"
@@ -84,10 +87,11 @@ int Daemon::Run() {
   }
   std::unique_ptr<NatsConnection> connection = std::move(connected).value();
 
-  // Streams, consumer, subscription: retried until they succeed or we are stopped.
-  std::unique_ptr<NatsBus> bus;
+  // Streams, consumer, subscriptions: retried until they succeed or we are stopped.
+  const int workers = std::max(1, config_.dispatch.workers);
+  std::vector<std::unique_ptr<NatsBus>> buses;
   std::chrono::milliseconds backoff(100);
-  while (!stopping() && bus == nullptr) {
+  while (!stopping() && static_cast<int>(buses.size()) < workers) {
     if (!connection->WaitConnected(std::chrono::milliseconds(200))) continue;
     readiness_.connected = true;
     Status s;
@@ -99,16 +103,20 @@ int Daemon::Run() {
       readiness_.streams_ensured = true;
       s = connection->EnsureConsumer(config_.consumer);
     }
-    if (s.ok() && active_policy_.Get() != nullptr) {
+    while (s.ok() && active_policy_.Get() != nullptr &&
+           static_cast<int>(buses.size()) < workers) {
       auto attached = NatsBus::Attach(connection.get(), config_.consumer);
-      if (attached.ok()) {
-        bus = std::move(attached).value();
-        readiness_.consumer_attached = true;
-        spdlog::info("consumer {}/{} attached; ready", config_.consumer.stream,
-                     config_.consumer.durable);
+      if (!attached.ok()) {
+        s = attached.status();
         break;
       }
-      s = attached.status();
+      buses.push_back(std::move(attached).value());
+    }
+    if (static_cast<int>(buses.size()) == workers) {
+      readiness_.consumer_attached = true;
+      spdlog::info("consumer {}/{} attached by {} worker(s); ready", config_.consumer.stream,
+                   config_.consumer.durable, workers);
+      break;
     }
     if (s.ok()) {
       // No policy: stay connected with the streams ensured but do not consume.
@@ -120,30 +128,36 @@ int Daemon::Run() {
     backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
   }
 
-  if (bus != nullptr) {
+  if (!buses.empty()) {
     SystemClock clock;
-    RateLimiter limiter(&clock);
-    Dispatcher dispatcher(config_.dispatch, bus.get(), &clock, &active_policy_, &limiter,
-                          &gate_metrics);
-    backoff = std::chrono::milliseconds(100);
-    bool failing = false;
-    while (!stopping()) {
-      readiness_.connected = connection->connected();
-      auto stats = dispatcher.RunOnce();
-      if (stats.ok()) {
-        if (failing) spdlog::info("fetching again");
-        failing = false;
-        backoff = std::chrono::milliseconds(100);
-        continue;
-      }
-      if (!failing) spdlog::warn("fetch failed: {}; retrying", stats.status().ToString());
-      failing = true;
-      PauseUnlessStopped(backoff);
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+    RateLimiter limiter(&clock);  // shared: the rate is per gate process
+    std::vector<std::thread> threads;
+    for (auto& bus : buses) {
+      threads.emplace_back([&, bus = bus.get()] {
+        Dispatcher dispatcher(config_.dispatch, bus, &clock, &active_policy_, &limiter,
+                              &gate_metrics);
+        std::chrono::milliseconds pause(100);
+        bool failing = false;
+        while (!stopping()) {
+          readiness_.connected = connection->connected();
+          auto stats = dispatcher.RunOnce();
+          if (stats.ok()) {
+            if (failing) spdlog::info("fetching again");
+            failing = false;
+            pause = std::chrono::milliseconds(100);
+            continue;
+          }
+          if (!failing) spdlog::warn("fetch failed: {}; retrying", stats.status().ToString());
+          failing = true;
+          PauseUnlessStopped(pause);
+          pause = std::min(pause * 2, std::chrono::milliseconds(2000));
+        }
+      });
     }
+    for (std::thread& t : threads) t.join();
     spdlog::info("shutting down: stopped fetching; in-flight jobs acked");
     readiness_.consumer_attached = false;
-    bus.reset();
+    buses.clear();
   }
   if (Status s = connection->Flush(std::chrono::milliseconds(5000)); !s.ok()) {
     spdlog::warn("final flush: {}", s.ToString());

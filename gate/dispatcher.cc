@@ -1,5 +1,6 @@
 #include "gate/dispatcher.h"
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
@@ -12,6 +13,63 @@ namespace jobgate::gate {
 namespace {
 
 constexpr std::string_view kRedactionNotEnforced = "redaction not yet enforced";
+constexpr char kHex[] = "0123456789abcdef";
+
+void AppendHex(const unsigned char* bytes, size_t size, std::string* out) {
+  for (size_t i = 0; i < size; ++i) {
+    out->push_back(kHex[bytes[i] >> 4]);
+    out->push_back(kHex[bytes[i] & 0xf]);
+  }
+}
+
+// SHA-256 with the digest implementation fetched once (EVP_sha256() per call makes
+// OpenSSL 3 look the algorithm up every time).
+void Sha256(std::string_view data, unsigned char digest[32]) {
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  unsigned int size = 0;
+  EVP_Digest(data.data(), data.size(), digest, &size, kSha256, nullptr);
+}
+
+// The hex prefix every msg id of a job starts with.
+void JobIdPrefix(std::string_view tenant_id, std::string_view job_id, std::string* out) {
+  std::string key;
+  key.reserve(tenant_id.size() + job_id.size() + 1);
+  key.append(tenant_id).push_back('\x1f');
+  key.append(job_id);
+  unsigned char digest[32];
+  Sha256(key, digest);
+  out->clear();
+  AppendHex(digest, 16, out);
+  out->push_back(':');
+}
+
+// Protobuf wire format, for composing DispatchedJob and DecisionRecord from parts
+// serialized once: a length-delimited field is tag, length, bytes, and concatenated
+// fields parse as one message.
+void AppendVarint(uint64_t value, std::string* out) {
+  while (value >= 0x80) {
+    out->push_back(static_cast<char>((value & 0x7f) | 0x80));
+    value >>= 7;
+  }
+  out->push_back(static_cast<char>(value));
+}
+
+void AppendField(uint32_t field, std::string_view bytes, std::string* out) {
+  AppendVarint((uint64_t{field} << 3) | 2, out);  // wire type 2: length-delimited
+  AppendVarint(bytes.size(), out);
+  out->append(bytes);
+}
+
+void SetDecisionHeaders(const v1::Decision& decision, OutboundMessage* out) {
+  out->headers.resize(3);
+  out->headers[0].first.assign(kDecisionHeader);
+  out->headers[0].second.assign(policy::VerdictName(decision.decision()));
+  out->headers[1].first.assign(kDecisionIdHeader);
+  out->headers[1].second.assign(decision.decision_id());
+  out->headers[2].first.assign(kSnapshotHeader);
+  out->headers[2].second.assign(decision.snapshot().empty() ? decision.snapshot_hash()
+                                                            : decision.snapshot());
+}
 
 void SetTimestamp(int64_t unix_ms, google::protobuf::Timestamp* ts) {
   ts->set_seconds(unix_ms / 1000);
@@ -22,12 +80,23 @@ void SetTimestamp(int64_t unix_ms, google::protobuf::Timestamp* ts) {
 
 std::string MessageId(std::string_view tenant_id, std::string_view job_id,
                       std::string_view target) {
-  std::string key;
-  key.reserve(tenant_id.size() + job_id.size() + target.size() + 2);
-  key.append(tenant_id).push_back('\x1f');
-  key.append(job_id).push_back('\x1f');
-  key.append(target);
-  return policy::Sha256Hex(key).substr(0, 40);
+  std::string id;
+  JobIdPrefix(tenant_id, job_id, &id);
+  id.append(target);
+  return id;
+}
+
+void DecisionIdSource::Next(std::string* out) {
+  if (used_ + 16 > pool_.size()) {
+    if (RAND_bytes(pool_.data(), static_cast<int>(pool_.size())) != 1) {
+      *out = NewDecisionId();  // its fallback handles a failing generator
+      return;
+    }
+    used_ = 0;
+  }
+  out->clear();
+  AppendHex(pool_.data() + used_, 16, out);
+  used_ += 16;
 }
 
 std::string NewDecisionId() {
@@ -39,12 +108,8 @@ std::string NewDecisionId() {
     const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
     return policy::Sha256Hex(std::to_string(now) + "/" + std::to_string(counter++)).substr(0, 32);
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id(32, '0');
-  for (size_t i = 0; i < sizeof(bytes); ++i) {
-    id[2 * i] = kHex[bytes[i] >> 4];
-    id[2 * i + 1] = kHex[bytes[i] & 0xf];
-  }
+  std::string id;
+  AppendHex(bytes, sizeof(bytes), &id);
   return id;
 }
 
@@ -114,12 +179,13 @@ Result<Dispatcher::BatchStats> Dispatcher::RunOnce() {
   }
 
   plans_.assign(batch_.size(), Plan{});
-  outbound_.clear();
+  outbound_used_ = 0;
   for (size_t i = 0; i < batch_.size(); ++i) {
     plans_[i].received_at = received_at;
     PlanMessage(*policy, *batch_[i], &plans_[i]);
   }
-  bus_->PublishBatch(outbound_, options_.publish_timeout, &results_);
+  bus_->PublishBatch(std::span<const OutboundMessage>(outbound_.data(), outbound_used_),
+                     options_.publish_timeout, &results_);
   for (size_t i = 0; i < batch_.size(); ++i) Finish(policy, *batch_[i], plans_[i], &stats);
   batch_.clear();
   return stats;
@@ -142,28 +208,20 @@ void Dispatcher::PlanRejection(InboundMessage& message, std::string reason, std:
                                                std::to_string(message.stream_sequence()) +
                                                '\x1f' + body_sha)
                                  .substr(0, 40);
-  AddOutbound(options_.prefixes.rejected, msg_id, nullptr, body_, plan);
+  OutboundMessage& out = NextOutbound(plan);
+  out.subject.assign(options_.prefixes.rejected);
+  out.msg_id = msg_id;
+  out.headers.clear();
+  out.body.swap(body_);
   spdlog::debug("rejected message on {}: {}: {}", message.subject(), reason, rejected.error());
   plan->reject_reason = std::move(reason);
 }
 
-void Dispatcher::AddOutbound(std::string subject, std::string msg_id,
-                             const v1::Decision* decision, const std::string& body,
-                             Plan* plan) {
-  if (plan->outbound_count == 0) plan->first_outbound = outbound_.size();
+OutboundMessage& Dispatcher::NextOutbound(Plan* plan) {
+  if (plan->outbound_count == 0) plan->first_outbound = outbound_used_;
   ++plan->outbound_count;
-  OutboundMessage& out = outbound_.emplace_back();
-  out.subject = std::move(subject);
-  out.msg_id = std::move(msg_id);
-  out.body = body;
-  out.headers.emplace_back("Content-Type", "application/protobuf");
-  if (decision != nullptr) {
-    out.headers.emplace_back(kDecisionHeader, std::string(policy::VerdictName(decision->decision())));
-    out.headers.emplace_back(kDecisionIdHeader, decision->decision_id());
-    out.headers.emplace_back(kSnapshotHeader, decision->snapshot().empty()
-                                                  ? decision->snapshot_hash()
-                                                  : decision->snapshot());
-  }
+  if (outbound_used_ == outbound_.size()) outbound_.emplace_back();
+  return outbound_[outbound_used_++];
 }
 
 void Dispatcher::PlanMessage(const policy::Policy& policy, InboundMessage& message, Plan* plan) {
@@ -202,7 +260,9 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, InboundMessage& messa
     metrics_->evaluation_seconds.Observe(
         std::chrono::duration<double>(clock_->Now() - eval_start).count());
   }
-  policy.FillDecision(job_, evaluation_, {NewDecisionId(), clock_->UnixMillis()}, &decision_);
+  decision_ids_.Next(&stamp_.stamp.decision_id);
+  stamp_.stamp.evaluated_at_unix_ms = clock_->UnixMillis();
+  policy.FillDecision(job_, evaluation_, stamp_.stamp, &decision_);
   EnforceableDecision(&decision_);
   const v1::Verdict verdict = decision_.decision();
 
@@ -224,24 +284,35 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, InboundMessage& messa
   plan->deciding_rule = evaluation_.deciding_rule;
   const std::string target = TargetSubject(options_.prefixes, verdict, rest);
 
-  dispatched_.Clear();
-  *dispatched_.mutable_job() = job_;
-  *dispatched_.mutable_decision() = decision_;
-  dispatched_.SerializeToString(&body_);
-  AddOutbound(target, MessageId(job_.tenant_id(), job_.job_id(), "dispatch"), &decision_, body_,
-              plan);
+  job_.SerializeToString(&job_bytes_);
+  decision_.SerializeToString(&decision_bytes_);
+  JobIdPrefix(job_.tenant_id(), job_.job_id(), &id_prefix_);
 
-  record_.Clear();
-  *record_.mutable_decision() = decision_;
-  record_.set_subject(std::string(subject));
-  record_.set_routed_to(target);
-  *record_.mutable_job() = std::move(*dispatched_.mutable_job());
-  record_.SerializeToString(&body_);
-  AddOutbound(subjects::Join(options_.prefixes.decisions, rest),
-              MessageId(job_.tenant_id(), job_.job_id(), "decision"), &decision_, body_, plan);
+  OutboundMessage& dispatch = NextOutbound(plan);  // DispatchedJob {1: job, 2: decision}
+  dispatch.subject.assign(target);
+  dispatch.msg_id.assign(id_prefix_).append("dispatch");
+  SetDecisionHeaders(decision_, &dispatch);
+  dispatch.body.clear();
+  AppendField(1, job_bytes_, &dispatch.body);
+  AppendField(2, decision_bytes_, &dispatch.body);
+
+  // DecisionRecord {1: decision, 2: subject, 3: routed_to, 4: job}
+  OutboundMessage& record = NextOutbound(plan);
+  record.subject = subjects::Join(options_.prefixes.decisions, rest);
+  record.msg_id.assign(id_prefix_).append("decision");
+  record.headers.clear();  // the record's body carries the decision
+  record.body.clear();
+  AppendField(1, decision_bytes_, &record.body);
+  AppendField(2, subject, &record.body);
+  AppendField(3, target, &record.body);
+  AppendField(4, job_bytes_, &record.body);
   if (verdict == v1::ALERT || verdict == v1::TERMINATE) {
-    AddOutbound(subjects::Join(options_.prefixes.alert, rest),
-                MessageId(job_.tenant_id(), job_.job_id(), "alert"), &decision_, body_, plan);
+    std::string body_copy = record.body;  // before NextOutbound, which may move `record`
+    OutboundMessage& alert = NextOutbound(plan);
+    alert.subject = subjects::Join(options_.prefixes.alert, rest);
+    alert.msg_id.assign(id_prefix_).append("alert");
+    alert.headers.clear();
+    alert.body.swap(body_copy);
   }
   spdlog::debug("job {} on {}: {} -> {}", job_.job_id(), subject,
                 policy::VerdictName(verdict), target);

@@ -45,24 +45,44 @@ namespace jobgate::gate {
 struct DispatcherOptions {
   subjects::Prefixes prefixes;
   int batch_size = 256;
+  // Dispatch threads, each with its own pull subscription on the durable: while one
+  // waits for JetStream's publish acks, another judges its batch.
+  int workers = 2;
   std::chrono::milliseconds fetch_timeout{500};    // bounds how fast a stop is noticed
   std::chrono::milliseconds publish_timeout{5000};  // for JetStream's publish acks
   std::chrono::milliseconds retry_delay{1000};     // redelivery delay after a failure
   size_t max_message_bytes = 1 << 20;
 };
 
-// Headers on every message the gate publishes (besides Nats-Msg-Id).
+// Headers on every dispatched job (worker, approval and denied subjects), besides
+// Nats-Msg-Id. Decision records and alerts carry only Nats-Msg-Id: their body is the
+// decision.
 inline constexpr char kDecisionHeader[] = "Jobgate-Decision";
 inline constexpr char kDecisionIdHeader[] = "Jobgate-Decision-Id";
 inline constexpr char kSnapshotHeader[] = "Jobgate-Snapshot";
 
 // The Nats-Msg-Id of `job_id`'s message of kind `target` ("dispatch", "decision",
-// "alert"): stable across redeliveries, distinct per target.
+// "alert"): a SHA-256 prefix of tenant and job id, then ":" and the target. Stable across
+// redeliveries and gate processes, distinct per target, safe as a header value whatever
+// the job id contains.
 std::string MessageId(std::string_view tenant_id, std::string_view job_id,
                       std::string_view target);
 
 // Random 128-bit id, 32 lower-case hex digits (OpenSSL RAND_bytes).
 std::string NewDecisionId();
+
+// Random 128-bit ids drawn from a buffer refilled by one RAND_bytes call per `batch`
+// ids. Not thread-safe: one per dispatcher.
+class DecisionIdSource {
+ public:
+  explicit DecisionIdSource(size_t batch = 256) : pool_(16 * batch), used_(pool_.size()) {}
+  // Writes 32 lower-case hex digits to `out`.
+  void Next(std::string* out);
+
+ private:
+  std::vector<unsigned char> pool_;
+  size_t used_;
+};
 
 // What the gate enforces for `decision`: REDACT (not implemented yet) and anything
 // unknown become DENY. Rewrites the decision and reason accordingly.
@@ -71,6 +91,11 @@ void EnforceableDecision(v1::Decision* decision);
 // The subject a job with `rest` goes to for `verdict` (an enforceable one).
 std::string TargetSubject(const subjects::Prefixes& prefixes, v1::Verdict verdict,
                           std::string_view rest);
+
+// DecisionStamp reused between jobs (its id string keeps its capacity).
+struct DecisionStampBuffer {
+  policy::DecisionStamp stamp;
+};
 
 class Dispatcher {
  public:
@@ -109,8 +134,8 @@ class Dispatcher {
 
   void PlanMessage(const policy::Policy& policy, InboundMessage& message, Plan* plan);
   void PlanRejection(InboundMessage& message, std::string reason, std::string error, Plan* plan);
-  void AddOutbound(std::string subject, std::string msg_id, const v1::Decision* decision,
-                   const std::string& body, Plan* plan);
+  // The next free slot of outbound_ (reused between batches), counted in `plan`.
+  OutboundMessage& NextOutbound(Plan* plan);
   void Finish(const std::shared_ptr<const policy::Policy>& policy, InboundMessage& message,
               const Plan& plan, BatchStats* stats);
   prometheus::Counter* DecisionCounter(const std::shared_ptr<const policy::Policy>& policy,
@@ -126,14 +151,18 @@ class Dispatcher {
   // Per-batch buffers, reused so a warm dispatcher allocates little.
   InboundBatch batch_;
   std::vector<Plan> plans_;
-  std::vector<OutboundMessage> outbound_;
+  std::vector<OutboundMessage> outbound_;  // slots [0, outbound_used_) are this batch's
+  size_t outbound_used_ = 0;
   std::vector<Status> results_;
   policy::Evaluation evaluation_;
   v1::Job job_;
   v1::Decision decision_;
-  v1::DispatchedJob dispatched_;
-  v1::DecisionRecord record_;
+  std::string job_bytes_;       // job_, serialized once per job
+  std::string decision_bytes_;  // decision_, serialized once per job
   std::string body_;
+  std::string id_prefix_;
+  DecisionIdSource decision_ids_;
+  DecisionStampBuffer stamp_;
 
   // jobgate_decisions_total children by (verdict, deciding rule) for `counters_policy_`.
   std::shared_ptr<const policy::Policy> counters_policy_;

@@ -420,8 +420,8 @@ Result<std::unique_ptr<NatsBus>> NatsBus::Attach(NatsConnection* connection,
   jsOptions js_options;
   jsOptions_Init(&js_options);
   js_options.PublishAsync.MaxPending = max_pending_publishes;
-  js_options.PublishAsync.AckHandler = OnPublishAck;
-  js_options.PublishAsync.AckHandlerClosure = bus.get();
+  js_options.PublishAsync.ErrHandler = OnPublishError;
+  js_options.PublishAsync.ErrHandlerClosure = bus.get();
   jsCtx* js = nullptr;
   natsStatus s = natsConnection_JetStream(&js, connection->raw(), &js_options);
   if (s != NATS_OK) return FromNats(s, "JetStream context");
@@ -464,32 +464,23 @@ Status NatsBus::Fetch(int max_messages, std::chrono::milliseconds timeout, Inbou
   return Status::Ok();
 }
 
-void NatsBus::OnPublishAck(jsCtx* js, natsMsg* msg, jsPubAck* ack, jsPubAckErr* error,
-                           void* closure) {
+void NatsBus::OnPublishError(jsCtx* js, jsPubAckErr* error, void* closure) {
   auto* self = static_cast<NatsBus*>(closure);
+  const char* msg_id = nullptr;
+  natsMsgHeader_Get(error->Msg, "Nats-Msg-Id", &msg_id);
+  std::string text = error->ErrText != nullptr ? error->ErrText : natsStatus_GetText(error->Err);
+  Status status(StatusCode::kUnavailable,
+                "publish to " + std::string(natsMsg_GetSubject(error->Msg)) + ": " + text);
   std::lock_guard lock(self->mu_);
-  const auto it = self->in_flight_.find(msg);
-  if (it == self->in_flight_.end() || self->results_ == nullptr) return;  // given up on
-  Status& result = (*self->results_)[it->second];
-  if (error != nullptr) {
-    std::string text = error->ErrText != nullptr ? error->ErrText : natsStatus_GetText(error->Err);
-    result = Status(StatusCode::kUnavailable, "publish to " + std::string(natsMsg_GetSubject(msg)) +
-                                                  ": " + text);
-  } else {
-    result = Status::Ok();
-  }
-  self->in_flight_.erase(it);
-  if (--self->outstanding_ == 0) self->all_acked_.notify_all();
+  self->failures_.emplace_back(msg_id != nullptr ? msg_id : "", std::move(status));
 }
 
 void NatsBus::PublishBatch(std::span<const OutboundMessage> messages,
                            std::chrono::milliseconds timeout, std::vector<Status>* results) {
-  results->assign(messages.size(), Status(StatusCode::kDeadlineExceeded, "no publish ack"));
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  results->assign(messages.size(), Status::Ok());
   {
     std::lock_guard lock(mu_);
-    results_ = results;
-    outstanding_ = 0;
+    failures_.clear();
   }
   for (size_t i = 0; i < messages.size(); ++i) {
     auto msg = MakeMsg(messages[i]);
@@ -497,38 +488,48 @@ void NatsBus::PublishBatch(std::span<const OutboundMessage> messages,
       (*results)[i] = msg.status();
       continue;
     }
-    natsMsg* raw = msg->get();
-    {
-      // Registered before the publish: the ack may arrive before the call returns.
-      std::lock_guard lock(mu_);
-      in_flight_.emplace(raw, i);
-      ++outstanding_;
-    }
     natsMsg* handed = msg->release();
     const natsStatus s = js_PublishMsgAsync(js_, &handed, nullptr);
     if (s != NATS_OK) {
       NatsPtr<natsMsg> still_ours(handed);  // the library did not take it
-      std::lock_guard lock(mu_);
-      in_flight_.erase(raw);
-      --outstanding_;
       (*results)[i] = FromNats(s, "publish to " + messages[i].subject);
     }
   }
 
-  std::unique_lock lock(mu_);
-  all_acked_.wait_until(lock, deadline, [this] { return outstanding_ == 0; });
-  if (outstanding_ > 0) {
-    // Take back what is still unacknowledged: no callback will fire for these, and their
-    // slots keep the deadline error. Redelivery retries them under the same msg ids.
-    lock.unlock();
+  jsPubOptions wait;
+  jsPubOptions_Init(&wait);
+  wait.MaxWait = std::max<int64_t>(1, timeout.count());
+  if (js_PublishAsyncComplete(js_, &wait) != NATS_OK) {
+    // Take back what is still unacknowledged (no callback will come for it); retried
+    // under the same msg ids when the job is redelivered.
     natsMsgList pending{nullptr, 0};
-    const bool have_pending = js_PublishAsyncGetPendingList(&pending, js_) == NATS_OK;
-    lock.lock();
-    if (have_pending) natsMsgList_Destroy(&pending);
+    if (js_PublishAsyncGetPendingList(&pending, js_) == NATS_OK) {
+      std::lock_guard lock(mu_);
+      for (int i = 0; i < pending.Count; ++i) {
+        const char* msg_id = nullptr;
+        natsMsgHeader_Get(pending.Msgs[i], "Nats-Msg-Id", &msg_id);
+        failures_.emplace_back(msg_id != nullptr ? msg_id : "",
+                               Status(StatusCode::kDeadlineExceeded, "no publish ack in time"));
+      }
+      natsMsgList_Destroy(&pending);
+    }
   }
-  in_flight_.clear();
-  outstanding_ = 0;
-  results_ = nullptr;
+  std::lock_guard lock(mu_);
+  for (const auto& [msg_id, status] : failures_) {
+    // Failures are rare; a scan beats keeping a map for every publish. An unknown id
+    // fails the whole batch rather than risk acking a job whose publish was lost.
+    bool matched = false;
+    for (size_t i = 0; i < messages.size(); ++i) {
+      if (messages[i].msg_id == msg_id) {
+        (*results)[i] = status;
+        matched = true;
+      }
+    }
+    if (!matched) {
+      for (Status& r : *results) r = status;
+    }
+  }
+  failures_.clear();
 }
 
 }  // namespace jobgate::gate

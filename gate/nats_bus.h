@@ -11,16 +11,17 @@
 // Thread-safety: NatsConnection is thread-safe (nats.c connections are). A NatsBus is
 // driven by one thread at a time (see gate/bus.h); its ack callback runs on a nats.c
 // thread and synchronises through the bus's mutex.
+// Every outbound message of a batch must carry a msg id: failures are matched by it.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <utility>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "gate/bus.h"
@@ -173,19 +174,18 @@ class NatsBus final : public Bus {
 
  private:
   NatsBus() = default;
-  static void OnPublishAck(__jsCtx* js, __natsMsg* msg, jsPubAck* ack, jsPubAckErr* error,
-                           void* closure);
+  // nats.c calls this (on its reply thread) for every async publish JetStream refused or
+  // that failed; successes cost no callback. It runs before nats.c counts the publish as
+  // complete, so failures are all recorded when js_PublishAsyncComplete returns.
+  static void OnPublishError(__jsCtx* js, jsPubAckErr* error, void* closure);
 
   NatsConnection* connection_ = nullptr;
-  __jsCtx* js_ = nullptr;               // owned; its async-publish acks call OnPublishAck
+  __jsCtx* js_ = nullptr;                       // owned; its async publishes report here
   __natsSubscription* subscription_ = nullptr;  // owned
 
   std::mutex mu_;
-  std::condition_variable all_acked_;  // signalled with mu_ when outstanding_ reaches 0
-  // The batch being published: which result slot each message in flight fills.
-  std::unordered_map<const __natsMsg*, size_t> in_flight_;  // GUARDED_BY(mu_)
-  std::vector<Status>* results_ = nullptr;                  // GUARDED_BY(mu_)
-  size_t outstanding_ = 0;                                  // GUARDED_BY(mu_)
+  // Msg ids (and errors) of this batch's publishes that failed.
+  std::vector<std::pair<std::string, Status>> failures_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace jobgate::gate

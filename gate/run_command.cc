@@ -2,6 +2,7 @@
 // optionally wait for its decision).
 #include <pthread.h>
 #include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -19,6 +20,12 @@
 
 namespace jobgate::gate {
 namespace {
+
+// Logs go to stderr: stdout is for results (submit prints the decision JSON there).
+void LogToStderr() {
+  auto logger = spdlog::stderr_color_mt("jobgate");
+  spdlog::set_default_logger(std::move(logger));
+}
 
 struct RunFlags {
   std::string config_file;
@@ -76,6 +83,7 @@ int RunDaemon(const RunFlags& flags) {
   if (!flags.metrics.empty()) config.metrics_address = flags.metrics;
   if (!flags.log_level.empty()) config.log_level = flags.log_level;
 
+  LogToStderr();
   const auto level = spdlog::level::from_str(config.log_level);
   if (level == spdlog::level::off && config.log_level != "off") {
     std::cerr << "jobgate run: unknown log level '" << config.log_level << "'\n";
@@ -168,6 +176,8 @@ int Submit(const SubmitFlags& flags) {
   const std::string subject = job.topic();
   const std::string_view rest = subjects::RestOf(subject, prefixes.job);
 
+  LogToStderr();
+  spdlog::set_level(spdlog::level::warn);
   NatsConnectOptions options;
   options.servers = SplitServerList(flags.nats);
   options.name = "jobgate-submit";

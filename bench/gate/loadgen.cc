@@ -1,0 +1,314 @@
+// Load generator and meter for the gate bench (bench/gate/run).
+//
+//   setup   --nats URL                      ensure the gate's streams (default config)
+//   fill    --nats URL --jobs FILE --count N --tag T [--policy FILE]
+//           publish N jobs (protobuf) cycling through FILE's templates, ids "T-<i>"
+//   drain   --nats URL --count N --tag T --mode gate|relay
+//           count decision records of tag T on audit.decisions.>; prints "ready" once
+//           subscribed, then the throughput between the first and the N-th record
+//   latency --nats URL --jobs FILE --rate R --seconds S --tag T --mode gate|relay [--policy FILE]
+//           publish at R jobs/s for S s, time each until its record appears
+//   settle  --nats URL --durable D         wait until consumer D has nothing pending
+//
+// --policy drops templates the policy would THROTTLE: their redelivery by design would
+// measure the rate limit, not the gate. Output lines are "key value" pairs.
+#include <nats/nats.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gate/config.h"
+#include "gate/nats_bus.h"
+#include "jobgate/v1/jobgate.pb.h"
+#include "policy/policy.h"
+#include "subjects/codec.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace v1 = ::jobgate::v1;
+
+std::map<std::string, std::string> g_flags;
+
+std::string Flag(const std::string& name, const std::string& fallback = "") {
+  const auto it = g_flags.find(name);
+  return it == g_flags.end() ? fallback : it->second;
+}
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "loadgen: %s\n", what.c_str());
+  std::exit(1);
+}
+
+natsConnection* Connect() {
+  natsConnection* nc = nullptr;
+  const natsStatus s = natsConnection_ConnectTo(&nc, Flag("nats", "nats://127.0.0.1:4222").c_str());
+  if (s != NATS_OK) Die(std::string("connect: ") + natsStatus_GetText(s));
+  return nc;
+}
+
+std::vector<v1::Job> LoadTemplates() {
+  std::ifstream in(Flag("jobs"));
+  if (!in) Die("cannot read --jobs " + Flag("jobs"));
+  std::shared_ptr<const jobgate::policy::Policy> policy;
+  if (!Flag("policy").empty()) {
+    auto compiled = jobgate::policy::CompileFile(Flag("policy"));
+    if (!compiled.ok()) Die(compiled.ErrorText());
+    policy = compiled.policy;
+  }
+  std::vector<v1::Job> jobs;
+  std::string line;
+  size_t throttled = 0;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    v1::Job job;
+    if (!jobgate::subjects::FromJson(line, &job).ok() || job.topic().empty()) continue;
+    if (policy != nullptr && policy->Decide(job).decision() == v1::THROTTLE) {
+      ++throttled;
+      continue;
+    }
+    jobs.push_back(std::move(job));
+  }
+  if (jobs.empty()) Die("no usable jobs in " + Flag("jobs"));
+  std::fprintf(stderr, "loadgen: %zu job templates (%zu THROTTLE ones left out)\n", jobs.size(),
+               throttled);
+  return jobs;
+}
+
+// Index of a job id "T-<i>" of `tag`, or -1.
+int64_t IndexOf(const std::string& job_id, const std::string& tag) {
+  if (job_id.size() <= tag.size() + 1 || job_id.compare(0, tag.size(), tag) != 0 ||
+      job_id[tag.size()] != '-') {
+    return -1;
+  }
+  return std::strtoll(job_id.c_str() + tag.size() + 1, nullptr, 10);
+}
+
+// The job id inside a record: DecisionRecord from the gate, the Job itself from the relay.
+std::string RecordJobId(const char* data, int len, bool gate) {
+  if (gate) {
+    v1::DecisionRecord record;
+    if (!record.ParseFromArray(data, len)) return {};
+    return record.job().job_id();
+  }
+  v1::Job job;
+  if (!job.ParseFromArray(data, len)) return {};
+  return job.job_id();
+}
+
+void PublishJob(jsCtx* js, v1::Job& job, const std::string& id) {
+  job.set_job_id(id);
+  const std::string body = job.SerializeAsString();
+  jsPubOptions options;
+  jsPubOptions_Init(&options);
+  options.MsgId = id.c_str();
+  natsStatus s;
+  while ((s = js_PublishAsync(js, job.topic().c_str(), body.data(), static_cast<int>(body.size()),
+                              &options)) == NATS_TIMEOUT) {
+  }
+  if (s != NATS_OK) Die(std::string("publish: ") + natsStatus_GetText(s));
+}
+
+int Setup() {
+  jobgate::gate::NatsConnectOptions options;
+  options.servers = {Flag("nats", "nats://127.0.0.1:4222")};
+  auto connection = jobgate::gate::NatsConnection::Connect(options, true);
+  if (!connection.ok()) Die(connection.status().ToString());
+  jobgate::gate::GateConfig config;
+  for (const auto* stream : config.streams()) {
+    if (auto s = (*connection)->EnsureStream(*stream); !s.ok()) Die(s.ToString());
+  }
+  return 0;
+}
+
+int Fill() {
+  std::vector<v1::Job> templates = LoadTemplates();
+  const int64_t count = std::stoll(Flag("count", "10000"));
+  const std::string tag = Flag("tag", "fill");
+  natsConnection* nc = Connect();
+  jsOptions options;
+  jsOptions_Init(&options);
+  options.PublishAsync.MaxPending = 16384;
+  jsCtx* js = nullptr;
+  natsConnection_JetStream(&js, nc, &options);
+  const auto start = Clock::now();
+  for (int64_t i = 0; i < count; ++i) {
+    PublishJob(js, templates[static_cast<size_t>(i) % templates.size()], tag + "-" + std::to_string(i));
+  }
+  jsPubOptions wait;
+  jsPubOptions_Init(&wait);
+  wait.MaxWait = 60000;
+  if (js_PublishAsyncComplete(js, &wait) != NATS_OK) Die("fill: publishes not acknowledged");
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  std::printf("filled %lld\nfill_rate %.0f\n", static_cast<long long>(count), count / seconds);
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+  return 0;
+}
+
+struct Meter {
+  std::string tag;
+  bool gate = true;
+  int64_t expected = 0;
+  std::mutex mu;
+  std::vector<Clock::time_point> received;  // by index; time_point{} = not yet
+  std::atomic<int64_t> count{0};
+  Clock::time_point first, last;
+};
+
+void OnRecord(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+  auto* meter = static_cast<Meter*>(closure);
+  const auto now = Clock::now();
+  const std::string id = RecordJobId(natsMsg_GetData(msg), natsMsg_GetDataLength(msg), meter->gate);
+  natsMsg_Destroy(msg);
+  const int64_t index = IndexOf(id, meter->tag);
+  if (index < 0) return;
+  std::lock_guard lock(meter->mu);
+  if (static_cast<size_t>(index) < meter->received.size()) {
+    if (meter->received[index] != Clock::time_point{}) return;  // duplicate
+    meter->received[index] = now;
+  }
+  const int64_t n = ++meter->count;
+  if (n == 1) meter->first = now;
+  meter->last = now;
+}
+
+natsSubscription* SubscribeRecords(natsConnection* nc, Meter* meter) {
+  natsSubscription* sub = nullptr;
+  if (natsConnection_Subscribe(&sub, nc, "audit.decisions.>", OnRecord, meter) != NATS_OK) {
+    Die("subscribe");
+  }
+  natsSubscription_SetPendingLimits(sub, -1, -1);
+  natsConnection_FlushTimeout(nc, 5000);
+  return sub;
+}
+
+int Drain() {
+  Meter meter;
+  meter.tag = Flag("tag", "fill");
+  meter.gate = Flag("mode", "gate") == "gate";
+  meter.expected = std::stoll(Flag("count", "10000"));
+  meter.received.assign(static_cast<size_t>(meter.expected), Clock::time_point{});
+  natsConnection* nc = Connect();
+  natsSubscription* sub = SubscribeRecords(nc, &meter);
+  std::printf("ready\n");
+  std::fflush(stdout);
+  const auto deadline = Clock::now() + std::chrono::seconds(std::stoi(Flag("timeout", "300")));
+  while (meter.count.load() < meter.expected && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::lock_guard lock(meter.mu);
+  const double seconds = std::chrono::duration<double>(meter.last - meter.first).count();
+  std::printf("received %lld\nthroughput %.0f\n", static_cast<long long>(meter.count.load()),
+              seconds > 0 ? (meter.count.load() - 1) / seconds : 0.0);
+  natsSubscription_Destroy(sub);
+  natsConnection_Destroy(nc);
+  return meter.count.load() == meter.expected ? 0 : 1;
+}
+
+int Latency() {
+  std::vector<v1::Job> templates = LoadTemplates();
+  const double rate = std::stod(Flag("rate", "1000"));
+  const double seconds = std::stod(Flag("seconds", "5"));
+  const int64_t count = static_cast<int64_t>(rate * seconds);
+  Meter meter;
+  meter.tag = Flag("tag", "lat");
+  meter.gate = Flag("mode", "gate") == "gate";
+  meter.expected = count;
+  meter.received.assign(static_cast<size_t>(count), Clock::time_point{});
+  std::vector<Clock::time_point> sent(static_cast<size_t>(count));
+
+  natsConnection* nc = Connect();
+  natsSubscription* sub = SubscribeRecords(nc, &meter);
+  natsConnection* pub = Connect();
+  jsOptions options;
+  jsOptions_Init(&options);
+  options.PublishAsync.MaxPending = 16384;
+  jsCtx* js = nullptr;
+  natsConnection_JetStream(&js, pub, &options);
+
+  const auto start = Clock::now();
+  const auto interval = std::chrono::duration<double>(1.0 / rate);
+  for (int64_t i = 0; i < count; ++i) {
+    const auto due = start + std::chrono::duration_cast<Clock::duration>(interval * i);
+    while (Clock::now() < due) {
+      if (due - Clock::now() > std::chrono::microseconds(200)) {
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+      }
+    }
+    sent[static_cast<size_t>(i)] = Clock::now();
+    PublishJob(js, templates[static_cast<size_t>(i) % templates.size()],
+               meter.tag + "-" + std::to_string(i));
+  }
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (meter.count.load() < count && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::vector<double> micros;
+  {
+    std::lock_guard lock(meter.mu);
+    for (int64_t i = 0; i < count; ++i) {
+      if (meter.received[i] == Clock::time_point{}) continue;
+      micros.push_back(std::chrono::duration<double, std::micro>(meter.received[i] - sent[i]).count());
+    }
+  }
+  std::sort(micros.begin(), micros.end());
+  auto pct = [&](double p) {
+    return micros.empty() ? 0.0 : micros[std::min(micros.size() - 1, static_cast<size_t>(p * micros.size()))];
+  };
+  std::printf("sent %lld\nreceived %zu\np50_us %.0f\np90_us %.0f\np99_us %.0f\nmax_us %.0f\n",
+              static_cast<long long>(count), micros.size(), pct(0.50), pct(0.90), pct(0.99),
+              micros.empty() ? 0.0 : micros.back());
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(pub);
+  natsSubscription_Destroy(sub);
+  natsConnection_Destroy(nc);
+  return 0;
+}
+
+int Settle() {
+  natsConnection* nc = Connect();
+  jsCtx* js = nullptr;
+  natsConnection_JetStream(&js, nc, nullptr);
+  const std::string durable = Flag("durable", "jobgate");
+  const auto deadline = Clock::now() + std::chrono::seconds(120);
+  while (Clock::now() < deadline) {
+    jsConsumerInfo* ci = nullptr;
+    if (js_GetConsumerInfo(&ci, js, "JOBS", durable.c_str(), nullptr, nullptr) == NATS_OK) {
+      const bool done = ci->NumPending == 0 && ci->NumAckPending == 0;
+      jsConsumerInfo_Destroy(ci);
+      if (done) {
+        std::printf("settled %s\n", durable.c_str());
+        return 0;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  Die("consumer " + durable + " did not settle");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) Die("usage: jobgate_bench_loadgen setup|fill|drain|latency|settle --flag value...");
+  const std::string verb = argv[1];
+  for (int i = 2; i + 1 < argc; i += 2) {
+    if (std::strncmp(argv[i], "--", 2) != 0) Die(std::string("unexpected ") + argv[i]);
+    g_flags[argv[i] + 2] = argv[i + 1];
+  }
+  if (verb == "setup") return Setup();
+  if (verb == "fill") return Fill();
+  if (verb == "drain") return Drain();
+  if (verb == "latency") return Latency();
+  if (verb == "settle") return Settle();
+  Die("unknown verb " + verb);
+}

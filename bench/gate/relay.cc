@@ -1,0 +1,132 @@
+// The baseline for the gate bench: the smallest JetStream relay written with nats.c.
+//
+// Pull-fetches batches from a durable on JOBS, republishes every message unchanged to
+// `worker.<rest>` (and, with --copies 2, to `audit.decisions.<rest>`, matching the two
+// publishes per job the gate makes), waits for JetStream's acks, then acks the batch.
+// Same client library, batch size, async publish and ack discipline as the gate; no
+// decoding, no policy. Stops on SIGINT/SIGTERM after the batch in flight.
+//
+//   jobgate_bench_relay --nats URL [--durable relay] [--batch 256] [--copies 2]
+#include <nats/nats.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+std::atomic<bool> g_publish_failed{false};
+
+// Same discipline as the gate: a batch is acked only if no publish failed.
+void OnPublishError(jsCtx*, jsPubAckErr*, void*) { g_publish_failed.store(true); }
+
+void OnSignal(int) { g_stop.store(true); }
+
+[[noreturn]] void Die(const char* what, natsStatus s) {
+  std::fprintf(stderr, "relay: %s: %s\n", what, natsStatus_GetText(s));
+  std::exit(1);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string url = "nats://127.0.0.1:4222";
+  std::string durable = "relay";
+  int batch = 256;
+  int copies = 2;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--nats")) url = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--durable")) durable = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--batch")) batch = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--copies")) copies = std::atoi(argv[i + 1]);
+  }
+  signal(SIGINT, OnSignal);
+  signal(SIGTERM, OnSignal);
+
+  natsConnection* nc = nullptr;
+  natsStatus s = natsConnection_ConnectTo(&nc, url.c_str());
+  if (s != NATS_OK) Die("connect", s);
+  jsOptions js_options;
+  jsOptions_Init(&js_options);
+  js_options.PublishAsync.MaxPending = 65536;
+  js_options.PublishAsync.ErrHandler = OnPublishError;
+  jsCtx* js = nullptr;
+  if ((s = natsConnection_JetStream(&js, nc, &js_options)) != NATS_OK) Die("jetstream", s);
+
+  jsConsumerConfig cc;
+  jsConsumerConfig_Init(&cc);
+  cc.Durable = durable.c_str();
+  cc.AckPolicy = js_AckExplicit;
+  cc.AckWait = 30LL * 1000 * 1000 * 1000;
+  cc.MaxDeliver = -1;
+  cc.MaxAckPending = 20000;
+  jsConsumerInfo* ci = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  s = js_AddConsumer(&ci, js, "JOBS", &cc, nullptr, &jerr);
+  jsConsumerInfo_Destroy(ci);
+  if (s != NATS_OK && jerr != JSConsumerNameExistErr) Die("add consumer", s);
+
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = "JOBS";
+  so.Consumer = durable.c_str();
+  natsSubscription* sub = nullptr;
+  if ((s = js_PullSubscribe(&sub, js, nullptr, durable.c_str(), nullptr, &so, &jerr)) != NATS_OK) {
+    Die("pull subscribe", s);
+  }
+  std::fprintf(stderr, "relay: consuming JOBS/%s, batch %d, %d publish(es) per message\n",
+               durable.c_str(), batch, copies);
+
+  const char* prefixes[] = {"worker.", "audit.decisions."};
+  std::string subject;
+  std::string msg_id;
+  jsPubOptions wait_options;
+  jsPubOptions_Init(&wait_options);
+  wait_options.MaxWait = 5000;
+  while (!g_stop.load()) {
+    natsMsgList list{nullptr, 0};
+    s = natsSubscription_Fetch(&list, sub, batch, 500, nullptr);
+    if (s == NATS_TIMEOUT) continue;
+    if (s != NATS_OK) continue;
+    for (int i = 0; i < list.Count; ++i) {
+      natsMsg* in = list.Msgs[i];
+      const char* in_subject = natsMsg_GetSubject(in);
+      const char* dot = std::strchr(in_subject, '.');
+      const char* rest = dot != nullptr ? dot + 1 : in_subject;
+      jsMsgMetaData* meta = nullptr;
+      uint64_t sequence = 0;
+      if (natsMsg_GetMetaData(&meta, in) == NATS_OK) {
+        sequence = meta->Sequence.Stream;
+        jsMsgMetaData_Destroy(meta);
+      }
+      for (int c = 0; c < copies && c < 2; ++c) {
+        subject.assign(prefixes[c]).append(rest);
+        msg_id = "relay-" + std::to_string(c) + "-" + std::to_string(sequence);
+        natsMsg* out = nullptr;
+        natsMsg_Create(&out, subject.c_str(), nullptr, natsMsg_GetData(in),
+                       natsMsg_GetDataLength(in));
+        natsMsgHeader_Set(out, "Nats-Msg-Id", msg_id.c_str());
+        if (js_PublishMsgAsync(js, &out, nullptr) != NATS_OK) {
+          natsMsg_Destroy(out);
+          g_publish_failed.store(true);
+        }
+      }
+    }
+    bool all_acked = js_PublishAsyncComplete(js, &wait_options) == NATS_OK;
+    all_acked = !g_publish_failed.exchange(false) && all_acked;
+    for (int i = 0; i < list.Count; ++i) {
+      if (all_acked) natsMsg_Ack(list.Msgs[i], nullptr);
+      else natsMsg_NakWithDelay(list.Msgs[i], 1000, nullptr);
+    }
+    natsMsgList_Destroy(&list);
+  }
+  natsConnection_FlushTimeout(nc, 5000);
+  natsSubscription_Destroy(sub);
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+  return 0;
+}
