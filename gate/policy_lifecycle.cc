@@ -3,6 +3,8 @@
 #include <google/protobuf/util/time_util.h>
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 #include "gate/dispatcher.h"
 #include "policy/simulate.h"
 #include "policy/suite.h"
@@ -275,16 +277,33 @@ PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const
     return out;
   };
 
-  if (request.policy().empty()) {
-    out.status = InvalidArgument("publish needs the policy YAML in 'policy'");
-    out.code = "invalid_request";
-    return out;
+  // Without a policy, publish activates a snapshot already stored under that name
+  // (e.g. one stored by a dry run's author, or by a publish that lost a race).
+  std::string policy_yaml = request.policy();
+  std::optional<v1::PolicySnapshot> stored;
+  if (policy_yaml.empty()) {
+    if (request.snapshot().empty()) {
+      out.status = InvalidArgument("publish needs 'policy' (YAML), or the name of a stored snapshot");
+      out.code = "invalid_request";
+      return out;
+    }
+    auto existing = store_->GetSnapshot(request.snapshot());
+    if (!existing.ok()) {
+      out.status = existing.status().code() == StatusCode::kNotFound
+                       ? InvalidArgument("no 'policy' given and no stored snapshot '" +
+                                         request.snapshot() + "' to activate")
+                       : existing.status();
+      out.code = "invalid_request";
+      return out;
+    }
+    stored = std::move(*existing);
+    policy_yaml = stored->policy();
   }
   // Compile under the requested name (or the policy's own) so decisions carry it.
   policy::CompileOptions options;
   options.file_name = request.snapshot().empty() ? "policy" : request.snapshot();
   options.snapshot_name = request.snapshot();
-  CompileResult compiled = policy::Compile(request.policy(), options);
+  CompileResult compiled = policy::Compile(policy_yaml, options);
   if (!compiled.ok()) {
     for (const auto& e : compiled.errors) out.errors.push_back(e.ToString());
     return refuse(InvalidArgument("the policy does not compile"), "invalid_policy");
@@ -294,7 +313,7 @@ PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const
   if (const std::string problem = ValidateSnapshotName(name); !problem.empty()) {
     return refuse(InvalidArgument(problem), "invalid_snapshot_name");
   }
-  if (store_->GetSnapshot(name).ok()) {
+  if (!stored && store_->GetSnapshot(name).ok()) {
     return refuse(Status(StatusCode::kAlreadyExists,
                          "snapshot '" + name + "' exists; snapshots are immutable, name a new one"),
                   "snapshot_exists");
@@ -302,13 +321,13 @@ PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const
   if (request.snapshot().empty() && compiled.policy->snapshot_name() != name) {
 
     options.snapshot_name = name;
-    compiled = policy::Compile(request.policy(), options);
+    compiled = policy::Compile(policy_yaml, options);
   }
   const auto& candidate = compiled.policy;
 
   v1::PolicySnapshot* snapshot = out.response.mutable_snapshot();
   snapshot->set_name(name);
-  snapshot->set_policy(request.policy());
+  snapshot->set_policy(policy_yaml);
   snapshot->set_hash(candidate->hash());
   snapshot->set_author(caller.name);
   snapshot->set_note(request.note());
@@ -366,12 +385,26 @@ PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const
     return out;
   }
 
-  *snapshot->mutable_created_at() = Now();
-  Status stored = store_->PutSnapshot(*snapshot);
-  if (!stored.ok()) {
-    out.status = stored;
-    out.code = stored.code() == StatusCode::kAlreadyExists ? "snapshot_exists" : "store_unavailable";
-    return out;
+  if (stored) {
+    if (stored->hash() != candidate->hash()) {
+      out.status = Internal("stored snapshot '" + name + "' does not hash to its recorded hash");
+      out.code = "corrupt_snapshot";
+      return out;
+    }
+    if (current.ok() && current->name() == name) {
+      out.status = Conflict("snapshot '" + name + "' is already active");
+      out.code = "already_active";
+      return out;
+    }
+    *snapshot = *stored;
+  } else {
+    *snapshot->mutable_created_at() = Now();
+    Status put = store_->PutSnapshot(*snapshot);
+    if (!put.ok()) {
+      out.status = put;
+      out.code = put.code() == StatusCode::kAlreadyExists ? "snapshot_exists" : "store_unavailable";
+      return out;
+    }
   }
   v1::ActiveSnapshot next;
   next.set_name(name);

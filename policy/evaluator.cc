@@ -750,9 +750,8 @@ void Policy::FillDecision(const v1::Job& job, const Evaluation& eval, const Deci
         d->set_reason("matched rule '" + rule.id + "'");
       }
     }
-    // Merge straight into the message: after Clear() it keeps its sub-objects, so a
-    // reused Decision does not allocate for constraints.
-    bool any_constraints = false;
+    // Merge straight into the message. Constraints are always present, even empty:
+    // clients see one decision shape (the seeds' shape).
     v1::Constraints* merged = d->mutable_constraints();
     for (uint32_t m : eval.matched) {
       const CompiledRule& rule = impl.rules[m];
@@ -762,16 +761,9 @@ void Policy::FillDecision(const v1::Job& job, const Evaluation& eval, const Deci
         d->set_approver_role(rule.approver_role);
       }
       if (eval.verdict == v1::THROTTLE && rule.rate) *d->add_throttle() = *rule.rate;
-      if (rule.has_constraints) {
-        MergeConstraints(rule.constraints, merged);
-        any_constraints = true;
-      }
+      if (rule.has_constraints) MergeConstraints(rule.constraints, merged);
     }
-    if (impl.defaults.has_constraints) {
-      MergeConstraints(impl.defaults.constraints, merged);
-      any_constraints = true;
-    }
-    if (!any_constraints) d->clear_constraints();
+    if (impl.defaults.has_constraints) MergeConstraints(impl.defaults.constraints, merged);
   } catch (...) {
     d->Clear();
     d->set_decision(v1::DENY);

@@ -1,0 +1,93 @@
+// The control API, independent of transport: HTTP (gate/http_server.h) and NATS
+// request-reply (`jobgate.api.<verb>`) both turn their requests into an ApiRequest and
+// send the ApiResponse back, so both surfaces run the same handlers, checks and errors.
+//
+// Every route names the role it needs (gate/auth.h); the router authenticates before a
+// handler runs. Bodies are the JSON of the jobgate.v1 messages; errors are
+// jobgate.v1.ErrorResponse ({"error", "code", ...}) with a fitting status.
+//
+// Routes are added at start-up, then the router is read-only: Handle is thread-safe.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/message.h>
+
+#include "gate/auth.h"
+#include "jobgate/v1/jobgate.pb.h"
+#include "policy/status.h"
+
+namespace jobgate::gate {
+
+class PolicyLifecycle;
+
+struct ApiRequest {
+  std::string method;  // "GET", "POST"
+  std::string path;    // "/api/v1/policy/snapshots/v41"
+  std::map<std::string, std::string> query;
+  std::string body;
+  std::string authorization;  // the Authorization header value
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string body;  // JSON
+};
+
+// HTTP status for a Status code (kConflict -> 409, ...).
+int HttpStatusFor(StatusCode code);
+ApiResponse JsonResponse(const google::protobuf::Message& message, int status = 200);
+ApiResponse ErrorJson(int status, const std::string& code, const std::string& message,
+                      const std::vector<std::string>& details = {},
+                      const v1::SimulationSummary* simulation = nullptr);
+ApiResponse ErrorJson(const Status& status, const std::string& code = "");
+
+class ApiRouter {
+ public:
+  // `params` holds the values of `{name}` segments of the pattern, in order.
+  using Handler = std::function<ApiResponse(const ApiRequest& request, const Identity& caller,
+                                            const std::vector<std::string>& params)>;
+
+  explicit ApiRouter(const Authenticator* authenticator);
+
+  // `pattern` is a path with `{name}` segments. `nats_verb` ("policy.publish") also
+  // exposes the route as `<api prefix>.<nats_verb>` for request-reply; for a route with
+  // parameters the request-reply body carries them as {"name": ...}.
+  void Add(std::string method, std::string pattern, Role role, std::string nats_verb,
+           Handler handler);
+
+  ApiResponse Handle(const ApiRequest& request) const;
+  // A request-reply call on `verb` (the subject after the API prefix).
+  ApiResponse HandleNats(const std::string& verb, const std::string& body,
+                         const std::string& authorization) const;
+
+  std::vector<std::string> nats_verbs() const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::vector<std::string> segments;
+    Role role;
+    std::string nats_verb;
+    Handler handler;
+  };
+  ApiResponse Dispatch(const Route& route, const ApiRequest& request,
+                       const std::vector<std::string>& params) const;
+
+  const Authenticator* authenticator_;
+  std::vector<Route> routes_;
+};
+
+// The policy lifecycle routes of the contract:
+//   POST /api/v1/policy/simulate          viewer        policy.simulate
+//   POST /api/v1/policy/publish           policy-admin  policy.publish
+//   POST /api/v1/policy/rollback          policy-admin  policy.rollback
+//   POST /api/v1/policy/shadow            policy-admin  policy.shadow
+//   GET  /api/v1/policy/snapshots         viewer        policy.list
+//   GET  /api/v1/policy/snapshots/{name}  viewer        policy.show
+void AddPolicyRoutes(ApiRouter* router, PolicyLifecycle* lifecycle);
+
+}  // namespace jobgate::gate
