@@ -13,6 +13,7 @@ int RunCli(int argc, char** argv) {
   int exit_code = 0;
   AddOfflineCommands(app, &exit_code);
   AddDaemonCommands(app, &exit_code);
+  AddOnlineCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -12,4 +12,8 @@ void AddOfflineCommands(CLI::App& app, int* exit_code);
 // run, submit, demo: the daemon and the verbs that talk to it over NATS (run_command.cc).
 void AddDaemonCommands(CLI::App& app, int* exit_code);
 
+// policy publish|rollback|list|show|simulate|shadow, approvals ...: verbs that talk to a
+// running gate's HTTP API (online_commands.cc).
+void AddOnlineCommands(CLI::App& app, int* exit_code);
+
 }  // namespace jobgate::gate
