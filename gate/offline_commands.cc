@@ -2,8 +2,6 @@
 // files, uses the policy library, prints, and returns an exit code (0 ok, 1 the policy or
 // a test failed, 2 usage or unreadable input).
 
-#include <openssl/rand.h>
-
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +9,9 @@
 #include <iostream>
 
 #include "gate/commands.h"
+#include "gate/dispatcher.h"
+#include "gate/nats_bus.h"
+#include "gate/nats_lifecycle.h"
 #include "policy/policy.h"
 #include "policy/simulate.h"
 #include "policy/suite.h"
@@ -26,18 +27,6 @@ using policy::CompileResult;
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
-
-std::string RandomHexId() {
-  unsigned char bytes[16];
-  if (RAND_bytes(bytes, sizeof(bytes)) != 1) return "";
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 0xF]);
-  }
-  return out;
-}
 
 int64_t NowUnixMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -93,7 +82,7 @@ int RunEval(const std::string& policy_path, const std::string& job_path, bool ex
   }
   if (job->tenant_id().empty()) job->set_tenant_id("default");
   const v1::Decision decision =
-      compiled.policy->Decide(*job, {RandomHexId(), NowUnixMs()});
+      compiled.policy->Decide(*job, {NewDecisionId(), NowUnixMs()});
   std::cout << subjects::DecisionToJson(decision, /*pretty=*/true) << "\n";
   if (explain) {
     // The explanation goes to stderr so stdout stays one JSON document for tools.
@@ -179,8 +168,58 @@ int RunTest(const std::vector<std::string>& paths, const std::string& junit_path
   return failed == 0 && !results.empty() ? kExitOk : kExitFailed;
 }
 
+// Where simulate reads jobs from: a JSONL file, or the JOBS stream of a running system.
+struct JobSource {
+  std::string jobs_path;
+  bool from_stream = false;
+  std::string nats_url = "nats://127.0.0.1:4222";
+  std::string stream = "JOBS";
+  size_t limit = 10000;
+};
+
+// Reads the jobs; reports unreadable JSONL lines on stderr. False when nothing can be read.
+bool LoadJobs(const JobSource& source, std::vector<v1::Job>* jobs, int* unreadable) {
+  if (source.from_stream) {
+    NatsConnectOptions options;
+    options.servers = {source.nats_url};
+    auto connection = NatsConnection::Connect(options, /*wait=*/true);
+    if (!connection.ok()) {
+      std::cerr << connection.status().message() << "\n";
+      return false;
+    }
+    NatsRecentJobs recent(connection->get(), source.stream);
+    auto fetched = recent.Fetch(source.limit);
+    if (!fetched.ok()) {
+      std::cerr << fetched.status().message() << "\n";
+      return false;
+    }
+    *jobs = std::move(*fetched);
+    return true;
+  }
+  std::ifstream in(source.jobs_path);
+  if (!in) {
+    std::cerr << "cannot read '" << source.jobs_path << "'\n";
+    return false;
+  }
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto job = subjects::DecodeJob(line, subjects::BodyFormat::kJson);
+    if (!job.ok()) {
+      if (++*unreadable <= 5) {
+        std::cerr << source.jobs_path << ":" << line_no << ": " << job.status().message() << "\n";
+      }
+      continue;
+    }
+    jobs->push_back(std::move(*job));
+  }
+  return true;
+}
+
 int RunSimulate(const std::string& policy_path, const std::string& baseline_path,
-                const std::string& jobs_path, bool json, bool fail_on_loosening) {
+                const JobSource& source, bool json, bool fail_on_loosening) {
   CompileResult candidate = CompileFile(policy_path);
   if (!candidate.ok()) {
     std::cerr << candidate.ErrorText();
@@ -194,27 +233,9 @@ int RunSimulate(const std::string& policy_path, const std::string& baseline_path
       return kExitFailed;
     }
   }
-  std::ifstream in(jobs_path);
-  if (!in) {
-    std::cerr << "cannot read '" << jobs_path << "'\n";
-    return kExitUsage;
-  }
   std::vector<v1::Job> jobs;
-  std::string line;
-  int line_no = 0;
   int unreadable = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto job = subjects::DecodeJob(line, subjects::BodyFormat::kJson);
-    if (!job.ok()) {
-      if (++unreadable <= 5) {
-        std::cerr << jobs_path << ":" << line_no << ": " << job.status().message() << "\n";
-      }
-      continue;
-    }
-    jobs.push_back(std::move(*job));
-  }
+  if (!LoadJobs(source, &jobs, &unreadable)) return kExitUsage;
   policy::Simulator simulator(candidate.policy.get(),
                               baseline.ok() ? baseline.policy.get() : nullptr);
   const auto start = std::chrono::steady_clock::now();
@@ -280,18 +301,28 @@ void AddOfflineCommands(CLI::App& app, int* exit_code) {
         "simulate", "Decision mix of a policy over recorded jobs, and flips against a baseline");
     auto policy_path = std::make_shared<std::string>();
     auto baseline_path = std::make_shared<std::string>();
-    auto jobs_path = std::make_shared<std::string>();
+    auto source = std::make_shared<JobSource>();
     auto json = std::make_shared<bool>(false);
     auto fail_on_loosening = std::make_shared<bool>(false);
     cmd->add_option("--policy", *policy_path, "Candidate policy")->required();
     cmd->add_option("--baseline", *baseline_path, "Policy to compare against");
-    cmd->add_option("--jobs", *jobs_path, "Jobs, one JSON object per line")->required();
+    auto* jobs_option = cmd->add_option("--jobs", source->jobs_path, "Jobs, one JSON object per line");
+    auto* stream_flag = cmd->add_flag("--from-stream", source->from_stream,
+                                      "Read the jobs retained in JOBS of a running system");
+    jobs_option->excludes(stream_flag);
+    cmd->add_option("--nats", source->nats_url, "NATS server for --from-stream");
+    cmd->add_option("--stream", source->stream, "Stream for --from-stream");
+    cmd->add_option("--limit", source->limit, "Most recent jobs to read with --from-stream");
     cmd->add_flag("--json", *json, "Print the report as JSON");
     cmd->add_flag("--fail-on-loosening", *fail_on_loosening,
                   "Exit 1 when any decision flips toward a less strict one");
     cmd->callback([=] {
-      *exit_code =
-          RunSimulate(*policy_path, *baseline_path, *jobs_path, *json, *fail_on_loosening);
+      if (source->jobs_path.empty() && !source->from_stream) {
+        std::cerr << "simulate needs --jobs FILE or --from-stream\n";
+        *exit_code = kExitUsage;
+        return;
+      }
+      *exit_code = RunSimulate(*policy_path, *baseline_path, *source, *json, *fail_on_loosening);
     });
   }
 }
