@@ -2,6 +2,8 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
+
 #include "policy/hash.h"
 
 namespace jobgate::gate {
@@ -25,7 +27,28 @@ const char* RoleName(Role role) {
 
 bool Identity::Has(Role role) const {
   if (roles & static_cast<uint8_t>(role)) return true;
-  return role == Role::kViewer && roles != 0;
+  // Holding any role (built-in or named) includes reading.
+  return role == Role::kViewer && (roles != 0 || !named_roles.empty());
+}
+
+bool Identity::HasRoleNamed(const std::string& role) const {
+  Role builtin;
+  if (ParseRole(role, &builtin)) return Has(builtin);
+  return std::find(named_roles.begin(), named_roles.end(), role) != named_roles.end();
+}
+
+ApiToken MakeApiToken(std::string name, std::string sha256_hex,
+                      const std::vector<std::string>& roles) {
+  ApiToken token{std::move(name), std::move(sha256_hex), 0, {}};
+  for (const auto& r : roles) {
+    Role builtin;
+    if (ParseRole(r, &builtin)) {
+      token.roles |= static_cast<uint8_t>(builtin);
+    } else {
+      token.named_roles.push_back(r);
+    }
+  }
+  return token;
 }
 
 Authenticator::Authenticator(std::vector<ApiToken> tokens) : tokens_(std::move(tokens)) {}
@@ -46,7 +69,7 @@ Result<Identity> Authenticator::Authenticate(std::string_view authorization) con
     }
   }
   if (found == nullptr) return Status(StatusCode::kUnauthenticated, "unknown token");
-  return Identity{found->name, found->roles};
+  return Identity{found->name, found->roles, found->named_roles};
 }
 
 Result<Identity> Authenticator::Authorize(std::string_view authorization, Role role) const {

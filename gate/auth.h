@@ -6,7 +6,8 @@
 //       - {name: alice, roles: [approver], token: "s3cret"}                      # or plain
 //
 // Roles: viewer (reads), approver (approvals), policy-admin (publish, rollback, shadow).
-// approver and policy-admin include viewer. Tokens are kept only as SHA-256 digests and
+// approver and policy-admin include viewer. Any other role name ("dba", "sre") is a named
+// role: rules ask for it with `approver_role`, and only tokens holding it may approve. Tokens are kept only as SHA-256 digests and
 // compared in constant time. Events record the token's name, never the token.
 //
 // Immutable after construction; thread-safe.
@@ -29,14 +30,22 @@ const char* RoleName(Role role);
 
 struct ApiToken {
   std::string name;
-  std::string sha256_hex;  // of the token
-  uint8_t roles = 0;       // Role bits
+  std::string sha256_hex;                // of the token
+  uint8_t roles = 0;                     // Role bits
+  std::vector<std::string> named_roles;  // e.g. "dba"
 };
+
+// Builds a token entry from config values: `roles` may mix built-in and named roles.
+ApiToken MakeApiToken(std::string name, std::string sha256_hex,
+                      const std::vector<std::string>& roles);
 
 struct Identity {
   std::string name;
   uint8_t roles = 0;
+  std::vector<std::string> named_roles;
   bool Has(Role role) const;  // approver and policy-admin imply viewer
+  // True for a built-in role by its name, or a named role the token holds.
+  bool HasRoleNamed(const std::string& role) const;
 };
 
 class Authenticator {

@@ -34,7 +34,7 @@ rules:
 )";
 
 ApiToken Token(const std::string& name, const std::string& secret, std::vector<Role> roles) {
-  ApiToken t{name, policy::Sha256Hex(secret), 0};
+  ApiToken t{name, policy::Sha256Hex(secret), 0, {}};
   for (Role r : roles) t.roles |= static_cast<uint8_t>(r);
   return t;
 }
@@ -180,6 +180,14 @@ TEST(AuthTest, RolesAndConstantTimeLookup) {
             StatusCode::kPermissionDenied);
   Authenticator none({});
   EXPECT_EQ(none.Authenticate("Bearer x").status().code(), StatusCode::kUnauthenticated);
+  const ApiToken dba = MakeApiToken("d", "h", {"approver", "dba"});
+  Authenticator named({dba});
+  EXPECT_EQ(dba.roles, static_cast<uint8_t>(Role::kApprover));
+  Identity who{"d", dba.roles, dba.named_roles};
+  EXPECT_TRUE(who.HasRoleNamed("dba"));
+  EXPECT_TRUE(who.HasRoleNamed("approver"));
+  EXPECT_TRUE(who.HasRoleNamed("viewer"));
+  EXPECT_FALSE(who.HasRoleNamed("sre"));
   Role r;
   EXPECT_TRUE(ParseRole("policy-admin", &r));
   EXPECT_FALSE(ParseRole("root", &r));
