@@ -38,40 +38,40 @@ struct ProgramSpec {
   std::span<const FlagAlias> aliases;
 };
 
-constexpr FlagAlias kRmAliases[] = {{"-R", "-r"},          {"--recursive", "-r"},
-                                    {"--force", "-f"},     {"--dir", "-d"},
-                                    {"--interactive", "-i"}, {"--verbose", "-v"}};
+constexpr FlagAlias kRmAliases[] = {{"-R", "-r"},    {"--recursive", "-r"},   {"--force", "-f"},
+                                    {"--dir", "-d"}, {"--interactive", "-i"}, {"--verbose", "-v"}};
 constexpr FlagAlias kCpAliases[] = {{"-R", "-r"}, {"--recursive", "-r"}, {"--force", "-f"}};
 constexpr FlagAlias kMvAliases[] = {{"--force", "-f"}};
 constexpr FlagAlias kChmodAliases[] = {{"--recursive", "-R"}};
 constexpr FlagAlias kRmdirAliases[] = {{"--parents", "-p"}};
 constexpr FlagAlias kShredAliases[] = {{"--remove", "-u"}, {"--zero", "-z"}};
-constexpr FlagAlias kGitAliases[] = {{"--force", "-f"}, {"--delete", "-d"}, {"--quiet", "-q"},
-                                     {"--verbose", "-v"}, {"--all", "--all"}};
+constexpr FlagAlias kGitAliases[] = {{"--force", "-f"},
+                                     {"--delete", "-d"},
+                                     {"--quiet", "-q"},
+                                     {"--verbose", "-v"},
+                                     {"--all", "--all"}};
 constexpr FlagAlias kKubectlAliases[] = {{"--namespace", "-n"}, {"--filename", "-f"},
                                          {"--recursive", "-R"}, {"--all-namespaces", "-A"},
                                          {"--selector", "-l"},  {"--output", "-o"}};
 constexpr FlagAlias kHelmAliases[] = {{"--namespace", "-n"}};
 constexpr FlagAlias kDockerAliases[] = {{"--force", "-f"}, {"--volumes", "-v"}, {"--all", "-a"}};
 constexpr FlagAlias kNpmAliases[] = {{"--force", "-f"}, {"--global", "-g"}, {"--save-dev", "-D"}};
-constexpr FlagAlias kCurlAliases[] = {{"--output", "-o"}, {"--data", "-d"},
+constexpr FlagAlias kCurlAliases[] = {{"--output", "-o"},      {"--data", "-d"},
                                       {"--upload-file", "-T"}, {"--form", "-F"},
-                                      {"--request", "-X"}, {"--remote-name", "-O"}};
+                                      {"--request", "-X"},     {"--remote-name", "-O"}};
 constexpr FlagAlias kWgetAliases[] = {{"--output-document", "-O"}};
-constexpr FlagAlias kPsqlAliases[] = {{"--command", "-c"}, {"--file", "-f"},
-                                      {"--dbname", "-d"},  {"--host", "-h"}};
-constexpr FlagAlias kMysqlAliases[] = {{"--execute", "-e"}, {"--host", "-h"},
-                                       {"--database", "-D"}};
+constexpr FlagAlias kPsqlAliases[] = {
+    {"--command", "-c"}, {"--file", "-f"}, {"--dbname", "-d"}, {"--host", "-h"}};
+constexpr FlagAlias kMysqlAliases[] = {{"--execute", "-e"}, {"--host", "-h"}, {"--database", "-D"}};
 
 constexpr std::string_view kGitValueLong[] = {"--git-dir", "--work-tree", "--namespace"};
 constexpr std::string_view kKubectlValueLong[] = {
     "--namespace", "--context", "--cluster", "--kubeconfig", "--server", "--user", "--token"};
 constexpr std::string_view kHelmValueLong[] = {"--namespace", "--kube-context", "--kubeconfig"};
-constexpr std::string_view kDockerValueLong[] = {"--host", "--context", "--config",
-                                                 "--log-level"};
-constexpr std::string_view kCloudValueLong[] = {"--profile", "--region", "--output",
-                                                "--project", "--account", "--endpoint-url",
-                                                "--subscription", "--configuration"};
+constexpr std::string_view kDockerValueLong[] = {"--host", "--context", "--config", "--log-level"};
+constexpr std::string_view kCloudValueLong[] = {
+    "--profile", "--region",       "--output",       "--project",
+    "--account", "--endpoint-url", "--subscription", "--configuration"};
 constexpr std::string_view kNpmValueLong[] = {"--prefix", "--workspace", "--cwd"};
 
 // Designated initializers leave the other fields at their defaults on purpose; GCC's
@@ -87,22 +87,42 @@ constexpr ProgramSpec kPrograms[] = {
     {.name = "chgrp", .aliases = kChmodAliases},
     {.name = "rmdir", .aliases = kRmdirAliases},
     {.name = "shred", .aliases = kShredAliases},
-    {.name = "git", .subcommands = true, .value_short = "Cc", .value_long = kGitValueLong,
+    {.name = "git",
+     .subcommands = true,
+     .value_short = "Cc",
+     .value_long = kGitValueLong,
      .aliases = kGitAliases},
-    {.name = "kubectl", .subcommands = true, .value_short = "ns",
-     .value_long = kKubectlValueLong, .aliases = kKubectlAliases},
-    {.name = "oc", .subcommands = true, .value_short = "ns", .value_long = kKubectlValueLong,
+    {.name = "kubectl",
+     .subcommands = true,
+     .value_short = "ns",
+     .value_long = kKubectlValueLong,
      .aliases = kKubectlAliases},
-    {.name = "helm", .subcommands = true, .value_short = "n", .value_long = kHelmValueLong,
+    {.name = "oc",
+     .subcommands = true,
+     .value_short = "ns",
+     .value_long = kKubectlValueLong,
+     .aliases = kKubectlAliases},
+    {.name = "helm",
+     .subcommands = true,
+     .value_short = "n",
+     .value_long = kHelmValueLong,
      .aliases = kHelmAliases},
     {.name = "terraform", .subcommands = true, .split_short = false, .single_dash_long = true},
     {.name = "tofu", .subcommands = true, .split_short = false, .single_dash_long = true},
-    {.name = "docker", .subcommands = true, .value_short = "Hcl",
-     .value_long = kDockerValueLong, .aliases = kDockerAliases},
-    {.name = "podman", .subcommands = true, .value_long = kDockerValueLong,
+    {.name = "docker",
+     .subcommands = true,
+     .value_short = "Hcl",
+     .value_long = kDockerValueLong,
+     .aliases = kDockerAliases},
+    {.name = "podman",
+     .subcommands = true,
+     .value_long = kDockerValueLong,
      .aliases = kDockerAliases},
     {.name = "npm", .subcommands = true, .value_long = kNpmValueLong, .aliases = kNpmAliases},
-    {.name = "pnpm", .subcommands = true, .value_short = "C", .value_long = kNpmValueLong,
+    {.name = "pnpm",
+     .subcommands = true,
+     .value_short = "C",
+     .value_long = kNpmValueLong,
      .aliases = kNpmAliases},
     {.name = "yarn", .subcommands = true, .value_long = kNpmValueLong, .aliases = kNpmAliases},
     {.name = "aws", .subcommands = true, .value_long = kCloudValueLong},
@@ -155,13 +175,13 @@ struct WrapperSpec {
   std::string_view name;
   std::string_view value_short;  // short options whose value may be the next word
   std::span<const std::string_view> value_long;
-  int positionals = 0;  // words after the options that precede the command (timeout DUR)
+  int positionals = 0;       // words after the options that precede the command (timeout DUR)
   bool assignments = false;  // NAME=value words precede the command (env)
 };
 
-constexpr std::string_view kSudoValueLong[] = {"--user",  "--group", "--host",    "--prompt",
-                                               "--role",  "--type",  "--close-from",
-                                               "--chdir", "--other-user", "--chroot"};
+constexpr std::string_view kSudoValueLong[] = {
+    "--user", "--group",      "--host",  "--prompt",     "--role",
+    "--type", "--close-from", "--chdir", "--other-user", "--chroot"};
 constexpr std::string_view kEnvValueLong[] = {"--unset", "--chdir"};
 constexpr std::string_view kTimeoutValueLong[] = {"--signal", "--kill-after"};
 constexpr std::string_view kNiceValueLong[] = {"--adjustment"};
@@ -203,10 +223,10 @@ bool IsShell(std::string_view name) {
 // --- Words and raw commands -----------------------------------------------------------
 
 struct Word {
-  std::string text;          // after quote removal; expansions keep their source text
-  bool dynamic = false;      // contains $var, ${..}, $(..), `..`, <(..)
-  bool quoted = false;       // some part was quoted or escaped
-  bool expands = false;      // an unquoted glob or brace pattern (*, ?, [, {a,b})
+  std::string text;                        // after quote removal; expansions keep their source text
+  bool dynamic = false;                    // contains $var, ${..}, $(..), `..`, <(..)
+  bool quoted = false;                     // some part was quoted or escaped
+  bool expands = false;                    // an unquoted glob or brace pattern (*, ?, [, {a,b})
   size_t quoted_from = std::string::npos;  // text index where quoting first began
 };
 
@@ -218,9 +238,7 @@ struct RawCommand {
   std::string stdin_text;
 };
 
-bool IsIdentStart(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
+bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsIdentChar(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
@@ -249,8 +267,8 @@ std::string_view Basename(std::string_view path) {
 // every developer machine has and that only sets variables and functions.
 bool IsKnownSourceFile(const Word& w) {
   if (w.dynamic) return false;
-  static constexpr std::string_view kKnown[] = {
-      "~/.bashrc", "~/.profile", "~/.bash_profile", "~/.zshrc", "~/.cargo/env", "~/.nvm/nvm.sh"};
+  static constexpr std::string_view kKnown[] = {"~/.bashrc", "~/.profile",   "~/.bash_profile",
+                                                "~/.zshrc",  "~/.cargo/env", "~/.nvm/nvm.sh"};
   const std::string& t = w.text;
   if (std::find(std::begin(kKnown), std::end(kKnown), t) != std::end(kKnown)) return true;
   // Python virtual environments: [./]venv/bin/activate, .venv/bin/activate, ...
@@ -400,8 +418,8 @@ void ShellParser::ReadHeredocBodies() {
       body.append(line);
       body.push_back('\n');
     }
-    if (h.expands && (body.find("$(") != std::string::npos ||
-                      body.find('`') != std::string::npos)) {
+    if (h.expands &&
+        (body.find("$(") != std::string::npos || body.find('`') != std::string::npos)) {
       an_->Opaque("a here-document runs command substitutions");
     }
     if (h.command < raw_.size()) {
@@ -472,8 +490,7 @@ void ShellParser::ParseList(bool in_substitution) {
           if (src_[i] == ')' && --depth == 0) break;
         }
         const std::string_view body = src_.substr(pos_, i - pos_);
-        if (body.find("$(") != std::string_view::npos ||
-            body.find('`') != std::string_view::npos) {
+        if (body.find("$(") != std::string_view::npos || body.find('`') != std::string_view::npos) {
           Fail("command substitution inside arithmetic");
           break;
         }
@@ -558,8 +575,8 @@ void ShellParser::ParseList(bool in_substitution) {
 bool ShellParser::ReadRedirect() {
   // Operators: <<< <<- << <> <& < >> >& >| > &>> &>
   std::string_view op;
-  for (std::string_view candidate : {"&>>", "<<<", "<<-", "&>", "<<", "<>", "<&", ">>", ">&",
-                                     ">|", "<", ">"}) {
+  for (std::string_view candidate :
+       {"&>>", "<<<", "<<-", "&>", "<<", "<>", "<&", ">>", ">&", ">|", "<", ">"}) {
     if (src_.substr(pos_, candidate.size()) == candidate) {
       op = candidate;
       break;
@@ -595,8 +612,7 @@ bool ShellParser::ReadRedirect() {
 bool ShellParser::ReadWord(Word* w) {
   const size_t start = pos_;
   // <(..) and >(..): process substitution, a word of its own.
-  if ((src_[pos_] == '<' || src_[pos_] == '>') && pos_ + 1 < src_.size() &&
-      src_[pos_ + 1] == '(') {
+  if ((src_[pos_] == '<' || src_[pos_] == '>') && pos_ + 1 < src_.size() && src_[pos_ + 1] == '(') {
     pos_ += 2;
     return ReadSubstitution(w, start);
   }
@@ -720,23 +736,41 @@ bool ReadAnsiC(std::string_view src, size_t* pos, std::string* out) {
     const char e = src[i + 1];
     i += 2;
     switch (e) {
-      case 'n': out->push_back('\n'); break;
-      case 't': out->push_back('\t'); break;
-      case 'r': out->push_back('\r'); break;
-      case 'a': out->push_back('\a'); break;
-      case 'b': out->push_back('\b'); break;
-      case 'f': out->push_back('\f'); break;
-      case 'v': out->push_back('\v'); break;
+      case 'n':
+        out->push_back('\n');
+        break;
+      case 't':
+        out->push_back('\t');
+        break;
+      case 'r':
+        out->push_back('\r');
+        break;
+      case 'a':
+        out->push_back('\a');
+        break;
+      case 'b':
+        out->push_back('\b');
+        break;
+      case 'f':
+        out->push_back('\f');
+        break;
+      case 'v':
+        out->push_back('\v');
+        break;
       case 'e':
-      case 'E': out->push_back('\x1b'); break;
+      case 'E':
+        out->push_back('\x1b');
+        break;
       case 'x': {
         int value = 0, digits = 0;
         while (digits < 2 && i < src.size() && hex(src[i]) >= 0) {
           value = value * 16 + hex(src[i++]);
           ++digits;
         }
-        if (digits == 0) out->append("\\x");
-        else out->push_back(static_cast<char>(value));
+        if (digits == 0)
+          out->append("\\x");
+        else
+          out->push_back(static_cast<char>(value));
         break;
       }
       case 'u':
@@ -809,8 +843,7 @@ bool ShellParser::ReadDollar(Word* w) {
       return false;
     }
     const std::string_view body = src_.substr(start, i + 1 - start);
-    if (body.find("$(", 1) != std::string_view::npos ||
-        body.find('`') != std::string_view::npos) {
+    if (body.find("$(", 1) != std::string_view::npos || body.find('`') != std::string_view::npos) {
       Fail("command substitution inside arithmetic");
       return false;
     }
@@ -992,8 +1025,7 @@ void Analyzer::Run(std::span<const Word> words, const StdinFacts& in, int depth)
   Emit(name, rest, in);
 }
 
-void Analyzer::Emit(std::string_view program, std::span<const Word> words,
-                    const StdinFacts& in) {
+void Analyzer::Emit(std::string_view program, std::span<const Word> words, const StdinFacts& in) {
   const ProgramSpec& spec = FindProgram(program);
   SimpleCommand cmd;
   cmd.program = std::string(program);
@@ -1019,8 +1051,7 @@ void Analyzer::Emit(std::string_view program, std::span<const Word> words,
         } else if (values_apply && k + 1 < words.size()) {
           const bool takes_value =
               (t.size() == 2 && spec.value_short.find(t[1]) != std::string_view::npos) ||
-              std::find(spec.value_long.begin(), spec.value_long.end(), t) !=
-                  spec.value_long.end();
+              std::find(spec.value_long.begin(), spec.value_long.end(), t) != spec.value_long.end();
           if (takes_value) cmd.argv.push_back(words[++k].text);
         }
         continue;
@@ -1072,9 +1103,8 @@ size_t SkipOptions(std::span<const Word> words, std::string_view value_short,
       const bool takes_value =
           std::find(value_long.begin(), value_long.end(), name) != value_long.end();
       if (split_string != nullptr && name == "--split-string") {
-        *split_string = eq == std::string::npos
-                            ? (i + 1 < words.size() ? words[i + 1].text : "")
-                            : t.substr(eq + 1);
+        *split_string = eq == std::string::npos ? (i + 1 < words.size() ? words[i + 1].text : "")
+                                                : t.substr(eq + 1);
       }
       i += (takes_value && eq == std::string::npos) ? 2 : 1;
       continue;
@@ -1114,8 +1144,8 @@ void Analyzer::RunWrapper(const WrapperSpec& spec, std::string_view name,
   if (start < words.size()) Run(words.subspan(start), in, depth + 1);
 }
 
-void Analyzer::RunShell(std::string_view name, std::span<const Word> words,
-                        const StdinFacts& in, int depth) {
+void Analyzer::RunShell(std::string_view name, std::span<const Word> words, const StdinFacts& in,
+                        int depth) {
   bool has_c = false;
   bool reads_stdin = false;
   size_t i = 0;
@@ -1187,9 +1217,8 @@ std::vector<std::string> FindItems(std::span<const Word> words, size_t* expressi
     if (t == "-name" || t == "-iname") {
       filtered = true;
       if (k + 1 < words.size()) leaf = words[k + 1].text;
-    } else if (t.size() > 1 && t[0] == '-' && t != "-print" && t != "-print0" &&
-               t != "-delete" && t != "-depth" && t != "-xdev" && t != "-mount" &&
-               t != "-follow" && t != "-ls") {
+    } else if (t.size() > 1 && t[0] == '-' && t != "-print" && t != "-print0" && t != "-delete" &&
+               t != "-depth" && t != "-xdev" && t != "-mount" && t != "-follow" && t != "-ls") {
       filtered = true;
     }
   }
@@ -1263,9 +1292,9 @@ void Analyzer::RunFind(std::span<const Word> words, const StdinFacts& in, int de
   }
 }
 
-constexpr std::string_view kXargsValueLong[] = {
-    "--arg-file", "--delimiter", "--eof", "--max-lines", "--max-args", "--max-procs",
-    "--max-chars", "--process-slot-var"};
+constexpr std::string_view kXargsValueLong[] = {"--arg-file",  "--delimiter",       "--eof",
+                                                "--max-lines", "--max-args",        "--max-procs",
+                                                "--max-chars", "--process-slot-var"};
 
 void Analyzer::RunXargs(std::span<const Word> words, const StdinFacts& in, int depth) {
   const size_t start = SkipOptions(words, "aEILnPsd", kXargsValueLong, false);
@@ -1274,11 +1303,16 @@ void Analyzer::RunXargs(std::span<const Word> words, const StdinFacts& in, int d
   std::string replace;
   for (size_t i = 0; i < start; ++i) {
     const std::string& t = words[i].text;
-    if (t == "-I" && i + 1 < start) replace = words[i + 1].text;
-    else if (t.rfind("-I", 0) == 0 && t.size() > 2) replace = t.substr(2);
-    else if (t == "-i" || t == "--replace") replace = "{}";
-    else if (t.rfind("-i", 0) == 0 && t.size() > 2 && t[1] == 'i') replace = t.substr(2);
-    else if (t.rfind("--replace=", 0) == 0) replace = t.substr(10);
+    if (t == "-I" && i + 1 < start)
+      replace = words[i + 1].text;
+    else if (t.rfind("-I", 0) == 0 && t.size() > 2)
+      replace = t.substr(2);
+    else if (t == "-i" || t == "--replace")
+      replace = "{}";
+    else if (t.rfind("-i", 0) == 0 && t.size() > 2 && t[1] == 'i')
+      replace = t.substr(2);
+    else if (t.rfind("--replace=", 0) == 0)
+      replace = t.substr(10);
   }
   // What xargs reads: an echo's words, a here-string, or what a find produces.
   std::vector<std::string> items;
@@ -1338,7 +1372,8 @@ CommandAnalysis AnalyzeArgv(const std::vector<std::string>& argv) {
   Analyzer an;
   std::vector<Word> words;
   words.reserve(argv.size());
-  for (const std::string& a : argv) words.push_back(Word{.text = a, .quoted = true, .quoted_from = 0});
+  for (const std::string& a : argv)
+    words.push_back(Word{.text = a, .quoted = true, .quoted_from = 0});
   an.Run(words, StdinFacts{}, 0);
   return std::move(an.result);
 }

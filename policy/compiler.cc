@@ -672,7 +672,7 @@ void PolicyCompiler::CompileMatch(const YAML::Node& node, CompiledRule* rule, Js
     ValueMatcher m;
     if (CompileMatcher(node["path"], "path", &m)) {
       (*canon)["path"] = m.canonical;
-      rule->path = std::move(m);
+      rule->Action().path = std::move(m);
     }
   }
   if (node["command"]) CompileCommand(node["command"], rule, canon);
@@ -807,7 +807,7 @@ void PolicyCompiler::CompileCommand(const YAML::Node& node, CompiledRule* rule,
   }
   if (!ok) return;
   (*canon)["command"] = c.canonical;
-  rule->command = std::move(c);
+  rule->Action().command = std::move(c);
 }
 
 void PolicyCompiler::CompileSql(const YAML::Node& node, CompiledRule* rule, JsonValue* canon) {
@@ -850,7 +850,7 @@ void PolicyCompiler::CompileSql(const YAML::Node& node, CompiledRule* rule, Json
   }
   if (!ok) return;
   (*canon)["sql"] = c.canonical;
-  rule->sql = std::move(c);
+  rule->Action().sql = std::move(c);
 }
 
 void PolicyCompiler::CompileEgress(const YAML::Node& node, CompiledRule* rule,
@@ -871,7 +871,7 @@ void PolicyCompiler::CompileEgress(const YAML::Node& node, CompiledRule* rule,
   }
   if (!ok) return;
   (*canon)["egress"] = c.canonical;
-  rule->egress = std::move(c);
+  rule->Action().egress = std::move(c);
 }
 
 bool PolicyCompiler::CompileMatcher(const YAML::Node& node, const std::string& what,

@@ -333,10 +333,12 @@ int FirstFailingCondition(const CompiledRule& rule, const v1::Job& job,
     if (!MatchValue(cond.matcher, ReadField(cond.field, job))) return 5 + static_cast<int>(k);
   }
   const int n = 5 + static_cast<int>(rule.fields.size());
-  if (rule.path && !PathHolds(*rule.path, job, analysis)) return n;
-  if (rule.command && !CommandHolds(*rule.command, job, analysis)) return n + 1;
-  if (rule.sql && !SqlHolds(*rule.sql, job, analysis)) return n + 2;
-  if (rule.egress && !EgressHolds(*rule.egress, job, analysis)) return n + 3;
+  if (!rule.action) return -1;
+  const ActionConditions& a = *rule.action;
+  if (a.path && !PathHolds(*a.path, job, analysis)) return n;
+  if (a.command && !CommandHolds(*a.command, job, analysis)) return n + 1;
+  if (a.sql && !SqlHolds(*a.sql, job, analysis)) return n + 2;
+  if (a.egress && !EgressHolds(*a.egress, job, analysis)) return n + 3;
   return -1;
 }
 
@@ -369,7 +371,7 @@ std::string DescribeFailure(const CompiledRule& rule, int which, const v1::Job& 
     bool present = false;
     const auto& paths = analysis->Paths(job, &present);
     return "path " + (present ? JoinQuoted(paths) : std::string("absent")) + " (normalized); wanted " +
-           rule.path->canonical.Dump();
+           rule.action->path->canonical.Dump();
   }
   if (which == n + 1) {
     const CommandAnalysis& a = analysis->Command(job);
@@ -378,14 +380,14 @@ std::string DescribeFailure(const CompiledRule& rule, int which, const v1::Job& 
     return "command: " +
            (a.opaque ? "opaque (" + a.opaque_reason + ")"
                      : std::to_string(a.commands.size()) + " command(s) [" + programs + "]") +
-           ", none matches " + rule.command->canonical.Dump();
+           ", none matches " + rule.action->command->canonical.Dump();
   }
   if (which == n + 2) {
-    return "sql: no statement matches " + rule.sql->canonical.Dump();
+    return "sql: no statement matches " + rule.action->sql->canonical.Dump();
   }
   if (which == n + 3) {
     return "egress: hosts " + JoinQuoted(analysis->Hosts(job)) + ", none matches " +
-           rule.egress->canonical.Dump();
+           rule.action->egress->canonical.Dump();
   }
   switch (which) {
     case 0:
@@ -680,9 +682,7 @@ void Policy::Evaluate(const v1::Job& job, Evaluation* out) const noexcept {
 
     for (uint32_t c : candidates) {
       const CompiledRule& rule = impl.rules[c];
-      ActionAnalysis* analysis = rule.path || rule.command || rule.sql || rule.egress
-                                     ? &out->analysis_.Ensure()
-                                     : nullptr;
+      ActionAnalysis* analysis = rule.action ? &out->analysis_.Ensure() : nullptr;
       if (FirstFailingCondition(rule, job, out->topic_tokens_, analysis) < 0) {
         out->matched.push_back(c);
       }

@@ -113,6 +113,13 @@ struct EgressCondition {
   JsonValue canonical;
 };
 
+struct ActionConditions {
+  std::optional<ValueMatcher> path;  // on the normalized args.path
+  std::optional<CommandCondition> command;
+  std::optional<SqlCondition> sql;
+  std::optional<EgressCondition> egress;
+};
+
 // What the command, sql, path and egress conditions read from one job, computed on first
 // use and at most once per job per evaluation. Lives in the caller's Evaluation.
 struct ActionAnalysis {
@@ -157,11 +164,13 @@ struct CompiledRule {
   std::vector<std::string> risk_any;
   std::vector<std::string> risk_none;
   std::vector<FieldCondition> fields;  // cheapest first
-  // Conditions on the analysed action (docs/coding-agents.md); checked after `fields`.
-  std::optional<ValueMatcher> path;  // on the normalized args.path
-  std::optional<CommandCondition> command;
-  std::optional<SqlCondition> sql;
-  std::optional<EgressCondition> egress;
+  // Conditions on the analysed action (docs/coding-agents.md), checked after `fields`.
+  // Behind one pointer so that rules without them stay small and cost one test.
+  std::unique_ptr<ActionConditions> action;
+  ActionConditions& Action() {
+    if (!action) action = std::make_unique<ActionConditions>();
+    return *action;
+  }
 
   bool has_constraints = false;
   v1::Constraints constraints;

@@ -56,7 +56,7 @@ bool Tokenize(std::string_view sql, std::vector<std::vector<Token>>* statements)
       while (i < sql.size() && sql[i] != '\n') ++i;
       continue;
     }
-    if (c == '#' ) {  // MySQL comment
+    if (c == '#') {  // MySQL comment
       while (i < sql.size() && sql[i] != '\n') ++i;
       continue;
     }
@@ -153,10 +153,9 @@ bool HasEffectiveWhere(const std::vector<Token>& tokens, size_t verb) {
   }
   if (where == tokens.size()) return false;
   size_t end = where + 1;
-  while (end < tokens.size() &&
-         !(tokens[end].depth == base &&
-           (IsWord(tokens[end], "RETURNING") || IsWord(tokens[end], "ORDER") ||
-            IsWord(tokens[end], "LIMIT")))) {
+  while (end < tokens.size() && !(tokens[end].depth == base &&
+                                  (IsWord(tokens[end], "RETURNING") ||
+                                   IsWord(tokens[end], "ORDER") || IsWord(tokens[end], "LIMIT")))) {
     ++end;
   }
   const std::span<const Token> clause(tokens.data() + where + 1, end - where - 1);
@@ -176,8 +175,8 @@ std::string ObjectAfter(const std::vector<Token>& tokens, size_t verb) {
   for (size_t k = verb + 1; k < tokens.size(); ++k) {
     const std::string& t = tokens[k].text;
     if (tokens[k].type != Token::kWord) break;
-    if (t == "TEMPORARY" || t == "TEMP" || t == "MATERIALIZED" || t == "FOREIGN" ||
-        t == "UNIQUE" || t == "ONLINE" || t == "OFFLINE") {
+    if (t == "TEMPORARY" || t == "TEMP" || t == "MATERIALIZED" || t == "FOREIGN" || t == "UNIQUE" ||
+        t == "ONLINE" || t == "OFFLINE") {
       continue;
     }
     std::string out;
@@ -212,8 +211,8 @@ SqlStatement Classify(const std::vector<Token>& tokens) {
   }
   if (v == "EXPLAIN") {  // EXPLAIN ANALYZE runs the statement
     if (verb + 1 < tokens.size() && IsWord(tokens[verb + 1], "ANALYZE")) {
-      return Classify(std::vector<Token>(tokens.begin() + static_cast<ptrdiff_t>(verb) + 2,
-                                         tokens.end()));
+      return Classify(
+          std::vector<Token>(tokens.begin() + static_cast<ptrdiff_t>(verb) + 2, tokens.end()));
     }
     s.kind = SqlKind::kRead;
     return s;
@@ -259,9 +258,17 @@ SqlStatement Classify(const std::vector<Token>& tokens) {
 std::string_view SqlKindName(SqlKind kind) { return SqlKindNames()[static_cast<size_t>(kind)]; }
 
 const std::vector<std::string_view>& SqlKindNames() {
-  static const std::vector<std::string_view> kNames = {
-      "read",  "write",  "other", "drop",  "truncate", "delete_without_where",
-      "update_without_where", "grant", "revoke", "alter", "unparsed"};
+  static const std::vector<std::string_view> kNames = {"read",
+                                                       "write",
+                                                       "other",
+                                                       "drop",
+                                                       "truncate",
+                                                       "delete_without_where",
+                                                       "update_without_where",
+                                                       "grant",
+                                                       "revoke",
+                                                       "alter",
+                                                       "unparsed"};
   return kNames;
 }
 
@@ -316,8 +323,10 @@ std::vector<std::string> SqlFromCommand(const SimpleCommand& cmd) {
       if (value_letters.find(a[j]) == std::string_view::npos) continue;
       const bool attached = j + 1 < a.size();
       if (a[j] == sql_letter) {
-        if (attached) out.push_back(a.substr(j + 1));
-        else if (i + 1 < argv.size()) out.push_back(argv[i + 1]);
+        if (attached)
+          out.push_back(a.substr(j + 1));
+        else if (i + 1 < argv.size())
+          out.push_back(argv[i + 1]);
       }
       if (!attached) ++i;  // the value is the next word
       break;

@@ -74,13 +74,14 @@ TEST(CodingAgentPackTest, CatchRateAndFalsePositiveRate) {
     const v1::Decision d = pack->Decide(ShellJob(line));
     if (d.decision() != v1::ALLOW) {
       ++false_positives;
-      ADD_FAILURE() << "false positive: " << line << " -> " << VerdictName(d.decision())
-                    << " (" << d.matched_rule() << ": " << d.reason() << ")";
+      ADD_FAILURE() << "false positive: " << line << " -> " << VerdictName(d.decision()) << " ("
+                    << d.matched_rule() << ": " << d.reason() << ")";
     }
   }
-  std::printf("coding-agent pack: catch rate %zu/%zu = %.1f%%, false-positive rate %zu/%zu = %.1f%%\n",
-              caught, dangerous.size(), 100.0 * caught / dangerous.size(), false_positives,
-              everyday.size(), 100.0 * false_positives / everyday.size());
+  std::printf(
+      "coding-agent pack: catch rate %zu/%zu = %.1f%%, false-positive rate %zu/%zu = %.1f%%\n",
+      caught, dangerous.size(), 100.0 * caught / dangerous.size(), false_positives, everyday.size(),
+      100.0 * false_positives / everyday.size());
   EXPECT_EQ(caught, dangerous.size());
   EXPECT_EQ(false_positives, 0u);
 }
@@ -89,11 +90,17 @@ TEST(CodingAgentPackTest, ArgvCommandsAreUnwrappedToo) {
   auto pack = Pack();
   ASSERT_TRUE(pack);
   EXPECT_EQ(pack->Decide(Job(R"({topic: job.agent.shell.exec,
-      args: {command: [sudo, /bin/rm, --recursive, --force, /]}})")).decision(), v1::DENY);
+      args: {command: [sudo, /bin/rm, --recursive, --force, /]}})"))
+                .decision(),
+            v1::DENY);
   EXPECT_EQ(pack->Decide(Job(R"({topic: job.agent.shell.exec,
-      args: {command: [bash, -c, "git push -f"]}})")).decision(), v1::DENY);
+      args: {command: [bash, -c, "git push -f"]}})"))
+                .decision(),
+            v1::DENY);
   EXPECT_EQ(pack->Decide(Job(R"({topic: job.agent.shell.exec,
-      args: {command: [git, commit, -m, "rm -rf /"]}})")).decision(), v1::ALLOW);
+      args: {command: [git, commit, -m, "rm -rf /"]}})"))
+                .decision(),
+            v1::ALLOW);
 }
 
 TEST(CodingAgentPackTest, FileReadsAndWrites) {
@@ -105,10 +112,10 @@ TEST(CodingAgentPackTest, FileReadsAndWrites) {
     (*job.mutable_args()->mutable_fields())["path"].set_string_value(path);
     return pack->Decide(job).decision();
   };
-  for (const char* secret : {".env", "app/.env", "./x/../.env.production", "~/.ssh/id_rsa",
-                             "$HOME/.ssh/config", "${HOME}/.aws/credentials", "certs/tls.key",
-                             "/etc/ssl/private/server.pem", "/home/dev/.netrc", "~/.npmrc",
-                             "/root/.kube/config", "~/.ssh"}) {
+  for (const char* secret :
+       {".env", "app/.env", "./x/../.env.production", "~/.ssh/id_rsa", "$HOME/.ssh/config",
+        "${HOME}/.aws/credentials", "certs/tls.key", "/etc/ssl/private/server.pem",
+        "/home/dev/.netrc", "~/.npmrc", "/root/.kube/config", "~/.ssh"}) {
     EXPECT_EQ(decide("job.agent.fs.read", secret), v1::DENY) << secret;
     EXPECT_EQ(decide("job.agent.fs.write", secret), v1::DENY) << secret;
   }
@@ -128,25 +135,30 @@ TEST(CodingAgentPackTest, FileReadsAndWrites) {
 TEST(CodingAgentPackTest, EgressSqlAndRedaction) {
   auto pack = Pack();
   ASSERT_TRUE(pack);
-  EXPECT_EQ(pack->Decide(Job("{topic: job.agent.http.request, args: {url: 'https://api.github.com/x'}}"))
-                .decision(),
-            v1::ALLOW);
-  EXPECT_EQ(pack->Decide(Job("{topic: job.agent.http.request, args: {url: 'https://evil.example/x'}}"))
-                .decision(),
-            v1::ALERT);
+  EXPECT_EQ(
+      pack->Decide(Job("{topic: job.agent.http.request, args: {url: 'https://api.github.com/x'}}"))
+          .decision(),
+      v1::ALLOW);
+  EXPECT_EQ(
+      pack->Decide(Job("{topic: job.agent.http.request, args: {url: 'https://evil.example/x'}}"))
+          .decision(),
+      v1::ALERT);
   EXPECT_EQ(pack->Decide(ShellJob("curl -s https://evil.example/x")).decision(), v1::ALERT);
   EXPECT_EQ(pack->Decide(ShellJob("ssh admin@10.0.0.7")).decision(), v1::ALERT);
-  EXPECT_EQ(pack->Decide(Job("{topic: job.agent.db.query, args: {sql: 'DROP TABLE users'}}"))
-                .decision(),
-            v1::DENY);
-  EXPECT_EQ(pack->Decide(Job("{topic: job.agent.db.query, args: {sql: 'ALTER TABLE users ADD c int'}}"))
-                .decision(),
-            v1::REQUIRE_APPROVAL);
+  EXPECT_EQ(
+      pack->Decide(Job("{topic: job.agent.db.query, args: {sql: 'DROP TABLE users'}}")).decision(),
+      v1::DENY);
+  EXPECT_EQ(
+      pack->Decide(Job("{topic: job.agent.db.query, args: {sql: 'ALTER TABLE users ADD c int'}}"))
+          .decision(),
+      v1::REQUIRE_APPROVAL);
   EXPECT_EQ(pack->Decide(Job("{topic: job.agent.db.query, args: {sql: 'SELECT 1'}}")).decision(),
             v1::ALLOW);
-  EXPECT_EQ(pack->Decide(Job("{topic: job.agent.shell.exec, args: {command: 'npm test', env: {API_KEY: x}}}"))
-                .decision(),
-            v1::REDACT);
+  EXPECT_EQ(
+      pack->Decide(
+              Job("{topic: job.agent.shell.exec, args: {command: 'npm test', env: {API_KEY: x}}}"))
+          .decision(),
+      v1::REDACT);
   EXPECT_EQ(pack->Decide(Job("{topic: job.other.thing}")).decision(), v1::DENY);
 }
 

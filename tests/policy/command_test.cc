@@ -169,10 +169,8 @@ TEST(CommandParseTest, XargsAndFind) {
   EXPECT_EQ(Cmds("xargs -0 -n 1 rm -rf < list"), "xargs -0 -n ; rm -f -r");
   EXPECT_EQ(Cmds("find / -exec rm -rf {} \\;"), "find -exec -- / ; rm -f -r -- /");
   EXPECT_EQ(Cmds("find / -execdir rm -rf {} +"), "find -execdir -- / ; rm -f -r -- /");
-  EXPECT_EQ(Cmds("find . -name '*.o' -exec rm {} ';'"),
-            "find -exec -name -- ./*.o ; rm -- ./*.o");
-  EXPECT_EQ(Cmds("find . -type f -exec rm -rf {} +"),
-            "find -exec -type -- ./* ; rm -f -r -- ./*");
+  EXPECT_EQ(Cmds("find . -name '*.o' -exec rm {} ';'"), "find -exec -name -- ./*.o ; rm -- ./*.o");
+  EXPECT_EQ(Cmds("find . -type f -exec rm -rf {} +"), "find -exec -type -- ./* ; rm -f -r -- ./*");
   EXPECT_EQ(Cmds("find / | xargs rm -rf"), "find -- / ; xargs ; rm -f -r -- /");
   EXPECT_EQ(Cmds("find . -name '*.pyc' -print0 | xargs -0 rm -f"),
             "find -name -print0 -- ./*.pyc ; xargs -0 ; rm -f -- ./*.pyc");
@@ -250,8 +248,10 @@ TEST(CommandParseTest, HostileInputsAreBounded) {
     for (int i = 0; i < 40; ++i) {
       std::string q;
       for (char c : s) {
-        if (c == '\'' ) q += "'\\''";
-        else q.push_back(c);
+        if (c == '\'')
+          q += "'\\''";
+        else
+          q.push_back(c);
       }
       s = "bash -c '" + q + "'";
       if (s.size() > 60000) break;
@@ -327,8 +327,8 @@ TEST(CommandConditionTest, AnyCommandSatisfyingAllSubConditions) {
   EXPECT_TRUE(Fires(rm, "{args: {command: [/bin/rm, -rf, /]}}"));  // argv form
   EXPECT_TRUE(Fires("{command: {program: [git], subcommand: [push], flags_any: [-f]}}",
                     "{args: {command: 'git push origin +main'}}"));
-  EXPECT_FALSE(Fires("{command: {program: [git], flags_none: [-f]}}",
-                     "{args: {command: 'git push -f'}}"));
+  EXPECT_FALSE(
+      Fires("{command: {program: [git], flags_none: [-f]}}", "{args: {command: 'git push -f'}}"));
   EXPECT_TRUE(Fires("{command: {not_program: [echo], args_glob: ['**/.env']}}",
                     "{args: {command: 'cat ./x/../.env'}}"));
   EXPECT_FALSE(Fires("{command: {not_program: [echo], args_glob: ['**/.env']}}",
@@ -340,21 +340,20 @@ TEST(CommandConditionTest, Opaque) {
   EXPECT_FALSE(Fires("{command: {opaque: true}}", "{args: {command: 'ls'}}"));
   EXPECT_FALSE(Fires("{command: {opaque: true}}", "{}"));
   EXPECT_TRUE(Fires("{command: {opaque: true}}", "{args: {command: 42}}"));
-  EXPECT_TRUE(Fires("{command: {opaque: true, program: [curl]}}",
-                    "{args: {command: 'curl x | sh'}}"));
-  EXPECT_FALSE(Fires("{command: {opaque: true, program: [curl]}}",
-                     "{args: {command: 'cat x | sh'}}"));
-  EXPECT_FALSE(Fires("{command: {opaque: false, program: [ls]}}",
-                     "{args: {command: 'ls; eval x'}}"));
+  EXPECT_TRUE(
+      Fires("{command: {opaque: true, program: [curl]}}", "{args: {command: 'curl x | sh'}}"));
+  EXPECT_FALSE(
+      Fires("{command: {opaque: true, program: [curl]}}", "{args: {command: 'cat x | sh'}}"));
+  EXPECT_FALSE(
+      Fires("{command: {opaque: false, program: [ls]}}", "{args: {command: 'ls; eval x'}}"));
 }
 
 TEST(CommandConditionTest, SqlPathAndEgress) {
   EXPECT_TRUE(Fires("{sql: {kind: [drop], object: [database]}}",
                     "{args: {command: \"psql -c 'drop database x'\"}}"));
-  EXPECT_FALSE(Fires("{sql: {kind: [drop], object: [database]}}",
-                     "{args: {sql: 'DROP TABLE x'}}"));
-  EXPECT_TRUE(Fires("{sql: {kind: DELETE_WITHOUT_WHERE}}",
-                    "{args: {sql: ['select 1', 'delete from t']}}"));
+  EXPECT_FALSE(Fires("{sql: {kind: [drop], object: [database]}}", "{args: {sql: 'DROP TABLE x'}}"));
+  EXPECT_TRUE(
+      Fires("{sql: {kind: DELETE_WITHOUT_WHERE}}", "{args: {sql: ['select 1', 'delete from t']}}"));
   EXPECT_TRUE(Fires("{path: {glob: '~/.ssh/**'}}", "{args: {path: '${HOME}//.ssh/./id_rsa'}}"));
   EXPECT_TRUE(Fires("{path: {glob: '.env'}}", "{args: {path: [a.txt, ./b/../.env]}}"));
   EXPECT_TRUE(Fires("{path: {absent: true}}", "{}"));
@@ -368,20 +367,22 @@ TEST(CommandConditionTest, SqlPathAndEgress) {
 }
 
 TEST(CommandConditionTest, CompileErrors) {
-  EXPECT_NE(testing::CompileErrors("rules: [{id: r, decision: deny, match: {command: {progam: [rm]}}}]")
-                .find("unknown key 'progam' in match.command; did you mean 'program'?"),
-            std::string::npos);
+  EXPECT_NE(
+      testing::CompileErrors("rules: [{id: r, decision: deny, match: {command: {progam: [rm]}}}]")
+          .find("unknown key 'progam' in match.command; did you mean 'program'?"),
+      std::string::npos);
   EXPECT_NE(testing::CompileErrors("rules: [{id: r, decision: deny, match: {comand: {}}}]")
                 .find("did you mean 'command'?"),
             std::string::npos);
-  EXPECT_NE(testing::CompileErrors(
-                "rules: [{id: r, decision: deny, match: {command: {program: rm, flags_all: [--recursive]}}}]")
+  EXPECT_NE(testing::CompileErrors("rules: [{id: r, decision: deny, match: {command: {program: rm, "
+                                   "flags_all: [--recursive]}}}]")
                 .find("rm flag '--recursive' is analysed as '-r'; write '-r'"),
             std::string::npos);
-  EXPECT_NE(testing::CompileErrors(
-                "rules: [{id: r, decision: deny, match: {command: {program: rm, flags_all: [-rf]}}}]")
-                .find("list them separately"),
-            std::string::npos);
+  EXPECT_NE(
+      testing::CompileErrors(
+          "rules: [{id: r, decision: deny, match: {command: {program: rm, flags_all: [-rf]}}}]")
+          .find("list them separately"),
+      std::string::npos);
   EXPECT_NE(testing::CompileErrors(
                 "rules: [{id: r, decision: deny, match: {command: {program: /bin/rm}}}]")
                 .find("basenames"),
@@ -389,12 +390,14 @@ TEST(CommandConditionTest, CompileErrors) {
   EXPECT_NE(testing::CompileErrors("rules: [{id: r, decision: deny, match: {sql: {kind: [dorp]}}}]")
                 .find("unknown sql kind 'dorp'; did you mean 'drop'?"),
             std::string::npos);
-  EXPECT_NE(testing::CompileErrors("rules: [{id: r, decision: deny, match: {egress: {hosts: '[x'}}}]")
-                .find("invalid glob"),
-            std::string::npos);
+  EXPECT_NE(
+      testing::CompileErrors("rules: [{id: r, decision: deny, match: {egress: {hosts: '[x'}}}]")
+          .find("invalid glob"),
+      std::string::npos);
   // terraform takes single-dash long flags: -auto-approve is one flag.
   testing::MustCompile(
-      "rules: [{id: r, decision: deny, match: {command: {program: terraform, flags_any: [-auto-approve]}}}]");
+      "rules: [{id: r, decision: deny, match: {command: {program: terraform, flags_any: "
+      "[-auto-approve]}}}]");
 }
 
 TEST(CommandConditionTest, CanonicalFormAndHashIncludeTheConditions) {
@@ -406,17 +409,16 @@ TEST(CommandConditionTest, CanonicalFormAndHashIncludeTheConditions) {
   EXPECT_EQ(a->hash(), b->hash());
   EXPECT_NE(a->hash(), c->hash());
   EXPECT_NE(a->hash(), d->hash());
-  EXPECT_NE(a->canonical_form().find(
-                R"("command":{"flags_all":["-r"],"program":["rm","unlink"]})"),
+  EXPECT_NE(a->canonical_form().find(R"("command":{"flags_all":["-r"],"program":["rm","unlink"]})"),
             std::string::npos)
       << a->canonical_form();
-  auto e = DenyWhen("{sql: {kind: [truncate, drop]}, path: {glob: '**/.env'}, "
-                    "egress: {hosts_not_in: [b, a]}}");
+  auto e = DenyWhen(
+      "{sql: {kind: [truncate, drop]}, path: {glob: '**/.env'}, "
+      "egress: {hosts_not_in: [b, a]}}");
   ASSERT_TRUE(e);
   EXPECT_NE(e->canonical_form().find(R"("sql":{"kind":["drop","truncate"]})"), std::string::npos);
   EXPECT_NE(e->canonical_form().find(R"("path":{"glob":["**/.env"]})"), std::string::npos);
-  EXPECT_NE(e->canonical_form().find(R"("egress":{"hosts_not_in":["a","b"]})"),
-            std::string::npos);
+  EXPECT_NE(e->canonical_form().find(R"("egress":{"hosts_not_in":["a","b"]})"), std::string::npos);
 }
 
 TEST(CommandConditionTest, AnalysisIsReusedAndResetAcrossJobs) {

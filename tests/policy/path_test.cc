@@ -13,7 +13,7 @@ TEST(PathTest, HomeSpellingsBecomeTilde) {
   EXPECT_EQ(NormalizePath("${HOME}/"), "~");
   EXPECT_EQ(NormalizePath("$HOME/.ssh/id_rsa"), "~/.ssh/id_rsa");
   EXPECT_EQ(NormalizePath("${HOME}//.aws/./credentials"), "~/.aws/credentials");
-  EXPECT_EQ(NormalizePath("~alice/x"), "~alice/x");   // another user's home: as written
+  EXPECT_EQ(NormalizePath("~alice/x"), "~alice/x");      // another user's home: as written
   EXPECT_EQ(NormalizePath("$HOMEDIR/x"), "$HOMEDIR/x");  // not $HOME
 }
 

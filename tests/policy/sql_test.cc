@@ -53,8 +53,7 @@ TEST(SqlTest, TautologicalWhereIsNoWhere) {
 }
 
 TEST(SqlTest, SubqueryWhereDoesNotCount) {
-  EXPECT_EQ(Kinds("DELETE FROM t USING (SELECT * FROM u WHERE u.a = 1) s"),
-            "delete_without_where");
+  EXPECT_EQ(Kinds("DELETE FROM t USING (SELECT * FROM u WHERE u.a = 1) s"), "delete_without_where");
   EXPECT_EQ(Kinds("WITH x AS (SELECT id FROM t WHERE a = 1) DELETE FROM t"),
             "delete_without_where");
   EXPECT_EQ(Kinds("WITH x AS (DELETE FROM t WHERE a = 1) SELECT 1"), "read");
