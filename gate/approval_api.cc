@@ -1,0 +1,101 @@
+// The approvals routes of the control API (declared in gate/approvals.h).
+#include <google/protobuf/struct.pb.h>
+
+#include "gate/api.h"
+#include "gate/approvals.h"
+#include "subjects/codec.h"
+
+namespace jobgate::gate {
+
+namespace {
+
+bool Blank(const std::string& body) {
+  return body.find_first_not_of(" \t\r\n") == std::string::npos;
+}
+
+// "true"/"false" (also 1/0, yes/no); nullopt when it is neither.
+std::optional<bool> ParseFlag(const std::string& text) {
+  if (text.empty() || text == "false" || text == "0" || text == "no") return false;
+  if (text == "true" || text == "1" || text == "yes") return true;
+  return std::nullopt;
+}
+
+ApiResponse OutcomeResponse(const ApprovalOutcome& out) {
+  if (out.status.ok()) return JsonResponse(out.approval);
+  return ErrorJson(HttpStatusFor(out.status.code()), out.code, out.status.message());
+}
+
+enum class Verb { kApprove, kReject };
+
+// `path_job_id` is the {job_id} of the HTTP path, or empty for the body-only form.
+ApiResponse Resolve(ApprovalService* service, Verb verb, const ApiRequest& req,
+                    const Identity& caller, const std::string& path_job_id) {
+  v1::ApproveRequest request;
+  if (!Blank(req.body)) {
+    if (Status s = subjects::FromJson(req.body, &request); !s.ok()) {
+      return ErrorJson(s, "invalid_request");
+    }
+  }
+  if (!path_job_id.empty()) {
+    if (!request.job_id().empty() && request.job_id() != path_job_id) {
+      return ErrorJson(400, "invalid_request", "the body's job_id differs from the path's");
+    }
+    request.set_job_id(path_job_id);
+  }
+  if (request.job_id().empty()) return ErrorJson(400, "invalid_request", "missing 'job_id'");
+  return OutcomeResponse(verb == Verb::kApprove ? service->Approve(request, caller)
+                                                : service->Reject(request, caller));
+}
+
+}  // namespace
+
+void AddApprovalRoutes(ApiRouter* router, ApprovalService* service) {
+  router->Add(
+      "GET", "/api/v1/approvals", Role::kViewer, "approvals.list",
+      [service](const ApiRequest& req, const Identity&, const auto&) {
+        // HTTP: ?include_resolved=true. Request-reply: {"include_resolved": true}.
+        bool include_resolved = false;
+        if (auto it = req.query.find("include_resolved"); it != req.query.end()) {
+          auto flag = ParseFlag(it->second);
+          if (!flag) return ErrorJson(400, "invalid_request", "include_resolved is true or false");
+          include_resolved = *flag;
+        } else if (!Blank(req.body)) {
+          google::protobuf::Struct body;
+          if (Status s = subjects::FromJson(req.body, &body); !s.ok()) {
+            return ErrorJson(s, "invalid_request");
+          }
+          if (auto f = body.fields().find("include_resolved"); f != body.fields().end()) {
+            if (!f->second.has_bool_value()) {
+              return ErrorJson(400, "invalid_request", "include_resolved is true or false");
+            }
+            include_resolved = f->second.bool_value();
+          }
+        }
+        auto list = service->List(include_resolved);
+        if (!list.ok()) return ErrorJson(list.status());
+        return JsonResponse(*list);
+      });
+  // The HTTP forms take the job id from the path. Request-reply cannot use them: the
+  // router hands a route with path parameters only the parameters, and the reason
+  // must get through, so request-reply uses the body-only forms below.
+  router->Add("POST", "/api/v1/approvals/{job_id}/approve", Role::kApprover, "",
+              [service](const ApiRequest& req, const Identity& caller,
+                        const std::vector<std::string>& params) {
+                return Resolve(service, Verb::kApprove, req, caller, params[0]);
+              });
+  router->Add("POST", "/api/v1/approvals/{job_id}/reject", Role::kApprover, "",
+              [service](const ApiRequest& req, const Identity& caller,
+                        const std::vector<std::string>& params) {
+                return Resolve(service, Verb::kReject, req, caller, params[0]);
+              });
+  router->Add("POST", "/api/v1/approvals:approve", Role::kApprover, "approvals.approve",
+              [service](const ApiRequest& req, const Identity& caller, const auto&) {
+                return Resolve(service, Verb::kApprove, req, caller, "");
+              });
+  router->Add("POST", "/api/v1/approvals:reject", Role::kApprover, "approvals.reject",
+              [service](const ApiRequest& req, const Identity& caller, const auto&) {
+                return Resolve(service, Verb::kReject, req, caller, "");
+              });
+}
+
+}  // namespace jobgate::gate

@@ -1,0 +1,670 @@
+#include "gate/approvals.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/util/time_util.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "gate/dispatcher.h"
+#include "gate/nats_bus.h"
+#include "gate/nats_util.h"
+#include "policy/hash.h"
+
+namespace jobgate::gate {
+
+namespace {
+
+using google::protobuf::Timestamp;
+using google::protobuf::util::TimeUtil;
+using Record = v1::PendingApproval;
+
+constexpr char kDefaultTenant[] = "default";
+// Nats-Msg-Id targets (MessageId) of what approvals publish.
+constexpr char kRequestTarget[] = "approval";
+constexpr char kReleaseTarget[] = "release";
+constexpr char kResolutionTarget[] = "resolution";
+constexpr char kDeniedTarget[] = "denied";
+constexpr char kRefusalTarget[] = "refusal-";  // + a fresh id: one record per attempt
+// Header on released jobs naming who approved them.
+constexpr char kApproverHeader[] = "Jobgate-Approver";
+
+std::string_view TenantOf(const v1::Job& job) {
+  return job.tenant_id().empty() ? std::string_view(kDefaultTenant) : job.tenant_id();
+}
+
+std::string StatusName(Record::Status status) { return Record::Status_Name(status); }
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool SameName(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// Separation of duties: `name` is the job's agent or its accountable owner.
+bool IsActorOf(std::string_view name, const v1::Job& job) {
+  const v1::Actor& actor = job.actor();
+  return (!actor.agent_id().empty() && SameName(name, actor.agent_id())) ||
+         (!actor.owner().empty() && SameName(name, actor.owner()));
+}
+
+// The API's code for a store error ("unavailable", "deadline_exceeded", ...).
+std::string CodeFor(const Status& status) {
+  if (status.code() == StatusCode::kNotFound) return "not_found";
+  return Lower(StatusCodeName(status.code()));
+}
+
+void SetDecisionHeaders(const v1::Decision& decision, OutboundMessage* out) {
+  out->headers.emplace_back(kDecisionHeader, std::string(policy::VerdictName(decision.decision())));
+  out->headers.emplace_back(kDecisionIdHeader, decision.decision_id());
+  out->headers.emplace_back(kSnapshotHeader, decision.snapshot().empty() ? decision.snapshot_hash()
+                                                                          : decision.snapshot());
+}
+
+// Oldest held first; ties by key so the order is total.
+void SortOldestFirst(std::vector<Record>* records) {
+  std::sort(records->begin(), records->end(), [](const Record& a, const Record& b) {
+    const Timestamp& ta = a.approval().held_at();
+    const Timestamp& tb = b.approval().held_at();
+    if (ta != tb) return ta < tb;
+    return ApprovalKey(a.job().tenant_id(), a.job().job_id()) <
+           ApprovalKey(b.job().tenant_id(), b.job().job_id());
+  });
+}
+
+}  // namespace
+
+std::string JobDigest(const v1::Job& job) {
+  v1::Job canonical = job;
+  canonical.DiscardUnknownFields();
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    canonical.SerializeToCodedStream(&coded);
+  }  // the coded stream flushes into `bytes` here
+  return "sha256:" + policy::Sha256Hex(bytes);
+}
+
+std::string ApprovalKey(std::string_view tenant_id, std::string_view job_id) {
+  if (tenant_id.empty()) tenant_id = kDefaultTenant;
+  std::string material = std::to_string(tenant_id.size());
+  material.push_back(':');
+  material.append(tenant_id);
+  material.append(job_id);
+  return policy::Sha256Hex(material);
+}
+
+// --- ApprovalStore ------------------------------------------------------------------------
+
+Result<int64_t> ApprovalStore::CountPending() {
+  auto pending = List(/*include_resolved=*/false);
+  if (!pending.ok()) return pending.status();
+  return static_cast<int64_t>(pending->size());
+}
+
+Result<uint64_t> InMemoryApprovalStore::Create(const Record& record) {
+  const std::string key = ApprovalKey(record.job().tenant_id(), record.job().job_id());
+  std::lock_guard<std::mutex> lock(mu_);
+  if (records_.count(key) != 0) {
+    return Status(StatusCode::kAlreadyExists, "job '" + record.job().job_id() + "' is held already");
+  }
+  Record stored = record;
+  stored.set_revision(++last_revision_);
+  records_.emplace(key, std::move(stored));
+  return last_revision_;
+}
+
+Result<Record> InMemoryApprovalStore::Get(std::string_view tenant_id, std::string_view job_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = records_.find(ApprovalKey(tenant_id, job_id));
+  if (it == records_.end()) return NotFound("no approval for job '" + std::string(job_id) + "'");
+  return it->second;
+}
+
+Result<uint64_t> InMemoryApprovalStore::Update(const Record& record, uint64_t expected_revision) {
+  const std::string key = ApprovalKey(record.job().tenant_id(), record.job().job_id());
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = records_.find(key);
+  if (it == records_.end() || it->second.revision() != expected_revision) {
+    return Conflict("the approval of job '" + record.job().job_id() + "' changed meanwhile");
+  }
+  it->second = record;
+  it->second.set_revision(++last_revision_);
+  return last_revision_;
+}
+
+Result<std::vector<Record>> InMemoryApprovalStore::List(bool include_resolved) {
+  std::vector<Record> out;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [_, record] : records_) {
+      if (include_resolved || record.status() == Record::PENDING) out.push_back(record);
+    }
+  }
+  SortOldestFirst(&out);
+  return out;
+}
+
+// --- NatsKvApprovalStore ------------------------------------------------------------------
+
+struct NatsKvApprovalStore::Handles {
+  NatsPtr<jsCtx> js;
+  NatsPtr<kvStore> kv;
+};
+
+NatsKvApprovalStore::NatsKvApprovalStore() : handles_(std::make_unique<Handles>()) {}
+NatsKvApprovalStore::~NatsKvApprovalStore() = default;
+
+namespace {
+
+// KV writes report a failed compare-and-set as a generic error naming the wrong last
+// sequence; make it kConflict.
+Status KvWriteStatus(natsStatus s, const std::string& what) {
+  Status status = FromNats(s, what);
+  if (!status.ok() && status.message().find("wrong last sequence") != std::string::npos) {
+    return Conflict(status.message());
+  }
+  return status;
+}
+
+Result<Record> ParseRecord(kvEntry* entry) {
+  Record record;
+  if (!record.ParseFromArray(kvEntry_Value(entry), kvEntry_ValueLen(entry))) {
+    return Internal(std::string("corrupt approval record under key ") + kvEntry_Key(entry));
+  }
+  record.set_revision(kvEntry_Revision(entry));
+  return record;
+}
+
+std::string Serialize(const Record& record) {
+  Record stored = record;
+  stored.clear_revision();  // the store's revision is the truth; never persist a copy
+  return stored.SerializeAsString();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<NatsKvApprovalStore>> NatsKvApprovalStore::Open(
+    NatsConnection* connection, const ApprovalStoreOptions& options) {
+  std::unique_ptr<NatsKvApprovalStore> store(new NatsKvApprovalStore());
+  store->options_ = options;
+  jsOptions js_options;
+  jsOptions_Init(&js_options);
+  js_options.Wait = options.timeout.count();
+  jsCtx* js = nullptr;
+  natsStatus s = natsConnection_JetStream(&js, connection->raw(), &js_options);
+  if (s != NATS_OK) return FromNats(s, "JetStream context for the approvals store");
+  store->handles_->js.reset(js);
+
+  kvStore* raw = nullptr;
+  s = js_KeyValue(&raw, js, options.bucket.c_str());
+  if (s == NATS_NOT_FOUND) {
+    kvConfig config;
+    kvConfig_Init(&config);
+    config.Bucket = options.bucket.c_str();
+    config.History = options.history;
+    config.Replicas = options.replicas;
+    config.StorageType = options.memory_storage ? js_MemoryStorage : js_FileStorage;
+    s = js_CreateKeyValue(&raw, js, &config);
+    // Another replica may have created it a moment ago.
+    if (s != NATS_OK && js_KeyValue(&raw, js, options.bucket.c_str()) == NATS_OK) s = NATS_OK;
+  }
+  if (s != NATS_OK) return FromNats(s, "open KV bucket " + options.bucket);
+  store->handles_->kv.reset(raw);
+  return store;
+}
+
+Result<uint64_t> NatsKvApprovalStore::Create(const Record& record) {
+  const std::string key = ApprovalKey(record.job().tenant_id(), record.job().job_id());
+  const std::string data = Serialize(record);
+  uint64_t revision = 0;
+  const natsStatus s = kvStore_Create(&revision, handles_->kv.get(), key.c_str(), data.data(),
+                                      static_cast<int>(data.size()));
+  Status status = KvWriteStatus(s, "hold job " + record.job().job_id());
+  if (status.code() == StatusCode::kConflict) {
+    return Status(StatusCode::kAlreadyExists, "job '" + record.job().job_id() + "' is held already");
+  }
+  if (!status.ok()) return status;
+  return revision;
+}
+
+Result<Record> NatsKvApprovalStore::Get(std::string_view tenant_id, std::string_view job_id) {
+  const std::string key = ApprovalKey(tenant_id, job_id);
+  kvEntry* raw = nullptr;
+  const natsStatus s = kvStore_Get(&raw, handles_->kv.get(), key.c_str());
+  if (s == NATS_NOT_FOUND) return NotFound("no approval for job '" + std::string(job_id) + "'");
+  if (s != NATS_OK) return FromNats(s, "read the approval of job " + std::string(job_id));
+  NatsPtr<kvEntry> entry(raw);
+  return ParseRecord(entry.get());
+}
+
+Result<uint64_t> NatsKvApprovalStore::Update(const Record& record, uint64_t expected_revision) {
+  const std::string key = ApprovalKey(record.job().tenant_id(), record.job().job_id());
+  const std::string data = Serialize(record);
+  uint64_t revision = 0;
+  const natsStatus s = kvStore_Update(&revision, handles_->kv.get(), key.c_str(), data.data(),
+                                      static_cast<int>(data.size()), expected_revision);
+  Status status = KvWriteStatus(s, "update the approval of job " + record.job().job_id());
+  if (status.code() == StatusCode::kConflict) {
+    return Conflict("the approval of job '" + record.job().job_id() + "' changed meanwhile");
+  }
+  if (!status.ok()) return status;
+  return revision;
+}
+
+Result<std::vector<Record>> NatsKvApprovalStore::List(bool include_resolved) {
+  kvWatchOptions watch_options;
+  kvWatchOptions_Init(&watch_options);
+  watch_options.IgnoreDeletes = true;
+  watch_options.Timeout = options_.timeout.count();
+  kvWatcher* raw = nullptr;
+  natsStatus s = kvStore_WatchAll(&raw, handles_->kv.get(), &watch_options);
+  if (s != NATS_OK) return FromNats(s, "list approvals");
+  NatsPtr<kvWatcher> watcher(raw);
+  std::vector<Record> out;
+  // The watcher delivers each key's latest value, then a null entry.
+  for (;;) {
+    kvEntry* next = nullptr;
+    s = kvWatcher_Next(&next, watcher.get(), options_.timeout.count());
+    if (s != NATS_OK) return FromNats(s, "list approvals");
+    if (next == nullptr) break;
+    NatsPtr<kvEntry> entry(next);
+    if (kvEntry_Operation(entry.get()) != kvOp_Put) continue;
+    auto record = ParseRecord(entry.get());
+    if (!record.ok()) {
+      spdlog::warn("{}; skipped", record.status().message());
+      continue;
+    }
+    if (include_resolved || record->status() == Record::PENDING) out.push_back(std::move(*record));
+  }
+  SortOldestFirst(&out);
+  return out;
+}
+
+// --- NatsApprovalPublisher ----------------------------------------------------------------
+
+Status NatsApprovalPublisher::Publish(const OutboundMessage& message) {
+  auto ack = connection_->Publish(message, timeout_);
+  return ack.ok() ? Status::Ok() : ack.status();
+}
+
+// --- ApprovalService ----------------------------------------------------------------------
+
+ApprovalService::ApprovalService(ApprovalStore* store, ApprovalPublisher* publisher,
+                                 PolicySource policy, const Clock* clock,
+                                 ApprovalOptions options, ApprovalObserver* observer)
+    : store_(store),
+      publisher_(publisher),
+      policy_(std::move(policy)),
+      clock_(clock),
+      options_(std::move(options)),
+      observer_(observer) {}
+
+Timestamp ApprovalService::Now() const {
+  return TimeUtil::MillisecondsToTimestamp(clock_->UnixMillis());
+}
+
+OutboundMessage ApprovalService::RequestMessage(const Record& record) const {
+  const std::string_view rest = subjects::RestOf(record.subject(), options_.prefixes.job);
+  v1::DispatchedJob request;
+  *request.mutable_job() = record.job();
+  *request.mutable_decision() = record.decision();
+  *request.mutable_approval() = record.approval();
+  OutboundMessage out;
+  out.subject = subjects::Join(options_.prefixes.approval, rest);
+  out.msg_id = MessageId(TenantOf(record.job()), record.job().job_id(), kRequestTarget);
+  SetDecisionHeaders(record.decision(), &out);
+  out.body = request.SerializeAsString();
+  return out;
+}
+
+Result<Held> ApprovalService::Hold(const v1::Job& job, const v1::Decision& decision,
+                                   std::string_view subject) {
+  if (job.job_id().empty()) return InvalidArgument("a held job needs a job_id");
+  const std::string_view rest = subjects::RestOf(subject, options_.prefixes.job);
+  if (rest.empty()) return InvalidArgument("subject '" + std::string(subject) + "' has no <rest>");
+
+  Record record;
+  *record.mutable_job() = job;
+  if (job.tenant_id().empty()) record.mutable_job()->set_tenant_id(kDefaultTenant);
+  *record.mutable_decision() = decision;
+  record.set_subject(std::string(subject));
+  record.set_status(Record::PENDING);
+  v1::Approval* binding = record.mutable_approval();
+  binding->set_outcome(StatusName(Record::PENDING));
+  binding->set_job_digest(JobDigest(record.job()));
+  binding->set_held_snapshot(decision.snapshot());
+  binding->set_held_snapshot_hash(decision.snapshot_hash());
+  const int64_t now_ms = clock_->UnixMillis();
+  const int64_t ttl_sec = decision.has_approval_ttl_sec() && decision.approval_ttl_sec() > 0
+                              ? decision.approval_ttl_sec()
+                              : options_.default_ttl.count();
+  *binding->mutable_held_at() = TimeUtil::MillisecondsToTimestamp(now_ms);
+  *binding->mutable_expires_at() = TimeUtil::MillisecondsToTimestamp(now_ms + ttl_sec * 1000);
+
+  Held held;
+  auto created = store_->Create(record);
+  if (created.ok()) {
+    record.set_revision(*created);
+    held.created = true;
+    if (observer_ != nullptr) observer_->OnHeld();
+    ReportPending();
+  } else if (created.status().code() == StatusCode::kAlreadyExists) {
+    // A redelivery (or a resubmission under the same job id): the first hold stands.
+    auto existing = store_->Get(record.job().tenant_id(), job.job_id());
+    if (!existing.ok()) return existing.status();
+    if (existing->approval().job_digest() != binding->job_digest()) {
+      spdlog::warn("job '{}' arrived again with different content; the job held first stands",
+                   job.job_id());
+    }
+    record = std::move(*existing);
+  } else {
+    return created.status();
+  }
+  if (record.status() == Record::PENDING) held.request = RequestMessage(record);
+  held.approval = std::move(record);
+  return held;
+}
+
+ApprovalOutcome ApprovalService::Approve(const v1::ApproveRequest& request,
+                                         const Identity& approver) {
+  return Resolve(Verb::kApprove, request, approver);
+}
+
+ApprovalOutcome ApprovalService::Reject(const v1::ApproveRequest& request,
+                                        const Identity& approver) {
+  return Resolve(Verb::kReject, request, approver);
+}
+
+ApprovalOutcome ApprovalService::Resolve(Verb verb, const v1::ApproveRequest& request,
+                                         const Identity& who) {
+  if (request.job_id().empty()) {
+    return {InvalidArgument("which job? job_id is empty"), "invalid_request", {}};
+  }
+  auto found = store_->Get(request.tenant_id(), request.job_id());
+  if (!found.ok()) return {found.status(), CodeFor(found.status()), {}};
+  Record record = std::move(*found);
+  const v1::Approval& binding = record.approval();
+
+  if (record.status() != Record::PENDING) {
+    std::string message = "job '" + request.job_id() + "' was " + Lower(StatusName(record.status()));
+    if (!binding.approver().empty()) message += " by " + binding.approver();
+    message += " at " + TimeUtil::ToString(binding.resolved_at());
+    return {Conflict(message), "already_resolved", std::move(record)};
+  }
+  if (Now() >= binding.expires_at()) {
+    const std::string expired_at = TimeUtil::ToString(binding.expires_at());
+    ApprovalOutcome expired = Finish(std::move(record), Record::EXPIRED, "",
+                                     "no approver decided before " + expired_at, std::nullopt);
+    if (!expired.status.ok()) return expired;
+    return {Conflict("the approval of job '" + request.job_id() + "' expired at " + expired_at),
+            "expired", std::move(expired.approval)};
+  }
+  if (verb == Verb::kApprove) {
+    // Integrity first: every later check reads the job.
+    if (JobDigest(record.job()) != binding.job_digest()) {
+      return Refuse(record, who, StatusCode::kConflict, "digest_mismatch",
+                    "the held job no longer matches its digest " + binding.job_digest() +
+                        "; it was changed after it was held");
+    }
+    if (!request.job_digest().empty() && request.job_digest() != binding.job_digest()) {
+      return Refuse(record, who, StatusCode::kConflict, "digest_mismatch",
+                    "the job held is " + binding.job_digest() + ", not the reviewed " +
+                        request.job_digest());
+    }
+  }
+  const std::string& role = record.decision().approver_role();
+  if (!role.empty() && !who.HasRoleNamed(role)) {
+    return Refuse(record, who, StatusCode::kPermissionDenied, "wrong_role",
+                  "resolving this job needs the role '" + role + "', which " + who.name +
+                      " does not hold");
+  }
+  if (verb == Verb::kReject) {
+    return Finish(std::move(record), Record::REJECTED, who.name, request.reason(), std::nullopt);
+  }
+  if (who.name.empty() || IsActorOf(who.name, record.job())) {
+    return Refuse(record, who, StatusCode::kPermissionDenied, "self_approval",
+                  who.name + " is the job's agent or owner and cannot approve it");
+  }
+
+  // Bound to the snapshot that held the job: if another is enforced now, the job must
+  // still pass it.
+  std::optional<v1::Decision> reevaluated;
+  const std::shared_ptr<const policy::Policy> policy = policy_ ? policy_() : nullptr;
+  if (policy == nullptr) {
+    return {Unavailable("no policy is enforced; approvals wait for one"), "no_policy",
+            std::move(record)};
+  }
+  if (policy->hash() != binding.held_snapshot_hash()) {
+    policy::DecisionStamp stamp{NewDecisionId(), clock_->UnixMillis()};
+    v1::Decision now = policy->Decide(record.job(), stamp);
+    EnforceableDecision(&now);
+    if (now.decision() == v1::DENY || now.decision() == v1::TERMINATE) {
+      const std::string message =
+          "the job was held under snapshot '" + binding.held_snapshot() + "'; the enforced '" +
+          now.snapshot() + "' now decides " + std::string(policy::VerdictName(now.decision())) +
+          ": " + now.reason();
+      return Refuse(record, who, StatusCode::kConflict, "stale_snapshot", message, &now);
+    }
+    if (now.decision() == v1::REQUIRE_APPROVAL && !now.approver_role().empty() &&
+        !who.HasRoleNamed(now.approver_role())) {
+      return Refuse(record, who, StatusCode::kPermissionDenied, "wrong_role",
+                    "the enforced snapshot '" + now.snapshot() + "' needs the role '" +
+                        now.approver_role() + "', which " + who.name + " does not hold",
+                    &now);
+    }
+    reevaluated = std::move(now);
+  }
+  return Finish(std::move(record), Record::APPROVED, who.name, request.reason(),
+                std::move(reevaluated));
+}
+
+ApprovalOutcome ApprovalService::Finish(Record record, Record::Status status,
+                                        const std::string& approver, const std::string& reason,
+                                        std::optional<v1::Decision> released_decision) {
+  const uint64_t revision = record.revision();
+  const std::string job_id = record.job().job_id();
+  record.set_status(status);
+  v1::Approval* resolution = record.mutable_approval();
+  resolution->set_outcome(StatusName(status));
+  resolution->set_approver(approver);
+  resolution->set_reason(reason);
+  *resolution->mutable_resolved_at() = Now();
+  if (released_decision) *record.mutable_released_decision() = std::move(*released_decision);
+
+  auto updated = store_->Update(record, revision);
+  if (!updated.ok()) {
+    if (updated.status().code() != StatusCode::kConflict) {
+      return {updated.status(), CodeFor(updated.status()), std::move(record)};
+    }
+    // Someone else resolved it first; say who.
+    auto now = store_->Get(record.job().tenant_id(), job_id);
+    std::string message = "another resolution of job '" + job_id + "' won";
+    if (now.ok()) {
+      message += ": it is " + Lower(StatusName(now->status()));
+      if (!now->approval().approver().empty()) message += " by " + now->approval().approver();
+      record = std::move(*now);
+    }
+    return {Conflict(message), "conflict", std::move(record)};
+  }
+  record.set_revision(*updated);
+  if (observer_ != nullptr) {
+    const double wait_seconds =
+        TimeUtil::DurationToMilliseconds(record.approval().resolved_at() -
+                                         record.approval().held_at()) /
+        1000.0;
+    observer_->OnResolved(Lower(StatusName(status)), std::max(0.0, wait_seconds));
+  }
+  if (Status published = Publish(&record); !published.ok()) {
+    // The resolution stands (it is in the store); ReleasePending finishes the publishes.
+    spdlog::warn("job '{}' {}; publishing it failed, will retry: {}", job_id,
+                 Lower(StatusName(status)), published.ToString());
+  }
+  ReportPending();
+  return {Status::Ok(), "", std::move(record)};
+}
+
+Status ApprovalService::Publish(Record* record) {
+  const v1::Job& job = record->job();
+  const std::string_view tenant = TenantOf(job);
+  const std::string_view rest = subjects::RestOf(record->subject(), options_.prefixes.job);
+  const v1::Decision& decision =
+      record->has_released_decision() ? record->released_decision() : record->decision();
+  const bool approved = record->status() == Record::APPROVED;
+
+  v1::DispatchedJob dispatched;
+  *dispatched.mutable_job() = job;
+  *dispatched.mutable_decision() = decision;
+  *dispatched.mutable_approval() = record->approval();
+  OutboundMessage target;
+  target.subject =
+      subjects::Join(approved ? options_.prefixes.worker : options_.prefixes.denied, rest);
+  target.msg_id = MessageId(tenant, job.job_id(), approved ? kReleaseTarget : kDeniedTarget);
+  SetDecisionHeaders(decision, &target);
+  if (approved) target.headers.emplace_back(kApproverHeader, record->approval().approver());
+  target.body = dispatched.SerializeAsString();
+
+  v1::DecisionRecord audit;
+  *audit.mutable_decision() = decision;
+  audit.set_subject(record->subject());
+  audit.set_routed_to(target.subject);
+  *audit.mutable_job() = job;
+  *audit.mutable_approval() = record->approval();
+  OutboundMessage resolution;
+  resolution.subject = subjects::Join(options_.prefixes.decisions, rest);
+  resolution.msg_id = MessageId(tenant, job.job_id(), kResolutionTarget);
+  resolution.body = audit.SerializeAsString();
+
+  // The job first: once it is out, the record of it follows (or ReleasePending repeats
+  // both, and the stream drops the duplicate).
+  JOBGATE_RETURN_IF_ERROR(publisher_->Publish(target));
+  JOBGATE_RETURN_IF_ERROR(publisher_->Publish(resolution));
+
+  Record released = *record;
+  released.set_released(true);
+  *released.mutable_released_at() = Now();
+  auto updated = store_->Update(released, record->revision());
+  if (updated.ok()) {
+    released.set_revision(*updated);
+    *record = std::move(released);
+    return Status::Ok();
+  }
+  if (updated.status().code() == StatusCode::kConflict) {
+    // Another replica's ReleasePending marked it meanwhile.
+    auto now = store_->Get(tenant, job.job_id());
+    if (now.ok() && now->released()) {
+      *record = std::move(*now);
+      return Status::Ok();
+    }
+  }
+  return updated.status();
+}
+
+ApprovalOutcome ApprovalService::Refuse(const Record& record, const Identity& who,
+                                        StatusCode status, std::string code, std::string message,
+                                        const v1::Decision* reevaluated) {
+  v1::DecisionRecord audit;
+  *audit.mutable_decision() = reevaluated != nullptr ? *reevaluated : record.decision();
+  audit.set_subject(record.subject());
+  *audit.mutable_job() = record.job();
+  v1::Approval* attempt = audit.mutable_approval();
+  *attempt = record.approval();
+  attempt->set_outcome("REFUSED");
+  attempt->set_approver(who.name);
+  attempt->set_reason(message);
+  attempt->set_refusal(code);
+  *attempt->mutable_resolved_at() = Now();
+  OutboundMessage out;
+  out.subject = subjects::Join(options_.prefixes.decisions,
+                               subjects::RestOf(record.subject(), options_.prefixes.job));
+  out.msg_id = MessageId(TenantOf(record.job()), record.job().job_id(),
+                         std::string(kRefusalTarget) + NewDecisionId());
+  out.body = audit.SerializeAsString();
+  if (Status s = publisher_->Publish(out); !s.ok()) {
+    spdlog::warn("could not record the refused approval of job '{}' ({}): {}",
+                 record.job().job_id(), code, s.ToString());
+  }
+  if (observer_ != nullptr) observer_->OnRefused(code);
+  return {Status(status, std::move(message)), std::move(code), record};
+}
+
+Result<int> ApprovalService::ExpireDue() {
+  auto records = store_->List(/*include_resolved=*/false);
+  if (!records.ok()) return records.status();
+  const Timestamp now = Now();
+  int expired = 0;
+  for (Record& record : *records) {
+    if (now < record.approval().expires_at()) continue;
+    const std::string job_id = record.job().job_id();
+    const std::string expired_at = TimeUtil::ToString(record.approval().expires_at());
+    ApprovalOutcome out = Finish(std::move(record), Record::EXPIRED, "",
+                                 "no approver decided before " + expired_at, std::nullopt);
+    if (out.status.ok()) {
+      ++expired;
+    } else if (out.status.code() != StatusCode::kConflict) {  // conflict: resolved elsewhere
+      spdlog::warn("could not expire the approval of job '{}': {}", job_id, out.status.ToString());
+    }
+  }
+  if (auto released = ReleasePending(); !released.ok()) {
+    spdlog::warn("releasing resolved approvals failed: {}", released.status().ToString());
+  }
+  ReportPending();
+  return expired;
+}
+
+Result<int> ApprovalService::ReleasePending() {
+  auto records = store_->List(/*include_resolved=*/true);
+  if (!records.ok()) return records.status();
+  int finished = 0;
+  Status first_error;
+  for (Record& record : *records) {
+    if (record.status() == Record::PENDING || record.released()) continue;
+    Status s = Publish(&record);
+    if (s.ok()) {
+      ++finished;
+    } else if (first_error.ok()) {
+      first_error = s;
+    }
+  }
+  if (!first_error.ok()) return first_error;
+  return finished;
+}
+
+Result<v1::ApprovalList> ApprovalService::List(bool include_resolved) {
+  auto records = store_->List(include_resolved);
+  if (!records.ok()) return records.status();
+  v1::ApprovalList list;
+  int64_t pending = 0;
+  for (Record& record : *records) {
+    if (record.status() == Record::PENDING) ++pending;
+    *list.add_approvals() = std::move(record);
+  }
+  list.set_pending(pending);
+  return list;
+}
+
+Result<int64_t> ApprovalService::CountPending() {
+  auto count = store_->CountPending();
+  if (count.ok() && observer_ != nullptr) observer_->OnPendingCount(*count);
+  return count;
+}
+
+void ApprovalService::ReportPending() {
+  if (observer_ == nullptr) return;
+  if (auto count = CountPending(); !count.ok()) {
+    spdlog::debug("could not count pending approvals: {}", count.status().ToString());
+  }
+}
+
+}  // namespace jobgate::gate
