@@ -14,6 +14,7 @@ int RunCli(int argc, char** argv) {
   AddOfflineCommands(app, &exit_code);
   AddDaemonCommands(app, &exit_code);
   AddOnlineCommands(app, &exit_code);
+  AddApprovalCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

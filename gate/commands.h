@@ -12,8 +12,11 @@ void AddOfflineCommands(CLI::App& app, int* exit_code);
 // run, submit, demo: the daemon and the verbs that talk to it over NATS (run_command.cc).
 void AddDaemonCommands(CLI::App& app, int* exit_code);
 
-// policy publish|rollback|list|show|simulate|shadow, approvals ...: verbs that talk to a
-// running gate's HTTP API (online_commands.cc).
+// policy publish|rollback|list|show|simulate|shadow: verbs that talk to a running gate's
+// HTTP API (online_commands.cc).
 void AddOnlineCommands(CLI::App& app, int* exit_code);
+
+// approvals list|approve|reject, over the HTTP API too (approval_commands.cc).
+void AddApprovalCommands(CLI::App& app, int* exit_code);
 
 }  // namespace jobgate::gate

@@ -1,87 +1,16 @@
-// Online verbs: `jobgate policy ...` talks to a running gate's HTTP API.
-//
-// The gate is found with --url (or $JOBGATE_URL, default http://127.0.0.1:8081); the
-// bearer token comes from --token or $JOBGATE_TOKEN. Answers are printed as the API's
-// JSON; exit 0 on success, 1 when the gate refused (the error on stderr), 2 when it
-// could not be reached or the input could not be read.
+// Online verbs: `jobgate policy ...` talks to a running gate's HTTP API (gate/http_client.h:
+// --url, --token, how answers are printed, exit codes).
 
-#include <httplib.h>
-
-#include <cstdlib>
 #include <iostream>
 
 #include "gate/commands.h"
+#include "gate/http_client.h"
 #include "jobgate/v1/jobgate.pb.h"
 #include "policy/policy.h"
 #include "subjects/codec.h"
 
 namespace jobgate::gate {
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitRefused = 1;
-constexpr int kExitUnreachable = 2;
-
-struct Endpoint {
-  std::string url;
-  std::string token;
-};
-
-std::string EnvOr(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? v : fallback;
-}
-
-// Sends one request; prints the answer. Returns the exit code.
-int Call(const Endpoint& endpoint, const std::string& method, const std::string& path,
-         const std::string& body) {
-  httplib::Client client(endpoint.url);
-  client.set_connection_timeout(5);
-  client.set_read_timeout(120);  // publish simulates on recent jobs
-  httplib::Headers headers;
-  if (!endpoint.token.empty()) headers.emplace("Authorization", "Bearer " + endpoint.token);
-  httplib::Result result = method == "GET"
-                               ? client.Get(path.c_str(), headers)
-                               : client.Post(path.c_str(), headers, body, "application/json");
-  if (!result) {
-    std::cerr << "jobgate: cannot reach " << endpoint.url << ": "
-              << httplib::to_string(result.error()) << "\n";
-    return kExitUnreachable;
-  }
-  if (result->status >= 200 && result->status < 300) {
-    std::cout << result->body << "\n";
-    return kExitOk;
-  }
-  v1::ErrorResponse error;
-  if (subjects::FromJson(result->body, &error).ok() && !error.error().empty()) {
-    std::cerr << "jobgate: " << result->status << " " << error.code() << ": " << error.error()
-              << "\n";
-    for (const auto& d : error.details()) std::cerr << "  " << d << "\n";
-    if (error.has_simulation() && error.simulation().jobs() > 0) {
-      const auto& sim = error.simulation();
-      std::cerr << "  simulation: " << sim.flipped() << " of " << sim.jobs() << " recent jobs flip, "
-                << sim.loosened() << " loosening\n";
-      for (const auto& cell : sim.flips()) {
-        std::cerr << "    " << policy::VerdictName(cell.from()) << " -> "
-                  << policy::VerdictName(cell.to()) << ": " << cell.count()
-                  << (cell.loosening() ? " LOOSENING" : "");
-        if (cell.example_job_ids_size() > 0) std::cerr << " e.g. " << cell.example_job_ids(0);
-        std::cerr << "\n";
-      }
-    }
-  } else {
-    std::cerr << "jobgate: " << result->status << ": " << result->body << "\n";
-  }
-  return kExitRefused;
-}
-
-// Adds --url and --token to `cmd`, filling `endpoint` (defaults from the environment).
-void AddEndpointOptions(CLI::App* cmd, const std::shared_ptr<Endpoint>& endpoint) {
-  endpoint->url = EnvOr("JOBGATE_URL", "http://127.0.0.1:8081");
-  endpoint->token = EnvOr("JOBGATE_TOKEN", "");
-  cmd->add_option("--url", endpoint->url, "The gate's HTTP API ($JOBGATE_URL)");
-  cmd->add_option("--token", endpoint->token, "Bearer token ($JOBGATE_TOKEN)");
-}
 
 // Reads a file for a request body field; prints the error and returns false on failure.
 bool ReadInto(const std::string& path, std::string* out) {

@@ -1,0 +1,35 @@
+// The CLI's side of the control API: one HTTP call to a running gate, its answer printed.
+//
+// The gate is found with --url (or $JOBGATE_URL, default http://127.0.0.1:8081); the
+// bearer token comes from --token or $JOBGATE_TOKEN. A success prints the API's JSON on
+// stdout; a refusal prints the ErrorResponse on stderr.
+// Exit codes: kExitOk, kExitRefused (the gate answered with an error), kExitUnreachable
+// (no answer, or the verb's input could not be read).
+// Thread-safety: plain functions; each call opens its own connection.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <string>
+
+namespace jobgate::gate {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRefused = 1;
+inline constexpr int kExitUnreachable = 2;
+
+struct Endpoint {
+  std::string url;
+  std::string token;
+};
+
+// Adds --url and --token to `cmd`, filling `endpoint` (defaults from the environment).
+void AddEndpointOptions(CLI::App* cmd, const std::shared_ptr<Endpoint>& endpoint);
+
+// Sends one request (`method` "GET" or "POST"; `path` may carry a query string) and
+// prints the answer. Returns the exit code.
+int Call(const Endpoint& endpoint, const std::string& method, const std::string& path,
+         const std::string& body);
+
+}  // namespace jobgate::gate
