@@ -1,0 +1,353 @@
+// Approvals against a real nats-server: the store contract on JetStream KV (and, as the
+// reference, in memory), a job held by one gate replica and resolved through another,
+// a restarted gate that still lists and releases what was pending, and the worker
+// stream receiving every released job exactly once.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "gate/approvals.h"
+#include "gate/nats_bus.h"
+#include "tests/gate/approvals_test_util.h"
+#include "tests/support/fake_bus.h"
+#include "tests/support/nats_server.h"
+
+namespace jobgate::gate {
+namespace {
+
+using approvals_test::Ask;
+using approvals_test::CompileOrDie;
+using approvals_test::DbJob;
+using approvals_test::Person;
+using approvals_test::RecordingPublisher;
+using jobgate::testing::JetStreamClient;
+using jobgate::testing::NatsServer;
+using jobgate::testing::WaitFor;
+using Record = v1::PendingApproval;
+
+std::unique_ptr<NatsConnection> ConnectOrDie(const NatsServer& server) {
+  NatsConnectOptions options;
+  options.servers = {server.url()};
+  auto connection = NatsConnection::Connect(options, /*wait=*/true);
+  EXPECT_TRUE(connection.ok()) << connection.status().ToString();
+  return connection.ok() ? std::move(*connection) : nullptr;
+}
+
+Record Pending(const std::string& job_id, int64_t held_at_ms) {
+  Record record;
+  *record.mutable_job() = DbJob(job_id);
+  record.set_subject("job.db.migrate");
+  record.set_status(Record::PENDING);
+  record.mutable_approval()->set_job_digest(JobDigest(record.job()));
+  record.mutable_approval()->mutable_held_at()->set_seconds(held_at_ms / 1000);
+  return record;
+}
+
+// --- the store contract -------------------------------------------------------------------
+
+struct StoreBackend {
+  virtual ~StoreBackend() = default;
+  virtual ApprovalStore* store() = 0;
+};
+
+struct MemoryStoreBackend : StoreBackend {
+  InMemoryApprovalStore memory;
+  ApprovalStore* store() override { return &memory; }
+};
+
+struct KvStoreBackend : StoreBackend {
+  NatsServer server;
+  std::unique_ptr<NatsConnection> connection = ConnectOrDie(server);
+  std::unique_ptr<NatsKvApprovalStore> kv;
+  KvStoreBackend() {
+    auto opened = NatsKvApprovalStore::Open(connection.get(), {});
+    EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+    if (opened.ok()) kv = std::move(*opened);
+  }
+  ~KvStoreBackend() override {
+    kv.reset();
+    connection.reset();
+  }
+  ApprovalStore* store() override { return kv.get(); }
+};
+
+class ApprovalStoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "memory") {
+      backend_ = std::make_unique<MemoryStoreBackend>();
+    } else {
+      backend_ = std::make_unique<KvStoreBackend>();
+    }
+    ASSERT_NE(backend_->store(), nullptr);
+  }
+  ApprovalStore& store() { return *backend_->store(); }
+  std::unique_ptr<StoreBackend> backend_;
+};
+
+TEST_P(ApprovalStoreTest, CreateOnceThenGetWithRevision) {
+  EXPECT_EQ(store().Get("default", "j1").status().code(), StatusCode::kNotFound);
+  auto revision = store().Create(Pending("j1", 1000));
+  ASSERT_TRUE(revision.ok()) << revision.status().ToString();
+  EXPECT_EQ(store().Create(Pending("j1", 2000)).status().code(), StatusCode::kAlreadyExists);
+
+  auto got = store().Get("default", "j1");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->revision(), *revision);
+  EXPECT_EQ(got->job().job_id(), "j1");
+  EXPECT_EQ(got->approval().held_at().seconds(), 1);  // the first write stands
+  // Tenants are separate.
+  EXPECT_EQ(store().Get("other", "j1").status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(ApprovalStoreTest, UpdateIsCompareAndSet) {
+  auto created = store().Create(Pending("j1", 1000));
+  ASSERT_TRUE(created.ok());
+  Record approved = *store().Get("default", "j1");
+  approved.set_status(Record::APPROVED);
+  auto updated = store().Update(approved, *created);
+  ASSERT_TRUE(updated.ok()) << updated.status().ToString();
+  EXPECT_GT(*updated, *created);
+
+  Record rejected = approved;
+  rejected.set_status(Record::REJECTED);
+  EXPECT_EQ(store().Update(rejected, *created).status().code(), StatusCode::kConflict);
+  EXPECT_EQ(store().Get("default", "j1")->status(), Record::APPROVED);
+  EXPECT_EQ(store().Get("default", "j1")->revision(), *updated);
+  EXPECT_EQ(store().Update(Pending("never-held", 0), 1).status().code(), StatusCode::kConflict);
+}
+
+TEST_P(ApprovalStoreTest, ListsPendingOldestFirstAndCounts) {
+  auto empty = store().List(true);
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  EXPECT_TRUE(empty->empty());
+  EXPECT_EQ(*store().CountPending(), 0);
+
+  ASSERT_TRUE(store().Create(Pending("late", 3000)).ok());
+  ASSERT_TRUE(store().Create(Pending("early", 1000)).ok());
+  ASSERT_TRUE(store().Create(Pending("middle", 2000)).ok());
+  Record middle = *store().Get("default", "middle");
+  middle.set_status(Record::REJECTED);
+  ASSERT_TRUE(store().Update(middle, middle.revision()).ok());
+
+  auto pending = store().List(false);
+  ASSERT_TRUE(pending.ok()) << pending.status().ToString();
+  ASSERT_EQ(pending->size(), 2u);
+  EXPECT_EQ((*pending)[0].job().job_id(), "early");
+  EXPECT_EQ((*pending)[1].job().job_id(), "late");
+  EXPECT_GT((*pending)[0].revision(), 0u);
+  auto all = store().List(true);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[1].job().job_id(), "middle");
+  EXPECT_EQ(*store().CountPending(), 2);
+}
+
+TEST_P(ApprovalStoreTest, ConcurrentUpdatesExactlyOneWins) {
+  auto created = store().Create(Pending("j1", 1000));
+  ASSERT_TRUE(created.ok());
+  constexpr int kWriters = 8;
+  std::atomic<int> wins{0}, conflicts{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kWriters; ++i) {
+    threads.emplace_back([&, i] {
+      Record record = Pending("j1", 1000);
+      record.set_status(i % 2 == 0 ? Record::APPROVED : Record::REJECTED);
+      auto r = store().Update(record, *created);
+      if (r.ok()) {
+        ++wins;
+      } else if (r.status().code() == StatusCode::kConflict) {
+        ++conflicts;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wins.load(), 1);
+  EXPECT_EQ(conflicts.load(), kWriters - 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, ApprovalStoreTest, ::testing::Values("memory", "jetstream_kv"),
+                         [](const auto& info) { return info.param; });
+
+// --- replicas sharing one store -------------------------------------------------------------
+
+// One gate replica's approvals side: its own connection, KV handle and service.
+struct Replica {
+  std::unique_ptr<NatsConnection> connection;
+  std::unique_ptr<NatsKvApprovalStore> store;
+  std::unique_ptr<NatsApprovalPublisher> publisher;
+  std::unique_ptr<ApprovalService> service;
+
+  Replica(const NatsServer& server, const Clock* clock,
+          std::shared_ptr<const policy::Policy> policy) {
+    connection = ConnectOrDie(server);
+    auto opened = NatsKvApprovalStore::Open(connection.get(), {});
+    EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+    if (opened.ok()) store = std::move(*opened);
+    publisher = std::make_unique<NatsApprovalPublisher>(connection.get());
+    service = std::make_unique<ApprovalService>(
+        store.get(), publisher.get(), [policy] { return policy; }, clock, ApprovalOptions{});
+  }
+  ~Replica() {
+    service.reset();
+    store.reset();
+    connection.reset();
+  }
+};
+
+class ApprovalReplicasTest : public ::testing::Test {
+ protected:
+  ApprovalReplicasTest() : policy_(CompileOrDie(approvals_test::kHoldPolicy)) {}
+
+  void SetUp() override {
+    auto connection = ConnectOrDie(server_);
+    ASSERT_NE(connection, nullptr);
+    ASSERT_TRUE(connection->EnsureStream({.name = "WORK", .subjects = {"worker.>"}}).ok());
+    ASSERT_TRUE(
+        connection->EnsureStream({.name = "APPROVALS", .subjects = {"approval.requests.>"}}).ok());
+    ASSERT_TRUE(connection
+                    ->EnsureStream({.name = "AUDIT",
+                                    .subjects = {"audit.decisions.>", "audit.denied.>"}})
+                    .ok());
+    client_ = std::make_unique<JetStreamClient>(server_.url());
+  }
+
+  // Holds `job` through `replica` and publishes its approval request, as the dispatcher does.
+  void HoldThrough(Replica& replica, const v1::Job& job) {
+    v1::Decision decision = policy_->Decide(job, {"d-" + job.job_id(), clock_.UnixMillis()});
+    decision.set_approval_ttl_sec(3600);
+    auto held = replica.service->Hold(job, decision, "job.db.migrate");
+    ASSERT_TRUE(held.ok()) << held.status().ToString();
+    ASSERT_TRUE(held->request.has_value());
+    ASSERT_TRUE(replica.publisher->Publish(*held->request).ok());
+  }
+
+  int64_t Count(const std::string& stream, const std::string& filter) {
+    return client_->Count(stream, filter);
+  }
+
+  NatsServer server_;
+  testing::FakeClock clock_;
+  std::shared_ptr<const policy::Policy> policy_;
+  std::unique_ptr<JetStreamClient> client_;
+};
+
+TEST_F(ApprovalReplicasTest, HeldByOneGateApprovedThroughAnotherReachesTheWorkerOnce) {
+  Replica a(server_, &clock_, policy_);
+  Replica b(server_, &clock_, policy_);
+  HoldThrough(a, DbJob("j1"));
+  HoldThrough(a, DbJob("j1"));  // a redelivery: one approval, one request
+  EXPECT_EQ(Count("APPROVALS", "approval.requests.db.migrate"), 1);
+  EXPECT_EQ(*b.service->CountPending(), 1);
+
+  ApprovalOutcome out = b.service->Approve(Ask("j1", "ok"), Person("alice"));
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  EXPECT_TRUE(out.approval.released());
+  ASSERT_TRUE(WaitFor([&] { return Count("WORK", "worker.db.migrate") == 1; }));
+
+  // Nothing releases it again: not a second approval on either replica, not the sweeps.
+  EXPECT_EQ(a.service->Approve(Ask("j1"), Person("carol")).code, "already_resolved");
+  EXPECT_EQ(*a.service->ReleasePending(), 0);
+  EXPECT_EQ(*b.service->ExpireDue(), 0);
+
+  auto work = client_->ReadAll("WORK", "worker.>");
+  ASSERT_EQ(work.size(), 1u);
+  v1::DispatchedJob released;
+  ASSERT_TRUE(released.ParseFromString(work[0].data));
+  EXPECT_EQ(released.job().job_id(), "j1");
+  EXPECT_EQ(released.approval().approver(), "alice");
+  EXPECT_EQ(released.approval().held_snapshot(), "v1");
+  EXPECT_EQ(released.approval().job_digest(), JobDigest(DbJob("j1")));
+  EXPECT_EQ(work[0].headers["Jobgate-Approver"], "alice");
+  EXPECT_FALSE(work[0].headers["Nats-Msg-Id"].empty());
+  EXPECT_EQ(Count("AUDIT", "audit.decisions.db.migrate"), 1);
+  EXPECT_EQ(*a.service->CountPending(), 0);
+}
+
+TEST_F(ApprovalReplicasTest, ConcurrentApproveAndRejectOnTwoGatesOneWins) {
+  Replica a(server_, &clock_, policy_);
+  Replica b(server_, &clock_, policy_);
+  constexpr int kJobs = 10;
+  for (int i = 0; i < kJobs; ++i) HoldThrough(a, DbJob("j" + std::to_string(i)));
+  std::atomic<int> approved{0}, rejected{0}, lost{0};
+  auto run = [&](Replica* replica, bool approve) {
+    for (int i = 0; i < kJobs; ++i) {
+      const auto request = Ask("j" + std::to_string(i));
+      ApprovalOutcome out = approve ? replica->service->Approve(request, Person("alice"))
+                                    : replica->service->Reject(request, Person("carol"));
+      if (out.status.ok()) {
+        ++(approve ? approved : rejected);
+      } else if (out.status.code() == StatusCode::kConflict) {
+        ++lost;
+      }
+    }
+  };
+  std::thread ta(run, &a, true), tb(run, &b, false);
+  ta.join();
+  tb.join();
+  EXPECT_EQ(approved + rejected, kJobs);
+  EXPECT_EQ(lost.load(), kJobs);
+  ASSERT_TRUE(WaitFor([&] {
+    return Count("WORK", "worker.>") == approved.load() &&
+           Count("AUDIT", "audit.denied.>") == rejected.load();
+  }));
+}
+
+TEST_F(ApprovalReplicasTest, RestartedGateListsAndReleasesWhatWasPending) {
+  {
+    Replica before(server_, &clock_, policy_);
+    HoldThrough(before, DbJob("j1"));
+    HoldThrough(before, DbJob("j2"));
+  }
+  // The server restarts too: the approvals are on disk, not in any process.
+  server_.Stop();
+  server_.Start();
+
+  Replica after(server_, &clock_, policy_);
+  auto list = after.service->List(false);
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  ASSERT_EQ(list->approvals_size(), 2);
+  EXPECT_EQ(list->pending(), 2);
+
+  ASSERT_TRUE(after.service->Approve(Ask("j1"), Person("alice")).status.ok());
+  ASSERT_TRUE(WaitFor([&] { return Count("WORK", "worker.db.migrate") == 1; }));
+
+  clock_.Advance(std::chrono::hours(2));
+  EXPECT_EQ(*after.service->ExpireDue(), 1);
+  EXPECT_EQ(Count("AUDIT", "audit.denied.db.migrate"), 1);
+  EXPECT_EQ(after.store->Get("default", "j2")->status(), Record::EXPIRED);
+  EXPECT_EQ(*after.service->CountPending(), 0);
+  EXPECT_EQ(Count("WORK", "worker.>"), 1);
+}
+
+TEST_F(ApprovalReplicasTest, ApprovedButUnreleasedIsReleasedAfterACrash) {
+  {
+    // A gate that approves, then dies before its publishes reach the stream.
+    Replica crashed(server_, &clock_, policy_);
+    HoldThrough(crashed, DbJob("j1"));
+    RecordingPublisher dead;
+    dead.FailSubjectsStartingWith("worker.");
+    ApprovalService dying(crashed.store.get(), &dead, [this] { return policy_; }, &clock_, {});
+    ApprovalOutcome out = dying.Approve(Ask("j1"), Person("alice"));
+    ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+    EXPECT_FALSE(out.approval.released());
+  }
+  EXPECT_EQ(Count("WORK", "worker.>"), 0);
+
+  Replica a(server_, &clock_, policy_);
+  Replica b(server_, &clock_, policy_);
+  // Both replicas run their start-up release at once: the job still arrives once.
+  std::thread ta([&] { (void)a.service->ReleasePending(); });
+  std::thread tb([&] { (void)b.service->ReleasePending(); });
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(WaitFor([&] { return Count("WORK", "worker.db.migrate") == 1; }));
+  EXPECT_TRUE(a.store->Get("default", "j1")->released());
+  EXPECT_EQ(*a.service->ReleasePending(), 0);
+  EXPECT_EQ(Count("WORK", "worker.>"), 1);
+  EXPECT_EQ(Count("AUDIT", "audit.decisions.>"), 1);
+}
+
+}  // namespace
+}  // namespace jobgate::gate
