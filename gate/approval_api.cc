@@ -25,6 +25,30 @@ ApiResponse OutcomeResponse(const ApprovalOutcome& out) {
   return ErrorJson(HttpStatusFor(out.status.code()), out.code, out.status.message());
 }
 
+// HTTP: ?include_resolved=true. Request-reply (no query): {"include_resolved": true}.
+ApiResponse List(ApprovalService* service, const ApiRequest& req) {
+  bool include_resolved = false;
+  if (auto it = req.query.find("include_resolved"); it != req.query.end()) {
+    auto flag = ParseFlag(it->second);
+    if (!flag) return ErrorJson(400, "invalid_request", "include_resolved is true or false");
+    include_resolved = *flag;
+  } else if (!Blank(req.body)) {
+    google::protobuf::Struct body;
+    if (Status s = subjects::FromJson(req.body, &body); !s.ok()) {
+      return ErrorJson(s, "invalid_request");
+    }
+    if (auto f = body.fields().find("include_resolved"); f != body.fields().end()) {
+      if (!f->second.has_bool_value()) {
+        return ErrorJson(400, "invalid_request", "include_resolved is true or false");
+      }
+      include_resolved = f->second.bool_value();
+    }
+  }
+  auto list = service->List(include_resolved);
+  if (!list.ok()) return ErrorJson(list.status());
+  return JsonResponse(*list);
+}
+
 enum class Verb { kApprove, kReject };
 
 // `path_job_id` is the {job_id} of the HTTP path, or empty for the body-only form.
@@ -50,31 +74,10 @@ ApiResponse Resolve(ApprovalService* service, Verb verb, const ApiRequest& req,
 }  // namespace
 
 void AddApprovalRoutes(ApiRouter* router, ApprovalService* service) {
-  router->Add(
-      "GET", "/api/v1/approvals", Role::kViewer, "approvals.list",
-      [service](const ApiRequest& req, const Identity&, const auto&) {
-        // HTTP: ?include_resolved=true. Request-reply: {"include_resolved": true}.
-        bool include_resolved = false;
-        if (auto it = req.query.find("include_resolved"); it != req.query.end()) {
-          auto flag = ParseFlag(it->second);
-          if (!flag) return ErrorJson(400, "invalid_request", "include_resolved is true or false");
-          include_resolved = *flag;
-        } else if (!Blank(req.body)) {
-          google::protobuf::Struct body;
-          if (Status s = subjects::FromJson(req.body, &body); !s.ok()) {
-            return ErrorJson(s, "invalid_request");
-          }
-          if (auto f = body.fields().find("include_resolved"); f != body.fields().end()) {
-            if (!f->second.has_bool_value()) {
-              return ErrorJson(400, "invalid_request", "include_resolved is true or false");
-            }
-            include_resolved = f->second.bool_value();
-          }
-        }
-        auto list = service->List(include_resolved);
-        if (!list.ok()) return ErrorJson(list.status());
-        return JsonResponse(*list);
-      });
+  router->Add("GET", "/api/v1/approvals", Role::kViewer, "approvals.list",
+              [service](const ApiRequest& req, const Identity&, const auto&) {
+                return List(service, req);
+              });
   // The HTTP forms take the job id from the path. Request-reply cannot use them: the
   // router hands a route with path parameters only the parameters, and the reason
   // must get through, so request-reply uses the body-only forms below.

@@ -45,15 +45,13 @@ void AddApprovalCommands(CLI::App& app, int* exit_code) {
     auto all = std::make_shared<bool>(false);
     cmd->add_flag("--all,--include-resolved", *all, "Also approved, rejected and expired ones");
     cmd->callback([=] {
-      *exit_code = Call(*endpoint, "GET",
-                        std::string("/api/v1/approvals?include_resolved=") +
-                            (*all ? "true" : "false"),
-                        "");
+      *exit_code =
+          Call(*endpoint, "GET",
+               std::string("/api/v1/approvals?include_resolved=") + (*all ? "true" : "false"), "");
     });
   }
   AddResolveCommand(approvals, "approve", "Release a held job to its worker", exit_code);
-  AddResolveCommand(approvals, "reject", "Refuse a held job (it goes to audit.denied)",
-                    exit_code);
+  AddResolveCommand(approvals, "reject", "Refuse a held job (it goes to audit.denied)", exit_code);
 }
 
 }  // namespace jobgate::gate

@@ -43,8 +43,7 @@ std::string Lower(std::string s) {
 }
 
 bool SameName(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
@@ -67,7 +66,7 @@ void SetDecisionHeaders(const v1::Decision& decision, OutboundMessage* out) {
   out->headers.emplace_back(kDecisionHeader, std::string(policy::VerdictName(decision.decision())));
   out->headers.emplace_back(kDecisionIdHeader, decision.decision_id());
   out->headers.emplace_back(kSnapshotHeader, decision.snapshot().empty() ? decision.snapshot_hash()
-                                                                          : decision.snapshot());
+                                                                         : decision.snapshot());
 }
 
 // Oldest held first; ties by key so the order is total.
@@ -117,7 +116,8 @@ Result<uint64_t> InMemoryApprovalStore::Create(const Record& record) {
   const std::string key = ApprovalKey(record.job().tenant_id(), record.job().job_id());
   std::lock_guard<std::mutex> lock(mu_);
   if (records_.count(key) != 0) {
-    return Status(StatusCode::kAlreadyExists, "job '" + record.job().job_id() + "' is held already");
+    return Status(StatusCode::kAlreadyExists,
+                  "job '" + record.job().job_id() + "' is held already");
   }
   Record stored = record;
   stored.set_revision(++last_revision_);
@@ -233,7 +233,8 @@ Result<uint64_t> NatsKvApprovalStore::Create(const Record& record) {
                                       static_cast<int>(data.size()));
   Status status = KvWriteStatus(s, "hold job " + record.job().job_id());
   if (status.code() == StatusCode::kConflict) {
-    return Status(StatusCode::kAlreadyExists, "job '" + record.job().job_id() + "' is held already");
+    return Status(StatusCode::kAlreadyExists,
+                  "job '" + record.job().job_id() + "' is held already");
   }
   if (!status.ok()) return status;
   return revision;
@@ -302,8 +303,8 @@ Status NatsApprovalPublisher::Publish(const OutboundMessage& message) {
 // --- ApprovalService ----------------------------------------------------------------------
 
 ApprovalService::ApprovalService(ApprovalStore* store, ApprovalPublisher* publisher,
-                                 PolicySource policy, const Clock* clock,
-                                 ApprovalOptions options, ApprovalObserver* observer)
+                                 PolicySource policy, const Clock* clock, ApprovalOptions options,
+                                 ApprovalObserver* observer)
     : store_(store),
       publisher_(publisher),
       policy_(std::move(policy)),
@@ -398,7 +399,8 @@ ApprovalOutcome ApprovalService::Resolve(Verb verb, const v1::ApproveRequest& re
   const v1::Approval& binding = record.approval();
 
   if (record.status() != Record::PENDING) {
-    std::string message = "job '" + request.job_id() + "' was " + Lower(StatusName(record.status()));
+    std::string message =
+        "job '" + request.job_id() + "' was " + Lower(StatusName(record.status()));
     if (!binding.approver().empty()) message += " by " + binding.approver();
     message += " at " + TimeUtil::ToString(binding.resolved_at());
     return {Conflict(message), "already_resolved", std::move(record)};
@@ -419,16 +421,16 @@ ApprovalOutcome ApprovalService::Resolve(Verb verb, const v1::ApproveRequest& re
                         "; it was changed after it was held");
     }
     if (!request.job_digest().empty() && request.job_digest() != binding.job_digest()) {
-      return Refuse(record, who, StatusCode::kConflict, "digest_mismatch",
-                    "the job held is " + binding.job_digest() + ", not the reviewed " +
-                        request.job_digest());
+      return Refuse(
+          record, who, StatusCode::kConflict, "digest_mismatch",
+          "the job held is " + binding.job_digest() + ", not the reviewed " + request.job_digest());
     }
   }
   const std::string& role = record.decision().approver_role();
   if (!role.empty() && !who.HasRoleNamed(role)) {
-    return Refuse(record, who, StatusCode::kPermissionDenied, "wrong_role",
-                  "resolving this job needs the role '" + role + "', which " + who.name +
-                      " does not hold");
+    return Refuse(
+        record, who, StatusCode::kPermissionDenied, "wrong_role",
+        "resolving this job needs the role '" + role + "', which " + who.name + " does not hold");
   }
   if (verb == Verb::kReject) {
     return Finish(std::move(record), Record::REJECTED, who.name, request.reason(), std::nullopt);
@@ -451,10 +453,10 @@ ApprovalOutcome ApprovalService::Resolve(Verb verb, const v1::ApproveRequest& re
     v1::Decision now = policy->Decide(record.job(), stamp);
     EnforceableDecision(&now);
     if (now.decision() == v1::DENY || now.decision() == v1::TERMINATE) {
-      const std::string message =
-          "the job was held under snapshot '" + binding.held_snapshot() + "'; the enforced '" +
-          now.snapshot() + "' now decides " + std::string(policy::VerdictName(now.decision())) +
-          ": " + now.reason();
+      const std::string message = "the job was held under snapshot '" + binding.held_snapshot() +
+                                  "'; the enforced '" + now.snapshot() + "' now decides " +
+                                  std::string(policy::VerdictName(now.decision())) + ": " +
+                                  now.reason();
       return Refuse(record, who, StatusCode::kConflict, "stale_snapshot", message, &now);
     }
     if (now.decision() == v1::REQUIRE_APPROVAL && !now.approver_role().empty() &&
@@ -500,10 +502,9 @@ ApprovalOutcome ApprovalService::Finish(Record record, Record::Status status,
   }
   record.set_revision(*updated);
   if (observer_ != nullptr) {
-    const double wait_seconds =
-        TimeUtil::DurationToMilliseconds(record.approval().resolved_at() -
-                                         record.approval().held_at()) /
-        1000.0;
+    const double wait_seconds = TimeUtil::DurationToMilliseconds(record.approval().resolved_at() -
+                                                                 record.approval().held_at()) /
+                                1000.0;
     observer_->OnResolved(Lower(StatusName(status)), std::max(0.0, wait_seconds));
   }
   if (Status published = Publish(&record); !published.ok()) {

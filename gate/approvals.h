@@ -89,11 +89,9 @@ class ApprovalStore {
   // Stores a new record; kAlreadyExists when the job has one. Returns its revision.
   virtual Result<uint64_t> Create(const v1::PendingApproval& record) = 0;
   // The record with its revision set; kNotFound when there is none.
-  virtual Result<v1::PendingApproval> Get(std::string_view tenant_id,
-                                          std::string_view job_id) = 0;
+  virtual Result<v1::PendingApproval> Get(std::string_view tenant_id, std::string_view job_id) = 0;
   // Replaces the record if its revision is still `expected_revision`; kConflict when
-  // another writer got there first, kNotFound when there is no record. Returns the new
-  // revision.
+  // another writer got there first (or there is no record). Returns the new revision.
   virtual Result<uint64_t> Update(const v1::PendingApproval& record,
                                   uint64_t expected_revision) = 0;
   // Every PENDING record (every record with `include_resolved`), oldest held first,
@@ -261,9 +259,9 @@ class ApprovalService {
   // Publishes a resolved record's messages and marks it released.
   Status Publish(v1::PendingApproval* record);
   // Records a refused attempt and builds the refusal answer.
-  ApprovalOutcome Refuse(const v1::PendingApproval& record, const Identity& who,
-                         StatusCode status, std::string code,
-                         std::string message, const v1::Decision* reevaluated = nullptr);
+  ApprovalOutcome Refuse(const v1::PendingApproval& record, const Identity& who, StatusCode status,
+                         std::string code, std::string message,
+                         const v1::Decision* reevaluated = nullptr);
   OutboundMessage RequestMessage(const v1::PendingApproval& record) const;
   google::protobuf::Timestamp Now() const;
   void ReportPending();

@@ -46,8 +46,8 @@ int Call(const Endpoint& endpoint, const std::string& method, const std::string&
     for (const auto& d : error.details()) std::cerr << "  " << d << "\n";
     if (error.has_simulation() && error.simulation().jobs() > 0) {
       const auto& sim = error.simulation();
-      std::cerr << "  simulation: " << sim.flipped() << " of " << sim.jobs() << " recent jobs flip, "
-                << sim.loosened() << " loosening\n";
+      std::cerr << "  simulation: " << sim.flipped() << " of " << sim.jobs()
+                << " recent jobs flip, " << sim.loosened() << " loosening\n";
       for (const auto& cell : sim.flips()) {
         std::cerr << "    " << policy::VerdictName(cell.from()) << " -> "
                   << policy::VerdictName(cell.to()) << ": " << cell.count()

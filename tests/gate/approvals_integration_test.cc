@@ -206,10 +206,10 @@ class ApprovalReplicasTest : public ::testing::Test {
     ASSERT_TRUE(connection->EnsureStream({.name = "WORK", .subjects = {"worker.>"}}).ok());
     ASSERT_TRUE(
         connection->EnsureStream({.name = "APPROVALS", .subjects = {"approval.requests.>"}}).ok());
-    ASSERT_TRUE(connection
-                    ->EnsureStream({.name = "AUDIT",
-                                    .subjects = {"audit.decisions.>", "audit.denied.>"}})
-                    .ok());
+    ASSERT_TRUE(
+        connection
+            ->EnsureStream({.name = "AUDIT", .subjects = {"audit.decisions.>", "audit.denied.>"}})
+            .ok());
     client_ = std::make_unique<JetStreamClient>(server_.url());
   }
 

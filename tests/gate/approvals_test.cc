@@ -54,7 +54,8 @@ class ApprovalsTest : public ::testing::Test {
   ApprovalsTest()
       : held_policy_(CompileOrDie(approvals_test::kHoldPolicy)),
         enforced_(held_policy_),
-        service_(&store_, &publisher_, [this] { return Enforced(); }, &clock_, {}, &observer_) {}
+        service_(
+            &store_, &publisher_, [this] { return Enforced(); }, &clock_, {}, &observer_) {}
 
   std::shared_ptr<const policy::Policy> Enforced() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -137,9 +138,9 @@ TEST_F(ApprovalsTest, HoldPublishesTheRequestWithItsBinding) {
   EXPECT_EQ(request.approval().job_digest(), JobDigest(DbJob("j1")));
   EXPECT_EQ(request.approval().held_snapshot(), "v1");
   EXPECT_EQ(request.approval().held_snapshot_hash(), held_policy_->hash());
-  EXPECT_EQ(TimeUtil::DurationToSeconds(request.approval().expires_at() -
-                                        request.approval().held_at()),
-            3600);
+  EXPECT_EQ(
+      TimeUtil::DurationToSeconds(request.approval().expires_at() - request.approval().held_at()),
+      3600);
   EXPECT_EQ(observer_.held.load(), 1);
   EXPECT_EQ(observer_.pending.load(), 1);
 }
@@ -290,8 +291,7 @@ TEST_F(ApprovalsTest, TamperedJobIsRefused) {
   HoldJob(DbJob("j1"));
   // Someone with write access to the store edits the held job.
   Record record = Stored("j1");
-  (*record.mutable_job()->mutable_args()->mutable_fields())["sql"].set_string_value(
-      "DROP TABLE t");
+  (*record.mutable_job()->mutable_args()->mutable_fields())["sql"].set_string_value("DROP TABLE t");
   ASSERT_TRUE(store_.Update(record, record.revision()).ok());
 
   ApprovalOutcome out = service_.Approve(Ask("j1"), Person("alice"));
@@ -531,7 +531,8 @@ TEST_F(ApprovalRoutesTest, ListApproveAndRejectOverHttp) {
             400);
   EXPECT_EQ(Http("POST", "/api/v1/approvals/j2/approve", "{not json", "alice").status, 400);
 
-  ApiResponse pending = Http("GET", "/api/v1/approvals", "", "vera", {{"include_resolved", "false"}});
+  ApiResponse pending =
+      Http("GET", "/api/v1/approvals", "", "vera", {{"include_resolved", "false"}});
   ASSERT_TRUE(subjects::FromJson(pending.body, &approvals).ok());
   EXPECT_EQ(approvals.approvals_size(), 1);
   ApiResponse all = Http("GET", "/api/v1/approvals", "", "vera", {{"include_resolved", "true"}});
