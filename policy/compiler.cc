@@ -14,6 +14,7 @@
 #include "policy/command.h"
 #include "policy/glob.h"
 #include "policy/hash.h"
+#include "policy/secrets.h"
 #include "policy/model.h"
 #include "policy/policy.h"
 #include "policy/subject_pattern.h"
@@ -87,17 +88,19 @@ const std::vector<std::string_view> kTopKeys = {"version", "snapshot", "descript
 const std::vector<std::string_view> kDefaultsKeys = {"decision", "reason", "constraints"};
 const std::vector<std::string_view> kRuleKeys = {
     "id",         "name",          "description", "match",        "decision", "reason",
-    "constraints", "approver_role", "risk_score",  "examples",    "rate",     "approval_ttl"};
+    "constraints", "approver_role", "risk_score",  "examples",    "rate",     "approval_ttl",
+    "redact"};
 const std::vector<std::string_view> kMatchKeys = {
     "topics",   "not_topics",    "tenants",        "environment", "capability",
     "capabilities", "actor",     "risk_tags",      "risk_tags_any", "risk_tags_none",
     "labels",   "args",          "job_id",         "command",     "sql",
-    "path",     "egress"};
+    "path",     "egress",        "secrets_present"};
 const std::vector<std::string_view> kCommandKeys = {
     "program",   "not_program", "subcommand", "flags_all",
     "flags_any", "flags_none",  "args_glob",  "opaque"};
 const std::vector<std::string_view> kSqlKeys = {"kind", "object"};
 const std::vector<std::string_view> kEgressKeys = {"hosts", "hosts_not_in"};
+const std::vector<std::string_view> kRedactKeys = {"paths"};
 const std::vector<std::string_view> kActorKeys = {"agent_id", "session_id", "owner", "team",
                                                   "type"};
 const std::vector<std::string_view> kOperatorKeys = {"glob", "regex", "in",  "not_in", "exists",
@@ -251,6 +254,8 @@ class PolicyCompiler {
   void CompileCommand(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
   void CompileSql(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
   void CompileEgress(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
+  void CompileSecretsPresent(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
+  void CompileRedact(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
   // Compiles a list of globs (a string or a list) into one anchored RE2 in `*out` and
   // their sorted list into `*canon`. False (with an error) when empty or invalid.
   bool CompileGlobs(const YAML::Node& node, const std::string& what, std::unique_ptr<RE2>* out,
@@ -556,6 +561,7 @@ void PolicyCompiler::CompileRule(const YAML::Node& node, std::set<std::string>* 
   } else if (rule.decision == v1::THROTTLE) {
     Error(node, where + " decides throttle but has no 'rate' (limit, period, key)");
   }
+  if (node["redact"]) CompileRedact(node["redact"], &rule, &canon);
   if (node["examples"]) CompileExamples(node["examples"], &rule);
 
   canonical_rules_.push_back(std::move(canon));
@@ -678,6 +684,7 @@ void PolicyCompiler::CompileMatch(const YAML::Node& node, CompiledRule* rule, Js
   if (node["command"]) CompileCommand(node["command"], rule, canon);
   if (node["sql"]) CompileSql(node["sql"], rule, canon);
   if (node["egress"]) CompileEgress(node["egress"], rule, canon);
+  if (node["secrets_present"]) CompileSecretsPresent(node["secrets_present"], rule, canon);
   // Cheap conditions first: indexed string fields, then labels/args, regexes last.
   std::stable_sort(rule->fields.begin(), rule->fields.end(),
                    [](const FieldCondition& a, const FieldCondition& b) {
@@ -1172,6 +1179,84 @@ void PolicyCompiler::CompileExamples(const YAML::Node& node, CompiledRule* rule)
       rule->examples.push_back(std::move(example));
     }
   }
+}
+
+void PolicyCompiler::CompileSecretsPresent(const YAML::Node& node, CompiledRule* rule,
+                                           JsonValue* canon) {
+  SecretsCondition c;
+  const auto& known = SecretScanner::Default().detector_ids();
+  if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false")) {
+    c.want_present = node.Scalar() == "true";
+    c.canonical = JsonValue(c.want_present);
+  } else {
+    std::vector<std::string> ids;
+    if (!GetStringList(node, "secrets_present", &ids) || ids.empty()) {
+      Error(node, "secrets_present is true, false, or a list of detector ids");
+      return;
+    }
+    const std::vector<std::string_view> names(known.begin(), known.end());
+    bool ok = true;
+    for (const auto& id : ids) {
+      if (std::find(known.begin(), known.end(), id) == known.end()) {
+        std::string hint = DidYouMean(id, names);
+        if (hint.empty()) hint = " (known: " + Join(names) + ")";
+        Error(node, "unknown secret detector '" + id + "'" + hint);
+        ok = false;
+      }
+    }
+    if (!ok) return;
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    c.detectors = ids;
+    c.canonical = JsonValue::MakeArray();
+    for (const auto& id : ids) c.canonical.push_back(JsonValue(id));
+  }
+  (*canon)["secrets_present"] = c.canonical;
+  rule->Action().secrets = std::move(c);
+}
+
+// Redaction paths are dotted ("args.env.*", "labels.session"); they are matched as
+// slash paths so that `*` stays within one segment and `**` crosses them. A label key is
+// one segment whatever dots it holds.
+std::string RedactPathToSlashes(const std::string& dotted) {
+  if (dotted.rfind("labels.", 0) == 0) return "labels/" + dotted.substr(7);
+  std::string out = dotted;
+  std::replace(out.begin(), out.end(), '.', '/');
+  return out;
+}
+
+void PolicyCompiler::CompileRedact(const YAML::Node& node, CompiledRule* rule, JsonValue* canon) {
+  if (!CheckMap(node, "redact", kRedactKeys)) return;
+  std::vector<std::string> paths;
+  if (!node["paths"] || !GetStringList(node["paths"], "redact.paths", &paths) || paths.empty()) {
+    Error(node, "redact needs 'paths': job fields to replace, such as args.env.* or labels.token");
+    return;
+  }
+  std::string combined;
+  for (const auto& p : paths) {
+    if (p.rfind("args.", 0) != 0 && p.rfind("labels.", 0) != 0 && p != "payload") {
+      Error(node["paths"], "redact path '" + p + "' must start with args. or labels., or be payload");
+      return;
+    }
+    std::string error;
+    const std::string re = GlobToRegex(RedactPathToSlashes(p), &error);
+    if (!error.empty()) {
+      Error(node["paths"], "invalid redact path '" + p + "': " + error);
+      return;
+    }
+    combined += (combined.empty() ? "" : "|") + std::string("(?:") + re + ")";
+  }
+  auto compiled = std::make_unique<RE2>(combined, RE2::Quiet);
+  if (!compiled->ok()) {
+    Error(node["paths"], "redact paths: " + compiled->error());
+    return;
+  }
+  std::sort(paths.begin(), paths.end());
+  paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+  JsonValue list = JsonValue::MakeArray();
+  for (const auto& p : paths) list.push_back(JsonValue(p));
+  (*canon)["redact_paths"] = std::move(list);
+  rule->redact_paths = std::move(compiled);
 }
 
 void PolicyCompiler::BuildIndexes(Policy::Impl* impl) {

@@ -8,10 +8,13 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <functional>
+#include <limits>
 
 #include "policy/model.h"
 #include "policy/path.h"
 #include "policy/policy.h"
+#include "policy/secrets.h"
 
 namespace jobgate::policy {
 namespace {
@@ -303,11 +306,21 @@ bool EgressHolds(const EgressCondition& c, const v1::Job& job, ActionAnalysis* a
   return false;
 }
 
+bool SecretsHold(const SecretsCondition& c, const v1::Job& job, ActionAnalysis* a) {
+  const std::vector<std::string>& found = a->Secrets(job);
+  if (!c.want_present) return found.empty();
+  if (c.detectors.empty()) return !found.empty();
+  for (const auto& id : c.detectors) {
+    if (std::binary_search(found.begin(), found.end(), id)) return true;
+  }
+  return false;
+}
+
 // Checks each condition of `rule` in order. Returns -1 when all hold, else the index of
 // the first failing condition in the order: 0 topics, 1 not_topics, 2 risk_tags,
 // 3 risk_tags_any, 4 risk_tags_none, 5+k fields[k], then (n = fields.size()) 5+n path,
-// 6+n command, 7+n sql, 8+n egress. `analysis` is only touched by rules with path,
-// command, sql or egress conditions.
+// 6+n command, 7+n sql, 8+n egress, 9+n secrets_present. `analysis` is only touched by
+// rules with path, command, sql, egress or secrets conditions.
 int FirstFailingCondition(const CompiledRule& rule, const v1::Job& job,
                           const std::vector<std::string_view>& tokens, ActionAnalysis* analysis) {
   if (!rule.topics.empty() && !AnyTopicMatches(rule.topics, tokens)) return 0;
@@ -339,6 +352,7 @@ int FirstFailingCondition(const CompiledRule& rule, const v1::Job& job,
   if (a.command && !CommandHolds(*a.command, job, analysis)) return n + 1;
   if (a.sql && !SqlHolds(*a.sql, job, analysis)) return n + 2;
   if (a.egress && !EgressHolds(*a.egress, job, analysis)) return n + 3;
+  if (a.secrets && !SecretsHold(*a.secrets, job, analysis)) return n + 4;
   return -1;
 }
 
@@ -388,6 +402,10 @@ std::string DescribeFailure(const CompiledRule& rule, int which, const v1::Job& 
   if (which == n + 3) {
     return "egress: hosts " + JoinQuoted(analysis->Hosts(job)) + ", none matches " +
            rule.action->egress->canonical.Dump();
+  }
+  if (which == n + 4) {
+    return "secrets_present: detectors found " + JoinQuoted(analysis->Secrets(job)) +
+           "; wanted " + rule.action->secrets->canonical.Dump();
   }
   switch (which) {
     case 0:
@@ -581,6 +599,14 @@ const std::vector<std::string>& ActionAnalysis::Paths(const v1::Job& job, bool* 
   return paths;
 }
 
+const std::vector<std::string>& ActionAnalysis::Secrets(const v1::Job& job) {
+  if (!secrets_done) {
+    secrets = SecretScanner::Default().DetectorsIn(job);
+    secrets_done = true;
+  }
+  return secrets;
+}
+
 const std::vector<std::string>& ActionAnalysis::Hosts(const v1::Job& job) {
   if (hosts_done) return hosts;
   hosts_done = true;
@@ -760,6 +786,12 @@ void Policy::FillDecision(const v1::Job& job, const Evaluation& eval, const Deci
           !rule.approver_role.empty()) {
         d->set_approver_role(rule.approver_role);
       }
+      // The first approval rule in precedence order that sets a TTL sets the job's.
+      if (!d->has_approval_ttl_sec() && rule.decision == v1::REQUIRE_APPROVAL &&
+          rule.approval_ttl_sec > 0) {
+        d->set_approval_ttl_sec(static_cast<uint32_t>(
+            std::min<int64_t>(rule.approval_ttl_sec, std::numeric_limits<uint32_t>::max())));
+      }
       if (eval.verdict == v1::THROTTLE && rule.rate) *d->add_throttle() = *rule.rate;
       if (rule.has_constraints) MergeConstraints(rule.constraints, merged);
     }
@@ -771,6 +803,87 @@ void Policy::FillDecision(const v1::Job& job, const Evaluation& eval, const Deci
     d->set_reason("decision could not be built");
     d->set_snapshot(snapshot_name_);
     d->set_snapshot_hash(hash_);
+  }
+}
+
+namespace {
+
+// Replaces every value of `job` whose slash path matches `paths` with a marker; records
+// each as {dotted path, "path"}.
+int RedactPaths(const RE2& paths, v1::Job* job, v1::Decision* decision) {
+  int replaced = 0;
+  auto replace = [&](const std::string& slash_path, const std::string& dotted,
+                     const std::string& value_text, auto set_marker) {
+    if (!RE2::FullMatch(slash_path, paths)) return false;
+    set_marker(SecretScanner::Marker("path", value_text));
+    v1::Redaction* r = decision->add_redactions();
+    r->set_path(dotted);
+    r->set_detector("path");
+    ++replaced;
+    return true;
+  };
+  // Depth-first over args; a matched value (of any type) is replaced whole.
+  std::function<void(Value*, const std::string&, const std::string&, int)> walk =
+      [&](Value* v, const std::string& slash, const std::string& dotted, int depth) {
+        if (depth > 64) return;
+        const std::string text = v->kind_case() == Value::kStringValue ? v->string_value()
+                                                                       : v->ShortDebugString();
+        if (replace(slash, dotted, text, [&](std::string m) { v->set_string_value(std::move(m)); })) {
+          return;
+        }
+        if (v->kind_case() == Value::kStructValue) {
+          for (auto& [key, field] : *v->mutable_struct_value()->mutable_fields()) {
+            walk(&field, slash + "/" + key, dotted + "." + key, depth + 1);
+          }
+        } else if (v->kind_case() == Value::kListValue) {
+          auto* values = v->mutable_list_value()->mutable_values();
+          for (int i = 0; i < values->size(); ++i) {
+            walk(values->Mutable(i), slash + "/" + std::to_string(i),
+                 dotted + "[" + std::to_string(i) + "]", depth + 1);
+          }
+        }
+      };
+  if (job->has_args()) {
+    for (auto& [key, field] : *job->mutable_args()->mutable_fields()) {
+      walk(&field, "args/" + key, "args." + key, 1);
+    }
+  }
+  for (auto& [key, value] : *job->mutable_labels()) {
+    replace("labels/" + key, "labels." + key, value, [&](std::string m) { value = std::move(m); });
+  }
+  if (!job->payload().empty()) {
+    replace("payload", "payload", job->payload(),
+            [&](std::string m) { job->set_payload(std::move(m)); });
+  }
+  return replaced;
+}
+
+}  // namespace
+
+int Policy::Redact(const Evaluation& eval, v1::Job* job, v1::Decision* decision) const noexcept {
+  try {
+    int replaced = 0;
+    bool scan_secrets = eval.verdict == v1::REDACT;
+    for (uint32_t m : eval.matched) {
+      const CompiledRule& rule = impl_->rules[m];
+      if (rule.decision == v1::REDACT) scan_secrets = true;
+      if (rule.redact_paths) replaced += RedactPaths(*rule.redact_paths, job, decision);
+    }
+    if (scan_secrets) {
+      std::vector<v1::Redaction> found;
+      replaced += SecretScanner::Default().RedactJob(job, &found);
+      for (auto& r : found) *decision->add_redactions() = std::move(r);
+    }
+    return replaced;
+  } catch (...) {
+    // Fail closed: nothing of the job is left to leak.
+    job->clear_args();
+    job->clear_labels();
+    job->clear_payload();
+    v1::Redaction* r = decision->add_redactions();
+    r->set_path("*");
+    r->set_detector("error");
+    return -1;
   }
 }
 

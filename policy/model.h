@@ -113,18 +113,28 @@ struct EgressCondition {
   JsonValue canonical;
 };
 
+// `match.secrets_present`: `true` holds when any detector finds a secret in the job,
+// `false` when none does, a list when one of those detectors does (policy/secrets.h).
+struct SecretsCondition {
+  bool want_present = true;
+  std::vector<std::string> detectors;  // empty: any detector
+  JsonValue canonical;
+};
+
 struct ActionConditions {
   std::optional<ValueMatcher> path;  // on the normalized args.path
   std::optional<CommandCondition> command;
   std::optional<SqlCondition> sql;
   std::optional<EgressCondition> egress;
+  std::optional<SecretsCondition> secrets;
 };
 
 // What the command, sql, path and egress conditions read from one job, computed on first
 // use and at most once per job per evaluation. Lives in the caller's Evaluation.
 struct ActionAnalysis {
   void Reset() {
-    command_done = sql_done = path_done = hosts_done = normalized_for_current_ = false;
+    command_done = sql_done = path_done = hosts_done = secrets_done = normalized_for_current_ =
+        false;
   }
   // Each accessor computes its part on first call for the current job.
   const CommandAnalysis& Command(const v1::Job& job);
@@ -135,17 +145,21 @@ struct ActionAnalysis {
   // false when args.path is absent.
   const std::vector<std::string>& Paths(const v1::Job& job, bool* present);
   const std::vector<std::string>& Hosts(const v1::Job& job);
+  // Ids of the secret detectors that fire anywhere in the job (sorted, unique).
+  const std::vector<std::string>& Secrets(const v1::Job& job);
 
   bool command_done = false;
   bool sql_done = false;
   bool path_done = false;
   bool hosts_done = false;
+  bool secrets_done = false;
   bool path_present = false;
   CommandAnalysis command;
   std::vector<std::vector<std::string>> normalized_args;
   std::vector<SqlStatement> sql;
   std::vector<std::string> paths;
   std::vector<std::string> hosts;
+  std::vector<std::string> secrets;
   bool normalized_for_current_ = false;
 };
 
@@ -175,6 +189,9 @@ struct CompiledRule {
   bool has_constraints = false;
   v1::Constraints constraints;
   std::optional<v1::Rate> rate;
+  // `redact: {paths: [...]}`: job fields replaced outright when this rule matches, as
+  // globs over slash-separated paths ("args/env/*"), one RE2. Null when unset.
+  std::unique_ptr<RE2> redact_paths;
 
   std::vector<RuleExample> examples;
   int line = 0;

@@ -150,6 +150,14 @@ class Policy {
   void FillDecision(const v1::Job& job, const Evaluation& eval, const DecisionStamp& stamp,
                     v1::Decision* decision) const noexcept;
 
+  // Applies the redaction effects of an evaluation to `job` (the copy the caller will
+  // publish): fields named by the `redact.paths` of matched rules are replaced outright;
+  // when the verdict is REDACT, or any matched rule decides redact, every secret the
+  // detectors find (policy/secrets.h) is replaced as well. Each replacement is appended
+  // to decision->redactions() as {path, detector} (detector "path" for path rules), never
+  // the value. Returns the number of values replaced. Never throws.
+  int Redact(const Evaluation& eval, v1::Job* job, v1::Decision* decision) const noexcept;
+
   // Evaluate + FillDecision, for callers off the hot path.
   v1::Decision Decide(const v1::Job& job, const DecisionStamp& stamp = {}) const;
 

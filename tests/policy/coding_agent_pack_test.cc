@@ -154,11 +154,15 @@ TEST(CodingAgentPackTest, EgressSqlAndRedaction) {
       v1::REQUIRE_APPROVAL);
   EXPECT_EQ(pack->Decide(Job("{topic: job.agent.db.query, args: {sql: 'SELECT 1'}}")).decision(),
             v1::ALLOW);
-  EXPECT_EQ(
-      pack->Decide(
-              Job("{topic: job.agent.shell.exec, args: {command: 'npm test', env: {API_KEY: x}}}"))
-          .decision(),
-      v1::REDACT);
+  // A placeholder value is not a secret; a token-shaped one is redacted.
+  EXPECT_EQ(pack->Decide(Job("{topic: job.agent.shell.exec, args: {command: 'npm test', "
+                             "env: {API_KEY: x}}}"))
+                .decision(),
+            v1::ALLOW);
+  EXPECT_EQ(pack->Decide(Job("{topic: job.agent.shell.exec, args: {command: 'npm test', "
+                             "env: {NPM_TOKEN: npm_000000000000000000000000000000000000}}}"))
+                .decision(),
+            v1::REDACT);
   EXPECT_EQ(pack->Decide(Job("{topic: job.other.thing}")).decision(), v1::DENY);
 }
 

@@ -335,6 +335,17 @@ TEST(DecisionTest, StampAndSnapshotAreCarried) {
   EXPECT_EQ(d.evaluated_at().seconds(), 1'790'000'000);
 }
 
+TEST(DecisionTest, ApprovalTtlComesFromTheApprovalRule) {
+  auto p = MustCompile(R"(
+rules:
+  - {id: a, match: {}, decision: require_approval, approval_ttl: 4h}
+  - {id: b, match: {topics: [job.x]}, decision: allow}
+)");
+  EXPECT_EQ(p->Decide(Job("{topic: job.x}")).approval_ttl_sec(), 4u * 3600);
+  auto no_ttl = MustCompile("rules: [{id: a, match: {}, decision: require_approval}]\n");
+  EXPECT_FALSE(no_ttl->Decide(Job("{}")).has_approval_ttl_sec());
+}
+
 TEST(DecisionTest, ReasonFallsBackToDescriptionThenRuleId) {
   auto p = MustCompile(R"(
 rules:
