@@ -10,6 +10,7 @@
 
 #include "gate/dispatcher.h"
 #include "gate/nats_bus.h"
+#include "policy/secrets.h"
 #include "gate/nats_util.h"
 #include "policy/hash.h"
 
@@ -27,6 +28,14 @@ constexpr char kRequestTarget[] = "approval";
 constexpr char kReleaseTarget[] = "release";
 constexpr char kResolutionTarget[] = "resolution";
 constexpr char kDeniedTarget[] = "denied";
+
+// The job as it may appear on audit and approval subjects: every secret the detectors
+// find replaced (workers get the job as the decision's redaction left it).
+v1::Job Scrubbed(const v1::Job& job) {
+  v1::Job copy = job;
+  policy::SecretScanner::Default().RedactJob(&copy, nullptr);
+  return copy;
+}
 constexpr char kRefusalTarget[] = "refusal-";  // + a fresh id: one record per attempt
 // Header on released jobs naming who approved them.
 constexpr char kApproverHeader[] = "Jobgate-Approver";
@@ -319,7 +328,7 @@ Timestamp ApprovalService::Now() const {
 OutboundMessage ApprovalService::RequestMessage(const Record& record) const {
   const std::string_view rest = subjects::RestOf(record.subject(), options_.prefixes.job);
   v1::DispatchedJob request;
-  *request.mutable_job() = record.job();
+  *request.mutable_job() = Scrubbed(record.job());
   *request.mutable_decision() = record.decision();
   *request.mutable_approval() = record.approval();
   OutboundMessage out;
@@ -525,7 +534,7 @@ Status ApprovalService::Publish(Record* record) {
   const bool approved = record->status() == Record::APPROVED;
 
   v1::DispatchedJob dispatched;
-  *dispatched.mutable_job() = job;
+  *dispatched.mutable_job() = approved ? job : Scrubbed(job);
   *dispatched.mutable_decision() = decision;
   *dispatched.mutable_approval() = record->approval();
   OutboundMessage target;
@@ -540,7 +549,7 @@ Status ApprovalService::Publish(Record* record) {
   *audit.mutable_decision() = decision;
   audit.set_subject(record->subject());
   audit.set_routed_to(target.subject);
-  *audit.mutable_job() = job;
+  *audit.mutable_job() = Scrubbed(job);
   *audit.mutable_approval() = record->approval();
   OutboundMessage resolution;
   resolution.subject = subjects::Join(options_.prefixes.decisions, rest);
@@ -578,7 +587,7 @@ ApprovalOutcome ApprovalService::Refuse(const Record& record, const Identity& wh
   v1::DecisionRecord audit;
   *audit.mutable_decision() = reevaluated != nullptr ? *reevaluated : record.decision();
   audit.set_subject(record.subject());
-  *audit.mutable_job() = record.job();
+  *audit.mutable_job() = Scrubbed(record.job());
   v1::Approval* attempt = audit.mutable_approval();
   *attempt = record.approval();
   attempt->set_outcome("REFUSED");

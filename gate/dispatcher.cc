@@ -5,14 +5,15 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "policy/hash.h"
+#include "policy/secrets.h"
 #include "subjects/codec.h"
 
 namespace jobgate::gate {
 namespace {
 
-constexpr std::string_view kRedactionNotEnforced = "redaction not yet enforced";
 constexpr char kHex[] = "0123456789abcdef";
 
 void AppendHex(const unsigned char* bytes, size_t size, std::string* out) {
@@ -122,12 +123,7 @@ void EnforceableDecision(v1::Decision* decision) {
     case v1::REQUIRE_APPROVAL:
     case v1::DENY:
     case v1::TERMINATE:
-      return;
-    case v1::REDACT:
-      // The gate never enforces less than the policy says: until secrets can be
-      // replaced, a job that needs redaction does not reach a worker.
-      decision->set_decision(v1::DENY);
-      decision->set_reason(std::string(kRedactionNotEnforced));
+    case v1::REDACT:  // dispatched with secrets replaced (Policy::Redact)
       return;
     default:
       decision->set_decision(v1::DENY);
@@ -142,6 +138,7 @@ std::string TargetSubject(const subjects::Prefixes& prefixes, v1::Verdict verdic
     case v1::ALLOW:
     case v1::ALLOW_WITH_CONSTRAINTS:
     case v1::ALERT:
+    case v1::REDACT:
     case v1::THROTTLE:
       return subjects::Join(prefixes.worker, rest);
     case v1::REQUIRE_APPROVAL:
@@ -153,18 +150,21 @@ std::string TargetSubject(const subjects::Prefixes& prefixes, v1::Verdict verdic
 
 Dispatcher::Dispatcher(DispatcherOptions options, Bus* bus, const Clock* clock,
                        const ActivePolicy* policy, RateLimiter* limiter,
-                       metrics::GateMetrics* metrics)
+                       metrics::GateMetrics* metrics, DispatcherSeams seams)
     : options_(std::move(options)),
       bus_(bus),
       clock_(clock),
       policy_(policy),
       limiter_(limiter),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      seams_(seams) {}
 
 Result<Dispatcher::BatchStats> Dispatcher::RunOnce() {
   // One snapshot for the whole batch: a swap mid-batch applies from the next batch.
   const std::shared_ptr<const policy::Policy> policy = policy_->Get();
   if (policy == nullptr) return FailedPrecondition("no active policy");
+  const std::shared_ptr<const policy::Policy> shadow =
+      seams_.shadow != nullptr ? seams_.shadow->Get() : nullptr;
 
   batch_.clear();
   JOBGATE_RETURN_IF_ERROR(bus_->Fetch(options_.batch_size, options_.fetch_timeout, &batch_));
@@ -182,7 +182,7 @@ Result<Dispatcher::BatchStats> Dispatcher::RunOnce() {
   outbound_used_ = 0;
   for (size_t i = 0; i < batch_.size(); ++i) {
     plans_[i].received_at = received_at;
-    PlanMessage(*policy, *batch_[i], &plans_[i]);
+    PlanMessage(*policy, shadow.get(), *batch_[i], &plans_[i]);
   }
   bus_->PublishBatch(std::span<const OutboundMessage>(outbound_.data(), outbound_used_),
                      options_.publish_timeout, &results_);
@@ -224,7 +224,25 @@ OutboundMessage& Dispatcher::NextOutbound(Plan* plan) {
   return outbound_[outbound_used_++];
 }
 
-void Dispatcher::PlanMessage(const policy::Policy& policy, InboundMessage& message, Plan* plan) {
+void Dispatcher::JudgeShadow(const policy::Policy& policy, const policy::Policy& shadow) {
+  shadow.Evaluate(job_, &shadow_evaluation_);
+  v1::ShadowResult* result = decision_.mutable_shadow();
+  result->set_decision(shadow_evaluation_.verdict);
+  result->set_matched_rule(shadow_evaluation_.deciding_rule >= 0
+                               ? shadow.rule_id(static_cast<size_t>(shadow_evaluation_.deciding_rule))
+                               : std::string());
+  result->set_snapshot(shadow.snapshot_name());
+  result->set_snapshot_hash(shadow.hash());
+  if (shadow_evaluation_.verdict != decision_.decision() && seams_.policy_metrics != nullptr) {
+    seams_.policy_metrics->shadow_disagreements
+        .Add({{"from", std::string(policy::VerdictName(decision_.decision()))},
+              {"to", std::string(policy::VerdictName(shadow_evaluation_.verdict))}})
+        .Increment();
+  }
+}
+
+void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy* shadow,
+                             InboundMessage& message, Plan* plan) {
   const std::string_view subject = message.subject();
   if (message.data().size() > options_.max_message_bytes) {
     PlanRejection(message, "too_large",
@@ -265,6 +283,9 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, InboundMessage& messa
   policy.FillDecision(job_, evaluation_, stamp_.stamp, &decision_);
   EnforceableDecision(&decision_);
   const v1::Verdict verdict = decision_.decision();
+  // The decision's own redaction effects apply to every copy of the job.
+  policy.Redact(evaluation_, &job_, &decision_);
+  if (shadow != nullptr) JudgeShadow(policy, *shadow);
 
   if (verdict == v1::THROTTLE && limiter_ != nullptr) {
     RateLimiter::Admission admission = limiter_->Acquire(job_, decision_.throttle());
@@ -279,22 +300,52 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, InboundMessage& messa
     }
   }
 
+  std::optional<Held> held;
+  if (verdict == v1::REQUIRE_APPROVAL && seams_.approvals != nullptr) {
+    // Held in the shared store before anything is published: a job is never waiting for
+    // approval without a record any replica can serve.
+    auto hold = seams_.approvals->Hold(job_, decision_, subject);
+    if (!hold.ok()) {
+      plan->kind = Plan::Kind::kRetry;
+      plan->nak_delay = options_.retry_delay;
+      spdlog::warn("job {} not held for approval, left for redelivery: {}", job_.job_id(),
+                   hold.status().ToString());
+      return;
+    }
+    held = std::move(*hold);
+  }
+
   plan->kind = Plan::Kind::kRoute;
   plan->verdict = verdict;
   plan->deciding_rule = evaluation_.deciding_rule;
   const std::string target = TargetSubject(options_.prefixes, verdict, rest);
+  const bool to_worker = target.compare(0, options_.prefixes.worker.size(),
+                                        options_.prefixes.worker) == 0;
 
   job_.SerializeToString(&job_bytes_);
+  // Copies that are not for a worker never carry a raw secret.
+  const std::string* audit_job_bytes = &job_bytes_;
+  if (!policy::SecretScanner::Default().DetectorsIn(job_).empty()) {
+    scrubbed_job_ = job_;
+    policy::SecretScanner::Default().RedactJob(&scrubbed_job_, nullptr);
+    scrubbed_job_.SerializeToString(&scrubbed_bytes_);
+    audit_job_bytes = &scrubbed_bytes_;
+  }
   decision_.SerializeToString(&decision_bytes_);
   JobIdPrefix(job_.tenant_id(), job_.job_id(), &id_prefix_);
 
-  OutboundMessage& dispatch = NextOutbound(plan);  // DispatchedJob {1: job, 2: decision}
-  dispatch.subject.assign(target);
-  dispatch.msg_id.assign(id_prefix_).append("dispatch");
-  SetDecisionHeaders(decision_, &dispatch);
-  dispatch.body.clear();
-  AppendField(1, job_bytes_, &dispatch.body);
-  AppendField(2, decision_bytes_, &dispatch.body);
+  // DispatchedJob {1: job, 2: decision, 3: approval}. A held job whose approval is already
+  // resolved (a late redelivery) is not requested again.
+  if (!held || held->request) {
+    OutboundMessage& dispatch = NextOutbound(plan);
+    dispatch.subject.assign(target);
+    dispatch.msg_id.assign(id_prefix_).append("dispatch");
+    SetDecisionHeaders(decision_, &dispatch);
+    dispatch.body.clear();
+    AppendField(1, to_worker ? job_bytes_ : *audit_job_bytes, &dispatch.body);
+    AppendField(2, decision_bytes_, &dispatch.body);
+    if (held) AppendField(3, held->approval.approval().SerializeAsString(), &dispatch.body);
+  }
 
   // DecisionRecord {1: decision, 2: subject, 3: routed_to, 4: job}
   OutboundMessage& record = NextOutbound(plan);
@@ -305,7 +356,7 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, InboundMessage& messa
   AppendField(1, decision_bytes_, &record.body);
   AppendField(2, subject, &record.body);
   AppendField(3, target, &record.body);
-  AppendField(4, job_bytes_, &record.body);
+  AppendField(4, *audit_job_bytes, &record.body);
   if (verdict == v1::ALERT || verdict == v1::TERMINATE) {
     std::string body_copy = record.body;  // before NextOutbound, which may move `record`
     OutboundMessage& alert = NextOutbound(plan);
@@ -337,6 +388,14 @@ prometheus::Counter* Dispatcher::DecisionCounter(
 
 void Dispatcher::Finish(const std::shared_ptr<const policy::Policy>& policy,
                         InboundMessage& message, const Plan& plan, BatchStats* stats) {
+  if (plan.kind == Plan::Kind::kRetry) {
+    ++stats->retried;
+    if (metrics_ != nullptr) metrics_->publish_errors.Add({{"kind", "approval_store"}}).Increment();
+    if (Status s = message.NakWithDelay(plan.nak_delay); !s.ok() && metrics_ != nullptr) {
+      metrics_->publish_errors.Add({{"kind", "nak"}}).Increment();
+    }
+    return;
+  }
   if (plan.kind == Plan::Kind::kThrottle) {
     ++stats->throttled;
     if (metrics_ != nullptr) metrics_->throttled.Add({{"rule", plan.reject_reason}}).Increment();

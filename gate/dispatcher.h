@@ -3,9 +3,9 @@
 // For every message of a batch: decode (protobuf or JSON), fill defaults from the
 // arrival subject, evaluate against the active policy, and publish
 //   * the DispatchedJob (job + decision + constraints) to its target subject:
-//       ALLOW, ALLOW_WITH_CONSTRAINTS, ALERT, THROTTLE within rate -> worker.<rest>
-//       REQUIRE_APPROVAL                                           -> approval.requests.<rest>
-//       DENY, TERMINATE, REDACT (not enforced yet, so denied)      -> audit.denied.<rest>
+//       ALLOW, ALLOW_WITH_CONSTRAINTS, ALERT, REDACT, THROTTLE within rate -> worker.<rest>
+//       REQUIRE_APPROVAL (held in the approval store first)          -> approval.requests.<rest>
+//       DENY, TERMINATE                                              -> audit.denied.<rest>
 //   * a DecisionRecord on audit.decisions.<rest>, and for ALERT and TERMINATE a copy on
 //     alert.<rest>.
 // Only once JetStream acknowledged every publish of a message is that message acked; if
@@ -13,13 +13,20 @@
 // Each publish carries a Nats-Msg-Id derived from the job and the target, so a
 // redelivered job is not duplicated downstream.
 //
+// Secrets: the decision's redaction effects (Policy::Redact: REDACT, redact rules) apply
+// to every copy; every copy that is not for a worker (decision records, alerts, approval
+// requests, denied jobs) is also scrubbed of any secret the detectors find, so the audit
+// trail never carries one.
+// Shadow: when a shadow policy is set, each job is also judged by it, not enforced; the
+// shadow's decision travels in the record and disagreements are counted.
+//
 // A message that cannot be read as a job (undecodable, no job_id, too large, a subject
 // with no <rest>) becomes a RejectedMessage on audit.rejected and is acked.
 // A THROTTLE job over its rate is nak'ed with the delay until a token is due and
 // recorded only when it is finally dispatched.
 //
-// Ownership: the Dispatcher borrows the bus, clock, policy holder, rate limiter and
-// metrics (metrics may be null); all must outlive it.
+// Ownership: the Dispatcher borrows the bus, clock, policy holder, rate limiter, metrics
+// and the optional seams (any may be null); all must outlive it.
 // Thread-safety: one thread drives a Dispatcher (RunOnce is not reentrant). Several
 // dispatchers may share the ActivePolicy, RateLimiter and GateMetrics.
 #pragma once
@@ -32,6 +39,7 @@
 #include <vector>
 
 #include "gate/active_policy.h"
+#include "gate/approvals.h"
 #include "gate/bus.h"
 #include "gate/throttle.h"
 #include "jobgate/v1/jobgate.pb.h"
@@ -84,8 +92,8 @@ class DecisionIdSource {
   size_t used_;
 };
 
-// What the gate enforces for `decision`: REDACT (not implemented yet) and anything
-// unknown become DENY. Rewrites the decision and reason accordingly.
+// What the gate enforces for `decision`: anything unknown becomes DENY. Rewrites the
+// decision and reason accordingly.
 void EnforceableDecision(v1::Decision* decision);
 
 // The subject a job with `rest` goes to for `verdict` (an enforceable one).
@@ -97,10 +105,18 @@ struct DecisionStampBuffer {
   policy::DecisionStamp stamp;
 };
 
+// Optional collaborators of a Dispatcher; each may be null.
+struct DispatcherSeams {
+  const ActivePolicy* shadow = nullptr;          // the shadow policy (empty: none)
+  ApprovalService* approvals = nullptr;          // holds REQUIRE_APPROVAL jobs
+  metrics::PolicyMetrics* policy_metrics = nullptr;  // shadow disagreements
+};
+
 class Dispatcher {
  public:
   Dispatcher(DispatcherOptions options, Bus* bus, const Clock* clock,
-             const ActivePolicy* policy, RateLimiter* limiter, metrics::GateMetrics* metrics);
+             const ActivePolicy* policy, RateLimiter* limiter, metrics::GateMetrics* metrics,
+             DispatcherSeams seams = {});
 
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
@@ -110,7 +126,7 @@ class Dispatcher {
     size_t dispatched = 0;  // judged, routed and acked
     size_t rejected = 0;    // recorded on audit.rejected and acked
     size_t throttled = 0;   // over rate, nak'ed with delay
-    size_t retried = 0;     // a publish failed, nak'ed for redelivery
+    size_t retried = 0;     // a publish or the approval store failed, nak'ed for redelivery
   };
 
   // Fetches one batch (waiting up to fetch_timeout) and handles all of it. Returns the
@@ -122,7 +138,7 @@ class Dispatcher {
  private:
   // What to do with one inbound message once its publishes (if any) are acknowledged.
   struct Plan {
-    enum class Kind { kRoute, kReject, kThrottle } kind = Kind::kRoute;
+    enum class Kind { kRoute, kReject, kThrottle, kRetry } kind = Kind::kRoute;
     size_t first_outbound = 0;
     size_t outbound_count = 0;
     std::chrono::milliseconds nak_delay{0};
@@ -132,7 +148,10 @@ class Dispatcher {
     std::chrono::steady_clock::time_point received_at;
   };
 
-  void PlanMessage(const policy::Policy& policy, InboundMessage& message, Plan* plan);
+  void PlanMessage(const policy::Policy& policy, const policy::Policy* shadow,
+                   InboundMessage& message, Plan* plan);
+  // Judges job_ with the shadow policy and records the outcome in decision_.
+  void JudgeShadow(const policy::Policy& policy, const policy::Policy& shadow);
   void PlanRejection(InboundMessage& message, std::string reason, std::string error, Plan* plan);
   // The next free slot of outbound_ (reused between batches), counted in `plan`.
   OutboundMessage& NextOutbound(Plan* plan);
@@ -147,6 +166,7 @@ class Dispatcher {
   const ActivePolicy* const policy_;
   RateLimiter* const limiter_;
   metrics::GateMetrics* const metrics_;
+  const DispatcherSeams seams_;
 
   // Per-batch buffers, reused so a warm dispatcher allocates little.
   InboundBatch batch_;
@@ -155,7 +175,10 @@ class Dispatcher {
   size_t outbound_used_ = 0;
   std::vector<Status> results_;
   policy::Evaluation evaluation_;
+  policy::Evaluation shadow_evaluation_;
   v1::Job job_;
+  v1::Job scrubbed_job_;          // job_ without secrets, for non-worker copies
+  std::string scrubbed_bytes_;    // scrubbed_job_, serialized
   v1::Decision decision_;
   std::string job_bytes_;       // job_, serialized once per job
   std::string decision_bytes_;  // decision_, serialized once per job

@@ -89,7 +89,7 @@ TEST_F(DispatcherTest, RoutesEachDecisionAndRecordsIt) {
       {"job.db.migrate", "approval.requests.db.migrate"},
       {"job.net.curl", "worker.net.curl"},
       {"job.rm.rf", "audit.denied.rm.rf"},
-      {"job.secret.get", "audit.denied.secret.get"},
+      {"job.secret.get", "worker.secret.get"},
       {"job.llm.chat", "worker.llm.chat"},
       {"job.other.thing", "audit.denied.other.thing"},
   };
@@ -129,9 +129,81 @@ TEST_F(DispatcherTest, RoutesEachDecisionAndRecordsIt) {
   ASSERT_TRUE(shell.ParseFromString(bus_.PublishedOn("worker.shell.ls")[0]->body));
   EXPECT_EQ(shell.decision().constraints().max_runtime_sec(), 60u);
   v1::DispatchedJob secret;
-  ASSERT_TRUE(secret.ParseFromString(bus_.PublishedOn("audit.denied.secret.get")[0]->body));
-  EXPECT_EQ(secret.decision().decision(), v1::DENY);
-  EXPECT_EQ(secret.decision().reason(), "redaction not yet enforced");
+  ASSERT_TRUE(secret.ParseFromString(bus_.PublishedOn("worker.secret.get")[0]->body));
+  EXPECT_EQ(secret.decision().decision(), v1::REDACT);
+}
+
+// A token-shaped value assembled at run time: the repository carries no secret literal.
+std::string FakeToken() { return "ghp_" + std::string(36, '7'); }
+
+std::string JobWithSecret(const std::string& id) {
+  return R"({"job_id": ")" + id + R"(", "args": {"env": {"GH": ")" + FakeToken() + R"("}}})";
+}
+
+// Every message body the bus saw, concatenated; `audit_only` leaves out worker subjects.
+std::string AllPublished(const FakeBus& bus, bool audit_only = false) {
+  std::string all;
+  for (const OutboundMessage* m : bus.PublishedOn("")) {
+    if (audit_only && m->subject.rfind("worker.", 0) == 0) continue;
+    all += m->body;
+  }
+  return all;
+}
+
+TEST_F(DispatcherTest, RedactDecisionReplacesSecretsInEveryCopy) {
+  bus_.Enqueue("job.secret.get", JobWithSecret("s1"));
+  Run();
+  const std::string all = AllPublished(bus_);
+  EXPECT_EQ(all.find(FakeToken()), std::string::npos);
+  v1::DispatchedJob worker;
+  ASSERT_TRUE(worker.ParseFromString(bus_.PublishedOn("worker.secret.get")[0]->body));
+  const std::string gh =
+      worker.job().args().fields().at("env").struct_value().fields().at("GH").string_value();
+  EXPECT_EQ(gh.rfind("[REDACTED:github-pat:", 0), 0u) << gh;
+  ASSERT_EQ(worker.decision().redactions_size(), 1);
+  EXPECT_EQ(worker.decision().redactions(0).path(), "args.env.GH");
+  EXPECT_EQ(worker.decision().redactions(0).detector(), "github-pat");
+}
+
+TEST_F(DispatcherTest, AuditCopiesNeverCarrySecretsWhateverTheDecision) {
+  // Denied, held, alerted and terminated jobs: no decision record, alert, approval
+  // request or denied copy carries the token (an alerted job's worker copy keeps its
+  // arguments: only a redact decision or rule changes what workers get).
+  for (const char* subject : {"job.other.x", "job.db.migrate", "job.net.curl", "job.rm.rf"}) {
+    bus_.Enqueue(subject, JobWithSecret(std::string("a-") + subject));
+  }
+  Run();
+  EXPECT_EQ(bus_.PublishedOn("audit.").size() + bus_.PublishedOn("alert.").size() +
+                bus_.PublishedOn("approval.").size(),
+            9u);  // 4 records, 2 denied (DENY, TERMINATE), 2 alerts, 1 approval request
+  EXPECT_EQ(AllPublished(bus_, /*audit_only=*/true).find(FakeToken()), std::string::npos);
+  // An allowed job keeps its arguments for the worker; its decision record is scrubbed.
+  bus_.Enqueue("job.read.a", JobWithSecret("allowed"));
+  Run();
+  v1::DispatchedJob worker;
+  ASSERT_TRUE(worker.ParseFromString(bus_.PublishedOn("worker.read.a").back()->body));
+  EXPECT_NE(worker.job().ShortDebugString().find(FakeToken()), std::string::npos);
+  v1::DecisionRecord record;
+  ASSERT_TRUE(record.ParseFromString(bus_.PublishedOn("audit.decisions.read.a").back()->body));
+  EXPECT_EQ(record.job().ShortDebugString().find(FakeToken()), std::string::npos);
+}
+
+TEST_F(DispatcherTest, ShadowIsJudgedRecordedAndNotEnforced) {
+  ActivePolicy shadow;
+  auto strict = policy::Compile("snapshot: strict\nrules: [{id: no, match: {}, decision: deny}]\n");
+  ASSERT_TRUE(strict.ok());
+  shadow.Set(strict.policy);
+  Dispatcher with_shadow(Options(), &bus_, &clock_, &policy_, &limiter_, nullptr,
+                         DispatcherSeams{&shadow, nullptr, nullptr});
+  bus_.Enqueue("job.read.a", JobJson("r1"));
+  ASSERT_TRUE(with_shadow.RunOnce().ok());
+  ASSERT_EQ(bus_.PublishedOn("worker.read.a").size(), 1u);  // enforced: allow
+  v1::DecisionRecord record;
+  ASSERT_TRUE(record.ParseFromString(bus_.PublishedOn("audit.decisions.read.a")[0]->body));
+  EXPECT_EQ(record.decision().decision(), v1::ALLOW);
+  EXPECT_EQ(record.decision().shadow().decision(), v1::DENY);
+  EXPECT_EQ(record.decision().shadow().matched_rule(), "no");
+  EXPECT_EQ(record.decision().shadow().snapshot(), "strict");
 }
 
 TEST_F(DispatcherTest, ProtobufAndJsonBodiesBothDecode) {
