@@ -234,7 +234,13 @@ NatsConnection::~NatsConnection() {
   if (conn_ != nullptr && connected()) natsConnection_FlushTimeout(conn_, 5000);
   closing_.store(true, std::memory_order_release);
   jsCtx_Destroy(js_);
-  if (conn_ != nullptr) natsConnection_Close(conn_);
+  if (conn_ != nullptr) {
+    natsConnection_Close(conn_);
+    // nats.c runs connection callbacks on its own thread, after Close returns; the
+    // closed callback comes last. Free nothing they use before it has run.
+    std::unique_lock lock(mu_);
+    state_cv_.wait_for(lock, std::chrono::seconds(10), [this] { return closed_; });
+  }
   natsConnection_Destroy(conn_);
 }
 
@@ -244,7 +250,7 @@ void NatsConnection::OnConnected(natsConnection* nc, void* closure) {
     std::lock_guard lock(self->mu_);
     self->connected_.store(true, std::memory_order_release);
   }
-  self->connected_cv_.notify_all();
+  self->state_cv_.notify_all();
   spdlog::info("nats: connected");
 }
 
@@ -254,7 +260,7 @@ void NatsConnection::OnReconnected(natsConnection* nc, void* closure) {
     std::lock_guard lock(self->mu_);
     self->connected_.store(true, std::memory_order_release);
   }
-  self->connected_cv_.notify_all();
+  self->state_cv_.notify_all();
   char url[256] = {0};
   natsConnection_GetConnectedUrl(nc, url, sizeof(url));
   spdlog::info("nats: reconnected to {}", url);
@@ -270,12 +276,16 @@ void NatsConnection::OnDisconnected(natsConnection* nc, void* closure) {
 }
 
 void NatsConnection::OnClosed(natsConnection* nc, void* closure) {
-  static_cast<NatsConnection*>(closure)->connected_.store(false, std::memory_order_release);
+  auto* self = static_cast<NatsConnection*>(closure);
+  std::lock_guard lock(self->mu_);
+  self->connected_.store(false, std::memory_order_release);
+  self->closed_ = true;
+  self->state_cv_.notify_all();  // under the lock: the destructor may free `self` after
 }
 
 bool NatsConnection::WaitConnected(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
-  return connected_cv_.wait_for(lock, timeout, [this] { return connected(); });
+  return state_cv_.wait_for(lock, timeout, [this] { return connected(); });
 }
 
 Status NatsConnection::EnsureStream(const StreamSpec& spec) {
@@ -449,18 +459,42 @@ NatsBus::~NatsBus() {
 }
 
 Status NatsBus::Fetch(int max_messages, std::chrono::milliseconds timeout, InboundBatch* out) {
+  // natsSubscription_Fetch waits for a *full* batch once the consumer runs dry, so a
+  // trickle of jobs would wait for 255 others. Instead: take what is there now (no
+  // wait); if nothing is, wait for one message only, then take what else arrived with it.
+  auto fetch = [&](int batch, bool no_wait, natsMsgList* list) {
+    jsFetchRequest request;
+    jsFetchRequest_Init(&request);
+    request.Batch = batch;
+    request.NoWait = no_wait;
+    request.Expires = std::max<int64_t>(1, timeout.count()) * 1'000'000;  // nanoseconds
+    return natsSubscription_FetchRequest(list, subscription_, &request);
+  };
+  auto take = [out](natsMsgList* list) {
+    out->reserve(out->size() + static_cast<size_t>(list->Count));
+    for (int i = 0; i < list->Count; ++i) {
+      out->push_back(std::make_unique<NatsInboundMessage>(list->Msgs[i]));
+      list->Msgs[i] = nullptr;  // now owned by the NatsInboundMessage
+    }
+    natsMsgList_Destroy(list);
+  };
+  auto nothing = [](natsStatus s) { return s == NATS_TIMEOUT || s == NATS_NOT_FOUND; };
+
   natsMsgList list{nullptr, 0};
-  jsErrCode js_error = static_cast<jsErrCode>(0);
-  const natsStatus s =
-      natsSubscription_Fetch(&list, subscription_, max_messages, timeout.count(), &js_error);
-  if (s == NATS_TIMEOUT) return Status::Ok();
-  if (s != NATS_OK) return FromNats(s, "fetch", js_error);
-  out->reserve(out->size() + static_cast<size_t>(list.Count));
-  for (int i = 0; i < list.Count; ++i) {
-    out->push_back(std::make_unique<NatsInboundMessage>(list.Msgs[i]));
-    list.Msgs[i] = nullptr;  // now owned by the NatsInboundMessage
+  natsStatus s = fetch(max_messages, /*no_wait=*/true, &list);
+  if (s == NATS_OK) {
+    take(&list);
+    return Status::Ok();
   }
-  natsMsgList_Destroy(&list);
+  if (!nothing(s)) return FromNats(s, "fetch");
+  s = fetch(1, /*no_wait=*/false, &list);
+  if (nothing(s)) return Status::Ok();
+  if (s != NATS_OK) return FromNats(s, "fetch");
+  take(&list);
+  if (max_messages > 1) {
+    s = fetch(max_messages - 1, /*no_wait=*/true, &list);
+    if (s == NATS_OK) take(&list);
+  }
   return Status::Ok();
 }
 

@@ -154,7 +154,11 @@ class NatsConnection {
   std::atomic<bool> connected_{false};
   std::atomic<bool> closing_{false};  // set by the destructor: disconnects are expected
   std::mutex mu_;
-  std::condition_variable connected_cv_;  // signalled with mu_ when connected_ turns true
+  // Signalled with mu_ when connected_ turns true or closed_ is set.
+  std::condition_variable state_cv_;
+  // Set by the closed callback, the last one nats.c makes with `this`: the destructor
+  // waits for it before freeing. GUARDED_BY(mu_)
+  bool closed_ = false;
 };
 
 // The production Bus: a pull subscription bound to a durable consumer, async publishes
