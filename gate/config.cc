@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 
+#include "policy/hash.h"
 #include "policy/policy.h"
 
 namespace jobgate::gate {
@@ -208,6 +209,58 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file,
         .On("publish_timeout", dispatch.Dur(&d.publish_timeout))
         .On("retry_delay", dispatch.Dur(&d.retry_delay));
 
+    std::vector<ApiToken> tokens;
+    auto read_tokens = [&](const YAML::Node& list) -> Status {
+      if (!list.IsSequence()) return InvalidArgument(Where(file, list) + "api.tokens must be a list");
+      for (const auto& entry : list) {
+        std::string name, token, sha;
+        std::vector<std::string> roles;
+        MapReader t(file, entry, "an api token");
+        t.On("name", t.String(&name))
+            .On("token", t.String(&token))
+            .On("token_sha256", t.String(&sha))
+            .On("roles", [&](const YAML::Node& n) -> Status {
+              if (!n.IsSequence()) return InvalidArgument(Where(file, n) + "roles must be a list");
+              for (const auto& r : n) roles.push_back(r.as<std::string>());
+              return Status::Ok();
+            });
+        JOBGATE_RETURN_IF_ERROR(t.Read());
+        if (name.empty()) return InvalidArgument(Where(file, entry) + "an api token needs a name");
+        if (token.empty() == sha.empty()) {
+          return InvalidArgument(Where(file, entry) + "api token '" + name +
+                                 "' needs exactly one of token and token_sha256");
+        }
+        if (!sha.empty() && (sha.size() != 64 || sha.find_first_not_of("0123456789abcdef") !=
+                                                     std::string::npos)) {
+          return InvalidArgument(Where(file, entry) + "token_sha256 of '" + name +
+                                 "' must be 64 lower-case hex digits");
+        }
+        if (roles.empty()) return InvalidArgument(Where(file, entry) + "api token '" + name + "' has no roles");
+        tokens.push_back(MakeApiToken(name, sha.empty() ? policy::Sha256Hex(token) : sha, roles));
+      }
+      return Status::Ok();
+    };
+    MapReader api(file, root["api"], "api");
+    api.On("tokens", read_tokens);
+
+    LifecycleOptions& lc = config->lifecycle;
+    MapReader lifecycle(file, root["lifecycle"], "lifecycle");
+    lifecycle.On("recheck_interval", lifecycle.Dur(&config->policy_recheck))
+        .On("simulation_jobs", lifecycle.Integer(&lc.simulation_jobs))
+        .On("max_flip_share", [&](const YAML::Node& n) -> Status {
+          double v = -1;
+          const std::string& text = n.IsScalar() ? n.Scalar() : std::string();
+          auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+          if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || v < 0 || v > 1) {
+            return InvalidArgument(Where(file, n) + "max_flip_share is a share between 0 and 1");
+          }
+          lc.max_flip_share = v;
+          return Status::Ok();
+        });
+    MapReader approvals(file, root["approvals"], "approvals");
+    approvals.On("default_ttl", approvals.Dur(&config->approval_ttl))
+        .On("sweep_interval", approvals.Dur(&config->approval_sweep));
+
     MapReader top(file, root, "the configuration");
     top.On("nats", [&](const YAML::Node&) { return nats_reader.Read(); })
         .On("policy", top.String(&config->policy_file))
@@ -217,8 +270,13 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file,
         .On("subjects", [&](const YAML::Node&) { return subjects_reader.Read(); })
         .On("streams", [&](const YAML::Node&) { return streams.Read(); })
         .On("consumer", [&](const YAML::Node&) { return consumer_reader.Read(); })
-        .On("dispatch", [&](const YAML::Node&) { return dispatch.Read(); });
+        .On("dispatch", [&](const YAML::Node&) { return dispatch.Read(); })
+        .On("api", [&](const YAML::Node&) { return api.Read(); })
+        .On("lifecycle", [&](const YAML::Node&) { return lifecycle.Read(); })
+        .On("approvals", [&](const YAML::Node&) { return approvals.Read(); })
+        .On("replica", top.String(&lc.replica));
     JOBGATE_RETURN_IF_ERROR(top.Read());
+    if (!tokens.empty()) config->api_tokens = std::move(tokens);
 
     if (storage != "file" && storage != "memory") {
       return InvalidArgument(file + ": streams.storage is file or memory");

@@ -34,7 +34,9 @@
 #include <string>
 #include <vector>
 
+#include "gate/auth.h"
 #include "gate/dispatcher.h"
+#include "gate/policy_lifecycle.h"
 #include "gate/nats_bus.h"
 #include "policy/status.h"
 #include "subjects/subjects.h"
@@ -54,6 +56,11 @@ struct GateConfig {
   StreamSpec audit_stream;
   ConsumerSpec consumer;
   DispatcherOptions dispatch;
+  std::vector<ApiToken> api_tokens;
+  std::chrono::milliseconds policy_recheck{30'000};
+  LifecycleOptions lifecycle;  // lifecycle.replica defaults to "<host>-<pid>"
+  std::chrono::milliseconds approval_ttl{24 * 3600 * 1000};
+  std::chrono::milliseconds approval_sweep{30'000};
 
   GateConfig();
   // Recomputes each stream's subjects from `prefixes` (call after changing them).

@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "gate/control_plane.h"
 #include "gate/dispatcher.h"
 #include "gate/nats_bus.h"
 #include "gate/throttle.h"
@@ -40,23 +41,18 @@ int Daemon::Run() {
 
   // The bootstrap policy. A policy that does not compile is a start-up error rather than
   // a gate that silently never becomes ready.
+  metrics::ApprovalMetrics approval_metrics(*registry);
+
+  // The bootstrap policy must compile: a bad one is a start-up error with FILE:LINE:COL.
+  // It is only enforced when the snapshot store has no active snapshot yet.
+  std::string bootstrap_yaml;
   if (!config_.policy_file.empty()) {
     policy::CompileResult compiled = policy::CompileFile(config_.policy_file);
     if (!compiled.ok()) {
       spdlog::error("policy {} does not compile:\n{}", config_.policy_file, compiled.ErrorText());
       return 1;
     }
-    active_policy_.Set(compiled.policy);
-    readiness_.policy_active = true;
-    policy_metrics.policy_info
-        .Add({{"snapshot", compiled.policy->snapshot_name()}, {"hash", compiled.policy->hash()}})
-        .Set(1);
-    policy_metrics.policy_reloads.Add({{"result", "ok"}}).Increment();
-    spdlog::info("policy active: {} snapshot '{}' {} ({} rules)", config_.policy_file,
-                 compiled.policy->snapshot_name(), compiled.policy->hash(),
-                 compiled.policy->rule_count());
-  } else {
-    spdlog::warn("no policy given (--policy): not consuming jobs; /readyz stays 503");
+    bootstrap_yaml = *policy::ReadFile(config_.policy_file);
   }
 
   std::unique_ptr<prometheus::Exposer> exposer;
@@ -71,8 +67,10 @@ int Daemon::Run() {
     }
   }
   HttpServer http;
+  std::atomic<const ApiRouter*> api_router{nullptr};  // set once the control plane is up
   if (config_.http_address != "off" && !config_.http_address.empty()) {
     RegisterHealthRoutes(http, readiness_);
+    RegisterApiRoutes(http, api_router);
     if (Status s = http.Start(config_.http_address); !s.ok()) {
       spdlog::error("{}", s.message());
       return 1;
@@ -88,6 +86,8 @@ int Daemon::Run() {
   std::unique_ptr<NatsConnection> connection = std::move(connected).value();
 
   // Streams, consumer, subscriptions: retried until they succeed or we are stopped.
+  SystemClock clock;
+  std::unique_ptr<ControlPlane> control;
   const int workers = std::max(1, config_.dispatch.workers);
   std::vector<std::unique_ptr<NatsBus>> buses;
   std::chrono::milliseconds backoff(100);
@@ -102,6 +102,25 @@ int Daemon::Run() {
     if (s.ok()) {
       readiness_.streams_ensured = true;
       s = connection->EnsureConsumer(config_.consumer);
+    }
+    if (s.ok() && control == nullptr) {
+      ControlPlane::Deps deps{connection.get(), &config_, &active_policy_, &shadow_policy_,
+                              &clock, &policy_metrics, &approval_metrics};
+      auto opened = ControlPlane::Open(deps);
+      if (opened.ok()) {
+        control = std::move(*opened);
+        api_router.store(control->router(), std::memory_order_release);
+      } else {
+        s = opened.status();
+      }
+    }
+    if (s.ok() && active_policy_.Get() == nullptr) {
+      s = control->StartPolicy(bootstrap_yaml);
+      if (s.ok()) {
+        readiness_.policy_active = true;
+      } else if (s.code() == StatusCode::kFailedPrecondition) {
+        spdlog::warn("{}: not consuming jobs; /readyz stays 503 (fail closed)", s.message());
+      }
     }
     while (s.ok() && active_policy_.Get() != nullptr &&
            static_cast<int>(buses.size()) < workers) {
@@ -128,14 +147,36 @@ int Daemon::Run() {
     backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
   }
 
+  // Maintenance: the periodic policy re-check and the approval sweep.
+  std::thread maintenance;
+  if (control != nullptr) {
+    maintenance = std::thread([&] {
+      auto next_recheck = clock.Now() + config_.policy_recheck;
+      auto next_sweep = clock.Now();
+      while (!stopping()) {
+        const auto now = clock.Now();
+        if (now >= next_recheck) {
+          control->Recheck();
+          next_recheck = now + config_.policy_recheck;
+        }
+        if (now >= next_sweep) {
+          control->Sweep();
+          next_sweep = now + config_.approval_sweep;
+        }
+        PauseUnlessStopped(std::chrono::milliseconds(1000));
+      }
+    });
+  }
+
   if (!buses.empty()) {
-    SystemClock clock;
     RateLimiter limiter(&clock);  // shared: the rate is per gate process
     std::vector<std::thread> threads;
     for (auto& bus : buses) {
       threads.emplace_back([&, bus = bus.get()] {
         Dispatcher dispatcher(config_.dispatch, bus, &clock, &active_policy_, &limiter,
-                              &gate_metrics);
+                              &gate_metrics,
+                              DispatcherSeams{&shadow_policy_, control->approvals(),
+                                              &policy_metrics});
         std::chrono::milliseconds pause(100);
         bool failing = false;
         while (!stopping()) {
@@ -159,6 +200,10 @@ int Daemon::Run() {
     readiness_.consumer_attached = false;
     buses.clear();
   }
+  if (maintenance.joinable()) maintenance.join();
+  api_router.store(nullptr, std::memory_order_release);
+  http.Stop();  // no API handler may run past the control plane
+  control.reset();
   if (Status s = connection->Flush(std::chrono::milliseconds(5000)); !s.ok()) {
     spdlog::warn("final flush: {}", s.ToString());
   }

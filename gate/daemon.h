@@ -3,8 +3,10 @@
 //
 // Start-up: compile the bootstrap policy (a bad one is a start-up error), serve HTTP and
 // metrics, connect to NATS (retrying forever in the background), ensure the streams and
-// the durable consumer, then dispatch until asked to stop. Without a policy the gate
-// never consumes (fail closed) and /readyz answers 503.
+// the durable consumer, open the control plane (snapshot store, lifecycle, approvals,
+// API) and enforce the store's active snapshot (bootstrapping --policy when there is
+// none), then dispatch until asked to stop. Without a policy the gate never consumes
+// (fail closed) and /readyz answers 503.
 // Stop: RequestStop() makes Run() finish the batch in flight (publish, wait for acks,
 // ack), flush, close the connection and return 0.
 //
@@ -42,6 +44,7 @@ class Daemon {
 
   const GateConfig config_;
   ActivePolicy active_policy_;
+  ActivePolicy shadow_policy_;  // the shadow snapshot, judged but not enforced
   Readiness readiness_;
   std::atomic<bool> stop_{false};
   std::mutex mu_;

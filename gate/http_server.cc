@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include "gate/api.h"
 #include "gate/config.h"
 
 namespace jobgate::gate {
@@ -93,6 +94,27 @@ void RegisterHealthRoutes(HttpServer& server, const Readiness& readiness) {
     }
     response.set_content("{\"status\": \"ready\"}\n", "application/json");
   });
+}
+
+void RegisterApiRoutes(HttpServer& server, const std::atomic<const ApiRouter*>& router) {
+  auto handle = [&router](const httplib::Request& req, httplib::Response& res) {
+    const ApiRouter* r = router.load(std::memory_order_acquire);
+    if (r == nullptr) {
+      ReplyError(res, 503, "unavailable", "the control plane is starting");
+      return;
+    }
+    ApiRequest request;
+    request.method = req.method;
+    request.path = req.path;
+    for (const auto& [k, v] : req.params) request.query[k] = v;
+    request.body = req.body;
+    request.authorization = req.get_header_value("Authorization");
+    const ApiResponse response = r->Handle(request);
+    res.status = response.status;
+    res.set_content(response.body, "application/json");
+  };
+  server.Get("/api/v1/.*", handle);
+  server.Post("/api/v1/.*", handle);
 }
 
 }  // namespace jobgate::gate

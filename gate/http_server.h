@@ -66,4 +66,9 @@ struct Readiness {
 // else 503 with {"error": ..., "code": "NOT_READY"}. `readiness` must outlive `server`.
 void RegisterHealthRoutes(HttpServer& server, const Readiness& readiness);
 
+class ApiRouter;
+// Serves /api/v1/... through `router` (gate/api.h) once it is set; 503 before. `router`
+// must outlive the server's handlers (stop the server before clearing it).
+void RegisterApiRoutes(HttpServer& server, const std::atomic<const ApiRouter*>& router);
+
 }  // namespace jobgate::gate

@@ -73,6 +73,11 @@ void PolicyLifecycle::set_on_activated(std::function<void(const policy::Policy&)
   on_activated_ = std::move(fn);
 }
 
+void PolicyLifecycle::set_shadow_holder(ActivePolicy* holder) {
+  std::lock_guard<std::mutex> lock(mu_);
+  shadow_holder_ = holder;
+}
+
 void PolicyLifecycle::set_on_reload(std::function<void(const std::string&)> fn) {
   std::lock_guard<std::mutex> lock(mu_);
   on_reload_ = std::move(fn);
@@ -166,6 +171,7 @@ Status PolicyLifecycle::Reconcile(const v1::ActiveSnapshot& pointer) {
     shadow_ = shadow;
     shadow_name_ = shadow ? pointer.shadow() : "";
     on_activated = on_activated_;
+    if (shadow_holder_ != nullptr) shadow_holder_->Set(shadow);
   }
   if (changed) {
     spdlog::info("policy active: snapshot '{}' ({}, {} rules){}", pointer.name(), pointer.hash(),

@@ -101,6 +101,9 @@ class PolicyLifecycle {
   // Name and hash of the enforced snapshot ("" before Start).
   v1::ActiveSnapshot enforced() const;
 
+  // Where the shadow policy is published for dispatchers (null: nowhere). Set before Start.
+  void set_shadow_holder(ActivePolicy* holder);
+
   // Called after every successful swap of the enforced policy (e.g. to set metrics).
   void set_on_activated(std::function<void(const policy::Policy&)> fn);
   // Called with "ok" or "failed" after every reload attempt.
@@ -131,6 +134,7 @@ class PolicyLifecycle {
   std::map<std::string, std::shared_ptr<const policy::Policy>> compiled_;  // GUARDED_BY(mu_)
   std::function<void(const policy::Policy&)> on_activated_;    // GUARDED_BY(mu_)
   std::function<void(const std::string&)> on_reload_;          // GUARDED_BY(mu_)
+  ActivePolicy* shadow_holder_ = nullptr;                      // GUARDED_BY(mu_)
 
   // Serialises Reconcile so two notifications cannot swap out of order.
   std::mutex reconcile_mu_;

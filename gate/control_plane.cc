@@ -1,0 +1,139 @@
+#include "gate/control_plane.h"
+
+#include <spdlog/spdlog.h>
+
+#include <mutex>
+
+namespace jobgate::gate {
+
+// Approval events -> jobgate_approvals_* metrics.
+class ControlPlane::MetricsObserver final : public ApprovalObserver {
+ public:
+  explicit MetricsObserver(metrics::ApprovalMetrics* m) : m_(m) {}
+  void OnResolved(std::string_view outcome, double wait_seconds) override {
+    if (m_ == nullptr) return;
+    m_->approval_wait_seconds.Observe(wait_seconds);
+    m_->approvals_resolved.Add({{"outcome", std::string(outcome)}}).Increment();
+  }
+  void OnRefused(std::string_view code) override {
+    if (m_ == nullptr) return;
+    m_->approvals_resolved.Add({{"outcome", "refused"}}).Increment();
+  }
+  void OnPendingCount(int64_t pending) override {
+    if (m_ != nullptr) m_->approvals_pending.Set(static_cast<double>(pending));
+  }
+
+ private:
+  metrics::ApprovalMetrics* m_;
+};
+
+ControlPlane::ControlPlane(const Deps& deps) : deps_(deps) {}
+
+ControlPlane::~ControlPlane() {
+  // Stop inbound work first: request-reply, then the watch thread.
+  responder_.reset();
+  watch_.reset();
+}
+
+Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Deps& deps) {
+  std::unique_ptr<ControlPlane> cp(new ControlPlane(deps));
+  const GateConfig& config = *deps.config;
+
+  KvStoreOptions kv;
+  kv.replicas = config.jobs_stream.replicas;
+  kv.memory_storage = config.jobs_stream.memory_storage;
+  auto snapshots = NatsKvSnapshotStore::Open(deps.connection, kv);
+  if (!snapshots.ok()) return snapshots.status();
+  cp->snapshot_store_ = std::move(*snapshots);
+  cp->recent_jobs_ = std::make_unique<NatsRecentJobs>(deps.connection, config.jobs_stream.name);
+  cp->events_ =
+      std::make_unique<NatsPolicyEventSink>(deps.connection, config.prefixes.policy_events);
+
+  LifecycleOptions lifecycle_options = config.lifecycle;
+  cp->lifecycle_ = std::make_unique<PolicyLifecycle>(
+      cp->snapshot_store_.get(), deps.active, cp->recent_jobs_.get(), cp->events_.get(),
+      deps.clock, lifecycle_options);
+  cp->lifecycle_->set_shadow_holder(deps.shadow);
+  if (deps.policy_metrics != nullptr) {
+    metrics::PolicyMetrics* pm = deps.policy_metrics;
+    // One jobgate_policy_info series at a time: the active snapshot's.
+    auto current = std::make_shared<std::pair<std::mutex, prometheus::Gauge*>>();
+    cp->lifecycle_->set_on_activated([pm, current](const policy::Policy& p) {
+      std::lock_guard<std::mutex> lock(current->first);
+      if (current->second != nullptr) pm->policy_info.Remove(current->second);
+      current->second = &pm->policy_info.Add({{"snapshot", p.snapshot_name()}, {"hash", p.hash()}});
+      current->second->Set(1);
+    });
+    cp->lifecycle_->set_on_reload([pm](const std::string& result) {
+      pm->policy_reloads.Add({{"result", result}}).Increment();
+    });
+  }
+
+  ApprovalStoreOptions approval_store_options;
+  auto approval_store = NatsKvApprovalStore::Open(deps.connection, approval_store_options);
+  if (!approval_store.ok()) return approval_store.status();
+  cp->approval_store_ = std::move(*approval_store);
+  cp->approval_publisher_ = std::make_unique<NatsApprovalPublisher>(deps.connection);
+  cp->observer_ = std::make_unique<MetricsObserver>(deps.approval_metrics);
+  ApprovalOptions approval_options;
+  approval_options.prefixes = config.prefixes;
+  approval_options.default_ttl =
+      std::chrono::duration_cast<std::chrono::seconds>(config.approval_ttl);
+  ActivePolicy* active = deps.active;
+  cp->approvals_ = std::make_unique<ApprovalService>(
+      cp->approval_store_.get(), cp->approval_publisher_.get(),
+      [active] { return active->Get(); }, deps.clock, approval_options, cp->observer_.get());
+
+  cp->authenticator_ = std::make_unique<Authenticator>(config.api_tokens);
+  if (cp->authenticator_->empty()) {
+    spdlog::warn("no API tokens configured (api.tokens): the control API refuses every call");
+  }
+  cp->router_ = std::make_unique<ApiRouter>(cp->authenticator_.get());
+  AddPolicyRoutes(cp->router_.get(), cp->lifecycle_.get());
+  AddApprovalRoutes(cp->router_.get(), cp->approvals_.get());
+  return cp;
+}
+
+Status ControlPlane::StartPolicy(const std::string& bootstrap_yaml) {
+  JOBGATE_RETURN_IF_ERROR(lifecycle_->Start(bootstrap_yaml, ""));
+  PolicyLifecycle* lifecycle = lifecycle_.get();
+  auto watch = snapshot_store_->WatchActive([lifecycle](const v1::ActiveSnapshot& pointer) {
+    (void)lifecycle->Reconcile(pointer);  // failures are logged, evented and counted
+  });
+  if (!watch.ok()) {
+    // The periodic re-check still converges, only slower.
+    spdlog::warn("cannot watch the active snapshot: {}", watch.status().ToString());
+  } else {
+    watch_ = std::move(*watch);
+  }
+  auto responder =
+      NatsApiResponder::Start(deps_.connection, router_.get(), deps_.config->prefixes.api);
+  if (!responder.ok()) {
+    spdlog::warn("request-reply API not served: {}", responder.status().ToString());
+  } else {
+    responder_ = std::move(*responder);
+    spdlog::info("control API on NATS {}.>", deps_.config->prefixes.api);
+  }
+  if (auto released = approvals_->ReleasePending(); !released.ok()) {
+    spdlog::warn("releasing approved jobs left by a crash: {}", released.status().ToString());
+  } else if (*released > 0) {
+    spdlog::info("released {} approved job(s) left unreleased", *released);
+  }
+  return Status::Ok();
+}
+
+void ControlPlane::Recheck() {
+  if (Status s = lifecycle_->Recheck(); !s.ok() && s.code() != StatusCode::kNotFound) {
+    spdlog::debug("policy re-check: {}", s.ToString());
+  }
+}
+
+void ControlPlane::Sweep() {
+  if (auto expired = approvals_->ExpireDue(); !expired.ok()) {
+    spdlog::warn("approval sweep: {}", expired.status().ToString());
+  } else if (*expired > 0) {
+    spdlog::info("{} approval(s) expired", *expired);
+  }
+}
+
+}  // namespace jobgate::gate
