@@ -64,6 +64,16 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Deps& deps) {
       current->second = &pm->policy_info.Add({{"snapshot", p.snapshot_name()}, {"hash", p.hash()}});
       current->second->Set(1);
     });
+    auto shadow_series = std::make_shared<std::pair<std::mutex, prometheus::Gauge*>>();
+    cp->lifecycle_->set_on_shadow([pm, shadow_series](const policy::Policy* p) {
+      std::lock_guard<std::mutex> lock(shadow_series->first);
+      if (shadow_series->second != nullptr) pm->shadow_policy_info.Remove(shadow_series->second);
+      shadow_series->second = nullptr;
+      if (p == nullptr) return;
+      shadow_series->second =
+          &pm->shadow_policy_info.Add({{"snapshot", p->snapshot_name()}, {"hash", p->hash()}});
+      shadow_series->second->Set(1);
+    });
     cp->lifecycle_->set_on_reload([pm](const std::string& result) {
       pm->policy_reloads.Add({{"result", result}}).Increment();
     });

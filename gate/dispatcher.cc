@@ -160,17 +160,19 @@ Dispatcher::Dispatcher(DispatcherOptions options, Bus* bus, const Clock* clock,
       seams_(seams) {}
 
 Result<Dispatcher::BatchStats> Dispatcher::RunOnce() {
-  // One snapshot for the whole batch: a swap mid-batch applies from the next batch.
-  const std::shared_ptr<const policy::Policy> policy = policy_->Get();
-  if (policy == nullptr) return FailedPrecondition("no active policy");
-  const std::shared_ptr<const policy::Policy> shadow =
-      seams_.shadow != nullptr ? seams_.shadow->Get() : nullptr;
+  // Fail closed: without a policy nothing is fetched.
+  if (policy_->Get() == nullptr) return FailedPrecondition("no active policy");
 
   batch_.clear();
   JOBGATE_RETURN_IF_ERROR(bus_->Fetch(options_.batch_size, options_.fetch_timeout, &batch_));
   BatchStats stats;
   stats.fetched = batch_.size();
   if (batch_.empty()) return stats;
+  // One snapshot for the whole batch, read after the fetch returned: a job that arrives
+  // after a swap is judged by the new snapshot; a swap mid-batch applies from the next.
+  const std::shared_ptr<const policy::Policy> policy = policy_->Get();
+  const std::shared_ptr<const policy::Policy> shadow =
+      seams_.shadow != nullptr ? seams_.shadow->Get() : nullptr;
   const auto received_at = clock_->Now();
   if (metrics_ != nullptr) {
     metrics_->jobs_received.Increment(static_cast<double>(batch_.size()));

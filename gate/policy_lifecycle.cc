@@ -78,6 +78,11 @@ void PolicyLifecycle::set_shadow_holder(ActivePolicy* holder) {
   shadow_holder_ = holder;
 }
 
+void PolicyLifecycle::set_on_shadow(std::function<void(const policy::Policy*)> fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  on_shadow_ = std::move(fn);
+}
+
 void PolicyLifecycle::set_on_reload(std::function<void(const std::string&)> fn) {
   std::lock_guard<std::mutex> lock(mu_);
   on_reload_ = std::move(fn);
@@ -165,8 +170,10 @@ Status PolicyLifecycle::Reconcile(const v1::ActiveSnapshot& pointer) {
   const bool changed = enforced().name() != pointer.name();
   active_->Set(*loaded);
   std::function<void(const policy::Policy&)> on_activated;
+  std::function<void(const policy::Policy*)> on_shadow;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (shadow_ != shadow) on_shadow = on_shadow_;
     enforced_ = pointer;
     shadow_ = shadow;
     shadow_name_ = shadow ? pointer.shadow() : "";
@@ -179,6 +186,7 @@ Status PolicyLifecycle::Reconcile(const v1::ActiveSnapshot& pointer) {
                  shadow ? ", shadow '" + pointer.shadow() + "'" : std::string());
   }
   if (on_activated) on_activated(**loaded);
+  if (on_shadow) on_shadow(shadow.get());
   report("ok");
   return Status::Ok();
 }
@@ -360,6 +368,13 @@ PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const
   if (!current.ok() && current.status().code() != StatusCode::kNotFound) {
     out.status = current.status();
     out.code = "store_unavailable";
+    return out;
+  }
+  if (!request.expected_active().empty() &&
+      (!current.ok() || current->name() != request.expected_active())) {
+    out.status = Conflict("the active snapshot is '" + (current.ok() ? current->name() : "") +
+                          "', not the expected '" + request.expected_active() + "'");
+    out.code = "conflict";
     return out;
   }
   std::shared_ptr<const policy::Policy> baseline;

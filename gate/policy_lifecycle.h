@@ -106,6 +106,8 @@ class PolicyLifecycle {
 
   // Called after every successful swap of the enforced policy (e.g. to set metrics).
   void set_on_activated(std::function<void(const policy::Policy&)> fn);
+  // Called when the shadow this replica evaluates changes (null: none).
+  void set_on_shadow(std::function<void(const policy::Policy*)> fn);
   // Called with "ok" or "failed" after every reload attempt.
   void set_on_reload(std::function<void(const std::string& result)> fn);
 
@@ -135,6 +137,7 @@ class PolicyLifecycle {
   std::function<void(const policy::Policy&)> on_activated_;    // GUARDED_BY(mu_)
   std::function<void(const std::string&)> on_reload_;          // GUARDED_BY(mu_)
   ActivePolicy* shadow_holder_ = nullptr;                      // GUARDED_BY(mu_)
+  std::function<void(const policy::Policy*)> on_shadow_;       // GUARDED_BY(mu_)
 
   // Serialises Reconcile so two notifications cannot swap out of order.
   std::mutex reconcile_mu_;

@@ -63,7 +63,12 @@ PolicyMetrics::PolicyMetrics(prometheus::Registry& registry)
       shadow_disagreements(BuildCounter()
                                .Name("jobgate_shadow_disagreements_total")
                                .Help("Jobs the shadow snapshot decided differently.")
-                               .Register(registry)) {}
+                               .Register(registry)),
+      shadow_policy_info(BuildGauge()
+                             .Name("jobgate_shadow_policy_info")
+                             .Help("The shadow snapshot this replica evaluates next to the "
+                                   "enforced one (1; no series when there is none).")
+                             .Register(registry)) {}
 
 ApprovalMetrics::ApprovalMetrics(prometheus::Registry& registry)
     : approvals_pending_family(BuildGauge()

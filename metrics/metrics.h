@@ -48,10 +48,13 @@ struct PolicyMetrics {
 
   // jobgate_policy_info{snapshot,hash} = 1 for the active policy (one series at a time).
   prometheus::Family<prometheus::Gauge>& policy_info;
-  // jobgate_policy_reloads_total{result}: ok, error.
+  // jobgate_policy_reloads_total{result}: ok, failed.
   prometheus::Family<prometheus::Counter>& policy_reloads;
   // jobgate_shadow_disagreements_total{from,to}.
   prometheus::Family<prometheus::Counter>& shadow_disagreements;
+  // jobgate_shadow_policy_info{snapshot,hash} = 1 for the shadow policy this replica
+  // evaluates (no series when there is none).
+  prometheus::Family<prometheus::Gauge>& shadow_policy_info;
 };
 
 // The approval queue (issue 5).

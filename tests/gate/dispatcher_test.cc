@@ -305,6 +305,20 @@ TEST_F(DispatcherTest, PolicySwapAppliesFromTheNextBatch) {
   EXPECT_EQ(Header(*denied[0], kSnapshotHeader), "unit-2");
 }
 
+TEST_F(DispatcherTest, AJobArrivingAfterASwapIsJudgedByTheNewPolicy) {
+  // The swap lands while the fetch waits: the fetched job must not be judged by the
+  // snapshot that was active when the fetch began.
+  auto stricter = policy::Compile("snapshot: unit-3\ndefaults: {decision: deny}\nrules: []\n");
+  ASSERT_TRUE(stricter.ok());
+  bus_.during_fetch = [&] { policy_.Set(stricter.policy); };
+  bus_.Enqueue("job.read.file", JobJson("late"));
+  Run();
+  EXPECT_TRUE(bus_.PublishedOn("worker.read.file").empty());
+  const auto denied = bus_.PublishedOn("audit.denied.read.file");
+  ASSERT_EQ(denied.size(), 1u);
+  EXPECT_EQ(Header(*denied[0], kSnapshotHeader), "unit-3");
+}
+
 TEST_F(DispatcherTest, FetchErrorIsReported) {
   bus_.fetch_error = Unavailable("down");
   auto result = dispatcher_.RunOnce();

@@ -262,6 +262,22 @@ TEST_F(LifecycleTest, ConcurrentPublishesOneWinsTheOtherGetsConflict) {
   EXPECT_TRUE(store.GetSnapshot("v2-a").ok());  // stored, not active: can be rolled back to
 }
 
+TEST_F(LifecycleTest, ExpectedActiveMakesConcurrentPublishesConflict) {
+  ASSERT_TRUE(lifecycle_.Start(PolicyYaml("require_approval"), "v1").ok());
+  v1::PublishRequest a;
+  a.set_snapshot("v2-a");
+  a.set_policy(PolicyYaml("deny"));
+  a.set_expected_active("v1");
+  v1::PublishRequest b = a;
+  b.set_snapshot("v2-b");
+  b.set_policy(PolicyYaml("terminate"));
+  EXPECT_TRUE(lifecycle_.Publish(a, Caller{"alice"}).status.ok());
+  const PublishOutcome lost = lifecycle_.Publish(b, Caller{"bob"});
+  EXPECT_EQ(lost.status.code(), StatusCode::kConflict);
+  EXPECT_EQ(lost.code, "conflict");
+  EXPECT_EQ(active_.Get()->snapshot_name(), "v2-a");
+}
+
 TEST_F(LifecycleTest, RollbackInOneCall) {
   ASSERT_TRUE(lifecycle_.Start(PolicyYaml("require_approval"), "v41").ok());
   ASSERT_TRUE(Publish("v42", PolicyYaml("allow"), true).status.ok());

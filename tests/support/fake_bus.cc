@@ -52,6 +52,7 @@ size_t FakeBus::Enqueue(std::string subject, std::string data,
 Status FakeBus::Fetch(int max_messages, std::chrono::milliseconds timeout,
                       gate::InboundBatch* out) {
   if (!fetch_error.ok()) return fetch_error;
+  if (during_fetch) during_fetch();
   for (int i = 0; i < max_messages && !queue_.empty(); ++i) {
     Stored& s = queue_.front();
     out->push_back(std::make_unique<FakeInbound>(std::move(s.subject), std::move(s.data),

@@ -50,6 +50,9 @@ class FakeBus final : public gate::Bus {
   std::function<bool(const std::string& subject)> fail_publish;
   // Fetch fails with this when not OK.
   Status fetch_error;
+  // Runs inside Fetch before messages are handed out: what happens while a real fetch
+  // waits for messages (a policy swap, say).
+  std::function<void()> during_fetch;
 
   const std::vector<gate::OutboundMessage>& published() const { return published_; }
   std::vector<const gate::OutboundMessage*> PublishedOn(const std::string& prefix) const;
