@@ -1,0 +1,94 @@
+// Approvals through running gates: a job held by one replica is approved over HTTP on
+// the other and reaches WORK exactly once; self-approval and the wrong role are refused.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include "jobgate/v1/jobgate.pb.h"
+#include "tests/support/nats_server.h"
+
+namespace jobgate::gate {
+namespace {
+
+using ::jobgate::testing::GateProcess;
+using ::jobgate::testing::JetStreamClient;
+using ::jobgate::testing::NatsServer;
+using ::jobgate::testing::TempDir;
+using ::jobgate::testing::WaitFor;
+
+constexpr char kPolicy[] = R"(snapshot: approvals-e2e
+rules:
+  - id: prod-db
+    match: {topics: ["job.db.>"], environment: prod}
+    decision: require_approval
+    approver_role: dba
+    reason: Prod database changes need a DBA
+)";
+
+int PostStatus(const GateProcess& gate, const std::string& path, const std::string& token,
+               std::string* body = nullptr) {
+  httplib::Client client("127.0.0.1", gate.http_port());
+  client.set_read_timeout(30);
+  auto r = client.Post(path.c_str(), {{"Authorization", "Bearer " + token}},
+                       R"({"reason": "reviewed the migration"})", "application/json");
+  if (body != nullptr && r) *body = r->body;
+  return r ? r->status : 0;
+}
+
+TEST(ApprovalsEndToEnd, HeldByOneReplicaApprovedThroughTheOtherReleasedOnce) {
+  NatsServer server;
+  TempDir dir;
+  const std::string policy = dir.WriteFile("policy.yaml", kPolicy);
+  const std::string config = dir.WriteFile(
+      "config.yaml",
+      "api:\n  tokens:\n"
+      "    - {name: dana, roles: [approver, dba], token: dana-token}\n"
+      "    - {name: alice, roles: [approver, dba], token: alice-token}\n"
+      "    - {name: sam, roles: [approver], token: sam-token}\n");
+  GateProcess a(server.url(), {"--config", config, "--policy", policy}, dir, "gate-a");
+  GateProcess b(server.url(), {"--config", config, "--policy", policy}, dir, "gate-b");
+  ASSERT_TRUE(a.WaitReady()) << a.process().Log();
+  ASSERT_TRUE(b.WaitReady()) << b.process().Log();
+
+  JetStreamClient client(server.url());
+  v1::Job job;
+  job.set_job_id("migrate-42");
+  job.set_environment("prod");
+  job.mutable_actor()->set_owner("alice");
+  job.mutable_actor()->set_agent_id("agent-7");
+  ASSERT_TRUE(client.Publish("job.db.migrate", job.SerializeAsString()).ok());
+  ASSERT_TRUE(WaitFor([&] { return client.Count("APPROVALS", "approval.requests.>") == 1; }));
+  EXPECT_EQ(client.Count("WORK", "worker.>"), 0);
+
+  // Whoever judged it, both replicas list it (the store is shared).
+  for (const GateProcess* gate : {&a, &b}) {
+    httplib::Client http("127.0.0.1", gate->http_port());
+    auto r = http.Get("/api/v1/approvals?include_resolved=false",
+                      {{"Authorization", "Bearer sam-token"}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_NE(r->body.find("migrate-42"), std::string::npos) << r->body;
+  }
+
+  std::string body;
+  // The job's owner may not approve it; a token without the rule's role may not either.
+  EXPECT_EQ(PostStatus(b, "/api/v1/approvals/migrate-42/approve", "alice-token", &body), 403) << body;
+  EXPECT_EQ(PostStatus(b, "/api/v1/approvals/migrate-42/approve", "sam-token", &body), 403) << body;
+  EXPECT_EQ(PostStatus(b, "/api/v1/approvals/migrate-42/approve", "", &body), 401) << body;
+
+  ASSERT_EQ(PostStatus(b, "/api/v1/approvals/migrate-42/approve", "dana-token", &body), 200) << body;
+  ASSERT_TRUE(WaitFor([&] { return client.Count("WORK", "worker.db.migrate") == 1; }));
+  v1::DispatchedJob released;
+  ASSERT_TRUE(released.ParseFromString(client.ReadAll("WORK", "worker.db.migrate")[0].data));
+  EXPECT_EQ(released.job().job_id(), "migrate-42");
+  EXPECT_EQ(released.approval().approver(), "dana");
+  EXPECT_EQ(released.approval().held_snapshot(), "approvals-e2e");
+  EXPECT_FALSE(released.approval().job_digest().empty());
+
+  // No replay: a second approve (through either replica) is refused and nothing more is
+  // released.
+  EXPECT_EQ(PostStatus(a, "/api/v1/approvals/migrate-42/approve", "dana-token", &body), 409) << body;
+  EXPECT_EQ(client.Count("WORK", "worker.>"), 1);
+}
+
+}  // namespace
+}  // namespace jobgate::gate
