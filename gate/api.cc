@@ -186,6 +186,8 @@ void AddPolicyRoutes(ApiRouter* router, PolicyLifecycle* lifecycle) {
                   return ErrorJson(s, "invalid_request");
                 }
                 PublishOutcome out = lifecycle->Publish(request, Caller{caller.name});
+                // The caller sent the source; answer the snapshot's metadata (show has it).
+                out.response.mutable_snapshot()->clear_policy();
                 if (!out.status.ok()) {
                   return ErrorJson(HttpStatusFor(out.status.code()), out.code,
                                    out.status.message(), out.errors,
