@@ -177,15 +177,6 @@ NatsKvApprovalStore::~NatsKvApprovalStore() = default;
 
 namespace {
 
-// KV writes report a failed compare-and-set as a generic error naming the wrong last
-// sequence; make it kConflict.
-Status KvWriteStatus(natsStatus s, const std::string& what) {
-  Status status = FromNats(s, what);
-  if (!status.ok() && status.message().find("wrong last sequence") != std::string::npos) {
-    return Conflict(status.message());
-  }
-  return status;
-}
 
 Result<Record> ParseRecord(kvEntry* entry) {
   Record record;
@@ -216,21 +207,10 @@ Result<std::unique_ptr<NatsKvApprovalStore>> NatsKvApprovalStore::Open(
   if (s != NATS_OK) return FromNats(s, "JetStream context for the approvals store");
   store->handles_->js.reset(js);
 
-  kvStore* raw = nullptr;
-  s = js_KeyValue(&raw, js, options.bucket.c_str());
-  if (s == NATS_NOT_FOUND) {
-    kvConfig config;
-    kvConfig_Init(&config);
-    config.Bucket = options.bucket.c_str();
-    config.History = options.history;
-    config.Replicas = options.replicas;
-    config.StorageType = options.memory_storage ? js_MemoryStorage : js_FileStorage;
-    s = js_CreateKeyValue(&raw, js, &config);
-    // Another replica may have created it a moment ago.
-    if (s != NATS_OK && js_KeyValue(&raw, js, options.bucket.c_str()) == NATS_OK) s = NATS_OK;
-  }
-  if (s != NATS_OK) return FromNats(s, "open KV bucket " + options.bucket);
-  store->handles_->kv.reset(raw);
+  auto kv = OpenKvBucket(js, options.bucket, options.history, options.replicas,
+                         options.memory_storage);
+  if (!kv.ok()) return kv.status();
+  store->handles_->kv = std::move(*kv);
   return store;
 }
 

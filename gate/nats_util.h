@@ -60,4 +60,35 @@ inline Status FromNats(natsStatus s, std::string_view what,
   return Status(code, std::move(message));
 }
 
+// KV writes report a failed compare-and-set as a generic error whose text names the
+// wrong last sequence; this makes it kConflict.
+inline Status KvWriteStatus(natsStatus s, const std::string& what) {
+  Status status = FromNats(s, what);
+  if (!status.ok() && status.message().find("wrong last sequence") != std::string::npos) {
+    return Conflict(status.message());
+  }
+  return status;
+}
+
+// Opens KV `bucket`, creating it (with `history` revisions per key) when missing; a
+// bucket another replica created a moment ago is opened instead.
+inline Result<NatsPtr<kvStore>> OpenKvBucket(jsCtx* js, const std::string& bucket,
+                                             uint8_t history, int replicas,
+                                             bool memory_storage) {
+  kvStore* raw = nullptr;
+  natsStatus s = js_KeyValue(&raw, js, bucket.c_str());
+  if (s == NATS_OK) return NatsPtr<kvStore>(raw);
+  if (s != NATS_NOT_FOUND) return FromNats(s, "open KV bucket " + bucket);
+  kvConfig config;
+  kvConfig_Init(&config);
+  config.Bucket = bucket.c_str();
+  config.History = history;
+  config.Replicas = replicas;
+  config.StorageType = memory_storage ? js_MemoryStorage : js_FileStorage;
+  s = js_CreateKeyValue(&raw, js, &config);
+  if (s == NATS_OK) return NatsPtr<kvStore>(raw);
+  if (js_KeyValue(&raw, js, bucket.c_str()) == NATS_OK) return NatsPtr<kvStore>(raw);
+  return FromNats(s, "create KV bucket " + bucket);
+}
+
 }  // namespace jobgate::gate

@@ -138,37 +138,6 @@ NatsKvSnapshotStore::~NatsKvSnapshotStore() = default;
 
 namespace {
 
-Result<NatsPtr<kvStore>> OpenBucket(jsCtx* js, const std::string& bucket, uint8_t history,
-                                    const KvStoreOptions& options) {
-  kvStore* raw = nullptr;
-  natsStatus s = js_KeyValue(&raw, js, bucket.c_str());
-  if (s == NATS_OK) return NatsPtr<kvStore>(raw);
-  if (s != NATS_NOT_FOUND) return FromNats(s, "open KV bucket " + bucket);
-  kvConfig config;
-  kvConfig_Init(&config);
-  config.Bucket = bucket.c_str();
-  config.History = history;
-  config.Replicas = options.replicas;
-  config.StorageType = options.memory_storage ? js_MemoryStorage : js_FileStorage;
-  s = js_CreateKeyValue(&raw, js, &config);
-  if (s != NATS_OK) {
-    // Another replica may have created it a moment ago.
-    if (js_KeyValue(&raw, js, bucket.c_str()) == NATS_OK) return NatsPtr<kvStore>(raw);
-    return FromNats(s, "create KV bucket " + bucket);
-  }
-  return NatsPtr<kvStore>(raw);
-}
-
-// KV writes report a failed compare-and-set as a generic error whose text names the
-// wrong last sequence; make it kConflict.
-Status KvWriteStatus(natsStatus s, const std::string& what) {
-  Status status = FromNats(s, what);
-  if (!status.ok() && status.message().find("wrong last sequence") != std::string::npos) {
-    return Conflict(status.message());
-  }
-  return status;
-}
-
 template <typename Message>
 Status ParseEntry(kvEntry* entry, Message* out, const std::string& what) {
   if (!out->ParseFromArray(kvEntry_Value(entry), kvEntry_ValueLen(entry))) {
@@ -191,9 +160,11 @@ Result<std::unique_ptr<NatsKvSnapshotStore>> NatsKvSnapshotStore::Open(
   if (s != NATS_OK) return FromNats(s, "JetStream context for the snapshot store");
   store->handles_->js.reset(js);
   // Snapshots keep one revision (they are immutable); the pointer keeps 64 as a trail.
-  auto snapshots = OpenBucket(js, options.snapshots_bucket, 1, options);
+  auto snapshots = OpenKvBucket(js, options.snapshots_bucket, 1, options.replicas,
+                                options.memory_storage);
   if (!snapshots.ok()) return snapshots.status();
-  auto pointer = OpenBucket(js, options.pointer_bucket, 64, options);
+  auto pointer = OpenKvBucket(js, options.pointer_bucket, 64, options.replicas,
+                              options.memory_storage);
   if (!pointer.ok()) return pointer.status();
   store->handles_->snapshots = std::move(*snapshots);
   store->handles_->pointer = std::move(*pointer);
