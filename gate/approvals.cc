@@ -348,8 +348,9 @@ Result<Held> ApprovalService::Hold(const v1::Job& job, const v1::Decision& decis
   if (created.ok()) {
     record.set_revision(*created);
     held.created = true;
+    // On the job path: no recount of the store here (it reads every record). The
+    // observer counts the hold; the sweep's recount keeps the gauge exact across replicas.
     if (observer_ != nullptr) observer_->OnHeld();
-    ReportPending();
   } else if (created.status().code() == StatusCode::kAlreadyExists) {
     // A redelivery (or a resubmission under the same job id): the first hold stands.
     auto existing = store_->Get(record.job().tenant_id(), job.job_id());

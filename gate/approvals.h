@@ -169,7 +169,7 @@ class NatsApprovalPublisher final : public ApprovalPublisher {
 class ApprovalObserver {
  public:
   virtual ~ApprovalObserver() = default;
-  // A new pending approval (not a redelivered one).
+  // A new pending approval (not a redelivered one). Called on the job path: keep it cheap.
   virtual void OnHeld() {}
   // `outcome` is "approved", "rejected" or "expired"; `wait_seconds` from held_at to
   // the resolution.

@@ -10,6 +10,11 @@ namespace jobgate::gate {
 class ControlPlane::MetricsObserver final : public ApprovalObserver {
  public:
   explicit MetricsObserver(metrics::ApprovalMetrics* m) : m_(m) {}
+  // Between sweeps the gauge follows this replica's holds; each sweep and resolution
+  // sets it from the shared store, so it is exact across replicas and restarts.
+  void OnHeld() override {
+    if (m_ != nullptr) m_->approvals_pending.Increment();
+  }
   void OnResolved(std::string_view outcome, double wait_seconds) override {
     if (m_ == nullptr) return;
     m_->approval_wait_seconds.Observe(wait_seconds);
