@@ -6,45 +6,10 @@
 #include <algorithm>
 #include <random>
 
+#include "gate/nats_util.h"
+
 namespace jobgate::gate {
 namespace {
-
-// unique_ptr deleters for nats.c handles.
-struct NatsDeleter {
-  void operator()(natsOptions* p) const { natsOptions_Destroy(p); }
-  void operator()(natsMsg* p) const { natsMsg_Destroy(p); }
-  void operator()(jsStreamInfo* p) const { jsStreamInfo_Destroy(p); }
-  void operator()(jsConsumerInfo* p) const { jsConsumerInfo_Destroy(p); }
-  void operator()(jsPubAck* p) const { jsPubAck_Destroy(p); }
-  void operator()(jsMsgMetaData* p) const { jsMsgMetaData_Destroy(p); }
-};
-template <typename T>
-using NatsPtr = std::unique_ptr<T, NatsDeleter>;
-
-// natsStatus (+ jsErrCode) -> Status, with nats.c's last error text when it has one.
-Status FromNats(natsStatus s, std::string_view what, jsErrCode js_error = static_cast<jsErrCode>(0)) {
-  if (s == NATS_OK) return Status::Ok();
-  std::string message(what);
-  message += ": ";
-  const char* last = nats_GetLastError(nullptr);
-  message += (last != nullptr && *last != '\0') ? last : natsStatus_GetText(s);
-  if (js_error != 0) message += " (jetstream error " + std::to_string(int(js_error)) + ")";
-  StatusCode code = StatusCode::kUnavailable;
-  switch (s) {
-    case NATS_TIMEOUT: code = StatusCode::kDeadlineExceeded; break;
-    case NATS_NOT_FOUND: code = StatusCode::kNotFound; break;
-    case NATS_INVALID_ARG:
-    case NATS_INVALID_SUBJECT:
-    case NATS_MAX_PAYLOAD: code = StatusCode::kInvalidArgument; break;
-    case NATS_NOT_PERMITTED: code = StatusCode::kPermissionDenied; break;
-    case NATS_CONNECTION_AUTH_FAILED: code = StatusCode::kUnauthenticated; break;
-    case NATS_ERR:
-      if (js_error != 0) code = StatusCode::kInternal;
-      break;
-    default: break;
-  }
-  return Status(code, std::move(message));
-}
 
 jsRetentionPolicy ToNats(StreamSpec::Retention retention) {
   switch (retention) {
