@@ -199,13 +199,10 @@ Result<std::unique_ptr<NatsKvApprovalStore>> NatsKvApprovalStore::Open(
     NatsConnection* connection, const ApprovalStoreOptions& options) {
   std::unique_ptr<NatsKvApprovalStore> store(new NatsKvApprovalStore());
   store->options_ = options;
-  jsOptions js_options;
-  jsOptions_Init(&js_options);
-  js_options.Wait = options.timeout.count();
-  jsCtx* js = nullptr;
-  natsStatus s = natsConnection_JetStream(&js, connection->raw(), &js_options);
-  if (s != NATS_OK) return FromNats(s, "JetStream context for the approvals store");
-  store->handles_->js.reset(js);
+  auto context = NewJetStreamContext(connection->raw(), options.timeout, "the approvals store");
+  if (!context.ok()) return context.status();
+  store->handles_->js = std::move(*context);
+  jsCtx* js = store->handles_->js.get();
 
   auto kv = OpenKvBucket(js, options.bucket, options.history, options.replicas,
                          options.memory_storage);

@@ -5,6 +5,7 @@
 
 #include <nats/nats.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -58,6 +59,19 @@ inline Status FromNats(natsStatus s, std::string_view what,
     default: break;
   }
   return Status(code, std::move(message));
+}
+
+// A JetStream context on `nc` whose API calls wait up to `wait`.
+inline Result<NatsPtr<jsCtx>> NewJetStreamContext(natsConnection* nc, std::chrono::milliseconds wait,
+                                                  std::string_view what) {
+  jsOptions options;
+  jsOptions_Init(&options);
+  options.Wait = wait.count();
+  jsCtx* js = nullptr;
+  if (natsStatus s = natsConnection_JetStream(&js, nc, &options); s != NATS_OK) {
+    return FromNats(s, "JetStream context for " + std::string(what));
+  }
+  return NatsPtr<jsCtx>(js);
 }
 
 // KV writes report a failed compare-and-set as a generic error whose text names the

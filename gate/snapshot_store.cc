@@ -152,13 +152,10 @@ Result<std::unique_ptr<NatsKvSnapshotStore>> NatsKvSnapshotStore::Open(
     NatsConnection* connection, const KvStoreOptions& options) {
   std::unique_ptr<NatsKvSnapshotStore> store(new NatsKvSnapshotStore());
   store->options_ = options;
-  jsOptions js_options;
-  jsOptions_Init(&js_options);
-  js_options.Wait = options.timeout.count();
-  jsCtx* js = nullptr;
-  natsStatus s = natsConnection_JetStream(&js, connection->raw(), &js_options);
-  if (s != NATS_OK) return FromNats(s, "JetStream context for the snapshot store");
-  store->handles_->js.reset(js);
+  auto context = NewJetStreamContext(connection->raw(), options.timeout, "the snapshot store");
+  if (!context.ok()) return context.status();
+  store->handles_->js = std::move(*context);
+  jsCtx* js = store->handles_->js.get();
   // Snapshots keep one revision (they are immutable); the pointer keeps 64 as a trail.
   auto snapshots = OpenKvBucket(js, options.snapshots_bucket, 1, options.replicas,
                                 options.memory_storage);
