@@ -42,7 +42,8 @@ std::string GeneratePolicy(int rules, uint32_t seed = 42) {
     if (kind < 70) {
       y += "      topics: [\"job.svc" + std::to_string(pick(services)) + "." + verbs[pick(5)] +
            ".*\"]\n";
-      if (pick(2) == 0) y += "      environment: " + std::string(pick(2) ? "prod" : "staging") + "\n";
+      if (pick(2) == 0)
+        y += "      environment: " + std::string(pick(2) ? "prod" : "staging") + "\n";
       if (pick(3) == 0) y += "      risk_tags: [write]\n";
     } else if (kind < 85) {
       y += "      capability: cap" + std::to_string(pick(services)) + "\n";
@@ -139,8 +140,8 @@ BENCHMARK(BM_Compile)->Arg(10)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisec
 
 // A job of about `bytes` of ordinary text spread over args, labels and payload.
 v1::Job TextJob(size_t bytes, bool with_secret) {
-  static const char* kWords[] = {"deploy", "service", "config", "update", "ticket", "review",
-                                 "merge", "branch", "pipeline", "status", "report", "customer"};
+  static const char* kWords[] = {"deploy", "service", "config",   "update", "ticket", "review",
+                                 "merge",  "branch",  "pipeline", "status", "report", "customer"};
   std::mt19937 rng(7);
   std::string text;
   while (text.size() < bytes) {

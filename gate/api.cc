@@ -31,18 +31,29 @@ Status ParseBody(const std::string& body, google::protobuf::Message* message) {
 
 int HttpStatusFor(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return 200;
-    case StatusCode::kInvalidArgument: return 400;
-    case StatusCode::kUnauthenticated: return 401;
-    case StatusCode::kPermissionDenied: return 403;
-    case StatusCode::kNotFound: return 404;
+    case StatusCode::kOk:
+      return 200;
+    case StatusCode::kInvalidArgument:
+      return 400;
+    case StatusCode::kUnauthenticated:
+      return 401;
+    case StatusCode::kPermissionDenied:
+      return 403;
+    case StatusCode::kNotFound:
+      return 404;
     case StatusCode::kAlreadyExists:
-    case StatusCode::kConflict: return 409;
-    case StatusCode::kFailedPrecondition: return 422;
-    case StatusCode::kResourceExhausted: return 429;
-    case StatusCode::kUnavailable: return 503;
-    case StatusCode::kDeadlineExceeded: return 504;
-    case StatusCode::kInternal: return 500;
+    case StatusCode::kConflict:
+      return 409;
+    case StatusCode::kFailedPrecondition:
+      return 422;
+    case StatusCode::kResourceExhausted:
+      return 429;
+    case StatusCode::kUnavailable:
+      return 503;
+    case StatusCode::kDeadlineExceeded:
+      return 504;
+    case StatusCode::kInternal:
+      return 500;
   }
   return 500;
 }
@@ -172,10 +183,10 @@ void AddPolicyRoutes(ApiRouter* router, PolicyLifecycle* lifecycle) {
                 }
                 auto decision = lifecycle->Simulate(request);
                 if (!decision.ok()) {
-                  return ErrorJson(decision.status(), decision.status().code() ==
-                                                              StatusCode::kInvalidArgument
-                                                          ? "invalid_policy"
-                                                          : "");
+                  return ErrorJson(decision.status(),
+                                   decision.status().code() == StatusCode::kInvalidArgument
+                                       ? "invalid_policy"
+                                       : "");
                 }
                 return ApiResponse{200, subjects::DecisionToJson(*decision, /*pretty=*/true)};
               });
@@ -189,10 +200,9 @@ void AddPolicyRoutes(ApiRouter* router, PolicyLifecycle* lifecycle) {
                 // The caller sent the source; answer the snapshot's metadata (show has it).
                 out.response.mutable_snapshot()->clear_policy();
                 if (!out.status.ok()) {
-                  return ErrorJson(HttpStatusFor(out.status.code()), out.code,
-                                   out.status.message(), out.errors,
-                                   out.response.has_simulation() ? &out.response.simulation()
-                                                                 : nullptr);
+                  return ErrorJson(
+                      HttpStatusFor(out.status.code()), out.code, out.status.message(), out.errors,
+                      out.response.has_simulation() ? &out.response.simulation() : nullptr);
                 }
                 return JsonResponse(out.response);
               });

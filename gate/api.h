@@ -9,12 +9,12 @@
 // Routes are added at start-up, then the router is read-only: Handle is thread-safe.
 #pragma once
 
+#include <google/protobuf/message.h>
+
 #include <functional>
 #include <map>
 #include <string>
 #include <vector>
-
-#include <google/protobuf/message.h>
 
 #include "gate/auth.h"
 #include "jobgate/v1/jobgate.pb.h"

@@ -10,9 +10,9 @@
 
 #include "gate/dispatcher.h"
 #include "gate/nats_bus.h"
-#include "policy/secrets.h"
 #include "gate/nats_util.h"
 #include "policy/hash.h"
+#include "policy/secrets.h"
 
 namespace jobgate::gate {
 
@@ -177,7 +177,6 @@ NatsKvApprovalStore::~NatsKvApprovalStore() = default;
 
 namespace {
 
-
 Result<Record> ParseRecord(kvEntry* entry) {
   Record record;
   if (!record.ParseFromArray(kvEntry_Value(entry), kvEntry_ValueLen(entry))) {
@@ -204,8 +203,8 @@ Result<std::unique_ptr<NatsKvApprovalStore>> NatsKvApprovalStore::Open(
   store->handles_->js = std::move(*context);
   jsCtx* js = store->handles_->js.get();
 
-  auto kv = OpenKvBucket(js, options.bucket, options.history, options.replicas,
-                         options.memory_storage);
+  auto kv =
+      OpenKvBucket(js, options.bucket, options.history, options.replicas, options.memory_storage);
   if (!kv.ok()) return kv.status();
   store->handles_->kv = std::move(*kv);
   return store;

@@ -9,18 +9,25 @@
 namespace jobgate::gate {
 
 bool ParseRole(std::string_view text, Role* out) {
-  if (text == "viewer") *out = Role::kViewer;
-  else if (text == "approver") *out = Role::kApprover;
-  else if (text == "policy-admin") *out = Role::kPolicyAdmin;
-  else return false;
+  if (text == "viewer")
+    *out = Role::kViewer;
+  else if (text == "approver")
+    *out = Role::kApprover;
+  else if (text == "policy-admin")
+    *out = Role::kPolicyAdmin;
+  else
+    return false;
   return true;
 }
 
 const char* RoleName(Role role) {
   switch (role) {
-    case Role::kViewer: return "viewer";
-    case Role::kApprover: return "approver";
-    case Role::kPolicyAdmin: return "policy-admin";
+    case Role::kViewer:
+      return "viewer";
+    case Role::kApprover:
+      return "approver";
+    case Role::kPolicyAdmin:
+      return "policy-admin";
   }
   return "unknown";
 }

@@ -7,8 +7,9 @@
 //
 // Roles: viewer (reads), approver (approvals), policy-admin (publish, rollback, shadow).
 // approver and policy-admin include viewer. Any other role name ("dba", "sre") is a named
-// role: rules ask for it with `approver_role`, and only tokens holding it may approve. Tokens are kept only as SHA-256 digests and
-// compared in constant time. Events record the token's name, never the token.
+// role: rules ask for it with `approver_role`, and only tokens holding it may approve. Tokens are
+// kept only as SHA-256 digests and compared in constant time. Events record the token's name, never
+// the token.
 //
 // Immutable after construction; thread-safe.
 #pragma once

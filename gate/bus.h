@@ -63,8 +63,7 @@ class Bus {
 
   // Appends up to `max_messages` to `out`, waiting at most `timeout` for the first one.
   // Returns OK with nothing appended when nothing arrived in time.
-  virtual Status Fetch(int max_messages, std::chrono::milliseconds timeout,
-                       InboundBatch* out) = 0;
+  virtual Status Fetch(int max_messages, std::chrono::milliseconds timeout, InboundBatch* out) = 0;
 
   // Publishes every message asynchronously, then waits up to `timeout` for JetStream to
   // acknowledge each. On return (*results)[i] is messages[i]'s fate: OK once the stream

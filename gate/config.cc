@@ -41,8 +41,8 @@ class MapReader {
       if (it == handlers_.end()) {
         std::string known;
         for (const auto& [k, unused] : handlers_) known += (known.empty() ? "" : ", ") + k;
-        return InvalidArgument(Where(file_, entry.first) + "unknown key '" + key + "' in " +
-                               what_ + " (known: " + known + ")");
+        return InvalidArgument(Where(file_, entry.first) + "unknown key '" + key + "' in " + what_ +
+                               " (known: " + known + ")");
       }
       JOBGATE_RETURN_IF_ERROR(it->second(entry.second));
     }
@@ -97,10 +97,14 @@ Status ReadStream(const std::string& file, const YAML::Node& node, const std::st
       .On("retention",
           [&](const YAML::Node& n) -> Status {
             const std::string value = n.IsScalar() ? n.Scalar() : "";
-            if (value == "limits") spec->retention = StreamSpec::Retention::kLimits;
-            else if (value == "interest") spec->retention = StreamSpec::Retention::kInterest;
-            else if (value == "workqueue") spec->retention = StreamSpec::Retention::kWorkQueue;
-            else return InvalidArgument(Where(file, n) + "retention is limits, interest or workqueue");
+            if (value == "limits")
+              spec->retention = StreamSpec::Retention::kLimits;
+            else if (value == "interest")
+              spec->retention = StreamSpec::Retention::kInterest;
+            else if (value == "workqueue")
+              spec->retention = StreamSpec::Retention::kWorkQueue;
+            else
+              return InvalidArgument(Where(file, n) + "retention is limits, interest or workqueue");
             return Status::Ok();
           })
       .On("max_age", reader.Dur(&spec->max_age))
@@ -126,14 +130,13 @@ void GateConfig::DeriveStreamSubjects() {
   jobs_stream.subjects = {prefixes.job + ".>"};
   work_stream.subjects = {prefixes.worker + ".>"};
   approvals_stream.subjects = {prefixes.approval + ".>"};
-  audit_stream.subjects = {prefixes.decisions + ".>", prefixes.denied + ".>",
-                           prefixes.rejected, prefixes.policy_events, prefixes.alert + ".>"};
+  audit_stream.subjects = {prefixes.decisions + ".>", prefixes.denied + ".>", prefixes.rejected,
+                           prefixes.policy_events, prefixes.alert + ".>"};
   consumer.stream = jobs_stream.name;
   dispatch.prefixes = prefixes;
 }
 
-Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file,
-                       GateConfig* config) {
+Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, GateConfig* config) {
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);
@@ -189,10 +192,21 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file,
     streams.On("duplicate_window", streams.Dur(&duplicate_window))
         .On("storage", streams.String(&storage))
         .On("replicas", streams.Integer(&replicas))
-        .On("jobs", [&](const YAML::Node& n) { return ReadStream(file, n, "streams.jobs", &config->jobs_stream); })
-        .On("work", [&](const YAML::Node& n) { return ReadStream(file, n, "streams.work", &config->work_stream); })
-        .On("approvals", [&](const YAML::Node& n) { return ReadStream(file, n, "streams.approvals", &config->approvals_stream); })
-        .On("audit", [&](const YAML::Node& n) { return ReadStream(file, n, "streams.audit", &config->audit_stream); });
+        .On("jobs",
+            [&](const YAML::Node& n) {
+              return ReadStream(file, n, "streams.jobs", &config->jobs_stream);
+            })
+        .On("work",
+            [&](const YAML::Node& n) {
+              return ReadStream(file, n, "streams.work", &config->work_stream);
+            })
+        .On("approvals",
+            [&](const YAML::Node& n) {
+              return ReadStream(file, n, "streams.approvals", &config->approvals_stream);
+            })
+        .On("audit", [&](const YAML::Node& n) {
+          return ReadStream(file, n, "streams.audit", &config->audit_stream);
+        });
 
     ConsumerSpec& consumer = config->consumer;
     MapReader consumer_reader(file, root["consumer"], "consumer");
@@ -211,7 +225,8 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file,
 
     std::vector<ApiToken> tokens;
     auto read_tokens = [&](const YAML::Node& list) -> Status {
-      if (!list.IsSequence()) return InvalidArgument(Where(file, list) + "api.tokens must be a list");
+      if (!list.IsSequence())
+        return InvalidArgument(Where(file, list) + "api.tokens must be a list");
       for (const auto& entry : list) {
         std::string name, token, sha;
         std::vector<std::string> roles;
@@ -230,12 +245,13 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file,
           return InvalidArgument(Where(file, entry) + "api token '" + name +
                                  "' needs exactly one of token and token_sha256");
         }
-        if (!sha.empty() && (sha.size() != 64 || sha.find_first_not_of("0123456789abcdef") !=
-                                                     std::string::npos)) {
+        if (!sha.empty() &&
+            (sha.size() != 64 || sha.find_first_not_of("0123456789abcdef") != std::string::npos)) {
           return InvalidArgument(Where(file, entry) + "token_sha256 of '" + name +
                                  "' must be 64 lower-case hex digits");
         }
-        if (roles.empty()) return InvalidArgument(Where(file, entry) + "api token '" + name + "' has no roles");
+        if (roles.empty())
+          return InvalidArgument(Where(file, entry) + "api token '" + name + "' has no roles");
         tokens.push_back(MakeApiToken(name, sha.empty() ? policy::Sha256Hex(token) : sha, roles));
       }
       return Status::Ok();
@@ -251,7 +267,8 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file,
           double v = -1;
           const std::string& text = n.IsScalar() ? n.Scalar() : std::string();
           auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-          if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || v < 0 || v > 1) {
+          if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || v < 0 ||
+              v > 1) {
             return InvalidArgument(Where(file, n) + "max_flip_share is a share between 0 and 1");
           }
           lc.max_flip_share = v;
@@ -326,12 +343,18 @@ int64_t ParseDurationMillis(const std::string& text) {
   if (text.empty() || ec != std::errc() || value < 0) return -1;
   const std::string_view unit(ptr, static_cast<size_t>(end - ptr));
   int64_t scale = 0;
-  if (unit == "ms") scale = 1;
-  else if (unit.empty() || unit == "s") scale = 1000;
-  else if (unit == "m") scale = 60'000;
-  else if (unit == "h") scale = 3'600'000;
-  else if (unit == "d") scale = 86'400'000;
-  else return -1;
+  if (unit == "ms")
+    scale = 1;
+  else if (unit.empty() || unit == "s")
+    scale = 1000;
+  else if (unit == "m")
+    scale = 60'000;
+  else if (unit == "h")
+    scale = 3'600'000;
+  else if (unit == "d")
+    scale = 86'400'000;
+  else
+    return -1;
   if (value > INT64_MAX / scale) return -1;
   return value * scale;
 }

@@ -36,8 +36,8 @@
 
 #include "gate/auth.h"
 #include "gate/dispatcher.h"
-#include "gate/policy_lifecycle.h"
 #include "gate/nats_bus.h"
+#include "gate/policy_lifecycle.h"
 #include "policy/status.h"
 #include "subjects/subjects.h"
 

@@ -55,9 +55,9 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Deps& deps) {
       std::make_unique<NatsPolicyEventSink>(deps.connection, config.prefixes.policy_events);
 
   LifecycleOptions lifecycle_options = config.lifecycle;
-  cp->lifecycle_ = std::make_unique<PolicyLifecycle>(
-      cp->snapshot_store_.get(), deps.active, cp->recent_jobs_.get(), cp->events_.get(),
-      deps.clock, lifecycle_options);
+  cp->lifecycle_ = std::make_unique<PolicyLifecycle>(cp->snapshot_store_.get(), deps.active,
+                                                     cp->recent_jobs_.get(), cp->events_.get(),
+                                                     deps.clock, lifecycle_options);
   cp->lifecycle_->set_shadow_holder(deps.shadow);
   if (deps.policy_metrics != nullptr) {
     metrics::PolicyMetrics* pm = deps.policy_metrics;
@@ -96,8 +96,8 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Deps& deps) {
       std::chrono::duration_cast<std::chrono::seconds>(config.approval_ttl);
   ActivePolicy* active = deps.active;
   cp->approvals_ = std::make_unique<ApprovalService>(
-      cp->approval_store_.get(), cp->approval_publisher_.get(),
-      [active] { return active->Get(); }, deps.clock, approval_options, cp->observer_.get());
+      cp->approval_store_.get(), cp->approval_publisher_.get(), [active] { return active->Get(); },
+      deps.clock, approval_options, cp->observer_.get());
 
   cp->authenticator_ = std::make_unique<Authenticator>(config.api_tokens);
   if (cp->authenticator_->empty()) {

@@ -104,8 +104,8 @@ int Daemon::Run() {
       s = connection->EnsureConsumer(config_.consumer);
     }
     if (s.ok() && control == nullptr) {
-      ControlPlane::Deps deps{connection.get(), &config_, &active_policy_, &shadow_policy_,
-                              &clock, &policy_metrics, &approval_metrics};
+      ControlPlane::Deps deps{connection.get(), &config_,        &active_policy_,  &shadow_policy_,
+                              &clock,           &policy_metrics, &approval_metrics};
       auto opened = ControlPlane::Open(deps);
       if (opened.ok()) {
         control = std::move(*opened);
@@ -122,8 +122,7 @@ int Daemon::Run() {
         spdlog::warn("{}: not consuming jobs; /readyz stays 503 (fail closed)", s.message());
       }
     }
-    while (s.ok() && active_policy_.Get() != nullptr &&
-           static_cast<int>(buses.size()) < workers) {
+    while (s.ok() && active_policy_.Get() != nullptr && static_cast<int>(buses.size()) < workers) {
       auto attached = NatsBus::Attach(connection.get(), config_.consumer);
       if (!attached.ok()) {
         s = attached.status();
@@ -173,10 +172,9 @@ int Daemon::Run() {
     std::vector<std::thread> threads;
     for (auto& bus : buses) {
       threads.emplace_back([&, bus = bus.get()] {
-        Dispatcher dispatcher(config_.dispatch, bus, &clock, &active_policy_, &limiter,
-                              &gate_metrics,
-                              DispatcherSeams{&shadow_policy_, control->approvals(),
-                                              &policy_metrics});
+        Dispatcher dispatcher(
+            config_.dispatch, bus, &clock, &active_policy_, &limiter, &gate_metrics,
+            DispatcherSeams{&shadow_policy_, control->approvals(), &policy_metrics});
         std::chrono::milliseconds pause(100);
         bool failing = false;
         while (!stopping()) {

@@ -206,10 +206,10 @@ void Dispatcher::PlanRejection(InboundMessage& message, std::string reason, std:
   SetTimestamp(clock_->UnixMillis(), rejected.mutable_rejected_at());
   rejected.SerializeToString(&body_);
   // Stable across redeliveries of the same stream message.
-  const std::string msg_id = policy::Sha256Hex(std::string(message.subject()) + '\x1f' +
-                                               std::to_string(message.stream_sequence()) +
-                                               '\x1f' + body_sha)
-                                 .substr(0, 40);
+  const std::string msg_id =
+      policy::Sha256Hex(std::string(message.subject()) + '\x1f' +
+                        std::to_string(message.stream_sequence()) + '\x1f' + body_sha)
+          .substr(0, 40);
   OutboundMessage& out = NextOutbound(plan);
   out.subject.assign(options_.prefixes.rejected);
   out.msg_id = msg_id;
@@ -230,9 +230,10 @@ void Dispatcher::JudgeShadow(const policy::Policy& policy, const policy::Policy&
   shadow.Evaluate(job_, &shadow_evaluation_);
   v1::ShadowResult* result = decision_.mutable_shadow();
   result->set_decision(shadow_evaluation_.verdict);
-  result->set_matched_rule(shadow_evaluation_.deciding_rule >= 0
-                               ? shadow.rule_id(static_cast<size_t>(shadow_evaluation_.deciding_rule))
-                               : std::string());
+  result->set_matched_rule(
+      shadow_evaluation_.deciding_rule >= 0
+          ? shadow.rule_id(static_cast<size_t>(shadow_evaluation_.deciding_rule))
+          : std::string());
   result->set_snapshot(shadow.snapshot_name());
   result->set_snapshot_hash(shadow.hash());
   if (shadow_evaluation_.verdict != decision_.decision() && seams_.policy_metrics != nullptr) {
@@ -249,16 +250,14 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
   if (message.data().size() > options_.max_message_bytes) {
     PlanRejection(message, "too_large",
                   "message of " + std::to_string(message.data().size()) +
-                      " bytes exceeds the limit of " +
-                      std::to_string(options_.max_message_bytes),
+                      " bytes exceeds the limit of " + std::to_string(options_.max_message_bytes),
                   plan);
     return;
   }
   const std::string_view rest = subjects::RestOf(subject, options_.prefixes.job);
   if (rest.empty()) {
     PlanRejection(message, "bad_subject",
-                  "subject '" + std::string(subject) + "' has nothing after its first token",
-                  plan);
+                  "subject '" + std::string(subject) + "' has nothing after its first token", plan);
     return;
   }
   auto decoded = subjects::DecodeJob(
@@ -269,8 +268,8 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
   }
   job_ = std::move(decoded).value();
   if (Status s = subjects::NormalizeJob(subject, &job_); !s.ok()) {
-    PlanRejection(message, job_.job_id().empty() ? "missing_job_id" : "invalid_job",
-                  s.message(), plan);
+    PlanRejection(message, job_.job_id().empty() ? "missing_job_id" : "invalid_job", s.message(),
+                  plan);
     return;
   }
 
@@ -321,8 +320,8 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
   plan->verdict = verdict;
   plan->deciding_rule = evaluation_.deciding_rule;
   const std::string target = TargetSubject(options_.prefixes, verdict, rest);
-  const bool to_worker = target.compare(0, options_.prefixes.worker.size(),
-                                        options_.prefixes.worker) == 0;
+  const bool to_worker =
+      target.compare(0, options_.prefixes.worker.size(), options_.prefixes.worker) == 0;
 
   job_.SerializeToString(&job_bytes_);
   // Copies that are not for a worker never carry a raw secret.
@@ -367,8 +366,8 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
     alert.headers.clear();
     alert.body.swap(body_copy);
   }
-  spdlog::debug("job {} on {}: {} -> {}", job_.job_id(), subject,
-                policy::VerdictName(verdict), target);
+  spdlog::debug("job {} on {}: {} -> {}", job_.job_id(), subject, policy::VerdictName(verdict),
+                target);
 }
 
 prometheus::Counter* Dispatcher::DecisionCounter(
@@ -438,7 +437,8 @@ void Dispatcher::Finish(const std::shared_ptr<const policy::Policy>& policy,
   }
   if (plan.kind == Plan::Kind::kReject) {
     ++stats->rejected;
-    if (metrics_ != nullptr) metrics_->rejected_jobs.Add({{"reason", plan.reject_reason}}).Increment();
+    if (metrics_ != nullptr)
+      metrics_->rejected_jobs.Add({{"reason", plan.reject_reason}}).Increment();
     return;
   }
   ++stats->dispatched;

@@ -56,9 +56,9 @@ struct DispatcherOptions {
   // Dispatch threads, each with its own pull subscription on the durable: while one
   // waits for JetStream's publish acks, another judges its batch.
   int workers = 2;
-  std::chrono::milliseconds fetch_timeout{500};    // bounds how fast a stop is noticed
+  std::chrono::milliseconds fetch_timeout{500};     // bounds how fast a stop is noticed
   std::chrono::milliseconds publish_timeout{5000};  // for JetStream's publish acks
-  std::chrono::milliseconds retry_delay{1000};     // redelivery delay after a failure
+  std::chrono::milliseconds retry_delay{1000};      // redelivery delay after a failure
   size_t max_message_bytes = 1 << 20;
 };
 
@@ -73,8 +73,7 @@ inline constexpr char kSnapshotHeader[] = "Jobgate-Snapshot";
 // "alert"): a SHA-256 prefix of tenant and job id, then ":" and the target. Stable across
 // redeliveries and gate processes, distinct per target, safe as a header value whatever
 // the job id contains.
-std::string MessageId(std::string_view tenant_id, std::string_view job_id,
-                      std::string_view target);
+std::string MessageId(std::string_view tenant_id, std::string_view job_id, std::string_view target);
 
 // Random 128-bit id, 32 lower-case hex digits (OpenSSL RAND_bytes).
 std::string NewDecisionId();
@@ -107,16 +106,15 @@ struct DecisionStampBuffer {
 
 // Optional collaborators of a Dispatcher; each may be null.
 struct DispatcherSeams {
-  const ActivePolicy* shadow = nullptr;          // the shadow policy (empty: none)
-  ApprovalService* approvals = nullptr;          // holds REQUIRE_APPROVAL jobs
+  const ActivePolicy* shadow = nullptr;              // the shadow policy (empty: none)
+  ApprovalService* approvals = nullptr;              // holds REQUIRE_APPROVAL jobs
   metrics::PolicyMetrics* policy_metrics = nullptr;  // shadow disagreements
 };
 
 class Dispatcher {
  public:
-  Dispatcher(DispatcherOptions options, Bus* bus, const Clock* clock,
-             const ActivePolicy* policy, RateLimiter* limiter, metrics::GateMetrics* metrics,
-             DispatcherSeams seams = {});
+  Dispatcher(DispatcherOptions options, Bus* bus, const Clock* clock, const ActivePolicy* policy,
+             RateLimiter* limiter, metrics::GateMetrics* metrics, DispatcherSeams seams = {});
 
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
@@ -144,7 +142,7 @@ class Dispatcher {
     std::chrono::milliseconds nak_delay{0};
     v1::Verdict verdict = v1::DENY;  // enforced decision (kRoute)
     int deciding_rule = -1;
-    std::string reject_reason;       // kReject; also the throttling rule for kThrottle
+    std::string reject_reason;  // kReject; also the throttling rule for kThrottle
     std::chrono::steady_clock::time_point received_at;
   };
 
@@ -177,8 +175,8 @@ class Dispatcher {
   policy::Evaluation evaluation_;
   policy::Evaluation shadow_evaluation_;
   v1::Job job_;
-  v1::Job scrubbed_job_;          // job_ without secrets, for non-worker copies
-  std::string scrubbed_bytes_;    // scrubbed_job_, serialized
+  v1::Job scrubbed_job_;        // job_ without secrets, for non-worker copies
+  std::string scrubbed_bytes_;  // scrubbed_job_, serialized
   v1::Decision decision_;
   std::string job_bytes_;       // job_, serialized once per job
   std::string decision_bytes_;  // decision_, serialized once per job

@@ -12,9 +12,15 @@ std::string JsonEscape(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -69,9 +75,9 @@ void HttpServer::Stop() {
 void ReplyError(httplib::Response& response, int status, const std::string& code,
                 const std::string& message) {
   response.status = status;
-  response.set_content("{\"error\": \"" + JsonEscape(message) + "\", \"code\": \"" +
-                           JsonEscape(code) + "\"}\n",
-                       "application/json");
+  response.set_content(
+      "{\"error\": \"" + JsonEscape(message) + "\", \"code\": \"" + JsonEscape(code) + "\"}\n",
+      "application/json");
 }
 
 std::string Readiness::Problem() const {

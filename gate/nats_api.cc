@@ -15,9 +15,9 @@ Result<std::unique_ptr<NatsApiResponder>> NatsApiResponder::Start(NatsConnection
   responder->prefix_ = api_prefix + ".";
   const std::string subject = api_prefix + ".>";
   natsSubscription* sub = nullptr;
-  const natsStatus s = natsConnection_QueueSubscribe(&sub, connection->raw(), subject.c_str(),
-                                                     "jobgate-api", &NatsApiResponder::OnRequest,
-                                                     responder.get());
+  const natsStatus s =
+      natsConnection_QueueSubscribe(&sub, connection->raw(), subject.c_str(), "jobgate-api",
+                                    &NatsApiResponder::OnRequest, responder.get());
   if (s != NATS_OK) return FromNats(s, "subscribe " + subject);
   responder->subscription_ = sub;
   return responder;

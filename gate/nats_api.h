@@ -33,12 +33,12 @@ class NatsApiResponder {
 
  private:
   NatsApiResponder() = default;
-  static void OnRequest(struct __natsConnection* nc, __natsSubscription* sub,
-                        struct __natsMsg* msg, void* closure);
+  static void OnRequest(struct __natsConnection* nc, __natsSubscription* sub, struct __natsMsg* msg,
+                        void* closure);
 
   NatsConnection* connection_ = nullptr;
   const ApiRouter* router_ = nullptr;
-  std::string prefix_;                        // "jobgate.api."
+  std::string prefix_;                          // "jobgate.api."
   __natsSubscription* subscription_ = nullptr;  // owned
 };
 

@@ -13,9 +13,12 @@ namespace {
 
 jsRetentionPolicy ToNats(StreamSpec::Retention retention) {
   switch (retention) {
-    case StreamSpec::Retention::kLimits: return js_LimitsPolicy;
-    case StreamSpec::Retention::kInterest: return js_InterestPolicy;
-    case StreamSpec::Retention::kWorkQueue: return js_WorkQueuePolicy;
+    case StreamSpec::Retention::kLimits:
+      return js_LimitsPolicy;
+    case StreamSpec::Retention::kInterest:
+      return js_InterestPolicy;
+    case StreamSpec::Retention::kWorkQueue:
+      return js_WorkQueuePolicy;
   }
   return js_LimitsPolicy;
 }
@@ -118,7 +121,8 @@ Result<ReceivedMessage> SyncSubscription::Next(std::chrono::milliseconds timeout
   NatsPtr<natsMsg> msg(raw);
   ReceivedMessage out;
   out.subject = natsMsg_GetSubject(msg.get());
-  out.data.assign(natsMsg_GetData(msg.get()), static_cast<size_t>(natsMsg_GetDataLength(msg.get())));
+  out.data.assign(natsMsg_GetData(msg.get()),
+                  static_cast<size_t>(natsMsg_GetDataLength(msg.get())));
   return out;
 }
 
@@ -329,8 +333,8 @@ Status NatsConnection::EnsureConsumer(const ConsumerSpec& spec) {
   return Status::Ok();
 }
 
-Result<NatsConnection::ConsumerState> NatsConnection::GetConsumerState(
-    const std::string& stream, const std::string& durable) {
+Result<NatsConnection::ConsumerState> NatsConnection::GetConsumerState(const std::string& stream,
+                                                                       const std::string& durable) {
   jsConsumerInfo* raw_info = nullptr;
   jsErrCode js_error = static_cast<jsErrCode>(0);
   const natsStatus s =

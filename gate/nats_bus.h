@@ -17,11 +17,11 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <utility>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gate/bus.h"

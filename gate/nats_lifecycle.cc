@@ -60,16 +60,16 @@ Result<std::vector<v1::Job>> NatsRecentJobs::Fetch(size_t max_jobs) {
     const char* content_type = nullptr;
     natsMsgHeader_Get(msg.get(), "Content-Type", &content_type);
     auto job = subjects::DecodeJob(
-        std::string_view(natsMsg_GetData(msg.get()), static_cast<size_t>(natsMsg_GetDataLength(msg.get()))),
+        std::string_view(natsMsg_GetData(msg.get()),
+                         static_cast<size_t>(natsMsg_GetDataLength(msg.get()))),
         subjects::FormatFromContentType(content_type != nullptr ? content_type : ""));
     if (job.ok() && subjects::NormalizeJob(natsMsg_GetSubject(msg.get()), &*job).ok()) {
       jobs.push_back(std::move(*job));
     }
     if (meta->Sequence.Stream >= last) return jobs;
   }
-  return Status(StatusCode::kDeadlineExceeded,
-                "read only " + std::to_string(jobs.size()) + " recent jobs from " + stream_ +
-                    " in time");
+  return Status(StatusCode::kDeadlineExceeded, "read only " + std::to_string(jobs.size()) +
+                                                   " recent jobs from " + stream_ + " in time");
 }
 
 NatsPolicyEventSink::NatsPolicyEventSink(NatsConnection* connection, std::string subject)

@@ -42,13 +42,23 @@ inline Status FromNats(natsStatus s, std::string_view what,
   if (js_error != 0) message += " (jetstream error " + std::to_string(int(js_error)) + ")";
   StatusCode code = StatusCode::kUnavailable;
   switch (s) {
-    case NATS_TIMEOUT: code = StatusCode::kDeadlineExceeded; break;
-    case NATS_NOT_FOUND: code = StatusCode::kNotFound; break;
+    case NATS_TIMEOUT:
+      code = StatusCode::kDeadlineExceeded;
+      break;
+    case NATS_NOT_FOUND:
+      code = StatusCode::kNotFound;
+      break;
     case NATS_INVALID_ARG:
     case NATS_INVALID_SUBJECT:
-    case NATS_MAX_PAYLOAD: code = StatusCode::kInvalidArgument; break;
-    case NATS_NOT_PERMITTED: code = StatusCode::kPermissionDenied; break;
-    case NATS_CONNECTION_AUTH_FAILED: code = StatusCode::kUnauthenticated; break;
+    case NATS_MAX_PAYLOAD:
+      code = StatusCode::kInvalidArgument;
+      break;
+    case NATS_NOT_PERMITTED:
+      code = StatusCode::kPermissionDenied;
+      break;
+    case NATS_CONNECTION_AUTH_FAILED:
+      code = StatusCode::kUnauthenticated;
+      break;
     case NATS_ERR:
       if (js_error == JSStreamWrongLastSequenceErr) {
         code = StatusCode::kConflict;
@@ -56,13 +66,15 @@ inline Status FromNats(natsStatus s, std::string_view what,
         code = StatusCode::kInternal;
       }
       break;
-    default: break;
+    default:
+      break;
   }
   return Status(code, std::move(message));
 }
 
 // A JetStream context on `nc` whose API calls wait up to `wait`.
-inline Result<NatsPtr<jsCtx>> NewJetStreamContext(natsConnection* nc, std::chrono::milliseconds wait,
+inline Result<NatsPtr<jsCtx>> NewJetStreamContext(natsConnection* nc,
+                                                  std::chrono::milliseconds wait,
                                                   std::string_view what) {
   jsOptions options;
   jsOptions_Init(&options);
@@ -86,9 +98,8 @@ inline Status KvWriteStatus(natsStatus s, const std::string& what) {
 
 // Opens KV `bucket`, creating it (with `history` revisions per key) when missing; a
 // bucket another replica created a moment ago is opened instead.
-inline Result<NatsPtr<kvStore>> OpenKvBucket(jsCtx* js, const std::string& bucket,
-                                             uint8_t history, int replicas,
-                                             bool memory_storage) {
+inline Result<NatsPtr<kvStore>> OpenKvBucket(jsCtx* js, const std::string& bucket, uint8_t history,
+                                             int replicas, bool memory_storage) {
   kvStore* raw = nullptr;
   natsStatus s = js_KeyValue(&raw, js, bucket.c_str());
   if (s == NATS_OK) return NatsPtr<kvStore>(raw);

@@ -81,8 +81,7 @@ int RunEval(const std::string& policy_path, const std::string& job_path, bool ex
     return kExitUsage;
   }
   if (job->tenant_id().empty()) job->set_tenant_id("default");
-  const v1::Decision decision =
-      compiled.policy->Decide(*job, {NewDecisionId(), NowUnixMs()});
+  const v1::Decision decision = compiled.policy->Decide(*job, {NewDecisionId(), NowUnixMs()});
   std::cout << subjects::DecisionToJson(decision, /*pretty=*/true) << "\n";
   if (explain) {
     // The explanation goes to stderr so stdout stays one JSON document for tools.
@@ -146,9 +145,9 @@ int RunTest(const std::vector<std::string>& paths, const std::string& junit_path
     for (const auto& r : results) {
       if (!r.policy) continue;
       const auto uncovered = policy::UncoveredRules(r);
-      std::cout << "coverage " << r.suite_path << " (" << r.policy_path << "): "
-                << r.policy->rule_count() - uncovered.size() << "/" << r.policy->rule_count()
-                << " rules matched by some case";
+      std::cout << "coverage " << r.suite_path << " (" << r.policy_path
+                << "): " << r.policy->rule_count() - uncovered.size() << "/"
+                << r.policy->rule_count() << " rules matched by some case";
       if (!uncovered.empty()) {
         std::cout << "; never matched:";
         for (const auto& id : uncovered) std::cout << " " << id;
@@ -267,7 +266,8 @@ int RunSimulate(const std::string& policy_path, const std::string& baseline_path
 
 void AddOfflineCommands(CLI::App& app, int* exit_code) {
   {
-    auto* cmd = app.add_subcommand("check", "Validate policy files and the examples in their rules");
+    auto* cmd =
+        app.add_subcommand("check", "Validate policy files and the examples in their rules");
     auto paths = std::make_shared<std::vector<std::string>>();
     auto quiet = std::make_shared<bool>(false);
     cmd->add_option("POLICY", *paths, "Policy files")->required();
@@ -306,7 +306,8 @@ void AddOfflineCommands(CLI::App& app, int* exit_code) {
     auto fail_on_loosening = std::make_shared<bool>(false);
     cmd->add_option("--policy", *policy_path, "Candidate policy")->required();
     cmd->add_option("--baseline", *baseline_path, "Policy to compare against");
-    auto* jobs_option = cmd->add_option("--jobs", source->jobs_path, "Jobs, one JSON object per line");
+    auto* jobs_option =
+        cmd->add_option("--jobs", source->jobs_path, "Jobs, one JSON object per line");
     auto* stream_flag = cmd->add_flag("--from-stream", source->from_stream,
                                       "Read the jobs retained in JOBS of a running system");
     jobs_option->excludes(stream_flag);

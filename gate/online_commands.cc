@@ -24,7 +24,8 @@ bool ReadInto(const std::string& path, std::string* out) {
 }
 
 void AddPolicyCommands(CLI::App& app, int* exit_code) {
-  auto* policy = app.add_subcommand("policy", "Publish, roll back and inspect policy on a running gate");
+  auto* policy =
+      app.add_subcommand("policy", "Publish, roll back and inspect policy on a running gate");
   policy->require_subcommand(1);
   {
     auto* cmd = policy->add_subcommand(
@@ -93,9 +94,8 @@ void AddPolicyCommands(CLI::App& app, int* exit_code) {
     AddEndpointOptions(cmd, endpoint);
     auto name = std::make_shared<std::string>();
     cmd->add_option("SNAPSHOT", *name, "Snapshot name")->required();
-    cmd->callback([=] {
-      *exit_code = Call(*endpoint, "GET", "/api/v1/policy/snapshots/" + *name, "");
-    });
+    cmd->callback(
+        [=] { *exit_code = Call(*endpoint, "GET", "/api/v1/policy/snapshots/" + *name, ""); });
   }
   {
     auto* cmd = policy->add_subcommand(

@@ -297,7 +297,8 @@ PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const
   std::optional<v1::PolicySnapshot> stored;
   if (policy_yaml.empty()) {
     if (request.snapshot().empty()) {
-      out.status = InvalidArgument("publish needs 'policy' (YAML), or the name of a stored snapshot");
+      out.status =
+          InvalidArgument("publish needs 'policy' (YAML), or the name of a stored snapshot");
       out.code = "invalid_request";
       return out;
     }
@@ -333,7 +334,6 @@ PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const
                   "snapshot_exists");
   }
   if (request.snapshot().empty() && compiled.policy->snapshot_name() != name) {
-
     options.snapshot_name = name;
     compiled = policy::Compile(policy_yaml, options);
   }
@@ -388,11 +388,11 @@ PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const
       SimulateAgainst(*candidate, baseline.get(), current.ok() ? current->name() : "");
   const v1::SimulationSummary& sim = out.response.simulation();
   if (sim.loosened() > 0 && !request.allow_loosening()) {
-    return refuse(FailedPrecondition(std::to_string(sim.loosened()) + " of " +
-                                     std::to_string(sim.jobs()) +
-                                     " recent jobs would get a less strict decision; "
-                                     "set allow_loosening to publish anyway"),
-                  "loosening");
+    return refuse(
+        FailedPrecondition(std::to_string(sim.loosened()) + " of " + std::to_string(sim.jobs()) +
+                           " recent jobs would get a less strict decision; "
+                           "set allow_loosening to publish anyway"),
+        "loosening");
   }
   if (sim.flip_share() > options_.max_flip_share && !request.force()) {
     char share[64];

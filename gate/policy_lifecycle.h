@@ -130,14 +130,14 @@ class PolicyLifecycle {
   const LifecycleOptions options_;
 
   mutable std::mutex mu_;
-  v1::ActiveSnapshot enforced_;                                // GUARDED_BY(mu_)
-  std::shared_ptr<const policy::Policy> shadow_;               // GUARDED_BY(mu_)
-  std::string shadow_name_;                                    // GUARDED_BY(mu_)
+  v1::ActiveSnapshot enforced_;                                            // GUARDED_BY(mu_)
+  std::shared_ptr<const policy::Policy> shadow_;                           // GUARDED_BY(mu_)
+  std::string shadow_name_;                                                // GUARDED_BY(mu_)
   std::map<std::string, std::shared_ptr<const policy::Policy>> compiled_;  // GUARDED_BY(mu_)
-  std::function<void(const policy::Policy&)> on_activated_;    // GUARDED_BY(mu_)
-  std::function<void(const std::string&)> on_reload_;          // GUARDED_BY(mu_)
-  ActivePolicy* shadow_holder_ = nullptr;                      // GUARDED_BY(mu_)
-  std::function<void(const policy::Policy*)> on_shadow_;       // GUARDED_BY(mu_)
+  std::function<void(const policy::Policy&)> on_activated_;                // GUARDED_BY(mu_)
+  std::function<void(const std::string&)> on_reload_;                      // GUARDED_BY(mu_)
+  ActivePolicy* shadow_holder_ = nullptr;                                  // GUARDED_BY(mu_)
+  std::function<void(const policy::Policy*)> on_shadow_;                   // GUARDED_BY(mu_)
 
   // Serialises Reconcile so two notifications cannot swap out of order.
   std::mutex reconcile_mu_;

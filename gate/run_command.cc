@@ -237,12 +237,12 @@ int Submit(const SubmitFlags& flags) {
       continue;
     }
     std::cout << subjects::ToJson(record.decision(), /*pretty=*/true) << "\n";
-    std::cerr << job.job_id() << ": " << policy::VerdictName(record.decision().decision())
-              << " -> " << record.routed_to() << "\n";
+    std::cerr << job.job_id() << ": " << policy::VerdictName(record.decision().decision()) << " -> "
+              << record.routed_to() << "\n";
     return 0;
   }
-  std::cerr << "jobgate submit: no decision for " << job.job_id() << " within "
-            << flags.timeout_sec << "s (is a gate running with a policy?)\n";
+  std::cerr << "jobgate submit: no decision for " << job.job_id() << " within " << flags.timeout_sec
+            << "s (is a gate running with a policy?)\n";
   return 1;
 }
 
@@ -261,8 +261,8 @@ void AddDaemonCommands(CLI::App& app, int* exit_code) {
   run->callback([run_flags, exit_code] { *exit_code = RunDaemon(*run_flags); });
 
   auto submit_flags = std::make_shared<SubmitFlags>();
-  CLI::App* submit =
-      app.add_subcommand("submit", "Publish a job to its topic and optionally wait for its decision");
+  CLI::App* submit = app.add_subcommand(
+      "submit", "Publish a job to its topic and optionally wait for its decision");
   submit->add_option("--nats", submit_flags->nats, "NATS server URL(s), comma-separated")
       ->capture_default_str();
   submit->add_option("--file", submit_flags->file, "Job as JSON (snake_case field names)");

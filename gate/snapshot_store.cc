@@ -157,11 +157,11 @@ Result<std::unique_ptr<NatsKvSnapshotStore>> NatsKvSnapshotStore::Open(
   store->handles_->js = std::move(*context);
   jsCtx* js = store->handles_->js.get();
   // Snapshots keep one revision (they are immutable); the pointer keeps 64 as a trail.
-  auto snapshots = OpenKvBucket(js, options.snapshots_bucket, 1, options.replicas,
-                                options.memory_storage);
+  auto snapshots =
+      OpenKvBucket(js, options.snapshots_bucket, 1, options.replicas, options.memory_storage);
   if (!snapshots.ok()) return snapshots.status();
-  auto pointer = OpenKvBucket(js, options.pointer_bucket, 64, options.replicas,
-                              options.memory_storage);
+  auto pointer =
+      OpenKvBucket(js, options.pointer_bucket, 64, options.replicas, options.memory_storage);
   if (!pointer.ok()) return pointer.status();
   store->handles_->snapshots = std::move(*snapshots);
   store->handles_->pointer = std::move(*pointer);

@@ -81,8 +81,8 @@ RateLimiter::Admission RateLimiter::Acquire(
     for (Bucket* bucket : taken) bucket->tokens -= 1.0;
     admission.admitted = true;
   } else {
-    admission.retry_after = std::chrono::milliseconds(
-        static_cast<int64_t>(std::ceil(longest_wait_sec * 1000.0)));
+    admission.retry_after =
+        std::chrono::milliseconds(static_cast<int64_t>(std::ceil(longest_wait_sec * 1000.0)));
   }
   if (buckets_.size() > max_buckets_) EvictIdleLocked(now);
   return admission;

@@ -52,8 +52,7 @@ class RateLimiter {
 
   // Admits `job` under `rates` (taking a token from each) or says how long to wait.
   // No rates: admitted.
-  Admission Acquire(const v1::Job& job,
-                    const google::protobuf::RepeatedPtrField<v1::Rate>& rates);
+  Admission Acquire(const v1::Job& job, const google::protobuf::RepeatedPtrField<v1::Rate>& rates);
 
   size_t bucket_count() const;
 

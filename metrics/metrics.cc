@@ -7,8 +7,8 @@ using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 
 prometheus::Histogram::BucketBoundaries LatencyBuckets() {
-  return {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-          0.005,   0.01,     0.025,   0.05,   0.1,     0.25,   0.5,   1,     2.5, 5};
+  return {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+          0.01,    0.025,    0.05,    0.1,    0.25,    0.5,    1,     2.5,    5};
 }
 
 GateMetrics::GateMetrics(prometheus::Registry& registry)

@@ -14,9 +14,9 @@
 #include "policy/command.h"
 #include "policy/glob.h"
 #include "policy/hash.h"
-#include "policy/secrets.h"
 #include "policy/model.h"
 #include "policy/policy.h"
+#include "policy/secrets.h"
 #include "policy/subject_pattern.h"
 
 namespace jobgate::policy {
@@ -74,11 +74,16 @@ std::optional<int64_t> ParseDuration(const std::string& text) {
   if (ec != std::errc() || value < 0) return std::nullopt;
   const std::string_view unit(ptr, static_cast<size_t>(end - ptr));
   int64_t scale = 0;
-  if (unit.empty() || unit == "s") scale = 1;
-  else if (unit == "m") scale = 60;
-  else if (unit == "h") scale = 3600;
-  else if (unit == "d") scale = 86400;
-  else return std::nullopt;
+  if (unit.empty() || unit == "s")
+    scale = 1;
+  else if (unit == "m")
+    scale = 60;
+  else if (unit == "h")
+    scale = 3600;
+  else if (unit == "d")
+    scale = 86400;
+  else
+    return std::nullopt;
   if (value > INT64_MAX / scale) return std::nullopt;
   return value * scale;
 }
@@ -87,32 +92,31 @@ const std::vector<std::string_view> kTopKeys = {"version", "snapshot", "descript
                                                 "rules"};
 const std::vector<std::string_view> kDefaultsKeys = {"decision", "reason", "constraints"};
 const std::vector<std::string_view> kRuleKeys = {
-    "id",         "name",          "description", "match",        "decision", "reason",
-    "constraints", "approver_role", "risk_score",  "examples",    "rate",     "approval_ttl",
-    "redact"};
+    "id",     "name",         "description",   "match",      "decision",
+    "reason", "constraints",  "approver_role", "risk_score", "examples",
+    "rate",   "approval_ttl", "redact"};
 const std::vector<std::string_view> kMatchKeys = {
-    "topics",   "not_topics",    "tenants",        "environment", "capability",
-    "capabilities", "actor",     "risk_tags",      "risk_tags_any", "risk_tags_none",
-    "labels",   "args",          "job_id",         "command",     "sql",
-    "path",     "egress",        "secrets_present"};
-const std::vector<std::string_view> kCommandKeys = {
-    "program",   "not_program", "subcommand", "flags_all",
-    "flags_any", "flags_none",  "args_glob",  "opaque"};
+    "topics", "not_topics", "tenants",       "environment",    "capability", "capabilities",
+    "actor",  "risk_tags",  "risk_tags_any", "risk_tags_none", "labels",     "args",
+    "job_id", "command",    "sql",           "path",           "egress",     "secrets_present"};
+const std::vector<std::string_view> kCommandKeys = {"program",   "not_program", "subcommand",
+                                                    "flags_all", "flags_any",   "flags_none",
+                                                    "args_glob", "opaque"};
 const std::vector<std::string_view> kSqlKeys = {"kind", "object"};
 const std::vector<std::string_view> kEgressKeys = {"hosts", "hosts_not_in"};
 const std::vector<std::string_view> kRedactKeys = {"paths"};
 const std::vector<std::string_view> kActorKeys = {"agent_id", "session_id", "owner", "team",
                                                   "type"};
-const std::vector<std::string_view> kOperatorKeys = {"glob", "regex", "in",  "not_in", "exists",
-                                                     "absent", "gt",  "gte", "lt",     "lte"};
+const std::vector<std::string_view> kOperatorKeys = {"glob",   "regex", "in",  "not_in", "exists",
+                                                     "absent", "gt",    "gte", "lt",     "lte"};
 const std::vector<std::string_view> kConstraintKeys = {
-    "max_runtime_sec", "max_retries",    "max_diff_lines", "max_files",       "network_allowlist",
+    "max_runtime_sec",  "max_retries",    "max_diff_lines", "max_files",       "network_allowlist",
     "network_denylist", "path_allowlist", "path_denylist",  "redaction_level", "custom"};
 const std::vector<std::string_view> kRateKeys = {"limit", "period", "key"};
 const std::vector<std::string_view> kExampleKeys = {"match", "no_match"};
 const std::vector<std::string_view> kRedactionLevels = {"none", "standard", "strict"};
 const std::vector<std::string_view> kRateFieldKeys = {
-    "tenant_id", "environment", "capability", "topic",       "actor.agent_id",
+    "tenant_id",        "environment", "capability", "topic",     "actor.agent_id",
     "actor.session_id", "actor.owner", "actor.team", "actor.type"};
 
 }  // namespace
@@ -329,8 +333,8 @@ bool PolicyCompiler::GetStringList(const YAML::Node& node, std::string_view what
   return ok;
 }
 
-bool PolicyCompiler::GetInt(const YAML::Node& node, std::string_view what, int64_t min,
-                            int64_t max, int64_t* out) {
+bool PolicyCompiler::GetInt(const YAML::Node& node, std::string_view what, int64_t min, int64_t max,
+                            int64_t* out) {
   if (!node.IsScalar()) {
     Error(node, std::string(what) + " must be a whole number");
     return false;
@@ -354,8 +358,14 @@ bool PolicyCompiler::GetInt(const YAML::Node& node, std::string_view what, int64
 bool PolicyCompiler::GetBool(const YAML::Node& node, std::string_view what, bool* out) {
   if (node.IsScalar()) {
     const std::string& s = node.Scalar();
-    if (s == "true" || s == "True" || s == "yes") { *out = true; return true; }
-    if (s == "false" || s == "False" || s == "no") { *out = false; return true; }
+    if (s == "true" || s == "True" || s == "yes") {
+      *out = true;
+      return true;
+    }
+    if (s == "false" || s == "False" || s == "no") {
+      *out = false;
+      return true;
+    }
   }
   Error(node, std::string(what) + " must be true or false");
   return false;
@@ -576,8 +586,8 @@ bool PolicyCompiler::CompileTopics(const YAML::Node& node, std::string_view what
   for (const std::string& pattern : *out) {
     const std::string problem = ValidateSubjectPattern(pattern);
     if (!problem.empty()) {
-      Error(node.IsSequence() ? node[i] : node, "invalid subject pattern in " +
-                                                    std::string(what) + ": " + problem);
+      Error(node.IsSequence() ? node[i] : node,
+            "invalid subject pattern in " + std::string(what) + ": " + problem);
       ok = false;
     }
     ++i;
@@ -641,8 +651,10 @@ void PolicyCompiler::CompileMatch(const YAML::Node& node, CompiledRule* rule, Js
 
   if (node["actor"] && CheckMap(node["actor"], "match.actor", kActorKeys)) {
     static constexpr std::pair<const char*, FieldKind> kActorFields[] = {
-        {"agent_id", FieldKind::kActorAgentId}, {"session_id", FieldKind::kActorSessionId},
-        {"owner", FieldKind::kActorOwner},      {"team", FieldKind::kActorTeam},
+        {"agent_id", FieldKind::kActorAgentId},
+        {"session_id", FieldKind::kActorSessionId},
+        {"owner", FieldKind::kActorOwner},
+        {"team", FieldKind::kActorTeam},
         {"type", FieldKind::kActorType}};
     for (const auto& [key, kind] : kActorFields) {
       if (node["actor"][key]) {
@@ -686,17 +698,16 @@ void PolicyCompiler::CompileMatch(const YAML::Node& node, CompiledRule* rule, Js
   if (node["egress"]) CompileEgress(node["egress"], rule, canon);
   if (node["secrets_present"]) CompileSecretsPresent(node["secrets_present"], rule, canon);
   // Cheap conditions first: indexed string fields, then labels/args, regexes last.
-  std::stable_sort(rule->fields.begin(), rule->fields.end(),
-                   [](const FieldCondition& a, const FieldCondition& b) {
-                     auto cost = [](const FieldCondition& c) {
-                       int k = static_cast<int>(c.field.kind) < static_cast<int>(kNumIndexedFields)
-                                   ? 0
-                                   : 1;
-                       if (c.matcher.regex || c.matcher.glob) k += 2;
-                       return k;
-                     };
-                     return cost(a) < cost(b);
-                   });
+  std::stable_sort(
+      rule->fields.begin(), rule->fields.end(),
+      [](const FieldCondition& a, const FieldCondition& b) {
+        auto cost = [](const FieldCondition& c) {
+          int k = static_cast<int>(c.field.kind) < static_cast<int>(kNumIndexedFields) ? 0 : 1;
+          if (c.matcher.regex || c.matcher.glob) k += 2;
+          return k;
+        };
+        return cost(a) < cost(b);
+      });
 }
 
 bool PolicyCompiler::CompileGlobs(const YAML::Node& node, const std::string& what,
@@ -734,8 +745,7 @@ bool PolicyCompiler::CompileGlobs(const YAML::Node& node, const std::string& wha
   return true;
 }
 
-void PolicyCompiler::CompileCommand(const YAML::Node& node, CompiledRule* rule,
-                                    JsonValue* canon) {
+void PolicyCompiler::CompileCommand(const YAML::Node& node, CompiledRule* rule, JsonValue* canon) {
   if (!CheckMap(node, "match.command", kCommandKeys)) return;
   CommandCondition c;
   c.canonical = JsonValue::MakeObject();
@@ -760,8 +770,8 @@ void PolicyCompiler::CompileCommand(const YAML::Node& node, CompiledRule* rule,
   for (const auto& list : {&c.programs, &c.not_programs}) {
     for (const std::string& p : *list) {
       if (p.find('/') != std::string::npos) {
-        Error(node, "command programs are basenames ('" + p.substr(p.rfind('/') + 1) +
-                        "', not '" + p + "'): /bin/rm is analysed as rm");
+        Error(node, "command programs are basenames ('" + p.substr(p.rfind('/') + 1) + "', not '" +
+                        p + "'): /bin/rm is analysed as rm");
         ok = false;
       }
     }
@@ -772,8 +782,8 @@ void PolicyCompiler::CompileCommand(const YAML::Node& node, CompiledRule* rule,
     word_set(key, out);
     for (const std::string& f : *out) {
       if (f.size() < 2 || f[0] != '-') {
-        Error(node[key], std::string("command.") + key + ": '" + f +
-                             "' is not a flag (flags start with '-')");
+        Error(node[key],
+              std::string("command.") + key + ": '" + f + "' is not a flag (flags start with '-')");
         ok = false;
         continue;
       }
@@ -860,8 +870,7 @@ void PolicyCompiler::CompileSql(const YAML::Node& node, CompiledRule* rule, Json
   rule->Action().sql = std::move(c);
 }
 
-void PolicyCompiler::CompileEgress(const YAML::Node& node, CompiledRule* rule,
-                                   JsonValue* canon) {
+void PolicyCompiler::CompileEgress(const YAML::Node& node, CompiledRule* rule, JsonValue* canon) {
   if (!CheckMap(node, "match.egress", kEgressKeys)) return;
   EgressCondition c;
   c.canonical = JsonValue::MakeObject();
@@ -949,15 +958,15 @@ bool PolicyCompiler::CompileMatcher(const YAML::Node& node, const std::string& w
   }
   bool any_operator = false;
   for (const auto& kv : node) {
-    if (kv.first.IsScalar() &&
-        std::find(kOperatorKeys.begin(), kOperatorKeys.end(), kv.first.Scalar()) !=
-            kOperatorKeys.end()) {
+    if (kv.first.IsScalar() && std::find(kOperatorKeys.begin(), kOperatorKeys.end(),
+                                         kv.first.Scalar()) != kOperatorKeys.end()) {
       any_operator = true;
     }
   }
   if (!any_operator && node.size() > 0 && what.rfind("args.", 0) == 0) {
-    Error(node, what + " is a mapping without operators; write nested arguments as a dotted "
-                       "path (args: {env.TOKEN: ...})");
+    Error(node, what +
+                    " is a mapping without operators; write nested arguments as a dotted "
+                    "path (args: {env.TOKEN: ...})");
     return false;
   }
   if (!CheckMap(node, what, kOperatorKeys)) return false;
@@ -1138,12 +1147,12 @@ void PolicyCompiler::CompileRate(const YAML::Node& node, CompiledRule* rule, Jso
   if (node["key"]) {
     std::string key;
     if (GetString(node["key"], "rate.key", &key)) {
-      const bool known = std::find(kRateFieldKeys.begin(), kRateFieldKeys.end(), key) !=
-                             kRateFieldKeys.end() ||
-                         (key.rfind("labels.", 0) == 0 && key.size() > 7);
+      const bool known =
+          std::find(kRateFieldKeys.begin(), kRateFieldKeys.end(), key) != kRateFieldKeys.end() ||
+          (key.rfind("labels.", 0) == 0 && key.size() > 7);
       if (!known) {
-        Error(node["key"], "rate.key '" + key + "' is not a job field" +
-                               DidYouMean(key, kRateFieldKeys));
+        Error(node["key"],
+              "rate.key '" + key + "' is not a job field" + DidYouMean(key, kRateFieldKeys));
       } else {
         rate.set_key(key);
       }
@@ -1235,7 +1244,8 @@ void PolicyCompiler::CompileRedact(const YAML::Node& node, CompiledRule* rule, J
   std::string combined;
   for (const auto& p : paths) {
     if (p.rfind("args.", 0) != 0 && p.rfind("labels.", 0) != 0 && p != "payload") {
-      Error(node["paths"], "redact path '" + p + "' must start with args. or labels., or be payload");
+      Error(node["paths"],
+            "redact path '" + p + "' must start with args. or labels., or be payload");
       return;
     }
     std::string error;

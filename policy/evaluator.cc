@@ -27,8 +27,8 @@ constexpr std::string_view kDefaultTenant = "default";
 // A job's value for one field: absent, a string, or a structured value from args.
 struct FieldValue {
   bool present = false;
-  std::string_view text;                // when !structured
-  const Value* structured = nullptr;    // args values
+  std::string_view text;              // when !structured
+  const Value* structured = nullptr;  // args values
 };
 
 FieldValue StringField(std::string_view s) { return {!s.empty(), s, nullptr}; }
@@ -38,15 +38,24 @@ FieldValue ReadField(const FieldRef& ref, const v1::Job& job) {
     case FieldKind::kTenant:
       return {true, job.tenant_id().empty() ? kDefaultTenant : std::string_view(job.tenant_id()),
               nullptr};
-    case FieldKind::kEnvironment: return StringField(job.environment());
-    case FieldKind::kCapability: return StringField(job.capability());
-    case FieldKind::kActorAgentId: return StringField(job.actor().agent_id());
-    case FieldKind::kActorSessionId: return StringField(job.actor().session_id());
-    case FieldKind::kActorOwner: return StringField(job.actor().owner());
-    case FieldKind::kActorTeam: return StringField(job.actor().team());
-    case FieldKind::kActorType: return StringField(job.actor().type());
-    case FieldKind::kTopic: return StringField(job.topic());
-    case FieldKind::kJobId: return StringField(job.job_id());
+    case FieldKind::kEnvironment:
+      return StringField(job.environment());
+    case FieldKind::kCapability:
+      return StringField(job.capability());
+    case FieldKind::kActorAgentId:
+      return StringField(job.actor().agent_id());
+    case FieldKind::kActorSessionId:
+      return StringField(job.actor().session_id());
+    case FieldKind::kActorOwner:
+      return StringField(job.actor().owner());
+    case FieldKind::kActorTeam:
+      return StringField(job.actor().team());
+    case FieldKind::kActorType:
+      return StringField(job.actor().type());
+    case FieldKind::kTopic:
+      return StringField(job.topic());
+    case FieldKind::kJobId:
+      return StringField(job.job_id());
     case FieldKind::kLabel: {
       auto it = job.labels().find(ref.label_key);
       if (it == job.labels().end()) return {};
@@ -140,8 +149,12 @@ bool HasPositiveOperator(const ValueMatcher& m) {
 Scalar ToScalar(const Value& v) {
   Scalar s;
   switch (v.kind_case()) {
-    case Value::kStringValue: s.text = v.string_value(); break;
-    case Value::kBoolValue: s.boolean = v.bool_value(); break;
+    case Value::kStringValue:
+      s.text = v.string_value();
+      break;
+    case Value::kBoolValue:
+      s.boolean = v.bool_value();
+      break;
     case Value::kNumberValue: {
       s.number = v.number_value();
       char buf[32];
@@ -154,7 +167,8 @@ Scalar ToScalar(const Value& v) {
       s.number_text = buf;
       break;
     }
-    default: break;  // structs never equal a scalar
+    default:
+      break;  // structs never equal a scalar
   }
   return s;
 }
@@ -227,8 +241,7 @@ bool CommandMatches(const CommandCondition& c, const SimpleCommand& cmd,
   if (!c.not_programs.empty() && Contains(c.not_programs, cmd.program)) return false;
   if (!c.subcommands.empty() && !Contains(c.subcommands, cmd.subcommand)) return false;
   // cmd.flags is sorted too.
-  if (!std::includes(cmd.flags.begin(), cmd.flags.end(), c.flags_all.begin(),
-                     c.flags_all.end())) {
+  if (!std::includes(cmd.flags.begin(), cmd.flags.end(), c.flags_all.begin(), c.flags_all.end())) {
     return false;
   }
   if (!c.flags_any.empty() &&
@@ -254,8 +267,8 @@ bool CommandHolds(const CommandCondition& c, const v1::Job& job, ActionAnalysis*
   const CommandAnalysis& analysis = a->Command(job);
   if (c.opaque && *c.opaque != analysis.opaque) return false;
   if (c.opaque && *c.opaque && c.programs.empty() && c.not_programs.empty() &&
-      c.subcommands.empty() && c.flags_all.empty() && c.flags_any.empty() &&
-      c.flags_none.empty() && !c.args_glob) {
+      c.subcommands.empty() && c.flags_all.empty() && c.flags_any.empty() && c.flags_none.empty() &&
+      !c.args_glob) {
     return true;  // `opaque: true` alone
   }
   const auto& normalized = a->NormalizedArgs(job);
@@ -370,11 +383,16 @@ std::string DescribeJobValue(const FieldValue& fv) {
   if (fv.structured == nullptr) return JsonQuote(fv.text);
   const Value& v = *fv.structured;
   switch (v.kind_case()) {
-    case Value::kBoolValue: return v.bool_value() ? "true" : "false";
-    case Value::kNumberValue: return ToScalar(v).number_text;
-    case Value::kListValue: return "a list of " + std::to_string(v.list_value().values_size());
-    case Value::kStructValue: return "an object";
-    default: return "absent";
+    case Value::kBoolValue:
+      return v.bool_value() ? "true" : "false";
+    case Value::kNumberValue:
+      return ToScalar(v).number_text;
+    case Value::kListValue:
+      return "a list of " + std::to_string(v.list_value().values_size());
+    case Value::kStructValue:
+      return "an object";
+    default:
+      return "absent";
   }
 }
 
@@ -384,8 +402,8 @@ std::string DescribeFailure(const CompiledRule& rule, int which, const v1::Job& 
   if (which == n) {
     bool present = false;
     const auto& paths = analysis->Paths(job, &present);
-    return "path " + (present ? JoinQuoted(paths) : std::string("absent")) + " (normalized); wanted " +
-           rule.action->path->canonical.Dump();
+    return "path " + (present ? JoinQuoted(paths) : std::string("absent")) +
+           " (normalized); wanted " + rule.action->path->canonical.Dump();
   }
   if (which == n + 1) {
     const CommandAnalysis& a = analysis->Command(job);
@@ -404,8 +422,8 @@ std::string DescribeFailure(const CompiledRule& rule, int which, const v1::Job& 
            rule.action->egress->canonical.Dump();
   }
   if (which == n + 4) {
-    return "secrets_present: detectors found " + JoinQuoted(analysis->Secrets(job)) +
-           "; wanted " + rule.action->secrets->canonical.Dump();
+    return "secrets_present: detectors found " + JoinQuoted(analysis->Secrets(job)) + "; wanted " +
+           rule.action->secrets->canonical.Dump();
   }
   switch (which) {
     case 0:
@@ -466,7 +484,7 @@ void UnionList(const google::protobuf::RepeatedPtrField<std::string>& other,
 // allowlists, united denylists, the strictest redaction level; custom keys already set
 // by a stricter source win.
 void MergeConstraints(const v1::Constraints& src, v1::Constraints* acc) {
-#define JOBGATE_MERGE_MIN(field)                                              \
+#define JOBGATE_MERGE_MIN(field)                                                \
   if (src.has_##field() && (!acc->has_##field() || src.field() < acc->field())) \
     acc->set_##field(src.field());
   JOBGATE_MERGE_MIN(max_runtime_sec)
@@ -490,9 +508,9 @@ void MergeConstraints(const v1::Constraints& src, v1::Constraints* acc) {
   }
   UnionList(src.network_denylist(), acc->mutable_network_denylist());
   UnionList(src.path_denylist(), acc->mutable_path_denylist());
-  if (src.has_redaction_level() && (!acc->has_redaction_level() ||
-                                    RedactionRank(src.redaction_level()) >
-                                        RedactionRank(acc->redaction_level()))) {
+  if (src.has_redaction_level() &&
+      (!acc->has_redaction_level() ||
+       RedactionRank(src.redaction_level()) > RedactionRank(acc->redaction_level()))) {
     acc->set_redaction_level(src.redaction_level());
   }
   if (src.has_custom()) {
@@ -540,8 +558,7 @@ const CommandAnalysis& ActionAnalysis::Command(const v1::Job& job) {
   return command;
 }
 
-const std::vector<std::vector<std::string>>& ActionAnalysis::NormalizedArgs(
-    const v1::Job& job) {
+const std::vector<std::vector<std::string>>& ActionAnalysis::NormalizedArgs(const v1::Job& job) {
   const CommandAnalysis& a = Command(job);
   if (normalized_for_current_) return normalized_args;
   normalized_args.clear();
@@ -630,22 +647,32 @@ const std::vector<std::string>& ActionAnalysis::Hosts(const v1::Job& job) {
 
 std::string_view VerdictName(v1::Verdict verdict) {
   switch (verdict) {
-    case v1::ALLOW: return "ALLOW";
-    case v1::ALLOW_WITH_CONSTRAINTS: return "ALLOW_WITH_CONSTRAINTS";
-    case v1::ALERT: return "ALERT";
-    case v1::REDACT: return "REDACT";
-    case v1::THROTTLE: return "THROTTLE";
-    case v1::REQUIRE_APPROVAL: return "REQUIRE_APPROVAL";
-    case v1::DENY: return "DENY";
-    case v1::TERMINATE: return "TERMINATE";
-    default: return "VERDICT_UNSPECIFIED";
+    case v1::ALLOW:
+      return "ALLOW";
+    case v1::ALLOW_WITH_CONSTRAINTS:
+      return "ALLOW_WITH_CONSTRAINTS";
+    case v1::ALERT:
+      return "ALERT";
+    case v1::REDACT:
+      return "REDACT";
+    case v1::THROTTLE:
+      return "THROTTLE";
+    case v1::REQUIRE_APPROVAL:
+      return "REQUIRE_APPROVAL";
+    case v1::DENY:
+      return "DENY";
+    case v1::TERMINATE:
+      return "TERMINATE";
+    default:
+      return "VERDICT_UNSPECIFIED";
   }
 }
 
 bool ParseVerdict(std::string_view text, v1::Verdict* out) {
   std::string upper;
   for (char c : text) {
-    upper.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    upper.push_back(c == '-' ? '_'
+                             : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
   }
   for (int v = v1::ALLOW; v <= v1::TERMINATE; ++v) {
     if (VerdictName(static_cast<v1::Verdict>(v)) == upper) {
@@ -826,9 +853,10 @@ int RedactPaths(const RE2& paths, v1::Job* job, v1::Decision* decision) {
   std::function<void(Value*, const std::string&, const std::string&, int)> walk =
       [&](Value* v, const std::string& slash, const std::string& dotted, int depth) {
         if (depth > 64) return;
-        const std::string text = v->kind_case() == Value::kStringValue ? v->string_value()
-                                                                       : v->ShortDebugString();
-        if (replace(slash, dotted, text, [&](std::string m) { v->set_string_value(std::move(m)); })) {
+        const std::string text =
+            v->kind_case() == Value::kStringValue ? v->string_value() : v->ShortDebugString();
+        if (replace(slash, dotted, text,
+                    [&](std::string m) { v->set_string_value(std::move(m)); })) {
           return;
         }
         if (v->kind_case() == Value::kStructValue) {
@@ -934,8 +962,8 @@ std::vector<Diagnostic> Policy::CheckExamples() const {
                        "rule '" + rule.id + "' does not match its example: " +
                            DescribeFailure(rule, failing, ex.job, &analysis)});
       } else if (!ex.should_match && failing < 0) {
-        out.push_back({file_name_, ex.line, ex.col,
-                       "rule '" + rule.id + "' matches its no_match example"});
+        out.push_back(
+            {file_name_, ex.line, ex.col, "rule '" + rule.id + "' matches its no_match example"});
       }
     }
   }

@@ -27,17 +27,17 @@ class JsonValue {
   using Object = std::map<std::string, JsonValue>;
 
   JsonValue() : v_(nullptr) {}
-  JsonValue(std::nullptr_t) : v_(nullptr) {}                  // NOLINT
-  JsonValue(bool b) : v_(b) {}                                 // NOLINT
-  JsonValue(int64_t i) : v_(i) {}                              // NOLINT
-  JsonValue(int i) : v_(static_cast<int64_t>(i)) {}            // NOLINT
-  JsonValue(uint32_t i) : v_(static_cast<int64_t>(i)) {}       // NOLINT
-  JsonValue(double d) : v_(d) {}                               // NOLINT
-  JsonValue(std::string s) : v_(std::move(s)) {}               // NOLINT
-  JsonValue(std::string_view s) : v_(std::string(s)) {}        // NOLINT
-  JsonValue(const char* s) : v_(std::string(s)) {}             // NOLINT
-  JsonValue(Array a) : v_(std::move(a)) {}                     // NOLINT
-  JsonValue(Object o) : v_(std::move(o)) {}                    // NOLINT
+  JsonValue(std::nullptr_t) : v_(nullptr) {}              // NOLINT
+  JsonValue(bool b) : v_(b) {}                            // NOLINT
+  JsonValue(int64_t i) : v_(i) {}                         // NOLINT
+  JsonValue(int i) : v_(static_cast<int64_t>(i)) {}       // NOLINT
+  JsonValue(uint32_t i) : v_(static_cast<int64_t>(i)) {}  // NOLINT
+  JsonValue(double d) : v_(d) {}                          // NOLINT
+  JsonValue(std::string s) : v_(std::move(s)) {}          // NOLINT
+  JsonValue(std::string_view s) : v_(std::string(s)) {}   // NOLINT
+  JsonValue(const char* s) : v_(std::string(s)) {}        // NOLINT
+  JsonValue(Array a) : v_(std::move(a)) {}                // NOLINT
+  JsonValue(Object o) : v_(std::move(o)) {}               // NOLINT
 
   static JsonValue MakeArray() { return JsonValue(Array{}); }
   static JsonValue MakeObject() { return JsonValue(Object{}); }

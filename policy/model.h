@@ -91,7 +91,7 @@ struct CommandCondition {
   std::vector<std::string> flags_all;     // all present (normalized)
   std::vector<std::string> flags_any;     // at least one present
   std::vector<std::string> flags_none;    // none present
-  std::unique_ptr<RE2> args_glob;  // any argument matches, as written or path-normalized
+  std::unique_ptr<RE2> args_glob;         // any argument matches, as written or path-normalized
   std::optional<bool> opaque;
   JsonValue canonical;
 };

@@ -15,8 +15,8 @@ namespace jobgate::policy {
 struct SecretScanner::Detector {
   std::string id;
   std::unique_ptr<RE2> re;
-  int secret_group = 0;       // 0: the whole match is the secret
-  double min_entropy = 0;     // bits per byte the secret must reach (generic detector)
+  int secret_group = 0;         // 0: the whole match is the secret
+  double min_entropy = 0;       // bits per byte the secret must reach (generic detector)
   bool skip_hash_like = false;  // ignore UUIDs and bare SHA-1/SHA-256 hex (generic)
 };
 
@@ -39,39 +39,58 @@ constexpr DetectorSpec kCatalogue[] = {
      R"(-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|[\s\S]*))",
      0, 0, false},
     // AWS access key ids: AKIA (long-term), ASIA (STS), and the other documented prefixes.
-    {"aws-access-key-id", R"(\b((?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA|ASCA)[A-Z2-7]{16})\b)", 1, 0, false},
+    {"aws-access-key-id",
+     R"(\b((?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA|ASCA)[A-Z2-7]{16})\b)", 1, 0,
+     false},
     // AWS secret access keys appear next to their name; the value is 40 base64 chars.
     {"aws-secret-access-key",
-     R"((?i)aws_?secret_?(?:access_?)?key["']?\s*(?::|=|:=|=>)\s*["']?([A-Za-z0-9/+]{40})\b)", 1, 0, false},
+     R"((?i)aws_?secret_?(?:access_?)?key["']?\s*(?::|=|:=|=>)\s*["']?([A-Za-z0-9/+]{40})\b)", 1, 0,
+     false},
     // GitHub: classic and fine-grained PATs, OAuth, user-to-server, server-to-server,
     // refresh tokens.
-    {"github-pat", R"(\b(ghp_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\b)", 1, 0, false},
+    {"github-pat", R"(\b(ghp_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\b)", 1, 0,
+     false},
     {"github-oauth", R"(\b(gho_[A-Za-z0-9]{36})\b)", 1, 0, false},
     {"github-app-token", R"(\b((?:ghu|ghs)_[A-Za-z0-9]{36})\b)", 1, 0, false},
     {"github-refresh-token", R"(\b(ghr_[A-Za-z0-9]{36,76})\b)", 1, 0, false},
     // GitLab: personal, deploy, runner, pipeline-trigger, feed, incoming-mail, agent,
     // OAuth-app and CI-build tokens.
-    {"gitlab-token", R"(\b((?:glpat|gldt|glrt|glptt|glft|glimt|glagent|gloas|glcbt|glsoat|glffct)-[A-Za-z0-9_\-]{20,64})\b)", 1, 0, false},
+    {"gitlab-token",
+     R"(\b((?:glpat|gldt|glrt|glptt|glft|glimt|glagent|gloas|glcbt|glsoat|glffct)-[A-Za-z0-9_\-]{20,64})\b)",
+     1, 0, false},
     // Slack: bot, user, app, refresh, config tokens; incoming webhooks.
-    {"slack-token", R"(\b(xox[abposr]-(?:[0-9]+-)*[A-Za-z0-9]{10,48}(?:-[A-Za-z0-9]{10,64})?|xapp-[0-9]-[A-Z0-9]+-[0-9]+-[a-z0-9]{32,80}|xoxe(?:\.xox[bp])?-[0-9]-[A-Za-z0-9]{40,160})\b)", 1, 0, false},
-    {"slack-webhook", R"((https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/+\-]{20,160}))", 1, 0, false},
+    {"slack-token",
+     R"(\b(xox[abposr]-(?:[0-9]+-)*[A-Za-z0-9]{10,48}(?:-[A-Za-z0-9]{10,64})?|xapp-[0-9]-[A-Z0-9]+-[0-9]+-[a-z0-9]{32,80}|xoxe(?:\.xox[bp])?-[0-9]-[A-Za-z0-9]{40,160})\b)",
+     1, 0, false},
+    {"slack-webhook",
+     R"((https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/+\-]{20,160}))", 1,
+     0, false},
     // JSON Web Tokens: base64url header and payload, both JSON objects ("eyJ" = '{"').
-    {"jwt", R"(\b(eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{16,}))", 1, 0, false},
+    {"jwt", R"(\b(eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{16,}))", 1, 0,
+     false},
     // Stripe secret and restricted keys, live and test; webhook signing secrets.
-    {"stripe-key", R"(\b((?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,247}|whsec_[A-Za-z0-9]{32,})\b)", 1, 0, false},
+    {"stripe-key", R"(\b((?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,247}|whsec_[A-Za-z0-9]{32,})\b)", 1,
+     0, false},
     // Google API keys.
     {"google-api-key", R"(\b(AIza[0-9A-Za-z_\-]{35})(?:[^0-9A-Za-z_\-]|$))", 1, 0, false},
     // OpenAI: project, service-account and admin keys, and the legacy format with the
     // "T3BlbkFJ" marker.
-    {"openai-api-key", R"(\b(sk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{40,200}|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})(?:[^A-Za-z0-9_\-]|$))", 1, 0, false},
+    {"openai-api-key",
+     R"(\b(sk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{40,200}|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})(?:[^A-Za-z0-9_\-]|$))",
+     1, 0, false},
     // Anthropic API and admin keys.
-    {"anthropic-api-key", R"(\b(sk-ant-(?:api|admin|sid)[0-9]{2}-[A-Za-z0-9_\-]{32,120}))", 1, 0, false},
+    {"anthropic-api-key", R"(\b(sk-ant-(?:api|admin|sid)[0-9]{2}-[A-Za-z0-9_\-]{32,120}))", 1, 0,
+     false},
     // npm access tokens; PyPI API tokens (macaroons for pypi.org or test.pypi.org).
     {"npm-token", R"(\b(npm_[A-Za-z0-9]{36})\b)", 1, 0, false},
-    {"pypi-token", R"(\b(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,}|pypi-AgENdGVzdC5weXBpLm9yZw[A-Za-z0-9_\-]{50,}))", 1, 0, false},
+    {"pypi-token",
+     R"(\b(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,}|pypi-AgENdGVzdC5weXBpLm9yZw[A-Za-z0-9_\-]{50,}))",
+     1, 0, false},
     // Database and broker URLs with a password: only the password is redacted, so the
     // audit trail still shows where the job connects.
-    {"database-url-password", R"((?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver|clickhouse)://[^\s:/@]*:([^\s@/]{1,200})@[^\s/]+)", 1, 0, false},
+    {"database-url-password",
+     R"((?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver|clickhouse)://[^\s:/@]*:([^\s@/]{1,200})@[^\s/]+)",
+     1, 0, false},
     // Generic: a secret-looking name, an assignment, and a value with enough entropy.
     {"generic-secret",
      R"((?i)(?:^|[^A-Za-z0-9])(?:[A-Za-z0-9]+[_.\-])*(?:api[_.\-]?key|apikey|secret|token|passw(?:or)?d|passwd|pwd|credentials?|auth[_.\-]?key|private[_.\-]?key|access[_.\-]?key|client[_.\-]?secret)(?:[_.\-][A-Za-z0-9]+)*["']?\s*(?::|=|:=|=>)\s*["']?([^\s"'`,;|<>]{8,200}))",
@@ -81,12 +100,14 @@ constexpr DetectorSpec kCatalogue[] = {
 // Values that look like secrets but are documented examples or placeholders.
 const std::unordered_set<std::string_view>& ExampleValues() {
   static const std::unordered_set<std::string_view> values = {
-      "AKIAIOSFODNN7EXAMPLE",                        // AWS documentation
-      "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",    // AWS documentation
-      "sk_test_4eC39HqLyjWDarjtT1zdp7dc",            // Stripe documentation
-      "sk_test_BQokikJOvBiI2HlWgH4olfQ2",            // Stripe documentation
+      "AKIAIOSFODNN7EXAMPLE",                      // AWS documentation
+      "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",  // AWS documentation
+      "sk_test_4eC39HqLyjWDarjtT1zdp7dc",          // Stripe documentation
+      "sk_test_BQokikJOvBiI2HlWgH4olfQ2",          // Stripe documentation
       // jwt.io's example token
-      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+      "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ."
+      "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
   };
   return values;
 }
@@ -99,9 +120,8 @@ bool IsPlaceholder(std::string_view v) {
     return true;  // $VAR, ${VAR}, %VAR%, <your-key>, {{ secrets.X }}, [REDACTED:...]
   }
   static constexpr std::array<std::string_view, 14> kStopWords = {
-      "example", "placeholder", "redacted", "changeme", "xxxxxxxx", "********", "your_",
-      "your-",   "dummy",       "sample",   "notasecret", "undefined", "process.env",
-      "os.environ"};
+      "example", "placeholder", "redacted", "changeme",   "xxxxxxxx",  "********",    "your_",
+      "your-",   "dummy",       "sample",   "notasecret", "undefined", "process.env", "os.environ"};
   std::string lower(v);
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   for (std::string_view w : kStopWords) {
@@ -111,7 +131,8 @@ bool IsPlaceholder(std::string_view v) {
 }
 
 bool IsHex(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
 }
 
 // UUIDs and bare SHA-1 / SHA-256 hex digests (git object ids, checksums).
@@ -132,7 +153,11 @@ bool IsUtf8Text(std::string_view s) {
   while (i < s.size()) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c == 0) return false;
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xE  ? 3
+                 : (c >> 3) == 0x1E ? 4
+                                    : 0;
     if (len == 0 || i + len > s.size()) return false;
     for (size_t k = 1; k < len; ++k) {
       if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
@@ -218,11 +243,11 @@ void SecretScanner::Scan(std::string_view text, std::vector<SecretMatch>* out) c
     while (pos <= text.size() &&
            d.re->Match(text, pos, text.size(), RE2::UNANCHORED, groups.data(), ngroups)) {
       const re2::StringPiece whole = groups[0];
-      const re2::StringPiece secret = groups[static_cast<size_t>(std::min(d.secret_group, ngroups - 1))];
+      const re2::StringPiece secret =
+          groups[static_cast<size_t>(std::min(d.secret_group, ngroups - 1))];
       const size_t whole_end = static_cast<size_t>(whole.data() - text.data()) + whole.size();
-      if (!secret.empty() &&
-          Accept(d, std::string_view(whole.data(), whole.size()),
-                 std::string_view(secret.data(), secret.size()))) {
+      if (!secret.empty() && Accept(d, std::string_view(whole.data(), whole.size()),
+                                    std::string_view(secret.data(), secret.size()))) {
         const size_t begin = static_cast<size_t>(secret.data() - text.data());
         out->push_back({static_cast<size_t>(index), begin, begin + secret.size()});
       }
@@ -314,8 +339,7 @@ void VisitStrings(ValueT& value, const std::string& path, int depth, Visit& visi
         if constexpr (std::is_const_v<ValueT>) {
           VisitStrings(value.list_value().values(i), item_path, depth + 1, visit);
         } else {
-          VisitStrings(*value.mutable_list_value()->mutable_values(i), item_path, depth + 1,
-                       visit);
+          VisitStrings(*value.mutable_list_value()->mutable_values(i), item_path, depth + 1, visit);
         }
       }
       break;

@@ -22,7 +22,8 @@ void Simulator::Add(const v1::Job& job) {
   if (baseline_eval_.verdict == eval_.verdict) return;
   FlipCell& cell = report_.flips[{baseline_eval_.verdict, eval_.verdict}];
   ++cell.count;
-  if (cell.example_job_ids.size() < examples_per_cell_) cell.example_job_ids.push_back(job.job_id());
+  if (cell.example_job_ids.size() < examples_per_cell_)
+    cell.example_job_ids.push_back(job.job_id());
 }
 
 int64_t SimulationReport::flipped() const {
@@ -77,8 +78,8 @@ std::string SimulationReport::ToText() const {
   std::string out;
   char line[256];
   auto pct = [&](int64_t n) { return jobs == 0 ? 0.0 : 100.0 * static_cast<double>(n) / jobs; };
-  std::snprintf(line, sizeof(line), "%lld jobs\n\ndecision mix%s\n",
-                static_cast<long long>(jobs), has_baseline ? " (baseline -> candidate)" : "");
+  std::snprintf(line, sizeof(line), "%lld jobs\n\ndecision mix%s\n", static_cast<long long>(jobs),
+                has_baseline ? " (baseline -> candidate)" : "");
   out += line;
   for (int v = v1::TERMINATE; v >= v1::ALLOW; --v) {
     const auto verdict = static_cast<v1::Verdict>(v);

@@ -50,12 +50,12 @@ class TopicTrie {
  private:
   struct Node {
     std::unordered_map<std::string, std::unique_ptr<Node>, StringHash, std::equal_to<>> children;
-    std::unique_ptr<Node> star;        // `*`
-    std::vector<uint32_t> terminal;    // patterns ending here
-    std::vector<uint32_t> full_wild;   // patterns ending here with `>`
+    std::unique_ptr<Node> star;       // `*`
+    std::vector<uint32_t> terminal;   // patterns ending here
+    std::vector<uint32_t> full_wild;  // patterns ending here with `>`
   };
-  static void MatchFrom(const Node* node, const std::vector<std::string_view>& tokens,
-                        size_t i, std::vector<uint32_t>* out);
+  static void MatchFrom(const Node* node, const std::vector<std::string_view>& tokens, size_t i,
+                        std::vector<uint32_t>* out);
   std::unique_ptr<Node> root_;
   bool empty_ = true;
 };

@@ -18,8 +18,8 @@ namespace {
 
 const std::vector<std::string_view> kSuiteKeys = {"policy", "cases", "description"};
 const std::vector<std::string_view> kCaseKeys = {"name", "job", "expect"};
-const std::vector<std::string_view> kExpectKeys = {"decision", "matched_rule", "reason",
-                                                   "constraints", "risk_score", "approver_role"};
+const std::vector<std::string_view> kExpectKeys = {"decision",    "matched_rule", "reason",
+                                                   "constraints", "risk_score",   "approver_role"};
 
 std::string Where(const std::string& file, const YAML::Node& node) {
   return file + ":" + std::to_string(node.Mark().line + 1) + ":" +
@@ -96,13 +96,13 @@ bool ParseSuite(std::string_view text, SuiteResult* result, YAML::Node* root) {
   try {
     *root = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
-    result->errors.push_back({result->suite_path, e.mark.line + 1, e.mark.column + 1,
-                              "invalid YAML: " + e.msg});
+    result->errors.push_back(
+        {result->suite_path, e.mark.line + 1, e.mark.column + 1, "invalid YAML: " + e.msg});
     return false;
   }
   if (!root->IsMap()) {
-    result->errors.push_back({result->suite_path, 1, 1,
-                              "a test suite is a mapping with 'policy' and 'cases'"});
+    result->errors.push_back(
+        {result->suite_path, 1, 1, "a test suite is a mapping with 'policy' and 'cases'"});
     return false;
   }
   for (const auto& kv : *root) {
@@ -143,7 +143,8 @@ SuiteResult RunSuiteFile(const std::string& suite_path) {
     }
     result.policy = compiled.policy;
   } catch (const std::exception& e) {
-    result.errors.push_back({suite_path, 1, 1, std::string("test suite could not be read: ") + e.what()});
+    result.errors.push_back(
+        {suite_path, 1, 1, std::string("test suite could not be read: ") + e.what()});
     return result;
   }
   RunCases(root, &result);
@@ -198,7 +199,7 @@ void RunCases(const YAML::Node& root, SuiteResult* out) {
         }
       }
       c.name = item["name"] && item["name"].IsScalar() ? item["name"].Scalar()
-                                                        : "case at line " + std::to_string(c.line);
+                                                       : "case at line " + std::to_string(c.line);
       v1::Job job;
       if (!item["job"]) {
         add_error(&item, "case '" + c.name + "' has no job");
@@ -239,15 +240,16 @@ void RunCases(const YAML::Node& root, SuiteResult* out) {
         }
       }
       if (expect["matched_rule"]) {
-        const std::string want = expect["matched_rule"].IsNull() ? "" : expect["matched_rule"].Scalar();
+        const std::string want =
+            expect["matched_rule"].IsNull() ? "" : expect["matched_rule"].Scalar();
         if (want != c.decision.matched_rule()) {
           c.failures.push_back("matched_rule: expected " + JsonQuote(want) + ", got " +
                                JsonQuote(c.decision.matched_rule()));
         }
       }
       if (expect["reason"] && expect["reason"].Scalar() != c.decision.reason()) {
-        c.failures.push_back("reason: expected " + JsonQuote(expect["reason"].Scalar()) +
-                             ", got " + JsonQuote(c.decision.reason()));
+        c.failures.push_back("reason: expected " + JsonQuote(expect["reason"].Scalar()) + ", got " +
+                             JsonQuote(c.decision.reason()));
       }
       if (expect["approver_role"] &&
           expect["approver_role"].Scalar() != c.decision.approver_role()) {
@@ -268,8 +270,8 @@ void RunCases(const YAML::Node& root, SuiteResult* out) {
         auto status = google::protobuf::util::JsonStringToMessage(json, &want, options);
         if (!status.ok()) {
           const YAML::Node n = expect["constraints"];
-          add_error(&n, "case '" + c.name + "': expect.constraints: " +
-                            std::string(status.message()));
+          add_error(&n,
+                    "case '" + c.name + "': expect.constraints: " + std::string(status.message()));
           continue;
         }
         CompareConstraints(want, c.decision.constraints(), &c.failures);
@@ -304,11 +306,21 @@ std::string XmlEscape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
           out += ' ';

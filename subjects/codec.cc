@@ -14,7 +14,7 @@ Result<v1::Job> DecodeJob(std::string_view body, BodyFormat format) {
   if (format == BodyFormat::kAuto) {
     const size_t first = body.find_first_not_of(" \t\r\n");
     format = (first != std::string_view::npos && body[first] == '{') ? BodyFormat::kJson
-                                                                      : BodyFormat::kProtobuf;
+                                                                     : BodyFormat::kProtobuf;
   }
   v1::Job job;
   if (format == BodyFormat::kJson) {

@@ -18,7 +18,7 @@ struct Prefixes {
   std::string approval = "approval.requests";
   std::string decisions = "audit.decisions";
   std::string denied = "audit.denied";
-  std::string rejected = "audit.rejected";  // a full subject, not a prefix
+  std::string rejected = "audit.rejected";     // a full subject, not a prefix
   std::string policy_events = "audit.policy";  // a full subject, not a prefix
   std::string alert = "alert";
   std::string api = "jobgate.api";

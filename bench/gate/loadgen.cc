@@ -142,7 +142,8 @@ int Fill() {
   natsConnection_JetStream(&js, nc, &options);
   const auto start = Clock::now();
   for (int64_t i = 0; i < count; ++i) {
-    PublishJob(js, templates[static_cast<size_t>(i) % templates.size()], tag + "-" + std::to_string(i));
+    PublishJob(js, templates[static_cast<size_t>(i) % templates.size()],
+               tag + "-" + std::to_string(i));
   }
   jsPubOptions wait;
   jsPubOptions_Init(&wait);
@@ -258,12 +259,15 @@ int Latency() {
     std::lock_guard lock(meter.mu);
     for (int64_t i = 0; i < count; ++i) {
       if (meter.received[i] == Clock::time_point{}) continue;
-      micros.push_back(std::chrono::duration<double, std::micro>(meter.received[i] - sent[i]).count());
+      micros.push_back(
+          std::chrono::duration<double, std::micro>(meter.received[i] - sent[i]).count());
     }
   }
   std::sort(micros.begin(), micros.end());
   auto pct = [&](double p) {
-    return micros.empty() ? 0.0 : micros[std::min(micros.size() - 1, static_cast<size_t>(p * micros.size()))];
+    return micros.empty()
+               ? 0.0
+               : micros[std::min(micros.size() - 1, static_cast<size_t>(p * micros.size()))];
   };
   std::printf("sent %lld\nreceived %zu\np50_us %.0f\np90_us %.0f\np99_us %.0f\nmax_us %.0f\n",
               static_cast<long long>(count), micros.size(), pct(0.50), pct(0.90), pct(0.99),

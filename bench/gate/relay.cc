@@ -39,10 +39,14 @@ int main(int argc, char** argv) {
   int batch = 256;
   int copies = 2;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--nats")) url = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--durable")) durable = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--batch")) batch = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--copies")) copies = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--nats"))
+      url = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--durable"))
+      durable = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--batch"))
+      batch = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--copies"))
+      copies = std::atoi(argv[i + 1]);
   }
   signal(SIGINT, OnSignal);
   signal(SIGTERM, OnSignal);
@@ -119,8 +123,10 @@ int main(int argc, char** argv) {
     bool all_acked = js_PublishAsyncComplete(js, &wait_options) == NATS_OK;
     all_acked = !g_publish_failed.exchange(false) && all_acked;
     for (int i = 0; i < list.Count; ++i) {
-      if (all_acked) natsMsg_Ack(list.Msgs[i], nullptr);
-      else natsMsg_NakWithDelay(list.Msgs[i], 1000, nullptr);
+      if (all_acked)
+        natsMsg_Ack(list.Msgs[i], nullptr);
+      else
+        natsMsg_NakWithDelay(list.Msgs[i], 1000, nullptr);
     }
     natsMsgList_Destroy(&list);
   }

@@ -86,7 +86,8 @@ TEST_F(ApiTest, SeedSimulateRequestAnswersTheSeedFields) {
       "risk_tags": ["prod", "write"],
       "labels": {"mcp.server": "jira", "mcp.action": "write"}
     }
-  })", "viewer-secret");
+  })",
+                             "viewer-secret");
   ASSERT_EQ(r.status, 200) << r.body;
   v1::Decision d;
   ASSERT_TRUE(subjects::FromJson(r.body, &d).ok()) << r.body;
@@ -122,22 +123,25 @@ TEST_F(ApiTest, PublishThenSeedRollbackBody) {
 }
 
 TEST_F(ApiTest, InvalidPolicyAnswersErrorsWithPositions) {
-  const ApiResponse r = Call("POST", "/api/v1/policy/publish",
-                             R"({"snapshot":"v43","policy":"rules:\n  - id: a\n    match: {risk_tag: [x]}\n    decision: deny\n"})",
-                             "admin-secret");
+  const ApiResponse r = Call(
+      "POST", "/api/v1/policy/publish",
+      R"({"snapshot":"v43","policy":"rules:\n  - id: a\n    match: {risk_tag: [x]}\n    decision: deny\n"})",
+      "admin-secret");
   EXPECT_EQ(r.status, 400) << r.body;
   v1::ErrorResponse error;
   ASSERT_TRUE(subjects::FromJson(r.body, &error).ok()) << r.body;
   EXPECT_EQ(error.code(), "invalid_policy");
   ASSERT_EQ(error.details_size(), 1);
-  EXPECT_EQ(error.details(0), "v43:3:13: unknown key 'risk_tag' in match; did you mean 'risk_tags'?");
+  EXPECT_EQ(error.details(0),
+            "v43:3:13: unknown key 'risk_tag' in match; did you mean 'risk_tags'?");
   EXPECT_EQ(active_.Get()->snapshot_name(), "v41");
 }
 
 TEST_F(ApiTest, MalformedBodiesAre400) {
   EXPECT_EQ(Call("POST", "/api/v1/policy/publish", "{not json", "admin-secret").status, 400);
-  EXPECT_EQ(Call("POST", "/api/v1/policy/publish", R"({"snapshot":"x","nope":1})", "admin-secret").status,
-            400);
+  EXPECT_EQ(
+      Call("POST", "/api/v1/policy/publish", R"({"snapshot":"x","nope":1})", "admin-secret").status,
+      400);
   EXPECT_EQ(Call("POST", "/api/v1/policy/simulate", "{}", "viewer-secret").status, 400);
 }
 
@@ -157,10 +161,10 @@ TEST_F(ApiTest, RequestReplyUsesTheSameHandlers) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_NE(r.body.find("\"name\": \"v41\""), std::string::npos);
   EXPECT_EQ(router_.HandleNats("policy.list", "", "").status, 401);
-  EXPECT_EQ(router_.HandleNats("policy.rollback", R"({"target_snapshot":"v41"})",
-                               "Bearer viewer-secret")
-                .status,
-            403);
+  EXPECT_EQ(
+      router_.HandleNats("policy.rollback", R"({"target_snapshot":"v41"})", "Bearer viewer-secret")
+          .status,
+      403);
   EXPECT_EQ(router_.HandleNats("policy.nope", "", "Bearer viewer-secret").status, 404);
   const auto verbs = router_.nats_verbs();
   EXPECT_EQ(verbs.size(), 6u);

@@ -38,12 +38,12 @@ TEST(ApprovalsEndToEnd, HeldByOneReplicaApprovedThroughTheOtherReleasedOnce) {
   NatsServer server;
   TempDir dir;
   const std::string policy = dir.WriteFile("policy.yaml", kPolicy);
-  const std::string config = dir.WriteFile(
-      "config.yaml",
-      "api:\n  tokens:\n"
-      "    - {name: dana, roles: [approver, dba], token: dana-token}\n"
-      "    - {name: alice, roles: [approver, dba], token: alice-token}\n"
-      "    - {name: sam, roles: [approver], token: sam-token}\n");
+  const std::string config =
+      dir.WriteFile("config.yaml",
+                    "api:\n  tokens:\n"
+                    "    - {name: dana, roles: [approver, dba], token: dana-token}\n"
+                    "    - {name: alice, roles: [approver, dba], token: alice-token}\n"
+                    "    - {name: sam, roles: [approver], token: sam-token}\n");
   GateProcess a(server.url(), {"--config", config, "--policy", policy}, dir, "gate-a");
   GateProcess b(server.url(), {"--config", config, "--policy", policy}, dir, "gate-b");
   ASSERT_TRUE(a.WaitReady()) << a.process().Log();
@@ -71,11 +71,13 @@ TEST(ApprovalsEndToEnd, HeldByOneReplicaApprovedThroughTheOtherReleasedOnce) {
 
   std::string body;
   // The job's owner may not approve it; a token without the rule's role may not either.
-  EXPECT_EQ(PostStatus(b, "/api/v1/approvals/migrate-42/approve", "alice-token", &body), 403) << body;
+  EXPECT_EQ(PostStatus(b, "/api/v1/approvals/migrate-42/approve", "alice-token", &body), 403)
+      << body;
   EXPECT_EQ(PostStatus(b, "/api/v1/approvals/migrate-42/approve", "sam-token", &body), 403) << body;
   EXPECT_EQ(PostStatus(b, "/api/v1/approvals/migrate-42/approve", "", &body), 401) << body;
 
-  ASSERT_EQ(PostStatus(b, "/api/v1/approvals/migrate-42/approve", "dana-token", &body), 200) << body;
+  ASSERT_EQ(PostStatus(b, "/api/v1/approvals/migrate-42/approve", "dana-token", &body), 200)
+      << body;
   ASSERT_TRUE(WaitFor([&] { return client.Count("WORK", "worker.db.migrate") == 1; }));
   v1::DispatchedJob released;
   ASSERT_TRUE(released.ParseFromString(client.ReadAll("WORK", "worker.db.migrate")[0].data));
@@ -86,7 +88,8 @@ TEST(ApprovalsEndToEnd, HeldByOneReplicaApprovedThroughTheOtherReleasedOnce) {
 
   // No replay: a second approve (through either replica) is refused and nothing more is
   // released.
-  EXPECT_EQ(PostStatus(a, "/api/v1/approvals/migrate-42/approve", "dana-token", &body), 409) << body;
+  EXPECT_EQ(PostStatus(a, "/api/v1/approvals/migrate-42/approve", "dana-token", &body), 409)
+      << body;
   EXPECT_EQ(client.Count("WORK", "worker.>"), 1);
 }
 

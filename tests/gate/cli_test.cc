@@ -52,9 +52,10 @@ class CliTest : public ::testing::Test {
 };
 
 TEST_F(CliTest, CheckAcceptsTheSeedAndExamplePolicies) {
-  const RunResult r = RunJobgate("check " + Src("tests/policy/testdata/seed000_policy.yaml") + " " +
-                          Src("tests/policy/testdata/seed001_policy.yaml") + " " +
-                          Src("examples/policy.yaml") + " " + Src("examples/policy-candidate.yaml"));
+  const RunResult r =
+      RunJobgate("check " + Src("tests/policy/testdata/seed000_policy.yaml") + " " +
+                 Src("tests/policy/testdata/seed001_policy.yaml") + " " +
+                 Src("examples/policy.yaml") + " " + Src("examples/policy-candidate.yaml"));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("ok (4 rules, sha256:"), std::string::npos) << r.output;
 }
@@ -95,8 +96,9 @@ TEST_F(CliTest, CheckOfAMissingFileFails) {
 }
 
 TEST_F(CliTest, EvalAnswersTheSeedSimulateRequest) {
-  const RunResult r = RunJobgate("eval --policy " + Src("tests/policy/testdata/seed001_policy.yaml") +
-                          " --job " + Src("tests/policy/testdata/seed001_job.json"));
+  const RunResult r =
+      RunJobgate("eval --policy " + Src("tests/policy/testdata/seed001_policy.yaml") + " --job " +
+                 Src("tests/policy/testdata/seed001_job.json"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("\"decision\": \"REQUIRE_APPROVAL\""), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("\"reason\": \"Prod writes require human approval\""), std::string::npos);
@@ -106,8 +108,8 @@ TEST_F(CliTest, EvalAnswersTheSeedSimulateRequest) {
 }
 
 TEST_F(CliTest, EvalExplainShowsEveryRule) {
-  const RunResult r = RunJobgate("eval --explain --policy " + Src("examples/policy.yaml") + " --job " +
-                          Src("examples/jobs/read-dotenv.json"));
+  const RunResult r = RunJobgate("eval --explain --policy " + Src("examples/policy.yaml") +
+                                 " --job " + Src("examples/jobs/read-dotenv.json"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("MATCH     deny-secret-reads"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("no match  require-approval-prod-write"), std::string::npos) << r.output;
@@ -116,7 +118,8 @@ TEST_F(CliTest, EvalExplainShowsEveryRule) {
 
 TEST_F(CliTest, EvalAcceptsYamlJobsAndRefusesBadOnes) {
   const std::string job = Write("job.yaml", "topic: job.db.migrate\nenvironment: prod\n");
-  EXPECT_EQ(RunJobgate("eval --policy " + Src("examples/policy.yaml") + " --job " + job).exit_code, 0);
+  EXPECT_EQ(RunJobgate("eval --policy " + Src("examples/policy.yaml") + " --job " + job).exit_code,
+            0);
   const std::string bad = Write("bad.json", "{\"job_id\": 1, \"nope\": true}");
   const RunResult r = RunJobgate("eval --policy " + Src("examples/policy.yaml") + " --job " + bad);
   EXPECT_EQ(r.exit_code, 2) << r.output;
@@ -172,17 +175,16 @@ TEST_F(CliTest, TestWithABrokenPolicyFails) {
 }
 
 TEST_F(CliTest, SimulateShowsMixAndLooseningFlips) {
-  const RunResult r = RunJobgate("simulate --policy " + Src("examples/policy-candidate.yaml") +
-                          " --baseline " + Src("examples/policy.yaml") + " --jobs " +
-                          Src("examples/traffic.jsonl"));
+  const RunResult r =
+      RunJobgate("simulate --policy " + Src("examples/policy-candidate.yaml") + " --baseline " +
+                 Src("examples/policy.yaml") + " --jobs " + Src("examples/traffic.jsonl"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("1000 jobs"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("LOOSENING"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("decisions/s"), std::string::npos) << r.output;
-  const RunResult gate = RunJobgate("simulate --fail-on-loosening --policy " +
-                             Src("examples/policy-candidate.yaml") + " --baseline " +
-                             Src("examples/policy.yaml") + " --jobs " +
-                             Src("examples/traffic.jsonl"));
+  const RunResult gate = RunJobgate(
+      "simulate --fail-on-loosening --policy " + Src("examples/policy-candidate.yaml") +
+      " --baseline " + Src("examples/policy.yaml") + " --jobs " + Src("examples/traffic.jsonl"));
   EXPECT_EQ(gate.exit_code, 1);
 }
 
@@ -193,7 +195,7 @@ TEST_F(CliTest, SimulateJsonAndUnreadableLines) {
                                  "not json\n"
                                  "{\"job_id\":\"b\",\"topic\":\"job.other\"}\n");
   const RunResult r = RunJobgate("simulate --json --policy " + Src("examples/policy.yaml") +
-                          " --baseline " + Src("examples/policy.yaml") + " --jobs " + jobs);
+                                 " --baseline " + Src("examples/policy.yaml") + " --jobs " + jobs);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("jobs.jsonl:3:"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("\"jobs\": 2"), std::string::npos) << r.output;

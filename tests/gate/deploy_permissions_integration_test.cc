@@ -32,7 +32,8 @@ class Observer {
  public:
   Observer(const std::string& url, const std::string& filter) {
     EXPECT_EQ(natsConnection_ConnectTo(&nc_, url.c_str()), NATS_OK);
-    EXPECT_EQ(natsConnection_Subscribe(&sub_, nc_, filter.c_str(), &Observer::OnMsg, this), NATS_OK);
+    EXPECT_EQ(natsConnection_Subscribe(&sub_, nc_, filter.c_str(), &Observer::OnMsg, this),
+              NATS_OK);
     EXPECT_EQ(natsConnection_Flush(nc_), NATS_OK);
   }
   ~Observer() {
@@ -67,7 +68,8 @@ bool RefusedToPublish(const NatsServer& server, const std::string& user,
   const bool refused = WaitFor([&] {
     const char* text = nullptr;
     natsConnection_GetLastError(nc, &text);
-    return text != nullptr && std::string(text).find("Permissions Violation") != std::string::npos &&
+    return text != nullptr &&
+           std::string(text).find("Permissions Violation") != std::string::npos &&
            std::string(text).find(subject) != std::string::npos;
   });
   natsConnection_Destroy(nc);
@@ -90,8 +92,8 @@ TEST(DeployPermissions, EachRoleIsConfinedToItsSubjects) {
   EXPECT_TRUE(RefusedToPublish(server, "agent", "agent-password", "jobgate.api.policy.publish"));
   EXPECT_TRUE(RefusedToPublish(server, "agent", "agent-password", "audit.decisions.db.migrate"));
   // Approvers reach the approvals API only; the gate (which serves it) sees their calls.
-  EXPECT_TRUE(RefusedToPublish(server, "approver", "approver-password",
-                               "jobgate.api.policy.rollback"));
+  EXPECT_TRUE(
+      RefusedToPublish(server, "approver", "approver-password", "jobgate.api.policy.rollback"));
   Observer api(server.url("jobgate", "gate-password"), "jobgate.api.>");
   Publish(server, "approver", "approver-password", "jobgate.api.approvals.approve");
   EXPECT_TRUE(WaitFor([&] { return api.Saw("jobgate.api.approvals.approve"); }));
@@ -104,7 +106,8 @@ TEST(DeployPermissions, EachRoleIsConfinedToItsSubjects) {
 TEST(DeployPermissions, WorkersCannotSubmitJobs) {
   NatsServer server(PermissionsInclude());
   natsConnection* nc = nullptr;
-  ASSERT_EQ(natsConnection_ConnectTo(&nc, server.url("worker", "worker-password").c_str()), NATS_OK);
+  ASSERT_EQ(natsConnection_ConnectTo(&nc, server.url("worker", "worker-password").c_str()),
+            NATS_OK);
   natsConnection_PublishString(nc, "job.db.migrate", "x");
   natsConnection_Flush(nc);
   // The server answers a permissions violation; nats.c keeps it as the last error.

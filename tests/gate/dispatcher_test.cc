@@ -56,7 +56,8 @@ std::string Header(const OutboundMessage& m, const std::string& key) {
 
 class DispatcherTest : public ::testing::Test {
  protected:
-  DispatcherTest() : limiter_(&clock_), dispatcher_(Options(), &bus_, &clock_, &policy_, &limiter_, nullptr) {
+  DispatcherTest()
+      : limiter_(&clock_), dispatcher_(Options(), &bus_, &clock_, &policy_, &limiter_, nullptr) {
     auto compiled = policy::Compile(kPolicy);
     EXPECT_TRUE(compiled.ok()) << compiled.ErrorText();
     policy_.Set(compiled.policy);
@@ -93,7 +94,8 @@ TEST_F(DispatcherTest, RoutesEachDecisionAndRecordsIt) {
       {"job.llm.chat", "worker.llm.chat"},
       {"job.other.thing", "audit.denied.other.thing"},
   };
-  for (size_t i = 0; i < cases.size(); ++i) bus_.Enqueue(cases[i].first, JobJson("j" + std::to_string(i)));
+  for (size_t i = 0; i < cases.size(); ++i)
+    bus_.Enqueue(cases[i].first, JobJson("j" + std::to_string(i)));
   const auto stats = Run();
   EXPECT_EQ(stats.dispatched, cases.size());
 
@@ -294,7 +296,8 @@ TEST_F(DispatcherTest, NoPolicyFetchesNothing) {
 TEST_F(DispatcherTest, PolicySwapAppliesFromTheNextBatch) {
   bus_.Enqueue("job.read.file", JobJson("s1"));
   Run();
-  auto stricter = policy::Compile("version: 1\nsnapshot: unit-2\ndefaults: {decision: deny}\nrules: []\n");
+  auto stricter =
+      policy::Compile("version: 1\nsnapshot: unit-2\ndefaults: {decision: deny}\nrules: []\n");
   ASSERT_TRUE(stricter.ok()) << stricter.ErrorText();
   policy_.Set(stricter.policy);
   bus_.Enqueue("job.read.file", JobJson("s2"));

@@ -66,7 +66,7 @@ v1::Job MakeJob(const std::string& id, const std::string& topic,
 }
 
 std::map<std::string, StoredMessage> ByJobId(const std::vector<StoredMessage>& messages,
-                                            bool records) {
+                                             bool records) {
   std::map<std::string, StoredMessage> out;
   for (const StoredMessage& m : messages) {
     std::string id;
@@ -107,10 +107,14 @@ TEST_F(GateTest, RoutesEveryDecisionWithHeadersConstraintsAndRecords) {
   JetStreamClient client(server.url());
 
   const std::vector<v1::Job> jobs = {
-      MakeJob("allow-1", "job.read.file"),      MakeJob("shell-1", "job.shell.ls"),
-      MakeJob("db-1", "job.db.migrate", "prod"), MakeJob("net-1", "job.net.curl"),
-      MakeJob("rm-1", "job.rm.rf"),             MakeJob("secret-1", "job.secret.read"),
-      MakeJob("llm-1", "job.llm.chat"),         MakeJob("other-1", "job.misc.thing"),
+      MakeJob("allow-1", "job.read.file"),
+      MakeJob("shell-1", "job.shell.ls"),
+      MakeJob("db-1", "job.db.migrate", "prod"),
+      MakeJob("net-1", "job.net.curl"),
+      MakeJob("rm-1", "job.rm.rf"),
+      MakeJob("secret-1", "job.secret.read"),
+      MakeJob("llm-1", "job.llm.chat"),
+      MakeJob("other-1", "job.misc.thing"),
   };
   for (size_t i = 0; i < jobs.size(); ++i) {
     ASSERT_TRUE(client.PublishJob(jobs[i], /*as_json=*/i % 2 == 1).ok());
@@ -166,11 +170,14 @@ TEST_F(GateTest, RoutesEveryDecisionWithHeadersConstraintsAndRecords) {
   EXPECT_EQ(alerts.at("rm-1").subject, "alert.rm.rf");
 
   ASSERT_EQ(records.size(), 8u);
-  const std::map<std::string, std::string> routed = {
-      {"allow-1", "worker.read.file"},          {"shell-1", "worker.shell.ls"},
-      {"db-1", "approval.requests.db.migrate"}, {"net-1", "worker.net.curl"},
-      {"rm-1", "audit.denied.rm.rf"},           {"secret-1", "worker.secret.read"},
-      {"llm-1", "worker.llm.chat"},             {"other-1", "audit.denied.misc.thing"}};
+  const std::map<std::string, std::string> routed = {{"allow-1", "worker.read.file"},
+                                                     {"shell-1", "worker.shell.ls"},
+                                                     {"db-1", "approval.requests.db.migrate"},
+                                                     {"net-1", "worker.net.curl"},
+                                                     {"rm-1", "audit.denied.rm.rf"},
+                                                     {"secret-1", "worker.secret.read"},
+                                                     {"llm-1", "worker.llm.chat"},
+                                                     {"other-1", "audit.denied.misc.thing"}};
   for (const auto& [id, subject] : routed) {
     v1::DecisionRecord record;
     ASSERT_TRUE(record.ParseFromString(records.at(id).data));

@@ -80,13 +80,15 @@ class LifecycleIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
     policy_file_ = dir_.WriteFile("policy.yaml", "snapshot: v1\n" + PolicyYaml("require_approval"));
-    config_file_ = dir_.WriteFile(
-        "config.yaml",
-        "api:\n  tokens:\n"
-        "    - {name: admin, roles: [policy-admin], token_sha256: \"" +
-            policy::Sha256Hex(kAdminToken) + "\"}\n"
-            "    - {name: viewer, roles: [viewer], token: \"" + kViewerToken + "\"}\n"
-            "lifecycle: {recheck_interval: 2s}\n");
+    config_file_ = dir_.WriteFile("config.yaml",
+                                  "api:\n  tokens:\n"
+                                  "    - {name: admin, roles: [policy-admin], token_sha256: \"" +
+                                      policy::Sha256Hex(kAdminToken) +
+                                      "\"}\n"
+                                      "    - {name: viewer, roles: [viewer], token: \"" +
+                                      kViewerToken +
+                                      "\"}\n"
+                                      "lifecycle: {recheck_interval: 2s}\n");
     a_ = StartGate("gate-a");
     b_ = StartGate("gate-b");
     ASSERT_TRUE(a_->WaitReady()) << a_->process().Log();
@@ -123,14 +125,16 @@ class LifecycleIntegrationTest : public ::testing::Test {
 
 TEST_F(LifecycleIntegrationTest, PublishSwitchesBothGatesAndRollbackSwitchesBack) {
   const std::string v2_yaml = PolicyYaml("deny");
-  ASSERT_TRUE(EnforcesPolicy(*a_, "v1", PolicyYaml("require_approval")) && EnforcesPolicy(*b_, "v1", PolicyYaml("require_approval")));
+  ASSERT_TRUE(EnforcesPolicy(*a_, "v1", PolicyYaml("require_approval")) &&
+              EnforcesPolicy(*b_, "v1", PolicyYaml("require_approval")));
   const auto start = std::chrono::steady_clock::now();
-  const Answer published = Post(*a_, "/api/v1/policy/publish", PublishBody("v2", PolicyYaml("deny")),
-                                kAdminToken);
+  const Answer published =
+      Post(*a_, "/api/v1/policy/publish", PublishBody("v2", PolicyYaml("deny")), kAdminToken);
   ASSERT_EQ(published.status, 200) << published.body;
-  EXPECT_TRUE(WaitFor([&] { return EnforcesPolicy(*a_, "v2", v2_yaml) && EnforcesPolicy(*b_, "v2", v2_yaml); }));
-  const double swap_ms = std::chrono::duration<double, std::milli>(
-                             std::chrono::steady_clock::now() - start).count();
+  EXPECT_TRUE(WaitFor(
+      [&] { return EnforcesPolicy(*a_, "v2", v2_yaml) && EnforcesPolicy(*b_, "v2", v2_yaml); }));
+  const double swap_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   std::printf("publish -> both replicas enforcing: %.0f ms (includes the publish call)\n", swap_ms);
 
   // Decisions now name the new snapshot.
@@ -148,11 +152,14 @@ TEST_F(LifecycleIntegrationTest, PublishSwitchesBothGatesAndRollbackSwitchesBack
   ASSERT_TRUE(denied.ParseFromString(client.ReadAll("AUDIT", "audit.denied.>").back().data));
   EXPECT_EQ(denied.decision().snapshot(), "v2");
 
-  const Answer rolled = Post(*b_, "/api/v1/policy/rollback",
-                             R"({"target_snapshot":"v1","note":"false positive spike"})",
-                             kAdminToken);
+  const Answer rolled =
+      Post(*b_, "/api/v1/policy/rollback",
+           R"({"target_snapshot":"v1","note":"false positive spike"})", kAdminToken);
   ASSERT_EQ(rolled.status, 200) << rolled.body;
-  EXPECT_TRUE(WaitFor([&] { return EnforcesPolicy(*a_, "v1", PolicyYaml("require_approval")) && EnforcesPolicy(*b_, "v1", PolicyYaml("require_approval")); }));
+  EXPECT_TRUE(WaitFor([&] {
+    return EnforcesPolicy(*a_, "v1", PolicyYaml("require_approval")) &&
+           EnforcesPolicy(*b_, "v1", PolicyYaml("require_approval"));
+  }));
 
   // The audit trail has the publish and the rollback, with who and why.
   std::vector<std::string> kinds;
@@ -168,8 +175,9 @@ TEST_F(LifecycleIntegrationTest, PublishSwitchesBothGatesAndRollbackSwitchesBack
 TEST_F(LifecycleIntegrationTest, ConcurrentPublishesOneWinsOneConflicts) {
   Answer through_a, through_b;
   std::thread t1([&] {
-    through_a = Post(*a_, "/api/v1/policy/publish",
-                     PublishBody("v2-a", PolicyYaml("deny"), R"("expected_active":"v1")"), kAdminToken);
+    through_a =
+        Post(*a_, "/api/v1/policy/publish",
+             PublishBody("v2-a", PolicyYaml("deny"), R"("expected_active":"v1")"), kAdminToken);
   });
   std::thread t2([&] {
     through_b = Post(*b_, "/api/v1/policy/publish",
@@ -185,9 +193,10 @@ TEST_F(LifecycleIntegrationTest, ConcurrentPublishesOneWinsOneConflicts) {
 }
 
 TEST_F(LifecycleIntegrationTest, InvalidPolicyIsRefusedAndTheOldOneStays) {
-  const Answer r = Post(*a_, "/api/v1/policy/publish",
-                        PublishBody("v2", "rules:\n  - id: a\n    match: {risk_tag: [x]}\n    decision: deny\n"),
-                        kAdminToken);
+  const Answer r =
+      Post(*a_, "/api/v1/policy/publish",
+           PublishBody("v2", "rules:\n  - id: a\n    match: {risk_tag: [x]}\n    decision: deny\n"),
+           kAdminToken);
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_NE(r.body.find("v2:3:13: unknown key 'risk_tag'"), std::string::npos) << r.body;
   EXPECT_TRUE(EnforcesPolicy(*a_, "v1", PolicyYaml("require_approval")));
@@ -214,16 +223,20 @@ TEST_F(LifecycleIntegrationTest, LooseningIsRefusedUnlessAllowed) {
 
 TEST_F(LifecycleIntegrationTest, ShadowDisagreementsAreCounted) {
   // Store a stricter snapshot without keeping it active, then shadow it.
-  ASSERT_EQ(Post(*a_, "/api/v1/policy/publish", PublishBody("strict", PolicyYaml("deny")),
-                 kAdminToken).status, 200);
+  ASSERT_EQ(
+      Post(*a_, "/api/v1/policy/publish", PublishBody("strict", PolicyYaml("deny")), kAdminToken)
+          .status,
+      200);
   ASSERT_EQ(Post(*a_, "/api/v1/policy/rollback", R"({"target_snapshot":"v1"})", kAdminToken).status,
             200);
-  ASSERT_EQ(Post(*a_, "/api/v1/policy/shadow", R"({"snapshot":"strict"})", kAdminToken).status, 200);
+  ASSERT_EQ(Post(*a_, "/api/v1/policy/shadow", R"({"snapshot":"strict"})", kAdminToken).status,
+            200);
   // Both replicas evaluate the shadow before any job is sent.
   const std::string shadow_series = "jobgate_shadow_policy_info{hash=\"" +
                                     policy::Compile(PolicyYaml("deny")).policy->hash() +
                                     "\",snapshot=\"strict\"}";
-  ASSERT_TRUE(WaitFor([&] { return a_->Metric(shadow_series) == 1 && b_->Metric(shadow_series) == 1; }));
+  ASSERT_TRUE(
+      WaitFor([&] { return a_->Metric(shadow_series) == 1 && b_->Metric(shadow_series) == 1; }));
   SendProdWrites(10);
   const auto disagreements = [&] {
     const std::string series =
@@ -267,7 +280,8 @@ TEST_F(LifecycleIntegrationTest, RequestReplyServesTheSameApi) {
     natsMsg* msg = nullptr;
     natsMsg_Create(&msg, ("jobgate.api." + verb).c_str(), nullptr, body.data(),
                    static_cast<int>(body.size()));
-    if (token != nullptr) natsMsgHeader_Set(msg, "Authorization", (std::string("Bearer ") + token).c_str());
+    if (token != nullptr)
+      natsMsgHeader_Set(msg, "Authorization", (std::string("Bearer ") + token).c_str());
     natsMsg* reply = nullptr;
     const natsStatus s = natsConnection_RequestMsg(&reply, nc, msg, 10000);
     natsMsg_Destroy(msg);
@@ -287,9 +301,9 @@ TEST_F(LifecycleIntegrationTest, RequestReplyServesTheSameApi) {
   EXPECT_NE(list.find("\"active\": \"v1\""), std::string::npos) << list;
   request("policy.list", "", nullptr, &status);
   EXPECT_EQ(status, "401");
-  const std::string decision = request(
-      "policy.simulate", R"({"job": {"topic": "job.db.x", "environment": "prod"}})", kViewerToken,
-      &status);
+  const std::string decision =
+      request("policy.simulate", R"({"job": {"topic": "job.db.x", "environment": "prod"}})",
+              kViewerToken, &status);
   EXPECT_EQ(status, "200") << decision;
   EXPECT_NE(decision.find("\"decision\": \"REQUIRE_APPROVAL\""), std::string::npos) << decision;
   natsConnection_Destroy(nc);

@@ -59,7 +59,7 @@ class LifecycleTest : public ::testing::Test {
     // 300 recent jobs: 290 reads, 10 prod writes (3.3%, under the 5% flip guard).
     for (int i = 0; i < 300; ++i) {
       jobs_.jobs.push_back(i < 290 ? MakeJob("r" + std::to_string(i), "dev", "read")
-                                  : MakeJob("w" + std::to_string(i), "prod", "write"));
+                                   : MakeJob("w" + std::to_string(i), "prod", "write"));
     }
   }
 
@@ -167,17 +167,18 @@ TEST_F(LifecycleTest, LargeFlipsNeedForce) {
   // Tightening reads flips 97% of jobs (ALLOW -> DENY): not loosening, but too many.
   const std::string tighter =
       "defaults: {decision: deny}\nrules:\n"
-      "  - {id: prod, match: {environment: prod, risk_tags: [write]}, decision: require_approval}\n";
+      "  - {id: prod, match: {environment: prod, risk_tags: [write]}, decision: "
+      "require_approval}\n";
   EXPECT_EQ(Publish("v2", tighter).code, "too_many_flips");
   EXPECT_TRUE(Publish("v2", tighter, false, /*force=*/true).status.ok());
 }
 
 TEST_F(LifecycleTest, RuleExamplesAndTestSuitesGatePublish) {
   ASSERT_TRUE(lifecycle_.Start(PolicyYaml("require_approval"), "v1").ok());
-  const std::string with_bad_example = PolicyYaml(
-      "require_approval",
-      "  - id: ex\n    match: {environment: staging}\n    decision: deny\n"
-      "    examples: {match: [{environment: prod}]}\n");
+  const std::string with_bad_example =
+      PolicyYaml("require_approval",
+                 "  - id: ex\n    match: {environment: staging}\n    decision: deny\n"
+                 "    examples: {match: [{environment: prod}]}\n");
   const PublishOutcome bad_example = Publish("v2", with_bad_example);
   EXPECT_EQ(bad_example.code, "tests_failed");
 
@@ -220,9 +221,7 @@ class RacingStore final : public SnapshotStore {
   Result<v1::PolicySnapshot> GetSnapshot(const std::string& n) override {
     return inner.GetSnapshot(n);
   }
-  Result<std::vector<v1::PolicySnapshot>> ListSnapshots() override {
-    return inner.ListSnapshots();
-  }
+  Result<std::vector<v1::PolicySnapshot>> ListSnapshots() override { return inner.ListSnapshots(); }
   Result<v1::ActiveSnapshot> GetActive() override { return inner.GetActive(); }
   Result<uint64_t> SetActive(const v1::ActiveSnapshot& a, uint64_t expected) override {
     if (before_first_set) std::exchange(before_first_set, nullptr)();
@@ -314,7 +313,9 @@ TEST_F(LifecycleTest, ShadowIsLoadedNotEnforced) {
   EXPECT_EQ(sink_.events.back().kind(), "shadow_set");
 
   // A publish keeps the shadow.
-  ASSERT_TRUE(Publish("v3", PolicyYaml("require_approval", "  - {id: z, match: {environment: qa}, decision: deny}\n")).status.ok());
+  ASSERT_TRUE(Publish("v3", PolicyYaml("require_approval",
+                                       "  - {id: z, match: {environment: qa}, decision: deny}\n"))
+                  .status.ok());
   EXPECT_EQ(lifecycle_.shadow()->snapshot_name(), "v2");
 
   shadow.set_snapshot("");
@@ -354,8 +355,7 @@ TEST_F(LifecycleTest, HashMismatchIsNeverEnforced) {
   ASSERT_TRUE(store_.PutSnapshot(forged).ok());
   v1::RollbackRequest request;
   request.set_target_snapshot("forged");
-  EXPECT_EQ(lifecycle_.Rollback(request, Caller{"mallory"}).status().code(),
-            StatusCode::kInternal);
+  EXPECT_EQ(lifecycle_.Rollback(request, Caller{"mallory"}).status().code(), StatusCode::kInternal);
   EXPECT_EQ(active_.Get()->snapshot_name(), "v1");
 }
 

@@ -1,7 +1,5 @@
 // The snapshot store contract, run against both implementations: the in-memory store
 // and JetStream KV on a real nats-server (free loopback port, temp store dir).
-#include "gate/snapshot_store.h"
-
 #include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 
@@ -10,6 +8,7 @@
 #include <thread>
 
 #include "gate/nats_bus.h"
+#include "gate/snapshot_store.h"
 #include "tests/support/nats_server.h"
 
 namespace jobgate::gate {

@@ -11,7 +11,8 @@ using ::jobgate::testing::FakeClock;
 using std::chrono::milliseconds;
 
 google::protobuf::RepeatedPtrField<v1::Rate> Rates(uint32_t limit, uint32_t period,
-                                                    const std::string& key, const std::string& rule = "r") {
+                                                   const std::string& key,
+                                                   const std::string& rule = "r") {
   google::protobuf::RepeatedPtrField<v1::Rate> rates;
   v1::Rate* rate = rates.Add();
   rate->set_limit(limit);

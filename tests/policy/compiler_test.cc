@@ -154,8 +154,7 @@ TEST(CompilerTest, UnknownDecisionAndOperator) {
       "    match: {environment: {nin: [prod]}}\n"
       "    decision: permit\n");
   EXPECT_NE(errors.find("unknown decision 'permit'"), std::string::npos) << errors;
-  EXPECT_NE(errors.find("unknown key 'nin' in environment; did you mean 'in'?"),
-            std::string::npos)
+  EXPECT_NE(errors.find("unknown key 'nin' in environment; did you mean 'in'?"), std::string::npos)
       << errors;
 }
 
@@ -192,8 +191,9 @@ TEST(CompilerTest, NestedArgsNeedDottedPaths) {
 TEST(CompilerTest, ReadFailureIsADiagnostic) {
   CompileResult r = CompileFile("/nonexistent/policy.yaml");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.errors[0].ToString(), "/nonexistent/policy.yaml:1:1: cannot read "
-                                    "'/nonexistent/policy.yaml'");
+  EXPECT_EQ(r.errors[0].ToString(),
+            "/nonexistent/policy.yaml:1:1: cannot read "
+            "'/nonexistent/policy.yaml'");
 }
 
 TEST(CompilerTest, ExamplesAreChecked) {

@@ -100,8 +100,8 @@ TEST(OperatorTest, ListValuesMatchAnyElement) {
                     "{args: {hosts: [api.github.com, db.internal]}}"));
   EXPECT_FALSE(Fires("{args: {hosts: {glob: '*.internal'}}}", "{args: {hosts: [a.com]}}"));
   EXPECT_TRUE(Fires("{args: {hosts: {not_in: [evil.com]}}}", "{args: {hosts: [a.com]}}"));
-  EXPECT_FALSE(Fires("{args: {hosts: {not_in: [evil.com]}}}",
-                     "{args: {hosts: [a.com, evil.com]}}"));
+  EXPECT_FALSE(
+      Fires("{args: {hosts: {not_in: [evil.com]}}}", "{args: {hosts: [a.com, evil.com]}}"));
 }
 
 TEST(OperatorTest, RiskTags) {
@@ -129,8 +129,8 @@ TEST(OperatorTest, TenantsDefaultToDefault) {
 }
 
 TEST(OperatorTest, ActorFieldsAndCapabilities) {
-  EXPECT_TRUE(Fires("{actor: {team: payments, type: agent}}",
-                    "{actor: {team: payments, type: agent}}"));
+  EXPECT_TRUE(
+      Fires("{actor: {team: payments, type: agent}}", "{actor: {team: payments, type: agent}}"));
   EXPECT_FALSE(Fires("{actor: {team: payments, type: agent}}", "{actor: {team: payments}}"));
   EXPECT_TRUE(Fires("{actor: {agent_id: {glob: 'claude-*'}}}", "{actor: {agent_id: claude-7}}"));
   EXPECT_TRUE(Fires("{capabilities: [a, b]}", "{capability: b}"));
@@ -142,8 +142,8 @@ TEST(OperatorTest, LabelKeysMayContainDots) {
 
 TEST(OperatorTest, AllConditionsMustHold) {
   EXPECT_FALSE(Fires("{environment: prod, risk_tags: [write]}", "{environment: prod}"));
-  EXPECT_TRUE(Fires("{environment: prod, risk_tags: [write]}",
-                    "{environment: prod, risk_tags: [write]}"));
+  EXPECT_TRUE(
+      Fires("{environment: prod, risk_tags: [write]}", "{environment: prod, risk_tags: [write]}"));
 }
 
 TEST(OperatorTest, EmptyMatchMatchesEverything) {
@@ -245,13 +245,14 @@ rules:
 }
 
 TEST(PrecedenceTest, FullOrder) {
-  const char* order[] = {"allow", "allow_with_constraints", "alert", "redact", "throttle",
-                         "require_approval", "deny", "terminate"};
+  const char* order[] = {"allow",    "allow_with_constraints", "alert", "redact",
+                         "throttle", "require_approval",       "deny",  "terminate"};
   for (int weaker = 0; weaker < 8; ++weaker) {
     for (int stronger = weaker + 1; stronger < 8; ++stronger) {
       std::string yaml = "rules:\n";
       for (int k : {weaker, stronger}) {
-        yaml += "  - id: r" + std::to_string(k) + "\n    match: {}\n    decision: " + order[k] + "\n";
+        yaml +=
+            "  - id: r" + std::to_string(k) + "\n    match: {}\n    decision: " + order[k] + "\n";
         if (std::string(order[k]) == "throttle") yaml += "    rate: {limit: 1, period: 1s}\n";
       }
       auto p = MustCompile(yaml);

@@ -44,7 +44,8 @@ class Generator {
   std::string Rule(int index) {
     std::string match;
     auto add = [&](const std::string& cond) { match += (match.empty() ? "" : ", ") + cond; };
-    if (Chance(0.6)) add("topics: [" + TopicPattern() + (Chance(0.2) ? ", " + TopicPattern() : "") + "]");
+    if (Chance(0.6))
+      add("topics: [" + TopicPattern() + (Chance(0.2) ? ", " + TopicPattern() : "") + "]");
     if (Chance(0.15)) add("not_topics: [" + TopicPattern() + "]");
     if (Chance(0.4)) {
       add("environment: " + List(kEnvs, 2));
@@ -92,10 +93,12 @@ class Generator {
     if (Chance(0.8)) job += ", risk_tags: " + List(kTags, 3);
     if (Chance(0.7)) job += ", capability: " + Pick(kCaps);
     if (Chance(0.6)) job += ", actor: {team: " + Pick(kTeams) + "}";
-    if (Chance(0.5)) job += ", labels: {tier: " + Pick(std::vector<std::string>{"gold", "bronze"}) + ", owner: x}";
+    if (Chance(0.5))
+      job += ", labels: {tier: " + Pick(std::vector<std::string>{"gold", "bronze"}) + ", owner: x}";
     if (Chance(0.5)) {
       job += ", args: {rows: " + std::to_string(Int(0, 120)) + ", path: '" +
-             Pick(std::vector<std::string>{"a/.env", "a/b/c.env", "src/main.cc", "my-secret"}) + "'}";
+             Pick(std::vector<std::string>{"a/.env", "a/b/c.env", "src/main.cc", "my-secret"}) +
+             "'}";
     }
     return job + "}";
   }
@@ -108,9 +111,9 @@ class Generator {
   const std::vector<std::string> kCaps = {"db.migrate", "shell.exec", "ticket.write"};
   const std::vector<std::string> kTeams = {"payments", "infra", "web"};
   const std::vector<std::string> kHosts = {"a.com", "b.com", "c.com", "d.com"};
-  const std::vector<std::string> kDecisions = {"allow", "allow_with_constraints", "alert",
-                                               "redact", "throttle", "require_approval",
-                                               "deny", "terminate"};
+  const std::vector<std::string> kDecisions = {
+      "allow",    "allow_with_constraints", "alert", "redact",
+      "throttle", "require_approval",       "deny",  "terminate"};
 };
 
 std::string Assemble(const std::vector<std::string>& rules, const std::string& defaults) {
@@ -141,7 +144,8 @@ TEST(PropertyTest, RuleOrderNeverChangesAnything) {
         const v1::Decision b = shuffled->Decide(job);
         ASSERT_TRUE(google::protobuf::util::MessageDifferencer::Equals(a, b))
             << "seed " << seed << " job " << job.ShortDebugString() << "\n"
-            << a.ShortDebugString() << "\nvs\n" << b.ShortDebugString();
+            << a.ShortDebugString() << "\nvs\n"
+            << b.ShortDebugString();
       }
     }
   }

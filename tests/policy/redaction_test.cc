@@ -37,25 +37,24 @@ TEST(SecretsPresentTest, MatchesWhenDetectorsFire) {
   ASSERT_TRUE(p);
   const std::string pat = FakeGithubPat();
   EXPECT_EQ(p->Decide(Job("{args: {token: " + pat + "}}")).decision(), v1::REDACT);
-  EXPECT_EQ(p->Decide(Job("{args: {token: " + pat + ", url: 'https://paste.example.com'}}"))
-                .decision(),
-            v1::DENY);
-  EXPECT_EQ(p->Decide(Job("{args: {token: " + pat + ", url: 'https://api.github.com'}}"))
-                .decision(),
-            v1::REDACT);
+  EXPECT_EQ(
+      p->Decide(Job("{args: {token: " + pat + ", url: 'https://paste.example.com'}}")).decision(),
+      v1::DENY);
+  EXPECT_EQ(
+      p->Decide(Job("{args: {token: " + pat + ", url: 'https://api.github.com'}}")).decision(),
+      v1::REDACT);
   EXPECT_EQ(p->Decide(Job("{args: {text: hello}}")).decision(), v1::ALLOW);
 }
 
 TEST(SecretsPresentTest, FalseMeansNoSecret) {
-  auto p = MustCompile(
-      "rules: [{id: clean, match: {secrets_present: false}, decision: allow}]\n");
+  auto p = MustCompile("rules: [{id: clean, match: {secrets_present: false}, decision: allow}]\n");
   EXPECT_EQ(p->Decide(Job("{args: {a: b}}")).decision(), v1::ALLOW);
   EXPECT_EQ(p->Decide(Job("{args: {a: " + FakeGithubPat() + "}}")).decision(), v1::DENY);
 }
 
 TEST(SecretsPresentTest, UnknownDetectorHasAHint) {
-  const std::string errors = CompileErrors(
-      "rules: [{id: a, match: {secrets_present: [github-pta]}, decision: deny}]\n");
+  const std::string errors =
+      CompileErrors("rules: [{id: a, match: {secrets_present: [github-pta]}, decision: deny}]\n");
   EXPECT_NE(errors.find("unknown secret detector 'github-pta'; did you mean 'github-pat'?"),
             std::string::npos)
       << errors;
@@ -125,9 +124,10 @@ TEST(RedactTest, NothingToDoLeavesTheJobAlone) {
 }
 
 TEST(RedactTest, BadRedactPathsAreRefused) {
-  EXPECT_NE(CompileErrors("rules: [{id: a, match: {}, decision: allow, redact: {paths: [env.X]}}]\n")
-                .find("must start with args. or labels., or be payload"),
-            std::string::npos);
+  EXPECT_NE(
+      CompileErrors("rules: [{id: a, match: {}, decision: allow, redact: {paths: [env.X]}}]\n")
+          .find("must start with args. or labels., or be payload"),
+      std::string::npos);
   EXPECT_NE(CompileErrors("rules: [{id: a, match: {}, decision: allow, redact: {}}]\n")
                 .find("redact needs 'paths'"),
             std::string::npos);
@@ -137,7 +137,8 @@ TEST(RedactTest, HashCoversTheNewKeys) {
   auto a = MustCompile("rules: [{id: a, match: {secrets_present: true}, decision: redact}]\n");
   auto b = MustCompile("rules: [{id: a, match: {secrets_present: false}, decision: redact}]\n");
   auto c = MustCompile(
-      "rules: [{id: a, match: {secrets_present: true}, decision: redact, redact: {paths: [payload]}}]\n");
+      "rules: [{id: a, match: {secrets_present: true}, decision: redact, redact: {paths: "
+      "[payload]}}]\n");
   EXPECT_NE(a->hash(), b->hash());
   EXPECT_NE(a->hash(), c->hash());
 }

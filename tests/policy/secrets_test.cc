@@ -44,19 +44,21 @@ std::vector<Sample> TruePositives() {
                  std::string suffix = "") {
     out.push_back({std::move(detector), prefix + secret + suffix, secret});
   };
-  const std::string pem_body = f.Chars("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 64);
+  const std::string pem_body =
+      f.Chars("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 64);
   for (const char* kind : {"RSA ", "EC ", "DSA ", "OPENSSH ", "ENCRYPTED ", ""}) {
     const std::string key = std::string("-----BEGIN ") + kind + "PRIVATE KEY-----\n" + pem_body +
                             "\n" + pem_body + "\n-----END " + kind + "PRIVATE KEY-----";
     add("private-key", "key file:\n", key, "\ntrailing text");
   }
-  add("private-key", "", "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n" + pem_body +
-                             "\n-----END PGP PRIVATE KEY BLOCK-----");
+  add("private-key", "",
+      "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n" + pem_body +
+          "\n-----END PGP PRIVATE KEY BLOCK-----");
   add("private-key", "truncated: ", "-----BEGIN RSA PRIVATE KEY-----\n" + pem_body);
   add("aws-access-key-id", "AWS_ACCESS_KEY_ID=", "AKIA" + f.Upper32(16));
   add("aws-access-key-id", "creds ", "ASIA" + f.Upper32(16), " expire soon");
-  add("aws-secret-access-key", "aws_secret_access_key = ", f.Chars(
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+", 40));
+  add("aws-secret-access-key", "aws_secret_access_key = ",
+      f.Chars("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+", 40));
   add("github-pat", "git clone https://", "ghp_" + f.Alnum(36), "@github.com/org/repo");
   add("github-pat", "GH_TOKEN=", "github_pat_" + f.Alnum(22) + "_" + f.Alnum(59));
   add("github-oauth", "token ", "gho_" + f.Alnum(36));
@@ -66,19 +68,22 @@ std::vector<Sample> TruePositives() {
   add("gitlab-token", "PRIVATE-TOKEN: ", "glpat-" + f.Base64Url(20));
   add("gitlab-token", "", "glrt-" + f.Base64Url(20));
   add("gitlab-token", "deploy ", "gldt-" + f.Base64Url(20));
-  add("slack-token", "SLACK_BOT_TOKEN=", "xoxb-" + f.Chars("0123456789", 12) + "-" +
-                                            f.Chars("0123456789", 13) + "-" + f.Alnum(24));
-  add("slack-token", "", "xoxp-" + f.Chars("0123456789", 11) + "-" + f.Chars("0123456789", 11) +
-                             "-" + f.Chars("0123456789", 12) + "-" + f.Chars("0123456789abcdef", 32));
-  add("slack-webhook", "curl -X POST ", "https://hooks.slack.com/services/T" + f.Upper32(8) +
-                                            "/B" + f.Upper32(8) + "/" + f.Alnum(24));
+  add("slack-token", "SLACK_BOT_TOKEN=",
+      "xoxb-" + f.Chars("0123456789", 12) + "-" + f.Chars("0123456789", 13) + "-" + f.Alnum(24));
+  add("slack-token", "",
+      "xoxp-" + f.Chars("0123456789", 11) + "-" + f.Chars("0123456789", 11) + "-" +
+          f.Chars("0123456789", 12) + "-" + f.Chars("0123456789abcdef", 32));
+  add("slack-webhook", "curl -X POST ",
+      "https://hooks.slack.com/services/T" + f.Upper32(8) + "/B" + f.Upper32(8) + "/" +
+          f.Alnum(24));
   add("jwt", "Authorization: Bearer ",
       "eyJhbGciOiJSUzI1NiJ9.eyJ" + f.Base64Url(60) + "." + f.Base64Url(43));
   add("stripe-key", "stripe.api_key = '", "sk_live_" + f.Alnum(24), "'");
   add("stripe-key", "", "rk_test_" + f.Alnum(24));
   add("stripe-key", "STRIPE_WEBHOOK_SECRET=", "whsec_" + f.Alnum(32));
-  add("google-api-key", "https://maps.googleapis.com/maps/api/geocode/json?key=",
-      "AIza" + f.Base64Url(35), "&address=x");
+  add("google-api-key",
+      "https://maps.googleapis.com/maps/api/geocode/json?key=", "AIza" + f.Base64Url(35),
+      "&address=x");
   add("openai-api-key", "OPENAI_API_KEY=", "sk-proj-" + f.Base64Url(120));
   add("openai-api-key", "", "sk-" + f.Alnum(20) + "T3BlbkFJ" + f.Alnum(20));
   add("anthropic-api-key", "x-api-key: ", "sk-ant-api03-" + f.Base64Url(93) + "AA");
@@ -87,7 +92,8 @@ std::vector<Sample> TruePositives() {
   for (const char* scheme : {"postgres", "postgresql", "mysql", "mongodb+srv", "redis", "amqps"}) {
     const std::string password = f.Alnum(16);
     out.push_back({"database-url-password",
-                   std::string(scheme) + "://app:" + password + "@db.internal:5432/main", password});
+                   std::string(scheme) + "://app:" + password + "@db.internal:5432/main",
+                   password});
   }
   add("database-url-password", "REDIS_URL=redis://:", f.Alnum(20), "@cache:6379/0");
   add("generic-secret", "password=", "Tr0ub4dor&3x!" + f.Alnum(4));
@@ -100,18 +106,23 @@ std::vector<Sample> TruePositives() {
 
 std::vector<std::string> LookAlikes() {
   return {
-      "7c9e6679-7425-40de-944b-e07fc1f90ae7",                 // UUID
+      "7c9e6679-7425-40de-944b-e07fc1f90ae7",  // UUID
       "request_id=7c9e6679-7425-40de-944b-e07fc1f90ae7",
-      "session_token: 7c9e6679-7425-40de-944b-e07fc1f90ae7",   // a UUID is an id, not a key
-      "commit da39a3ee5e6b4b0d3255bfef95601890afd80709",       // git SHA-1
+      "session_token: 7c9e6679-7425-40de-944b-e07fc1f90ae7",  // a UUID is an id, not a key
+      "commit da39a3ee5e6b4b0d3255bfef95601890afd80709",      // git SHA-1
       "git checkout 3f786850e387550fdab836ed7e6dc881de23001b",
       "token: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",  // sha256
       "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-      "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
-      "AKIAIOSFODNN7EXAMPLE",                                  // AWS's documented example
+      "data:image/"
+      "png;base64,"
+      "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJg"
+      "gg==",
+      "AKIAIOSFODNN7EXAMPLE",  // AWS's documented example
       "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
-      "sk_test_4eC39HqLyjWDarjtT1zdp7dc",                      // Stripe's documented example
+      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+      "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ."
+      "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+      "sk_test_4eC39HqLyjWDarjtT1zdp7dc",  // Stripe's documented example
       "password: ${DB_PASSWORD}",
       "token={{ secrets.GITHUB_TOKEN }}",
       "api_key: <your-api-key>",
@@ -177,13 +188,15 @@ TEST(SecretScannerTest, CorpusRates) {
     std::vector<SecretMatch> matches;
     scanner.Scan(text, &matches);
     false_positives += !matches.empty();
-    EXPECT_TRUE(matches.empty()) << "fired " << scanner.detector_ids()[matches.empty() ? 0 : matches[0].detector]
-                                 << " on look-alike: " << text;
+    EXPECT_TRUE(matches.empty())
+        << "fired " << scanner.detector_ids()[matches.empty() ? 0 : matches[0].detector]
+        << " on look-alike: " << text;
   }
-  std::printf("secret corpus: %d/%zu true positives caught (%.1f%%), %d with the expected detector; "
-              "%d/%zu look-alikes fired (%.1f%% false positives)\n",
-              caught, positives.size(), 100.0 * caught / positives.size(), right_detector,
-              false_positives, negatives.size(), 100.0 * false_positives / negatives.size());
+  std::printf(
+      "secret corpus: %d/%zu true positives caught (%.1f%%), %d with the expected detector; "
+      "%d/%zu look-alikes fired (%.1f%% false positives)\n",
+      caught, positives.size(), 100.0 * caught / positives.size(), right_detector, false_positives,
+      negatives.size(), 100.0 * false_positives / negatives.size());
 }
 
 TEST(SecretScannerTest, MarkerNamesDetectorAndShortDigest) {
@@ -192,8 +205,8 @@ TEST(SecretScannerTest, MarkerNamesDetectorAndShortDigest) {
 }
 
 TEST(SecretScannerTest, DatabaseUrlKeepsItsHost) {
-  const std::string redacted =
-      SecretScanner::Default().Redact("postgres://app:hunter2hunter2@db.internal:5432/main", "x", nullptr);
+  const std::string redacted = SecretScanner::Default().Redact(
+      "postgres://app:hunter2hunter2@db.internal:5432/main", "x", nullptr);
   EXPECT_EQ(redacted.rfind("postgres://app:[REDACTED:database-url-password:", 0), 0u) << redacted;
   EXPECT_NE(redacted.find("]@db.internal:5432/main"), std::string::npos) << redacted;
 }
@@ -203,8 +216,8 @@ TEST(SecretScannerTest, SeveralSecretsInOneString) {
   const std::string a = "ghp_" + f.Alnum(36);
   const std::string b = "npm_" + f.Alnum(36);
   std::vector<v1::Redaction> redactions;
-  const std::string out =
-      SecretScanner::Default().Redact("first " + a + " then " + b + " done", "args.cmd", &redactions);
+  const std::string out = SecretScanner::Default().Redact("first " + a + " then " + b + " done",
+                                                          "args.cmd", &redactions);
   EXPECT_EQ(out.find(a), std::string::npos);
   EXPECT_EQ(out.find(b), std::string::npos);
   ASSERT_EQ(redactions.size(), 2u);
@@ -220,10 +233,10 @@ TEST(SecretScannerTest, RedactJobWalksArgsLabelsAndTextPayload) {
   const std::string pat = "ghp_" + f.Alnum(36);
   const std::string npm = "npm_" + f.Alnum(36);
   const std::string slack = "xoxb-" + f.Chars("0123456789", 12) + "-" + f.Alnum(24);
-  auto job = subjects::DecodeJob(
-      R"({"job_id":"j","labels":{"note":"token )" + slack + R"("},
-          "args":{"env":{"GH":")" + pat + R"("},"argv":["x",")" + npm + R"("],"n":3}})",
-      subjects::BodyFormat::kJson);
+  auto job = subjects::DecodeJob(R"({"job_id":"j","labels":{"note":"token )" + slack + R"("},
+          "args":{"env":{"GH":")" + pat +
+                                     R"("},"argv":["x",")" + npm + R"("],"n":3}})",
+                                 subjects::BodyFormat::kJson);
   ASSERT_TRUE(job.ok()) << job.status().message();
   job->set_payload("config: ghp_" + f.Alnum(36));
   const auto before = SecretScanner::Default().DetectorsIn(*job);

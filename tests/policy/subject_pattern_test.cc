@@ -48,7 +48,7 @@ TEST(SubjectPatternTest, Validation) {
 
 TEST(TopicTrieTest, FindsEveryMatchingPattern) {
   TopicTrie trie;
-  const std::vector<std::string> patterns = {"job.a.b", "job.a.*", "job.>", "job.*.b",
+  const std::vector<std::string> patterns = {"job.a.b",   "job.a.*", "job.>", "job.*.b",
                                              "job.a.b.c", "other.>", "*.a.b", ">"};
   for (uint32_t i = 0; i < patterns.size(); ++i) trie.Insert(patterns[i], i);
   for (const char* subject : {"job.a.b", "job.a", "job", "job.a.b.c", "other.a.b", "x"}) {

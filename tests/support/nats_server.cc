@@ -140,9 +140,9 @@ bool Accepts(int port) {
 
 NatsServer::NatsServer(std::string extra_config) : port_(FreePort()) {
   store_dir_ = dir_.path() + "/store";
-  config_file_ = dir_.WriteFile(
-      "nats.conf", "listen: 127.0.0.1:" + std::to_string(port_) + "\n" +
-                       "jetstream { store_dir: \"" + store_dir_ + "\" }\n" + extra_config + "\n");
+  config_file_ = dir_.WriteFile("nats.conf", "listen: 127.0.0.1:" + std::to_string(port_) + "\n" +
+                                                 "jetstream { store_dir: \"" + store_dir_ +
+                                                 "\" }\n" + extra_config + "\n");
   Start();
 }
 
@@ -187,7 +187,8 @@ JetStreamClient::JetStreamClient(const std::string& url) : impl_(std::make_uniqu
   natsOptions_SetReconnectWait(opts, 50);
   const natsStatus s = natsConnection_Connect(&impl_->conn, opts);
   natsOptions_Destroy(opts);
-  if (s != NATS_OK) throw std::runtime_error(std::string("test client connect: ") + natsStatus_GetText(s));
+  if (s != NATS_OK)
+    throw std::runtime_error(std::string("test client connect: ") + natsStatus_GetText(s));
   natsConnection_JetStream(&impl_->js, impl_->conn, nullptr);
 }
 
@@ -234,7 +235,8 @@ int64_t JetStreamClient::Count(const std::string& stream, const std::string& fil
   so.Stream = stream.c_str();
   so.Config.AckPolicy = js_AckNone;
   natsSubscription* sub = nullptr;
-  if (js_PullSubscribe(&sub, impl_->js, filter.c_str(), nullptr, nullptr, &so, nullptr) != NATS_OK) {
+  if (js_PullSubscribe(&sub, impl_->js, filter.c_str(), nullptr, nullptr, &so, nullptr) !=
+      NATS_OK) {
     return -1;
   }
   jsConsumerInfo* ci = nullptr;
@@ -256,7 +258,8 @@ std::vector<StoredMessage> JetStreamClient::ReadAll(const std::string& stream,
   so.Stream = stream.c_str();
   so.Config.AckPolicy = js_AckNone;
   natsSubscription* sub = nullptr;
-  if (js_PullSubscribe(&sub, impl_->js, filter.c_str(), nullptr, nullptr, &so, nullptr) != NATS_OK) {
+  if (js_PullSubscribe(&sub, impl_->js, filter.c_str(), nullptr, nullptr, &so, nullptr) !=
+      NATS_OK) {
     return out;
   }
   jsConsumerInfo* ci = nullptr;
@@ -314,9 +317,10 @@ JetStreamClient::ConsumerState JetStreamClient::Consumer(const std::string& stre
 GateProcess::GateProcess(const std::string& nats_url, const std::vector<std::string>& flags,
                          const TempDir& dir, const std::string& name)
     : http_port_(FreePort()), metrics_port_(FreePort()) {
-  std::vector<std::string> argv = {JOBGATE_BINARY, "run", "--nats", nats_url,
-                                   "--http", "127.0.0.1:" + std::to_string(http_port_),
-                                   "--metrics", "127.0.0.1:" + std::to_string(metrics_port_)};
+  std::vector<std::string> argv = {JOBGATE_BINARY, "run",
+                                   "--nats",       nats_url,
+                                   "--http",       "127.0.0.1:" + std::to_string(http_port_),
+                                   "--metrics",    "127.0.0.1:" + std::to_string(metrics_port_)};
   argv.insert(argv.end(), flags.begin(), flags.end());
   process_ = std::make_unique<Subprocess>(argv, dir.path() + "/" + name + ".log");
 }
