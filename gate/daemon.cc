@@ -47,12 +47,19 @@ int Daemon::Run() {
   // It is only enforced when the snapshot store has no active snapshot yet.
   std::string bootstrap_yaml;
   if (!config_.policy_file.empty()) {
-    policy::CompileResult compiled = policy::CompileFile(config_.policy_file);
+    auto text = policy::ReadFile(config_.policy_file);
+    if (!text.ok()) {
+      spdlog::error("{}", text.status().message());
+      return 1;
+    }
+    policy::CompileOptions options;
+    options.file_name = config_.policy_file;
+    policy::CompileResult compiled = policy::Compile(*text, options);
     if (!compiled.ok()) {
       spdlog::error("policy {} does not compile:\n{}", config_.policy_file, compiled.ErrorText());
       return 1;
     }
-    bootstrap_yaml = *policy::ReadFile(config_.policy_file);
+    bootstrap_yaml = std::move(*text);
   }
 
   std::unique_ptr<prometheus::Exposer> exposer;

@@ -132,20 +132,24 @@ void EnforceableDecision(v1::Decision* decision) {
   }
 }
 
-std::string TargetSubject(const subjects::Prefixes& prefixes, v1::Verdict verdict,
-                          std::string_view rest) {
+bool RoutesToWorker(v1::Verdict verdict) {
   switch (verdict) {
     case v1::ALLOW:
     case v1::ALLOW_WITH_CONSTRAINTS:
     case v1::ALERT:
     case v1::REDACT:
     case v1::THROTTLE:
-      return subjects::Join(prefixes.worker, rest);
-    case v1::REQUIRE_APPROVAL:
-      return subjects::Join(prefixes.approval, rest);
+      return true;
     default:
-      return subjects::Join(prefixes.denied, rest);
+      return false;
   }
+}
+
+std::string TargetSubject(const subjects::Prefixes& prefixes, v1::Verdict verdict,
+                          std::string_view rest) {
+  if (RoutesToWorker(verdict)) return subjects::Join(prefixes.worker, rest);
+  if (verdict == v1::REQUIRE_APPROVAL) return subjects::Join(prefixes.approval, rest);
+  return subjects::Join(prefixes.denied, rest);
 }
 
 Dispatcher::Dispatcher(DispatcherOptions options, Bus* bus, const Clock* clock,
@@ -320,13 +324,12 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
   plan->verdict = verdict;
   plan->deciding_rule = evaluation_.deciding_rule;
   const std::string target = TargetSubject(options_.prefixes, verdict, rest);
-  const bool to_worker =
-      target.compare(0, options_.prefixes.worker.size(), options_.prefixes.worker) == 0;
+  const bool to_worker = RoutesToWorker(verdict);
 
   job_.SerializeToString(&job_bytes_);
   // Copies that are not for a worker never carry a raw secret.
   const std::string* audit_job_bytes = &job_bytes_;
-  if (!policy::SecretScanner::Default().DetectorsIn(job_).empty()) {
+  if (policy::SecretScanner::Default().ContainsSecret(job_)) {
     scrubbed_job_ = job_;
     policy::SecretScanner::Default().RedactJob(&scrubbed_job_, nullptr);
     scrubbed_job_.SerializeToString(&scrubbed_bytes_);

@@ -95,6 +95,10 @@ class DecisionIdSource {
 // decision and reason accordingly.
 void EnforceableDecision(v1::Decision* decision);
 
+// True when `verdict` dispatches the job to a worker (ALLOW, ALLOW_WITH_CONSTRAINTS,
+// ALERT, REDACT, THROTTLE within rate).
+bool RoutesToWorker(v1::Verdict verdict);
+
 // The subject a job with `rest` goes to for `verdict` (an enforceable one).
 std::string TargetSubject(const subjects::Prefixes& prefixes, v1::Verdict verdict,
                           std::string_view rest);

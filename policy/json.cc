@@ -92,6 +92,15 @@ void AppendJsonString(std::string_view s, std::string* out) {
   out->push_back('"');
 }
 
+bool IsValidUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const size_t len = Utf8SequenceLength(s, i);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
+}
+
 std::string JsonQuote(std::string_view s) {
   std::string out;
   AppendJsonString(s, &out);

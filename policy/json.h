@@ -19,6 +19,10 @@ namespace jobgate::policy {
 void AppendJsonString(std::string_view s, std::string* out);
 std::string JsonQuote(std::string_view s);
 
+// True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points past
+// U+10FFFF).
+bool IsValidUtf8(std::string_view s);
+
 // A JSON value. Objects are std::map, so Dump() writes keys sorted: two equal values
 // always dump to the same bytes.
 class JsonValue {

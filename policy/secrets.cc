@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "policy/hash.h"
+#include "policy/json.h"
 
 namespace jobgate::policy {
 
@@ -148,23 +149,9 @@ bool IsHashLike(std::string_view v) {
   return false;
 }
 
+// Text worth scanning: valid UTF-8 without NUL bytes (binary payloads are not scanned).
 bool IsUtf8Text(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c == 0) return false;
-    size_t len = c < 0x80           ? 1
-                 : (c >> 5) == 0x6  ? 2
-                 : (c >> 4) == 0xE  ? 3
-                 : (c >> 3) == 0x1E ? 4
-                                    : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    }
-    i += len;
-  }
-  return true;
+  return s.find('\0') == std::string_view::npos && IsValidUtf8(s);
 }
 
 }  // namespace
@@ -275,6 +262,9 @@ void SecretScanner::Scan(std::string_view text, std::vector<SecretMatch>* out) c
 }
 
 bool SecretScanner::Contains(std::string_view text) const {
+  // The set alone answers "nothing here" for almost every string; only a hit needs the
+  // per-detector scan and its filters (entropy, examples) to confirm.
+  if (text.empty() || !set_->Match(text, nullptr)) return false;
   std::vector<SecretMatch> matches;
   Scan(text, &matches);
   return !matches.empty();
@@ -308,9 +298,23 @@ std::string SecretScanner::Redact(std::string_view text, std::string_view path,
 
 namespace {
 
-// Calls `visit(path, s)` for every string `s` inside `value`. ValueT is
-// google::protobuf::Value or const Value: the same walk serves scanning and redaction.
-template <typename ValueT, typename Visit>
+// Appends `suffix` to `path` when paths are wanted; otherwise builds nothing (scanning
+// needs no paths, and this walk runs on every job).
+template <bool kWithPaths>
+std::string Child(std::string_view path, std::string_view separator, std::string_view key) {
+  if constexpr (kWithPaths) {
+    std::string out(path);
+    out.append(separator).append(key);
+    return out;
+  } else {
+    return {};
+  }
+}
+
+// Calls `visit(path, s)` for every string `s` inside `value` (path "" unless kWithPaths).
+// ValueT is google::protobuf::Value or const Value: the same walk serves scanning and
+// redaction.
+template <bool kWithPaths, typename ValueT, typename Visit>
 void VisitStrings(ValueT& value, const std::string& path, int depth, Visit& visit) {
   if (depth > 64) return;  // the protobuf parser bounds nesting too; stay bounded here
   switch (value.kind_case()) {
@@ -324,22 +328,24 @@ void VisitStrings(ValueT& value, const std::string& path, int depth, Visit& visi
     case google::protobuf::Value::kStructValue:
       if constexpr (std::is_const_v<ValueT>) {
         for (const auto& [key, field] : value.struct_value().fields()) {
-          VisitStrings(field, path + "." + key, depth + 1, visit);
+          VisitStrings<kWithPaths>(field, Child<kWithPaths>(path, ".", key), depth + 1, visit);
         }
       } else {
         for (auto& [key, field] : *value.mutable_struct_value()->mutable_fields()) {
-          VisitStrings(field, path + "." + key, depth + 1, visit);
+          VisitStrings<kWithPaths>(field, Child<kWithPaths>(path, ".", key), depth + 1, visit);
         }
       }
       break;
     case google::protobuf::Value::kListValue: {
       const int n = value.list_value().values_size();
       for (int i = 0; i < n; ++i) {
-        const std::string item_path = path + "[" + std::to_string(i) + "]";
+        const std::string item_path =
+            kWithPaths ? Child<kWithPaths>(path, "[", std::to_string(i) + "]") : std::string();
         if constexpr (std::is_const_v<ValueT>) {
-          VisitStrings(value.list_value().values(i), item_path, depth + 1, visit);
+          VisitStrings<kWithPaths>(value.list_value().values(i), item_path, depth + 1, visit);
         } else {
-          VisitStrings(*value.mutable_list_value()->mutable_values(i), item_path, depth + 1, visit);
+          VisitStrings<kWithPaths>(*value.mutable_list_value()->mutable_values(i), item_path,
+                                   depth + 1, visit);
         }
       }
       break;
@@ -350,25 +356,32 @@ void VisitStrings(ValueT& value, const std::string& path, int depth, Visit& visi
 }
 
 // Every scanned string of a job: args (recursively), label values, text payload.
-template <typename JobT, typename Visit>
+template <bool kWithPaths, typename JobT, typename Visit>
 void VisitJobStrings(JobT& job, Visit& visit) {
+  const std::string none;
   if constexpr (std::is_const_v<JobT>) {
     if (job.has_args()) {
       for (const auto& [key, field] : job.args().fields()) {
-        VisitStrings(field, "args." + key, 1, visit);
+        VisitStrings<kWithPaths>(field, Child<kWithPaths>("args", ".", key), 1, visit);
       }
     }
-    for (const auto& [key, value] : job.labels()) visit("labels." + key, value);
-    if (!job.payload().empty() && IsUtf8Text(job.payload())) visit("payload", job.payload());
+    for (const auto& [key, value] : job.labels()) {
+      visit(kWithPaths ? "labels." + key : none, value);
+    }
+    if (!job.payload().empty() && IsUtf8Text(job.payload())) {
+      visit(kWithPaths ? std::string("payload") : none, job.payload());
+    }
   } else {
     if (job.has_args()) {
       for (auto& [key, field] : *job.mutable_args()->mutable_fields()) {
-        VisitStrings(field, "args." + key, 1, visit);
+        VisitStrings<kWithPaths>(field, Child<kWithPaths>("args", ".", key), 1, visit);
       }
     }
-    for (auto& [key, value] : *job.mutable_labels()) visit("labels." + key, value);
+    for (auto& [key, value] : *job.mutable_labels()) {
+      visit(kWithPaths ? "labels." + key : none, value);
+    }
     if (!job.payload().empty() && IsUtf8Text(job.payload())) {
-      visit("payload", *job.mutable_payload());
+      visit(kWithPaths ? std::string("payload") : none, *job.mutable_payload());
     }
   }
 }
@@ -379,14 +392,12 @@ int SecretScanner::RedactJob(v1::Job* job, std::vector<v1::Redaction>* redaction
   int found = 0;
   std::vector<v1::Redaction> local;
   auto visit = [&](const std::string& path, std::string& s) {
+    if (!Contains(s)) return;  // most strings: no copy, no per-detector scan
     const size_t before = local.size();
-    std::string redacted = Redact(s, path, &local);
-    if (local.size() != before) {
-      found += static_cast<int>(local.size() - before);
-      s = std::move(redacted);
-    }
+    s = Redact(s, path, &local);
+    found += static_cast<int>(local.size() - before);
   };
-  VisitJobStrings(*job, visit);
+  VisitJobStrings</*kWithPaths=*/true>(*job, visit);
   // Map iteration order is unspecified; sort so records are deterministic.
   std::stable_sort(local.begin(), local.end(), [](const v1::Redaction& a, const v1::Redaction& b) {
     return a.path() < b.path();
@@ -401,14 +412,24 @@ std::vector<std::string> SecretScanner::DetectorsIn(const v1::Job& job) const {
   std::vector<std::string> ids;
   std::vector<SecretMatch> matches;
   auto visit = [&](const std::string&, const std::string& s) {
+    if (!set_->Match(s, nullptr)) return;  // the common case: one pass, nothing fires
     matches.clear();
     Scan(s, &matches);
     for (const auto& m : matches) ids.push_back(ids_[m.detector]);
   };
-  VisitJobStrings(job, visit);
+  VisitJobStrings</*kWithPaths=*/false>(job, visit);
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   return ids;
+}
+
+bool SecretScanner::ContainsSecret(const v1::Job& job) const {
+  bool found = false;
+  auto visit = [&](const std::string&, const std::string& s) {
+    if (!found) found = Contains(s);
+  };
+  VisitJobStrings</*kWithPaths=*/false>(job, visit);
+  return found;
 }
 
 }  // namespace jobgate::policy

@@ -61,6 +61,10 @@ class SecretScanner {
   // Redacts every scanned field of `job` in place. Returns the number of secrets.
   int RedactJob(v1::Job* job, std::vector<v1::Redaction>* redactions) const;
 
+  // True when any detector finds a secret anywhere in `job`. The cheap question for the
+  // job path: builds no paths and stops scanning at the first secret.
+  bool ContainsSecret(const v1::Job& job) const;
+
   // Ids of the detectors that fire anywhere in `job` (sorted, unique); empty: clean.
   std::vector<std::string> DetectorsIn(const v1::Job& job) const;
 
