@@ -1,79 +1,20 @@
-// Evaluation cost against generated policies of 10 to 10,000 rules.
-//
-// The generator mimics a large organisation's policy: most rules are scoped to a
-// service's topics (`job.svc<k>.<verb>.*`), some to a capability or a risk tag, and a
-// fixed handful are broad guards that every job must be checked against (deny
-// destructive, regex on SQL, ...). Broad rules stay at 5 whatever the size: they are
-// the rules no index can skip, and real policies keep them few.
+// Evaluation cost against generated policies of 10 to 10,000 rules (bench/benchgen.h
+// describes the policy and jobs; bench/run runs these and the Cedar comparison).
 #include <benchmark/benchmark.h>
 
 #include <random>
 #include <string>
 
+#include "bench/benchgen.h"
 #include "policy/policy.h"
 #include "policy/secrets.h"
+#include "subjects/codec.h"
 
 namespace jobgate::policy {
 namespace {
 
-std::string GeneratePolicy(int rules, uint32_t seed = 42) {
-  std::mt19937 rng(seed);
-  auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
-  const char* verbs[] = {"read", "write", "exec", "migrate", "delete"};
-  const char* decisions[] = {"allow", "allow_with_constraints", "require_approval", "deny",
-                             "alert"};
-  const int services = std::max(1, rules / 5);
-  std::string y = "version: v1\ndefaults: {decision: deny}\nrules:\n";
-  const char* broad[] = {
-      "    match: {risk_tags_any: [destructive, irreversible]}\n    decision: deny\n",
-      "    match: {args: {sql: {regex: '(?i)drop\\s+(table|database)'}}}\n    decision: deny\n",
-      "    match: {capability: file.read, args: {path: {glob: '**/.env'}}}\n    decision: deny\n",
-      "    match: {environment: {not_in: [prod, staging, dev]}}\n    decision: deny\n",
-      "    match: {labels: {sandbox: {absent: true}}, risk_tags_none: [reviewed]}\n"
-      "    decision: allow_with_constraints\n    constraints: {max_runtime_sec: 300}\n",
-  };
-  const int broad_count = std::min(rules, 5);
-  for (int i = 0; i < broad_count; ++i) {
-    y += "  - id: broad-" + std::to_string(i) + "\n" + broad[i];
-  }
-  for (int i = broad_count; i < rules; ++i) {
-    y += "  - id: rule-" + std::to_string(i) + "\n    match:\n";
-    const int kind = pick(100);
-    if (kind < 70) {
-      y += "      topics: [\"job.svc" + std::to_string(pick(services)) + "." + verbs[pick(5)] +
-           ".*\"]\n";
-      if (pick(2) == 0)
-        y += "      environment: " + std::string(pick(2) ? "prod" : "staging") + "\n";
-      if (pick(3) == 0) y += "      risk_tags: [write]\n";
-    } else if (kind < 85) {
-      y += "      capability: cap" + std::to_string(pick(services)) + "\n";
-      if (pick(2) == 0) y += "      actor: {team: team" + std::to_string(pick(20)) + "}\n";
-    } else {
-      y += "      risk_tags: [tag" + std::to_string(pick(services)) + "]\n";
-      if (pick(2) == 0) y += "      labels: {tier: {in: [gold, silver]}}\n";
-    }
-    const char* decision = decisions[pick(5)];
-    y += "    decision: " + std::string(decision) + "\n";
-    if (pick(3) == 0) {
-      y += "    constraints: {max_runtime_sec: " + std::to_string(60 * (1 + pick(10))) +
-           ", network_allowlist: [api.github.com, pypi.org]}\n";
-    }
-  }
-  return y;
-}
-
-// A realistic job: a prod write on one service's topic, with actor, labels and args.
-v1::Job RealisticJob(int rules) {
-  const int services = std::max(1, rules / 5);
-  auto job = JobFromYaml(
-      "{job_id: job-123, tenant_id: acme, topic: job.svc" + std::to_string(7 % services) +
-      ".write.update_item, capability: cap3, environment: prod, risk_tags: [write, prod, tag9],"
-      " labels: {tier: gold, mcp.server: jira, sandbox: 'true'},"
-      " actor: {agent_id: agent-42, session_id: s-1, owner: alice, team: team3, type: agent},"
-      " args: {command: 'npm test -- --watch=false', path: /workspace/src/main.cc,"
-      " sql: 'select * from items where id = 7', rows: 12}}");
-  return *job;
-}
+std::string GeneratePolicy(int rules) { return bench::GeneratePolicy(rules).yaml; }
+v1::Job RealisticJob(int rules) { return bench::RealisticJob(rules); }
 
 std::shared_ptr<const Policy> CompileOrDie(const std::string& yaml) {
   CompileResult r = Compile(yaml);
@@ -100,6 +41,63 @@ void BM_Evaluate(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_Evaluate)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);
+
+// Evaluate() over the benchmark job set, one job per iteration in turn: the figure set
+// beside Cedar's (bench/cedar/bench.mjs times the same jobs on the same policy).
+void BM_EvaluateJobSet(benchmark::State& state) {
+  const int rules = static_cast<int>(state.range(0));
+  auto policy = CompileOrDie(GeneratePolicy(rules));
+  const std::vector<v1::Job> jobs = bench::JobSet(rules);
+  Evaluation eval;
+  for (const auto& job : jobs) policy->Evaluate(job, &eval);
+  size_t i = 0;
+  for (auto _ : state) {
+    policy->Evaluate(jobs[i], &eval);
+    benchmark::DoNotOptimize(eval.verdict);
+    if (++i == jobs.size()) i = 0;
+  }
+  state.counters["decisions/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_EvaluateJobSet)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);
+
+// The same with each job read from its JSON text first, as Cedar's figure includes
+// turning the request into Cedar values.
+void BM_JsonEvaluateJobSet(benchmark::State& state) {
+  const int rules = static_cast<int>(state.range(0));
+  auto policy = CompileOrDie(GeneratePolicy(rules));
+  std::vector<std::string> texts;
+  for (const auto& job : bench::JobSet(rules)) texts.push_back(subjects::ToJson(job));
+  Evaluation eval;
+  v1::Job job;
+  size_t i = 0;
+  for (auto _ : state) {
+    job.Clear();
+    if (!subjects::FromJson(texts[i], &job).ok()) state.SkipWithError("bad job JSON");
+    policy->Evaluate(job, &eval);
+    benchmark::DoNotOptimize(eval.verdict);
+    if (++i == texts.size()) i = 0;
+  }
+}
+BENCHMARK(BM_JsonEvaluateJobSet)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);
+
+// Cost growth with job size: Evaluate() at 1,000 rules plus the secret scan every job
+// gets, for the realistic job padded to 256 B .. 64 KiB.
+void BM_EvaluateScanBySize(benchmark::State& state) {
+  auto policy = CompileOrDie(GeneratePolicy(1000));
+  const v1::Job job = bench::SizedJob(1000, static_cast<size_t>(state.range(0)));
+  const SecretScanner& scanner = SecretScanner::Default();
+  Evaluation eval;
+  for (auto _ : state) {
+    policy->Evaluate(job, &eval);
+    benchmark::DoNotOptimize(eval.verdict);
+    benchmark::DoNotOptimize(scanner.DetectorsIn(job));
+  }
+  state.counters["job_bytes"] = static_cast<double>(job.ByteSizeLong());
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(job.ByteSizeLong()));
+}
+BENCHMARK(BM_EvaluateScanBySize)->Arg(256)->Arg(1024)->Arg(4096)->Arg(16384)->Arg(65536);
 
 // Evaluate() + FillDecision(): the full decision message (reason, merged constraints,
 // matched rules, snapshot), reusing the message as the gate does.

@@ -9,9 +9,12 @@
 //   latency --nats URL --jobs FILE --rate R --seconds S --tag T --mode gate|relay [--policy FILE]
 //           publish at R jobs/s for S s, time each until its record appears
 //   settle  --nats URL --durable D         wait until consumer D has nothing pending
+//   streaminfo --nats URL --stream S       messages and bytes in stream S
 //
 // --policy drops templates the policy would THROTTLE: their redelivery by design would
-// measure the rate limit, not the gate. Output lines are "key value" pairs.
+// measure the rate limit, not the gate; with --decision V as well, only the templates
+// the policy decides V are kept. --size B (fill, latency) pads each job's payload with
+// text so the serialized job is about B bytes. Output lines are "key value" pairs.
 #include <nats/nats.h>
 
 #include <algorithm>
@@ -72,11 +75,28 @@ std::vector<v1::Job> LoadTemplates() {
     if (line.empty()) continue;
     v1::Job job;
     if (!jobgate::subjects::FromJson(line, &job).ok() || job.topic().empty()) continue;
-    if (policy != nullptr && policy->Decide(job).decision() == v1::THROTTLE) {
-      ++throttled;
-      continue;
+    if (policy != nullptr) {
+      const v1::Verdict verdict = policy->Decide(job).decision();
+      if (verdict == v1::THROTTLE) {
+        ++throttled;
+        continue;
+      }
+      if (!Flag("decision").empty() && jobgate::policy::VerdictName(verdict) != Flag("decision")) {
+        continue;
+      }
     }
     jobs.push_back(std::move(job));
+  }
+  const size_t size = std::stoul(Flag("size", "0"));
+  for (auto& job : jobs) {
+    // job_id grows to about 16 bytes when published ("tag-123456").
+    const size_t have = job.ByteSizeLong() + 16 - std::min<size_t>(16, job.job_id().size());
+    if (size > have + 4) {
+      std::string text;
+      while (text.size() < size - have - 4) text += "status report for the deploy pipeline ";
+      text.resize(size - have - 4);
+      job.set_payload(text);
+    }
   }
   if (jobs.empty()) Die("no usable jobs in " + Flag("jobs"));
   std::fprintf(stderr, "loadgen: %zu job templates (%zu THROTTLE ones left out)\n", jobs.size(),
@@ -150,7 +170,10 @@ int Fill() {
   wait.MaxWait = 60000;
   if (js_PublishAsyncComplete(js, &wait) != NATS_OK) Die("fill: publishes not acknowledged");
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  std::printf("filled %lld\nfill_rate %.0f\n", static_cast<long long>(count), count / seconds);
+  size_t bytes = 0;
+  for (const auto& job : templates) bytes += job.ByteSizeLong();
+  std::printf("filled %lld\nfill_rate %.0f\njob_bytes %zu\n", static_cast<long long>(count),
+              count / seconds, bytes / templates.size());
   jsCtx_Destroy(js);
   natsConnection_Destroy(nc);
   return 0;
@@ -269,9 +292,11 @@ int Latency() {
                ? 0.0
                : micros[std::min(micros.size() - 1, static_cast<size_t>(p * micros.size()))];
   };
-  std::printf("sent %lld\nreceived %zu\np50_us %.0f\np90_us %.0f\np99_us %.0f\nmax_us %.0f\n",
-              static_cast<long long>(count), micros.size(), pct(0.50), pct(0.90), pct(0.99),
-              micros.empty() ? 0.0 : micros.back());
+  std::printf(
+      "sent %lld\nreceived %zu\np50_us %.0f\np90_us %.0f\np99_us %.0f\np999_us %.0f\nmax_us "
+      "%.0f\njob_bytes %zu\n",
+      static_cast<long long>(count), micros.size(), pct(0.50), pct(0.90), pct(0.99), pct(0.999),
+      micros.empty() ? 0.0 : micros.back(), templates[0].ByteSizeLong());
   jsCtx_Destroy(js);
   natsConnection_Destroy(pub);
   natsSubscription_Destroy(sub);
@@ -300,10 +325,28 @@ int Settle() {
   Die("consumer " + durable + " did not settle");
 }
 
+int StreamInfo() {
+  natsConnection* nc = Connect();
+  jsCtx* js = nullptr;
+  natsConnection_JetStream(&js, nc, nullptr);
+  jsStreamInfo* si = nullptr;
+  const std::string stream = Flag("stream", "JOBS");
+  if (js_GetStreamInfo(&si, js, stream.c_str(), nullptr, nullptr) != NATS_OK) {
+    Die("no stream " + stream);
+  }
+  std::printf("msgs %llu\nbytes %llu\n", static_cast<unsigned long long>(si->State.Msgs),
+              static_cast<unsigned long long>(si->State.Bytes));
+  jsStreamInfo_Destroy(si);
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) Die("usage: jobgate_bench_loadgen setup|fill|drain|latency|settle --flag value...");
+  if (argc < 2)
+    Die("usage: jobgate_bench_loadgen setup|fill|drain|latency|settle|streaminfo --flag value...");
   const std::string verb = argv[1];
   for (int i = 2; i + 1 < argc; i += 2) {
     if (std::strncmp(argv[i], "--", 2) != 0) Die(std::string("unexpected ") + argv[i]);
@@ -314,5 +357,6 @@ int main(int argc, char** argv) {
   if (verb == "drain") return Drain();
   if (verb == "latency") return Latency();
   if (verb == "settle") return Settle();
+  if (verb == "streaminfo") return StreamInfo();
   Die("unknown verb " + verb);
 }
