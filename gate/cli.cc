@@ -3,13 +3,14 @@
 #include <CLI/CLI.hpp>
 
 #include "gate/commands.h"
+#include "metrics/metrics.h"
 
 namespace jobgate::gate {
 
 int RunCli(int argc, char** argv) {
   CLI::App app{"jobgate: policy-as-code dispatch gate for AI agent jobs on NATS"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "jobgate 0.1.0");
+  app.set_version_flag("--version", metrics::VersionLine());
   int exit_code = 0;
   AddOfflineCommands(app, &exit_code);
   AddDaemonCommands(app, &exit_code);

@@ -34,13 +34,11 @@ void Daemon::PauseUnlessStopped(std::chrono::milliseconds duration) {
 }
 
 int Daemon::Run() {
-  spdlog::info("jobgate starting");
+  spdlog::info("{} starting", metrics::VersionLine());
   auto registry = std::make_shared<prometheus::Registry>();
+  metrics::BuildMetrics build_metrics(*registry);
   metrics::GateMetrics gate_metrics(*registry);
   metrics::PolicyMetrics policy_metrics(*registry);
-
-  // The bootstrap policy. A policy that does not compile is a start-up error rather than
-  // a gate that silently never becomes ready.
   metrics::ApprovalMetrics approval_metrics(*registry);
 
   // The bootstrap policy must compile: a bad one is a start-up error with FILE:LINE:COL.

@@ -11,6 +11,26 @@ prometheus::Histogram::BucketBoundaries LatencyBuckets() {
           0.01,    0.025,    0.05,    0.1,    0.25,    0.5,    1,     2.5,    5};
 }
 
+std::string VersionLine() {
+  const BuildIdentity build = Build();
+  return std::string("jobgate ") + build.version + " (commit " + build.git_commit + ", " +
+         build.build_type + ")";
+}
+
+BuildMetrics::BuildMetrics(prometheus::Registry& registry)
+    : build_info(BuildGauge()
+                     .Name("jobgate_build_info")
+                     .Help("1, labelled with the version, git commit and build type of this "
+                           "binary.")
+                     .Register(registry)) {
+  const BuildIdentity build = Build();
+  build_info
+      .Add({{"version", build.version},
+            {"git_commit", build.git_commit},
+            {"build_type", build.build_type}})
+      .Set(1);
+}
+
 GateMetrics::GateMetrics(prometheus::Registry& registry)
     : jobs_received_family(BuildCounter()
                                .Name("jobgate_jobs_received_total")

@@ -14,10 +14,32 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <string>
+
 namespace jobgate::metrics {
+
+// What this binary is: the CMake project version, the git commit it was built from
+// (12 hex digits, "-dirty" when tracked files differed from it; "unknown" outside a git
+// checkout) and the CMake build type. Captured at build time; static strings.
+struct BuildIdentity {
+  const char* version;
+  const char* git_commit;
+  const char* build_type;
+};
+BuildIdentity Build();
+// "jobgate 0.1.0 (commit 0123456789ab, RelWithDebInfo)": what `jobgate --version` prints.
+std::string VersionLine();
 
 // Buckets for per-job latencies: 10 µs .. 5 s.
 prometheus::Histogram::BucketBoundaries LatencyBuckets();
+
+// The process itself (issue 6).
+struct BuildMetrics {
+  explicit BuildMetrics(prometheus::Registry& registry);
+
+  // jobgate_build_info{version,git_commit,build_type} = 1, from Build().
+  prometheus::Family<prometheus::Gauge>& build_info;
+};
 
 // The dispatch gate (issue 3): consumption, evaluation, routing, publishing.
 struct GateMetrics {
