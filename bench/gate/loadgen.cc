@@ -3,9 +3,11 @@
 //   setup   --nats URL                      ensure the gate's streams (default config)
 //   fill    --nats URL --jobs FILE --count N --tag T [--policy FILE]
 //           publish N jobs (protobuf) cycling through FILE's templates, ids "T-<i>"
-//   drain   --nats URL --count N --tag T --mode gate|relay
+//   drain   --nats URL --count N --tag T --mode gate|relay [--start-file F]
 //           count decision records of tag T on audit.decisions.>; prints "ready" once
-//           subscribed, then the throughput between the first and the N-th record
+//           subscribed, then the throughput between the first and the N-th record; with
+//           --start-file, between the moment F appears and the N-th record (so the
+//           start-up of a second consumer process is not counted)
 //   latency --nats URL --jobs FILE --rate R --seconds S --tag T --mode gate|relay [--policy FILE]
 //           publish at R jobs/s for S s, time each until its record appears
 //   settle  --nats URL --durable D         wait until consumer D has nothing pending
@@ -227,13 +229,26 @@ int Drain() {
   std::printf("ready\n");
   std::fflush(stdout);
   const auto deadline = Clock::now() + std::chrono::seconds(std::stoi(Flag("timeout", "300")));
+  const std::string start_file = Flag("start-file");
+  int64_t window_start_count = -1;
+  Clock::time_point window_start;
   while (meter.count.load() < meter.expected && Clock::now() < deadline) {
+    if (!start_file.empty() && window_start_count < 0 && std::ifstream(start_file).good()) {
+      window_start = Clock::now();
+      window_start_count = meter.count.load();
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   std::lock_guard lock(meter.mu);
-  const double seconds = std::chrono::duration<double>(meter.last - meter.first).count();
-  std::printf("received %lld\nthroughput %.0f\n", static_cast<long long>(meter.count.load()),
-              seconds > 0 ? (meter.count.load() - 1) / seconds : 0.0);
+  double seconds = std::chrono::duration<double>(meter.last - meter.first).count();
+  int64_t counted = meter.count.load() - 1;
+  if (window_start_count >= 0) {
+    seconds = std::chrono::duration<double>(meter.last - window_start).count();
+    counted = meter.count.load() - window_start_count;
+  }
+  std::printf("received %lld\nthroughput %.0f\nwindow_records %lld\n",
+              static_cast<long long>(meter.count.load()), seconds > 0 ? counted / seconds : 0.0,
+              static_cast<long long>(counted));
   natsSubscription_Destroy(sub);
   natsConnection_Destroy(nc);
   return meter.count.load() == meter.expected ? 0 : 1;
