@@ -151,8 +151,10 @@ int Daemon::Run() {
     backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
   }
 
-  // Maintenance: the periodic policy re-check and the approval sweep.
+  // Maintenance: the periodic policy re-check, the approval sweep and the consumer backlog.
   std::thread maintenance;
+  prometheus::Gauge& queue_pending =
+      gate_metrics.queue_pending.Add({{"stream", config_.consumer.stream}});
   if (control != nullptr) {
     maintenance = std::thread([&] {
       auto next_recheck = clock.Now() + config_.policy_recheck;
@@ -166,6 +168,14 @@ int Daemon::Run() {
         if (now >= next_sweep) {
           control->Sweep();
           next_sweep = now + config_.approval_sweep;
+        }
+        // The backlog from consumer info. Fetched batches report it too, but only while
+        // messages are delivered; this keeps it true when delivery stalls (max_ack_pending
+        // reached, workers stuck) and after the queue drains.
+        auto consumer =
+            connection->GetConsumerState(config_.consumer.stream, config_.consumer.durable);
+        if (consumer.ok()) {
+          queue_pending.Set(static_cast<double>(consumer->num_pending));
         }
         PauseUnlessStopped(std::chrono::milliseconds(1000));
       }
