@@ -60,7 +60,9 @@ struct GateMetrics {
   prometheus::Family<prometheus::Counter>& publish_errors;
   // jobgate_throttled_total{rule}: jobs over their rate, left for redelivery.
   prometheus::Family<prometheus::Counter>& throttled;
-  // jobgate_queue_pending{stream}: messages the consumer has not been delivered yet.
+  // jobgate_queue_pending{stream}: messages not yet delivered to the consumer (JetStream's
+  // num_pending). Set from each fetched batch and, every second, from consumer info by the
+  // daemon's maintenance thread (so it stays true while delivery is stalled).
   prometheus::Family<prometheus::Gauge>& queue_pending;
 };
 
@@ -87,7 +89,8 @@ struct ApprovalMetrics {
   prometheus::Gauge& approvals_pending;  // jobgate_approvals_pending
   prometheus::Family<prometheus::Histogram>& approval_wait_seconds_family;
   prometheus::Histogram& approval_wait_seconds;  // jobgate_approval_wait_seconds
-  // jobgate_approvals_resolved_total{outcome}: APPROVED, REJECTED, EXPIRED.
+  // jobgate_approvals_resolved_total{outcome}: approved, rejected, expired; refused for a
+  // decision the service turned down (self-approval, wrong role, stale snapshot, digest).
   prometheus::Family<prometheus::Counter>& approvals_resolved;
 };
 
