@@ -85,9 +85,9 @@ ApiResponse ErrorJson(const Status& status, const std::string& code) {
 ApiRouter::ApiRouter(const Authenticator* authenticator) : authenticator_(authenticator) {}
 
 void ApiRouter::Add(std::string method, std::string pattern, Role role, std::string nats_verb,
-                    Handler handler) {
-  routes_.push_back(
-      {std::move(method), SplitPath(pattern), role, std::move(nats_verb), std::move(handler)});
+                    Handler handler, RefusalHandler on_refused) {
+  routes_.push_back({std::move(method), SplitPath(pattern), role, std::move(nats_verb),
+                     std::move(handler), std::move(on_refused)});
 }
 
 std::vector<std::string> ApiRouter::nats_verbs() const {
@@ -101,7 +101,10 @@ std::vector<std::string> ApiRouter::nats_verbs() const {
 ApiResponse ApiRouter::Dispatch(const Route& route, const ApiRequest& request,
                                 const std::vector<std::string>& params) const {
   auto caller = authenticator_->Authorize(request.authorization, route.role);
-  if (!caller.ok()) return ErrorJson(caller.status());
+  if (!caller.ok()) {
+    if (route.on_refused) route.on_refused(request, params, caller.status());
+    return ErrorJson(caller.status());
+  }
   try {
     return route.handler(request, *caller, params);
   } catch (const std::exception& e) {

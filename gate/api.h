@@ -51,13 +51,19 @@ class ApiRouter {
   using Handler = std::function<ApiResponse(const ApiRequest& request, const Identity& caller,
                                             const std::vector<std::string>& params)>;
 
+  // Told of a call the router refused before its handler ran (no valid token, or not
+  // the route's role), with the route's parameters and the refusal.
+  using RefusalHandler = std::function<void(
+      const ApiRequest& request, const std::vector<std::string>& params, const Status& refusal)>;
+
   explicit ApiRouter(const Authenticator* authenticator);
 
   // `pattern` is a path with `{name}` segments. `nats_verb` ("policy.publish") also
   // exposes the route as `<api prefix>.<nats_verb>` for request-reply; for a route with
-  // parameters the request-reply body carries them as {"name": ...}.
+  // parameters the request-reply body carries them as {"name": ...}. `on_refused`, when
+  // set, hears of the calls refused for want of a token or role.
   void Add(std::string method, std::string pattern, Role role, std::string nats_verb,
-           Handler handler);
+           Handler handler, RefusalHandler on_refused = nullptr);
 
   ApiResponse Handle(const ApiRequest& request) const;
   // A request-reply call on `verb` (the subject after the API prefix).
@@ -73,6 +79,7 @@ class ApiRouter {
     Role role;
     std::string nats_verb;
     Handler handler;
+    RefusalHandler on_refused;
   };
   ApiResponse Dispatch(const Route& route, const ApiRequest& request,
                        const std::vector<std::string>& params) const;

@@ -71,6 +71,17 @@ ApiResponse Resolve(ApprovalService* service, Verb verb, const ApiRequest& req,
                                                 : service->Reject(request, caller));
 }
 
+// A call refused before it reached the service is recorded against the job it named.
+ApiRouter::RefusalHandler RecordRefusal(ApprovalService* service) {
+  return [service](const ApiRequest& req, const std::vector<std::string>& params,
+                   const Status& refusal) {
+    v1::ApproveRequest request;
+    if (!Blank(req.body) && !subjects::FromJson(req.body, &request).ok()) request.Clear();
+    if (!params.empty()) request.set_job_id(params[0]);
+    service->RecordRefusedCall(request, refusal);
+  };
+}
+
 }  // namespace
 
 void AddApprovalRoutes(ApiRouter* router, ApprovalService* service) {
@@ -81,24 +92,32 @@ void AddApprovalRoutes(ApiRouter* router, ApprovalService* service) {
   // The HTTP forms take the job id from the path. Request-reply cannot use them: the
   // router hands a route with path parameters only the parameters, and the reason
   // must get through, so request-reply uses the body-only forms below.
-  router->Add("POST", "/api/v1/approvals/{job_id}/approve", Role::kApprover, "",
-              [service](const ApiRequest& req, const Identity& caller,
-                        const std::vector<std::string>& params) {
-                return Resolve(service, Verb::kApprove, req, caller, params[0]);
-              });
-  router->Add("POST", "/api/v1/approvals/{job_id}/reject", Role::kApprover, "",
-              [service](const ApiRequest& req, const Identity& caller,
-                        const std::vector<std::string>& params) {
-                return Resolve(service, Verb::kReject, req, caller, params[0]);
-              });
-  router->Add("POST", "/api/v1/approvals:approve", Role::kApprover, "approvals.approve",
-              [service](const ApiRequest& req, const Identity& caller, const auto&) {
-                return Resolve(service, Verb::kApprove, req, caller, "");
-              });
-  router->Add("POST", "/api/v1/approvals:reject", Role::kApprover, "approvals.reject",
-              [service](const ApiRequest& req, const Identity& caller, const auto&) {
-                return Resolve(service, Verb::kReject, req, caller, "");
-              });
+  router->Add(
+      "POST", "/api/v1/approvals/{job_id}/approve", Role::kApprover, "",
+      [service](const ApiRequest& req, const Identity& caller,
+                const std::vector<std::string>& params) {
+        return Resolve(service, Verb::kApprove, req, caller, params[0]);
+      },
+      RecordRefusal(service));
+  router->Add(
+      "POST", "/api/v1/approvals/{job_id}/reject", Role::kApprover, "",
+      [service](const ApiRequest& req, const Identity& caller,
+                const std::vector<std::string>& params) {
+        return Resolve(service, Verb::kReject, req, caller, params[0]);
+      },
+      RecordRefusal(service));
+  router->Add(
+      "POST", "/api/v1/approvals:approve", Role::kApprover, "approvals.approve",
+      [service](const ApiRequest& req, const Identity& caller, const auto&) {
+        return Resolve(service, Verb::kApprove, req, caller, "");
+      },
+      RecordRefusal(service));
+  router->Add(
+      "POST", "/api/v1/approvals:reject", Role::kApprover, "approvals.reject",
+      [service](const ApiRequest& req, const Identity& caller, const auto&) {
+        return Resolve(service, Verb::kReject, req, caller, "");
+      },
+      RecordRefusal(service));
 }
 
 }  // namespace jobgate::gate

@@ -389,7 +389,8 @@ ApprovalOutcome ApprovalService::Resolve(Verb verb, const v1::ApproveRequest& re
         "job '" + request.job_id() + "' was " + Lower(StatusName(record.status()));
     if (!binding.approver().empty()) message += " by " + binding.approver();
     message += " at " + TimeUtil::ToString(binding.resolved_at());
-    return {Conflict(message), "already_resolved", std::move(record)};
+    // No replay: the attempt is refused and recorded like any other refusal.
+    return Refuse(record, who, StatusCode::kConflict, "already_resolved", std::move(message));
   }
   if (Now() >= binding.expires_at()) {
     const std::string expired_at = TimeUtil::ToString(binding.expires_at());
@@ -556,6 +557,15 @@ Status ApprovalService::Publish(Record* record) {
     }
   }
   return updated.status();
+}
+
+void ApprovalService::RecordRefusedCall(const v1::ApproveRequest& request, const Status& refusal) {
+  if (request.job_id().empty()) return;
+  auto found = store_->Get(request.tenant_id(), request.job_id());
+  if (!found.ok()) return;  // not held (or the store is down): nothing to attach it to
+  const std::string code =
+      refusal.code() == StatusCode::kUnauthenticated ? "unauthenticated" : "forbidden";
+  (void)Refuse(*found, Identity{}, refusal.code(), code, refusal.message());
 }
 
 ApprovalOutcome ApprovalService::Refuse(const Record& record, const Identity& who,

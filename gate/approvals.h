@@ -31,7 +31,10 @@
 //   REJECTED, EXPIRED  DispatchedJob on `audit.denied.<rest>`                     (denied)
 //   REFUSED   an approval attempt turned down: a DecisionRecord on `audit.decisions.<rest>`
 //             with approval.outcome REFUSED and approval.refusal saying why (one id per
-//             attempt). The job stays pending.
+//             attempt). The job stays as it was. This covers every check above, a second
+//             approve or reject of a resolved job (already_resolved: no replay), and calls
+//             the API refused before they reached the service (RecordRefusedCall:
+//             unauthenticated, forbidden) for a job that is held.
 // The worker's decision is the held one, or the re-evaluated one when the snapshot
 // changed since (released_decision); approval carries the held snapshot either way.
 //
@@ -201,7 +204,7 @@ struct ApprovalOutcome {
   Status status;
   // On error, machine-readable (the API's error code):
   //   not_found         no approval for that job                               404
-  //   already_resolved  approved, rejected or expired before                   409
+  //   already_resolved  approved, rejected or expired before (recorded)        409
   //   conflict          a concurrent resolution won the compare-and-set        409
   //   expired           past expires_at (now resolved EXPIRED)                 409
   //   digest_mismatch   the job no longer matches its digest, or not the one
@@ -237,6 +240,11 @@ class ApprovalService {
   // the approver reviewed. See the file comment for the checks.
   ApprovalOutcome Approve(const v1::ApproveRequest& request, const Identity& approver);
   ApprovalOutcome Reject(const v1::ApproveRequest& request, const Identity& approver);
+  // Records an approve or reject call the API refused before it reached the service
+  // (`refusal` is its error: no valid token, or a token without the approver role) as a
+  // REFUSED attempt on the job's audit trail, code "unauthenticated" or "forbidden".
+  // Nothing is recorded for a job that is not held.
+  void RecordRefusedCall(const v1::ApproveRequest& request, const Status& refusal);
 
   // Resolves every pending approval past expires_at as EXPIRED, then ReleasePending and
   // reports the pending count. Returns how many this call expired.
