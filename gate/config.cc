@@ -262,6 +262,7 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, Ga
     LifecycleOptions& lc = config->lifecycle;
     MapReader lifecycle(file, root["lifecycle"], "lifecycle");
     lifecycle.On("recheck_interval", lifecycle.Dur(&config->policy_recheck))
+        .On("store_grace", lifecycle.Dur(&lc.store_grace))
         .On("simulation_jobs", lifecycle.Integer(&lc.simulation_jobs))
         .On("max_flip_share", [&](const YAML::Node& n) -> Status {
           double v = -1;

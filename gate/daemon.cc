@@ -165,6 +165,8 @@ int Daemon::Run() {
           control->Recheck();
           next_recheck = now + config_.policy_recheck;
         }
+        // A re-check may withdraw the policy (its store gone) or bring one back.
+        readiness_.policy_active = active_policy_.Get() != nullptr;
         if (now >= next_sweep) {
           control->Sweep();
           next_sweep = now + config_.approval_sweep;

@@ -193,12 +193,61 @@ Status PolicyLifecycle::Reconcile(const v1::ActiveSnapshot& pointer) {
 
 Status PolicyLifecycle::Recheck() {
   auto pointer = store_->GetActive();
-  if (!pointer.ok()) return pointer.status();
-  return Reconcile(*pointer);
+  if (pointer.ok()) {
+    {
+      std::lock_guard<std::mutex> lock(reconcile_mu_);
+      confirmed_at_ = clock_->Now();
+    }
+    return Reconcile(*pointer);
+  }
+  if (pointer.status().code() == StatusCode::kNotFound) {
+    Withdraw("no active snapshot in the store (" + pointer.status().message() + ")");
+    return pointer.status();
+  }
+  bool expired = false;
+  {
+    std::lock_guard<std::mutex> lock(reconcile_mu_);
+    expired = clock_->Now() - confirmed_at_ > options_.store_grace;
+  }
+  if (expired) {
+    Withdraw("the snapshot store has not answered for over " +
+             std::to_string(options_.store_grace.count() / 1000) + " s (" +
+             pointer.status().message() + ")");
+  }
+  return pointer.status();
+}
+
+void PolicyLifecycle::Withdraw(const std::string& why) {
+  std::lock_guard<std::mutex> reconcile_lock(reconcile_mu_);
+  if (active_->Get() == nullptr) return;
+  const v1::ActiveSnapshot was = enforced();
+  active_->Set(nullptr);
+  std::function<void(const std::string&)> report;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    enforced_.Clear();
+    report = on_reload_;
+  }
+  spdlog::error(
+      "{}: stopped enforcing '{}'; nothing is dispatched until a policy is active "
+      "again (fail closed)",
+      why, was.name());
+  v1::PolicyEvent event;
+  event.set_kind("reload_failed");
+  event.set_actor(options_.replica);
+  event.set_from_snapshot(was.name());
+  event.set_from_hash(was.hash());
+  event.set_error(why + ": not dispatching");
+  Emit(std::move(event));
+  if (report) report("failed");
 }
 
 Status PolicyLifecycle::Start(const std::string& bootstrap_yaml,
                               const std::string& bootstrap_name) {
+  {
+    std::lock_guard<std::mutex> lock(reconcile_mu_);
+    confirmed_at_ = clock_->Now();
+  }
   auto pointer = store_->GetActive();
   if (pointer.ok()) return Reconcile(*pointer);
   if (pointer.status().code() != StatusCode::kNotFound) return pointer.status();

@@ -17,6 +17,7 @@
 // store's watch thread while API calls run on HTTP or NATS threads.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -57,6 +58,9 @@ struct LifecycleOptions {
   double max_flip_share = 0.05;     // refuse larger flips unless `force`
   size_t simulation_jobs = 10000;   // recent jobs a publish is simulated on
   std::string replica = "jobgate";  // names this replica in reload events
+  // How long Recheck keeps enforcing a policy it cannot confirm (the store unreachable)
+  // before it stops enforcing any (fail closed).
+  std::chrono::milliseconds store_grace{90'000};
 };
 
 // What Publish answers, also when it refuses: the simulation is filled whenever it ran.
@@ -80,7 +84,11 @@ class PolicyLifecycle {
   // Makes `pointer` the enforced policy (and shadow) if it is not already. A snapshot
   // that cannot be read or compiled leaves the current one and emits reload_failed.
   Status Reconcile(const v1::ActiveSnapshot& pointer);
-  // Reads the pointer and reconciles: the periodic re-check.
+  // Reads the pointer and reconciles: the periodic re-check. Fail closed: when the store
+  // answers that there is no active pointer (the pointer or its whole bucket was
+  // deleted), or has not answered for longer than options.store_grace, this replica
+  // stops enforcing any policy (nothing is dispatched) until a re-check finds one again;
+  // stopping emits reload_failed. Shorter outages (a leader election) keep the policy.
   Status Recheck();
 
   PublishOutcome Publish(const v1::PublishRequest& request, const Caller& caller);
@@ -116,6 +124,8 @@ class PolicyLifecycle {
   Result<std::shared_ptr<const policy::Policy>> Load(const std::string& name);
   // Moves the pointer from `current` to `next` by CAS and reconciles this replica.
   Result<uint64_t> MovePointer(const v1::ActiveSnapshot& current, v1::ActiveSnapshot next);
+  // Stops enforcing (fail closed) because of `why`; emits reload_failed once.
+  void Withdraw(const std::string& why);
   v1::SimulationSummary SimulateAgainst(const policy::Policy& candidate,
                                         const policy::Policy* baseline,
                                         const std::string& baseline_name);
@@ -141,6 +151,8 @@ class PolicyLifecycle {
 
   // Serialises Reconcile so two notifications cannot swap out of order.
   std::mutex reconcile_mu_;
+  // When a re-check (or Start) last read the pointer. GUARDED_BY(reconcile_mu_)
+  std::chrono::steady_clock::time_point confirmed_at_{};
 };
 
 }  // namespace jobgate::gate

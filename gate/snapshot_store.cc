@@ -217,7 +217,19 @@ Result<v1::ActiveSnapshot> NatsKvSnapshotStore::GetActive() {
   kvEntry* raw = nullptr;
   const natsStatus s = kvStore_Get(&raw, handles_->pointer.get(), kActiveKey);
   if (s == NATS_NOT_FOUND) return NotFound("no active snapshot");
-  if (s != NATS_OK) return FromNats(s, "read the active snapshot pointer");
+  if (s != NATS_OK) {
+    Status status = FromNats(s, "read the active snapshot pointer");
+    // Reads of a deleted bucket time out like those of an unreachable one: ask.
+    jsStreamInfo* info = nullptr;
+    const std::string stream = "KV_" + options_.pointer_bucket;
+    const natsStatus exists =
+        js_GetStreamInfo(&info, handles_->js.get(), stream.c_str(), nullptr, nullptr);
+    jsStreamInfo_Destroy(info);
+    if (exists == NATS_NOT_FOUND) {
+      return NotFound("the bucket " + options_.pointer_bucket + " is gone");
+    }
+    return status;
+  }
   NatsPtr<kvEntry> entry(raw);
   v1::ActiveSnapshot active;
   JOBGATE_RETURN_IF_ERROR(ParseEntry(entry.get(), &active, "active pointer"));

@@ -390,5 +390,92 @@ TEST_F(LifecycleTest, ListAndShow) {
   EXPECT_EQ(shown->policy(), PolicyYaml("require_approval"));
 }
 
+// Fail closed when the store stops naming a policy: an InMemorySnapshotStore that can
+// be taken down (reads fail) or lose its pointer, and a clock the test moves.
+class SteppingClock final : public Clock {
+ public:
+  std::chrono::steady_clock::time_point Now() const override { return now; }
+  int64_t UnixMillis() const override { return 1'790'000'000'000; }
+  std::chrono::steady_clock::time_point now{};
+};
+
+class FlakyStore final : public SnapshotStore {
+ public:
+  Status PutSnapshot(const v1::PolicySnapshot& s) override { return store.PutSnapshot(s); }
+  Result<v1::PolicySnapshot> GetSnapshot(const std::string& name) override {
+    return store.GetSnapshot(name);
+  }
+  Result<std::vector<v1::PolicySnapshot>> ListSnapshots() override { return store.ListSnapshots(); }
+  Result<v1::ActiveSnapshot> GetActive() override {
+    if (down) return Unavailable("store unreachable");
+    if (pointer_gone) return NotFound("no active snapshot");
+    return store.GetActive();
+  }
+  Result<uint64_t> SetActive(const v1::ActiveSnapshot& a, uint64_t revision) override {
+    return store.SetActive(a, revision);
+  }
+  Result<std::unique_ptr<Watch>> WatchActive(
+      std::function<void(const v1::ActiveSnapshot&)> on_change) override {
+    return store.WatchActive(std::move(on_change));
+  }
+  InMemorySnapshotStore store;
+  bool down = false;
+  bool pointer_gone = false;
+};
+
+class LifecycleFailClosedTest : public ::testing::Test {
+ protected:
+  LifecycleFailClosedTest() : lifecycle_(&store_, &active_, nullptr, &sink_, &clock_, Options()) {
+    lifecycle_.set_on_reload([this](const std::string& r) { reloads_.push_back(r); });
+  }
+  static LifecycleOptions Options() {
+    LifecycleOptions options;
+    options.store_grace = std::chrono::seconds(90);
+    return options;
+  }
+  FlakyStore store_;
+  ActivePolicy active_;
+  RecordingSink sink_;
+  SteppingClock clock_;
+  PolicyLifecycle lifecycle_;
+  std::vector<std::string> reloads_;
+};
+
+TEST_F(LifecycleFailClosedTest, UnreachableStoreKeepsThePolicyWithinTheGraceThenStops) {
+  ASSERT_TRUE(lifecycle_.Start(PolicyYaml("deny"), "v1").ok());
+  store_.down = true;
+  clock_.now += std::chrono::seconds(60);
+  EXPECT_EQ(lifecycle_.Recheck().code(), StatusCode::kUnavailable);
+  ASSERT_NE(active_.Get(), nullptr);  // a short outage (a leader election) keeps it
+  clock_.now += std::chrono::seconds(31);
+  EXPECT_EQ(lifecycle_.Recheck().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(active_.Get(), nullptr);
+  EXPECT_EQ(lifecycle_.enforced().name(), "");
+  ASSERT_EQ(sink_.events.back().kind(), "reload_failed");
+  EXPECT_EQ(sink_.events.back().from_snapshot(), "v1");
+  EXPECT_NE(sink_.events.back().error().find("not dispatching"), std::string::npos);
+  const size_t events = sink_.events.size();
+  EXPECT_FALSE(lifecycle_.Recheck().ok());
+  EXPECT_EQ(sink_.events.size(), events);                           // said once
+  EXPECT_EQ(reloads_, (std::vector<std::string>{"ok", "failed"}));  // start, then the stop
+
+  store_.down = false;  // back: enforced again at the next re-check
+  EXPECT_TRUE(lifecycle_.Recheck().ok());
+  ASSERT_NE(active_.Get(), nullptr);
+  EXPECT_EQ(lifecycle_.enforced().name(), "v1");
+  EXPECT_EQ(reloads_, (std::vector<std::string>{"ok", "failed", "ok"}));
+}
+
+TEST_F(LifecycleFailClosedTest, PointerOrBucketGoneStopsEnforcingAtOnce) {
+  ASSERT_TRUE(lifecycle_.Start(PolicyYaml("deny"), "v1").ok());
+  store_.pointer_gone = true;
+  EXPECT_EQ(lifecycle_.Recheck().code(), StatusCode::kNotFound);
+  EXPECT_EQ(active_.Get(), nullptr);
+  EXPECT_EQ(sink_.events.back().kind(), "reload_failed");
+  store_.pointer_gone = false;
+  EXPECT_TRUE(lifecycle_.Recheck().ok());
+  EXPECT_NE(active_.Get(), nullptr);
+}
+
 }  // namespace
 }  // namespace jobgate::gate

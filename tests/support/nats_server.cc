@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -174,6 +175,97 @@ std::string NatsServer::url(const std::string& user, const std::string& password
 
 // ---------------------------------------------------------------------------------------
 
+namespace {
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+NatsCluster::NatsCluster() {
+  const std::string deploy = std::string(JOBGATE_SOURCE_DIR) + "/deploy/nats/";
+  // nats-server resolves `include` relative to the including file: inline it instead.
+  const std::string permissions = ReadText(deploy + "permissions.conf");
+  int route_ports[kNodes];
+  for (int i = 0; i < kNodes; ++i) {
+    ports_[i] = FreePort();
+    route_ports[i] = FreePort();
+  }
+  for (int i = 0; i < kNodes; ++i) {
+    std::string conf = ReadText(deploy + "cluster/node" + std::to_string(i + 1) + ".conf");
+    std::smatch name;
+    if (std::regex_search(conf, name, std::regex(R"(server_name:\s*(\S+))"))) names_[i] = name[1];
+    // Client port (the top-level `port:`), no monitoring port, a temporary store.
+    conf = std::regex_replace(conf, std::regex(R"((^|\n)port:[ \t]*\d+)"),
+                              "$1port: " + std::to_string(ports_[i]));
+    conf = std::regex_replace(conf, std::regex(R"(\nhttp_port:\s*\d+)"), "\n");
+    const std::string store = dir_.path() + "/store-" + std::to_string(i + 1);
+    conf =
+        std::regex_replace(conf, std::regex(R"(store_dir:\s*\S+)"), "store_dir: \"" + store + "\"");
+    // Route ports: the deploy files use 6222..6224 for nodes 1..3.
+    conf = std::regex_replace(conf, std::regex(R"((\n[ \t]+)port:[ \t]*\d+)"),
+                              "$1port: " + std::to_string(route_ports[i]));
+    for (int j = 0; j < kNodes; ++j) {
+      conf = std::regex_replace(conf, std::regex("127\\.0\\.0\\.1:" + std::to_string(6222 + j)),
+                                "127.0.0.1:" + std::to_string(route_ports[j]));
+    }
+    conf = std::regex_replace(conf, std::regex(R"(include\s+\.\./permissions\.conf)"), "");
+    config_files_[i] =
+        dir_.WriteFile("node" + std::to_string(i + 1) + ".conf", conf + "\n" + permissions);
+    if (names_[i].empty()) throw std::runtime_error("no server_name in node config");
+  }
+  for (int i = 0; i < kNodes; ++i) Start(i);
+}
+
+NatsCluster::~NatsCluster() {
+  for (int i = 0; i < kNodes; ++i) Stop(i, /*kill=*/true);
+}
+
+void NatsCluster::Start(int node) {
+  ++generation_;
+  processes_[node] = std::make_unique<Subprocess>(
+      std::vector<std::string>{"nats-server", "-c", config_files_[node]},
+      dir_.path() + "/node" + std::to_string(node + 1) + "." + std::to_string(generation_) +
+          ".log");
+  Subprocess* process = processes_[node].get();
+  const int port = ports_[node];
+  if (!WaitFor([&] { return Accepts(port) || !process->running(); }, std::chrono::seconds(30)) ||
+      !process->running()) {
+    throw std::runtime_error("nats-server node did not start:\n" + process->Log());
+  }
+}
+
+void NatsCluster::Stop(int node, bool kill) {
+  if (processes_[node] == nullptr) return;
+  processes_[node]->Signal(kill ? SIGKILL : SIGTERM);
+  processes_[node]->Wait(std::chrono::seconds(30));
+  processes_[node].reset();
+}
+
+std::string NatsCluster::url(const std::string& user, const std::string& password) const {
+  const std::string auth = user.empty() ? "" : user + ":" + password + "@";
+  std::string out;
+  for (int i = 0; i < kNodes; ++i) {
+    if (i > 0) out += ",";
+    out += "nats://" + auth + "127.0.0.1:" + std::to_string(ports_[i]);
+  }
+  return out;
+}
+
+int NatsCluster::NodeNamed(const std::string& server_name) const {
+  for (int i = 0; i < kNodes; ++i) {
+    if (names_[i] == server_name) return i;
+  }
+  return -1;
+}
+
+// ---------------------------------------------------------------------------------------
+
 struct JetStreamClient::Impl {
   natsConnection* conn = nullptr;
   jsCtx* js = nullptr;
@@ -251,7 +343,8 @@ int64_t JetStreamClient::Count(const std::string& stream, const std::string& fil
 }
 
 std::vector<StoredMessage> JetStreamClient::ReadAll(const std::string& stream,
-                                                    const std::string& filter) {
+                                                    const std::string& filter,
+                                                    std::chrono::milliseconds timeout) {
   std::vector<StoredMessage> out;
   jsSubOptions so;
   jsSubOptions_Init(&so);
@@ -268,10 +361,10 @@ std::vector<StoredMessage> JetStreamClient::ReadAll(const std::string& stream,
     expected = ci->NumPending;
     jsConsumerInfo_Destroy(ci);
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (out.size() < expected && std::chrono::steady_clock::now() < deadline) {
     natsMsgList list{nullptr, 0};
-    if (natsSubscription_Fetch(&list, sub, 256, 1000, nullptr) != NATS_OK) continue;
+    if (natsSubscription_Fetch(&list, sub, 1024, 1000, nullptr) != NATS_OK) continue;
     for (int i = 0; i < list.Count; ++i) {
       natsMsg* m = list.Msgs[i];
       StoredMessage stored;
@@ -294,6 +387,28 @@ std::vector<StoredMessage> JetStreamClient::ReadAll(const std::string& stream,
   natsSubscription_Unsubscribe(sub);
   natsSubscription_Destroy(sub);
   return out;
+}
+
+JetStreamClient::StreamCluster JetStreamClient::Cluster(const std::string& stream) {
+  StreamCluster out;
+  jsStreamInfo* si = nullptr;
+  if (js_GetStreamInfo(&si, impl_->js, stream.c_str(), nullptr, nullptr) != NATS_OK) return out;
+  if (si->Cluster != nullptr) {
+    if (si->Cluster->Leader != nullptr) out.leader = si->Cluster->Leader;
+    for (int i = 0; i < si->Cluster->ReplicasLen; ++i) {
+      const jsPeerInfo* peer = si->Cluster->Replicas[i];
+      if (peer != nullptr && peer->Current && !peer->Offline) ++out.current_replicas;
+    }
+  }
+  jsStreamInfo_Destroy(si);
+  return out;
+}
+
+Status JetStreamClient::DeleteStream(const std::string& stream) {
+  jsErrCode err = static_cast<jsErrCode>(0);
+  const natsStatus s = js_DeleteStream(impl_->js, stream.c_str(), nullptr, &err);
+  if (s != NATS_OK) return Unavailable(std::string("delete stream: ") + natsStatus_GetText(s));
+  return Status::Ok();
 }
 
 JetStreamClient::ConsumerState JetStreamClient::Consumer(const std::string& stream,

@@ -2,6 +2,7 @@
 // subprocess, and small JetStream inspection helpers.
 //
 // Every server listens on a free loopback port with its own temporary store directory;
+// NatsCluster runs three such servers as one JetStream cluster (deploy/nats/cluster).
 // destructors kill what they started and remove what they created. Waiting is always on
 // a condition (WaitFor) with a generous deadline, never a bare sleep.
 // Not thread-safe: one test thread drives these objects.
@@ -87,6 +88,38 @@ class NatsServer {
   int generation_ = 0;
 };
 
+// A three-node JetStream cluster on loopback, its configs derived from
+// deploy/nats/cluster/node{1,2,3}.conf (so with the deploy users and least-privilege
+// permissions): free client and route ports, no monitoring port, temporary stores.
+// The constructor starts every node; nodes are then stopped and started one by one.
+class NatsCluster {
+ public:
+  static constexpr int kNodes = 3;
+  NatsCluster();
+  ~NatsCluster();
+
+  // Starts `node` (again, same ports and store) and waits until it accepts connections.
+  void Start(int node);
+  // SIGTERM (clean) or SIGKILL, and wait for exit.
+  void Stop(int node, bool kill = false);
+  bool running(int node) const { return processes_[node] != nullptr; }
+
+  // Every node's client URL, comma separated (clients fail over between them).
+  std::string url(const std::string& user = "", const std::string& password = "") const;
+  // The node's `server_name` (what JetStream names stream leaders by).
+  const std::string& server_name(int node) const { return names_[node]; }
+  // The node called `server_name`; -1 when none is.
+  int NodeNamed(const std::string& server_name) const;
+
+ private:
+  TempDir dir_;
+  int ports_[kNodes] = {};
+  std::string names_[kNodes];
+  std::string config_files_[kNodes];
+  std::unique_ptr<Subprocess> processes_[kNodes];
+  int generation_ = 0;
+};
+
 // One message as stored in a stream.
 struct StoredMessage {
   std::string subject;
@@ -109,8 +142,20 @@ class JetStreamClient {
 
   // Messages stored in `stream` (optionally only those on `filter`); -1 on error.
   int64_t Count(const std::string& stream, const std::string& filter = "");
-  // Every message stored in `stream` matching `filter` (a subject, wildcards allowed).
-  std::vector<StoredMessage> ReadAll(const std::string& stream, const std::string& filter);
+  // Every message stored in `stream` matching `filter` (a subject, wildcards allowed),
+  // read within `timeout` (what was read by then when it runs out).
+  std::vector<StoredMessage> ReadAll(const std::string& stream, const std::string& filter,
+                                     std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+  // A replicated stream's leader (its server name) and how many of its other replicas
+  // are current; leader empty when the stream has none or is not clustered.
+  struct StreamCluster {
+    std::string leader;
+    int current_replicas = 0;
+  };
+  StreamCluster Cluster(const std::string& stream);
+  // Deletes `stream` (a KV bucket is stream KV_<bucket>).
+  Status DeleteStream(const std::string& stream);
 
   struct ConsumerState {
     uint64_t num_pending = 0;
