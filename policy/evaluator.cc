@@ -876,8 +876,10 @@ int RedactPaths(const RE2& paths, v1::Job* job, v1::Decision* decision) {
       walk(&field, "args/" + key, "args." + key, 1);
     }
   }
-  for (auto& [key, value] : *job->mutable_labels()) {
-    replace("labels/" + key, "labels." + key, value, [&](std::string m) { value = std::move(m); });
+  for (auto& entry : *job->mutable_labels()) {
+    std::string& value = entry.second;  // a named reference: lambdas cannot capture bindings
+    replace("labels/" + entry.first, "labels." + entry.first, value,
+            [&](std::string m) { value = std::move(m); });
   }
   if (!job->payload().empty()) {
     replace("payload", "payload", job->payload(),
