@@ -9,7 +9,6 @@
 #include <unordered_set>
 
 #include "policy/hash.h"
-#include "policy/json.h"
 
 namespace jobgate::policy {
 
@@ -149,9 +148,48 @@ bool IsHashLike(std::string_view v) {
   return false;
 }
 
-// Text worth scanning: valid UTF-8 without NUL bytes (binary payloads are not scanned).
-bool IsUtf8Text(std::string_view s) {
-  return s.find('\0') == std::string_view::npos && IsValidUtf8(s);
+constexpr std::string_view kMarkerOpen = "[REDACTED:";
+
+// Length of the redaction marker ("[REDACTED:<detector>:<6 hex>]") at the start of `s`,
+// or 0 when `s` does not start with one.
+size_t MarkerLength(std::string_view s) {
+  if (s.substr(0, kMarkerOpen.size()) != kMarkerOpen) return 0;
+  size_t i = kMarkerOpen.size();
+  const size_t id_begin = i;
+  while (i < s.size() && i - id_begin <= 64 &&
+         (std::islower(static_cast<unsigned char>(s[i])) ||
+          std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '-')) {
+    ++i;
+  }
+  if (i == id_begin || i >= s.size() || s[i] != ':') return 0;
+  ++i;
+  for (int k = 0; k < 6; ++k, ++i) {
+    if (i >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i]))) return 0;
+  }
+  return i < s.size() && s[i] == ']' ? i + 1 : 0;
+}
+
+// Filler for blanked markers: not a word character nor space, so a blanked marker still
+// reads as one opaque value to the detectors (`password=<marker>'rest` keeps `rest` out of
+// the value, as in the original scan), and a span of it has no entropy.
+constexpr char kMarkerFiller = '\x01';
+
+// `text` with every redaction marker blanked to kMarkerFiller (same length, so spans
+// carry over), or empty when it holds none. Markers name detectors
+// ("database-url-password") and digests, which the detectors would otherwise read as a
+// new secret: blanking them makes redaction idempotent (a redacted value scans clean).
+std::string BlankMarkers(std::string_view text) {
+  std::string out;
+  size_t at = text.find(kMarkerOpen);
+  while (at != std::string_view::npos) {
+    const size_t n = MarkerLength(text.substr(at));
+    if (n > 0) {
+      if (out.empty()) out.assign(text);
+      out.replace(at, n, n, kMarkerFiller);
+    }
+    at = text.find(kMarkerOpen, at + 1);
+  }
+  return out;
 }
 
 }  // namespace
@@ -216,9 +254,15 @@ bool SecretScanner::Accept(const Detector& d, std::string_view whole,
   return true;
 }
 
-void SecretScanner::Scan(std::string_view text, std::vector<SecretMatch>* out) const {
+void SecretScanner::Scan(std::string_view original, std::vector<SecretMatch>* out) const {
   std::vector<int> fired;
-  if (text.empty() || !set_->Match(text, &fired)) return;
+  if (original.empty() || !set_->Match(original, &fired)) return;
+  const std::string blanked = BlankMarkers(original);
+  const std::string_view text = blanked.empty() ? original : std::string_view(blanked);
+  if (!blanked.empty()) {
+    fired.clear();
+    if (!set_->Match(text, &fired)) return;
+  }
   std::sort(fired.begin(), fired.end());
   const size_t first_new = out->size();
   constexpr int kMaxGroups = 4;
@@ -233,8 +277,12 @@ void SecretScanner::Scan(std::string_view text, std::vector<SecretMatch>* out) c
       const re2::StringPiece secret =
           groups[static_cast<size_t>(std::min(d.secret_group, ngroups - 1))];
       const size_t whole_end = static_cast<size_t>(whole.data() - text.data()) + whole.size();
-      if (!secret.empty() && Accept(d, std::string_view(whole.data(), whole.size()),
-                                    std::string_view(secret.data(), secret.size()))) {
+      const bool only_marker =
+          !blanked.empty() &&
+          std::all_of(secret.begin(), secret.end(), [](char c) { return c == kMarkerFiller; });
+      if (!secret.empty() && !only_marker &&
+          Accept(d, std::string_view(whole.data(), whole.size()),
+                 std::string_view(secret.data(), secret.size()))) {
         const size_t begin = static_cast<size_t>(secret.data() - text.data());
         out->push_back({static_cast<size_t>(index), begin, begin + secret.size()});
       }
@@ -311,12 +359,24 @@ std::string Child(std::string_view path, std::string_view separator, std::string
   }
 }
 
-// Calls `visit(path, s)` for every string `s` inside `value` (path "" unless kWithPaths).
+// Deeper than this, args are not walked: the value counts as a finding of the
+// pseudo-detector kTooDeep (fail closed). Decoded jobs never get here (protobuf's
+// recursion limit of 100 messages allows about 48 nested lists); jobs built in process
+// might.
+constexpr int kMaxScanDepth = 64;
+
+// Calls `visit(path, s)` for every string `s` inside `value` (path "" unless kWithPaths),
+// and `too_deep(path, value)` for each struct or list nested deeper than kMaxScanDepth
+// (whose replacement by a marker string then scans clean).
 // ValueT is google::protobuf::Value or const Value: the same walk serves scanning and
 // redaction.
-template <bool kWithPaths, typename ValueT, typename Visit>
-void VisitStrings(ValueT& value, const std::string& path, int depth, Visit& visit) {
-  if (depth > 64) return;  // the protobuf parser bounds nesting too; stay bounded here
+template <bool kWithPaths, typename ValueT, typename Visit, typename TooDeep>
+void VisitStrings(ValueT& value, const std::string& path, int depth, Visit& visit,
+                  TooDeep& too_deep) {
+  if (depth > kMaxScanDepth && value.kind_case() != google::protobuf::Value::kStringValue) {
+    too_deep(path, value);  // a container we will not walk into
+    return;
+  }
   switch (value.kind_case()) {
     case google::protobuf::Value::kStringValue:
       if constexpr (std::is_const_v<ValueT>) {
@@ -328,11 +388,13 @@ void VisitStrings(ValueT& value, const std::string& path, int depth, Visit& visi
     case google::protobuf::Value::kStructValue:
       if constexpr (std::is_const_v<ValueT>) {
         for (const auto& [key, field] : value.struct_value().fields()) {
-          VisitStrings<kWithPaths>(field, Child<kWithPaths>(path, ".", key), depth + 1, visit);
+          VisitStrings<kWithPaths>(field, Child<kWithPaths>(path, ".", key), depth + 1, visit,
+                                   too_deep);
         }
       } else {
         for (auto& [key, field] : *value.mutable_struct_value()->mutable_fields()) {
-          VisitStrings<kWithPaths>(field, Child<kWithPaths>(path, ".", key), depth + 1, visit);
+          VisitStrings<kWithPaths>(field, Child<kWithPaths>(path, ".", key), depth + 1, visit,
+                                   too_deep);
         }
       }
       break;
@@ -342,10 +404,11 @@ void VisitStrings(ValueT& value, const std::string& path, int depth, Visit& visi
         const std::string item_path =
             kWithPaths ? Child<kWithPaths>(path, "[", std::to_string(i) + "]") : std::string();
         if constexpr (std::is_const_v<ValueT>) {
-          VisitStrings<kWithPaths>(value.list_value().values(i), item_path, depth + 1, visit);
+          VisitStrings<kWithPaths>(value.list_value().values(i), item_path, depth + 1, visit,
+                                   too_deep);
         } else {
           VisitStrings<kWithPaths>(*value.mutable_list_value()->mutable_values(i), item_path,
-                                   depth + 1, visit);
+                                   depth + 1, visit, too_deep);
         }
       }
       break;
@@ -355,32 +418,34 @@ void VisitStrings(ValueT& value, const std::string& path, int depth, Visit& visi
   }
 }
 
-// Every scanned string of a job: args (recursively), label values, text payload.
-template <bool kWithPaths, typename JobT, typename Visit>
-void VisitJobStrings(JobT& job, Visit& visit) {
+// Every scanned string of a job: args (recursively), label values, and the payload's
+// bytes whatever they are: a binary payload (NUL bytes, invalid UTF-8) is scanned too, so
+// a secret next to a NUL byte cannot slip through (the detectors are byte-oriented RE2).
+template <bool kWithPaths, typename JobT, typename Visit, typename TooDeep>
+void VisitJobStrings(JobT& job, Visit& visit, TooDeep& too_deep) {
   const std::string none;
   if constexpr (std::is_const_v<JobT>) {
     if (job.has_args()) {
       for (const auto& [key, field] : job.args().fields()) {
-        VisitStrings<kWithPaths>(field, Child<kWithPaths>("args", ".", key), 1, visit);
+        VisitStrings<kWithPaths>(field, Child<kWithPaths>("args", ".", key), 1, visit, too_deep);
       }
     }
     for (const auto& [key, value] : job.labels()) {
       visit(kWithPaths ? "labels." + key : none, value);
     }
-    if (!job.payload().empty() && IsUtf8Text(job.payload())) {
+    if (!job.payload().empty()) {
       visit(kWithPaths ? std::string("payload") : none, job.payload());
     }
   } else {
     if (job.has_args()) {
       for (auto& [key, field] : *job.mutable_args()->mutable_fields()) {
-        VisitStrings<kWithPaths>(field, Child<kWithPaths>("args", ".", key), 1, visit);
+        VisitStrings<kWithPaths>(field, Child<kWithPaths>("args", ".", key), 1, visit, too_deep);
       }
     }
     for (auto& [key, value] : *job.mutable_labels()) {
       visit(kWithPaths ? "labels." + key : none, value);
     }
-    if (!job.payload().empty() && IsUtf8Text(job.payload())) {
+    if (!job.payload().empty()) {
       visit(kWithPaths ? std::string("payload") : none, *job.mutable_payload());
     }
   }
@@ -397,7 +462,14 @@ int SecretScanner::RedactJob(v1::Job* job, std::vector<v1::Redaction>* redaction
     s = Redact(s, path, &local);
     found += static_cast<int>(local.size() - before);
   };
-  VisitJobStrings</*kWithPaths=*/true>(*job, visit);
+  auto too_deep = [&](const std::string& path, google::protobuf::Value& value) {
+    value.set_string_value(Marker(kTooDeepDetector, ""));
+    v1::Redaction& r = local.emplace_back();
+    r.set_path(path);
+    r.set_detector(std::string(kTooDeepDetector));
+    ++found;
+  };
+  VisitJobStrings</*kWithPaths=*/true>(*job, visit, too_deep);
   // Map iteration order is unspecified; sort so records are deterministic.
   std::stable_sort(local.begin(), local.end(), [](const v1::Redaction& a, const v1::Redaction& b) {
     return a.path() < b.path();
@@ -417,7 +489,10 @@ std::vector<std::string> SecretScanner::DetectorsIn(const v1::Job& job) const {
     Scan(s, &matches);
     for (const auto& m : matches) ids.push_back(ids_[m.detector]);
   };
-  VisitJobStrings</*kWithPaths=*/false>(job, visit);
+  auto too_deep = [&](const std::string&, const google::protobuf::Value&) {
+    ids.emplace_back(kTooDeepDetector);
+  };
+  VisitJobStrings</*kWithPaths=*/false>(job, visit, too_deep);
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   return ids;
@@ -428,7 +503,8 @@ bool SecretScanner::ContainsSecret(const v1::Job& job) const {
   auto visit = [&](const std::string&, const std::string& s) {
     if (!found) found = Contains(s);
   };
-  VisitJobStrings</*kWithPaths=*/false>(job, visit);
+  auto too_deep = [&](const std::string&, const google::protobuf::Value&) { found = true; };
+  VisitJobStrings</*kWithPaths=*/false>(job, visit, too_deep);
   return found;
 }
 

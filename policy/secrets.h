@@ -11,7 +11,11 @@
 // never the value.
 //
 // Where a job is scanned: every string in `args` (recursively, list elements included),
-// every label value, and `payload` when it is valid UTF-8 text.
+// every label value, and the bytes of `payload` whether or not they are text (NUL bytes
+// and invalid UTF-8 do not hide a secret). Markers are never secrets: redacting an
+// already redacted job finds nothing more. Args nested deeper than the scanner walks
+// (64 levels; decoded jobs cannot get there) fail closed: they count as a finding of the
+// pseudo-detector "nesting-too-deep", and RedactJob replaces the whole value.
 //
 // Thread-safety: a SecretScanner is immutable after construction and safe to share.
 // Scanning allocates only for what it finds.
@@ -39,6 +43,9 @@ struct SecretMatch {
 
 class SecretScanner {
  public:
+  // Detector id reported for args nested too deep to scan (see above).
+  static constexpr std::string_view kTooDeepDetector = "nesting-too-deep";
+
   // The built-in catalogue. Built once, on first use; thread-safe.
   static const SecretScanner& Default();
 

@@ -257,10 +257,36 @@ TEST(SecretScannerTest, RedactJobWalksArgsLabelsAndTextPayload) {
   EXPECT_EQ(job->args().fields().at("n").number_value(), 3);
 }
 
-TEST(SecretScannerTest, BinaryPayloadIsNotScanned) {
+// A binary payload is scanned as bytes: NUL bytes and invalid UTF-8 next to a secret
+// do not hide it (they used to: binary payloads were skipped).
+TEST(SecretScannerTest, BinaryPayloadIsScanned) {
   v1::Job job;
-  job.set_payload(std::string("\xff\x00ghp_", 6) + std::string(36, 'a'));
-  EXPECT_TRUE(SecretScanner::Default().DetectorsIn(job).empty());
+  job.set_payload(std::string("\xff\x00ghp_", 6) + std::string(36, 'a') + std::string("\0", 1));
+  EXPECT_EQ(SecretScanner::Default().DetectorsIn(job), std::vector<std::string>{"github-pat"});
+  std::vector<v1::Redaction> redactions;
+  EXPECT_EQ(SecretScanner::Default().RedactJob(&job, &redactions), 1);
+  EXPECT_EQ(job.payload().find("ghp_"), std::string::npos);
+  EXPECT_EQ(job.payload().substr(0, 2), std::string("\xff\x00", 2));
+  EXPECT_FALSE(SecretScanner::Default().ContainsSecret(job));
+}
+
+// Redacting a redacted value finds nothing: markers name detectors
+// ("database-url-password") and digests, which must not read as new secrets. Found by
+// fuzz/job_decoder (fuzz/corpus/job_decoder/regress-marker-rescan.pb).
+TEST(SecretScannerTest, RedactionIsIdempotent) {
+  const SecretScanner& s = SecretScanner::Default();
+  for (const std::string& text :
+       {std::string("postgres://u:hunter2hunter2@db/x"),
+        std::string("password=Zx9!kQ2#'P7$vL4&\0binary\xff", 33),
+        "aws_secret_access_key=" + std::string("abcdEFGHijklMNOPqrstUVWXyz0123456789+/ab"),
+        "token: ghp_" + std::string(36, 'b') + " and password=Zx9!kQ2#mP7vL4&q"}) {
+    const std::string once = s.Redact(text, "x", nullptr);
+    EXPECT_NE(once, text);
+    EXPECT_FALSE(s.Contains(once)) << once;
+    EXPECT_EQ(s.Redact(once, "x", nullptr), once);
+  }
+  // A marker is only blanked when well formed; a look-alike around a secret still counts.
+  EXPECT_TRUE(s.Contains("[REDACTED:x:zz] ghp_" + std::string(36, 'c')));
 }
 
 TEST(SecretScannerTest, HostileInputIsBounded) {
