@@ -274,7 +274,16 @@ struct JetStreamClient::Impl {
 JetStreamClient::JetStreamClient(const std::string& url) : impl_(std::make_unique<Impl>()) {
   natsOptions* opts = nullptr;
   natsOptions_Create(&opts);
-  natsOptions_SetURL(opts, url.c_str());
+  // One URL, or several separated by commas (a cluster: NatsCluster::url()).
+  std::vector<std::string> servers;
+  for (size_t start = 0; start <= url.size();) {
+    const size_t comma = std::min(url.find(',', start), url.size());
+    servers.push_back(url.substr(start, comma - start));
+    start = comma + 1;
+  }
+  std::vector<const char*> server_ptrs;
+  for (const std::string& server : servers) server_ptrs.push_back(server.c_str());
+  natsOptions_SetServers(opts, server_ptrs.data(), static_cast<int>(server_ptrs.size()));
   natsOptions_SetMaxReconnect(opts, -1);
   natsOptions_SetReconnectWait(opts, 50);
   const natsStatus s = natsConnection_Connect(&impl_->conn, opts);

@@ -130,6 +130,7 @@ struct StoredMessage {
 // A test client: publish jobs, read streams, inspect the consumer.
 class JetStreamClient {
  public:
+  // `url`: one server URL, or several separated by commas.
   explicit JetStreamClient(const std::string& url);
   ~JetStreamClient();
   JetStreamClient(const JetStreamClient&) = delete;
