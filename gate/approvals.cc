@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <unordered_map>
 
 #include "gate/dispatcher.h"
 #include "gate/nats_bus.h"
@@ -24,7 +25,8 @@ using Record = v1::PendingApproval;
 
 constexpr char kDefaultTenant[] = "default";
 // Nats-Msg-Id targets (MessageId) of what approvals publish.
-constexpr char kRequestTarget[] = "approval";
+// The msg id target of a held job's request: the dispatcher's, for the copy it routes.
+constexpr char kRequestTarget[] = "dispatch";
 constexpr char kReleaseTarget[] = "release";
 constexpr char kResolutionTarget[] = "resolution";
 constexpr char kDeniedTarget[] = "denied";
@@ -121,6 +123,13 @@ Result<int64_t> ApprovalStore::CountPending() {
   return static_cast<int64_t>(pending->size());
 }
 
+void ApprovalStore::CreateMany(std::span<const Record* const> records,
+                               std::vector<Result<uint64_t>>* revisions) {
+  revisions->clear();
+  revisions->reserve(records.size());
+  for (const Record* record : records) revisions->push_back(Create(*record));
+}
+
 Result<uint64_t> InMemoryApprovalStore::Create(const Record& record) {
   const std::string key = ApprovalKey(record.job().tenant_id(), record.job().job_id());
   std::lock_guard<std::mutex> lock(mu_);
@@ -170,6 +179,25 @@ Result<std::vector<Record>> InMemoryApprovalStore::List(bool include_resolved) {
 struct NatsKvApprovalStore::Handles {
   NatsPtr<jsCtx> js;
   NatsPtr<kvStore> kv;
+  // CreateMany's own context: its async publish acks arrive in OnCreateAck.
+  NatsPtr<jsCtx> batch_js;
+  std::mutex batch_mu;  // one CreateMany at a time on batch_js
+  std::mutex acks_mu;
+  // Answers for the CreateMany in progress, by KV subject.
+  std::unordered_map<std::string, Result<uint64_t>> acks;  // GUARDED_BY(acks_mu)
+
+  static void OnCreateAck(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* error, void* closure) {
+    auto* self = static_cast<Handles*>(closure);
+    Result<uint64_t> answer =
+        error == nullptr && ack != nullptr
+            ? Result<uint64_t>(ack->Sequence)
+            : Result<uint64_t>(Status(StatusCode::kUnavailable, "not created"));
+    {
+      std::lock_guard<std::mutex> lock(self->acks_mu);
+      self->acks.insert_or_assign(natsMsg_GetSubject(msg), std::move(answer));
+    }
+    natsMsg_Destroy(msg);  // ours in an AckHandler
+  }
 };
 
 NatsKvApprovalStore::NatsKvApprovalStore() : handles_(std::make_unique<Handles>()) {}
@@ -207,7 +235,78 @@ Result<std::unique_ptr<NatsKvApprovalStore>> NatsKvApprovalStore::Open(
       OpenKvBucket(js, options.bucket, options.history, options.replicas, options.memory_storage);
   if (!kv.ok()) return kv.status();
   store->handles_->kv = std::move(*kv);
+
+  jsOptions batch_options;
+  jsOptions_Init(&batch_options);
+  batch_options.Wait = options.timeout.count();
+  batch_options.PublishAsync.AckHandler = &Handles::OnCreateAck;
+  batch_options.PublishAsync.AckHandlerClosure = store->handles_.get();
+  jsCtx* batch_js = nullptr;
+  if (natsStatus s = natsConnection_JetStream(&batch_js, connection->raw(), &batch_options);
+      s != NATS_OK) {
+    return FromNats(s, "JetStream context for the approvals store");
+  }
+  store->handles_->batch_js.reset(batch_js);
   return store;
+}
+
+void NatsKvApprovalStore::CreateMany(std::span<const Record* const> records,
+                                     std::vector<Result<uint64_t>>* revisions) {
+  revisions->assign(records.size(), Status(StatusCode::kUnavailable, "not created"));
+  std::vector<std::string> subjects(records.size());
+  std::vector<bool> published(records.size(), false);
+  {
+    std::lock_guard<std::mutex> batch_lock(handles_->batch_mu);
+    {
+      std::lock_guard<std::mutex> lock(handles_->acks_mu);
+      handles_->acks.clear();
+    }
+    jsPubOptions create;
+    jsPubOptions_Init(&create);
+    create.ExpectNoMessage = true;  // what kvStore_Create asks for: no value under the key yet
+    create.MaxWait = options_.timeout.count();
+    std::unordered_map<std::string_view, size_t> first_of_subject;
+    for (size_t i = 0; i < records.size(); ++i) {
+      const Record& record = *records[i];
+      subjects[i] = "$KV." + options_.bucket + "." +
+                    ApprovalKey(record.job().tenant_id(), record.job().job_id());
+      // A job twice in one call: only the first goes ahead; the second meets it below.
+      if (!first_of_subject.emplace(subjects[i], i).second) continue;
+      const std::string data = Serialize(record);
+      natsMsg* msg = nullptr;
+      if (natsMsg_Create(&msg, subjects[i].c_str(), nullptr, data.data(),
+                         static_cast<int>(data.size())) != NATS_OK) {
+        continue;
+      }
+      if (js_PublishMsgAsync(handles_->batch_js.get(), &msg, &create) != NATS_OK) {
+        natsMsg_Destroy(msg);  // not taken by the library
+        continue;
+      }
+      published[i] = true;
+    }
+    jsPubOptions wait;
+    jsPubOptions_Init(&wait);
+    wait.MaxWait = options_.timeout.count();
+    if (js_PublishAsyncComplete(handles_->batch_js.get(), &wait) != NATS_OK) {
+      // Unanswered creates stay unknown: the Create path below finds out what happened.
+      natsMsgList pending{nullptr, 0};
+      if (js_PublishAsyncGetPendingList(&pending, handles_->batch_js.get()) == NATS_OK) {
+        natsMsgList_Destroy(&pending);
+      }
+    }
+    std::lock_guard<std::mutex> lock(handles_->acks_mu);
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (!published[i]) continue;
+      auto it = handles_->acks.find(subjects[i]);
+      if (it != handles_->acks.end() && it->second.ok()) (*revisions)[i] = it->second;
+    }
+    handles_->acks.clear();
+  }
+  // Everything else as Create answers it: a key held already (a redelivery) is
+  // kAlreadyExists, a deleted one is created over its tombstone, a lost ack is resolved.
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (!(*revisions)[i].ok()) (*revisions)[i] = Create(*records[i]);
+  }
 }
 
 Result<uint64_t> NatsKvApprovalStore::Create(const Record& record) {
@@ -317,51 +416,85 @@ OutboundMessage ApprovalService::RequestMessage(const Record& record) const {
 
 Result<Held> ApprovalService::Hold(const v1::Job& job, const v1::Decision& decision,
                                    std::string_view subject) {
-  if (job.job_id().empty()) return InvalidArgument("a held job needs a job_id");
-  const std::string_view rest = subjects::RestOf(subject, options_.prefixes.job);
-  if (rest.empty()) return InvalidArgument("subject '" + std::string(subject) + "' has no <rest>");
+  const HoldRequest request{&job, &decision, subject};
+  std::vector<Result<Held>> held;
+  HoldMany(std::span<const HoldRequest>(&request, 1), &held);
+  return std::move(held[0]);
+}
 
-  Record record;
-  *record.mutable_job() = job;
-  if (job.tenant_id().empty()) record.mutable_job()->set_tenant_id(kDefaultTenant);
-  *record.mutable_decision() = decision;
-  record.set_subject(std::string(subject));
-  record.set_status(Record::PENDING);
-  v1::Approval* binding = record.mutable_approval();
-  binding->set_outcome(StatusName(Record::PENDING));
-  binding->set_job_digest(JobDigest(record.job()));
-  binding->set_held_snapshot(decision.snapshot());
-  binding->set_held_snapshot_hash(decision.snapshot_hash());
+void ApprovalService::HoldMany(std::span<const HoldRequest> requests,
+                               std::vector<Result<Held>>* held) {
+  held->assign(requests.size(), Status(StatusCode::kInternal, "not held"));
+  std::vector<Record> records(requests.size());
+  std::vector<const Record*> to_create;
+  std::vector<size_t> created_for;  // to_create[k] is requests[created_for[k]]
+  to_create.reserve(requests.size());
+  created_for.reserve(requests.size());
   const int64_t now_ms = clock_->UnixMillis();
-  const int64_t ttl_sec = decision.has_approval_ttl_sec() && decision.approval_ttl_sec() > 0
-                              ? decision.approval_ttl_sec()
-                              : options_.default_ttl.count();
-  *binding->mutable_held_at() = TimeUtil::MillisecondsToTimestamp(now_ms);
-  *binding->mutable_expires_at() = TimeUtil::MillisecondsToTimestamp(now_ms + ttl_sec * 1000);
-
-  Held held;
-  auto created = store_->Create(record);
-  if (created.ok()) {
-    record.set_revision(*created);
-    held.created = true;
-    // On the job path: no recount of the store here (it reads every record). The
-    // observer counts the hold; the sweep's recount keeps the gauge exact across replicas.
-    if (observer_ != nullptr) observer_->OnHeld();
-  } else if (created.status().code() == StatusCode::kAlreadyExists) {
-    // A redelivery (or a resubmission under the same job id): the first hold stands.
-    auto existing = store_->Get(record.job().tenant_id(), job.job_id());
-    if (!existing.ok()) return existing.status();
-    if (existing->approval().job_digest() != binding->job_digest()) {
-      spdlog::warn("job '{}' arrived again with different content; the job held first stands",
-                   job.job_id());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const v1::Job& job = *requests[i].job;
+    const v1::Decision& decision = *requests[i].decision;
+    const std::string_view subject = requests[i].subject;
+    if (job.job_id().empty()) {
+      (*held)[i] = InvalidArgument("a held job needs a job_id");
+      continue;
     }
-    record = std::move(*existing);
-  } else {
-    return created.status();
+    if (subjects::RestOf(subject, options_.prefixes.job).empty()) {
+      (*held)[i] = InvalidArgument("subject '" + std::string(subject) + "' has no <rest>");
+      continue;
+    }
+    Record& record = records[i];
+    *record.mutable_job() = job;
+    if (job.tenant_id().empty()) record.mutable_job()->set_tenant_id(kDefaultTenant);
+    *record.mutable_decision() = decision;
+    record.set_subject(std::string(subject));
+    record.set_status(Record::PENDING);
+    v1::Approval* binding = record.mutable_approval();
+    binding->set_outcome(StatusName(Record::PENDING));
+    binding->set_job_digest(JobDigest(record.job()));
+    binding->set_held_snapshot(decision.snapshot());
+    binding->set_held_snapshot_hash(decision.snapshot_hash());
+    const int64_t ttl_sec = decision.has_approval_ttl_sec() && decision.approval_ttl_sec() > 0
+                                ? decision.approval_ttl_sec()
+                                : options_.default_ttl.count();
+    *binding->mutable_held_at() = TimeUtil::MillisecondsToTimestamp(now_ms);
+    *binding->mutable_expires_at() = TimeUtil::MillisecondsToTimestamp(now_ms + ttl_sec * 1000);
+    to_create.push_back(&record);
+    created_for.push_back(i);
   }
-  if (record.status() == Record::PENDING) held.request = RequestMessage(record);
-  held.approval = std::move(record);
-  return held;
+
+  std::vector<Result<uint64_t>> revisions;
+  store_->CreateMany(to_create, &revisions);
+  for (size_t k = 0; k < created_for.size(); ++k) {
+    const size_t i = created_for[k];
+    Record& record = records[i];
+    Held result;
+    if (revisions[k].ok()) {
+      record.set_revision(*revisions[k]);
+      result.created = true;
+      // On the job path: no recount of the store here (it reads every record). The
+      // observer counts the hold; the sweep's recount keeps the gauge exact across replicas.
+      if (observer_ != nullptr) observer_->OnHeld();
+    } else if (revisions[k].status().code() == StatusCode::kAlreadyExists) {
+      // A redelivery (or a resubmission under the same job id): the first hold stands.
+      auto existing = store_->Get(record.job().tenant_id(), record.job().job_id());
+      if (!existing.ok()) {
+        (*held)[i] = existing.status();
+        continue;
+      }
+      if (existing->approval().job_digest() != record.approval().job_digest()) {
+        spdlog::warn("job '{}' arrived again with different content; the job held first stands",
+                     record.job().job_id());
+      }
+      record = std::move(*existing);
+    } else {
+      (*held)[i] = revisions[k].status();
+      continue;
+    }
+    result.request_due = record.status() == Record::PENDING;
+    result.approval = std::move(record);
+    (*held)[i] = std::move(result);
+  }
 }
 
 ApprovalOutcome ApprovalService::Approve(const v1::ApproveRequest& request,

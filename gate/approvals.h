@@ -52,6 +52,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,6 +92,11 @@ class ApprovalStore {
 
   // Stores a new record; kAlreadyExists when the job has one. Returns its revision.
   virtual Result<uint64_t> Create(const v1::PendingApproval& record) = 0;
+  // Create for every record, written together where the store can (the KV store waits
+  // one round trip for all of them): (*revisions)[i] is what Create(*records[i]) returns.
+  // The default calls Create for each in turn.
+  virtual void CreateMany(std::span<const v1::PendingApproval* const> records,
+                          std::vector<Result<uint64_t>>* revisions);
   // The record with its revision set; kNotFound when there is none.
   virtual Result<v1::PendingApproval> Get(std::string_view tenant_id, std::string_view job_id) = 0;
   // Replaces the record if its revision is still `expected_revision`; kConflict when
@@ -135,6 +141,11 @@ class NatsKvApprovalStore final : public ApprovalStore {
   ~NatsKvApprovalStore() override;
 
   Result<uint64_t> Create(const v1::PendingApproval& record) override;
+  // Publishes every create at once (expected last subject sequence 0, as Create) and waits
+  // for all their acks; what did not succeed that way (a key that exists, a timeout) takes
+  // the Create path, so the answers are Create's. Concurrent calls take turns.
+  void CreateMany(std::span<const v1::PendingApproval* const> records,
+                  std::vector<Result<uint64_t>>* revisions) override;
   Result<v1::PendingApproval> Get(std::string_view tenant_id, std::string_view job_id) override;
   Result<uint64_t> Update(const v1::PendingApproval& record, uint64_t expected_revision) override;
   // One pass over the bucket's latest values (a KV watch that stops after them).
@@ -194,9 +205,17 @@ struct ApprovalOptions {
 struct Held {
   v1::PendingApproval approval;  // the stored record (the earlier one for a redelivery)
   bool created = false;          // false: the job was held already
-  // The message for `approval.requests.<rest>` while the record is pending (for a
-  // redelivery too: its Nats-Msg-Id makes the repeat a duplicate). Unset once resolved.
-  std::optional<OutboundMessage> request;
+  // Whether `approval.requests.<rest>` is to carry the job (RequestMessage): while the
+  // record is pending, for a redelivery too (its Nats-Msg-Id makes the repeat a
+  // duplicate); not once it is resolved.
+  bool request_due = false;
+};
+
+// One job for ApprovalService::HoldMany; the pointers must outlive the call.
+struct HoldRequest {
+  const v1::Job* job = nullptr;
+  const v1::Decision* decision = nullptr;
+  std::string_view subject;
 };
 
 // What Approve and Reject answer, also when they refuse.
@@ -235,6 +254,12 @@ class ApprovalService {
   // has no <rest> or the job no id; the store's error when it cannot be reached (the
   // dispatcher then retries the job: nothing is held unrecorded).
   Result<Held> Hold(const v1::Job& job, const v1::Decision& decision, std::string_view subject);
+  // Hold for several jobs, their records written together (ApprovalStore::CreateMany): a
+  // batch with many held jobs waits for the store once. (*held)[i] answers requests[i].
+  void HoldMany(std::span<const HoldRequest> requests, std::vector<Result<Held>>* held);
+  // The `approval.requests.<rest>` message for a pending `record` (job scrubbed of
+  // secrets, decision, approval binding; the Nats-Msg-Id the dispatcher gives it).
+  OutboundMessage RequestMessage(const v1::PendingApproval& record) const;
 
   // `request` names the job (job_id, tenant_id) and may carry a reason and the digest
   // the approver reviewed. See the file comment for the checks.
@@ -270,7 +295,6 @@ class ApprovalService {
   ApprovalOutcome Refuse(const v1::PendingApproval& record, const Identity& who, StatusCode status,
                          std::string code, std::string message,
                          const v1::Decision* reevaluated = nullptr);
-  OutboundMessage RequestMessage(const v1::PendingApproval& record) const;
   google::protobuf::Timestamp Now() const;
   void ReportPending();
 

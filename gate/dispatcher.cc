@@ -1,11 +1,9 @@
 #include "gate/dispatcher.h"
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <optional>
 
 #include "policy/hash.h"
 #include "policy/secrets.h"
@@ -14,33 +12,16 @@
 namespace jobgate::gate {
 namespace {
 
-constexpr char kHex[] = "0123456789abcdef";
-
-void AppendHex(const unsigned char* bytes, size_t size, std::string* out) {
-  for (size_t i = 0; i < size; ++i) {
-    out->push_back(kHex[bytes[i] >> 4]);
-    out->push_back(kHex[bytes[i] & 0xf]);
-  }
-}
-
-// SHA-256 with the digest implementation fetched once (EVP_sha256() per call makes
-// OpenSSL 3 look the algorithm up every time).
-void Sha256(std::string_view data, unsigned char digest[32]) {
-  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  unsigned int size = 0;
-  EVP_Digest(data.data(), data.size(), digest, &size, kSha256, nullptr);
-}
-
 // The hex prefix every msg id of a job starts with.
 void JobIdPrefix(std::string_view tenant_id, std::string_view job_id, std::string* out) {
   std::string key;
   key.reserve(tenant_id.size() + job_id.size() + 1);
   key.append(tenant_id).push_back('\x1f');
   key.append(job_id);
-  unsigned char digest[32];
-  Sha256(key, digest);
+  unsigned char digest[policy::kSha256Bytes];
+  policy::Sha256(key, digest);
   out->clear();
-  AppendHex(digest, 16, out);
+  policy::AppendHex(digest, 16, out);
   out->push_back(':');
 }
 
@@ -96,7 +77,7 @@ void DecisionIdSource::Next(std::string* out) {
     used_ = 0;
   }
   out->clear();
-  AppendHex(pool_.data() + used_, 16, out);
+  policy::AppendHex(pool_.data() + used_, 16, out);
   used_ += 16;
 }
 
@@ -110,7 +91,7 @@ std::string NewDecisionId() {
     return policy::Sha256Hex(std::to_string(now) + "/" + std::to_string(counter++)).substr(0, 32);
   }
   std::string id;
-  AppendHex(bytes, sizeof(bytes), &id);
+  policy::AppendHex(bytes, sizeof(bytes), &id);
   return id;
 }
 
@@ -186,10 +167,12 @@ Result<Dispatcher::BatchStats> Dispatcher::RunOnce() {
 
   plans_.assign(batch_.size(), Plan{});
   outbound_used_ = 0;
+  holds_used_ = 0;
   for (size_t i = 0; i < batch_.size(); ++i) {
     plans_[i].received_at = received_at;
     PlanMessage(*policy, shadow.get(), *batch_[i], &plans_[i]);
   }
+  if (holds_used_ > 0) HoldAndRoute();
   bus_->PublishBatch(std::span<const OutboundMessage>(outbound_.data(), outbound_used_),
                      options_.publish_timeout, &results_);
   for (size_t i = 0; i < batch_.size(); ++i) Finish(policy, *batch_[i], plans_[i], &stats);
@@ -264,13 +247,12 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
                   "subject '" + std::string(subject) + "' has nothing after its first token", plan);
     return;
   }
-  auto decoded = subjects::DecodeJob(
-      message.data(), subjects::FormatFromContentType(message.header("Content-Type")));
-  if (!decoded.ok()) {
-    PlanRejection(message, "decode_error", decoded.status().message(), plan);
+  if (Status decoded = subjects::DecodeJobInto(
+          message.data(), subjects::FormatFromContentType(message.header("Content-Type")), &job_);
+      !decoded.ok()) {
+    PlanRejection(message, "decode_error", decoded.message(), plan);
     return;
   }
-  job_ = std::move(decoded).value();
   if (Status s = subjects::NormalizeJob(subject, &job_); !s.ok()) {
     PlanRejection(message, job_.job_id().empty() ? "missing_job_id" : "invalid_job", s.message(),
                   plan);
@@ -305,50 +287,77 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
     }
   }
 
-  std::optional<Held> held;
-  if (verdict == v1::REQUIRE_APPROVAL && seams_.approvals != nullptr) {
-    // Held in the shared store before anything is published: a job is never waiting for
-    // approval without a record any replica can serve.
-    auto hold = seams_.approvals->Hold(job_, decision_, subject);
-    if (!hold.ok()) {
-      plan->kind = Plan::Kind::kRetry;
-      plan->nak_delay = options_.retry_delay;
-      spdlog::warn("job {} not held for approval, left for redelivery: {}", job_.job_id(),
-                   hold.status().ToString());
-      return;
-    }
-    held = std::move(*hold);
-  }
-
   plan->kind = Plan::Kind::kRoute;
   plan->verdict = verdict;
   plan->deciding_rule = evaluation_.deciding_rule;
+  if (verdict == v1::REQUIRE_APPROVAL && seams_.approvals != nullptr) {
+    // Held in the shared store before anything is published (a job is never waiting for
+    // approval without a record any replica can serve); the batch's holds are written
+    // together once every message is judged (HoldAndRoute).
+    if (holds_used_ == holds_.size()) holds_.emplace_back();
+    PendingHold& hold = holds_[holds_used_++];
+    hold.plan = static_cast<size_t>(plan - plans_.data());
+    hold.job.Swap(&job_);  // job_'s next decode reuses the held-over allocations
+    hold.decision.Swap(&decision_);
+    hold.subject = subject;
+    hold.rest = rest;
+    return;
+  }
+  PlanRoute(job_, decision_, subject, rest, nullptr, plan);
+}
+
+void Dispatcher::HoldAndRoute() {
+  hold_requests_.clear();
+  for (size_t i = 0; i < holds_used_; ++i) {
+    hold_requests_.push_back(HoldRequest{&holds_[i].job, &holds_[i].decision, holds_[i].subject});
+  }
+  seams_.approvals->HoldMany(hold_requests_, &held_);
+  for (size_t i = 0; i < holds_used_; ++i) {
+    PendingHold& hold = holds_[i];
+    Plan* plan = &plans_[hold.plan];
+    if (!held_[i].ok()) {
+      plan->kind = Plan::Kind::kRetry;
+      plan->nak_delay = options_.retry_delay;
+      spdlog::warn("job {} not held for approval, left for redelivery: {}", hold.job.job_id(),
+                   held_[i].status().ToString());
+      continue;
+    }
+    PlanRoute(hold.job, hold.decision, hold.subject, hold.rest, &*held_[i], plan);
+  }
+}
+
+void Dispatcher::PlanRoute(const v1::Job& job, const v1::Decision& decision,
+                           std::string_view subject, std::string_view rest, const Held* held,
+                           Plan* plan) {
+  const v1::Verdict verdict = decision.decision();
   const std::string target = TargetSubject(options_.prefixes, verdict, rest);
   const bool to_worker = RoutesToWorker(verdict);
 
-  job_.SerializeToString(&job_bytes_);
+  job.SerializeToString(&job_bytes_);
   // Copies that are not for a worker never carry a raw secret.
   const std::string* audit_job_bytes = &job_bytes_;
-  if (policy::SecretScanner::Default().ContainsSecret(job_)) {
-    scrubbed_job_ = job_;
+  if (policy::SecretScanner::Default().ContainsSecret(job)) {
+    scrubbed_job_ = job;
     policy::SecretScanner::Default().RedactJob(&scrubbed_job_, nullptr);
     scrubbed_job_.SerializeToString(&scrubbed_bytes_);
     audit_job_bytes = &scrubbed_bytes_;
   }
-  decision_.SerializeToString(&decision_bytes_);
-  JobIdPrefix(job_.tenant_id(), job_.job_id(), &id_prefix_);
+  decision.SerializeToString(&decision_bytes_);
+  JobIdPrefix(job.tenant_id(), job.job_id(), &id_prefix_);
 
   // DispatchedJob {1: job, 2: decision, 3: approval}. A held job whose approval is already
   // resolved (a late redelivery) is not requested again.
-  if (!held || held->request) {
+  if (held == nullptr || held->request_due) {
     OutboundMessage& dispatch = NextOutbound(plan);
     dispatch.subject.assign(target);
     dispatch.msg_id.assign(id_prefix_).append("dispatch");
-    SetDecisionHeaders(decision_, &dispatch);
+    SetDecisionHeaders(decision, &dispatch);
     dispatch.body.clear();
     AppendField(1, to_worker ? job_bytes_ : *audit_job_bytes, &dispatch.body);
     AppendField(2, decision_bytes_, &dispatch.body);
-    if (held) AppendField(3, held->approval.approval().SerializeAsString(), &dispatch.body);
+    if (held != nullptr) {
+      AppendField(3, held->approval.approval().SerializeAsString(), &dispatch.body);
+    }
   }
 
   // DecisionRecord {1: decision, 2: subject, 3: routed_to, 4: job}
@@ -369,7 +378,7 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
     alert.headers.clear();
     alert.body.swap(body_copy);
   }
-  spdlog::debug("job {} on {}: {} -> {}", job_.job_id(), subject, policy::VerdictName(verdict),
+  spdlog::debug("job {} on {}: {} -> {}", job.job_id(), subject, policy::VerdictName(verdict),
                 target);
 }
 

@@ -152,6 +152,14 @@ class Dispatcher {
 
   void PlanMessage(const policy::Policy& policy, const policy::Policy* shadow,
                    InboundMessage& message, Plan* plan);
+  // The publishes of a judged job: to its target (unless `held` says its approval is
+  // resolved already), its decision record, and an alert copy. `held` is null unless
+  // the job was held for approval.
+  void PlanRoute(const v1::Job& job, const v1::Decision& decision, std::string_view subject,
+                 std::string_view rest, const Held* held, Plan* plan);
+  // Writes the batch's held jobs to the approval store together, then plans their
+  // publishes (or their redelivery when the store failed).
+  void HoldAndRoute();
   // Judges job_ with the shadow policy and records the outcome in decision_.
   void JudgeShadow(const policy::Policy& policy, const policy::Policy& shadow);
   void PlanRejection(InboundMessage& message, std::string reason, std::string error, Plan* plan);
@@ -186,6 +194,18 @@ class Dispatcher {
   std::string decision_bytes_;  // decision_, serialized once per job
   std::string body_;
   std::string id_prefix_;
+  // REQUIRE_APPROVAL jobs of this batch, waiting for HoldAndRoute: slots [0, holds_used_).
+  struct PendingHold {
+    size_t plan = 0;  // index into plans_
+    v1::Job job;
+    v1::Decision decision;
+    std::string_view subject;  // views into the batch's message, alive until it is acked
+    std::string_view rest;
+  };
+  std::vector<PendingHold> holds_;
+  size_t holds_used_ = 0;
+  std::vector<HoldRequest> hold_requests_;
+  std::vector<Result<Held>> held_;
   DecisionIdSource decision_ids_;
   DecisionStampBuffer stamp_;
 

@@ -2,19 +2,49 @@
 
 #include <openssl/evp.h>
 
+#include <memory>
+
 namespace jobgate::policy {
+namespace {
+
+struct DigestContextFree {
+  void operator()(EVP_MD_CTX* context) const { EVP_MD_CTX_free(context); }
+};
+
+// The algorithm is fetched once (EVP_sha256() makes OpenSSL 3 look it up on every use) and
+// each thread keeps one context (EVP_Digest allocates and frees one per call).
+const EVP_MD* Sha256Algorithm() {
+  static EVP_MD* const algorithm = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return algorithm;
+}
+
+}  // namespace
+
+void Sha256(std::string_view data, unsigned char digest[kSha256Bytes]) {
+  thread_local std::unique_ptr<EVP_MD_CTX, DigestContextFree> context(EVP_MD_CTX_new());
+  unsigned int size = 0;
+  if (context == nullptr || EVP_DigestInit_ex2(context.get(), Sha256Algorithm(), nullptr) != 1 ||
+      EVP_DigestUpdate(context.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(context.get(), digest, &size) != 1) {
+    // Out of memory inside OpenSSL: the one-shot path reports nothing either way, so use it.
+    EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
+  }
+}
+
+void AppendHex(const unsigned char* bytes, size_t size, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (size_t i = 0; i < size; ++i) {
+    out->push_back(kHex[bytes[i] >> 4]);
+    out->push_back(kHex[bytes[i] & 0xf]);
+  }
+}
 
 std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
+  unsigned char digest[kSha256Bytes];
+  Sha256(data, digest);
   std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 0xF]);
-  }
+  out.reserve(2 * kSha256Bytes);
+  AppendHex(digest, kSha256Bytes, &out);
   return out;
 }
 

@@ -10,22 +10,27 @@ BodyFormat FormatFromContentType(std::string_view content_type) {
   return BodyFormat::kAuto;
 }
 
-Result<v1::Job> DecodeJob(std::string_view body, BodyFormat format) {
+Status DecodeJobInto(std::string_view body, BodyFormat format, v1::Job* job) {
   if (format == BodyFormat::kAuto) {
     const size_t first = body.find_first_not_of(" \t\r\n");
     format = (first != std::string_view::npos && body[first] == '{') ? BodyFormat::kJson
                                                                      : BodyFormat::kProtobuf;
   }
-  v1::Job job;
   if (format == BodyFormat::kJson) {
-    Status status = FromJson(body, &job);
-    if (!status.ok()) return status;
-    return job;
+    job->Clear();
+    return FromJson(body, job);
   }
+  // ParseFromArray clears first; cleared strings and sub-messages keep their memory.
   if (body.size() > static_cast<size_t>(INT32_MAX) ||
-      !job.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+      !job->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
     return InvalidArgument("not a protobuf jobgate.v1.Job nor a JSON object");
   }
+  return Status::Ok();
+}
+
+Result<v1::Job> DecodeJob(std::string_view body, BodyFormat format) {
+  v1::Job job;
+  if (Status status = DecodeJobInto(body, format, &job); !status.ok()) return status;
   return job;
 }
 

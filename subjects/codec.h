@@ -23,6 +23,10 @@ BodyFormat FormatFromContentType(std::string_view content_type);
 // Does not apply defaults or check required fields (see NormalizeJob).
 Result<v1::Job> DecodeJob(std::string_view body, BodyFormat format);
 
+// DecodeJob into `job`, replacing what it held and reusing its allocations (the
+// dispatcher decodes every job into one message). On error `job` holds no defined value.
+Status DecodeJobInto(std::string_view body, BodyFormat format, v1::Job* job);
+
 // Fills defaults the contract names: tenant_id "default"; topic = `subject` when empty.
 // Returns an error when the job cannot be judged (no job_id).
 Status NormalizeJob(std::string_view subject, v1::Job* job);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "gate/approvals.h"
@@ -99,6 +100,37 @@ TEST_P(ApprovalStoreTest, CreateOnceThenGetWithRevision) {
   EXPECT_EQ(got->approval().held_at().seconds(), 1);  // the first write stands
   // Tenants are separate.
   EXPECT_EQ(store().Get("other", "j1").status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(ApprovalStoreTest, CreateManyAnswersAsCreateWouldForEach) {
+  ASSERT_TRUE(store().Create(Pending("held-before", 500)).ok());
+  std::vector<Record> records;
+  for (int i = 0; i < 50; ++i) records.push_back(Pending("j" + std::to_string(i), 1000 + i));
+  records.push_back(Pending("held-before", 2000));  // a redelivery of a held job
+  records.push_back(Pending("j7", 3000));           // the same job twice in one batch
+  std::vector<const Record*> pointers;
+  for (const Record& record : records) pointers.push_back(&record);
+
+  std::vector<Result<uint64_t>> revisions;
+  store().CreateMany(pointers, &revisions);
+  ASSERT_EQ(revisions.size(), records.size());
+  std::set<uint64_t> distinct;
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(revisions[i].ok()) << i << ": " << revisions[i].status().ToString();
+    distinct.insert(*revisions[i]);
+    auto got = store().Get("default", "j" + std::to_string(i));
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(got->revision(), *revisions[i]);
+  }
+  EXPECT_EQ(distinct.size(), 50u);
+  EXPECT_EQ(revisions[50].status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(revisions[51].status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(store().Get("default", "held-before")->approval().held_at().seconds(), 0);
+  EXPECT_EQ(store().Get("default", "j7")->approval().held_at().seconds(), 1);  // first stands
+  EXPECT_EQ(*store().CountPending(), 51);
+
+  store().CreateMany({}, &revisions);
+  EXPECT_TRUE(revisions.empty());
 }
 
 TEST_P(ApprovalStoreTest, UpdateIsCompareAndSet) {
@@ -219,8 +251,8 @@ class ApprovalReplicasTest : public ::testing::Test {
     decision.set_approval_ttl_sec(3600);
     auto held = replica.service->Hold(job, decision, "job.db.migrate");
     ASSERT_TRUE(held.ok()) << held.status().ToString();
-    ASSERT_TRUE(held->request.has_value());
-    ASSERT_TRUE(replica.publisher->Publish(*held->request).ok());
+    ASSERT_TRUE(held->request_due);
+    ASSERT_TRUE(replica.publisher->Publish(replica.service->RequestMessage(held->approval)).ok());
   }
 
   int64_t Count(const std::string& stream, const std::string& filter) {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "gate/api.h"
+#include "gate/dispatcher.h"
 #include "policy/hash.h"
 #include "subjects/codec.h"
 #include "tests/gate/approvals_test_util.h"
@@ -126,11 +127,13 @@ TEST(ApprovalKeyTest, SafeForKvAndDistinctPerTenant) {
 TEST_F(ApprovalsTest, HoldPublishesTheRequestWithItsBinding) {
   const Held held = HoldJob(DbJob("j1"));
   EXPECT_TRUE(held.created);
-  ASSERT_TRUE(held.request.has_value());
-  EXPECT_EQ(held.request->subject, "approval.requests.db.migrate");
-  EXPECT_FALSE(held.request->msg_id.empty());
+  ASSERT_TRUE(held.request_due);
+  const OutboundMessage message = service_.RequestMessage(held.approval);
+  EXPECT_EQ(message.subject, "approval.requests.db.migrate");
+  // The dispatcher's msg id for the copy it routes: a redelivery is a duplicate either way.
+  EXPECT_EQ(message.msg_id, MessageId("default", "j1", "dispatch"));
   v1::DispatchedJob request;
-  ASSERT_TRUE(request.ParseFromString(held.request->body));
+  ASSERT_TRUE(request.ParseFromString(message.body));
   EXPECT_EQ(request.job().job_id(), "j1");
   EXPECT_EQ(request.decision().approver_role(), "dba");
   EXPECT_EQ(request.decision().reason(), "Prod writes require human approval");
@@ -164,10 +167,39 @@ TEST_F(ApprovalsTest, RedeliveredJobCreatesNoSecondApproval) {
   const Held again = HoldJob(DbJob("j1"));
   EXPECT_FALSE(again.created);
   EXPECT_EQ(again.approval.revision(), first.approval.revision());
-  ASSERT_TRUE(again.request.has_value());
-  EXPECT_EQ(again.request->msg_id, first.request->msg_id);  // the stream drops the repeat
+  ASSERT_TRUE(again.request_due);
+  // The same request message again: the stream drops the repeat.
+  EXPECT_EQ(service_.RequestMessage(again.approval).msg_id,
+            service_.RequestMessage(first.approval).msg_id);
   EXPECT_EQ(*service_.CountPending(), 1);
   EXPECT_EQ(observer_.held.load(), 1);
+}
+
+TEST_F(ApprovalsTest, HoldManyAnswersEachJobAsHoldWould) {
+  const Held before = HoldJob(DbJob("j0"));
+  const v1::Job jobs[] = {DbJob("j1"), DbJob("j0"), DbJob("j2"), DbJob("j1")};
+  std::vector<v1::Decision> decisions;
+  for (const v1::Job& job : jobs) decisions.push_back(held_policy_->Decide(job, {"d", 1}));
+  std::vector<HoldRequest> requests;
+  for (size_t i = 0; i < 4; ++i) requests.push_back({&jobs[i], &decisions[i], "job.db.migrate"});
+  requests.push_back({&jobs[2], &decisions[2], "job"});  // no <rest>
+
+  std::vector<Result<Held>> held;
+  service_.HoldMany(requests, &held);
+  ASSERT_EQ(held.size(), 5u);
+  for (size_t i = 0; i < 4; ++i) {
+    ASSERT_TRUE(held[i].ok()) << i << ": " << held[i].status().ToString();
+    EXPECT_TRUE(held[i]->request_due);
+  }
+  EXPECT_TRUE(held[0]->created);
+  EXPECT_FALSE(held[1]->created);  // held before this batch
+  EXPECT_EQ(held[1]->approval.revision(), before.approval.revision());
+  EXPECT_TRUE(held[2]->created);
+  EXPECT_FALSE(held[3]->created);  // the same job twice in one batch: the first stands
+  EXPECT_EQ(held[3]->approval.revision(), held[0]->approval.revision());
+  EXPECT_EQ(held[4].status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(*service_.CountPending(), 3);
+  EXPECT_EQ(observer_.held.load(), 3);
 }
 
 TEST_F(ApprovalsTest, HoldRefusesAJobWithoutRest) {
