@@ -839,10 +839,12 @@ namespace {
 // each as {dotted path, "path"}.
 int RedactPaths(const RE2& paths, v1::Job* job, v1::Decision* decision) {
   int replaced = 0;
-  auto replace = [&](const std::string& slash_path, const std::string& dotted,
-                     const std::string& value_text, auto set_marker) {
+  // `value_text` is called only for a matching path: most values are not redacted, and
+  // printing a nested value at every level of the walk would cost its size times depth.
+  auto replace = [&](const std::string& slash_path, const std::string& dotted, auto value_text,
+                     auto set_marker) {
     if (!RE2::FullMatch(slash_path, paths)) return false;
-    set_marker(SecretScanner::Marker("path", value_text));
+    set_marker(SecretScanner::Marker("path", value_text()));
     v1::Redaction* r = decision->add_redactions();
     r->set_path(dotted);
     r->set_detector("path");
@@ -853,8 +855,9 @@ int RedactPaths(const RE2& paths, v1::Job* job, v1::Decision* decision) {
   std::function<void(Value*, const std::string&, const std::string&, int)> walk =
       [&](Value* v, const std::string& slash, const std::string& dotted, int depth) {
         if (depth > 64) return;
-        const std::string text =
-            v->kind_case() == Value::kStringValue ? v->string_value() : v->ShortDebugString();
+        auto text = [v] {
+          return v->kind_case() == Value::kStringValue ? v->string_value() : v->ShortDebugString();
+        };
         if (replace(slash, dotted, text,
                     [&](std::string m) { v->set_string_value(std::move(m)); })) {
           return;
@@ -878,12 +881,14 @@ int RedactPaths(const RE2& paths, v1::Job* job, v1::Decision* decision) {
   }
   for (auto& entry : *job->mutable_labels()) {
     std::string& value = entry.second;  // a named reference: lambdas cannot capture bindings
-    replace("labels/" + entry.first, "labels." + entry.first, value,
-            [&](std::string m) { value = std::move(m); });
+    replace(
+        "labels/" + entry.first, "labels." + entry.first, [&value] { return value; },
+        [&](std::string m) { value = std::move(m); });
   }
   if (!job->payload().empty()) {
-    replace("payload", "payload", job->payload(),
-            [&](std::string m) { job->set_payload(std::move(m)); });
+    replace(
+        "payload", "payload", [job] { return job->payload(); },
+        [&](std::string m) { job->set_payload(std::move(m)); });
   }
   return replaced;
 }
