@@ -13,6 +13,7 @@
 #include "gate/throttle.h"
 #include "metrics/metrics.h"
 #include "policy/policy.h"
+#include "policy/secrets.h"
 
 namespace jobgate::gate {
 
@@ -89,6 +90,10 @@ int Daemon::Run() {
     return 1;
   }
   std::unique_ptr<NatsConnection> connection = std::move(connected).value();
+
+  // The secret detectors compile once (tens of milliseconds); do it now, not on the
+  // first job.
+  (void)policy::SecretScanner::Default();
 
   // Streams, consumer, subscriptions: retried until they succeed or we are stopped.
   SystemClock clock;

@@ -159,11 +159,8 @@ Result<Dispatcher::BatchStats> Dispatcher::RunOnce() {
   const std::shared_ptr<const policy::Policy> shadow =
       seams_.shadow != nullptr ? seams_.shadow->Get() : nullptr;
   const auto received_at = clock_->Now();
-  if (metrics_ != nullptr) {
-    metrics_->jobs_received.Increment(static_cast<double>(batch_.size()));
-    metrics_->queue_pending.Add({{"stream", "JOBS"}})
-        .Set(static_cast<double>(batch_.back()->num_pending()));
-  }
+  // (jobgate_queue_pending comes from consumer info, sampled by the daemon every second.)
+  if (metrics_ != nullptr) metrics_->jobs_received.Increment(static_cast<double>(batch_.size()));
 
   plans_.assign(batch_.size(), Plan{});
   outbound_used_ = 0;
