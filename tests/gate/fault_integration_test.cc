@@ -1,25 +1,24 @@
-// Reliability under faults (issue 8): a stream of jobs of every outcome
-// (allowed, denied, held for approval, unreadable) is published while the gate
-// is killed with SIGKILL at random moments and restarted, while nats-server
-// itself is restarted, and on a three-node JetStream cluster (replicated
-// streams) while a node is killed and brought back. Afterwards every job
-// published is accounted for exactly once: in WORK, in APPROVALS, denied on
-// audit.denied or rejected on audit.rejected, never in two places, never twice,
-// and with a decision record on audit.decisions (for an unreadable message,
+// Reliability under faults (issue 8): a stream of jobs of every outcome (allowed, denied,
+// held for approval, unreadable) is published while the gate is killed with SIGKILL at
+// random moments and restarted, while nats-server itself is restarted, and on a
+// three-node JetStream cluster (replicated streams) while a node is killed and brought
+// back. Afterwards every job published is accounted for exactly once: in WORK, in
+// APPROVALS, denied on audit.denied or rejected on audit.rejected, never in two places,
+// never twice, and with a decision record on audit.decisions (for an unreadable message,
 // which has no job to decide on, its RejectedMessage is the record).
 //
 // Every server runs the deploy configs' users and least-privilege permissions
-// (deploy/nats/permissions.conf): jobs come from the `agent` user, the gate
-// runs as `jobgate`, and the accounting reads the streams as `jobgate`.
+// (deploy/nats/permissions.conf): jobs come from the `agent` user, the gate runs as
+// `jobgate`, and the accounting reads the streams as `jobgate`.
 //
-// Sizes and the seed come from the environment; the defaults are the short run
-// of scripts/test, scripts/fault-run sets the full one (docs/reliability.md):
-//   JOBGATE_FAULT_SEED        RNG seed (default: from the clock; always
-//   printed) JOBGATE_FAULT_JOBS        jobs per test (3000) JOBGATE_FAULT_RATE
-//   jobs published per second (600) JOBGATE_FAULT_KILLS       gate SIGKILLs (5)
-//   JOBGATE_FAULT_RESTARTS    nats-server restarts, alternately SIGKILL and
-//   SIGTERM (4) JOBGATE_FAULT_NODE_KILLS  cluster node kills, alternately the
-//   JOBS leader and any (2)
+// Sizes and the seed come from the environment; the defaults are the short run of
+// scripts/test, scripts/fault-run sets the full one (docs/reliability.md):
+//   JOBGATE_FAULT_SEED        RNG seed (default: from the clock; always printed)
+//   JOBGATE_FAULT_JOBS        jobs per test (3000)
+//   JOBGATE_FAULT_RATE        jobs published per second (600)
+//   JOBGATE_FAULT_KILLS       gate SIGKILLs (5)
+//   JOBGATE_FAULT_RESTARTS    nats-server restarts, alternately SIGKILL and SIGTERM (4)
+//   JOBGATE_FAULT_NODE_KILLS  cluster node kills, alternately the JOBS leader and any (2)
 // Each test prints one `FAULT_RESULT` line with its figures.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -146,10 +145,9 @@ std::vector<JobSpec> MakeJobs(int64_t n, std::mt19937_64& rng) {
   return jobs;
 }
 
-// Publishes every job at `rate` per second, each with a Nats-Msg-Id of its own,
-// retrying until JetStream acknowledged it (the JOBS stream drops a retry of a
-// publish that was stored but whose ack was lost). A job counts as published
-// once acknowledged.
+// Publishes every job at `rate` per second, each with a Nats-Msg-Id of its own, retrying
+// until JetStream acknowledged it (the JOBS stream drops a retry of a publish that was
+// stored but whose ack was lost). A job counts as published once acknowledged.
 class Publisher {
  public:
   Publisher(std::string url, const std::vector<JobSpec>* jobs, int64_t rate)
@@ -304,9 +302,9 @@ Ledger Account(JetStreamClient& inspector, const std::vector<JobSpec>& jobs) {
   return ledger;
 }
 
-// Waits until JOBS is drained by the gate and the places hold at least one
-// message per job; false when that did not happen within `timeout` (the
-// accounting then says what is missing).
+// Waits until JOBS is drained by the gate and the places hold at least one message per
+// job; false when that did not happen within `timeout` (the accounting then says what is
+// missing).
 bool WaitDrained(JetStreamClient& inspector, size_t jobs, milliseconds timeout) {
   return WaitFor(
       [&] {
@@ -341,8 +339,7 @@ class FaultTest : public ::testing::Test {
     started_ = Clock::now();
   }
 
-  // A gate as the `jobgate` user. Redelivery after a crash comes after
-  // ack_wait: short.
+  // A gate as the `jobgate` user. Redelivery after a crash comes after ack_wait: short.
   std::unique_ptr<GateProcess> StartGate(const std::string& url,
                                          const std::string& extra_yaml = "") {
     const std::string config =
@@ -357,30 +354,29 @@ class FaultTest : public ::testing::Test {
     return milliseconds(std::uniform_int_distribution<int>(lo, hi)(rng_));
   }
 
-  // Drains, accounts and reports; `faults` names what was done, for the result
-  // line.
+  // Drains, accounts and reports; `faults` names what was done, for the result line.
   void AccountAndReport(const std::string& test, JetStreamClient& inspector,
                         const Publisher& publisher, const std::string& faults) {
     const bool drained =
         WaitDrained(inspector, jobs_.size(), seconds(120) + milliseconds(jobs_.size() * 2));
     EXPECT_TRUE(drained) << "JOBS not drained; accounting what is there";
     const Ledger ledger = Account(inspector, jobs_);
+    // Retried publishes were dropped by JOBS as duplicates: one stored message per job.
+    const int64_t stored = inspector.Count("JOBS");
     const double secs = std::chrono::duration<double>(Clock::now() - started_).count();
     std::printf(
-        "FAULT_RESULT test=%s seed=%llu jobs=%zu published=%zu "
-        "publish_retries=%zu %s "
-        "work=%zu approvals=%zu denied=%zu rejected=%zu records=%zu "
-        "lost=%zu duplicates=%zu "
-        "duplicates_work=%zu duplicates_approvals=%zu misrouted=%zu "
-        "missing_records=%zu "
-        "unknown=%zu seconds=%.1f\n",
+        "FAULT_RESULT test=%s seed=%llu jobs=%zu published=%zu publish_retries=%zu "
+        "jobs_stored=%lld %s work=%zu approvals=%zu denied=%zu rejected=%zu records=%zu "
+        "lost=%zu duplicates=%zu duplicates_work=%zu duplicates_approvals=%zu misrouted=%zu "
+        "missing_records=%zu unknown=%zu seconds=%.1f\n",
         test.c_str(), static_cast<unsigned long long>(knobs_.seed), jobs_.size(), publisher.acked(),
-        publisher.retries(), faults.c_str(), ledger.held[kWork], ledger.held[kApprovals],
-        ledger.held[kDenied], ledger.held[kRejected], ledger.records, ledger.lost,
-        ledger.duplicates, ledger.duplicates_work, ledger.duplicates_approvals, ledger.misrouted,
-        ledger.missing_records, ledger.unknown, secs);
+        publisher.retries(), static_cast<long long>(stored), faults.c_str(), ledger.held[kWork],
+        ledger.held[kApprovals], ledger.held[kDenied], ledger.held[kRejected], ledger.records,
+        ledger.lost, ledger.duplicates, ledger.duplicates_work, ledger.duplicates_approvals,
+        ledger.misrouted, ledger.missing_records, ledger.unknown, secs);
     std::fflush(stdout);
     EXPECT_EQ(publisher.acked(), jobs_.size());
+    EXPECT_EQ(stored, static_cast<int64_t>(jobs_.size()));
     std::string problems;
     for (const auto& p : ledger.problems) problems += "  " + p + "\n";
     EXPECT_TRUE(ledger.clean()) << problems;
@@ -448,8 +444,7 @@ TEST_F(FaultTest, NatsServerRestartedUnderLoadAccountsForEveryJobOnce) {
     server.Start();  // same port, same store
     ++restarts;
     sigkills += kill ? 1 : 0;
-    // Under load again before the next restart: the gate makes progress (or all
-    // is done).
+    // Under load again before the next restart: the gate makes progress (or all is done).
     ASSERT_TRUE(WaitFor(
         [&] {
           const int64_t now = inspector.Count("AUDIT", "audit.decisions.>");
@@ -502,8 +497,7 @@ TEST_F(FaultTest, ClusterNodeKilledUnderLoadAccountsForEveryJobOnce) {
     std::this_thread::sleep_for(RandomMillis(500, 3000));  // down for a while, under load
     cluster.Start(victim);
     ++node_kills;
-    // Whole again before the next kill: every stream has a leader and current
-    // replicas.
+    // Whole again before the next kill: every stream has a leader and current replicas.
     ASSERT_TRUE(WaitFor(all_replicas_current, seconds(90))) << gate->process().Log();
   }
   publisher.Join();
