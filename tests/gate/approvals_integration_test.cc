@@ -293,7 +293,8 @@ TEST_F(ApprovalReplicasTest, HeldByOneGateApprovedThroughAnotherReachesTheWorker
   EXPECT_EQ(released.approval().job_digest(), JobDigest(DbJob("j1")));
   EXPECT_EQ(work[0].headers["Jobgate-Approver"], "alice");
   EXPECT_FALSE(work[0].headers["Nats-Msg-Id"].empty());
-  EXPECT_EQ(Count("AUDIT", "audit.decisions.db.migrate"), 1);
+  // The approval's record, and the refused second approve's (not a replay, but recorded).
+  EXPECT_EQ(Count("AUDIT", "audit.decisions.db.migrate"), 2);
   EXPECT_EQ(*a.service->CountPending(), 0);
 }
 
