@@ -4,7 +4,7 @@
 // finish with a definite, fail-closed answer; the assertions are on results, never on
 // time. Each test prints what it measured (wall time, growth of the max RSS) so the
 // figures in docs/reliability.md can be rerun:
-//   build/policy_tests --gtest_filter='Hostile*'
+//   build/tests/policy_tests --gtest_filter='HostileInput.*'
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
