@@ -154,6 +154,10 @@ TEST_F(HostileGateTest, DeepNestingAndInvalidUtf8AreRejectedAndAcked) {
   EXPECT_EQ(RejectedReasons(client), (std::multiset<std::string>{"decode_error", "decode_error",
                                                                  "decode_error", "decode_error"}));
   EXPECT_EQ(client.Count("WORK", "worker.read.deep"), 0);
+  // protobuf's own complaint about the invalid UTF-8 goes through the gate's logger (at
+  // debug), not one raw stderr line per hostile message.
+  EXPECT_EQ(gate->process().Log().find("[libprotobuf"), std::string::npos)
+      << gate->process().Log();
 }
 
 // A secret in a binary payload (NUL bytes, invalid UTF-8 around it) and in a label after
