@@ -1,5 +1,6 @@
 #include "gate/daemon.h"
 
+#include <malloc.h>
 #include <prometheus/exposer.h>
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
@@ -164,6 +165,7 @@ int Daemon::Run() {
     maintenance = std::thread([&] {
       auto next_recheck = clock.Now() + config_.policy_recheck;
       auto next_sweep = clock.Now();
+      const policy::Policy* trimmed_after = nullptr;
       while (!stopping()) {
         const auto now = clock.Now();
         if (now >= next_recheck) {
@@ -171,7 +173,15 @@ int Daemon::Run() {
           next_recheck = now + config_.policy_recheck;
         }
         // A re-check may withdraw the policy (its store gone) or bring one back.
-        readiness_.policy_active = active_policy_.Get() != nullptr;
+        const std::shared_ptr<const policy::Policy> enforced = active_policy_.Get();
+        readiness_.policy_active = enforced != nullptr;
+        if (enforced.get() != trimmed_after) {
+          // Compiling a policy builds and frees a YAML node tree many times its compiled
+          // size (~100 MB for 10,000 rules, ~15 MB compiled); glibc keeps those pages
+          // unless asked. Asked here, after the compile's temporaries are gone.
+          malloc_trim(0);
+          trimmed_after = enforced.get();
+        }
         if (now >= next_sweep) {
           control->Sweep();
           next_sweep = now + config_.approval_sweep;
