@@ -201,11 +201,14 @@ int Daemon::Run() {
 
   if (!buses.empty()) {
     RateLimiter limiter(&clock);  // shared: the rate is per gate process
+    DispatcherOptions dispatch_options = config_.dispatch;
+    // Attached, so connected: the server has announced its max_payload.
+    dispatch_options.max_publish_bytes = static_cast<size_t>(connection->max_payload());
     std::vector<std::thread> threads;
     for (auto& bus : buses) {
       threads.emplace_back([&, bus = bus.get()] {
         Dispatcher dispatcher(
-            config_.dispatch, bus, &clock, &active_policy_, &limiter, &gate_metrics,
+            dispatch_options, bus, &clock, &active_policy_, &limiter, &gate_metrics,
             DispatcherSeams{&shadow_policy_, control->approvals(), &policy_metrics});
         std::chrono::milliseconds pause(100);
         bool failing = false;

@@ -291,6 +291,14 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
     // Held in the shared store before anything is published (a job is never waiting for
     // approval without a record any replica can serve); the batch's holds are written
     // together once every message is judged (HoldAndRoute).
+    // Its record (job, decision, binding) must fit a KV value, or the store refuses it on
+    // every redelivery.
+    if (options_.max_publish_bytes > 0 &&
+        RejectIfUnpublishable(
+            message, job_.ByteSizeLong() + decision_.ByteSizeLong() + subject.size() + 1024,
+            "approval record", plan)) {
+      return;
+    }
     if (holds_used_ == holds_.size()) holds_.emplace_back();
     PendingHold& hold = holds_[holds_used_++];
     hold.plan = static_cast<size_t>(plan - plans_.data());
@@ -300,7 +308,18 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
     hold.rest = rest;
     return;
   }
-  PlanRoute(job_, decision_, subject, rest, nullptr, plan);
+  PlanRoute(job_, decision_, message, rest, nullptr, plan);
+}
+
+bool Dispatcher::RejectIfUnpublishable(InboundMessage& message, size_t bytes, const char* what,
+                                       Plan* plan) {
+  if (options_.max_publish_bytes == 0 || bytes <= options_.max_publish_bytes) return false;
+  PlanRejection(message, "too_large",
+                std::string("judged, but its ") + what + " of " + std::to_string(bytes) +
+                    " bytes exceeds the server's max_payload of " +
+                    std::to_string(options_.max_publish_bytes),
+                plan);
+  return true;
 }
 
 void Dispatcher::HoldAndRoute() {
@@ -319,13 +338,14 @@ void Dispatcher::HoldAndRoute() {
                    held_[i].status().ToString());
       continue;
     }
-    PlanRoute(hold.job, hold.decision, hold.subject, hold.rest, &*held_[i], plan);
+    PlanRoute(hold.job, hold.decision, *batch_[hold.plan], hold.rest, &*held_[i], plan);
   }
 }
 
 void Dispatcher::PlanRoute(const v1::Job& job, const v1::Decision& decision,
-                           std::string_view subject, std::string_view rest, const Held* held,
+                           InboundMessage& message, std::string_view rest, const Held* held,
                            Plan* plan) {
+  const std::string_view subject = message.subject();
   const v1::Verdict verdict = decision.decision();
   const std::string target = TargetSubject(options_.prefixes, verdict, rest);
   const bool to_worker = RoutesToWorker(verdict);
@@ -374,6 +394,23 @@ void Dispatcher::PlanRoute(const v1::Job& job, const v1::Decision& decision,
     alert.msg_id.assign(id_prefix_).append("alert");
     alert.headers.clear();
     alert.body.swap(body_copy);
+  }
+  if (options_.max_publish_bytes > 0) {
+    // What the server counts against max_payload: headers ("NATS/1.0\r\n", a line per
+    // header, "\r\n") and body.
+    size_t largest = 0;
+    for (size_t i = plan->first_outbound; i < plan->first_outbound + plan->outbound_count; ++i) {
+      const OutboundMessage& out = outbound_[i];
+      size_t bytes = out.body.size() + 12 + out.msg_id.size() + 15;  // + Nats-Msg-Id line
+      for (const auto& [key, value] : out.headers) bytes += key.size() + value.size() + 4;
+      largest = std::max(largest, bytes);
+    }
+    if (largest > options_.max_publish_bytes) {
+      outbound_used_ = plan->first_outbound;  // this plan's messages were the last ones
+      plan->outbound_count = 0;
+      RejectIfUnpublishable(message, largest, "dispatched copy", plan);
+      return;
+    }
   }
   spdlog::debug("job {} on {}: {} -> {}", job.job_id(), subject, policy::VerdictName(verdict),
                 target);

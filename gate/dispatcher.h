@@ -60,6 +60,11 @@ struct DispatcherOptions {
   std::chrono::milliseconds publish_timeout{5000};  // for JetStream's publish acks
   std::chrono::milliseconds retry_delay{1000};      // redelivery delay after a failure
   size_t max_message_bytes = 1 << 20;
+  // The largest message the server stores (its max_payload, headers included); 0: not
+  // known, not checked. A judged job whose copies (job + decision) or approval record
+  // would exceed it is rejected as too_large rather than retried against a refusal
+  // that cannot change.
+  size_t max_publish_bytes = 0;
 };
 
 // Headers on every dispatched job (worker, approval and denied subjects), besides
@@ -155,8 +160,10 @@ class Dispatcher {
   // The publishes of a judged job: to its target (unless `held` says its approval is
   // resolved already), its decision record, and an alert copy. `held` is null unless
   // the job was held for approval.
-  void PlanRoute(const v1::Job& job, const v1::Decision& decision, std::string_view subject,
+  void PlanRoute(const v1::Job& job, const v1::Decision& decision, InboundMessage& message,
                  std::string_view rest, const Held* held, Plan* plan);
+  // Rejects `message` as too_large when `bytes` do not fit options_.max_publish_bytes.
+  bool RejectIfUnpublishable(InboundMessage& message, size_t bytes, const char* what, Plan* plan);
   // Writes the batch's held jobs to the approval store together, then plans their
   // publishes (or their redelivery when the store failed).
   void HoldAndRoute();

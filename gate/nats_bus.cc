@@ -252,6 +252,10 @@ void NatsConnection::OnClosed(natsConnection* nc, void* closure) {
   self->state_cv_.notify_all();  // under the lock: the destructor may free `self` after
 }
 
+int64_t NatsConnection::max_payload() const {
+  return std::max<int64_t>(0, natsConnection_GetMaxPayload(conn_));
+}
+
 bool NatsConnection::WaitConnected(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   return state_cv_.wait_for(lock, timeout, [this] { return connected(); });

@@ -116,6 +116,9 @@ class NatsConnection {
   NatsConnection& operator=(const NatsConnection&) = delete;
 
   bool connected() const { return connected_.load(std::memory_order_acquire); }
+  // The largest message (headers and body) the server accepts, as it announced on
+  // connecting (its max_payload); 0 before the first connection.
+  int64_t max_payload() const;
   // Waits until connected() or `timeout`; true when connected.
   bool WaitConnected(std::chrono::milliseconds timeout);
 

@@ -242,6 +242,39 @@ TEST_F(DispatcherTest, BadInputIsRejectedAndAckedAndTheNextJobFlows) {
   EXPECT_EQ(bus_.PublishedOn("worker.read.ok").size(), 1u);
 }
 
+TEST(DispatcherLimitsTest, AJudgedJobWhoseCopiesCannotBeStoredIsRejectedNotRetried) {
+  FakeClock clock;
+  FakeBus bus;
+  ActivePolicy policy;
+  auto compiled = policy::Compile(kPolicy);
+  ASSERT_TRUE(compiled.ok()) << compiled.ErrorText();
+  policy.Set(compiled.policy);
+  RateLimiter limiter(&clock);
+  DispatcherOptions options;
+  options.max_message_bytes = 4096;  // the job itself is within the gate's limit...
+  options.max_publish_bytes = 1024;  // ...but job + decision is not within the server's
+  Dispatcher dispatcher(options, &bus, &clock, &policy, &limiter, nullptr);
+  const std::string big =
+      R"({"job_id": "big", "args": {"blob": ")" + std::string(900, 'z') + R"("}})";
+  bus.Enqueue("job.read.big", big);
+  bus.Enqueue("job.read.ok", JobJson("ok"));
+  auto stats = dispatcher.RunOnce();
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->rejected, 1u);
+  EXPECT_EQ(stats->dispatched, 1u);
+  EXPECT_EQ(bus.settlement(0).kind, Settlement::Kind::kAck);
+  EXPECT_EQ(bus.settlement(1).kind, Settlement::Kind::kAck);
+  EXPECT_TRUE(bus.PublishedOn("worker.read.big").empty());
+  EXPECT_TRUE(bus.PublishedOn("audit.decisions.read.big").empty());
+  const auto rejected = bus.PublishedOn("audit.rejected");
+  ASSERT_EQ(rejected.size(), 1u);
+  v1::RejectedMessage r;
+  ASSERT_TRUE(r.ParseFromString(rejected[0]->body));
+  EXPECT_EQ(r.reason(), "too_large");
+  EXPECT_NE(r.error().find("max_payload of 1024"), std::string::npos) << r.error();
+  EXPECT_EQ(bus.PublishedOn("worker.read.ok").size(), 1u);
+}
+
 TEST_F(DispatcherTest, PublishFailureLeavesTheJobForRedeliveryAndRetryDoesNotDuplicate) {
   bus_.fail_publish = [](const std::string& subject) {
     return subject.rfind("audit.decisions.", 0) == 0;

@@ -87,13 +87,8 @@ class HostileGateTest : public ::testing::Test {
 // max_message_bytes, both defaults): its dispatched copy carries a decision as well, so
 // it may not fit on the bus. Either way it must be answered and acked, never redelivered
 // forever, and the next job flows.
-//
-// DISABLED: known open bug (docs/reliability.md, "Hostile input", finding 6). The
-// dispatcher treats the server's "maximum payload exceeded" as a transient publish
-// error and naks the job with a retry delay, forever: no decision record, no
-// audit.rejected, publish_errors climbing. Enable with the dispatcher fix (reject such a
-// job as too_large and ack it).
-TEST_F(HostileGateTest, DISABLED_AJobNearThePayloadLimitIsAnsweredAndTheNextFlows) {
+// (Such a job is judged, then rejected as too_large: its copies cannot be stored.)
+TEST_F(HostileGateTest, AJobNearThePayloadLimitIsAnsweredAndTheNextFlows) {
   NatsServer server;
   auto gate = StartGate(server.url());
   JetStreamClient client(server.url());
