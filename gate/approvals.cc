@@ -730,26 +730,44 @@ ApprovalOutcome ApprovalService::Refuse(const Record& record, const Identity& wh
 }
 
 Result<int> ApprovalService::ExpireDue() {
-  auto records = store_->List(/*include_resolved=*/false);
+  // One read of the whole store (a KV bucket has no index, and this runs every sweep on
+  // every replica): expire what is due, finish what a resolution left unpublished, and
+  // count what stays pending, all from the same pass.
+  auto records = store_->List(/*include_resolved=*/true);
   if (!records.ok()) return records.status();
   const Timestamp now = Now();
   int expired = 0;
+  int64_t pending = 0;
+  Status first_release_error;
   for (Record& record : *records) {
-    if (now < record.approval().expires_at()) continue;
+    if (record.status() != Record::PENDING) {
+      if (record.released()) continue;
+      if (Status s = Publish(&record); !s.ok() && first_release_error.ok()) {
+        first_release_error = s;
+      }
+      continue;
+    }
+    if (now < record.approval().expires_at()) {
+      ++pending;
+      continue;
+    }
     const std::string job_id = record.job().job_id();
     const std::string expired_at = TimeUtil::ToString(record.approval().expires_at());
     ApprovalOutcome out = Finish(std::move(record), Record::EXPIRED, "",
                                  "no approver decided before " + expired_at, std::nullopt);
     if (out.status.ok()) {
       ++expired;
-    } else if (out.status.code() != StatusCode::kConflict) {  // conflict: resolved elsewhere
+    } else if (out.status.code() == StatusCode::kConflict) {
+      // Resolved elsewhere meanwhile: not pending any more either.
+    } else {
+      ++pending;  // still pending in the store; the next sweep retries
       spdlog::warn("could not expire the approval of job '{}': {}", job_id, out.status.ToString());
     }
   }
-  if (auto released = ReleasePending(); !released.ok()) {
-    spdlog::warn("releasing resolved approvals failed: {}", released.status().ToString());
+  if (!first_release_error.ok()) {
+    spdlog::warn("releasing resolved approvals failed: {}", first_release_error.ToString());
   }
-  ReportPending();
+  if (observer_ != nullptr) observer_->OnPendingCount(pending);
   return expired;
 }
 
