@@ -27,6 +27,7 @@ namespace {
 
 using ::google::protobuf::Value;
 using ::jobgate::testing::FreePort;
+using ::jobgate::testing::GateProcess;
 using ::jobgate::testing::JetStreamClient;
 using ::jobgate::testing::NatsServer;
 using ::jobgate::testing::Subprocess;
@@ -66,51 +67,7 @@ rules:
     rate: {limit: 1, period: 1h, key: actor.agent_id}
 )";
 
-// `jobgate run` with HTTP and metrics on free loopback ports (GateProcess does not say
-// which port its metrics listen on, and Prometheus needs it).
-class Gate {
- public:
-  Gate(const std::string& nats_url, const TempDir& dir, std::vector<std::string> flags)
-      : http_port_(FreePort()), metrics_port_(FreePort()) {
-    std::vector<std::string> argv = {JOBGATE_BINARY, "run",
-                                     "--nats",       nats_url,
-                                     "--http",       Address(http_port_),
-                                     "--metrics",    Address(metrics_port_)};
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    process_ = std::make_unique<Subprocess>(argv, dir.path() + "/gate.log");
-  }
-  static std::string Address(int port) { return "127.0.0.1:" + std::to_string(port); }
-  int metrics_port() const { return metrics_port_; }
-  Subprocess& process() { return *process_; }
-  bool WaitReady() const {
-    return WaitFor([this] {
-      httplib::Client client("127.0.0.1", http_port_);
-      client.set_connection_timeout(1, 0);
-      auto response = client.Get("/readyz");
-      return response && response->status == 200;
-    });
-  }
-  // The gate's own /metrics: the sum of the samples whose series starts with `prefix`.
-  double Metric(const std::string& prefix) const {
-    httplib::Client client("127.0.0.1", metrics_port_);
-    client.set_connection_timeout(1, 0);
-    auto response = client.Get("/metrics");
-    if (!response || response->status != 200) return -1;
-    double sum = 0;
-    std::istringstream lines(response->body);
-    std::string line;
-    while (std::getline(lines, line)) {
-      if (line.rfind(prefix, 0) != 0) continue;
-      sum += std::stod(line.substr(line.rfind(' ') + 1));
-    }
-    return sum;
-  }
-
- private:
-  int http_port_;
-  int metrics_port_;
-  std::unique_ptr<Subprocess> process_;
-};
+std::string Address(int port) { return "127.0.0.1:" + std::to_string(port); }
 
 // JSON object member, or a null Value when absent.
 const Value& Get(const Value& object, const std::string& key) {
@@ -144,15 +101,14 @@ class PrometheusServer {
     }
     YAML::Node scrape = config["scrape_configs"][0];
     job_name_ = scrape["job_name"].as<std::string>();
-    scrape["static_configs"][0]["targets"][0] = Gate::Address(gate_metrics_port);
+    scrape["static_configs"][0]["targets"][0] = Address(gate_metrics_port);
     YAML::Emitter out;
     out << config;
     const std::string config_file = dir.WriteFile("prometheus.yml", out.c_str());
     process_ = std::make_unique<Subprocess>(
         std::vector<std::string>{kPrometheus, "--config.file=" + config_file,
                                  "--storage.tsdb.path=" + dir.path() + "/tsdb",
-                                 "--web.listen-address=" + Gate::Address(port_),
-                                 "--log.level=warn"},
+                                 "--web.listen-address=" + Address(port_), "--log.level=warn"},
         dir.path() + "/prometheus.log");
   }
   ~PrometheusServer() {
@@ -295,7 +251,7 @@ class PrometheusTest : public ::testing::Test {
 
 TEST_F(PrometheusTest, SeesEveryDecisionAndAcceptsEveryDashboardAndAlertExpression) {
   NatsServer server;
-  Gate gate(server.url(), dir_, {"--policy", policy_file_});
+  GateProcess gate(server.url(), {"--policy", policy_file_}, dir_);
   ASSERT_TRUE(gate.WaitReady()) << gate.process().Log();
   PrometheusServer prometheus(dir_, gate.metrics_port());
   ASSERT_TRUE(prometheus.WaitReady()) << prometheus.Log();
@@ -436,7 +392,7 @@ TEST_F(PrometheusTest, QueuePendingIsTheConsumersBacklog) {
       dir_.WriteFile("gate.yaml", "consumer: {max_ack_pending: " + std::to_string(kMaxAckPending) +
                                       "}\ndispatch: {batch_size: 4, workers: 1}\n");
   NatsServer server;
-  Gate gate(server.url(), dir_, {"--policy", policy_file_, "--config", config});
+  GateProcess gate(server.url(), {"--policy", policy_file_, "--config", config}, dir_);
   ASSERT_TRUE(gate.WaitReady()) << gate.process().Log();
   PrometheusServer prometheus(dir_, gate.metrics_port());
   ASSERT_TRUE(prometheus.WaitReady()) << prometheus.Log();
@@ -458,10 +414,10 @@ TEST_F(PrometheusTest, QueuePendingIsTheConsumersBacklog) {
           return consumer.ok && consumer.num_pending == want && consumer.num_redelivered == 0 &&
                  gate.Metric("jobgate_queue_pending{stream=\"JOBS\"}") == want &&
                  prometheus.Query("jobgate_queue_pending").samples ==
-                     std::map<std::string, double>{
-                         {"instance=" + Gate::Address(gate.metrics_port()) +
-                              ",job=" + prometheus.job_name() + ",stream=JOBS",
-                          static_cast<double>(want)}};
+                     std::map<std::string, double>{{"instance=" + Address(gate.metrics_port()) +
+                                                        ",job=" + prometheus.job_name() +
+                                                        ",stream=JOBS",
+                                                    static_cast<double>(want)}};
         },
         seconds(60));
   };

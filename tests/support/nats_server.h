@@ -181,6 +181,7 @@ class GateProcess {
 
   Subprocess& process() { return *process_; }
   int http_port() const { return http_port_; }
+  int metrics_port() const { return metrics_port_; }
   // GET http://127.0.0.1:<http_port><path>; status 0 when unreachable.
   int Get(const std::string& path, std::string* body = nullptr) const;
   bool WaitReady(std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
