@@ -20,7 +20,9 @@ enum class BodyFormat { kAuto, kProtobuf, kJson };
 BodyFormat FormatFromContentType(std::string_view content_type);
 
 // Decodes a job. kAuto: JSON when the first non-space byte is '{', else protobuf.
-// Does not apply defaults or check required fields (see NormalizeJob).
+// Does not apply defaults or check required fields (see NormalizeJob). JSON nested
+// deeper than 100 levels is refused before protobuf parses it (its parser is
+// superlinear in depth); protobuf's own recursion limit bounds binary input.
 Result<v1::Job> DecodeJob(std::string_view body, BodyFormat format);
 
 // DecodeJob into `job`, replacing what it held and reusing its allocations (the
