@@ -61,12 +61,16 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Deps& deps) {
   cp->lifecycle_->set_shadow_holder(deps.shadow);
   if (deps.policy_metrics != nullptr) {
     metrics::PolicyMetrics* pm = deps.policy_metrics;
-    // One jobgate_policy_info series at a time: the active snapshot's.
+    // One jobgate_policy_info series at a time: the enforced snapshot's; none while the
+    // gate enforces nothing (fail closed).
     auto current = std::make_shared<std::pair<std::mutex, prometheus::Gauge*>>();
-    cp->lifecycle_->set_on_activated([pm, current](const policy::Policy& p) {
+    cp->lifecycle_->set_on_activated([pm, current](const policy::Policy* p) {
       std::lock_guard<std::mutex> lock(current->first);
       if (current->second != nullptr) pm->policy_info.Remove(current->second);
-      current->second = &pm->policy_info.Add({{"snapshot", p.snapshot_name()}, {"hash", p.hash()}});
+      current->second = nullptr;
+      if (p == nullptr) return;
+      current->second =
+          &pm->policy_info.Add({{"snapshot", p->snapshot_name()}, {"hash", p->hash()}});
       current->second->Set(1);
     });
     auto shadow_series = std::make_shared<std::pair<std::mutex, prometheus::Gauge*>>();

@@ -68,7 +68,7 @@ void PolicyLifecycle::Emit(v1::PolicyEvent event) {
   if (events_ != nullptr) events_->Emit(event);
 }
 
-void PolicyLifecycle::set_on_activated(std::function<void(const policy::Policy&)> fn) {
+void PolicyLifecycle::set_on_activated(std::function<void(const policy::Policy*)> fn) {
   std::lock_guard<std::mutex> lock(mu_);
   on_activated_ = std::move(fn);
 }
@@ -169,7 +169,7 @@ Status PolicyLifecycle::Reconcile(const v1::ActiveSnapshot& pointer) {
   }
   const bool changed = enforced().name() != pointer.name();
   active_->Set(*loaded);
-  std::function<void(const policy::Policy&)> on_activated;
+  std::function<void(const policy::Policy*)> on_activated;
   std::function<void(const policy::Policy*)> on_shadow;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -185,7 +185,7 @@ Status PolicyLifecycle::Reconcile(const v1::ActiveSnapshot& pointer) {
                  (*loaded)->rule_count(),
                  shadow ? ", shadow '" + pointer.shadow() + "'" : std::string());
   }
-  if (on_activated) on_activated(**loaded);
+  if (on_activated) on_activated(loaded->get());
   if (on_shadow) on_shadow(shadow.get());
   report("ok");
   return Status::Ok();
@@ -223,11 +223,14 @@ void PolicyLifecycle::Withdraw(const std::string& why) {
   const v1::ActiveSnapshot was = enforced();
   active_->Set(nullptr);
   std::function<void(const std::string&)> report;
+  std::function<void(const policy::Policy*)> on_activated;
   {
     std::lock_guard<std::mutex> lock(mu_);
     enforced_.Clear();
     report = on_reload_;
+    on_activated = on_activated_;
   }
+  if (on_activated) on_activated(nullptr);
   spdlog::error(
       "{}: stopped enforcing '{}'; nothing is dispatched until a policy is active "
       "again (fail closed)",

@@ -112,8 +112,9 @@ class PolicyLifecycle {
   // Where the shadow policy is published for dispatchers (null: nowhere). Set before Start.
   void set_shadow_holder(ActivePolicy* holder);
 
-  // Called after every successful swap of the enforced policy (e.g. to set metrics).
-  void set_on_activated(std::function<void(const policy::Policy&)> fn);
+  // Called after every successful swap of the enforced policy (e.g. to set metrics), and
+  // with null when the gate stops enforcing any (fail closed).
+  void set_on_activated(std::function<void(const policy::Policy*)> fn);
   // Called when the shadow this replica evaluates changes (null: none).
   void set_on_shadow(std::function<void(const policy::Policy*)> fn);
   // Called with "ok" or "failed" after every reload attempt.
@@ -144,7 +145,7 @@ class PolicyLifecycle {
   std::shared_ptr<const policy::Policy> shadow_;                           // GUARDED_BY(mu_)
   std::string shadow_name_;                                                // GUARDED_BY(mu_)
   std::map<std::string, std::shared_ptr<const policy::Policy>> compiled_;  // GUARDED_BY(mu_)
-  std::function<void(const policy::Policy&)> on_activated_;                // GUARDED_BY(mu_)
+  std::function<void(const policy::Policy*)> on_activated_;                // GUARDED_BY(mu_)
   std::function<void(const std::string&)> on_reload_;                      // GUARDED_BY(mu_)
   ActivePolicy* shadow_holder_ = nullptr;                                  // GUARDED_BY(mu_)
   std::function<void(const policy::Policy*)> on_shadow_;                   // GUARDED_BY(mu_)

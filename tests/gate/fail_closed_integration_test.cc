@@ -125,6 +125,8 @@ TEST_F(FailClosedTest, PolicyBucketDeletedUnderARunningGateStopsDispatchUntilItI
   EXPECT_EQ(event.from_snapshot(), "v1");
   EXPECT_NE(event.error().find("not dispatching"), std::string::npos) << event.error();
   EXPECT_GE(gate->Metric("jobgate_policy_reloads_total{result=\"failed\"}"), 1);
+  // Nothing is enforced, and the policy-info series says so (no series at all).
+  EXPECT_EQ(gate->Metric("jobgate_policy_info"), 0);
   ASSERT_TRUE(WaitFor([&] { return Occurrences(gate->process().Log(), "no active policy") >= 1; }))
       << gate->process().Log();
 
@@ -141,6 +143,7 @@ TEST_F(FailClosedTest, PolicyBucketDeletedUnderARunningGateStopsDispatchUntilItI
   auto second = StartGate(server.url(), "gate-b");
   ASSERT_TRUE(second->WaitReady()) << second->process().Log();
   EXPECT_TRUE(gate->WaitReady()) << gate->process().Log();
+  EXPECT_TRUE(WaitFor([&] { return gate->Metric("jobgate_policy_info") == 1; }));
   ASSERT_TRUE(WaitFor([&] { return client.Count("WORK") == 2; })) << gate->process().Log();
   EXPECT_TRUE(WaitFor([&] {
     const auto c = client.Consumer();
