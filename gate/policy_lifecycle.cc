@@ -13,6 +13,13 @@ namespace jobgate::gate {
 
 namespace {
 
+// How a candidate policy (simulated, not published) is named in its diagnostics.
+policy::CompileOptions CandidateOptions() {
+  policy::CompileOptions options;
+  options.file_name = "candidate";
+  return options;
+}
+
 using policy::CompileResult;
 
 void FillSummary(const policy::SimulationReport& report, const std::string& baseline,
@@ -611,7 +618,7 @@ Result<v1::PolicySnapshot> PolicyLifecycle::Show(const std::string& name) {
 Result<v1::Decision> PolicyLifecycle::Simulate(const v1::SimulateRequest& request) {
   std::shared_ptr<const policy::Policy> chosen;
   if (!request.policy().empty()) {
-    CompileResult compiled = policy::Compile(request.policy(), {"candidate"});
+    CompileResult compiled = policy::Compile(request.policy(), CandidateOptions());
     if (!compiled.ok()) return InvalidArgument(compiled.ErrorText());
     chosen = compiled.policy;
   } else if (!request.snapshot().empty()) {
@@ -630,7 +637,7 @@ Result<v1::Decision> PolicyLifecycle::Simulate(const v1::SimulateRequest& reques
 }
 
 Result<v1::SimulationSummary> PolicyLifecycle::SimulateRecent(const std::string& candidate_yaml) {
-  CompileResult compiled = policy::Compile(candidate_yaml, {"candidate"});
+  CompileResult compiled = policy::Compile(candidate_yaml, CandidateOptions());
   if (!compiled.ok()) return InvalidArgument(compiled.ErrorText());
   const auto baseline = active_->Get();
   return SimulateAgainst(*compiled.policy, baseline.get(), enforced().name());

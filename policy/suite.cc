@@ -21,11 +21,6 @@ const std::vector<std::string_view> kCaseKeys = {"name", "job", "expect"};
 const std::vector<std::string_view> kExpectKeys = {"decision",    "matched_rule", "reason",
                                                    "constraints", "risk_score",   "approver_role"};
 
-std::string Where(const std::string& file, const YAML::Node& node) {
-  return file + ":" + std::to_string(node.Mark().line + 1) + ":" +
-         std::to_string(node.Mark().column + 1);
-}
-
 // A copy of `c` with every field but `keep` cleared.
 v1::Constraints OnlyField(const v1::Constraints& c, const google::protobuf::FieldDescriptor* keep) {
   v1::Constraints out = c;

@@ -213,7 +213,9 @@ TEST_F(GateTest, BadInputIsRecordedAndAckedWhileTheNextJobFlows) {
     EXPECT_FALSE(rejected.body_sha256().empty());
     EXPECT_GT(rejected.size(), 0u);
     EXPECT_TRUE(rejected.subject().rfind("job.x.", 0) == 0) << rejected.subject();
-    if (rejected.reason() == "too_large") EXPECT_GT(rejected.size(), 4096u);
+    if (rejected.reason() == "too_large") {
+      EXPECT_GT(rejected.size(), 4096u);
+    }
   }
   EXPECT_EQ(reasons, (std::multiset<std::string>{"decode_error", "decode_error", "decode_error",
                                                  "missing_job_id", "too_large"}));

@@ -10,16 +10,23 @@
 
 namespace jobgate::policy::testing {
 
+// Diagnostics name the policy "test.yaml".
+inline CompileOptions TestFile() {
+  CompileOptions options;
+  options.file_name = "test.yaml";
+  return options;
+}
+
 // Compiles `yaml` or fails the test with the compiler's errors.
 inline std::shared_ptr<const Policy> MustCompile(const std::string& yaml) {
-  CompileResult r = Compile(yaml, {"test.yaml"});
+  CompileResult r = Compile(yaml, TestFile());
   EXPECT_TRUE(r.ok()) << r.ErrorText();
   return r.policy;
 }
 
 // The errors of a policy that must not compile, one per line.
 inline std::string CompileErrors(const std::string& yaml) {
-  CompileResult r = Compile(yaml, {"test.yaml"});
+  CompileResult r = Compile(yaml, TestFile());
   EXPECT_FALSE(r.ok()) << "expected errors for:\n" << yaml;
   return r.ErrorText();
 }
