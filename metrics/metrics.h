@@ -61,8 +61,8 @@ struct GateMetrics {
   // jobgate_throttled_total{rule}: jobs over their rate, left for redelivery.
   prometheus::Family<prometheus::Counter>& throttled;
   // jobgate_queue_pending{stream}: messages not yet delivered to the consumer (JetStream's
-  // num_pending). Set from each fetched batch and, every second, from consumer info by the
-  // daemon's maintenance thread (so it stays true while delivery is stalled).
+  // num_pending), from consumer info every second by the daemon's maintenance thread (so it
+  // stays true while delivery is stalled).
   prometheus::Family<prometheus::Gauge>& queue_pending;
 };
 
@@ -70,7 +70,8 @@ struct GateMetrics {
 struct PolicyMetrics {
   explicit PolicyMetrics(prometheus::Registry& registry);
 
-  // jobgate_policy_info{snapshot,hash} = 1 for the active policy (one series at a time).
+  // jobgate_policy_info{snapshot,hash} = 1 for the enforced policy (one series at a time;
+  // none while the gate enforces no policy).
   prometheus::Family<prometheus::Gauge>& policy_info;
   // jobgate_policy_reloads_total{result}: ok, failed.
   prometheus::Family<prometheus::Counter>& policy_reloads;
