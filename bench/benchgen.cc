@@ -30,19 +30,6 @@ void AddRule(GeneratedPolicy* out, const std::string& id, const std::string& yam
 
 }  // namespace
 
-bool Dispatches(v1::Verdict verdict) {
-  switch (verdict) {
-    case v1::ALLOW:
-    case v1::ALLOW_WITH_CONSTRAINTS:
-    case v1::ALERT:
-    case v1::REDACT:
-    case v1::THROTTLE:
-      return true;
-    default:
-      return false;
-  }
-}
-
 GeneratedPolicy GeneratePolicy(int rules, uint32_t seed) {
   std::mt19937 rng(seed);
   auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };

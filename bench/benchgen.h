@@ -39,7 +39,4 @@ std::vector<v1::Job> JobSet(int rules, int count = 100, uint32_t seed = 7);
 // serialized bytes.
 v1::Job SizedJob(int rules, size_t bytes);
 
-// Whether jobgate's verdict sends the job on to a worker (the Cedar "Allow" side).
-bool Dispatches(v1::Verdict verdict);
-
 }  // namespace jobgate::bench

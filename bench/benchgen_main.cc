@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < set.size(); ++i) {
     jsonl += subjects::ToJson(set[i]) + "\n";
     const v1::Decision decision = compiled.policy->Decide(set[i]);
-    const bool allow = bench::Dispatches(decision.decision());
+    const bool allow = policy::RoutesToWorker(decision.decision());  // Cedar's Allow
     allowed += allow;
     expected += std::string(i ? ",\n" : "") + "  {\"job_id\": \"" + set[i].job_id() +
                 "\", \"verdict\": \"" + std::string(policy::VerdictName(decision.decision())) +

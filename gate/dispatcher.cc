@@ -113,22 +113,9 @@ void EnforceableDecision(v1::Decision* decision) {
   }
 }
 
-bool RoutesToWorker(v1::Verdict verdict) {
-  switch (verdict) {
-    case v1::ALLOW:
-    case v1::ALLOW_WITH_CONSTRAINTS:
-    case v1::ALERT:
-    case v1::REDACT:
-    case v1::THROTTLE:
-      return true;
-    default:
-      return false;
-  }
-}
-
 std::string TargetSubject(const subjects::Prefixes& prefixes, v1::Verdict verdict,
                           std::string_view rest) {
-  if (RoutesToWorker(verdict)) return subjects::Join(prefixes.worker, rest);
+  if (policy::RoutesToWorker(verdict)) return subjects::Join(prefixes.worker, rest);
   if (verdict == v1::REQUIRE_APPROVAL) return subjects::Join(prefixes.approval, rest);
   return subjects::Join(prefixes.denied, rest);
 }
@@ -348,7 +335,7 @@ void Dispatcher::PlanRoute(const v1::Job& job, const v1::Decision& decision,
   const std::string_view subject = message.subject();
   const v1::Verdict verdict = decision.decision();
   const std::string target = TargetSubject(options_.prefixes, verdict, rest);
-  const bool to_worker = RoutesToWorker(verdict);
+  const bool to_worker = policy::RoutesToWorker(verdict);
 
   job.SerializeToString(&job_bytes_);
   // Copies that are not for a worker never carry a raw secret.

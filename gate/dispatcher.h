@@ -100,9 +100,7 @@ class DecisionIdSource {
 // decision and reason accordingly.
 void EnforceableDecision(v1::Decision* decision);
 
-// True when `verdict` dispatches the job to a worker (ALLOW, ALLOW_WITH_CONSTRAINTS,
-// ALERT, REDACT, THROTTLE within rate).
-bool RoutesToWorker(v1::Verdict verdict);
+// (Which verdicts dispatch to a worker: policy::RoutesToWorker.)
 
 // The subject a job with `rest` goes to for `verdict` (an enforceable one).
 std::string TargetSubject(const subjects::Prefixes& prefixes, v1::Verdict verdict,

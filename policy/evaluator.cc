@@ -645,6 +645,19 @@ const std::vector<std::string>& ActionAnalysis::Hosts(const v1::Job& job) {
 
 // --- Verdicts -------------------------------------------------------------------------
 
+bool RoutesToWorker(v1::Verdict verdict) {
+  switch (verdict) {
+    case v1::ALLOW:
+    case v1::ALLOW_WITH_CONSTRAINTS:
+    case v1::ALERT:
+    case v1::REDACT:
+    case v1::THROTTLE:
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::string_view VerdictName(v1::Verdict verdict) {
   switch (verdict) {
     case v1::ALLOW:

@@ -50,6 +50,9 @@ struct Diagnostic {
 std::string_view VerdictName(v1::Verdict verdict);
 // Parses a decision case-insensitively ("allow", "Require_Approval"); false if unknown.
 bool ParseVerdict(std::string_view text, v1::Verdict* out);
+// True when `verdict` sends the job on to a worker (ALLOW, ALLOW_WITH_CONSTRAINTS, ALERT,
+// REDACT, THROTTLE within rate); false for DENY, TERMINATE, REQUIRE_APPROVAL and unknown.
+bool RoutesToWorker(v1::Verdict verdict);
 // True when `to` lets through more than `from` (e.g. DENY -> ALLOW).
 inline bool IsLoosening(v1::Verdict from, v1::Verdict to) { return to < from; }
 

@@ -398,5 +398,16 @@ TEST(VerdictTest, NamesRoundTrip) {
   EXPECT_FALSE(IsLoosening(v1::ALLOW, v1::DENY));
 }
 
+TEST(VerdictTest, WhichVerdictsReachAWorker) {
+  for (v1::Verdict v :
+       {v1::ALLOW, v1::ALLOW_WITH_CONSTRAINTS, v1::ALERT, v1::REDACT, v1::THROTTLE}) {
+    EXPECT_TRUE(RoutesToWorker(v)) << VerdictName(v);
+  }
+  for (v1::Verdict v : {v1::DENY, v1::TERMINATE, v1::REQUIRE_APPROVAL}) {
+    EXPECT_FALSE(RoutesToWorker(v)) << VerdictName(v);
+  }
+  EXPECT_FALSE(RoutesToWorker(static_cast<v1::Verdict>(99)));  // unknown: fail closed
+}
+
 }  // namespace
 }  // namespace jobgate::policy
