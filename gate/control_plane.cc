@@ -133,11 +133,10 @@ Status ControlPlane::StartPolicy(const std::string& bootstrap_yaml) {
     responder_ = std::move(*responder);
     spdlog::info("control API on NATS {}.>", deps_.config->prefixes.api);
   }
-  if (auto released = approvals_->ReleasePending(); !released.ok()) {
-    spdlog::warn("releasing approved jobs left by a crash: {}", released.status().ToString());
-  } else if (*released > 0) {
-    spdlog::info("released {} approved job(s) left unreleased", *released);
-  }
+  // One sweep before dispatch starts: it finishes resolutions a crash left unpublished,
+  // expires what fell due while no gate ran, and counts what is pending (one read of the
+  // store; the daemon's periodic sweeps follow an interval later).
+  Sweep();
   return Status::Ok();
 }
 

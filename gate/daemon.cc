@@ -164,7 +164,8 @@ int Daemon::Run() {
   if (control != nullptr) {
     maintenance = std::thread([&] {
       auto next_recheck = clock.Now() + config_.policy_recheck;
-      auto next_sweep = clock.Now();
+      // StartPolicy swept once already.
+      auto next_sweep = clock.Now() + config_.approval_sweep;
       const policy::Policy* trimmed_after = nullptr;
       while (!stopping()) {
         const auto now = clock.Now();
