@@ -729,24 +729,33 @@ ApprovalOutcome ApprovalService::Refuse(const Record& record, const Identity& wh
   return {Status(status, std::move(message)), std::move(code), record};
 }
 
+ApprovalService::ReleaseTally ApprovalService::ReleaseResolved(std::vector<Record>* records) {
+  ReleaseTally tally;
+  for (Record& record : *records) {
+    if (record.status() == Record::PENDING || record.released()) continue;
+    if (Status s = Publish(&record); s.ok()) {
+      ++tally.finished;
+    } else if (tally.first_error.ok()) {
+      tally.first_error = s;
+    }
+  }
+  return tally;
+}
+
 Result<int> ApprovalService::ExpireDue() {
   // One read of the whole store (a KV bucket has no index, and this runs every sweep on
-  // every replica): expire what is due, finish what a resolution left unpublished, and
+  // every replica): finish what a resolution left unpublished, expire what is due, and
   // count what stays pending, all from the same pass.
   auto records = store_->List(/*include_resolved=*/true);
   if (!records.ok()) return records.status();
+  if (const ReleaseTally released = ReleaseResolved(&*records); !released.first_error.ok()) {
+    spdlog::warn("releasing resolved approvals failed: {}", released.first_error.ToString());
+  }
   const Timestamp now = Now();
   int expired = 0;
   int64_t pending = 0;
-  Status first_release_error;
   for (Record& record : *records) {
-    if (record.status() != Record::PENDING) {
-      if (record.released()) continue;
-      if (Status s = Publish(&record); !s.ok() && first_release_error.ok()) {
-        first_release_error = s;
-      }
-      continue;
-    }
+    if (record.status() != Record::PENDING) continue;
     if (now < record.approval().expires_at()) {
       ++pending;
       continue;
@@ -764,9 +773,6 @@ Result<int> ApprovalService::ExpireDue() {
       spdlog::warn("could not expire the approval of job '{}': {}", job_id, out.status.ToString());
     }
   }
-  if (!first_release_error.ok()) {
-    spdlog::warn("releasing resolved approvals failed: {}", first_release_error.ToString());
-  }
   if (observer_ != nullptr) observer_->OnPendingCount(pending);
   return expired;
 }
@@ -774,19 +780,9 @@ Result<int> ApprovalService::ExpireDue() {
 Result<int> ApprovalService::ReleasePending() {
   auto records = store_->List(/*include_resolved=*/true);
   if (!records.ok()) return records.status();
-  int finished = 0;
-  Status first_error;
-  for (Record& record : *records) {
-    if (record.status() == Record::PENDING || record.released()) continue;
-    Status s = Publish(&record);
-    if (s.ok()) {
-      ++finished;
-    } else if (first_error.ok()) {
-      first_error = s;
-    }
-  }
-  if (!first_error.ok()) return first_error;
-  return finished;
+  const ReleaseTally released = ReleaseResolved(&*records);
+  if (!released.first_error.ok()) return released.first_error;
+  return released.finished;
 }
 
 Result<v1::ApprovalList> ApprovalService::List(bool include_resolved) {

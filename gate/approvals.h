@@ -271,8 +271,9 @@ class ApprovalService {
   // Nothing is recorded for a job that is not held.
   void RecordRefusedCall(const v1::ApproveRequest& request, const Status& refusal);
 
-  // Resolves every pending approval past expires_at as EXPIRED, then ReleasePending and
-  // reports the pending count. Returns how many this call expired.
+  // One pass over the store: what ReleasePending does, then resolves every pending
+  // approval past expires_at as EXPIRED and reports the pending count. Returns how many
+  // this call expired.
   Result<int> ExpireDue();
   // Publishes the messages of every resolution not yet marked released. Returns how
   // many records it finished.
@@ -291,6 +292,12 @@ class ApprovalService {
                          std::optional<v1::Decision> released_decision);
   // Publishes a resolved record's messages and marks it released.
   Status Publish(v1::PendingApproval* record);
+  // Publish for every resolved record in `records` not yet marked released.
+  struct ReleaseTally {
+    int finished = 0;
+    Status first_error;  // the first failure, if any
+  };
+  ReleaseTally ReleaseResolved(std::vector<v1::PendingApproval>* records);
   // Records a refused attempt and builds the refusal answer.
   ApprovalOutcome Refuse(const v1::PendingApproval& record, const Identity& who, StatusCode status,
                          std::string code, std::string message,

@@ -14,12 +14,8 @@ namespace {
 
 // The hex prefix every msg id of a job starts with.
 void JobIdPrefix(std::string_view tenant_id, std::string_view job_id, std::string* out) {
-  std::string key;
-  key.reserve(tenant_id.size() + job_id.size() + 1);
-  key.append(tenant_id).push_back('\x1f');
-  key.append(job_id);
   unsigned char digest[policy::kSha256Bytes];
-  policy::Sha256(key, digest);
+  policy::Sha256({tenant_id, "\x1f", job_id}, digest);
   out->clear();
   policy::AppendHex(digest, 16, out);
   out->push_back(':');
@@ -291,11 +287,9 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
     hold.plan = static_cast<size_t>(plan - plans_.data());
     hold.job.Swap(&job_);  // job_'s next decode reuses the held-over allocations
     hold.decision.Swap(&decision_);
-    hold.subject = subject;
-    hold.rest = rest;
     return;
   }
-  PlanRoute(job_, decision_, message, rest, nullptr, plan);
+  PlanRoute(job_, decision_, message, nullptr, plan);
 }
 
 bool Dispatcher::RejectIfUnpublishable(InboundMessage& message, size_t bytes, const char* what,
@@ -312,7 +306,8 @@ bool Dispatcher::RejectIfUnpublishable(InboundMessage& message, size_t bytes, co
 void Dispatcher::HoldAndRoute() {
   hold_requests_.clear();
   for (size_t i = 0; i < holds_used_; ++i) {
-    hold_requests_.push_back(HoldRequest{&holds_[i].job, &holds_[i].decision, holds_[i].subject});
+    hold_requests_.push_back(
+        HoldRequest{&holds_[i].job, &holds_[i].decision, batch_[holds_[i].plan]->subject()});
   }
   seams_.approvals->HoldMany(hold_requests_, &held_);
   for (size_t i = 0; i < holds_used_; ++i) {
@@ -325,14 +320,14 @@ void Dispatcher::HoldAndRoute() {
                    held_[i].status().ToString());
       continue;
     }
-    PlanRoute(hold.job, hold.decision, *batch_[hold.plan], hold.rest, &*held_[i], plan);
+    PlanRoute(hold.job, hold.decision, *batch_[hold.plan], &*held_[i], plan);
   }
 }
 
 void Dispatcher::PlanRoute(const v1::Job& job, const v1::Decision& decision,
-                           InboundMessage& message, std::string_view rest, const Held* held,
-                           Plan* plan) {
+                           InboundMessage& message, const Held* held, Plan* plan) {
   const std::string_view subject = message.subject();
+  const std::string_view rest = subjects::RestOf(subject, options_.prefixes.job);
   const v1::Verdict verdict = decision.decision();
   const std::string target = TargetSubject(options_.prefixes, verdict, rest);
   const bool to_worker = policy::RoutesToWorker(verdict);

@@ -159,7 +159,7 @@ class Dispatcher {
   // resolved already), its decision record, and an alert copy. `held` is null unless
   // the job was held for approval.
   void PlanRoute(const v1::Job& job, const v1::Decision& decision, InboundMessage& message,
-                 std::string_view rest, const Held* held, Plan* plan);
+                 const Held* held, Plan* plan);
   // Rejects `message` as too_large when `bytes` do not fit options_.max_publish_bytes.
   bool RejectIfUnpublishable(InboundMessage& message, size_t bytes, const char* what, Plan* plan);
   // Writes the batch's held jobs to the approval store together, then plans their
@@ -201,11 +201,9 @@ class Dispatcher {
   std::string id_prefix_;
   // REQUIRE_APPROVAL jobs of this batch, waiting for HoldAndRoute: slots [0, holds_used_).
   struct PendingHold {
-    size_t plan = 0;  // index into plans_
+    size_t plan = 0;  // index into plans_ (and batch_: the message it came in)
     v1::Job job;
     v1::Decision decision;
-    std::string_view subject;  // views into the batch's message, alive until it is acked
-    std::string_view rest;
   };
   std::vector<PendingHold> holds_;
   size_t holds_used_ = 0;

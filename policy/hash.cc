@@ -20,16 +20,21 @@ const EVP_MD* Sha256Algorithm() {
 
 }  // namespace
 
-void Sha256(std::string_view data, unsigned char digest[kSha256Bytes]) {
+void Sha256(std::initializer_list<std::string_view> parts, unsigned char digest[kSha256Bytes]) {
   thread_local std::unique_ptr<EVP_MD_CTX, DigestContextFree> context(EVP_MD_CTX_new());
   unsigned int size = 0;
-  if (context == nullptr || EVP_DigestInit_ex2(context.get(), Sha256Algorithm(), nullptr) != 1 ||
-      EVP_DigestUpdate(context.get(), data.data(), data.size()) != 1 ||
-      EVP_DigestFinal_ex(context.get(), digest, &size) != 1) {
-    // Out of memory inside OpenSSL: the one-shot path reports nothing either way, so use it.
-    EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
+  bool ok = context != nullptr && EVP_DigestInit_ex2(context.get(), Sha256Algorithm(), nullptr);
+  for (std::string_view part : parts) {
+    ok = ok && EVP_DigestUpdate(context.get(), part.data(), part.size()) == 1;
   }
+  if (ok && EVP_DigestFinal_ex(context.get(), digest, &size) == 1) return;
+  // Out of memory inside OpenSSL: hash the concatenation the one-shot way.
+  std::string whole;
+  for (std::string_view part : parts) whole.append(part);
+  EVP_Digest(whole.data(), whole.size(), digest, &size, EVP_sha256(), nullptr);
 }
+
+void Sha256(std::string_view data, unsigned char digest[kSha256Bytes]) { Sha256({data}, digest); }
 
 void AppendHex(const unsigned char* bytes, size_t size, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
