@@ -3,10 +3,15 @@
 // Pull-fetches batches from a durable on JOBS, republishes every message unchanged to
 // `worker.<rest>` (and, with --copies 2, to `audit.decisions.<rest>`, matching the two
 // publishes per job the gate makes), waits for JetStream's acks, then acks the batch.
-// Same client library, batch size, async publish and ack discipline as the gate; no
+// Same client library, fetch, batch size, async publish and ack discipline as the gate; no
 // decoding, no policy. Stops on SIGINT/SIGTERM after the batch in flight.
 //
+// Like the gate, it writes each batch's publishes at once (a flush) instead of leaving
+// them to nats.c's flusher thread; --send-asap 1 writes every message as it is made, as
+// the gate's nats.send_asap does.
+//
 //   jobgate_bench_relay --nats URL [--durable relay] [--batch 256] [--copies 2]
+//                       [--send-asap 0]
 #include <nats/nats.h>
 #include <signal.h>
 
@@ -15,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -25,6 +31,34 @@ std::atomic<bool> g_publish_failed{false};
 void OnPublishError(jsCtx*, jsPubAckErr*, void*) { g_publish_failed.store(true); }
 
 void OnSignal(int) { g_stop.store(true); }
+
+natsStatus FetchRequest(natsSubscription* sub, int batch, bool no_wait, natsMsgList* list) {
+  jsFetchRequest request;
+  jsFetchRequest_Init(&request);
+  request.Batch = batch;
+  request.NoWait = no_wait;
+  request.Expires = 500LL * 1000 * 1000;  // nanoseconds
+  return natsSubscription_FetchRequest(list, sub, &request);
+}
+
+// The gate's fetch (NatsBus::Fetch): what is there now; if nothing is, wait for one
+// message, then take what arrived with it. (natsSubscription_Fetch would wait for a full
+// batch once the consumer runs dry, which at a moderate rate is latency, not work.)
+// Appends the messages, now owned by the caller, to `out`.
+void Fetch(natsSubscription* sub, int batch, std::vector<natsMsg*>* out) {
+  auto take = [out](natsMsgList* list) {
+    for (int i = 0; i < list->Count; ++i) {
+      out->push_back(list->Msgs[i]);
+      list->Msgs[i] = nullptr;
+    }
+    natsMsgList_Destroy(list);
+  };
+  natsMsgList list{nullptr, 0};
+  if (FetchRequest(sub, batch, true, &list) == NATS_OK) return take(&list);
+  if (FetchRequest(sub, 1, false, &list) != NATS_OK) return;
+  take(&list);
+  if (batch > 1 && FetchRequest(sub, batch - 1, true, &list) == NATS_OK) take(&list);
+}
 
 [[noreturn]] void Die(const char* what, natsStatus s) {
   std::fprintf(stderr, "relay: %s: %s\n", what, natsStatus_GetText(s));
@@ -38,6 +72,7 @@ int main(int argc, char** argv) {
   std::string durable = "relay";
   int batch = 256;
   int copies = 2;
+  bool send_asap = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--nats"))
       url = argv[i + 1];
@@ -47,12 +82,19 @@ int main(int argc, char** argv) {
       batch = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--copies"))
       copies = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--send-asap"))
+      send_asap = std::atoi(argv[i + 1]) != 0;
   }
   signal(SIGINT, OnSignal);
   signal(SIGTERM, OnSignal);
 
   natsConnection* nc = nullptr;
-  natsStatus s = natsConnection_ConnectTo(&nc, url.c_str());
+  natsOptions* opts = nullptr;
+  natsOptions_Create(&opts);
+  natsOptions_SetURL(opts, url.c_str());
+  natsOptions_SetSendAsap(opts, send_asap);
+  natsStatus s = natsConnection_Connect(&nc, opts);
+  natsOptions_Destroy(opts);
   if (s != NATS_OK) Die("connect", s);
   jsOptions js_options;
   jsOptions_Init(&js_options);
@@ -88,16 +130,14 @@ int main(int argc, char** argv) {
   const char* prefixes[] = {"worker.", "audit.decisions."};
   std::string subject;
   std::string msg_id;
+  std::vector<natsMsg*> messages;
   jsPubOptions wait_options;
   jsPubOptions_Init(&wait_options);
   wait_options.MaxWait = 5000;
   while (!g_stop.load()) {
-    natsMsgList list{nullptr, 0};
-    s = natsSubscription_Fetch(&list, sub, batch, 500, nullptr);
-    if (s == NATS_TIMEOUT) continue;
-    if (s != NATS_OK) continue;
-    for (int i = 0; i < list.Count; ++i) {
-      natsMsg* in = list.Msgs[i];
+    messages.clear();
+    Fetch(sub, batch, &messages);
+    for (natsMsg* in : messages) {
       const char* in_subject = natsMsg_GetSubject(in);
       const char* dot = std::strchr(in_subject, '.');
       const char* rest = dot != nullptr ? dot + 1 : in_subject;
@@ -120,15 +160,17 @@ int main(int argc, char** argv) {
         }
       }
     }
+    // As the gate: the batch is written at once, not after nats.c's flusher pause.
+    if (!messages.empty()) natsConnection_FlushTimeout(nc, 5000);
     bool all_acked = js_PublishAsyncComplete(js, &wait_options) == NATS_OK;
     all_acked = !g_publish_failed.exchange(false) && all_acked;
-    for (int i = 0; i < list.Count; ++i) {
+    for (natsMsg* in : messages) {
       if (all_acked)
-        natsMsg_Ack(list.Msgs[i], nullptr);
+        natsMsg_Ack(in, nullptr);
       else
-        natsMsg_NakWithDelay(list.Msgs[i], 1000, nullptr);
+        natsMsg_NakWithDelay(in, 1000, nullptr);
+      natsMsg_Destroy(in);
     }
-    natsMsgList_Destroy(&list);
   }
   natsConnection_FlushTimeout(nc, 5000);
   natsSubscription_Destroy(sub);
