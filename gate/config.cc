@@ -57,6 +57,16 @@ class MapReader {
       return Status::Ok();
     };
   }
+  Handler Bool(bool* out) {
+    return [this, out](const YAML::Node& n) -> Status {
+      const std::string& s = n.IsScalar() ? n.Scalar() : std::string();
+      if (s != "true" && s != "false") {
+        return InvalidArgument(Where(file_, n) + "expected true or false");
+      }
+      *out = s == "true";
+      return Status::Ok();
+    };
+  }
   template <typename Int>
   Handler Integer(Int* out) {
     return [this, out](const YAML::Node& n) -> Status {
@@ -171,6 +181,7 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, Ga
         .On("credentials_file", nats_reader.String(&nats.credentials_file))
         .On("name", nats_reader.String(&nats.name))
         .On("max_reconnect_wait", nats_reader.Dur(&nats.max_reconnect_wait))
+        .On("send_asap", nats_reader.Bool(&nats.send_asap))
         .On("tls", [&](const YAML::Node&) { return tls.Read(); });
 
     subjects::Prefixes& p = config->prefixes;

@@ -8,6 +8,7 @@
 //     tls: {ca_file: ca.pem, cert_file: cert.pem, key_file: key.pem}
 //     name: jobgate
 //     max_reconnect_wait: 5s
+//     send_asap: false                           # true: a write per message
 //   policy: /etc/jobgate/policy.yaml             # bootstraps the first snapshot
 //   http: 127.0.0.1:8081                         # "off" disables
 //   metrics: 127.0.0.1:9464                      # "off" disables

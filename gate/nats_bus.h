@@ -54,6 +54,12 @@ struct NatsConnectOptions {
   std::chrono::milliseconds max_reconnect_wait{5000};
   // Bytes buffered while disconnected (publishes and acks), 8 MiB.
   int reconnect_buffer_bytes = 8 << 20;
+  // Writes every publish, ack and fetch request to the socket as it is made. Off (the
+  // default), nats.c buffers them for its flusher thread, which pauses 1 ms before each
+  // write, and the dispatcher writes each batch's publishes itself (Bus::PublishBatch).
+  // On: a lower latency tail at low rates, for a system call per message, which costs
+  // throughput (docs/performance.md has both, measured).
+  bool send_asap = false;
 };
 
 struct StreamSpec {

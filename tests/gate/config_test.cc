@@ -21,6 +21,7 @@ TEST(ConfigTest, DefaultsFollowTheContract) {
   EXPECT_EQ(config.consumer.max_deliver, -1);
   EXPECT_EQ(config.jobs_stream.duplicate_window, std::chrono::seconds(120));
   EXPECT_EQ(config.dispatch.max_message_bytes, size_t{1} << 20);
+  EXPECT_FALSE(config.nats.send_asap);  // batches are flushed by the dispatcher
 }
 
 TEST(ConfigTest, FileOverridesDefaults) {
@@ -30,6 +31,7 @@ nats:
   servers: [nats://a:4222, nats://b:4222]
   user: gate
   password: pw
+  send_asap: true
   tls: {ca_file: ca.pem}
 policy: p.yaml
 http: 0.0.0.0:9000
@@ -46,6 +48,7 @@ dispatch: {batch_size: 64, max_message_bytes: 4096, retry_delay: 250ms}
   EXPECT_EQ(config.nats.servers, (std::vector<std::string>{"nats://a:4222", "nats://b:4222"}));
   EXPECT_EQ(config.nats.user, "gate");
   EXPECT_EQ(config.nats.tls_ca_file, "ca.pem");
+  EXPECT_TRUE(config.nats.send_asap);
   EXPECT_EQ(config.policy_file, "p.yaml");
   EXPECT_EQ(config.http_address, "0.0.0.0:9000");
   EXPECT_EQ(config.jobs_stream.name, "J");
@@ -75,6 +78,10 @@ TEST(ConfigTest, UnknownKeysAndBadValuesAreErrorsWithPositions) {
   EXPECT_NE(s.message().find("duration"), std::string::npos);
   s = ApplyConfigYaml("streams: {jobs: {retention: forever}}\n", "g.yaml", &config);
   EXPECT_FALSE(s.ok());
+  s = ApplyConfigYaml("nats:\n  send_asap: yes\n", "g.yaml", &config);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("g.yaml:2:14: expected true or false"), std::string::npos)
+      << s.message();
   s = ApplyConfigYaml("nats: [unclosed\n", "g.yaml", &config);
   EXPECT_FALSE(s.ok());
 }
