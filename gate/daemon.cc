@@ -2,6 +2,7 @@
 
 #include <prometheus/exposer.h>
 #include <prometheus/registry.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <thread>
@@ -163,6 +164,7 @@ int Daemon::Run() {
       gate_metrics.queue_pending.Add({{"stream", config_.consumer.stream}});
   if (control != nullptr) {
     maintenance = std::thread([&] {
+      pthread_setname_np(pthread_self(), "jg-maintenance");
       auto next_recheck = clock.Now() + config_.policy_recheck;
       // StartPolicy swept once already.
       auto next_sweep = clock.Now() + config_.approval_sweep;
@@ -207,7 +209,10 @@ int Daemon::Run() {
     dispatch_options.max_publish_bytes = static_cast<size_t>(connection->max_payload());
     std::vector<std::thread> threads;
     for (auto& bus : buses) {
-      threads.emplace_back([&, bus = bus.get()] {
+      threads.emplace_back([&, bus = bus.get(), index = threads.size()] {
+        // Named for `top -H` and profilers. Threads nats.c starts from here (the
+        // publish-ack delivery) inherit the name; its connection threads keep "jobgate".
+        pthread_setname_np(pthread_self(), ("jg-dispatch-" + std::to_string(index)).c_str());
         Dispatcher dispatcher(
             dispatch_options, bus, &clock, &active_policy_, &limiter, &gate_metrics,
             DispatcherSeams{&shadow_policy_, control->approvals(), &policy_metrics});
