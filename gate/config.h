@@ -25,7 +25,7 @@
 //     approvals: {name: APPROVALS, retention: limits, max_age: 30d}
 //     audit:     {name: AUDIT, retention: limits, max_age: 90d}
 //   consumer: {durable: jobgate, ack_wait: 30s, max_ack_pending: 20000}
-//   dispatch: {batch_size: 256, workers: 2, max_message_bytes: 1048576,
+//   dispatch: {batch_size: 256, workers: 4, max_message_bytes: 1048576,
 //              fetch_timeout: 500ms, publish_timeout: 5s, retry_delay: 1s}
 //
 // Durations are seconds or a number with ms, s, m, h or d. Unknown keys are errors, so a
