@@ -56,7 +56,7 @@ struct DispatcherOptions {
   // Dispatch threads, each with its own pull subscription on the durable: while some
   // wait for JetStream (publish acks, approval records), another judges its batch. Four
   // measured 5-10% more throughput than two at about the same CPU per job, even on two
-  // cores (docs/performance.md); the waits, not the cores, set the count.
+  // cores: the waits, not the cores, set the count.
   int workers = 4;
   std::chrono::milliseconds fetch_timeout{500};     // bounds how fast a stop is noticed
   std::chrono::milliseconds publish_timeout{5000};  // for JetStream's publish acks

@@ -3,7 +3,7 @@
 // The `jobgate` binary links jemalloc when it is available (CMake option
 // JOBGATE_JEMALLOC): the dispatch path allocates and frees per message (nats.c
 // messages, headers, protobuf strings), and jemalloc's thread caches make that cheaper
-// than glibc's malloc (docs/performance.md). Tests, sanitizer and fuzz builds use the
+// than glibc's malloc (docs/operations.md, Memory). Tests, sanitizer and fuzz builds use the
 // C library's allocator. Nothing here needs to know at compile time: jemalloc is
 // detected at run time through a weak reference to its `mallctl`.
 //

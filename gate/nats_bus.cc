@@ -507,8 +507,10 @@ void NatsBus::PublishBatch(std::span<const OutboundMessage> messages,
   // Write the batch now, in one go, rather than when nats.c's flusher thread next wakes
   // (it pauses 1 ms first): that pause was most of a job's latency through the gate at
   // any rate below saturation. The PING this sends comes back while the publish acks,
-  // waited for next, are on their way.
-  natsConnection_FlushTimeout(connection_->raw(), std::max<int64_t>(1, timeout.count()));
+  // waited for next, are on their way; a failed flush shows as missing acks below.
+  if (!messages.empty()) {
+    natsConnection_FlushTimeout(connection_->raw(), std::max<int64_t>(1, timeout.count()));
+  }
   jsPubOptions wait;
   jsPubOptions_Init(&wait);
   wait.MaxWait = std::max<int64_t>(1, timeout.count());

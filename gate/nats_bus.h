@@ -58,7 +58,7 @@ struct NatsConnectOptions {
   // default), nats.c buffers them for its flusher thread, which pauses 1 ms before each
   // write, and the dispatcher writes each batch's publishes itself (Bus::PublishBatch).
   // On: a lower latency tail at low rates, for a system call per message, which costs
-  // throughput (docs/performance.md has both, measured).
+  // throughput (docs/operations.md has both, measured).
   bool send_asap = false;
 };
 
