@@ -109,11 +109,10 @@ void EnforceableDecision(v1::Decision* decision) {
   }
 }
 
-std::string TargetSubject(const subjects::Prefixes& prefixes, v1::Verdict verdict,
-                          std::string_view rest) {
-  if (policy::RoutesToWorker(verdict)) return subjects::Join(prefixes.worker, rest);
-  if (verdict == v1::REQUIRE_APPROVAL) return subjects::Join(prefixes.approval, rest);
-  return subjects::Join(prefixes.denied, rest);
+std::string_view TargetPrefix(const subjects::Prefixes& prefixes, v1::Verdict verdict) {
+  if (policy::RoutesToWorker(verdict)) return prefixes.worker;
+  if (verdict == v1::REQUIRE_APPROVAL) return prefixes.approval;
+  return prefixes.denied;
 }
 
 Dispatcher::Dispatcher(DispatcherOptions options, Bus* bus, const Clock* clock,
@@ -329,7 +328,9 @@ void Dispatcher::PlanRoute(const v1::Job& job, const v1::Decision& decision,
   const std::string_view subject = message.subject();
   const std::string_view rest = subjects::RestOf(subject, options_.prefixes.job);
   const v1::Verdict verdict = decision.decision();
-  const std::string target = TargetSubject(options_.prefixes, verdict, rest);
+  // Per-job subjects are written into buffers reused across jobs, not allocated.
+  subjects::JoinInto(TargetPrefix(options_.prefixes, verdict), rest, &target_);
+  const std::string& target = target_;
   const bool to_worker = policy::RoutesToWorker(verdict);
 
   job.SerializeToString(&job_bytes_);
@@ -361,7 +362,7 @@ void Dispatcher::PlanRoute(const v1::Job& job, const v1::Decision& decision,
 
   // DecisionRecord {1: decision, 2: subject, 3: routed_to, 4: job}
   OutboundMessage& record = NextOutbound(plan);
-  record.subject = subjects::Join(options_.prefixes.decisions, rest);
+  subjects::JoinInto(options_.prefixes.decisions, rest, &record.subject);
   record.msg_id.assign(id_prefix_).append("decision");
   record.headers.clear();  // the record's body carries the decision
   record.body.clear();
@@ -372,7 +373,7 @@ void Dispatcher::PlanRoute(const v1::Job& job, const v1::Decision& decision,
   if (verdict == v1::ALERT || verdict == v1::TERMINATE) {
     std::string body_copy = record.body;  // before NextOutbound, which may move `record`
     OutboundMessage& alert = NextOutbound(plan);
-    alert.subject = subjects::Join(options_.prefixes.alert, rest);
+    subjects::JoinInto(options_.prefixes.alert, rest, &alert.subject);
     alert.msg_id.assign(id_prefix_).append("alert");
     alert.headers.clear();
     alert.body.swap(body_copy);

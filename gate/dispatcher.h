@@ -104,9 +104,9 @@ void EnforceableDecision(v1::Decision* decision);
 
 // (Which verdicts dispatch to a worker: policy::RoutesToWorker.)
 
-// The subject a job with `rest` goes to for `verdict` (an enforceable one).
-std::string TargetSubject(const subjects::Prefixes& prefixes, v1::Verdict verdict,
-                          std::string_view rest);
+// The subject prefix a job goes to for `verdict` (an enforceable one): worker, approval
+// or denied.
+std::string_view TargetPrefix(const subjects::Prefixes& prefixes, v1::Verdict verdict);
 
 // DecisionStamp reused between jobs (its id string keeps its capacity).
 struct DecisionStampBuffer {
@@ -201,6 +201,7 @@ class Dispatcher {
   std::string decision_bytes_;  // decision_, serialized once per job
   std::string body_;
   std::string id_prefix_;
+  std::string target_;  // the job's target subject
   // REQUIRE_APPROVAL jobs of this batch, waiting for HoldAndRoute: slots [0, holds_used_).
   struct PendingHold {
     size_t plan = 0;  // index into plans_ (and batch_: the message it came in)

@@ -13,12 +13,17 @@ std::string_view RestOf(std::string_view subject, std::string_view job_prefix) {
 }
 
 std::string Join(std::string_view prefix, std::string_view rest) {
-  std::string out(prefix);
-  if (!rest.empty()) {
-    out.push_back('.');
-    out.append(rest);
-  }
+  std::string out;
+  JoinInto(prefix, rest, &out);
   return out;
+}
+
+void JoinInto(std::string_view prefix, std::string_view rest, std::string* out) {
+  out->assign(prefix);
+  if (!rest.empty()) {
+    out->push_back('.');
+    out->append(rest);
+  }
 }
 
 bool IsValidPublishSubject(std::string_view subject) {

@@ -31,6 +31,9 @@ std::string_view RestOf(std::string_view subject, std::string_view job_prefix);
 
 // `prefix` + "." + `rest`; just `prefix` when rest is empty.
 std::string Join(std::string_view prefix, std::string_view rest);
+// The same, written over `out` (whose capacity a caller building one subject per
+// message can reuse).
+void JoinInto(std::string_view prefix, std::string_view rest, std::string* out);
 
 // True when `subject` is a valid NATS subject for publishing: non-empty tokens, no
 // wildcards, no whitespace.
