@@ -102,10 +102,8 @@ class DecisionIdSource {
 // decision and reason accordingly.
 void EnforceableDecision(v1::Decision* decision);
 
-// (Which verdicts dispatch to a worker: policy::RoutesToWorker.)
-
-// The subject prefix a job goes to for `verdict` (an enforceable one): worker, approval
-// or denied.
+// The subject prefix a job goes to for `verdict` (an enforceable one): worker (the
+// verdicts policy::RoutesToWorker names), approval or denied.
 std::string_view TargetPrefix(const subjects::Prefixes& prefixes, v1::Verdict verdict);
 
 // DecisionStamp reused between jobs (its id string keeps its capacity).
