@@ -182,6 +182,7 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, Ga
         .On("name", nats_reader.String(&nats.name))
         .On("max_reconnect_wait", nats_reader.Dur(&nats.max_reconnect_wait))
         .On("send_asap", nats_reader.Bool(&nats.send_asap))
+        .On("lock_spin_count", nats_reader.Integer(&nats.lock_spin_count))
         .On("tls", [&](const YAML::Node&) { return tls.Read(); });
 
     subjects::Prefixes& p = config->prefixes;

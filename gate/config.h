@@ -9,6 +9,7 @@
 //     name: jobgate
 //     max_reconnect_wait: 5s
 //     send_asap: false                           # true: a write per message
+//     lock_spin_count: 0                         # nats.c mutex tries before blocking
 //   policy: /etc/jobgate/policy.yaml             # bootstraps the first snapshot
 //   http: 127.0.0.1:8081                         # "off" disables
 //   metrics: 127.0.0.1:9464                      # "off" disables

@@ -131,8 +131,12 @@ Result<ReceivedMessage> SyncSubscription::Next(std::chrono::milliseconds timeout
 
 Result<std::unique_ptr<NatsConnection>> NatsConnection::Connect(const NatsConnectOptions& options,
                                                                 bool wait) {
+  // Before anything else of nats.c: its first call initialises the library, spin count
+  // included; once initialised this returns NATS_OK and changes nothing.
+  natsStatus s = nats_Open(options.lock_spin_count);
+  if (s != NATS_OK) return FromNats(s, "initialise the NATS library");
   natsOptions* raw_options = nullptr;
-  natsStatus s = natsOptions_Create(&raw_options);
+  s = natsOptions_Create(&raw_options);
   if (s != NATS_OK) return FromNats(s, "create options");
   NatsPtr<natsOptions> opts(raw_options);
   std::unique_ptr<NatsConnection> connection(new NatsConnection());

@@ -8,10 +8,11 @@
 //
 // Like the gate, it writes each batch's publishes at once (a flush) instead of leaving
 // them to nats.c's flusher thread; --send-asap 1 writes every message as it is made, as
-// the gate's nats.send_asap does.
+// the gate's nats.send_asap does. --lock-spin sets nats.c's mutex spin count as the
+// gate's nats.lock_spin_count does (-1: nats.c's default; bench/gate/run gives both 0).
 //
 //   jobgate_bench_relay --nats URL [--durable relay] [--batch 256] [--copies 2]
-//                       [--send-asap 0]
+//                       [--send-asap 0] [--lock-spin -1]
 #include <nats/nats.h>
 #include <signal.h>
 
@@ -73,6 +74,7 @@ int main(int argc, char** argv) {
   int batch = 256;
   int copies = 2;
   bool send_asap = false;
+  int64_t lock_spin = -1;  // -1: nats.c's default
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--nats"))
       url = argv[i + 1];
@@ -84,7 +86,10 @@ int main(int argc, char** argv) {
       copies = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--send-asap"))
       send_asap = std::atoi(argv[i + 1]) != 0;
+    else if (!std::strcmp(argv[i], "--lock-spin"))
+      lock_spin = std::atoll(argv[i + 1]);
   }
+  if (natsStatus s = nats_Open(lock_spin); s != NATS_OK) Die("nats_Open", s);
   signal(SIGINT, OnSignal);
   signal(SIGTERM, OnSignal);
 

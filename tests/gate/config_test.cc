@@ -22,6 +22,7 @@ TEST(ConfigTest, DefaultsFollowTheContract) {
   EXPECT_EQ(config.jobs_stream.duplicate_window, std::chrono::seconds(120));
   EXPECT_EQ(config.dispatch.max_message_bytes, size_t{1} << 20);
   EXPECT_FALSE(config.nats.send_asap);  // batches are flushed by the dispatcher
+  EXPECT_EQ(config.nats.lock_spin_count, 0);  // block at once on a contended nats.c mutex
 }
 
 TEST(ConfigTest, FileOverridesDefaults) {
@@ -32,6 +33,7 @@ nats:
   user: gate
   password: pw
   send_asap: true
+  lock_spin_count: -1
   tls: {ca_file: ca.pem}
 policy: p.yaml
 http: 0.0.0.0:9000
@@ -49,6 +51,7 @@ dispatch: {batch_size: 64, max_message_bytes: 4096, retry_delay: 250ms}
   EXPECT_EQ(config.nats.user, "gate");
   EXPECT_EQ(config.nats.tls_ca_file, "ca.pem");
   EXPECT_TRUE(config.nats.send_asap);
+  EXPECT_EQ(config.nats.lock_spin_count, -1);
   EXPECT_EQ(config.policy_file, "p.yaml");
   EXPECT_EQ(config.http_address, "0.0.0.0:9000");
   EXPECT_EQ(config.jobs_stream.name, "J");
