@@ -36,8 +36,6 @@ class InboundMessage {
   virtual std::string_view header(std::string_view key) const = 0;
   // Position in the job stream; stable across redeliveries (0 when unknown).
   virtual uint64_t stream_sequence() const = 0;
-  // Messages the consumer had not yet delivered when this one was (a backlog gauge).
-  virtual uint64_t num_pending() const = 0;
 
   // Tells the stream the message is done with.
   virtual Status Ack() = 0;

@@ -51,14 +51,7 @@ void OnAsyncError(natsConnection* nc, natsSubscription* sub, natsStatus err, voi
 // One fetched JetStream message.
 class NatsInboundMessage final : public InboundMessage {
  public:
-  explicit NatsInboundMessage(natsMsg* msg) : msg_(msg) {
-    jsMsgMetaData* meta = nullptr;
-    if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
-      NatsPtr<jsMsgMetaData> owned(meta);
-      stream_sequence_ = meta->Sequence.Stream;
-      num_pending_ = meta->NumPending;
-    }
-  }
+  explicit NatsInboundMessage(natsMsg* msg) : msg_(msg) {}
 
   std::string_view subject() const override { return natsMsg_GetSubject(msg_.get()); }
   std::string_view data() const override {
@@ -72,8 +65,14 @@ class NatsInboundMessage final : public InboundMessage {
     }
     return value;
   }
-  uint64_t stream_sequence() const override { return stream_sequence_; }
-  uint64_t num_pending() const override { return num_pending_; }
+  // Parsed from the reply subject when asked (only a rejection needs it): the parse
+  // allocates, and most jobs never ask.
+  uint64_t stream_sequence() const override {
+    jsMsgMetaData* meta = nullptr;
+    if (natsMsg_GetMetaData(&meta, msg_.get()) != NATS_OK) return 0;
+    NatsPtr<jsMsgMetaData> owned(meta);
+    return meta->Sequence.Stream;
+  }
 
   Status Ack() override { return FromNats(natsMsg_Ack(msg_.get(), nullptr), "ack"); }
   Status NakWithDelay(std::chrono::milliseconds delay) override {
@@ -82,8 +81,6 @@ class NatsInboundMessage final : public InboundMessage {
 
  private:
   NatsPtr<natsMsg> msg_;
-  uint64_t stream_sequence_ = 0;
-  uint64_t num_pending_ = 0;
 };
 
 // Builds a natsMsg with the message's headers and Nats-Msg-Id.

@@ -20,7 +20,6 @@ class FakeInbound final : public gate::InboundMessage {
     return it == headers_.end() ? std::string_view() : std::string_view(it->second);
   }
   uint64_t stream_sequence() const override { return sequence_; }
-  uint64_t num_pending() const override { return 0; }
   Status Ack() override {
     settlement_->kind = Settlement::Kind::kAck;
     return Status::Ok();
