@@ -62,9 +62,10 @@ struct NatsConnectOptions {
   bool send_asap = false;
   // How many times nats.c tries a contended mutex before it blocks on it. Library-wide:
   // the process's first Connect sets it, later values are ignored. nats.c's own default
-  // (-1) is 2,000 tries; 0 blocks at once, which measured about 5% less gate CPU per job
-  // and 5-9% more throughput on two cores, where the holder is often not running and the
-  // tries only burn the core it needs (docs/operations.md). Worth trying on larger hosts.
+  // (-1) is 2,000 tries; 0 blocks at once, which measured 4-9% less gate CPU per job in
+  // interleaved A/B runs on two cores, where the holder is often not running and the
+  // tries only burn the core it needs (docs/operations.md). -1 may do better on hosts
+  // with idle cores.
   int64_t lock_spin_count = 0;
 };
 
