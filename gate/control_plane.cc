@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <functional>
+#include <memory>
 #include <mutex>
+#include <utility>
 
 namespace jobgate::gate {
 
@@ -40,6 +43,25 @@ ControlPlane::~ControlPlane() {
   watch_.reset();
 }
 
+namespace {
+
+// Keeps `family` at one series, {snapshot, hash} = 1, for the policy it is called with,
+// and none when called with null.
+std::function<void(const policy::Policy*)> OneSeriesPerPolicy(
+    prometheus::Family<prometheus::Gauge>* family) {
+  auto current = std::make_shared<std::pair<std::mutex, prometheus::Gauge*>>();
+  return [family, current](const policy::Policy* p) {
+    std::lock_guard<std::mutex> lock(current->first);
+    if (current->second != nullptr) family->Remove(current->second);
+    current->second = nullptr;
+    if (p == nullptr) return;
+    current->second = &family->Add({{"snapshot", p->snapshot_name()}, {"hash", p->hash()}});
+    current->second->Set(1);
+  };
+}
+
+}  // namespace
+
 Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Deps& deps) {
   std::unique_ptr<ControlPlane> cp(new ControlPlane(deps));
   const GateConfig& config = *deps.config;
@@ -62,27 +84,9 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Deps& deps) {
   if (deps.policy_metrics != nullptr) {
     metrics::PolicyMetrics* pm = deps.policy_metrics;
     // One jobgate_policy_info series at a time: the enforced snapshot's; none while the
-    // gate enforces nothing (fail closed).
-    auto current = std::make_shared<std::pair<std::mutex, prometheus::Gauge*>>();
-    cp->lifecycle_->set_on_activated([pm, current](const policy::Policy* p) {
-      std::lock_guard<std::mutex> lock(current->first);
-      if (current->second != nullptr) pm->policy_info.Remove(current->second);
-      current->second = nullptr;
-      if (p == nullptr) return;
-      current->second =
-          &pm->policy_info.Add({{"snapshot", p->snapshot_name()}, {"hash", p->hash()}});
-      current->second->Set(1);
-    });
-    auto shadow_series = std::make_shared<std::pair<std::mutex, prometheus::Gauge*>>();
-    cp->lifecycle_->set_on_shadow([pm, shadow_series](const policy::Policy* p) {
-      std::lock_guard<std::mutex> lock(shadow_series->first);
-      if (shadow_series->second != nullptr) pm->shadow_policy_info.Remove(shadow_series->second);
-      shadow_series->second = nullptr;
-      if (p == nullptr) return;
-      shadow_series->second =
-          &pm->shadow_policy_info.Add({{"snapshot", p->snapshot_name()}, {"hash", p->hash()}});
-      shadow_series->second->Set(1);
-    });
+    // gate enforces nothing (fail closed). Likewise the shadow's.
+    cp->lifecycle_->set_on_activated(OneSeriesPerPolicy(&pm->policy_info));
+    cp->lifecycle_->set_on_shadow(OneSeriesPerPolicy(&pm->shadow_policy_info));
     cp->lifecycle_->set_on_reload([pm](const std::string& result) {
       pm->policy_reloads.Add({{"result", result}}).Increment();
     });
