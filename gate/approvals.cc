@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
+#include <limits>
 #include <unordered_map>
 
 #include "gate/dispatcher.h"
@@ -115,6 +117,207 @@ std::string ApprovalKey(std::string_view tenant_id, std::string_view job_id) {
   return policy::Sha256Hex(material);
 }
 
+// --- Sweeps -------------------------------------------------------------------------------
+
+namespace {
+
+using google::protobuf::io::CodedInputStream;
+
+// The fields of a PendingApproval a sweep reads.
+struct SweepFields {
+  Record::Status status = Record::STATUS_UNSPECIFIED;
+  bool released = false;
+  int64_t expires_at_seconds = 0;
+  int32_t expires_at_nanos = 0;
+};
+
+// Skips the value of a field with `tag` (every wire type proto3 writes).
+bool SkipField(uint32_t tag, CodedInputStream* in) {
+  uint64_t varint = 0;
+  uint32_t length = 0;
+  switch (tag & 7) {
+    case 0:
+      return in->ReadVarint64(&varint);
+    case 1:
+      return in->Skip(8);
+    case 2:
+      return in->ReadVarint32(&length) && in->Skip(static_cast<int>(length));
+    case 5:
+      return in->Skip(4);
+    default:
+      return false;  // groups: not in this schema
+  }
+}
+
+// Calls `on_field(number, length_delimited, in)` for each field up to the current limit; it
+// reads a field it wants and returns true, or returns false to have it skipped. False on
+// malformed input.
+template <typename OnField>
+bool ForEachField(CodedInputStream* in, OnField on_field) {
+  for (;;) {
+    const uint32_t tag = in->ReadTag();
+    if (tag == 0) return in->ConsumedEntireMessage();
+    const bool length_delimited = (tag & 7) == 2;
+    if (!on_field(static_cast<int>(tag >> 3), length_delimited, in) && !SkipField(tag, in)) {
+      return false;
+    }
+  }
+}
+
+// Reads a length-delimited sub-message with `on_field`.
+template <typename OnField>
+bool ReadSubMessage(CodedInputStream* in, OnField on_field) {
+  uint32_t length = 0;
+  if (!in->ReadVarint32(&length)) return false;
+  // Every caller sits under a limit (ReadSweepFields sets one), so this is defined.
+  if (length > static_cast<uint32_t>(in->BytesUntilLimit())) return false;
+  const CodedInputStream::Limit limit = in->PushLimit(static_cast<int>(length));
+  const bool ok = ForEachField(in, on_field);
+  in->PopLimit(limit);
+  return ok;
+}
+
+// A sweep needs three fields of a record; this reads them from the wire and skips the
+// job, the decision and the rest unparsed (a full parse costs a few microseconds each).
+// Field numbers are the generated ones, so the scan follows the schema.
+bool ReadSweepFields(std::string_view bytes, SweepFields* out) {
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) return false;
+  CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                      static_cast<int>(bytes.size()));
+  in.PushLimit(static_cast<int>(bytes.size()));
+  uint64_t varint = 0;
+  const auto on_timestamp = [&](int number, bool, CodedInputStream* ts) {
+    if (number == Timestamp::kSecondsFieldNumber) {
+      if (!ts->ReadVarint64(&varint)) return false;
+      out->expires_at_seconds = static_cast<int64_t>(varint);
+      return true;
+    }
+    if (number == Timestamp::kNanosFieldNumber) {
+      if (!ts->ReadVarint64(&varint)) return false;
+      out->expires_at_nanos = static_cast<int32_t>(varint);
+      return true;
+    }
+    return false;
+  };
+  bool malformed = false;
+  const auto on_approval = [&](int number, bool length_delimited, CodedInputStream* approval) {
+    if (number != v1::Approval::kExpiresAtFieldNumber || !length_delimited) return false;
+    if (!ReadSubMessage(approval, on_timestamp)) malformed = true;
+    return true;
+  };
+  const auto on_record = [&](int number, bool length_delimited, CodedInputStream* record) {
+    switch (number) {
+      case Record::kStatusFieldNumber:
+        if (length_delimited || !record->ReadVarint64(&varint)) break;
+        out->status = static_cast<Record::Status>(varint);
+        return true;
+      case Record::kReleasedFieldNumber:
+        if (length_delimited || !record->ReadVarint64(&varint)) break;
+        out->released = varint != 0;
+        return true;
+      case Record::kApprovalFieldNumber:
+        if (!length_delimited) break;
+        if (!ReadSubMessage(record, on_approval)) malformed = true;
+        return true;
+      default:
+        break;
+    }
+    return false;
+  };
+  return ForEachField(&in, on_record) && !malformed;
+}
+
+int64_t ToMillis(int64_t seconds, int32_t nanos) { return seconds * 1000 + nanos / 1000000; }
+
+// "0123…" (64 hex digits) -> 32 bytes; false when `hex` is not that.
+bool DecodeKey(std::string_view hex, std::array<uint8_t, 32>* out) {
+  if (hex.size() != 64) return false;
+  const auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < out->size(); ++i) {
+    const int high = nibble(hex[2 * i]);
+    const int low = nibble(hex[2 * i + 1]);
+    if (high < 0 || low < 0) return false;
+    (*out)[i] = static_cast<uint8_t>(high << 4 | low);
+  }
+  return true;
+}
+
+std::string EncodeKey(const std::array<uint8_t, 32>& key) {
+  std::string hex;
+  policy::AppendHex(key.data(), key.size(), &hex);
+  return hex;
+}
+
+// Soonest expiry first, ties by key, so a scan's order is total.
+void SortDue(std::vector<std::pair<int64_t, std::string>>* due, SweepScan* scan) {
+  std::sort(due->begin(), due->end());
+  scan->due_keys.reserve(due->size());
+  for (auto& [_, key] : *due) scan->due_keys.push_back(std::move(key));
+}
+
+}  // namespace
+
+bool DueForSweep(Record::Status status, bool released, int64_t expires_at_ms, int64_t now_ms) {
+  if (status == Record::PENDING) return expires_at_ms <= now_ms;
+  return !released;
+}
+
+size_t ApprovalSweepIndex::KeyHash::operator()(const Key& key) const {
+  size_t hash;  // the key is a SHA-256: any 8 of its bytes are a good hash
+  std::memcpy(&hash, key.data(), sizeof(hash));
+  return hash;
+}
+
+Status ApprovalSweepIndex::Put(std::string_view key, std::string_view record_bytes) {
+  Key binary;
+  if (!DecodeKey(key, &binary)) {
+    return InvalidArgument("'" + std::string(key) + "' is not an approval key");
+  }
+  SweepFields fields;
+  const bool parsed = ReadSweepFields(record_bytes, &fields);
+  auto it = entries_.find(binary);
+  if (it != entries_.end()) {
+    if (it->second.pending) --pending_;
+    entries_.erase(it);
+  }
+  if (!parsed)
+    return InvalidArgument("the value under key " + std::string(key) +
+                           " is not an approval record");
+  const bool pending = fields.status == Record::PENDING;
+  if (!pending && fields.released) return Status::Ok();  // finished: nothing left to sweep
+  entries_.emplace(binary,
+                   Entry{ToMillis(fields.expires_at_seconds, fields.expires_at_nanos), pending});
+  if (pending) ++pending_;
+  return Status::Ok();
+}
+
+void ApprovalSweepIndex::Erase(std::string_view key) {
+  Key binary;
+  if (!DecodeKey(key, &binary)) return;
+  auto it = entries_.find(binary);
+  if (it == entries_.end()) return;
+  if (it->second.pending) --pending_;
+  entries_.erase(it);
+}
+
+SweepScan ApprovalSweepIndex::Scan(int64_t now_ms) const {
+  SweepScan scan;
+  scan.pending = pending_;
+  std::vector<std::pair<int64_t, std::string>> due;
+  for (const auto& [key, entry] : entries_) {
+    const Record::Status status = entry.pending ? Record::PENDING : Record::APPROVED;
+    if (DueForSweep(status, /*released=*/false, entry.expires_at_ms, now_ms)) {
+      due.emplace_back(entry.expires_at_ms, EncodeKey(key));
+    }
+  }
+  SortDue(&due, &scan);
+  return scan;
+}
+
 // --- ApprovalStore ------------------------------------------------------------------------
 
 Result<int64_t> ApprovalStore::CountPending() {
@@ -160,6 +363,32 @@ Result<uint64_t> InMemoryApprovalStore::Update(const Record& record, uint64_t ex
   it->second = record;
   it->second.set_revision(++last_revision_);
   return last_revision_;
+}
+
+Result<Record> InMemoryApprovalStore::GetByKey(std::string_view key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = records_.find(std::string(key));
+  if (it == records_.end()) return NotFound("no approval under key " + std::string(key));
+  return it->second;
+}
+
+Result<SweepScan> InMemoryApprovalStore::ScanForSweep(const Timestamp& now) {
+  const int64_t now_ms = TimeUtil::TimestampToMilliseconds(now);
+  SweepScan scan;
+  std::vector<std::pair<int64_t, std::string>> due;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [key, record] : records_) {
+      const int64_t expires_at_ms =
+          TimeUtil::TimestampToMilliseconds(record.approval().expires_at());
+      if (record.status() == Record::PENDING) ++scan.pending;
+      if (DueForSweep(record.status(), record.released(), expires_at_ms, now_ms)) {
+        due.emplace_back(expires_at_ms, key);
+      }
+    }
+  }
+  SortDue(&due, &scan);
+  return scan;
 }
 
 Result<std::vector<Record>> InMemoryApprovalStore::List(bool include_resolved) {
@@ -325,13 +554,80 @@ Result<uint64_t> NatsKvApprovalStore::Create(const Record& record) {
 }
 
 Result<Record> NatsKvApprovalStore::Get(std::string_view tenant_id, std::string_view job_id) {
-  const std::string key = ApprovalKey(tenant_id, job_id);
+  auto record = GetByKey(ApprovalKey(tenant_id, job_id));
+  if (record.ok() || record.status().code() != StatusCode::kNotFound) return record;
+  return NotFound("no approval for job '" + std::string(job_id) + "'");
+}
+
+Result<Record> NatsKvApprovalStore::GetByKey(std::string_view key) {
+  const std::string name(key);
   kvEntry* raw = nullptr;
-  const natsStatus s = kvStore_Get(&raw, handles_->kv.get(), key.c_str());
-  if (s == NATS_NOT_FOUND) return NotFound("no approval for job '" + std::string(job_id) + "'");
-  if (s != NATS_OK) return FromNats(s, "read the approval of job " + std::string(job_id));
+  const natsStatus s = kvStore_Get(&raw, handles_->kv.get(), name.c_str());
+  if (s == NATS_NOT_FOUND) return NotFound("no approval under key " + name);
+  if (s != NATS_OK) return FromNats(s, "read the approval under key " + name);
   NatsPtr<kvEntry> entry(raw);
   return ParseRecord(entry.get());
+}
+
+Status NatsKvApprovalStore::SyncIndex() {
+  const std::string stream = "KV_" + options_.bucket;
+  auto info = GetStreamInfo(handles_->js.get(), stream);
+  if (!info.ok()) return info.status();
+  const uint64_t last = (*info)->State.LastSeq;
+  if (index_loaded_ && index_through_ >= last) return Status::Ok();
+  const std::string prefix = "$KV." + options_.bucket + ".";
+  StreamReadOptions read;
+  read.stream = stream;
+  read.filter = prefix + ">";
+  // The first read takes each key's latest value; it may be the bucket's whole history
+  // of holds, so it gets longer than a single request.
+  read.timeout = std::max<std::chrono::milliseconds>(options_.timeout, std::chrono::minutes(2));
+  if (!index_loaded_) {
+    read.last_per_subject = true;
+  } else {
+    read.start_sequence = index_through_ + 1;
+  }
+  if (!index_loaded_ && (*info)->State.Msgs == 0) {
+    index_loaded_ = true;
+    index_through_ = last;
+    return Status::Ok();
+  }
+  Status status =
+      ReadStream(handles_->js.get(), read, last, [&](natsMsg* msg, const jsMsgMetaData& meta) {
+        const std::string_view subject = natsMsg_GetSubject(msg);
+        const std::string_view key = subject.substr(std::min(prefix.size(), subject.size()));
+        const char* operation = nullptr;
+        if (natsMsgHeader_Get(msg, "KV-Operation", &operation) == NATS_OK && operation != nullptr) {
+          index_.Erase(key);  // DEL or PURGE
+        } else if (Status put = index_.Put(
+                       key, std::string_view(natsMsg_GetData(msg),
+                                             static_cast<size_t>(natsMsg_GetDataLength(msg))));
+                   !put.ok()) {
+          spdlog::warn("approvals index: {}; skipped", put.message());
+        }
+        index_through_ = meta.Sequence.Stream;
+      });
+  if (!index_loaded_) {
+    if (!status.ok()) {
+      index_ = ApprovalSweepIndex();  // a partial first read is no index; start over
+      index_through_ = 0;
+      return status;
+    }
+    index_loaded_ = true;
+  }
+  return status;
+}
+
+Result<SweepScan> NatsKvApprovalStore::ScanForSweep(const Timestamp& now) {
+  std::lock_guard<std::mutex> lock(index_mu_);
+  JOBGATE_RETURN_IF_ERROR(SyncIndex());
+  return index_.Scan(TimeUtil::TimestampToMilliseconds(now));
+}
+
+Result<int64_t> NatsKvApprovalStore::CountPending() {
+  std::lock_guard<std::mutex> lock(index_mu_);
+  JOBGATE_RETURN_IF_ERROR(SyncIndex());
+  return index_.pending();
 }
 
 Result<uint64_t> NatsKvApprovalStore::Update(const Record& record, uint64_t expected_revision) {
@@ -594,7 +890,8 @@ ApprovalOutcome ApprovalService::Resolve(Verb verb, const v1::ApproveRequest& re
 
 ApprovalOutcome ApprovalService::Finish(Record record, Record::Status status,
                                         const std::string& approver, const std::string& reason,
-                                        std::optional<v1::Decision> released_decision) {
+                                        std::optional<v1::Decision> released_decision,
+                                        bool recount) {
   const uint64_t revision = record.revision();
   const std::string job_id = record.job().job_id();
   record.set_status(status);
@@ -632,7 +929,7 @@ ApprovalOutcome ApprovalService::Finish(Record record, Record::Status status,
     spdlog::warn("job '{}' {}; publishing it failed, will retry: {}", job_id,
                  Lower(StatusName(status)), published.ToString());
   }
-  ReportPending();
+  if (recount) ReportPending();
   return {Status::Ok(), "", std::move(record)};
 }
 
@@ -729,60 +1026,67 @@ ApprovalOutcome ApprovalService::Refuse(const Record& record, const Identity& wh
   return {Status(status, std::move(message)), std::move(code), record};
 }
 
-ApprovalService::ReleaseTally ApprovalService::ReleaseResolved(std::vector<Record>* records) {
-  ReleaseTally tally;
-  for (Record& record : *records) {
-    if (record.status() == Record::PENDING || record.released()) continue;
-    if (Status s = Publish(&record); s.ok()) {
-      ++tally.finished;
-    } else if (tally.first_error.ok()) {
-      tally.first_error = s;
+ApprovalService::SweepTally ApprovalService::Sweep(const SweepScan& scan, bool expire) {
+  SweepTally tally;
+  tally.pending = scan.pending;
+  for (const std::string& key : scan.due_keys) {
+    auto found = store_->GetByKey(key);
+    if (!found.ok()) {
+      // Gone since the scan (kNotFound) or unreadable now: the next sweep sees again.
+      if (found.status().code() != StatusCode::kNotFound) {
+        spdlog::warn("sweep: {}", found.status().ToString());
+      }
+      continue;
+    }
+    Record& record = *found;
+    if (record.status() != Record::PENDING) {
+      if (record.released()) continue;  // another replica finished it meanwhile
+      if (Status s = Publish(&record); s.ok()) {
+        ++tally.released;
+      } else if (tally.first_error.ok()) {
+        tally.first_error = s;
+      }
+      continue;
+    }
+    if (!expire || Now() < record.approval().expires_at()) continue;
+    const std::string job_id = record.job().job_id();
+    const std::string expired_at = TimeUtil::ToString(record.approval().expires_at());
+    ApprovalOutcome out = Finish(std::move(record), Record::EXPIRED, "",
+                                 "no approver decided before " + expired_at, std::nullopt,
+                                 /*recount=*/false);
+    if (out.status.ok()) {
+      ++tally.expired;
+      --tally.pending;
+    } else if (out.status.code() == StatusCode::kConflict) {
+      --tally.pending;  // resolved elsewhere meanwhile: not pending any more either
+    } else {
+      // Still pending in the store; the next sweep retries.
+      spdlog::warn("could not expire the approval of job '{}': {}", job_id, out.status.ToString());
     }
   }
   return tally;
 }
 
 Result<int> ApprovalService::ExpireDue() {
-  // One read of the whole store (a KV bucket has no index, and this runs every sweep on
-  // every replica): finish what a resolution left unpublished, expire what is due, and
-  // count what stays pending, all from the same pass.
-  auto records = store_->List(/*include_resolved=*/true);
-  if (!records.ok()) return records.status();
-  if (const ReleaseTally released = ReleaseResolved(&*records); !released.first_error.ok()) {
-    spdlog::warn("releasing resolved approvals failed: {}", released.first_error.ToString());
+  // Only what the scan names is read: finish what a resolution left unpublished, expire
+  // what is due, and count what stays pending.
+  auto scan = store_->ScanForSweep(Now());
+  if (!scan.ok()) return scan.status();
+  const SweepTally tally = Sweep(*scan, /*expire=*/true);
+  if (!tally.first_error.ok()) {
+    spdlog::warn("releasing resolved approvals failed: {}", tally.first_error.ToString());
   }
-  const Timestamp now = Now();
-  int expired = 0;
-  int64_t pending = 0;
-  for (Record& record : *records) {
-    if (record.status() != Record::PENDING) continue;
-    if (now < record.approval().expires_at()) {
-      ++pending;
-      continue;
-    }
-    const std::string job_id = record.job().job_id();
-    const std::string expired_at = TimeUtil::ToString(record.approval().expires_at());
-    ApprovalOutcome out = Finish(std::move(record), Record::EXPIRED, "",
-                                 "no approver decided before " + expired_at, std::nullopt);
-    if (out.status.ok()) {
-      ++expired;
-    } else if (out.status.code() == StatusCode::kConflict) {
-      // Resolved elsewhere meanwhile: not pending any more either.
-    } else {
-      ++pending;  // still pending in the store; the next sweep retries
-      spdlog::warn("could not expire the approval of job '{}': {}", job_id, out.status.ToString());
-    }
-  }
-  if (observer_ != nullptr) observer_->OnPendingCount(pending);
-  return expired;
+  if (observer_ != nullptr) observer_->OnPendingCount(tally.pending);
+  return tally.expired;
 }
 
 Result<int> ApprovalService::ReleasePending() {
-  auto records = store_->List(/*include_resolved=*/true);
-  if (!records.ok()) return records.status();
-  const ReleaseTally released = ReleaseResolved(&*records);
-  if (!released.first_error.ok()) return released.first_error;
-  return released.finished;
+  // At the epoch nothing pending is due; what the scan names is what awaits release.
+  auto scan = store_->ScanForSweep(Timestamp());
+  if (!scan.ok()) return scan.status();
+  const SweepTally tally = Sweep(*scan, /*expire=*/false);
+  if (!tally.first_error.ok()) return tally.first_error;
+  return tally.released;
 }
 
 Result<v1::ApprovalList> ApprovalService::List(bool include_resolved) {

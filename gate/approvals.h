@@ -23,6 +23,9 @@
 //             any number of replicas may sweep at once).
 //   ReleasePending  publishes what a resolution left unpublished (a crash between the
 //             compare-and-set and the publishes): run it at start and with every sweep.
+//   Both act on what the store's ScanForSweep names, and read only those records: the KV
+//   store keeps an index from the bucket's change log, so a sweep costs what changed
+//   since the last one plus what is due, not every approval ever held.
 //
 // What a resolution publishes, each with a Nats-Msg-Id stable per job so a retry is a
 // duplicate the stream drops:
@@ -45,6 +48,7 @@
 // calling thread, concurrently.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -55,6 +59,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "gate/auth.h"
@@ -84,6 +89,49 @@ std::string JobDigest(const v1::Job& job);
 // "default".
 std::string ApprovalKey(std::string_view tenant_id, std::string_view job_id);
 
+// What a sweep must act on (ApprovalStore::ScanForSweep).
+struct SweepScan {
+  // Store keys (ApprovalKey) of every PENDING record whose expires_at is at or before the
+  // scan's `now`, and of every resolved record not yet released; soonest expiry first.
+  std::vector<std::string> due_keys;
+  int64_t pending = 0;  // PENDING records, the due ones among them
+};
+
+// Whether a record with these fields is one a sweep at `now_ms` must act on.
+bool DueForSweep(v1::PendingApproval::Status status, bool released, int64_t expires_at_ms,
+                 int64_t now_ms);
+
+// The part of an approvals bucket a sweep needs, kept from the bucket's change log: for
+// each record that is PENDING or resolved but not released, its key and expires_at, and
+// the count of PENDING records. Released records leave it, so it grows with what is
+// pending, not with every approval ever held (about 100 bytes per entry). Reads only the
+// few fields it needs from a record's bytes, never the job.
+// Thread-safety: none; the owner serialises calls.
+class ApprovalSweepIndex {
+ public:
+  // Applies the newest value of `key` (a PendingApproval's serialized bytes).
+  // kInvalidArgument (and the key leaves the index) when the key is not an ApprovalKey or
+  // the bytes are not a record.
+  Status Put(std::string_view key, std::string_view record_bytes);
+  // The key was deleted or purged.
+  void Erase(std::string_view key);
+  SweepScan Scan(int64_t now_ms) const;
+  int64_t pending() const { return pending_; }
+  size_t size() const { return entries_.size(); }
+
+ private:
+  using Key = std::array<uint8_t, 32>;  // the SHA-256 an ApprovalKey spells in hex
+  struct KeyHash {
+    size_t operator()(const Key& key) const;
+  };
+  struct Entry {
+    int64_t expires_at_ms = 0;
+    bool pending = false;  // else resolved, not yet released
+  };
+  std::unordered_map<Key, Entry, KeyHash> entries_;
+  int64_t pending_ = 0;
+};
+
 // Where pending approvals live. Records are keyed by ApprovalKey(job.tenant_id, job.job_id)
 // and change only by compare-and-set on the store's revision.
 class ApprovalStore {
@@ -103,9 +151,14 @@ class ApprovalStore {
   // another writer got there first (or there is no record). Returns the new revision.
   virtual Result<uint64_t> Update(const v1::PendingApproval& record,
                                   uint64_t expected_revision) = 0;
+  // The record under `key` (an ApprovalKey) with its revision set; kNotFound when none.
+  virtual Result<v1::PendingApproval> GetByKey(std::string_view key) = 0;
   // Every PENDING record (every record with `include_resolved`), oldest held first,
-  // revisions set.
+  // revisions set. Reads the whole store: for people and tools, not for sweeps.
   virtual Result<std::vector<v1::PendingApproval>> List(bool include_resolved) = 0;
+  // What a sweep at `now` must act on, as of this call (every write finished before the
+  // call is in it), without reading every record.
+  virtual Result<SweepScan> ScanForSweep(const google::protobuf::Timestamp& now) = 0;
   // Records still PENDING (expired ones count until the sweep resolves them).
   virtual Result<int64_t> CountPending();
 };
@@ -115,7 +168,9 @@ class InMemoryApprovalStore final : public ApprovalStore {
   Result<uint64_t> Create(const v1::PendingApproval& record) override;
   Result<v1::PendingApproval> Get(std::string_view tenant_id, std::string_view job_id) override;
   Result<uint64_t> Update(const v1::PendingApproval& record, uint64_t expected_revision) override;
+  Result<v1::PendingApproval> GetByKey(std::string_view key) override;
   Result<std::vector<v1::PendingApproval>> List(bool include_resolved) override;
+  Result<SweepScan> ScanForSweep(const google::protobuf::Timestamp& now) override;
 
  private:
   std::mutex mu_;
@@ -148,14 +203,28 @@ class NatsKvApprovalStore final : public ApprovalStore {
                   std::vector<Result<uint64_t>>* revisions) override;
   Result<v1::PendingApproval> Get(std::string_view tenant_id, std::string_view job_id) override;
   Result<uint64_t> Update(const v1::PendingApproval& record, uint64_t expected_revision) override;
+  Result<v1::PendingApproval> GetByKey(std::string_view key) override;
   // One pass over the bucket's latest values (a KV watch that stops after them).
   Result<std::vector<v1::PendingApproval>> List(bool include_resolved) override;
+  // From the sweep index, brought up to the bucket's last sequence first: the first call
+  // reads each key's latest value once, later calls only the bucket's messages since.
+  Result<SweepScan> ScanForSweep(const google::protobuf::Timestamp& now) override;
+  Result<int64_t> CountPending() override;
 
  private:
   struct Handles;
   NatsKvApprovalStore();
+  // Brings index_ up to the bucket's last sequence. On an error index_ keeps what it
+  // applied (in order), and the next call goes on from there.
+  // REQUIRES: index_mu_ held.
+  Status SyncIndex();
   std::unique_ptr<Handles> handles_;  // immutable after Open; nats.c handles are thread-safe
   ApprovalStoreOptions options_;
+
+  std::mutex index_mu_;
+  ApprovalSweepIndex index_;    // GUARDED_BY(index_mu_)
+  bool index_loaded_ = false;   // GUARDED_BY(index_mu_); every key's latest value read
+  uint64_t index_through_ = 0;  // GUARDED_BY(index_mu_); the last stream sequence applied
 };
 
 // Publishes one message to JetStream and waits for the stream's ack. A duplicate (same
@@ -278,6 +347,7 @@ class ApprovalService {
   // Publishes the messages of every resolution not yet marked released. Returns how
   // many records it finished.
   Result<int> ReleasePending();
+  // ExpireDue and ReleasePending read the store's sweep scan, not every record.
 
   Result<v1::ApprovalList> List(bool include_resolved);
   // Counts pending approvals in the store and reports the number to the observer.
@@ -286,18 +356,22 @@ class ApprovalService {
  private:
   enum class Verb { kApprove, kReject };
   ApprovalOutcome Resolve(Verb verb, const v1::ApproveRequest& request, const Identity& who);
-  // Moves `record` (as read, revision set) to `status` by compare-and-set, then publishes.
+  // Moves `record` (as read, revision set) to `status` by compare-and-set, then publishes;
+  // with `recount`, reports the pending count after.
   ApprovalOutcome Finish(v1::PendingApproval record, v1::PendingApproval::Status status,
                          const std::string& approver, const std::string& reason,
-                         std::optional<v1::Decision> released_decision);
+                         std::optional<v1::Decision> released_decision, bool recount = true);
   // Publishes a resolved record's messages and marks it released.
   Status Publish(v1::PendingApproval* record);
-  // Publish for every resolved record in `records` not yet marked released.
-  struct ReleaseTally {
-    int finished = 0;
-    Status first_error;  // the first failure, if any
+  // Reads each record `scan` names: publishes resolved ones not yet released and, with
+  // `expire`, resolves PENDING ones past expires_at as EXPIRED.
+  struct SweepTally {
+    int released = 0;
+    int expired = 0;
+    int64_t pending = 0;  // scan.pending less what this sweep saw resolved
+    Status first_error;   // the first failed release, if any
   };
-  ReleaseTally ReleaseResolved(std::vector<v1::PendingApproval>* records);
+  SweepTally Sweep(const SweepScan& scan, bool expire);
   // Records a refused attempt and builds the refusal answer.
   ApprovalOutcome Refuse(const v1::PendingApproval& record, const Identity& who, StatusCode status,
                          std::string code, std::string message,

@@ -138,8 +138,9 @@ Status ControlPlane::StartPolicy(const std::string& bootstrap_yaml) {
     spdlog::info("control API on NATS {}.>", deps_.config->prefixes.api);
   }
   // One sweep before dispatch starts: it finishes resolutions a crash left unpublished,
-  // expires what fell due while no gate ran, and counts what is pending (one read of the
-  // store; the daemon's periodic sweeps follow an interval later).
+  // expires what fell due while no gate ran, and counts what is pending. It reads each
+  // approval's latest value once, into the store's sweep index; the daemon's periodic
+  // sweeps follow an interval later and read only what changed since.
   Sweep();
   return Status::Ok();
 }

@@ -355,12 +355,9 @@ Result<NatsConnection::ConsumerState> NatsConnection::GetConsumerState(const std
 }
 
 Result<uint64_t> NatsConnection::StreamMessageCount(const std::string& stream) {
-  jsStreamInfo* raw_info = nullptr;
-  jsErrCode js_error = static_cast<jsErrCode>(0);
-  const natsStatus s = js_GetStreamInfo(&raw_info, js_, stream.c_str(), nullptr, &js_error);
-  if (s != NATS_OK) return FromNats(s, "stream info " + stream, js_error);
-  NatsPtr<jsStreamInfo> info(raw_info);
-  return info->State.Msgs;
+  auto info = GetStreamInfo(js_, stream);
+  if (!info.ok()) return info.status();
+  return (*info)->State.Msgs;
 }
 
 Result<PublishAck> NatsConnection::Publish(const OutboundMessage& message,

@@ -20,56 +20,35 @@ Result<std::vector<v1::Job>> NatsRecentJobs::Fetch(size_t max_jobs) {
   if (s != NATS_OK) return FromNats(s, "JetStream context");
   NatsPtr<jsCtx> js(raw_js);
 
-  jsStreamInfo* raw_info = nullptr;
-  jsErrCode js_error = static_cast<jsErrCode>(0);
-  s = js_GetStreamInfo(&raw_info, js.get(), stream_.c_str(), nullptr, &js_error);
-  if (s != NATS_OK) return FromNats(s, "stream info " + stream_, js_error);
-  NatsPtr<jsStreamInfo> info(raw_info);
-  const uint64_t first = info->State.FirstSeq;
-  const uint64_t last = info->State.LastSeq;
-  if (info->State.Msgs == 0 || last == 0) return jobs;
+  auto info = GetStreamInfo(js.get(), stream_);
+  if (!info.ok()) return info.status();
+  const uint64_t first = (*info)->State.FirstSeq;
+  const uint64_t last = (*info)->State.LastSeq;
+  if ((*info)->State.Msgs == 0 || last == 0) return jobs;
   const uint64_t start = std::max<uint64_t>(first, last >= max_jobs ? last - max_jobs + 1 : 1);
 
-  // An ordered consumer: no acks, no redeliveries, gone when unsubscribed.
-  jsSubOptions options;
-  jsSubOptions_Init(&options);
-  options.Stream = stream_.c_str();
-  options.Ordered = true;
-  options.Config.DeliverPolicy = js_DeliverByStartSequence;
-  options.Config.OptStartSeq = start;
-  natsSubscription* raw_sub = nullptr;
-  s = js_SubscribeSync(&raw_sub, js.get(), ">", nullptr, &options, &js_error);
-  if (s != NATS_OK) return FromNats(s, "read " + stream_, js_error);
-  std::unique_ptr<natsSubscription, void (*)(natsSubscription*)> sub(
-      raw_sub, [](natsSubscription* p) {
-        natsSubscription_Unsubscribe(p);
-        natsSubscription_Destroy(p);
-      });
-
-  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  StreamReadOptions read;
+  read.stream = stream_;
+  read.start_sequence = start;
+  read.timeout = timeout_;
   jobs.reserve(static_cast<size_t>(last - start + 1));
-  while (std::chrono::steady_clock::now() < deadline) {
-    natsMsg* raw_msg = nullptr;
-    s = natsSubscription_NextMsg(&raw_msg, sub.get(), 1000);
-    if (s == NATS_TIMEOUT) continue;
-    if (s != NATS_OK) return FromNats(s, "read " + stream_);
-    NatsPtr<natsMsg> msg(raw_msg);
-    jsMsgMetaData* raw_meta = nullptr;
-    if (natsMsg_GetMetaData(&raw_meta, msg.get()) != NATS_OK) continue;  // flow control etc.
-    NatsPtr<jsMsgMetaData> meta(raw_meta);
-    const char* content_type = nullptr;
-    natsMsgHeader_Get(msg.get(), "Content-Type", &content_type);
-    auto job = subjects::DecodeJob(
-        std::string_view(natsMsg_GetData(msg.get()),
-                         static_cast<size_t>(natsMsg_GetDataLength(msg.get()))),
-        subjects::FormatFromContentType(content_type != nullptr ? content_type : ""));
-    if (job.ok() && subjects::NormalizeJob(natsMsg_GetSubject(msg.get()), &*job).ok()) {
-      jobs.push_back(std::move(*job));
-    }
-    if (meta->Sequence.Stream >= last) return jobs;
+  const Status status =
+      ReadStream(js.get(), read, last, [&jobs](natsMsg* msg, const jsMsgMetaData&) {
+        const char* content_type = nullptr;
+        natsMsgHeader_Get(msg, "Content-Type", &content_type);
+        auto job = subjects::DecodeJob(
+            std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))),
+            subjects::FormatFromContentType(content_type != nullptr ? content_type : ""));
+        if (job.ok() && subjects::NormalizeJob(natsMsg_GetSubject(msg), &*job).ok()) {
+          jobs.push_back(std::move(*job));
+        }
+      });
+  if (status.code() == StatusCode::kDeadlineExceeded) {
+    return Status(StatusCode::kDeadlineExceeded, "read only " + std::to_string(jobs.size()) +
+                                                     " recent jobs from " + stream_ + " in time");
   }
-  return Status(StatusCode::kDeadlineExceeded, "read only " + std::to_string(jobs.size()) +
-                                                   " recent jobs from " + stream_ + " in time");
+  if (!status.ok()) return status;
+  return jobs;
 }
 
 NatsPolicyEventSink::NatsPolicyEventSink(NatsConnection* connection, std::string subject)

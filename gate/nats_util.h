@@ -1,11 +1,14 @@
 // Internal to gate/: the edge where nats.c meets jobgate. RAII deleters for nats.c
-// handles and the one conversion from natsStatus/jsErrCode to jobgate::Status. Only .cc
-// files that call nats.c include this; no public header exposes a nats.c type.
+// handles, the one conversion from natsStatus/jsErrCode to jobgate::Status, and the few
+// JetStream idioms several adapters share (a context, a KV bucket, reading a stream).
+// Only .cc files that call nats.c include this; no public header exposes a nats.c type.
 #pragma once
 
 #include <nats/nats.h>
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -115,5 +118,30 @@ inline Result<NatsPtr<kvStore>> OpenKvBucket(jsCtx* js, const std::string& bucke
   if (js_KeyValue(&raw, js, bucket.c_str()) == NATS_OK) return NatsPtr<kvStore>(raw);
   return FromNats(s, "create KV bucket " + bucket);
 }
+
+// The stream's info (config and state); kNotFound when there is no such stream.
+inline Result<NatsPtr<jsStreamInfo>> GetStreamInfo(jsCtx* js, const std::string& stream) {
+  jsStreamInfo* raw = nullptr;
+  jsErrCode js_error = static_cast<jsErrCode>(0);
+  const natsStatus s = js_GetStreamInfo(&raw, js, stream.c_str(), nullptr, &js_error);
+  if (s != NATS_OK) return FromNats(s, "stream info " + stream, js_error);
+  return NatsPtr<jsStreamInfo>(raw);
+}
+
+// What ReadStream reads.
+struct StreamReadOptions {
+  std::string stream;
+  std::string filter = ">";       // the subjects to read
+  bool last_per_subject = false;  // the newest message of each subject, else every message
+  uint64_t start_sequence = 1;    // from here (without last_per_subject)
+  std::chrono::milliseconds timeout{10000};
+};
+
+// Reads a stream through a short-lived ordered consumer (no acks, gone when done) and
+// calls `on_message` for each message in stream order, borrowed for the call, until it
+// has delivered sequence `through` (usually the stream's LastSeq, read just before) or
+// the consumer reports nothing more pending. kDeadlineExceeded after `options.timeout`.
+Status ReadStream(jsCtx* js, const StreamReadOptions& options, uint64_t through,
+                  const std::function<void(natsMsg*, const jsMsgMetaData&)>& on_message);
 
 }  // namespace jobgate::gate

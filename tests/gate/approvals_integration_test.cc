@@ -2,7 +2,9 @@
 // reference, in memory), a job held by one gate replica and resolved through another,
 // a restarted gate that still lists and releases what was pending, and the worker
 // stream receiving every released job exactly once.
+#include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
+#include <nats/nats.h>
 
 #include <atomic>
 #include <set>
@@ -176,6 +178,63 @@ TEST_P(ApprovalStoreTest, ListsPendingOldestFirstAndCounts) {
   EXPECT_EQ(*store().CountPending(), 2);
 }
 
+Record Expiring(const std::string& job_id, int64_t expires_at_ms) {
+  Record record = Pending(job_id, 0);
+  *record.mutable_approval()->mutable_expires_at() =
+      google::protobuf::util::TimeUtil::MillisecondsToTimestamp(expires_at_ms);
+  return record;
+}
+
+google::protobuf::Timestamp At(int64_t ms) {
+  return google::protobuf::util::TimeUtil::MillisecondsToTimestamp(ms);
+}
+
+TEST_P(ApprovalStoreTest, ScanForSweepNamesWhatIsDueAndWhatAwaitsRelease) {
+  auto empty = store().ScanForSweep(At(0));
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  EXPECT_TRUE(empty->due_keys.empty());
+  EXPECT_EQ(empty->pending, 0);
+
+  ASSERT_TRUE(store().Create(Expiring("due", 1'000)).ok());
+  ASSERT_TRUE(store().Create(Expiring("not-due", 9'000)).ok());
+  ASSERT_TRUE(store().Create(Expiring("resolved", 9'000)).ok());
+  ASSERT_TRUE(store().Create(Expiring("released", 500)).ok());
+  Record resolved = *store().Get("default", "resolved");
+  resolved.set_status(Record::REJECTED);
+  ASSERT_TRUE(store().Update(resolved, resolved.revision()).ok());
+  Record released = *store().Get("default", "released");
+  released.set_status(Record::APPROVED);
+  released.set_released(true);
+  ASSERT_TRUE(store().Update(released, released.revision()).ok());
+
+  // Every write above finished before the scan, so the scan has it.
+  auto scan = store().ScanForSweep(At(2'000));
+  ASSERT_TRUE(scan.ok()) << scan.status().ToString();
+  EXPECT_EQ(scan->pending, 2);
+  ASSERT_EQ(scan->due_keys.size(), 2u);
+  EXPECT_EQ(scan->due_keys[0], ApprovalKey("default", "due"));  // expires first
+  EXPECT_EQ(scan->due_keys[1], ApprovalKey("default", "resolved"));
+  auto got = store().GetByKey(scan->due_keys[0]);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->job().job_id(), "due");
+  EXPECT_GT(got->revision(), 0u);
+  EXPECT_EQ(store().GetByKey(ApprovalKey("default", "never")).status().code(),
+            StatusCode::kNotFound);
+
+  // Later writes reach the next scan.
+  ASSERT_TRUE(store().Create(Expiring("new", 1'500)).ok());
+  Record due = *store().Get("default", "due");
+  due.set_status(Record::EXPIRED);
+  due.set_released(true);
+  ASSERT_TRUE(store().Update(due, due.revision()).ok());
+  scan = store().ScanForSweep(At(2'000));
+  ASSERT_TRUE(scan.ok()) << scan.status().ToString();
+  EXPECT_EQ(scan->pending, 2);
+  EXPECT_EQ(scan->due_keys, (std::vector<std::string>{ApprovalKey("default", "new"),
+                                                      ApprovalKey("default", "resolved")}));
+  EXPECT_EQ(*store().CountPending(), 2);
+}
+
 TEST_P(ApprovalStoreTest, ConcurrentUpdatesExactlyOneWins) {
   auto created = store().Create(Pending("j1", 1000));
   ASSERT_TRUE(created.ok());
@@ -201,6 +260,52 @@ TEST_P(ApprovalStoreTest, ConcurrentUpdatesExactlyOneWins) {
 
 INSTANTIATE_TEST_SUITE_P(Stores, ApprovalStoreTest, ::testing::Values("memory", "jetstream_kv"),
                          [](const auto& info) { return info.param; });
+
+// --- the KV store's sweep index ------------------------------------------------------------
+
+TEST(NatsKvSweepIndexTest, ReplicasSeeEachOthersWritesAndDeletesInTheirScans) {
+  NatsServer server;
+  auto connection_a = ConnectOrDie(server);
+  auto connection_b = ConnectOrDie(server);
+  auto a = NatsKvApprovalStore::Open(connection_a.get(), {});
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  // Records from before the replica opened: its first scan reads each key's latest value.
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE((*a)->Create(Expiring("old-" + std::to_string(i), 1'000 + i)).ok());
+  }
+  Record first = *(*a)->Get("default", "old-0");
+  first.set_status(Record::APPROVED);
+  first.set_released(true);
+  ASSERT_TRUE((*a)->Update(first, first.revision()).ok());
+
+  auto b = NatsKvApprovalStore::Open(connection_b.get(), {});
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  auto scan = (*b)->ScanForSweep(At(10'000));
+  ASSERT_TRUE(scan.ok()) << scan.status().ToString();
+  EXPECT_EQ(scan->pending, 299);
+  ASSERT_EQ(scan->due_keys.size(), 299u);
+  EXPECT_EQ(scan->due_keys[0], ApprovalKey("default", "old-1"));
+
+  // What one replica writes, the other's next scan has, deletions too.
+  ASSERT_TRUE((*a)->Create(Expiring("fresh", 500)).ok());
+  {  // an operator's hand on the bucket
+    jsCtx* js = nullptr;
+    ASSERT_EQ(natsConnection_JetStream(&js, connection_a->raw(), nullptr), NATS_OK);
+    kvStore* kv = nullptr;
+    ASSERT_EQ(js_KeyValue(&kv, js, "jobgate-approvals"), NATS_OK);
+    EXPECT_EQ(kvStore_Delete(kv, ApprovalKey("default", "old-1").c_str()), NATS_OK);
+    EXPECT_EQ(kvStore_Purge(kv, ApprovalKey("default", "old-2").c_str(), nullptr), NATS_OK);
+    kvStore_Destroy(kv);
+    jsCtx_Destroy(js);
+  }
+  scan = (*b)->ScanForSweep(At(10'000));
+  ASSERT_TRUE(scan.ok()) << scan.status().ToString();
+  EXPECT_EQ(scan->pending, 298);
+  ASSERT_EQ(scan->due_keys.size(), 298u);
+  EXPECT_EQ(scan->due_keys[0], ApprovalKey("default", "fresh"));
+  EXPECT_EQ(scan->due_keys[1], ApprovalKey("default", "old-3"));
+  EXPECT_EQ(*(*a)->CountPending(), 298);
+}
 
 // --- replicas sharing one store -------------------------------------------------------------
 

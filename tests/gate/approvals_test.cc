@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "gate/api.h"
@@ -122,6 +123,148 @@ TEST(ApprovalKeyTest, SafeForKvAndDistinctPerTenant) {
   EXPECT_EQ(key.find_first_not_of("0123456789abcdef"), std::string::npos);
   EXPECT_EQ(ApprovalKey("", "j"), ApprovalKey("default", "j"));
   EXPECT_NE(ApprovalKey("a", "bc"), ApprovalKey("ab", "c"));
+}
+
+// --- the sweep index ------------------------------------------------------------------------
+
+// A record as the store keeps it: a job with arguments and a decision around the three
+// fields the index reads.
+Record Stored(const std::string& job_id, Record::Status status, int64_t expires_at_ms,
+              bool released = false) {
+  Record record;
+  *record.mutable_job() = DbJob(job_id);
+  record.mutable_decision()->set_decision(v1::REQUIRE_APPROVAL);
+  record.mutable_decision()->set_reason("schema changes in prod need a DBA");
+  record.set_subject("job.db.migrate");
+  record.set_status(status);
+  *record.mutable_approval()->mutable_expires_at() =
+      TimeUtil::MillisecondsToTimestamp(expires_at_ms);
+  record.mutable_approval()->set_job_digest(JobDigest(record.job()));
+  record.set_released(released);
+  return record;
+}
+
+std::string KeyOf(const std::string& job_id) { return ApprovalKey("default", job_id); }
+
+Status Put(ApprovalSweepIndex* index, const Record& record) {
+  return index->Put(KeyOf(record.job().job_id()), record.SerializeAsString());
+}
+
+TEST(ApprovalSweepIndexTest, PendingCountsAndFallsDueAtItsExpiry) {
+  ApprovalSweepIndex index;
+  ASSERT_TRUE(Put(&index, Stored("a", Record::PENDING, 10'500)).ok());
+  EXPECT_EQ(index.pending(), 1);
+  EXPECT_TRUE(index.Scan(10'499).due_keys.empty());
+  EXPECT_EQ(index.Scan(10'499).pending, 1);
+  // Due at expires_at itself, as Approve and the sweep decide.
+  EXPECT_EQ(index.Scan(10'500).due_keys, std::vector<std::string>{KeyOf("a")});
+}
+
+TEST(ApprovalSweepIndexTest, ResolvedIsDueUntilReleasedThenLeaves) {
+  ApprovalSweepIndex index;
+  ASSERT_TRUE(Put(&index, Stored("a", Record::PENDING, 99'000'000)).ok());
+  ASSERT_TRUE(Put(&index, Stored("a", Record::APPROVED, 99'000'000)).ok());
+  EXPECT_EQ(index.pending(), 0);
+  EXPECT_EQ(index.Scan(0).due_keys, std::vector<std::string>{KeyOf("a")});
+  ASSERT_TRUE(Put(&index, Stored("a", Record::APPROVED, 99'000'000, /*released=*/true)).ok());
+  EXPECT_EQ(index.size(), 0u);
+  EXPECT_TRUE(index.Scan(100'000'000).due_keys.empty());
+  for (auto status : {Record::REJECTED, Record::EXPIRED}) {
+    ASSERT_TRUE(Put(&index, Stored("b", status, 0)).ok());
+    EXPECT_EQ(index.Scan(0).due_keys, std::vector<std::string>{KeyOf("b")});
+  }
+}
+
+TEST(ApprovalSweepIndexTest, ANewValueReplacesTheOldOneAndEraseForgetsIt) {
+  ApprovalSweepIndex index;
+  ASSERT_TRUE(Put(&index, Stored("a", Record::PENDING, 1'000)).ok());
+  ASSERT_TRUE(Put(&index, Stored("a", Record::PENDING, 5'000)).ok());  // counted once
+  ASSERT_TRUE(Put(&index, Stored("b", Record::PENDING, 2'000)).ok());
+  EXPECT_EQ(index.pending(), 2);
+  EXPECT_EQ(index.Scan(3'000).due_keys, std::vector<std::string>{KeyOf("b")});
+  index.Erase(KeyOf("b"));
+  index.Erase(KeyOf("never-held"));
+  EXPECT_EQ(index.pending(), 1);
+  EXPECT_TRUE(index.Scan(3'000).due_keys.empty());
+  EXPECT_EQ(index.Scan(5'000).due_keys, std::vector<std::string>{KeyOf("a")});
+}
+
+TEST(ApprovalSweepIndexTest, ScanIsSoonestExpiryFirstThenByKey) {
+  ApprovalSweepIndex index;
+  ASSERT_TRUE(Put(&index, Stored("late", Record::PENDING, 3'000)).ok());
+  ASSERT_TRUE(Put(&index, Stored("early", Record::PENDING, 1'000)).ok());
+  ASSERT_TRUE(Put(&index, Stored("tie-1", Record::PENDING, 2'000)).ok());
+  ASSERT_TRUE(Put(&index, Stored("tie-2", Record::PENDING, 2'000)).ok());
+  const std::vector<std::string> due = index.Scan(3'000).due_keys;
+  ASSERT_EQ(due.size(), 4u);
+  EXPECT_EQ(due[0], KeyOf("early"));
+  EXPECT_EQ(std::min(due[1], due[2]), due[1]);
+  EXPECT_EQ((std::set<std::string>{due[1], due[2]}),
+            (std::set<std::string>{KeyOf("tie-1"), KeyOf("tie-2")}));
+  EXPECT_EQ(due[3], KeyOf("late"));
+}
+
+TEST(ApprovalSweepIndexTest, ReadsTheFieldsWhereverTheyAreOnTheWire) {
+  // Protobuf merges repeated occurrences of a message: fields may come in any order, split
+  // across occurrences, among fields this reader does not know.
+  Record expiry;
+  *expiry.mutable_approval()->mutable_expires_at() = TimeUtil::MillisecondsToTimestamp(7'250);
+  expiry.mutable_approval()->set_approver("nobody yet");
+  Record status;
+  status.set_status(Record::PENDING);
+  *status.mutable_job() = DbJob("a");
+  std::string unknown_field;  // field 99, a length-delimited value
+  unknown_field.push_back(static_cast<char>(((99 << 3 | 2) & 0x7f) | 0x80));
+  unknown_field.push_back(static_cast<char>((99 << 3 | 2) >> 7));
+  unknown_field += std::string(1, '\x03') + "xyz";
+  const std::string bytes = status.SerializeAsString() + unknown_field + expiry.SerializeAsString();
+  Record parsed;
+  ASSERT_TRUE(parsed.ParseFromString(bytes));  // protobuf agrees the bytes are a record
+  ApprovalSweepIndex index;
+  ASSERT_TRUE(index.Put(KeyOf("a"), bytes).ok());
+  EXPECT_EQ(index.pending(), 1);
+  EXPECT_TRUE(index.Scan(7'249).due_keys.empty());
+  EXPECT_EQ(index.Scan(7'250).due_keys.size(), 1u);
+}
+
+TEST(ApprovalSweepIndexTest, RefusesWhatIsNotAnApprovalRecord) {
+  ApprovalSweepIndex index;
+  ASSERT_TRUE(Put(&index, Stored("a", Record::PENDING, 1'000)).ok());
+  EXPECT_EQ(index.Put("not-a-key", Stored("x", Record::PENDING, 0).SerializeAsString()).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(index.Put(std::string(64, 'G'), "").code(), StatusCode::kInvalidArgument);
+  // Truncated bytes: the key's old value is no longer known, so it leaves the index.
+  const std::string bytes = Stored("a", Record::PENDING, 1'000).SerializeAsString();
+  EXPECT_EQ(index.Put(KeyOf("a"), bytes.substr(0, bytes.size() - 3)).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(index.pending(), 0);
+  EXPECT_EQ(index.size(), 0u);
+  EXPECT_EQ(index.Put(KeyOf("a"), "\xff\xff\xff").code(), StatusCode::kInvalidArgument);
+}
+
+TEST(ApprovalSweepIndexTest, AgreesWithAFullParseOnEveryKindOfRecord) {
+  // The index and the in-memory store (which parses whole records) name the same keys.
+  InMemoryApprovalStore store;
+  ApprovalSweepIndex index;
+  const Record::Status statuses[] = {Record::PENDING, Record::APPROVED, Record::REJECTED,
+                                     Record::EXPIRED};
+  int n = 0;
+  for (Record::Status status : statuses) {
+    for (bool released : {false, true}) {
+      for (int64_t expires_at_ms : {0, 1'000, 2'000, 3'000}) {
+        const Record record = Stored("j" + std::to_string(n++), status, expires_at_ms, released);
+        ASSERT_TRUE(store.Create(record).ok());
+        ASSERT_TRUE(Put(&index, record).ok());
+      }
+    }
+  }
+  for (int64_t now_ms : {0, 1'000, 1'500, 2'999, 3'000}) {
+    auto expected = store.ScanForSweep(TimeUtil::MillisecondsToTimestamp(now_ms));
+    ASSERT_TRUE(expected.ok());
+    const SweepScan got = index.Scan(now_ms);
+    EXPECT_EQ(got.due_keys, expected->due_keys) << "now " << now_ms;
+    EXPECT_EQ(got.pending, expected->pending);
+  }
 }
 
 TEST_F(ApprovalsTest, HoldPublishesTheRequestWithItsBinding) {
