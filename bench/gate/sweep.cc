@@ -12,6 +12,7 @@
 //   count_ms 0.9 count_cpu_ms 0.3          (median)
 //
 //   jobgate_bench_sweep --nats URL [--resolved 100000] [--pending 1000] [--rounds 5]
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -115,6 +116,7 @@ int main(int argc, char** argv) {
                  argv[0]);
     return 2;
   }
+  spdlog::set_level(spdlog::level::warn);  // stdout is for the figures
   NatsConnectOptions connect;
   connect.servers = {url};
   auto connection = NatsConnection::Connect(connect, /*wait=*/true);
