@@ -574,23 +574,30 @@ Status NatsKvApprovalStore::SyncIndex() {
   auto info = GetStreamInfo(handles_->js.get(), stream);
   if (!info.ok()) return info.status();
   const uint64_t last = (*info)->State.LastSeq;
-  if (index_loaded_ && index_through_ >= last) return Status::Ok();
-  const std::string prefix = "$KV." + options_.bucket + ".";
-  StreamReadOptions read;
-  read.stream = stream;
-  read.filter = prefix + ">";
-  // The first read takes each key's latest value; it may be the bucket's whole history
-  // of holds, so it gets longer than a single request.
-  read.timeout = std::max<std::chrono::milliseconds>(options_.timeout, std::chrono::minutes(2));
-  if (!index_loaded_) {
-    read.last_per_subject = true;
-  } else {
-    read.start_sequence = index_through_ + 1;
+  if (index_loaded_ && last < index_through_) {
+    // The bucket was deleted and made again: its sequences start over, and so does the index.
+    index_ = ApprovalSweepIndex();
+    index_loaded_ = false;
+    index_through_ = 0;
   }
+  if (index_loaded_ && index_through_ >= last) return Status::Ok();
   if (!index_loaded_ && (*info)->State.Msgs == 0) {
     index_loaded_ = true;
     index_through_ = last;
     return Status::Ok();
+  }
+  const std::string prefix = "$KV." + options_.bucket + ".";
+  StreamReadOptions read;
+  read.stream = stream;
+  read.filter = prefix + ">";
+  read.timeout = options_.timeout;
+  if (!index_loaded_) {
+    read.last_per_subject = true;
+    // Each key's latest value: as many as approvals were ever held and kept, so longer
+    // than a single request may take.
+    read.timeout = std::max<std::chrono::milliseconds>(options_.timeout, std::chrono::minutes(2));
+  } else {
+    read.start_sequence = index_through_ + 1;
   }
   Status status =
       ReadStream(handles_->js.get(), read, last, [&](natsMsg* msg, const jsMsgMetaData& meta) {

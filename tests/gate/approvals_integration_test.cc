@@ -305,6 +305,16 @@ TEST(NatsKvSweepIndexTest, ReplicasSeeEachOthersWritesAndDeletesInTheirScans) {
   EXPECT_EQ(scan->due_keys[0], ApprovalKey("default", "fresh"));
   EXPECT_EQ(scan->due_keys[1], ApprovalKey("default", "old-3"));
   EXPECT_EQ(*(*a)->CountPending(), 298);
+
+  // The bucket deleted and made again (its sequences start over): the index does too.
+  ASSERT_TRUE(JetStreamClient(server.url()).DeleteStream("KV_jobgate-approvals").ok());
+  auto c = NatsKvApprovalStore::Open(connection_a.get(), {});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_TRUE((*c)->Create(Expiring("reborn", 700)).ok());
+  scan = (*b)->ScanForSweep(At(10'000));
+  ASSERT_TRUE(scan.ok()) << scan.status().ToString();
+  EXPECT_EQ(scan->pending, 1);
+  EXPECT_EQ(scan->due_keys, std::vector<std::string>{ApprovalKey("default", "reborn")});
 }
 
 // --- replicas sharing one store -------------------------------------------------------------
