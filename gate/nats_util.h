@@ -137,10 +137,10 @@ struct StreamReadOptions {
   std::chrono::milliseconds timeout{10000};
 };
 
-// Reads a stream through a short-lived ordered consumer (no acks, gone when done) and
-// calls `on_message` for each message in stream order, borrowed for the call, until it
-// has delivered sequence `through` (usually the stream's LastSeq, read just before) or
-// the consumer reports nothing more pending. kDeadlineExceeded after `options.timeout`.
+// Reads a stream through a short-lived pull consumer (no acks, deleted when done), a batch
+// at a time, and calls `on_message` for each message in stream order, borrowed for the
+// call, until it has delivered sequence `through` (usually the stream's LastSeq, read just
+// before) or nothing more is there. kDeadlineExceeded after `options.timeout`.
 Status ReadStream(jsCtx* js, const StreamReadOptions& options, uint64_t through,
                   const std::function<void(natsMsg*, const jsMsgMetaData&)>& on_message);
 
