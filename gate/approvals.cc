@@ -434,6 +434,35 @@ NatsKvApprovalStore::~NatsKvApprovalStore() = default;
 
 namespace {
 
+// Reads bucket `bucket`'s stream as `read` says, through sequence `through`, and calls
+// `on_entry(key, value, sequence)` for each message: `value` is null for a delete or
+// purge. Both the sweep index and List read the bucket this way.
+Status ReadBucket(
+    jsCtx* js, const std::string& bucket, StreamReadOptions read, uint64_t through,
+    const std::function<void(std::string_view, const std::string_view*, uint64_t)>& on_entry) {
+  const std::string prefix = "$KV." + bucket + ".";
+  read.stream = "KV_" + bucket;
+  read.filter = prefix + ">";
+  return ReadStream(js, read, through, [&](natsMsg* msg, const jsMsgMetaData& meta) {
+    const std::string_view subject = natsMsg_GetSubject(msg);
+    const std::string_view key = subject.substr(std::min(prefix.size(), subject.size()));
+    const char* operation = nullptr;
+    if (natsMsgHeader_Get(msg, "KV-Operation", &operation) == NATS_OK && operation != nullptr) {
+      on_entry(key, nullptr, meta.Sequence.Stream);  // DEL or PURGE
+      return;
+    }
+    const std::string_view value(natsMsg_GetData(msg),
+                                 static_cast<size_t>(natsMsg_GetDataLength(msg)));
+    on_entry(key, &value, meta.Sequence.Stream);
+  });
+}
+
+// The first read of a bucket takes each key's latest value: as many as approvals were
+// ever held and kept, so longer than a single request may take.
+std::chrono::milliseconds FirstReadTimeout(std::chrono::milliseconds request_timeout) {
+  return std::max<std::chrono::milliseconds>(request_timeout, std::chrono::minutes(2));
+}
+
 Result<Record> ParseRecord(kvEntry* entry) {
   Record record;
   if (!record.ParseFromArray(kvEntry_Value(entry), kvEntry_ValueLen(entry))) {
@@ -586,34 +615,24 @@ Status NatsKvApprovalStore::SyncIndex() {
     index_through_ = last;
     return Status::Ok();
   }
-  const std::string prefix = "$KV." + options_.bucket + ".";
   StreamReadOptions read;
-  read.stream = stream;
-  read.filter = prefix + ">";
   read.timeout = options_.timeout;
   if (!index_loaded_) {
     read.last_per_subject = true;
-    // Each key's latest value: as many as approvals were ever held and kept, so longer
-    // than a single request may take.
-    read.timeout = std::max<std::chrono::milliseconds>(options_.timeout, std::chrono::minutes(2));
+    read.timeout = FirstReadTimeout(options_.timeout);
   } else {
     read.start_sequence = index_through_ + 1;
   }
   Status status =
-      ReadStream(handles_->js.get(), read, last, [&](natsMsg* msg, const jsMsgMetaData& meta) {
-        const std::string_view subject = natsMsg_GetSubject(msg);
-        const std::string_view key = subject.substr(std::min(prefix.size(), subject.size()));
-        const char* operation = nullptr;
-        if (natsMsgHeader_Get(msg, "KV-Operation", &operation) == NATS_OK && operation != nullptr) {
-          index_.Erase(key);  // DEL or PURGE
-        } else if (Status put = index_.Put(
-                       key, std::string_view(natsMsg_GetData(msg),
-                                             static_cast<size_t>(natsMsg_GetDataLength(msg))));
-                   !put.ok()) {
-          spdlog::warn("approvals index: {}; skipped", put.message());
-        }
-        index_through_ = meta.Sequence.Stream;
-      });
+      ReadBucket(handles_->js.get(), options_.bucket, read, last,
+                 [this](std::string_view key, const std::string_view* value, uint64_t sequence) {
+                   if (value == nullptr) {
+                     index_.Erase(key);
+                   } else if (Status put = index_.Put(key, *value); !put.ok()) {
+                     spdlog::warn("approvals index: {}; skipped", put.message());
+                   }
+                   index_through_ = sequence;
+                 });
   if (!index_loaded_) {
     if (!status.ok()) {
       index_ = ApprovalSweepIndex();  // a partial first read is no index; start over
@@ -652,30 +671,28 @@ Result<uint64_t> NatsKvApprovalStore::Update(const Record& record, uint64_t expe
 }
 
 Result<std::vector<Record>> NatsKvApprovalStore::List(bool include_resolved) {
-  kvWatchOptions watch_options;
-  kvWatchOptions_Init(&watch_options);
-  watch_options.IgnoreDeletes = true;
-  watch_options.Timeout = options_.timeout.count();
-  kvWatcher* raw = nullptr;
-  natsStatus s = kvStore_WatchAll(&raw, handles_->kv.get(), &watch_options);
-  if (s != NATS_OK) return FromNats(s, "list approvals");
-  NatsPtr<kvWatcher> watcher(raw);
   std::vector<Record> out;
-  // The watcher delivers each key's latest value, then a null entry.
-  for (;;) {
-    kvEntry* next = nullptr;
-    s = kvWatcher_Next(&next, watcher.get(), options_.timeout.count());
-    if (s != NATS_OK) return FromNats(s, "list approvals");
-    if (next == nullptr) break;
-    NatsPtr<kvEntry> entry(next);
-    if (kvEntry_Operation(entry.get()) != kvOp_Put) continue;
-    auto record = ParseRecord(entry.get());
-    if (!record.ok()) {
-      spdlog::warn("{}; skipped", record.status().message());
-      continue;
-    }
-    if (include_resolved || record->status() == Record::PENDING) out.push_back(std::move(*record));
-  }
+  auto info = GetStreamInfo(handles_->js.get(), "KV_" + options_.bucket);
+  if (!info.ok()) return info.status();
+  if ((*info)->State.Msgs == 0) return out;
+  StreamReadOptions read;
+  read.last_per_subject = true;
+  read.timeout = FirstReadTimeout(options_.timeout);
+  Status status =
+      ReadBucket(handles_->js.get(), options_.bucket, read, (*info)->State.LastSeq,
+                 [&](std::string_view key, const std::string_view* value, uint64_t sequence) {
+                   if (value == nullptr) return;  // deleted
+                   Record record;
+                   if (!record.ParseFromArray(value->data(), static_cast<int>(value->size()))) {
+                     spdlog::warn("corrupt approval record under key {}; skipped", key);
+                     return;
+                   }
+                   record.set_revision(sequence);
+                   if (include_resolved || record.status() == Record::PENDING) {
+                     out.push_back(std::move(record));
+                   }
+                 });
+  if (!status.ok()) return Status(status.code(), "list approvals: " + status.message());
   SortOldestFirst(&out);
   return out;
 }
