@@ -1,5 +1,5 @@
 // The approvals routes of the control API (declared in gate/approvals.h).
-#include <google/protobuf/struct.pb.h>
+#include <charconv>
 
 #include "gate/api.h"
 #include "gate/approvals.h"
@@ -25,27 +25,38 @@ ApiResponse OutcomeResponse(const ApprovalOutcome& out) {
   return ErrorJson(HttpStatusFor(out.status.code()), out.code, out.status.message());
 }
 
-// HTTP: ?include_resolved=true. Request-reply (no query): {"include_resolved": true}.
+// HTTP: ?include_resolved=true&page_size=100&page_token=... Request-reply (no query): the
+// same fields as the ListApprovalsRequest body.
 ApiResponse List(ApprovalService* service, const ApiRequest& req) {
-  bool include_resolved = false;
-  if (auto it = req.query.find("include_resolved"); it != req.query.end()) {
-    auto flag = ParseFlag(it->second);
-    if (!flag) return ErrorJson(400, "invalid_request", "include_resolved is true or false");
-    include_resolved = *flag;
+  v1::ListApprovalsRequest request;
+  if (!req.query.empty()) {
+    for (const auto& [name, value] : req.query) {
+      if (name == "include_resolved") {
+        auto flag = ParseFlag(value);
+        if (!flag) return ErrorJson(400, "invalid_request", "include_resolved is true or false");
+        request.set_include_resolved(*flag);
+      } else if (name == "page_size") {
+        int32_t size = 0;
+        const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), size);
+        if (error != std::errc() || end != value.data() + value.size() || size < 0) {
+          return ErrorJson(400, "invalid_request",
+                           "page_size is a whole number: 0 for the default, at most 1000 used");
+        }
+        request.set_page_size(size);
+      } else if (name == "page_token") {
+        request.set_page_token(value);
+      }
+    }
   } else if (!Blank(req.body)) {
-    google::protobuf::Struct body;
-    if (Status s = subjects::FromJson(req.body, &body); !s.ok()) {
+    if (Status s = subjects::FromJson(req.body, &request); !s.ok()) {
       return ErrorJson(s, "invalid_request");
     }
-    if (auto f = body.fields().find("include_resolved"); f != body.fields().end()) {
-      if (!f->second.has_bool_value()) {
-        return ErrorJson(400, "invalid_request", "include_resolved is true or false");
-      }
-      include_resolved = f->second.bool_value();
-    }
   }
-  auto list = service->List(include_resolved);
-  if (!list.ok()) return ErrorJson(list.status());
+  auto list = service->List(request);
+  if (!list.ok()) {
+    const bool bad_request = list.status().code() == StatusCode::kInvalidArgument;
+    return ErrorJson(list.status(), bad_request ? "invalid_request" : "");
+  }
   return JsonResponse(*list);
 }
 

@@ -4,6 +4,9 @@
 // approve and reject use the body form of the endpoints (POST /api/v1/approvals:approve
 // with {"job_id": ...}), so any job id works without URL escaping.
 
+#include <cctype>
+#include <string_view>
+
 #include "gate/commands.h"
 #include "gate/http_client.h"
 #include "jobgate/v1/jobgate.pb.h"
@@ -32,6 +35,23 @@ void AddResolveCommand(CLI::App* approvals, const std::string& verb, const std::
   });
 }
 
+// Percent-encodes all but RFC 3986's unreserved characters, for a query parameter value.
+std::string QueryEscape(std::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(c);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 15]);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 void AddApprovalCommands(CLI::App& app, int* exit_code) {
@@ -44,10 +64,18 @@ void AddApprovalCommands(CLI::App& app, int* exit_code) {
     AddEndpointOptions(cmd, endpoint);
     auto all = std::make_shared<bool>(false);
     cmd->add_flag("--all,--include-resolved", *all, "Also approved, rejected and expired ones");
+    auto page_size = std::make_shared<int>(0);
+    cmd->add_option("--page-size", *page_size, "Approvals per page (default 100, at most 1000)")
+        ->check(CLI::Range(0, 1000));
+    auto page_token = std::make_shared<std::string>();
+    cmd->add_option("--page-token", *page_token,
+                    "Where to go on from: the next_page_token of the previous page");
     cmd->callback([=] {
-      *exit_code =
-          Call(*endpoint, "GET",
-               std::string("/api/v1/approvals?include_resolved=") + (*all ? "true" : "false"), "");
+      std::string target =
+          std::string("/api/v1/approvals?include_resolved=") + (*all ? "true" : "false");
+      if (*page_size > 0) target += "&page_size=" + std::to_string(*page_size);
+      if (!page_token->empty()) target += "&page_token=" + QueryEscape(*page_token);
+      *exit_code = Call(*endpoint, "GET", target, "");
     });
   }
   AddResolveCommand(approvals, "approve", "Release a held job to its worker", exit_code);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstring>
 #include <limits>
 #include <unordered_map>
@@ -82,17 +83,6 @@ void SetDecisionHeaders(const v1::Decision& decision, OutboundMessage* out) {
                                                                          : decision.snapshot());
 }
 
-// Oldest held first; ties by key so the order is total.
-void SortOldestFirst(std::vector<Record>* records) {
-  std::sort(records->begin(), records->end(), [](const Record& a, const Record& b) {
-    const Timestamp& ta = a.approval().held_at();
-    const Timestamp& tb = b.approval().held_at();
-    if (ta != tb) return ta < tb;
-    return ApprovalKey(a.job().tenant_id(), a.job().job_id()) <
-           ApprovalKey(b.job().tenant_id(), b.job().job_id());
-  });
-}
-
 }  // namespace
 
 std::string JobDigest(const v1::Job& job) {
@@ -123,12 +113,14 @@ namespace {
 
 using google::protobuf::io::CodedInputStream;
 
-// The fields of a PendingApproval a sweep reads.
-struct SweepFields {
+// The fields of a PendingApproval the sweep index and the list read from the wire.
+struct WireFields {
   Record::Status status = Record::STATUS_UNSPECIFIED;
   bool released = false;
   int64_t expires_at_seconds = 0;
   int32_t expires_at_nanos = 0;
+  int64_t held_at_seconds = 0;
+  int32_t held_at_nanos = 0;
 };
 
 // Skips the value of a field with `tag` (every wire type proto3 writes).
@@ -169,7 +161,7 @@ template <typename OnField>
 bool ReadSubMessage(CodedInputStream* in, OnField on_field) {
   uint32_t length = 0;
   if (!in->ReadVarint32(&length)) return false;
-  // Every caller sits under a limit (ReadSweepFields sets one), so this is defined.
+  // Every caller sits under a limit (ReadWireFields sets one), so this is defined.
   if (length > static_cast<uint32_t>(in->BytesUntilLimit())) return false;
   const CodedInputStream::Limit limit = in->PushLimit(static_cast<int>(length));
   const bool ok = ForEachField(in, on_field);
@@ -177,33 +169,48 @@ bool ReadSubMessage(CodedInputStream* in, OnField on_field) {
   return ok;
 }
 
-// A sweep needs three fields of a record; this reads them from the wire and skips the
-// job, the decision and the rest unparsed (a full parse costs a few microseconds each).
-// Field numbers are the generated ones, so the scan follows the schema.
-bool ReadSweepFields(std::string_view bytes, SweepFields* out) {
+// The sweep and the list need a few fields of a record; this reads them from the wire and
+// skips the job, the decision and the rest unparsed (a full parse costs a few microseconds
+// each). Field numbers are the generated ones, so the scan follows the schema.
+bool ReadWireFields(std::string_view bytes, WireFields* out) {
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) return false;
   CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
                       static_cast<int>(bytes.size()));
   in.PushLimit(static_cast<int>(bytes.size()));
   uint64_t varint = 0;
-  const auto on_timestamp = [&](int number, bool, CodedInputStream* ts) {
-    if (number == Timestamp::kSecondsFieldNumber) {
-      if (!ts->ReadVarint64(&varint)) return false;
-      out->expires_at_seconds = static_cast<int64_t>(varint);
-      return true;
-    }
-    if (number == Timestamp::kNanosFieldNumber) {
-      if (!ts->ReadVarint64(&varint)) return false;
-      out->expires_at_nanos = static_cast<int32_t>(varint);
-      return true;
-    }
-    return false;
+  // Reads a Timestamp into `seconds` and `nanos`.
+  const auto timestamp_into = [&](int64_t* seconds, int32_t* nanos) {
+    return [&varint, seconds, nanos](int number, bool, CodedInputStream* ts) {
+      if (number == Timestamp::kSecondsFieldNumber) {
+        if (!ts->ReadVarint64(&varint)) return false;
+        *seconds = static_cast<int64_t>(varint);
+        return true;
+      }
+      if (number == Timestamp::kNanosFieldNumber) {
+        if (!ts->ReadVarint64(&varint)) return false;
+        *nanos = static_cast<int32_t>(varint);
+        return true;
+      }
+      return false;
+    };
   };
   bool malformed = false;
   const auto on_approval = [&](int number, bool length_delimited, CodedInputStream* approval) {
-    if (number != v1::Approval::kExpiresAtFieldNumber || !length_delimited) return false;
-    if (!ReadSubMessage(approval, on_timestamp)) malformed = true;
-    return true;
+    if (!length_delimited) return false;
+    if (number == v1::Approval::kExpiresAtFieldNumber) {
+      if (!ReadSubMessage(approval,
+                          timestamp_into(&out->expires_at_seconds, &out->expires_at_nanos))) {
+        malformed = true;
+      }
+      return true;
+    }
+    if (number == v1::Approval::kHeldAtFieldNumber) {
+      if (!ReadSubMessage(approval, timestamp_into(&out->held_at_seconds, &out->held_at_nanos))) {
+        malformed = true;
+      }
+      return true;
+    }
+    return false;
   };
   const auto on_record = [&](int number, bool length_delimited, CodedInputStream* record) {
     switch (number) {
@@ -277,8 +284,8 @@ Status ApprovalSweepIndex::Put(std::string_view key, std::string_view record_byt
   if (!DecodeKey(key, &binary)) {
     return InvalidArgument("'" + std::string(key) + "' is not an approval key");
   }
-  SweepFields fields;
-  const bool parsed = ReadSweepFields(record_bytes, &fields);
+  WireFields fields;
+  const bool parsed = ReadWireFields(record_bytes, &fields);
   auto it = entries_.find(binary);
   if (it != entries_.end()) {
     if (it->second.pending) --pending_;
@@ -318,12 +325,99 @@ SweepScan ApprovalSweepIndex::Scan(int64_t now_ms) const {
   return scan;
 }
 
+// --- Listing ------------------------------------------------------------------------------
+
+namespace {
+constexpr std::string_view kPageTokenPrefix = "p1.";
+}  // namespace
+
+std::string EncodePageToken(const ApprovalListCursor& cursor) {
+  std::string token(kPageTokenPrefix);
+  token.append(std::to_string(cursor.held_at_ms)).push_back('.');
+  token.append(cursor.key);
+  return token;
+}
+
+Result<ApprovalListCursor> DecodePageToken(std::string_view token) {
+  const Status invalid = InvalidArgument("page_token is not one this gate gave out");
+  if (token.substr(0, kPageTokenPrefix.size()) != kPageTokenPrefix) return invalid;
+  token.remove_prefix(kPageTokenPrefix.size());
+  const size_t dot = token.find('.');
+  if (dot == std::string_view::npos) return invalid;
+  ApprovalListCursor cursor;
+  const char* const end = token.data() + dot;
+  const auto [parsed_to, error] = std::from_chars(token.data(), end, cursor.held_at_ms);
+  std::array<uint8_t, 32> binary;
+  if (error != std::errc() || parsed_to != end || !DecodeKey(token.substr(dot + 1), &binary)) {
+    return invalid;
+  }
+  cursor.key.assign(token.substr(dot + 1));
+  return cursor;
+}
+
+ApprovalPager::ApprovalPager(ApprovalListQuery query) : query_(std::move(query)) {
+  heap_.reserve(std::max<size_t>(1, query_.page_size));
+}
+
+namespace {
+// The list's order: oldest held first, ties by key.
+bool HeldBefore(int64_t a_ms, std::string_view a_key, int64_t b_ms, std::string_view b_key) {
+  return a_ms != b_ms ? a_ms < b_ms : a_key < b_key;
+}
+}  // namespace
+
+bool ApprovalPager::Older(const Entry& a, const Entry& b) {
+  return HeldBefore(a.held_at_ms, a.key, b.held_at_ms, b.key);
+}
+
+bool ApprovalPager::Offer(int64_t held_at_ms, std::string_view key, bool pending) {
+  if (pending) ++pending_;
+  if (!pending && !query_.include_resolved) return false;
+  if (query_.after.has_value() &&
+      !HeldBefore(query_.after->held_at_ms, query_.after->key, held_at_ms, key)) {
+    return false;  // on an earlier page
+  }
+  if (heap_.size() >= std::max<size_t>(1, query_.page_size) &&
+      !HeldBefore(held_at_ms, key, heap_.front().held_at_ms, heap_.front().key)) {
+    more_ = true;  // after the page's newest
+    return false;
+  }
+  offered_.held_at_ms = held_at_ms;
+  offered_.key.assign(key);
+  return true;
+}
+
+void ApprovalPager::Take(v1::PendingApproval record) {
+  offered_.record = std::move(record);
+  heap_.push_back(std::move(offered_));
+  std::push_heap(heap_.begin(), heap_.end(), Older);
+  if (heap_.size() > std::max<size_t>(1, query_.page_size)) {
+    std::pop_heap(heap_.begin(), heap_.end(), Older);
+    heap_.pop_back();
+    more_ = true;
+  }
+}
+
+ApprovalPage ApprovalPager::Finish() && {
+  std::sort_heap(heap_.begin(), heap_.end(), Older);
+  ApprovalPage page;
+  page.pending = pending_;
+  if (more_ && !heap_.empty()) {
+    page.next = ApprovalListCursor{heap_.back().held_at_ms, heap_.back().key};
+  }
+  page.records.reserve(heap_.size());
+  for (Entry& entry : heap_) page.records.push_back(std::move(entry.record));
+  return page;
+}
+
 // --- ApprovalStore ------------------------------------------------------------------------
 
 Result<int64_t> ApprovalStore::CountPending() {
-  auto pending = List(/*include_resolved=*/false);
-  if (!pending.ok()) return pending.status();
-  return static_cast<int64_t>(pending->size());
+  ApprovalListQuery query;
+  query.page_size = 1;  // the count covers the whole store; the page is not needed
+  auto page = List(query);
+  if (!page.ok()) return page.status();
+  return page->pending;
 }
 
 void ApprovalStore::CreateMany(std::span<const Record* const> records,
@@ -391,16 +485,16 @@ Result<SweepScan> InMemoryApprovalStore::ScanForSweep(const Timestamp& now) {
   return scan;
 }
 
-Result<std::vector<Record>> InMemoryApprovalStore::List(bool include_resolved) {
-  std::vector<Record> out;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [_, record] : records_) {
-      if (include_resolved || record.status() == Record::PENDING) out.push_back(record);
+Result<ApprovalPage> InMemoryApprovalStore::List(const ApprovalListQuery& query) {
+  ApprovalPager pager(query);
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [key, record] : records_) {
+    if (pager.Offer(TimeUtil::TimestampToMilliseconds(record.approval().held_at()), key,
+                    record.status() == Record::PENDING)) {
+      pager.Take(record);
     }
   }
-  SortOldestFirst(&out);
-  return out;
+  return std::move(pager).Finish();
 }
 
 // --- NatsKvApprovalStore ------------------------------------------------------------------
@@ -670,11 +764,11 @@ Result<uint64_t> NatsKvApprovalStore::Update(const Record& record, uint64_t expe
   return revision;
 }
 
-Result<std::vector<Record>> NatsKvApprovalStore::List(bool include_resolved) {
-  std::vector<Record> out;
+Result<ApprovalPage> NatsKvApprovalStore::List(const ApprovalListQuery& query) {
+  ApprovalPager pager(query);
   auto info = GetStreamInfo(handles_->js.get(), "KV_" + options_.bucket);
   if (!info.ok()) return info.status();
-  if ((*info)->State.Msgs == 0) return out;
+  if ((*info)->State.Msgs == 0) return std::move(pager).Finish();
   StreamReadOptions read;
   read.last_per_subject = true;
   read.timeout = FirstReadTimeout(options_.timeout);
@@ -682,19 +776,25 @@ Result<std::vector<Record>> NatsKvApprovalStore::List(bool include_resolved) {
       ReadBucket(handles_->js.get(), options_.bucket, read, (*info)->State.LastSeq,
                  [&](std::string_view key, const std::string_view* value, uint64_t sequence) {
                    if (value == nullptr) return;  // deleted
+                   WireFields fields;
+                   if (!ReadWireFields(*value, &fields)) {
+                     spdlog::warn("corrupt approval record under key {}; skipped", key);
+                     return;
+                   }
+                   if (!pager.Offer(ToMillis(fields.held_at_seconds, fields.held_at_nanos), key,
+                                    fields.status == Record::PENDING)) {
+                     return;
+                   }
                    Record record;
                    if (!record.ParseFromArray(value->data(), static_cast<int>(value->size()))) {
                      spdlog::warn("corrupt approval record under key {}; skipped", key);
                      return;
                    }
                    record.set_revision(sequence);
-                   if (include_resolved || record.status() == Record::PENDING) {
-                     out.push_back(std::move(record));
-                   }
+                   pager.Take(std::move(record));
                  });
   if (!status.ok()) return Status(status.code(), "list approvals: " + status.message());
-  SortOldestFirst(&out);
-  return out;
+  return std::move(pager).Finish();
 }
 
 // --- NatsApprovalPublisher ----------------------------------------------------------------
@@ -1113,16 +1213,26 @@ Result<int> ApprovalService::ReleasePending() {
   return tally.released;
 }
 
-Result<v1::ApprovalList> ApprovalService::List(bool include_resolved) {
-  auto records = store_->List(include_resolved);
-  if (!records.ok()) return records.status();
-  v1::ApprovalList list;
-  int64_t pending = 0;
-  for (Record& record : *records) {
-    if (record.status() == Record::PENDING) ++pending;
-    *list.add_approvals() = std::move(record);
+Result<v1::ApprovalList> ApprovalService::List(const v1::ListApprovalsRequest& request) {
+  if (request.page_size() < 0) return InvalidArgument("page_size cannot be negative");
+  ApprovalListQuery query;
+  query.include_resolved = request.include_resolved();
+  if (request.page_size() > 0) {
+    query.page_size =
+        std::min(static_cast<size_t>(request.page_size()), ApprovalListQuery::kMaxPageSize);
   }
-  list.set_pending(pending);
+  if (!request.page_token().empty()) {
+    auto after = DecodePageToken(request.page_token());
+    if (!after.ok()) return after.status();
+    query.after = std::move(*after);
+  }
+  auto page = store_->List(query);
+  if (!page.ok()) return page.status();
+  v1::ApprovalList list;
+  list.mutable_approvals()->Reserve(static_cast<int>(page->records.size()));
+  for (Record& record : page->records) *list.add_approvals() = std::move(record);
+  list.set_pending(page->pending);
+  if (page->next.has_value()) list.set_next_page_token(EncodePageToken(*page->next));
   return list;
 }
 

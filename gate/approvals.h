@@ -132,6 +132,67 @@ class ApprovalSweepIndex {
   int64_t pending_ = 0;
 };
 
+// --- Listing ------------------------------------------------------------------------------
+
+// Approvals are listed oldest held first, ties by key. A record keeps its place for life
+// (held_at never changes), so paging while approvals come and go neither repeats nor
+// skips one that stays. A cursor is the place of the last approval a page returned.
+struct ApprovalListCursor {
+  int64_t held_at_ms = 0;
+  std::string key;  // an ApprovalKey
+};
+
+// The API's page_token: opaque to callers, checked when it comes back.
+std::string EncodePageToken(const ApprovalListCursor& cursor);
+// kInvalidArgument for a token this gate did not give out.
+Result<ApprovalListCursor> DecodePageToken(std::string_view token);
+
+struct ApprovalListQuery {
+  static constexpr size_t kDefaultPageSize = 100;
+  static constexpr size_t kMaxPageSize = 1000;
+
+  bool include_resolved = false;
+  size_t page_size = kDefaultPageSize;      // at least 1
+  std::optional<ApprovalListCursor> after;  // start after this place; none: from the oldest
+};
+
+struct ApprovalPage {
+  std::vector<v1::PendingApproval> records;  // oldest held first, revisions set
+  int64_t pending = 0;                       // every PENDING record in the store
+  std::optional<ApprovalListCursor> next;    // set when records follow this page
+};
+
+// Picks one page out of approvals offered in any order, keeping at most page_size
+// records: a list of 100,000 approvals costs a page's memory, and only the records that
+// make the page (so far) are parsed. Thread-safety: none; one per List call.
+class ApprovalPager {
+ public:
+  explicit ApprovalPager(ApprovalListQuery query);
+
+  // Counts an approval (every one in the store must be offered once). Returns true when
+  // its record belongs on the page as things stand: the caller then hands it over with
+  // Take before the next Offer (or skips it, if the record cannot be read after all).
+  bool Offer(int64_t held_at_ms, std::string_view key, bool pending);
+  void Take(v1::PendingApproval record);
+  // The page, sorted.
+  ApprovalPage Finish() &&;
+
+ private:
+  struct Entry {
+    int64_t held_at_ms;
+    std::string key;
+    v1::PendingApproval record;
+  };
+  // Orders the heap with the newest (the first to drop out) on top.
+  static bool Older(const Entry& a, const Entry& b);
+
+  const ApprovalListQuery query_;
+  std::vector<Entry> heap_;  // at most page_size; a max-heap by Older
+  Entry offered_;            // the place of the last Offer that returned true
+  int64_t pending_ = 0;
+  bool more_ = false;  // an approval after this page's last one was offered
+};
+
 // Where pending approvals live. Records are keyed by ApprovalKey(job.tenant_id, job.job_id)
 // and change only by compare-and-set on the store's revision.
 class ApprovalStore {
@@ -153,9 +214,10 @@ class ApprovalStore {
                                   uint64_t expected_revision) = 0;
   // The record under `key` (an ApprovalKey) with its revision set; kNotFound when none.
   virtual Result<v1::PendingApproval> GetByKey(std::string_view key) = 0;
-  // Every PENDING record (every record with `include_resolved`), oldest held first,
-  // revisions set. Reads the whole store: for people and tools, not for sweeps.
-  virtual Result<std::vector<v1::PendingApproval>> List(bool include_resolved) = 0;
+  // One page of the PENDING records (of every record with `include_resolved`), oldest
+  // held first, revisions set, and the count of PENDING ones. Reads every record's
+  // place but keeps only a page (ApprovalPager): for people and tools, not for sweeps.
+  virtual Result<ApprovalPage> List(const ApprovalListQuery& query) = 0;
   // What a sweep at `now` must act on, as of this call (every write finished before the
   // call is in it), without reading every record.
   virtual Result<SweepScan> ScanForSweep(const google::protobuf::Timestamp& now) = 0;
@@ -169,7 +231,7 @@ class InMemoryApprovalStore final : public ApprovalStore {
   Result<v1::PendingApproval> Get(std::string_view tenant_id, std::string_view job_id) override;
   Result<uint64_t> Update(const v1::PendingApproval& record, uint64_t expected_revision) override;
   Result<v1::PendingApproval> GetByKey(std::string_view key) override;
-  Result<std::vector<v1::PendingApproval>> List(bool include_resolved) override;
+  Result<ApprovalPage> List(const ApprovalListQuery& query) override;
   Result<SweepScan> ScanForSweep(const google::protobuf::Timestamp& now) override;
 
  private:
@@ -204,8 +266,9 @@ class NatsKvApprovalStore final : public ApprovalStore {
   Result<v1::PendingApproval> Get(std::string_view tenant_id, std::string_view job_id) override;
   Result<uint64_t> Update(const v1::PendingApproval& record, uint64_t expected_revision) override;
   Result<v1::PendingApproval> GetByKey(std::string_view key) override;
-  // One pass over the bucket's latest values (a KV watch that stops after them).
-  Result<std::vector<v1::PendingApproval>> List(bool include_resolved) override;
+  // One pass over the bucket's latest values, in pulled batches; a value is parsed only
+  // when its place (read from the wire) puts it on the page.
+  Result<ApprovalPage> List(const ApprovalListQuery& query) override;
   // From the sweep index, brought up to the bucket's last sequence first: the first call
   // reads each key's latest value once, later calls only the bucket's messages since.
   Result<SweepScan> ScanForSweep(const google::protobuf::Timestamp& now) override;
@@ -349,7 +412,9 @@ class ApprovalService {
   Result<int> ReleasePending();
   // ExpireDue and ReleasePending read the store's sweep scan, not every record.
 
-  Result<v1::ApprovalList> List(bool include_resolved);
+  // One page of the list (kInvalidArgument for a negative page_size or a page_token
+  // this gate did not give out).
+  Result<v1::ApprovalList> List(const v1::ListApprovalsRequest& request);
   // Counts pending approvals in the store and reports the number to the observer.
   Result<int64_t> CountPending();
 
@@ -388,7 +453,8 @@ class ApprovalService {
 };
 
 // The approvals routes (docs/api.md):
-//   GET  /api/v1/approvals?include_resolved=false  viewer    approvals.list
+//   GET  /api/v1/approvals?include_resolved=false&page_size=100&page_token=...
+//                                                  viewer    approvals.list
 //   POST /api/v1/approvals/{job_id}/approve        approver
 //   POST /api/v1/approvals/{job_id}/reject         approver
 //   POST /api/v1/approvals:approve                 approver  approvals.approve

@@ -10,6 +10,9 @@
 //   rss_before_mb 20.1 rss_after_mb 31.2     (around the first sweep)
 //   sweep_ms 1.2 sweep_cpu_ms 0.4          (median of the later rounds)
 //   count_ms 0.9 count_cpu_ms 0.3          (median)
+//   list_ms 40.2 list_cpu_ms 30.1 list_peak_growth_mb 3.2 list_json_mb 0.1
+//                                          (GET /api/v1/approvals: the first page as
+//                                          the API answers it, JSON included)
 //
 //   jobgate_bench_sweep --nats URL [--resolved 100000] [--pending 1000] [--rounds 5]
 #include <spdlog/spdlog.h>
@@ -25,6 +28,7 @@
 
 #include "gate/approvals.h"
 #include "gate/nats_bus.h"
+#include "subjects/codec.h"
 
 namespace {
 
@@ -82,17 +86,27 @@ Record Held(int i, Record::Status status, int64_t expires_at_ms) {
   return record;
 }
 
-// Resident memory, MB (VmRSS from /proc/self/status).
-double RssMb() {
+// Resident memory, MB: `field` of /proc/self/status (VmRSS now, VmHWM the peak).
+double StatusMb(const char* field = "VmRSS") {
   FILE* status = std::fopen("/proc/self/status", "r");
   if (status == nullptr) return 0;
   char line[256];
+  const std::string format = std::string(field) + ": %lf kB";
   double kb = 0;
   while (std::fgets(line, sizeof(line), status) != nullptr) {
-    if (std::sscanf(line, "VmRSS: %lf kB", &kb) == 1) break;
+    if (std::sscanf(line, format.c_str(), &kb) == 1) break;
   }
   std::fclose(status);
   return kb / 1024;
+}
+double RssMb() { return StatusMb(); }
+
+// Starts VmHWM over from the current resident size (proc(5), /proc/PID/clear_refs).
+void ResetPeakRss() {
+  FILE* clear = std::fopen("/proc/self/clear_refs", "w");
+  if (clear == nullptr) return;
+  std::fputs("5", clear);
+  std::fclose(clear);
 }
 
 double Median(std::vector<double> v) {
@@ -187,5 +201,23 @@ int main(int argc, char** argv) {
   }
   std::printf("sweep_ms %.1f sweep_cpu_ms %.1f\n", Median(sweep_wall), Median(sweep_cpu));
   std::printf("count_ms %.1f count_cpu_ms %.1f\n", Median(count_wall), Median(count_cpu));
+
+  // What an approver's GET /api/v1/approvals costs the gate: the store read, the answer
+  // and its JSON.
+  ResetPeakRss();
+  const double rss_at_list = RssMb();
+  wall = WallMillis(), cpu = CpuMillis();
+  size_t json_bytes = 0;
+  {
+    auto list = service.List(jobgate::v1::ListApprovalsRequest());  // the first page
+    if (!list.ok()) {
+      std::fprintf(stderr, "list: %s\n", list.status().ToString().c_str());
+      return 1;
+    }
+    json_bytes = jobgate::subjects::ToJson(*list, /*pretty=*/true).size();
+  }
+  std::printf("list_ms %.1f list_cpu_ms %.1f list_peak_growth_mb %.1f list_json_mb %.1f\n",
+              WallMillis() - wall, CpuMillis() - cpu, StatusMb("VmHWM") - rss_at_list,
+              json_bytes / 1e6);
   return 0;
 }

@@ -3,7 +3,12 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "jobgate/v1/jobgate.pb.h"
+#include "subjects/codec.h"
 #include "tests/support/nats_server.h"
 
 namespace jobgate::gate {
@@ -12,6 +17,7 @@ namespace {
 using ::jobgate::testing::GateProcess;
 using ::jobgate::testing::JetStreamClient;
 using ::jobgate::testing::NatsServer;
+using ::jobgate::testing::Subprocess;
 using ::jobgate::testing::TempDir;
 using ::jobgate::testing::WaitFor;
 
@@ -91,6 +97,51 @@ TEST(ApprovalsEndToEnd, HeldByOneReplicaApprovedThroughTheOtherReleasedOnce) {
   EXPECT_EQ(PostStatus(a, "/api/v1/approvals/migrate-42/approve", "dana-token", &body), 409)
       << body;
   EXPECT_EQ(client.Count("WORK", "worker.>"), 1);
+}
+
+// `jobgate approvals list` as an approver runs it: the real binary against a running gate,
+// a page at a time.
+TEST(ApprovalsEndToEnd, TheCliPagesThroughTheQueue) {
+  NatsServer server;
+  TempDir dir;
+  const std::string policy = dir.WriteFile("policy.yaml", kPolicy);
+  const std::string config = dir.WriteFile(
+      "config.yaml", "api:\n  tokens:\n    - {name: sam, roles: [viewer], token: sam-token}\n");
+  GateProcess gate(server.url(), {"--config", config, "--policy", policy}, dir, "gate");
+  ASSERT_TRUE(gate.WaitReady()) << gate.process().Log();
+  JetStreamClient client(server.url());
+  for (int i = 0; i < 3; ++i) {
+    v1::Job job;
+    job.set_job_id("migrate-" + std::to_string(i));
+    job.set_environment("prod");
+    ASSERT_TRUE(client.Publish("job.db.migrate", job.SerializeAsString()).ok());
+  }
+  ASSERT_TRUE(WaitFor([&] { return client.Count("APPROVALS", "approval.requests.>") == 3; }));
+
+  const std::string url = "http://127.0.0.1:" + std::to_string(gate.http_port());
+  std::vector<std::string> listed;
+  std::vector<std::string> page_token_flag;
+  for (int page = 0; page < 2; ++page) {
+    std::vector<std::string> argv = {JOBGATE_BINARY, "approvals", "list",        "--url", url,
+                                     "--token",      "sam-token", "--page-size", "2"};
+    argv.insert(argv.end(), page_token_flag.begin(), page_token_flag.end());
+    Subprocess cli(argv, dir.path() + "/cli-" + std::to_string(page) + ".log");
+    ASSERT_EQ(cli.Wait(), 0) << cli.Log();
+    v1::ApprovalList list;
+    ASSERT_TRUE(subjects::FromJson(cli.Log(), &list).ok()) << cli.Log();
+    EXPECT_EQ(list.pending(), 3);
+    for (const auto& approval : list.approvals()) listed.push_back(approval.job().job_id());
+    EXPECT_EQ(list.next_page_token().empty(), page == 1) << cli.Log();
+    page_token_flag = {"--page-token", list.next_page_token()};
+  }
+  std::sort(listed.begin(), listed.end());
+  EXPECT_EQ(listed, (std::vector<std::string>{"migrate-0", "migrate-1", "migrate-2"}));
+
+  Subprocess forged({JOBGATE_BINARY, "approvals", "list", "--url", url, "--token", "sam-token",
+                     "--page-token", "p1.1&page_size=5"},
+                    dir.path() + "/cli-forged.log");
+  EXPECT_NE(forged.Wait(), 0);
+  EXPECT_NE(forged.Log().find("invalid_request"), std::string::npos) << forged.Log();
 }
 
 }  // namespace

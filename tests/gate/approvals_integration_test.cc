@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <nats/nats.h>
 
+#include <algorithm>
 #include <atomic>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -152,10 +154,27 @@ TEST_P(ApprovalStoreTest, UpdateIsCompareAndSet) {
   EXPECT_EQ(store().Update(Pending("never-held", 0), 1).status().code(), StatusCode::kConflict);
 }
 
+// The records of a page, by job id.
+std::vector<std::string> JobIds(const ApprovalPage& page) {
+  std::vector<std::string> ids;
+  for (const Record& record : page.records) ids.push_back(record.job().job_id());
+  return ids;
+}
+
+ApprovalListQuery Query(bool include_resolved, size_t page_size = 100,
+                        std::optional<ApprovalListCursor> after = std::nullopt) {
+  ApprovalListQuery query;
+  query.include_resolved = include_resolved;
+  query.page_size = page_size;
+  query.after = std::move(after);
+  return query;
+}
+
 TEST_P(ApprovalStoreTest, ListsPendingOldestFirstAndCounts) {
-  auto empty = store().List(true);
+  auto empty = store().List(Query(true));
   ASSERT_TRUE(empty.ok()) << empty.status().ToString();
-  EXPECT_TRUE(empty->empty());
+  EXPECT_TRUE(empty->records.empty());
+  EXPECT_FALSE(empty->next.has_value());
   EXPECT_EQ(*store().CountPending(), 0);
 
   ASSERT_TRUE(store().Create(Pending("late", 3000)).ok());
@@ -165,17 +184,63 @@ TEST_P(ApprovalStoreTest, ListsPendingOldestFirstAndCounts) {
   middle.set_status(Record::REJECTED);
   ASSERT_TRUE(store().Update(middle, middle.revision()).ok());
 
-  auto pending = store().List(false);
+  auto pending = store().List(Query(false));
   ASSERT_TRUE(pending.ok()) << pending.status().ToString();
-  ASSERT_EQ(pending->size(), 2u);
-  EXPECT_EQ((*pending)[0].job().job_id(), "early");
-  EXPECT_EQ((*pending)[1].job().job_id(), "late");
-  EXPECT_GT((*pending)[0].revision(), 0u);
-  auto all = store().List(true);
+  EXPECT_EQ(JobIds(*pending), (std::vector<std::string>{"early", "late"}));
+  EXPECT_GT(pending->records[0].revision(), 0u);
+  EXPECT_EQ(pending->pending, 2);
+  auto all = store().List(Query(true));
   ASSERT_TRUE(all.ok());
-  ASSERT_EQ(all->size(), 3u);
-  EXPECT_EQ((*all)[1].job().job_id(), "middle");
+  EXPECT_EQ(JobIds(*all), (std::vector<std::string>{"early", "middle", "late"}));
+  EXPECT_EQ(all->records[1].revision(), store().Get("default", "middle")->revision());
   EXPECT_EQ(*store().CountPending(), 2);
+}
+
+TEST_P(ApprovalStoreTest, PagesNeitherRepeatNorSkipWhileTheQueueChanges) {
+  for (int i = 0; i < 7; ++i) {
+    // Two per second: the ties are ordered by key.
+    ASSERT_TRUE(store().Create(Pending("j" + std::to_string(i), 1000 * (i / 2))).ok());
+  }
+  auto first = store().List(Query(false, 3));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_EQ(first->records.size(), 3u);
+  ASSERT_TRUE(first->next.has_value());
+  EXPECT_EQ(first->pending, 7);
+
+  // Between pages: one not yet listed is approved, one already listed is rejected, and a
+  // new job is held.
+  std::vector<std::string> seen = JobIds(*first);
+  std::string unlisted;
+  for (int i = 0; i < 7 && unlisted.empty(); ++i) {
+    const std::string id = "j" + std::to_string(i);
+    if (std::find(seen.begin(), seen.end(), id) == seen.end()) unlisted = id;
+  }
+  for (const std::string& id : {unlisted, seen.front()}) {
+    Record resolved = *store().Get("default", id);
+    resolved.set_status(id == unlisted ? Record::APPROVED : Record::REJECTED);
+    ASSERT_TRUE(store().Update(resolved, resolved.revision()).ok());
+  }
+  ASSERT_TRUE(store().Create(Pending("newest", 9000)).ok());
+
+  std::optional<ApprovalListCursor> after = first->next;
+  for (int pages = 0; after.has_value(); ++pages) {
+    ASSERT_LT(pages, 10);
+    auto page = store().List(Query(false, 3, after));
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    EXPECT_EQ(page->pending, 6);
+    for (const std::string& id : JobIds(*page)) seen.push_back(id);
+    after = page->next;
+  }
+  std::vector<std::string> want;
+  for (int i = 0; i < 7; ++i) {
+    if ("j" + std::to_string(i) != unlisted) want.push_back("j" + std::to_string(i));
+  }
+  want.push_back("newest");
+  std::vector<std::string> sorted_seen = seen;
+  std::sort(sorted_seen.begin(), sorted_seen.end());
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(sorted_seen, want);  // each once; the rejected one was listed before it changed
+  EXPECT_EQ(seen.back(), "newest");
 }
 
 Record Expiring(const std::string& job_id, int64_t expires_at_ms) {
@@ -453,7 +518,7 @@ TEST_F(ApprovalReplicasTest, RestartedGateListsAndReleasesWhatWasPending) {
   server_.Start();
 
   Replica after(server_, &clock_, policy_);
-  auto list = after.service->List(false);
+  auto list = after.service->List(v1::ListApprovalsRequest());
   ASSERT_TRUE(list.ok()) << list.status().ToString();
   ASSERT_EQ(list->approvals_size(), 2);
   EXPECT_EQ(list->pending(), 2);

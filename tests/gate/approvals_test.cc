@@ -7,7 +7,9 @@
 #include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -640,16 +642,174 @@ TEST_F(ApprovalsTest, ListOldestFirstAndWithResolved) {
   clock_.Advance(std::chrono::seconds(1));
   HoldJob(DbJob("j3"));
   ASSERT_TRUE(service_.Reject(Ask("j2"), Person("alice")).status.ok());
-  auto pending = service_.List(false);
+  auto pending = service_.List(v1::ListApprovalsRequest());
   ASSERT_TRUE(pending.ok());
   ASSERT_EQ(pending->approvals_size(), 2);
   EXPECT_EQ(pending->approvals(0).job().job_id(), "j1");
   EXPECT_EQ(pending->approvals(1).job().job_id(), "j3");
   EXPECT_EQ(pending->pending(), 2);
-  auto all = service_.List(true);
+  EXPECT_EQ(pending->next_page_token(), "");
+  v1::ListApprovalsRequest with_resolved;
+  with_resolved.set_include_resolved(true);
+  auto all = service_.List(with_resolved);
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->approvals_size(), 3);
   EXPECT_EQ(all->approvals(1).status(), Record::REJECTED);
+}
+
+TEST_F(ApprovalsTest, ListPagesFollowTheirTokensToTheEnd) {
+  for (int i = 0; i < 5; ++i) {
+    HoldJob(DbJob("j" + std::to_string(i)));
+    clock_.Advance(std::chrono::seconds(1));
+  }
+  v1::ListApprovalsRequest request;
+  request.set_page_size(2);
+  std::vector<std::string> seen;
+  for (int page = 0; page < 3; ++page) {
+    auto list = service_.List(request);
+    ASSERT_TRUE(list.ok()) << list.status().ToString();
+    EXPECT_EQ(list->pending(), 5);  // the whole queue's count, on every page
+    for (const Record& record : list->approvals()) seen.push_back(record.job().job_id());
+    EXPECT_EQ(list->next_page_token().empty(), page == 2) << "page " << page;
+    request.set_page_token(list->next_page_token());
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"j0", "j1", "j2", "j3", "j4"}));
+}
+
+TEST_F(ApprovalsTest, ListRefusesBadPageArguments) {
+  v1::ListApprovalsRequest request;
+  request.set_page_size(-1);
+  EXPECT_EQ(service_.List(request).status().code(), StatusCode::kInvalidArgument);
+  request.set_page_size(0);
+  request.set_page_token("p1.12.not-a-key");
+  EXPECT_EQ(service_.List(request).status().code(), StatusCode::kInvalidArgument);
+  // Past the maximum is the maximum, as a default is the default: no error.
+  for (int i = 0; i < 3; ++i) HoldJob(DbJob("j" + std::to_string(i)));
+  request.set_page_token("");
+  request.set_page_size(1'000'000);
+  auto list = service_.List(request);
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->approvals_size(), 3);
+}
+
+// --- listing ------------------------------------------------------------------------------
+
+TEST(ApprovalPageTokenTest, RoundTripsAndRefusesWhatItDidNotMake) {
+  const ApprovalListCursor cursor{1'700'000'000'123, ApprovalKey("default", "j1")};
+  auto decoded = DecodePageToken(EncodePageToken(cursor));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->held_at_ms, cursor.held_at_ms);
+  EXPECT_EQ(decoded->key, cursor.key);
+  EXPECT_TRUE(DecodePageToken(EncodePageToken({-5, cursor.key})).ok());
+  const std::string key = cursor.key;
+  const std::vector<std::string> forged = {"",
+                                           "p1.",
+                                           "p1.12",
+                                           "p1.12." + key.substr(1),
+                                           "p2.12." + key,
+                                           "p1.x." + key,
+                                           "p1.12x." + key,
+                                           "p1.12." + key + "0",
+                                           "p1..",
+                                           "p1.." + key};
+  for (const std::string& bad : forged) {
+    EXPECT_EQ(DecodePageToken(bad).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+// Offers `places` (held_at_ms, job) in the given order and returns the page's jobs.
+struct Place {
+  int64_t held_at_ms;
+  std::string job_id;
+  bool pending = true;
+};
+
+ApprovalPage PageOf(const std::vector<Place>& places, ApprovalListQuery query, int* parsed) {
+  ApprovalPager pager(query);
+  for (const Place& place : places) {
+    if (pager.Offer(place.held_at_ms, KeyOf(place.job_id), place.pending)) {
+      ++*parsed;
+      Record record;
+      record.mutable_job()->set_job_id(place.job_id);
+      pager.Take(std::move(record));
+    }
+  }
+  return std::move(pager).Finish();
+}
+
+std::vector<std::string> JobsOf(const ApprovalPage& page) {
+  std::vector<std::string> jobs;
+  for (const Record& record : page.records) jobs.push_back(record.job().job_id());
+  return jobs;
+}
+
+TEST(ApprovalPagerTest, WalksEveryApprovalOnceInOrderWhateverTheOfferOrder) {
+  std::vector<Place> places;
+  for (int i = 0; i < 60; ++i) places.push_back({1000 + (i % 20), "job" + std::to_string(i)});
+  std::vector<Place> want = places;
+  std::sort(want.begin(), want.end(), [](const Place& a, const Place& b) {
+    return a.held_at_ms != b.held_at_ms ? a.held_at_ms < b.held_at_ms
+                                        : KeyOf(a.job_id) < KeyOf(b.job_id);
+  });
+  std::mt19937 random(7);
+  for (size_t page_size : {1, 7, 60, 100}) {
+    std::shuffle(places.begin(), places.end(), random);
+    ApprovalListQuery query;
+    query.page_size = page_size;
+    std::vector<std::string> seen;
+    for (int pages = 0;; ++pages) {
+      ASSERT_LT(pages, 61) << "no end to the pages";
+      int parsed = 0;
+      ApprovalPage page = PageOf(places, query, &parsed);
+      EXPECT_LE(page.records.size(), page_size);
+      EXPECT_EQ(page.pending, 60);
+      for (const std::string& job : JobsOf(page)) seen.push_back(job);
+      if (!page.next.has_value()) break;
+      EXPECT_EQ(page.records.size(), page_size);
+      EXPECT_EQ(page.next->key, KeyOf(page.records.back().job().job_id()));
+      query.after = page.next;
+    }
+    std::vector<std::string> want_jobs;
+    for (const Place& place : want) want_jobs.push_back(place.job_id);
+    EXPECT_EQ(seen, want_jobs) << "page size " << page_size;
+  }
+}
+
+TEST(ApprovalPagerTest, ParsesOnlyWhatCanStillMakeThePage) {
+  std::vector<Place> oldest_first;
+  for (int i = 0; i < 1000; ++i) oldest_first.push_back({i, "j" + std::to_string(i)});
+  ApprovalListQuery query;
+  query.page_size = 10;
+  int parsed = 0;
+  ApprovalPage page = PageOf(oldest_first, query, &parsed);
+  EXPECT_EQ(parsed, 10);  // the rest are newer than a full page: never handed over
+  EXPECT_EQ(JobsOf(page).front(), "j0");
+  EXPECT_EQ(JobsOf(page).back(), "j9");
+  ASSERT_TRUE(page.next.has_value());
+  EXPECT_EQ(page.next->held_at_ms, 9);
+}
+
+TEST(ApprovalPagerTest, LeavesResolvedOutUnlessAskedAndCountsPendingOnly) {
+  const std::vector<Place> places = {
+      {1, "a"}, {2, "b", /*pending=*/false}, {3, "c"}, {4, "d", /*pending=*/false}};
+  int parsed = 0;
+  ApprovalPage pending_only = PageOf(places, ApprovalListQuery{}, &parsed);
+  EXPECT_EQ(JobsOf(pending_only), (std::vector<std::string>{"a", "c"}));
+  EXPECT_EQ(pending_only.pending, 2);
+  EXPECT_FALSE(pending_only.next.has_value());
+  ApprovalListQuery all;
+  all.include_resolved = true;
+  ApprovalPage everything = PageOf(places, all, &parsed);
+  EXPECT_EQ(JobsOf(everything), (std::vector<std::string>{"a", "b", "c", "d"}));
+  EXPECT_EQ(everything.pending, 2);
+}
+
+TEST(ApprovalPagerTest, AnEmptyStoreIsOneEmptyPage) {
+  int parsed = 0;
+  ApprovalPage page = PageOf({}, ApprovalListQuery{}, &parsed);
+  EXPECT_TRUE(page.records.empty());
+  EXPECT_EQ(page.pending, 0);
+  EXPECT_FALSE(page.next.has_value());
 }
 
 // --- routes --------------------------------------------------------------------------------
@@ -718,6 +878,41 @@ TEST_F(ApprovalRoutesTest, ListApproveAndRejectOverHttp) {
   EXPECT_EQ(approvals.approvals_size(), 2);
   EXPECT_EQ(Http("GET", "/api/v1/approvals", "", "vera", {{"include_resolved", "maybe"}}).status,
             400);
+}
+
+TEST_F(ApprovalRoutesTest, ListPagesOverHttpAndRequestReply) {
+  for (int i = 0; i < 3; ++i) {
+    HoldJob(DbJob("j" + std::to_string(i)));
+    clock_.Advance(std::chrono::seconds(1));
+  }
+  ApiResponse first = Http("GET", "/api/v1/approvals", "", "vera", {{"page_size", "2"}});
+  ASSERT_EQ(first.status, 200) << first.body;
+  v1::ApprovalList page;
+  ASSERT_TRUE(subjects::FromJson(first.body, &page).ok()) << first.body;
+  ASSERT_EQ(page.approvals_size(), 2);
+  ASSERT_FALSE(page.next_page_token().empty());
+  ApiResponse second = Http("GET", "/api/v1/approvals", "", "vera",
+                            {{"page_size", "2"}, {"page_token", page.next_page_token()}});
+  ASSERT_EQ(second.status, 200) << second.body;
+  ASSERT_TRUE(subjects::FromJson(second.body, &page).ok()) << second.body;
+  ASSERT_EQ(page.approvals_size(), 1);
+  EXPECT_EQ(page.approvals(0).job().job_id(), "j2");
+  EXPECT_EQ(page.next_page_token(), "");
+
+  ApiResponse by_nats =
+      router_.HandleNats("approvals.list", R"({"page_size": 1})", "Bearer vera-secret");
+  ASSERT_TRUE(subjects::FromJson(by_nats.body, &page).ok()) << by_nats.body;
+  ASSERT_EQ(page.approvals_size(), 1);
+  EXPECT_EQ(page.approvals(0).job().job_id(), "j0");
+  EXPECT_FALSE(page.next_page_token().empty());
+
+  for (const char* bad : {"-1", "two", "3x", ""}) {
+    ApiResponse refused = Http("GET", "/api/v1/approvals", "", "vera", {{"page_size", bad}});
+    EXPECT_EQ(refused.status, 400) << bad << ": " << refused.body;
+  }
+  ApiResponse forged = Http("GET", "/api/v1/approvals", "", "vera", {{"page_token", "p1.1.xyz"}});
+  EXPECT_EQ(forged.status, 400) << forged.body;
+  EXPECT_NE(forged.body.find("invalid_request"), std::string::npos) << forged.body;
 }
 
 TEST_F(ApprovalRoutesTest, RequestReplyCarriesTheJobAndReasonInTheBody) {
