@@ -26,6 +26,8 @@
 //   Both act on what the store's ScanForSweep names, and read only those records: the KV
 //   store keeps an index from the bucket's change log, so a sweep costs what changed
 //   since the last one plus what is due, not every approval ever held.
+//   List      one page of the queue, oldest held first (ApprovalPager): a page's memory
+//             however long the queue, and a page token that neither repeats nor skips.
 //
 // What a resolution publishes, each with a Nats-Msg-Id stable per job so a retry is a
 // duplicate the stream drops:
