@@ -500,6 +500,7 @@ Result<ApprovalPage> InMemoryApprovalStore::List(const ApprovalListQuery& query)
 // --- NatsKvApprovalStore ------------------------------------------------------------------
 
 struct NatsKvApprovalStore::Handles {
+  natsConnection* connection = nullptr;  // borrowed: outlives the store
   NatsPtr<jsCtx> js;
   NatsPtr<kvStore> kv;
   // CreateMany's own context: its async publish acks arrive in OnCreateAck.
@@ -599,6 +600,7 @@ Result<std::unique_ptr<NatsKvApprovalStore>> NatsKvApprovalStore::Open(
     return FromNats(s, "JetStream context for the approvals store");
   }
   store->handles_->batch_js.reset(batch_js);
+  store->handles_->connection = connection->raw();
   return store;
 }
 
@@ -636,9 +638,18 @@ void NatsKvApprovalStore::CreateMany(std::span<const Record* const> records,
       }
       published[i] = true;
     }
+    // Write the creates now rather than after nats.c's flusher pause (1 ms): the held
+    // jobs' batch publishes only once they are stored. A failed flush shows as missing
+    // acks below; flush and acks share one timeout.
+    const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
+    if (std::find(published.begin(), published.end(), true) != published.end()) {
+      natsConnection_FlushTimeout(handles_->connection, options_.timeout.count());
+    }
     jsPubOptions wait;
     jsPubOptions_Init(&wait);
-    wait.MaxWait = options_.timeout.count();
+    wait.MaxWait = std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            deadline - std::chrono::steady_clock::now())
+                                            .count());
     if (js_PublishAsyncComplete(handles_->batch_js.get(), &wait) != NATS_OK) {
       // Unanswered creates stay unknown: the Create path below finds out what happened.
       natsMsgList pending{nullptr, 0};
