@@ -296,8 +296,8 @@ Status ApprovalSweepIndex::Put(std::string_view key, std::string_view record_byt
                            " is not an approval record");
   const bool pending = fields.status == Record::PENDING;
   if (!pending && fields.released) return Status::Ok();  // finished: nothing left to sweep
-  entries_.emplace(binary,
-                   Entry{ToMillis(fields.expires_at_seconds, fields.expires_at_nanos), pending});
+  entries_.emplace(binary, Entry{ToMillis(fields.expires_at_seconds, fields.expires_at_nanos),
+                                 ToMillis(fields.held_at_seconds, fields.held_at_nanos), pending});
   if (pending) ++pending_;
   return Status::Ok();
 }
@@ -323,6 +323,16 @@ SweepScan ApprovalSweepIndex::Scan(int64_t now_ms) const {
   }
   SortDue(&due, &scan);
   return scan;
+}
+
+void ApprovalSweepIndex::OfferPending(ApprovalPager* pager) const {
+  std::string hex;  // reused: one allocation for the whole index
+  for (const auto& [key, entry] : entries_) {
+    if (!entry.pending) continue;
+    hex.clear();
+    policy::AppendHex(key.data(), key.size(), &hex);
+    if (pager->Offer(entry.held_at_ms, hex, /*pending=*/true)) pager->Take(Record());
+  }
 }
 
 // --- Listing ------------------------------------------------------------------------------
@@ -406,7 +416,11 @@ ApprovalPage ApprovalPager::Finish() && {
     page.next = ApprovalListCursor{heap_.back().held_at_ms, heap_.back().key};
   }
   page.records.reserve(heap_.size());
-  for (Entry& entry : heap_) page.records.push_back(std::move(entry.record));
+  page.places.reserve(heap_.size());
+  for (Entry& entry : heap_) {
+    page.records.push_back(std::move(entry.record));
+    page.places.push_back(ApprovalListCursor{entry.held_at_ms, std::move(entry.key)});
+  }
   return page;
 }
 
@@ -776,6 +790,32 @@ Result<uint64_t> NatsKvApprovalStore::Update(const Record& record, uint64_t expe
 }
 
 Result<ApprovalPage> NatsKvApprovalStore::List(const ApprovalListQuery& query) {
+  if (!query.include_resolved) {
+    ApprovalPage page;
+    {
+      std::lock_guard<std::mutex> lock(index_mu_);
+      JOBGATE_RETURN_IF_ERROR(SyncIndex());
+      ApprovalPager pager(query);
+      index_.OfferPending(&pager);
+      page = std::move(pager).Finish();
+    }
+    // The records are read outside the lock: a sweep need not wait for a person's list.
+    size_t kept = 0;
+    for (size_t i = 0; i < page.places.size(); ++i) {
+      auto record = GetByKey(page.places[i].key);
+      if (!record.ok() && record.status().code() != StatusCode::kNotFound) {
+        return Status(record.status().code(), "list approvals: " + record.status().message());
+      }
+      if (!record.ok() || record->status() != Record::PENDING) continue;  // resolved since
+      page.records[kept] = std::move(*record);
+      page.places[kept] = std::move(page.places[i]);
+      ++kept;
+    }
+    page.records.resize(kept);
+    page.places.resize(kept);
+    return page;  // `next` stands: what follows the page's last place is the next page
+  }
+
   ApprovalPager pager(query);
   auto info = GetStreamInfo(handles_->js.get(), "KV_" + options_.bucket);
   if (!info.ok()) return info.status();

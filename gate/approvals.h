@@ -103,11 +103,14 @@ struct SweepScan {
 bool DueForSweep(v1::PendingApproval::Status status, bool released, int64_t expires_at_ms,
                  int64_t now_ms);
 
+class ApprovalPager;
+
 // The part of an approvals bucket a sweep needs, kept from the bucket's change log: for
-// each record that is PENDING or resolved but not released, its key and expires_at, and
-// the count of PENDING records. Released records leave it, so it grows with what is
-// pending, not with every approval ever held (about 100 bytes per entry). Reads only the
-// few fields it needs from a record's bytes, never the job.
+// each record that is PENDING or resolved but not released, its key, held_at and
+// expires_at, and the count of PENDING records. Released records leave it, so it grows
+// with what is pending, not with every approval ever held (about 100 bytes per entry).
+// Reads only the few fields it needs from a record's bytes, never the job. The list of
+// pending approvals is paged from it too (OfferPending).
 // Thread-safety: none; the owner serialises calls.
 class ApprovalSweepIndex {
  public:
@@ -118,6 +121,9 @@ class ApprovalSweepIndex {
   // The key was deleted or purged.
   void Erase(std::string_view key);
   SweepScan Scan(int64_t now_ms) const;
+  // Offers the place of every PENDING entry to `pager`, with an empty record for each it
+  // takes: the caller reads the records of the page's places.
+  void OfferPending(ApprovalPager* pager) const;
   int64_t pending() const { return pending_; }
   size_t size() const { return entries_.size(); }
 
@@ -128,6 +134,7 @@ class ApprovalSweepIndex {
   };
   struct Entry {
     int64_t expires_at_ms = 0;
+    int64_t held_at_ms = 0;
     bool pending = false;  // else resolved, not yet released
   };
   std::unordered_map<Key, Entry, KeyHash> entries_;
@@ -160,6 +167,7 @@ struct ApprovalListQuery {
 
 struct ApprovalPage {
   std::vector<v1::PendingApproval> records;  // oldest held first, revisions set
+  std::vector<ApprovalListCursor> places;    // records[i]'s place
   int64_t pending = 0;                       // every PENDING record in the store
   std::optional<ApprovalListCursor> next;    // set when records follow this page
 };
@@ -268,8 +276,10 @@ class NatsKvApprovalStore final : public ApprovalStore {
   Result<v1::PendingApproval> Get(std::string_view tenant_id, std::string_view job_id) override;
   Result<uint64_t> Update(const v1::PendingApproval& record, uint64_t expected_revision) override;
   Result<v1::PendingApproval> GetByKey(std::string_view key) override;
-  // One pass over the bucket's latest values, in pulled batches; a value is parsed only
-  // when its place (read from the wire) puts it on the page.
+  // Pending only: the page's places from the sweep index (brought up to date first), then
+  // each of its records by key; one resolved meanwhile drops out of the page. With
+  // include_resolved: one pass over the bucket's latest values, in pulled batches, a
+  // value parsed only when its place (read from the wire) puts it on the page.
   Result<ApprovalPage> List(const ApprovalListQuery& query) override;
   // From the sweep index, brought up to the bucket's last sequence first: the first call
   // reads each key's latest value once, later calls only the bucket's messages since.

@@ -371,6 +371,32 @@ TEST(NatsKvSweepIndexTest, ReplicasSeeEachOthersWritesAndDeletesInTheirScans) {
   EXPECT_EQ(scan->due_keys[1], ApprovalKey("default", "old-3"));
   EXPECT_EQ(*(*a)->CountPending(), 298);
 
+  // The other replica's list is paged from its index: every pending approval once, none
+  // that was released, deleted or purged, nor one approved since (not yet released, so
+  // still in the index).
+  Record approved = *(*a)->Get("default", "old-5");
+  approved.set_status(Record::APPROVED);
+  ASSERT_TRUE((*a)->Update(approved, approved.revision()).ok());
+  std::set<std::string> listed;
+  ApprovalListQuery query;
+  query.page_size = 100;
+  for (int pages = 0;; ++pages) {
+    ASSERT_LT(pages, 10);
+    auto page = (*b)->List(query);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    EXPECT_EQ(page->pending, 297);
+    for (const Record& record : page->records) {
+      EXPECT_EQ(record.status(), Record::PENDING);
+      EXPECT_GT(record.revision(), 0u);
+      EXPECT_TRUE(listed.insert(record.job().job_id()).second) << record.job().job_id();
+    }
+    if (!page->next.has_value()) break;
+    query.after = page->next;
+  }
+  EXPECT_EQ(listed.size(), 297u);
+  EXPECT_EQ(listed.count("fresh"), 1u);
+  for (const char* gone : {"old-0", "old-1", "old-2", "old-5"}) EXPECT_EQ(listed.count(gone), 0u);
+
   // The bucket deleted and made again (its sequences start over): the index does too.
   ASSERT_TRUE(JetStreamClient(server.url()).DeleteStream("KV_jobgate-approvals").ok());
   auto c = NatsKvApprovalStore::Open(connection_a.get(), {});

@@ -162,6 +162,27 @@ TEST(ApprovalSweepIndexTest, PendingCountsAndFallsDueAtItsExpiry) {
   EXPECT_EQ(index.Scan(10'500).due_keys, std::vector<std::string>{KeyOf("a")});
 }
 
+TEST(ApprovalSweepIndexTest, OffersThePendingPlacesToAPager) {
+  ApprovalSweepIndex index;
+  auto held_at = [](Record record, int64_t ms) {
+    *record.mutable_approval()->mutable_held_at() = TimeUtil::MillisecondsToTimestamp(ms);
+    return record;
+  };
+  ASSERT_TRUE(Put(&index, held_at(Stored("late", Record::PENDING, 99'000), 3'000)).ok());
+  ASSERT_TRUE(Put(&index, held_at(Stored("early", Record::PENDING, 99'000), 1'000)).ok());
+  ASSERT_TRUE(Put(&index, held_at(Stored("approved", Record::APPROVED, 99'000), 2'000)).ok());
+  ApprovalPager pager(ApprovalListQuery{});
+  index.OfferPending(&pager);
+  ApprovalPage page = std::move(pager).Finish();
+  EXPECT_EQ(page.pending, 2);
+  ASSERT_EQ(page.places.size(), 2u);
+  EXPECT_EQ(page.places[0].key, KeyOf("early"));
+  EXPECT_EQ(page.places[0].held_at_ms, 1'000);
+  EXPECT_EQ(page.places[1].key, KeyOf("late"));
+  EXPECT_EQ(page.records.size(), 2u);  // empty: the store reads them by key
+  EXPECT_FALSE(page.next.has_value());
+}
+
 TEST(ApprovalSweepIndexTest, ResolvedIsDueUntilReleasedThenLeaves) {
   ApprovalSweepIndex index;
   ASSERT_TRUE(Put(&index, Stored("a", Record::PENDING, 99'000'000)).ok());
