@@ -790,32 +790,36 @@ Result<uint64_t> NatsKvApprovalStore::Update(const Record& record, uint64_t expe
 }
 
 Result<ApprovalPage> NatsKvApprovalStore::List(const ApprovalListQuery& query) {
-  if (!query.include_resolved) {
-    ApprovalPage page;
-    {
-      std::lock_guard<std::mutex> lock(index_mu_);
-      JOBGATE_RETURN_IF_ERROR(SyncIndex());
-      ApprovalPager pager(query);
-      index_.OfferPending(&pager);
-      page = std::move(pager).Finish();
-    }
-    // The records are read outside the lock: a sweep need not wait for a person's list.
-    size_t kept = 0;
-    for (size_t i = 0; i < page.places.size(); ++i) {
-      auto record = GetByKey(page.places[i].key);
-      if (!record.ok() && record.status().code() != StatusCode::kNotFound) {
-        return Status(record.status().code(), "list approvals: " + record.status().message());
-      }
-      if (!record.ok() || record->status() != Record::PENDING) continue;  // resolved since
-      page.records[kept] = std::move(*record);
-      page.places[kept] = std::move(page.places[i]);
-      ++kept;
-    }
-    page.records.resize(kept);
-    page.places.resize(kept);
-    return page;  // `next` stands: what follows the page's last place is the next page
-  }
+  return query.include_resolved ? ListFromBucket(query) : ListPendingFromIndex(query);
+}
 
+Result<ApprovalPage> NatsKvApprovalStore::ListPendingFromIndex(const ApprovalListQuery& query) {
+  ApprovalPage page;
+  {
+    std::lock_guard<std::mutex> lock(index_mu_);
+    JOBGATE_RETURN_IF_ERROR(SyncIndex());
+    ApprovalPager pager(query);
+    index_.OfferPending(&pager);
+    page = std::move(pager).Finish();
+  }
+  // The records are read outside the lock: a sweep need not wait for a person's list.
+  size_t kept = 0;
+  for (size_t i = 0; i < page.places.size(); ++i) {
+    auto record = GetByKey(page.places[i].key);
+    if (!record.ok() && record.status().code() != StatusCode::kNotFound) {
+      return Status(record.status().code(), "list approvals: " + record.status().message());
+    }
+    if (!record.ok() || record->status() != Record::PENDING) continue;  // resolved since
+    page.records[kept] = std::move(*record);
+    page.places[kept] = std::move(page.places[i]);
+    ++kept;
+  }
+  page.records.resize(kept);
+  page.places.resize(kept);
+  return page;  // `next` stands: what follows the page's last place is the next page
+}
+
+Result<ApprovalPage> NatsKvApprovalStore::ListFromBucket(const ApprovalListQuery& query) {
   ApprovalPager pager(query);
   auto info = GetStreamInfo(handles_->js.get(), "KV_" + options_.bucket);
   if (!info.ok()) return info.status();

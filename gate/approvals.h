@@ -293,6 +293,9 @@ class NatsKvApprovalStore final : public ApprovalStore {
   // applied (in order), and the next call goes on from there.
   // REQUIRES: index_mu_ held.
   Status SyncIndex();
+  // List's two ways (see List).
+  Result<ApprovalPage> ListPendingFromIndex(const ApprovalListQuery& query);
+  Result<ApprovalPage> ListFromBucket(const ApprovalListQuery& query);
   std::unique_ptr<Handles> handles_;  // immutable after Open; nats.c handles are thread-safe
   ApprovalStoreOptions options_;
 
