@@ -142,6 +142,11 @@ std::string JobWithSecret(const std::string& id) {
   return R"({"job_id": ")" + id + R"(", "args": {"env": {"GH": ")" + FakeToken() + R"("}}})";
 }
 
+// The same job as protobuf, the bus's usual format.
+std::string ProtobufJobWithSecret(const std::string& id) {
+  return subjects::DecodeJob(JobWithSecret(id), subjects::BodyFormat::kJson)->SerializeAsString();
+}
+
 // Every message body the bus saw, concatenated; `audit_only` leaves out worker subjects.
 std::string AllPublished(const FakeBus& bus, bool audit_only = false) {
   std::string all;
@@ -154,17 +159,21 @@ std::string AllPublished(const FakeBus& bus, bool audit_only = false) {
 
 TEST_F(DispatcherTest, RedactDecisionReplacesSecretsInEveryCopy) {
   bus_.Enqueue("job.secret.get", JobWithSecret("s1"));
+  bus_.Enqueue("job.secret.get", ProtobufJobWithSecret("s2"));
   Run();
   const std::string all = AllPublished(bus_);
   EXPECT_EQ(all.find(FakeToken()), std::string::npos);
-  v1::DispatchedJob worker;
-  ASSERT_TRUE(worker.ParseFromString(bus_.PublishedOn("worker.secret.get")[0]->body));
-  const std::string gh =
-      worker.job().args().fields().at("env").struct_value().fields().at("GH").string_value();
-  EXPECT_EQ(gh.rfind("[REDACTED:github-pat:", 0), 0u) << gh;
-  ASSERT_EQ(worker.decision().redactions_size(), 1);
-  EXPECT_EQ(worker.decision().redactions(0).path(), "args.env.GH");
-  EXPECT_EQ(worker.decision().redactions(0).detector(), "github-pat");
+  ASSERT_EQ(bus_.PublishedOn("worker.secret.get").size(), 2u);
+  for (const OutboundMessage* published : bus_.PublishedOn("worker.secret.get")) {
+    v1::DispatchedJob worker;
+    ASSERT_TRUE(worker.ParseFromString(published->body));
+    const std::string gh =
+        worker.job().args().fields().at("env").struct_value().fields().at("GH").string_value();
+    EXPECT_EQ(gh.rfind("[REDACTED:github-pat:", 0), 0u) << gh;
+    ASSERT_EQ(worker.decision().redactions_size(), 1);
+    EXPECT_EQ(worker.decision().redactions(0).path(), "args.env.GH");
+    EXPECT_EQ(worker.decision().redactions(0).detector(), "github-pat");
+  }
 }
 
 TEST_F(DispatcherTest, AuditCopiesNeverCarrySecretsWhateverTheDecision) {
@@ -173,14 +182,16 @@ TEST_F(DispatcherTest, AuditCopiesNeverCarrySecretsWhateverTheDecision) {
   // arguments: only a redact decision or rule changes what workers get).
   for (const char* subject : {"job.other.x", "job.db.migrate", "job.net.curl", "job.rm.rf"}) {
     bus_.Enqueue(subject, JobWithSecret(std::string("a-") + subject));
+    bus_.Enqueue(subject, ProtobufJobWithSecret(std::string("p-") + subject));
   }
   Run();
+  // Each of the two: 4 records, 2 denied (DENY, TERMINATE), 2 alerts, 1 approval request.
   EXPECT_EQ(bus_.PublishedOn("audit.").size() + bus_.PublishedOn("alert.").size() +
                 bus_.PublishedOn("approval.").size(),
-            9u);  // 4 records, 2 denied (DENY, TERMINATE), 2 alerts, 1 approval request
+            18u);
   EXPECT_EQ(AllPublished(bus_, /*audit_only=*/true).find(FakeToken()), std::string::npos);
   // An allowed job keeps its arguments for the worker; its decision record is scrubbed.
-  bus_.Enqueue("job.read.a", JobWithSecret("allowed"));
+  bus_.Enqueue("job.read.a", ProtobufJobWithSecret("allowed"));
   Run();
   v1::DispatchedJob worker;
   ASSERT_TRUE(worker.ParseFromString(bus_.PublishedOn("worker.read.a").back()->body));
@@ -188,6 +199,7 @@ TEST_F(DispatcherTest, AuditCopiesNeverCarrySecretsWhateverTheDecision) {
   v1::DecisionRecord record;
   ASSERT_TRUE(record.ParseFromString(bus_.PublishedOn("audit.decisions.read.a").back()->body));
   EXPECT_EQ(record.job().ShortDebugString().find(FakeToken()), std::string::npos);
+  EXPECT_EQ(record.SerializeAsString().find(FakeToken()), std::string::npos);
 }
 
 TEST_F(DispatcherTest, ShadowIsJudgedRecordedAndNotEnforced) {
@@ -215,6 +227,27 @@ TEST_F(DispatcherTest, ProtobufAndJsonBodiesBothDecode) {
   bus_.Enqueue("job.read.b", JobJson("json-1"), {{"Content-Type", "application/json"}});
   EXPECT_EQ(Run().dispatched, 2u);
   EXPECT_EQ(bus_.PublishedOn("worker.read.").size(), 2u);
+}
+
+// The worker and the audit trail see the job normalized (defaults filled in), whatever
+// the bytes it came as.
+TEST_F(DispatcherTest, AProtobufJobReachesTheWorkerNormalized) {
+  v1::Job job;
+  job.set_job_id("pb-2");
+  job.set_environment("dev");
+  (*job.mutable_labels())["team"] = "data";
+  bus_.Enqueue("job.read.a", job.SerializeAsString());
+  ASSERT_EQ(Run().dispatched, 1u);
+  ASSERT_EQ(bus_.PublishedOn("worker.read.a").size(), 1u);
+  v1::DispatchedJob dispatched;
+  ASSERT_TRUE(dispatched.ParseFromString(bus_.PublishedOn("worker.read.a")[0]->body));
+  v1::Job want = job;
+  want.set_tenant_id("default");
+  want.set_topic("job.read.a");
+  EXPECT_EQ(dispatched.job().SerializeAsString(), want.SerializeAsString());
+  v1::DecisionRecord record;
+  ASSERT_TRUE(record.ParseFromString(bus_.PublishedOn("audit.decisions.read.a")[0]->body));
+  EXPECT_EQ(record.job().SerializeAsString(), want.SerializeAsString());
 }
 
 TEST_F(DispatcherTest, BadInputIsRejectedAndAckedAndTheNextJobFlows) {
