@@ -10,6 +10,49 @@ BodyFormat FormatFromContentType(std::string_view content_type) {
   return BodyFormat::kAuto;
 }
 
+namespace {
+
+// Only the message's own unknown fields (a metadata lookup, no walk).
+bool OwnUnknownFields(const google::protobuf::Message& message) {
+  return !message.GetReflection()->GetUnknownFields(message).empty();
+}
+
+bool HasUnknownFields(const google::protobuf::Value& value);
+
+bool HasUnknownFields(const google::protobuf::Struct& object) {
+  if (OwnUnknownFields(object)) return true;
+  for (const auto& [_, value] : object.fields()) {
+    if (HasUnknownFields(value)) return true;
+  }
+  return false;
+}
+
+bool HasUnknownFields(const google::protobuf::Value& value) {
+  if (OwnUnknownFields(value)) return true;
+  if (value.has_struct_value()) return HasUnknownFields(value.struct_value());
+  if (value.has_list_value()) {
+    if (OwnUnknownFields(value.list_value())) return true;
+    for (const auto& item : value.list_value().values()) {
+      if (HasUnknownFields(item)) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string UnknownFieldsPath(const v1::Job& job) {
+  // Every message a Job holds (tests/subjects guards this list against the schema; map
+  // entries keep no unknown fields of their own).
+  if (OwnUnknownFields(job)) return "job";
+  if (job.has_actor() && OwnUnknownFields(job.actor())) return "job.actor";
+  if (job.has_args() && HasUnknownFields(job.args())) return "job.args";
+  if (job.has_submitted_at() && OwnUnknownFields(job.submitted_at())) {
+    return "job.submitted_at";
+  }
+  return "";
+}
+
 Status DecodeJobInto(std::string_view body, BodyFormat format, v1::Job* job) {
   if (format == BodyFormat::kAuto) {
     const size_t first = body.find_first_not_of(" \t\r\n");
@@ -24,6 +67,10 @@ Status DecodeJobInto(std::string_view body, BodyFormat format, v1::Job* job) {
   if (body.size() > static_cast<size_t>(INT32_MAX) ||
       !job->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
     return InvalidArgument("not a protobuf jobgate.v1.Job nor a JSON object");
+  }
+  if (const std::string path = UnknownFieldsPath(*job); !path.empty()) {
+    return InvalidArgument("protobuf job with fields this gate's schema does not know (in " + path +
+                           "): refused, as in JSON; policy cannot judge them");
   }
   return Status::Ok();
 }

@@ -1,8 +1,11 @@
 // Job and decision codecs: bytes on the bus <-> jobgate.v1 messages.
 //
 // Input may be protobuf or JSON (contract: header `Content-Type: application/json`, or a
-// body that is a JSON object). JSON uses the snake_case names of the .proto; unknown
-// fields are refused so a typo never silently drops a condition's input.
+// body that is a JSON object). JSON uses the snake_case names of the .proto. Fields the
+// schema does not know are refused in both: in JSON so a typo never silently drops a
+// condition's input, in protobuf because policy cannot judge them nor the secret scan
+// see them, yet they would travel in every copy of the job (a newer publisher's schema
+// needs a gate that knows it).
 // Pure functions; thread-safe.
 #pragma once
 
@@ -28,6 +31,10 @@ Result<v1::Job> DecodeJob(std::string_view body, BodyFormat format);
 // DecodeJob into `job`, replacing what it held and reusing its allocations (the
 // dispatcher decodes every job into one message). On error `job` holds no defined value.
 Status DecodeJobInto(std::string_view body, BodyFormat format, v1::Job* job);
+
+// Where in `job` protobuf kept fields the schema does not know ("job", "job.actor",
+// "job.args", "job.submitted_at"), or "" when nowhere.
+std::string UnknownFieldsPath(const v1::Job& job);
 
 // Fills defaults the contract names: tenant_id "default"; topic = `subject` when empty.
 // Returns an error when the job cannot be judged (no job_id).

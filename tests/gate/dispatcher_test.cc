@@ -202,6 +202,24 @@ TEST_F(DispatcherTest, AuditCopiesNeverCarrySecretsWhateverTheDecision) {
   EXPECT_EQ(record.SerializeAsString().find(FakeToken()), std::string::npos);
 }
 
+// What the schema does not know, policy cannot judge and the secret scan cannot see: a
+// protobuf job carrying such a field is rejected, and nothing of it travels on.
+TEST_F(DispatcherTest, AProtobufJobWithFieldsTheSchemaDoesNotKnowIsRejected) {
+  v1::Job job;
+  job.set_job_id("newer-schema");
+  job.GetReflection()->MutableUnknownFields(&job)->AddLengthDelimited(99, FakeToken());
+  bus_.Enqueue("job.read.a", job.SerializeAsString());
+  const auto stats = Run();
+  EXPECT_EQ(stats.rejected, 1u);
+  EXPECT_EQ(stats.dispatched, 0u);
+  ASSERT_EQ(bus_.PublishedOn("audit.rejected").size(), 1u);
+  v1::RejectedMessage rejected;
+  ASSERT_TRUE(rejected.ParseFromString(bus_.PublishedOn("audit.rejected")[0]->body));
+  EXPECT_EQ(rejected.reason(), "decode_error");
+  EXPECT_NE(rejected.error().find("does not know"), std::string::npos) << rejected.error();
+  EXPECT_EQ(AllPublished(bus_).find(FakeToken()), std::string::npos);
+}
+
 TEST_F(DispatcherTest, ShadowIsJudgedRecordedAndNotEnforced) {
   ActivePolicy shadow;
   auto strict = policy::Compile("snapshot: strict\nrules: [{id: no, match: {}, decision: deny}]\n");

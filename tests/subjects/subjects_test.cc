@@ -1,6 +1,16 @@
 #include "subjects/subjects.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/util/time_util.h>
+#include <google/protobuf/wire_format_lite.h>
 #include <gtest/gtest.h>
+
+#include <functional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "subjects/codec.h"
 
@@ -72,6 +82,86 @@ TEST(CodecTest, NormalizeFillsDefaultsAndRequiresJobId) {
   job.set_topic("job.explicit");
   ASSERT_TRUE(NormalizeJob("job.a.b", &job).ok());
   EXPECT_EQ(job.topic(), "job.explicit");
+}
+
+// A field number no jobgate.v1 message uses, as a newer schema would add it.
+std::string UnknownField(const std::string& value) {
+  std::string field;
+  google::protobuf::io::StringOutputStream stream(&field);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  google::protobuf::internal::WireFormatLite::WriteString(999, value, &coded);
+  coded.Trim();
+  return field;
+}
+
+TEST(CodecTest, RefusesProtobufFieldsTheSchemaDoesNotKnowAtAnyDepth) {
+  v1::Job job;
+  job.set_job_id("j1");
+  job.mutable_actor()->set_agent_id("a1");
+  *job.mutable_submitted_at() = google::protobuf::util::TimeUtil::SecondsToTimestamp(1);
+  auto* fields = job.mutable_args()->mutable_fields();
+  (*fields)["list"].mutable_list_value()->add_values()->mutable_struct_value();
+  ASSERT_TRUE(DecodeJob(job.SerializeAsString(), BodyFormat::kProtobuf).ok());
+
+  // Each place a message sits in a Job, with a field it does not know added there.
+  std::vector<std::pair<std::string, std::string>> cases;
+  {
+    v1::Job j = job;
+    j.GetReflection()->MutableUnknownFields(&j)->AddLengthDelimited(999, "x");
+    cases.emplace_back("job", j.SerializeAsString());
+  }
+  for (int place = 0; place < 5; ++place) {
+    v1::Job j = job;
+    google::protobuf::Message* at = nullptr;
+    std::string want = "job.args";
+    auto& list = *(*j.mutable_args()->mutable_fields())["list"].mutable_list_value();
+    switch (place) {
+      case 0:
+        at = j.mutable_actor(), want = "job.actor";
+        break;
+      case 1:
+        at = j.mutable_submitted_at(), want = "job.submitted_at";
+        break;
+      case 2:
+        at = j.mutable_args();
+        break;
+      case 3:
+        at = &list;
+        break;
+      case 4:
+        at = list.mutable_values(0)->mutable_struct_value();
+        break;
+    }
+    at->GetReflection()->MutableUnknownFields(at)->AddLengthDelimited(999, "x");
+    cases.emplace_back(want, j.SerializeAsString());
+  }
+  cases.emplace_back("job", job.SerializeAsString() + UnknownField("appended"));
+  for (const auto& [path, body] : cases) {
+    auto decoded = DecodeJob(body, BodyFormat::kProtobuf);
+    ASSERT_FALSE(decoded.ok()) << path;
+    EXPECT_EQ(decoded.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(decoded.status().message().find("(in " + path + ")"), std::string::npos)
+        << decoded.status().message();
+  }
+}
+
+// UnknownFieldsPath looks into every message a Job can hold: this fails when the schema
+// gains a message-typed field, until the check covers it too.
+TEST(CodecTest, TheUnknownFieldsCheckCoversEveryMessageInAJob) {
+  std::set<std::string> reachable;
+  std::function<void(const google::protobuf::Descriptor*)> walk =
+      [&](const google::protobuf::Descriptor* type) {
+        if (!reachable.insert(type->full_name()).second) return;
+        for (int i = 0; i < type->field_count(); ++i) {
+          if (type->field(i)->message_type() != nullptr) walk(type->field(i)->message_type());
+        }
+      };
+  walk(v1::Job::descriptor());
+  EXPECT_EQ(reachable,
+            (std::set<std::string>{"jobgate.v1.Job", "jobgate.v1.Job.LabelsEntry",
+                                   "jobgate.v1.Actor", "google.protobuf.Struct",
+                                   "google.protobuf.Struct.FieldsEntry", "google.protobuf.Value",
+                                   "google.protobuf.ListValue", "google.protobuf.Timestamp"}));
 }
 
 TEST(CodecTest, ContentType) {
