@@ -151,8 +151,7 @@ TEST_F(HostileGateTest, DeepNestingAndInvalidUtf8AreRejectedAndAcked) {
   EXPECT_EQ(client.Count("WORK", "worker.read.deep"), 0);
   // protobuf's own complaint about the invalid UTF-8 goes through the gate's logger (at
   // debug), not one raw stderr line per hostile message.
-  EXPECT_EQ(gate->process().Log().find("[libprotobuf"), std::string::npos)
-      << gate->process().Log();
+  EXPECT_EQ(gate->process().Log().find("[libprotobuf"), std::string::npos) << gate->process().Log();
 }
 
 // A secret in a binary payload (NUL bytes, invalid UTF-8 around it) and in a label after
@@ -180,6 +179,30 @@ TEST_F(HostileGateTest, SecretsBesideNulBytesAreRedactedEverywhere) {
   EXPECT_EQ(dispatched.decision().decision(), v1::REDACT);
   EXPECT_GE(dispatched.decision().redactions_size(), 2);
   EXPECT_FALSE(policy::SecretScanner::Default().ContainsSecret(dispatched.job()));
+}
+
+// A protobuf job with fields the gate's schema does not know (here a token in field 99 of
+// the job and of its actor): protobuf would keep them as raw bytes in every copy, unseen
+// by policy and the secret scan. Refused as decode_error; no copy on the bus carries it.
+TEST_F(HostileGateTest, FieldsTheSchemaDoesNotKnowAreRefusedNotCarried) {
+  NatsServer server;
+  auto gate = StartGate(server.url());
+  JetStreamClient client(server.url());
+  const std::string token = FakeGithubToken();
+  v1::Job job = MakeJob("newer-schema", "job.tool.upload");
+  job.GetReflection()->MutableUnknownFields(&job)->AddLengthDelimited(99, token);
+  v1::Job in_actor = MakeJob("newer-actor", "job.read.actor");
+  v1::Actor* actor = in_actor.mutable_actor();
+  actor->GetReflection()->MutableUnknownFields(actor)->AddLengthDelimited(99, token);
+  ASSERT_TRUE(client.PublishJob(job).ok());
+  ASSERT_TRUE(client.PublishJob(in_actor).ok());
+  ExpectNextJobFlows(client, *gate, "after-unknown");
+  EXPECT_EQ(RejectedReasons(client), (std::multiset<std::string>{"decode_error", "decode_error"}));
+  for (const char* stream : {"WORK", "AUDIT"}) {
+    for (const StoredMessage& m : client.ReadAll(stream, ">")) {
+      EXPECT_EQ(m.data.find(token), std::string::npos) << stream << " " << m.subject;
+    }
+  }
 }
 
 // 40,000 labels (about 600 KB): judged, dispatched, acked.
