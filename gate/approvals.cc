@@ -17,6 +17,7 @@
 #include "gate/nats_util.h"
 #include "policy/hash.h"
 #include "policy/secrets.h"
+#include "subjects/codec.h"
 
 namespace jobgate::gate {
 
@@ -86,14 +87,20 @@ void SetDecisionHeaders(const v1::Decision& decision, OutboundMessage* out) {
 }  // namespace
 
 std::string JobDigest(const v1::Job& job) {
-  v1::Job canonical = job;
-  canonical.DiscardUnknownFields();
+  // Unknown fields are not part of the job as shown (JSON drops them), so they are not
+  // part of its digest. Decoded jobs have none (the decoder refuses them); a stored
+  // record from a gate on another schema may.
+  std::optional<v1::Job> canonical;
+  if (!subjects::UnknownFieldsPath(job).empty()) {
+    canonical.emplace(job);
+    canonical->DiscardUnknownFields();
+  }
   std::string bytes;
   {
     google::protobuf::io::StringOutputStream stream(&bytes);
     google::protobuf::io::CodedOutputStream coded(&stream);
     coded.SetSerializationDeterministic(true);
-    canonical.SerializeToCodedStream(&coded);
+    (canonical.has_value() ? *canonical : job).SerializeToCodedStream(&coded);
   }  // the coded stream flushes into `bytes` here
   return "sha256:" + policy::Sha256Hex(bytes);
 }
@@ -582,8 +589,11 @@ Result<Record> ParseRecord(kvEntry* entry) {
 }
 
 std::string Serialize(const Record& record) {
+  // The store's revision is the truth; never persist a copy. A new record has none, and
+  // is written as it is rather than copied first.
+  if (record.revision() == 0) return record.SerializeAsString();
   Record stored = record;
-  stored.clear_revision();  // the store's revision is the truth; never persist a copy
+  stored.clear_revision();
   return stored.SerializeAsString();
 }
 
