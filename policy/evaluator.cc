@@ -10,6 +10,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <memory>
 
 #include "policy/model.h"
 #include "policy/path.h"
@@ -782,7 +783,15 @@ void Policy::FillDecision(const v1::Job& job, const Evaluation& eval, const Deci
                           v1::Decision* d) const noexcept {
   try {
     const Impl& impl = *impl_;
+    // Clear() deletes sub-messages. Every decision has constraints and most a time, so
+    // those two are kept, cleared, and their allocations serve the next decision.
+    std::unique_ptr<v1::Constraints> constraints(d->release_constraints());
+    std::unique_ptr<google::protobuf::Timestamp> evaluated_at(d->release_evaluated_at());
     d->Clear();
+    if (constraints != nullptr) {
+      constraints->Clear();
+      d->set_allocated_constraints(constraints.release());
+    }
     d->set_decision(eval.verdict);
     d->set_job_id(job.job_id());
     d->set_tenant_id(job.tenant_id().empty() ? std::string(kDefaultTenant) : job.tenant_id());
@@ -791,6 +800,7 @@ void Policy::FillDecision(const v1::Job& job, const Evaluation& eval, const Deci
     d->set_snapshot_hash(hash_);
     d->set_decision_id(stamp.decision_id);
     if (stamp.evaluated_at_unix_ms != 0) {
+      if (evaluated_at != nullptr) d->set_allocated_evaluated_at(evaluated_at.release());
       *d->mutable_evaluated_at() =
           google::protobuf::util::TimeUtil::MillisecondsToTimestamp(stamp.evaluated_at_unix_ms);
     }

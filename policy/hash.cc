@@ -38,9 +38,12 @@ void Sha256(std::string_view data, unsigned char digest[kSha256Bytes]) { Sha256(
 
 void AppendHex(const unsigned char* bytes, size_t size, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
+  const size_t at = out->size();
+  out->resize(at + 2 * size);  // one size check, not one per character
+  char* hex = out->data() + at;
   for (size_t i = 0; i < size; ++i) {
-    out->push_back(kHex[bytes[i] >> 4]);
-    out->push_back(kHex[bytes[i] & 0xf]);
+    hex[2 * i] = kHex[bytes[i] >> 4];
+    hex[2 * i + 1] = kHex[bytes[i] & 0xf];
   }
 }
 

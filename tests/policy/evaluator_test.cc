@@ -1,5 +1,6 @@
 // Decision semantics: operators and their absent-field behaviour, strictest-wins
 // precedence, constraint merging, defaults, throttle rates.
+#include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
 #include "policy/policy.h"
@@ -193,6 +194,38 @@ rules:
     decision: deny
     risk_score: 95
 )";
+
+// The dispatcher fills one Decision job after job: what a decision held before must not
+// show in the next, whichever sub-messages either has.
+TEST(FillDecisionTest, AReusedDecisionEqualsAFreshOne) {
+  auto p = MustCompile(kLayered);
+  const std::vector<std::string> jobs = {
+      "{topic: job.agent.exec.run, environment: prod}",  // merged allowlists, custom
+      "{topic: other.x}",                                // defaults only
+      "{topic: job.db.migrate, environment: prod, risk_tags: [write]}",  // approval
+      "{topic: job.x, risk_tags: [read]}",
+      "{topic: job.agent.exec.run}",
+      "{topic: job.y, risk_tags: [destructive]}",
+  };
+  v1::Decision reused;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      const v1::Job job = Job(jobs[i]);
+      const DecisionStamp stamp{"id-" + std::to_string(i), i % 2 == 0 ? 1'700'000'000'000 : 0};
+      Evaluation eval;
+      p->Evaluate(job, &eval);
+      p->FillDecision(job, eval, stamp, &reused);
+      v1::Decision fresh;
+      p->FillDecision(job, eval, stamp, &fresh);
+      // (Equal as messages: maps, like `custom`, serialize in no fixed order.)
+      EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(reused, fresh))
+          << jobs[i] << "\n"
+          << reused.ShortDebugString() << "\n"
+          << fresh.ShortDebugString();
+      EXPECT_EQ(reused.has_evaluated_at(), stamp.evaluated_at_unix_ms != 0) << jobs[i];
+    }
+  }
+}
 
 TEST(PrecedenceTest, NoMatchUsesDefaults) {
   auto p = MustCompile(kLayered);
