@@ -4,8 +4,7 @@
 // approve and reject use the body form of the endpoints (POST /api/v1/approvals:approve
 // with {"job_id": ...}), so any job id works without URL escaping.
 
-#include <cctype>
-#include <string_view>
+#include <httplib.h>
 
 #include "gate/commands.h"
 #include "gate/http_client.h"
@@ -35,23 +34,6 @@ void AddResolveCommand(CLI::App* approvals, const std::string& verb, const std::
   });
 }
 
-// Percent-encodes all but RFC 3986's unreserved characters, for a query parameter value.
-std::string QueryEscape(std::string_view value) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : value) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (std::isalnum(byte) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(c);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[byte >> 4]);
-      out.push_back(kHex[byte & 15]);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 void AddApprovalCommands(CLI::App& app, int* exit_code) {
@@ -71,11 +53,12 @@ void AddApprovalCommands(CLI::App& app, int* exit_code) {
     cmd->add_option("--page-token", *page_token,
                     "Where to go on from: the next_page_token of the previous page");
     cmd->callback([=] {
-      std::string target =
-          std::string("/api/v1/approvals?include_resolved=") + (*all ? "true" : "false");
-      if (*page_size > 0) target += "&page_size=" + std::to_string(*page_size);
-      if (!page_token->empty()) target += "&page_token=" + QueryEscape(*page_token);
-      *exit_code = Call(*endpoint, "GET", target, "");
+      httplib::Params query{{"include_resolved", *all ? "true" : "false"}};
+      if (*page_size > 0) query.emplace("page_size", std::to_string(*page_size));
+      if (!page_token->empty()) query.emplace("page_token", *page_token);
+      // httplib percent-encodes the values.
+      *exit_code =
+          Call(*endpoint, "GET", httplib::append_query_params("/api/v1/approvals", query), "");
     });
   }
   AddResolveCommand(approvals, "approve", "Release a held job to its worker", exit_code);

@@ -662,19 +662,11 @@ void NatsKvApprovalStore::CreateMany(std::span<const Record* const> records,
       }
       published[i] = true;
     }
-    // Write the creates now rather than after nats.c's flusher pause (1 ms): the held
-    // jobs' batch publishes only once they are stored. A failed flush shows as missing
-    // acks below; flush and acks share one timeout.
-    const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
-    if (std::find(published.begin(), published.end(), true) != published.end()) {
-      natsConnection_FlushTimeout(handles_->connection, options_.timeout.count());
-    }
-    jsPubOptions wait;
-    jsPubOptions_Init(&wait);
-    wait.MaxWait = std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                            deadline - std::chrono::steady_clock::now())
-                                            .count());
-    if (js_PublishAsyncComplete(handles_->batch_js.get(), &wait) != NATS_OK) {
+    // Written now, not after nats.c's flusher pause: the held jobs' batch publishes only
+    // once they are stored.
+    if (std::find(published.begin(), published.end(), true) != published.end() &&
+        FlushAndAwaitAcks(handles_->connection, handles_->batch_js.get(), options_.timeout) !=
+            NATS_OK) {
       // Unanswered creates stay unknown: the Create path below finds out what happened.
       natsMsgList pending{nullptr, 0};
       if (js_PublishAsyncGetPendingList(&pending, handles_->batch_js.get()) == NATS_OK) {

@@ -502,21 +502,10 @@ void NatsBus::PublishBatch(std::span<const OutboundMessage> messages,
     }
   }
 
-  // Write the batch now, in one go, rather than when nats.c's flusher thread next wakes
-  // (it pauses 1 ms first): that pause was most of a job's latency through the gate at
-  // any rate below saturation. The PING this sends comes back while the publish acks,
-  // waited for next, are on their way; a failed flush shows as missing acks below.
-  // Flush and acks share the one timeout.
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  if (!messages.empty()) {
-    natsConnection_FlushTimeout(connection_->raw(), std::max<int64_t>(1, timeout.count()));
-  }
-  jsPubOptions wait;
-  jsPubOptions_Init(&wait);
-  wait.MaxWait = std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          deadline - std::chrono::steady_clock::now())
-                                          .count());
-  if (js_PublishAsyncComplete(js_, &wait) != NATS_OK) {
+  // Written now, in one go, rather than when nats.c's flusher thread next wakes: that
+  // pause was most of a job's latency through the gate at any rate below saturation. The
+  // PING the flush sends comes back while the publish acks are on their way.
+  if (!messages.empty() && FlushAndAwaitAcks(connection_->raw(), js_, timeout) != NATS_OK) {
     // Take back what is still unacknowledged (no callback will come for it); retried
     // under the same msg ids when the job is redelivered.
     natsMsgList pending{nullptr, 0};

@@ -6,6 +6,7 @@
 
 #include <nats/nats.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -117,6 +118,22 @@ inline Result<NatsPtr<kvStore>> OpenKvBucket(jsCtx* js, const std::string& bucke
   if (s == NATS_OK) return NatsPtr<kvStore>(raw);
   if (js_KeyValue(&raw, js, bucket.c_str()) == NATS_OK) return NatsPtr<kvStore>(raw);
   return FromNats(s, "create KV bucket " + bucket);
+}
+
+// Writes what `connection` has buffered now, rather than after nats.c's flusher thread's
+// 1 ms pause, then waits for every async publish of `js` to be acknowledged: one
+// `timeout` for both. A failed flush shows as acks missing. Returns the wait's status
+// (NATS_TIMEOUT: some publishes are still unacknowledged).
+inline natsStatus FlushAndAwaitAcks(natsConnection* connection, jsCtx* js,
+                                    std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  natsConnection_FlushTimeout(connection, std::max<int64_t>(1, timeout.count()));
+  jsPubOptions wait;
+  jsPubOptions_Init(&wait);
+  wait.MaxWait = std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          deadline - std::chrono::steady_clock::now())
+                                          .count());
+  return js_PublishAsyncComplete(js, &wait);
 }
 
 // The stream's info (config and state); kNotFound when there is no such stream.
