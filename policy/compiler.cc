@@ -18,6 +18,7 @@
 #include "policy/policy.h"
 #include "policy/secrets.h"
 #include "policy/subject_pattern.h"
+#include "policy/yaml_loader.h"
 
 namespace jobgate::policy {
 namespace {
@@ -410,10 +411,9 @@ JsonValue Literal::ToJson() const {
 CompileResult PolicyCompiler::Run(std::string_view text) {
   CompileResult result;
   YAML::Node root;
-  try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::Exception& e) {
-    Error(e.mark.line + 1, e.mark.column + 1, "invalid YAML: " + e.msg);
+  YamlError yaml_error;
+  if (!LoadYaml(text, options_.yaml_budget, &root, &yaml_error)) {
+    Error(yaml_error.line, yaml_error.column, yaml_error.message);
     result.errors = std::move(errors_);
     return result;
   }
@@ -1374,7 +1374,12 @@ CompileResult CompileFile(const std::string& path) {
 
 Result<v1::Job> JobFromYaml(std::string_view yaml_text) {
   try {
-    const YAML::Node node = YAML::Load(std::string(yaml_text));
+    YAML::Node node;
+    YamlError yaml_error;
+    if (!LoadYaml(yaml_text, YamlBudget::Default(), &node, &yaml_error)) {
+      return InvalidArgument("line " + std::to_string(yaml_error.line) + ":" +
+                             std::to_string(yaml_error.column) + ": " + yaml_error.message);
+    }
     v1::Job job;
     Status status = JobFromYamlNode(node, &job);
     if (!status.ok()) return status;

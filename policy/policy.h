@@ -29,6 +29,7 @@
 
 #include "jobgate/v1/jobgate.pb.h"
 #include "policy/status.h"
+#include "policy/yaml_budget.h"
 
 namespace jobgate::policy {
 
@@ -136,6 +137,8 @@ struct CompileOptions {
   // When non-empty, the snapshot name decisions carry, instead of the policy's own
   // `snapshot:` key (publish names snapshots).
   std::string snapshot_name;
+  // What the policy's YAML may cost to read (policy/yaml_loader.h).
+  YamlBudget yaml_budget;
 };
 
 class Policy {

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "policy/json.h"
+#include "policy/yaml_loader.h"
 
 namespace jobgate::policy {
 
@@ -88,11 +89,10 @@ void RunCases(const YAML::Node& root, SuiteResult* result);
 
 // Parses `text` as a suite document into `root`; false (with an error recorded) if not.
 bool ParseSuite(std::string_view text, SuiteResult* result, YAML::Node* root) {
-  try {
-    *root = YAML::Load(std::string(text));
-  } catch (const YAML::Exception& e) {
+  YamlError yaml_error;
+  if (!LoadYaml(text, YamlBudget::Default(), root, &yaml_error)) {
     result->errors.push_back(
-        {result->suite_path, e.mark.line + 1, e.mark.column + 1, "invalid YAML: " + e.msg});
+        {result->suite_path, yaml_error.line, yaml_error.column, yaml_error.message});
     return false;
   }
   if (!root->IsMap()) {
