@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "gate/policy_lifecycle.h"
@@ -82,12 +83,16 @@ ApiResponse ErrorJson(const Status& status, const std::string& code) {
   return ErrorJson(HttpStatusFor(status.code()), c, status.message());
 }
 
-ApiRouter::ApiRouter(const Authenticator* authenticator) : authenticator_(authenticator) {}
+ApiRouter::ApiRouter(const Authenticator* authenticator, ApiLimits limits, const Clock* clock)
+    : authenticator_(authenticator),
+      limits_(limits),
+      rate_limiter_(clock != nullptr ? clock : &system_clock_, limits.calls_per_second,
+                    limits.burst) {}
 
 void ApiRouter::Add(std::string method, std::string pattern, Role role, std::string nats_verb,
-                    Handler handler, RefusalHandler on_refused) {
+                    Handler handler, RefusalHandler on_refused, Body body) {
   routes_.push_back({std::move(method), SplitPath(pattern), role, std::move(nats_verb),
-                     std::move(handler), std::move(on_refused)});
+                     std::move(handler), std::move(on_refused), body});
 }
 
 std::vector<std::string> ApiRouter::nats_verbs() const {
@@ -98,32 +103,72 @@ std::vector<std::string> ApiRouter::nats_verbs() const {
   return out;
 }
 
-ApiResponse ApiRouter::Dispatch(const Route& route, const ApiRequest& request,
-                                const std::vector<std::string>& params) const {
+std::optional<ApiResponse> ApiRouter::Check(const Route& route, const ApiRequest& request,
+                                             const std::vector<std::string>& params,
+                                             uint64_t body_bytes, Identity* identity) const {
   auto caller = authenticator_->Authorize(request.authorization, route.role);
   if (!caller.ok()) {
     if (route.on_refused) route.on_refused(request, params, caller.status());
     return ErrorJson(caller.status());
   }
+  *identity = std::move(*caller);
+  const size_t limit =
+      route.body == Body::kPolicy ? limits_.max_policy_body_bytes : limits_.max_body_bytes;
+  if (body_bytes > limit) {
+    return ErrorJson(413, "too_large",
+                     "the request body of " + std::to_string(body_bytes) +
+                         " bytes is over this call's limit of " + std::to_string(limit));
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiResponse> ApiRouter::Admit(const ApiRequest& request,
+                                            uint64_t content_length) const {
+  std::vector<std::string> params;
+  ApiResponse not_found;
+  const Route* route = Find(request, &params, &not_found);
+  if (route == nullptr) return not_found;
+  Identity caller;
+  return Check(*route, request, params, content_length, &caller);
+}
+
+ApiResponse ApiRouter::Dispatch(const Route& route, const ApiRequest& request,
+                                const std::vector<std::string>& params) const {
+  Identity caller;
+  if (auto refusal = Check(route, request, params, request.body.size(), &caller)) {
+    return *refusal;
+  }
+  if (route.method == "POST") {
+    const auto wait = rate_limiter_.Acquire(caller.name);
+    if (wait.count() > 0) {
+      ApiResponse response = ErrorJson(429, "rate_limited",
+                                       "over this token's call rate; try again in " +
+                                           std::to_string(wait.count()) + " ms");
+      response.retry_after_seconds = static_cast<int>((wait.count() + 999) / 1000);
+      return response;
+    }
+  }
   try {
-    return route.handler(request, *caller, params);
+    return route.handler(request, caller, params);
   } catch (const std::exception& e) {
     // Handlers do not throw by design; a library that does must not take the gate down.
     return ErrorJson(500, "internal", std::string("internal error: ") + e.what());
   }
 }
 
-ApiResponse ApiRouter::Handle(const ApiRequest& request) const {
+const ApiRouter::Route* ApiRouter::Find(const ApiRequest& request,
+                                        std::vector<std::string>* params,
+                                        ApiResponse* not_found) const {
   const std::vector<std::string> segments = SplitPath(request.path);
   bool path_matched = false;
   for (const auto& route : routes_) {
     if (route.segments.size() != segments.size()) continue;
-    std::vector<std::string> params;
+    params->clear();
     bool match = true;
     for (size_t i = 0; i < segments.size() && match; ++i) {
       const std::string& want = route.segments[i];
       if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
-        params.push_back(segments[i]);
+        params->push_back(segments[i]);
       } else {
         match = want == segments[i];
       }
@@ -131,14 +176,27 @@ ApiResponse ApiRouter::Handle(const ApiRequest& request) const {
     if (!match) continue;
     path_matched = true;
     if (route.method != request.method) continue;
-    return Dispatch(route, request, params);
+    return &route;
   }
-  if (path_matched) return ErrorJson(405, "method_not_allowed", "method not allowed here");
-  return ErrorJson(404, "not_found", "no such endpoint: " + request.path);
+  *not_found = path_matched ? ErrorJson(405, "method_not_allowed", "method not allowed here")
+                            : ErrorJson(404, "not_found", "no such endpoint: " + request.path);
+  return nullptr;
+}
+
+ApiResponse ApiRouter::Handle(const ApiRequest& request) const {
+  std::vector<std::string> params;
+  ApiResponse not_found;
+  const Route* route = Find(request, &params, &not_found);
+  if (route == nullptr) return not_found;
+  return Dispatch(*route, request, params);
 }
 
 ApiResponse ApiRouter::HandleNats(const std::string& verb, const std::string& body,
                                   const std::string& authorization) const {
+  if (body.size() > std::max(limits_.max_body_bytes, limits_.max_policy_body_bytes)) {
+    return ErrorJson(413, "too_large",
+                     "the request of " + std::to_string(body.size()) + " bytes is over the limit");
+  }
   for (const auto& route : routes_) {
     if (route.nats_verb != verb) continue;
     ApiRequest request;
@@ -168,6 +226,7 @@ ApiResponse ApiRouter::HandleNats(const std::string& verb, const std::string& bo
 }
 
 void AddPolicyRoutes(ApiRouter* router, PolicyLifecycle* lifecycle) {
+  using Body = ApiRouter::Body;
   router->Add("POST", "/api/v1/policy/simulate", Role::kViewer, "policy.simulate",
               [lifecycle](const ApiRequest& req, const Identity&, const auto&) {
                 v1::SimulateRequest request;
@@ -192,7 +251,8 @@ void AddPolicyRoutes(ApiRouter* router, PolicyLifecycle* lifecycle) {
                                        : "");
                 }
                 return ApiResponse{200, subjects::DecisionToJson(*decision, /*pretty=*/true)};
-              });
+              },
+              nullptr, Body::kPolicy);
   router->Add("POST", "/api/v1/policy/publish", Role::kPolicyAdmin, "policy.publish",
               [lifecycle](const ApiRequest& req, const Identity& caller, const auto&) {
                 v1::PublishRequest request;
@@ -208,7 +268,8 @@ void AddPolicyRoutes(ApiRouter* router, PolicyLifecycle* lifecycle) {
                       out.response.has_simulation() ? &out.response.simulation() : nullptr);
                 }
                 return JsonResponse(out.response);
-              });
+              },
+              nullptr, Body::kPolicy);
   router->Add("POST", "/api/v1/policy/rollback", Role::kPolicyAdmin, "policy.rollback",
               [lifecycle](const ApiRequest& req, const Identity& caller, const auto&) {
                 v1::RollbackRequest request;

@@ -6,17 +6,26 @@
 // handler runs. Bodies are the JSON of the jobgate.v1 messages; errors are
 // jobgate.v1.ErrorResponse ({"error", "code", ...}) with a fitting status.
 //
-// Routes are added at start-up, then the router is read-only: Handle is thread-safe.
+// Every call is held to the budgets of gate/api_limits.h. Over HTTP, Admit runs them on
+// the request's head before its body is read; Handle and HandleNats run them again (the
+// body is then known) before a handler runs.
+//
+// Routes and limits are set at start-up, then the router is read-only but for the rate
+// limiter's buckets: Admit, Handle and HandleNats are thread-safe.
 #pragma once
 
 #include <google/protobuf/message.h>
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "gate/api_limits.h"
 #include "gate/auth.h"
+#include "gate/bus.h"
 #include "jobgate/v1/jobgate.pb.h"
 #include "policy/status.h"
 
@@ -35,6 +44,7 @@ struct ApiRequest {
 struct ApiResponse {
   int status = 200;
   std::string body;  // JSON
+  int retry_after_seconds = 0;  // > 0: when to try again (429, 503)
 };
 
 // HTTP status for a Status code (kConflict -> 409, ...).
@@ -56,14 +66,25 @@ class ApiRouter {
   using RefusalHandler = std::function<void(
       const ApiRequest& request, const std::vector<std::string>& params, const Status& refusal)>;
 
-  explicit ApiRouter(const Authenticator* authenticator);
+  // What a route's body may hold: a small request, or a whole policy (publish, simulate).
+  enum class Body { kSmall, kPolicy };
+
+  // `clock` (for the rate limiter; null: the system's) must outlive the router.
+  explicit ApiRouter(const Authenticator* authenticator, ApiLimits limits = {},
+                     const Clock* clock = nullptr);
 
   // `pattern` is a path with `{name}` segments. `nats_verb` ("policy.publish") also
   // exposes the route as `<api prefix>.<nats_verb>` for request-reply; for a route with
   // parameters the request-reply body carries them as {"name": ...}. `on_refused`, when
   // set, hears of the calls refused for want of a token or role.
   void Add(std::string method, std::string pattern, Role role, std::string nats_verb,
-           Handler handler, RefusalHandler on_refused = nullptr);
+           Handler handler, RefusalHandler on_refused = nullptr, Body body = Body::kSmall);
+
+  // The checks that need no body, for a transport that has read only the head of a
+  // request (`request.body` empty) whose body declares `content_length` bytes: the route,
+  // the token and its role, the body's size. Nothing when the body may be read; else
+  // the answer, which the transport sends without reading the body.
+  std::optional<ApiResponse> Admit(const ApiRequest& request, uint64_t content_length) const;
 
   ApiResponse Handle(const ApiRequest& request) const;
   // A request-reply call on `verb` (the subject after the API prefix).
@@ -71,6 +92,7 @@ class ApiRouter {
                          const std::string& authorization) const;
 
   std::vector<std::string> nats_verbs() const;
+  const ApiLimits& limits() const { return limits_; }
 
  private:
   struct Route {
@@ -80,11 +102,22 @@ class ApiRouter {
     std::string nats_verb;
     Handler handler;
     RefusalHandler on_refused;
+    Body body;
   };
+  // The route `request` names, with its parameters; or the 404/405 answer.
+  const Route* Find(const ApiRequest& request, std::vector<std::string>* params,
+                    ApiResponse* not_found) const;
+  // Token, role and body size: the checks of Admit. Fills `*caller` when they pass.
+  std::optional<ApiResponse> Check(const Route& route, const ApiRequest& request,
+                                   const std::vector<std::string>& params, uint64_t body_bytes,
+                                   Identity* caller) const;
   ApiResponse Dispatch(const Route& route, const ApiRequest& request,
                        const std::vector<std::string>& params) const;
 
   const Authenticator* authenticator_;
+  const ApiLimits limits_;
+  SystemClock system_clock_;
+  mutable CallerRateLimiter rate_limiter_;
   std::vector<Route> routes_;
 };
 

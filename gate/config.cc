@@ -8,6 +8,7 @@
 
 #include "policy/hash.h"
 #include "policy/policy.h"
+#include "policy/yaml_loader.h"
 
 namespace jobgate::gate {
 namespace {
@@ -148,11 +149,10 @@ void GateConfig::DeriveStreamSubjects() {
 
 Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, GateConfig* config) {
   YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    return InvalidArgument(file + ":" + std::to_string(e.mark.line + 1) + ":" +
-                           std::to_string(e.mark.column + 1) + ": " + e.msg);
+  policy::YamlError yaml_error;
+  if (!policy::LoadYaml(yaml_text, policy::YamlBudget::Default(), &root, &yaml_error)) {
+    return InvalidArgument(file + ":" + std::to_string(yaml_error.line) + ":" +
+                           std::to_string(yaml_error.column) + ": " + yaml_error.message);
   }
   try {
     NatsConnectOptions& nats = config->nats;
@@ -268,8 +268,19 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, Ga
       }
       return Status::Ok();
     };
+    ApiLimits& limits = config->api_limits;
+    MapReader api_limits(file, root["api"]["limits"], "api.limits");
+    api_limits.On("max_body_bytes", api_limits.Integer(&limits.max_body_bytes))
+        .On("max_policy_body_bytes", api_limits.Integer(&limits.max_policy_body_bytes))
+        .On("calls_per_second", api_limits.Integer(&limits.calls_per_second))
+        .On("burst", api_limits.Integer(&limits.burst))
+        .On("http_threads", api_limits.Integer(&limits.http_threads))
+        .On("http_queue", api_limits.Integer(&limits.http_queue))
+        .On("read_timeout", api_limits.Dur(&limits.http_read_timeout))
+        .On("write_timeout", api_limits.Dur(&limits.http_write_timeout))
+        .On("idle_timeout", api_limits.Dur(&limits.http_idle_timeout));
     MapReader api(file, root["api"], "api");
-    api.On("tokens", read_tokens);
+    api.On("tokens", read_tokens).On("limits", [&](const YAML::Node&) { return api_limits.Read(); });
 
     LifecycleOptions& lc = config->lifecycle;
     MapReader lifecycle(file, root["lifecycle"], "lifecycle");

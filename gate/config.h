@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "gate/api_limits.h"
 #include "gate/auth.h"
 #include "gate/dispatcher.h"
 #include "gate/nats_bus.h"
@@ -59,6 +60,7 @@ struct GateConfig {
   ConsumerSpec consumer;
   DispatcherOptions dispatch;
   std::vector<ApiToken> api_tokens;
+  ApiLimits api_limits;
   std::chrono::milliseconds policy_recheck{30'000};
   LifecycleOptions lifecycle;  // lifecycle.replica defaults to "<host>-<pid>"
   std::chrono::milliseconds approval_ttl{24 * 3600 * 1000};

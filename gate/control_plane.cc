@@ -111,7 +111,8 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Deps& deps) {
   if (cp->authenticator_->empty()) {
     spdlog::warn("no API tokens configured (api.tokens): the control API refuses every call");
   }
-  cp->router_ = std::make_unique<ApiRouter>(cp->authenticator_.get());
+  cp->router_ =
+      std::make_unique<ApiRouter>(cp->authenticator_.get(), config.api_limits, deps.clock);
   AddPolicyRoutes(cp->router_.get(), cp->lifecycle_.get());
   AddApprovalRoutes(cp->router_.get(), cp->approvals_.get());
   return cp;

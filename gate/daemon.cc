@@ -74,7 +74,7 @@ int Daemon::Run() {
       return 1;
     }
   }
-  HttpServer http;
+  HttpServer http(config_.api_limits);
   std::atomic<const ApiRouter*> api_router{nullptr};  // set once the control plane is up
   if (config_.http_address != "off" && !config_.http_address.empty()) {
     RegisterHealthRoutes(http, readiness_);

@@ -2,6 +2,11 @@
 
 #include <httplib.h>
 
+#include <charconv>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+
 #include "gate/api.h"
 #include "gate/config.h"
 
@@ -34,9 +39,106 @@ std::string JsonEscape(const std::string& text) {
   return out;
 }
 
+// True on the thread that serves shed connections.
+thread_local bool t_shedding = false;
+
+// httplib's task queue with a bound: `threads` workers take connections in order; a
+// connection arriving while `queue` already wait goes to the shedding threads instead,
+// which serve it with t_shedding set: each request is answered 503 once its head is
+// read, its body never. A client too slow to send its head holds a shedding thread for
+// the read timeout at most, so there are several.
+constexpr int kShedThreads = 32;
+class BoundedPool final : public httplib::TaskQueue {
+ public:
+  BoundedPool(int threads, int queue) : max_waiting_(static_cast<size_t>(std::max(queue, 0))) {
+    for (int i = 0; i < std::max(threads, 1); ++i) workers_.emplace_back([this] { Work(false); });
+    for (int i = 0; i < kShedThreads; ++i) workers_.emplace_back([this] { Work(true); });
+  }
+
+  void enqueue(std::function<void()> fn) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (waiting_.size() < max_waiting_) {
+        waiting_.push_back(std::move(fn));
+      } else {
+        shed_.push_back(std::move(fn));
+      }
+    }
+    cv_.notify_all();
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+
+ private:
+  void Work(bool shedder) {
+    t_shedding = shedder;
+    std::deque<std::function<void()>>& mine = shedder ? shed_ : waiting_;
+    for (;;) {
+      std::function<void()> fn;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return !mine.empty() || stopping_; });
+        if (mine.empty()) return;  // stopping, and nothing left to close
+        fn = std::move(mine.front());
+        mine.pop_front();
+      }
+      fn();  // serves the connection, then closes it
+    }
+  }
+
+  const size_t max_waiting_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> waiting_;  // guarded by mu_
+  std::deque<std::function<void()>> shed_;     // guarded by mu_
+  bool stopping_ = false;                      // guarded by mu_
+  std::vector<std::thread> workers_;
+};
+
 }  // namespace
 
-HttpServer::HttpServer() : server_(std::make_unique<httplib::Server>()) {}
+HttpServer::HttpServer(const ApiLimits& limits) : server_(std::make_unique<httplib::Server>()) {
+  const int threads = limits.http_threads;
+  const int queue = limits.http_queue;
+  server_->new_task_queue = [threads, queue] { return new BoundedPool(threads, queue); };
+  server_->set_read_timeout(limits.http_read_timeout);
+  server_->set_write_timeout(limits.http_write_timeout);
+  server_->set_keep_alive_timeout(limits.http_idle_timeout.count());
+  server_->set_payload_max_length(std::max(limits.max_body_bytes, limits.max_policy_body_bytes));
+  auto refuse = [this](const httplib::Request& request, httplib::Response& response) {
+    return Refuse(request, response);
+  };
+  server_->set_pre_routing_handler(
+      [refuse](const httplib::Request& request, httplib::Response& response) {
+        return refuse(request, response) ? httplib::Server::HandlerResponse::Handled
+                                         : httplib::Server::HandlerResponse::Unhandled;
+      });
+  // A client that waits for "100 Continue" before sending its body is answered the
+  // refusal instead, and never sends it.
+  server_->set_expect_100_continue_handler(
+      [refuse](const httplib::Request& request, httplib::Response& response) {
+        return refuse(request, response) ? response.status : 100;
+      });
+}
+
+bool HttpServer::Refuse(const httplib::Request& request, httplib::Response& response) const {
+  if (t_shedding) {
+    ReplyError(response, 503, "overloaded", "the gate's API is at its connection limit");
+    response.set_header("Retry-After", "1");
+  } else if (!admit_ || !admit_(request, response)) {
+    return false;
+  }
+  // The body, if any, is left unread: the connection cannot carry another request.
+  response.set_header("Connection", "close");
+  return true;
+}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -102,22 +204,59 @@ void RegisterHealthRoutes(HttpServer& server, const Readiness& readiness) {
   });
 }
 
+namespace {
+
+ApiRequest HeadOf(const httplib::Request& req) {
+  ApiRequest request;
+  request.method = req.method;
+  request.path = req.path;
+  for (const auto& [k, v] : req.params) request.query[k] = v;
+  request.authorization = req.get_header_value("Authorization");
+  return request;
+}
+
+void Send(const ApiResponse& response, httplib::Response& res) {
+  res.status = response.status;
+  if (response.retry_after_seconds > 0) {
+    res.set_header("Retry-After", std::to_string(response.retry_after_seconds));
+  }
+  res.set_content(response.body, "application/json");
+}
+
+}  // namespace
+
 void RegisterApiRoutes(HttpServer& server, const std::atomic<const ApiRouter*>& router) {
+  server.SetAdmission([&router](const httplib::Request& req, httplib::Response& res) {
+    if (req.path.rfind("/api/", 0) != 0) return false;
+    const ApiRouter* r = router.load(std::memory_order_acquire);
+    if (r == nullptr) return false;  // the handler answers 503
+    uint64_t length = 0;
+    if (req.has_header("Content-Length")) {
+      const std::string text = req.get_header_value("Content-Length");
+      auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), length);
+      if (ec != std::errc() || ptr != text.data() + text.size()) {
+        ReplyError(res, 400, "invalid_request", "Content-Length is not a number");
+        return true;
+      }
+    } else if (req.has_header("Transfer-Encoding")) {
+      ReplyError(res, 411, "length_required", "a request body needs a Content-Length");
+      return true;
+    }
+    auto refusal = r->Admit(HeadOf(req), length);
+    if (!refusal) return false;
+    Send(*refusal, res);
+    return true;
+  });
   auto handle = [&router](const httplib::Request& req, httplib::Response& res) {
     const ApiRouter* r = router.load(std::memory_order_acquire);
     if (r == nullptr) {
       ReplyError(res, 503, "unavailable", "the control plane is starting");
+      res.set_header("Retry-After", "1");
       return;
     }
-    ApiRequest request;
-    request.method = req.method;
-    request.path = req.path;
-    for (const auto& [k, v] : req.params) request.query[k] = v;
+    ApiRequest request = HeadOf(req);
     request.body = req.body;
-    request.authorization = req.get_header_value("Authorization");
-    const ApiResponse response = r->Handle(request);
-    res.status = response.status;
-    res.set_content(response.body, "application/json");
+    Send(r->Handle(request), res);
   };
   server.Get("/api/v1/.*", handle);
   server.Post("/api/v1/.*", handle);

@@ -5,6 +5,12 @@
 // be thread-safe. Error answers use the contract's shape {"error": "...", "code": "..."}
 // (see ErrorJson).
 // Ownership: HttpServer owns its listener thread; Stop() (or the destructor) joins it.
+//
+// Bounded: a fixed number of worker threads serve connections; beyond `queue` connections
+// waiting for a worker, a new connection is served by a shedding thread that answers
+// every request on it 503 with Retry-After, without reading a body. Reads and writes
+// time out, idle keep-alive connections are closed, and no body over `max_body_bytes`
+// is read.
 #pragma once
 
 #include <atomic>
@@ -13,6 +19,7 @@
 #include <string>
 #include <thread>
 
+#include "gate/api_limits.h"
 #include "policy/status.h"
 
 namespace httplib {
@@ -27,13 +34,17 @@ class HttpServer {
  public:
   using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
 
-  HttpServer();
+  explicit HttpServer(const ApiLimits& limits = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
   void Get(const std::string& pattern, Handler handler);
   void Post(const std::string& pattern, Handler handler);
+  // A check run on every request's head before its body is read: true when it answered
+  // the request itself (the body is then never read). Set before Start().
+  using Admission = std::function<bool(const httplib::Request&, httplib::Response&)>;
+  void SetAdmission(Admission admit) { admit_ = std::move(admit); }
 
   // Binds `address` ("host:port"; port 0 picks a free one) and serves in a thread.
   Status Start(const std::string& address);
@@ -41,7 +52,12 @@ class HttpServer {
   int port() const { return port_; }
 
  private:
+  // Answers a request 503 without reading its body when its connection was shed; else
+  // asks `admit_` (when set) whether its body may be read.
+  bool Refuse(const httplib::Request& request, httplib::Response& response) const;
+
   std::unique_ptr<httplib::Server> server_;
+  Admission admit_;
   std::thread thread_;
   int port_ = 0;
 };
