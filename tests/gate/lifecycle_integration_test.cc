@@ -5,6 +5,7 @@
 #include <nats/nats.h>
 #include <signal.h>
 
+#include <fstream>
 #include <thread>
 
 #include "jobgate/v1/jobgate.pb.h"
@@ -307,6 +308,69 @@ TEST_F(LifecycleIntegrationTest, RequestReplyServesTheSameApi) {
   EXPECT_EQ(status, "200") << decision;
   EXPECT_NE(decision.find("\"decision\": \"REQUIRE_APPROVAL\""), std::string::npos) << decision;
   natsConnection_Destroy(nc);
+}
+
+}  // namespace
+}  // namespace jobgate::gate
+
+namespace jobgate::gate {
+namespace {
+
+// Resident memory of a process, in MiB (VmHWM: the peak so far).
+double PeakRssMiB(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return -1;
+}
+
+// Eight levels of ten aliases in a free-form value: 10^8 nodes once walked.
+std::string AliasBombPolicy() {
+  std::string yaml = "defaults:\n  decision: deny\n  constraints:\n    custom:\n";
+  yaml += "      a0: &a0 [lol]\n";
+  for (int level = 1; level <= 8; ++level) {
+    yaml += "      a" + std::to_string(level) + ": &a" + std::to_string(level) + " [";
+    for (int i = 0; i < 10; ++i) yaml += (i ? ", *a" : "*a") + std::to_string(level - 1);
+    yaml += "]\n";
+  }
+  return yaml + "rules:\n  - {id: r, match: {topics: ['job.read.>']}, decision: allow}\n";
+}
+
+TEST_F(LifecycleIntegrationTest, AliasBombsAreRefusedOnEveryPathAndCostTheGateNothing) {
+  const double rss_before = PeakRssMiB(a_->process().pid());
+  v1::SimulateRequest simulate;
+  simulate.set_policy(AliasBombPolicy());
+  simulate.mutable_job()->set_topic("job.read.x");
+  const std::string simulate_body = subjects::ToJson(simulate);
+  Answer a = Post(*a_, "/api/v1/policy/simulate", simulate_body, kViewerToken);
+  EXPECT_EQ(a.status, 400) << a.body;
+  EXPECT_NE(a.body.find("max_nodes"), std::string::npos) << a.body;
+  a = Post(*a_, "/api/v1/policy/publish", PublishBody("bomb", AliasBombPolicy()), kAdminToken);
+  EXPECT_EQ(a.status / 100, 4) << a.body;
+  EXPECT_NE(a.body.find("max_nodes"), std::string::npos) << a.body;
+  // The same through request-reply.
+  natsConnection* nc = nullptr;
+  ASSERT_EQ(natsConnection_ConnectTo(&nc, server_.url().c_str()), NATS_OK);
+  natsMsg* msg = nullptr;
+  natsMsg_Create(&msg, "jobgate.api.policy.simulate", nullptr, simulate_body.data(),
+                 static_cast<int>(simulate_body.size()));
+  natsMsgHeader_Set(msg, "Authorization", (std::string("Bearer ") + kViewerToken).c_str());
+  natsMsg* reply = nullptr;
+  ASSERT_EQ(natsConnection_RequestMsg(&reply, nc, msg, 30000), NATS_OK);
+  const std::string answer(natsMsg_GetData(reply), natsMsg_GetDataLength(reply));
+  EXPECT_NE(answer.find("max_nodes"), std::string::npos) << answer;
+  natsMsg_Destroy(reply);
+  natsMsg_Destroy(msg);
+  natsConnection_Destroy(nc);
+  // Nothing was walked: the gate's peak memory did not move, and jobs still flow.
+  const double rss_after = PeakRssMiB(a_->process().pid());
+  std::printf("gate peak RSS %.1f MiB -> %.1f MiB across three alias bombs\n", rss_before,
+              rss_after);
+  EXPECT_LT(rss_after - rss_before, 100.0);
+  SendProdWrites(1);
+  EXPECT_TRUE(a_->process().running());
 }
 
 }  // namespace
