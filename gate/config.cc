@@ -287,6 +287,7 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, Ga
     lifecycle.On("recheck_interval", lifecycle.Dur(&config->policy_recheck))
         .On("store_grace", lifecycle.Dur(&lc.store_grace))
         .On("simulation_jobs", lifecycle.Integer(&lc.simulation_jobs))
+        .On("simulation_time", lifecycle.Dur(&lc.simulation_time))
         .On("max_flip_share", [&](const YAML::Node& n) -> Status {
           double v = -1;
           const std::string& text = n.IsScalar() ? n.Scalar() : std::string();

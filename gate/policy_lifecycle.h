@@ -61,6 +61,9 @@ struct LifecycleOptions {
   // How long Recheck keeps enforcing a policy it cannot confirm (the store unreachable)
   // before it stops enforcing any (fail closed).
   std::chrono::milliseconds store_grace{90'000};
+  // How long one simulation over recent jobs may run; past it the simulation stops and
+  // says so (SimulationSummary.stopped_early).
+  std::chrono::milliseconds simulation_time{10'000};
 };
 
 // What Publish answers, also when it refuses: the simulation is filled whenever it ran.

@@ -269,7 +269,18 @@ class PolicyCompiler {
   void CompileExamples(const YAML::Node& node, CompiledRule* rule);
   void BuildIndexes(Policy::Impl* impl);
 
+  // Adds `re`'s program to the policy's total; false (with an error at `node`) once the
+  // total is over CompileOptions::max_regex_instructions.
+  bool ChargeRegex(const YAML::Node& node, const RE2& re) {
+    regex_instructions_ += static_cast<size_t>(std::max(re.ProgramSize(), 0));
+    if (regex_instructions_ <= options_.max_regex_instructions) return true;
+    Error(node, "the policy's regexes and globs compile to more than max_regex_instructions (" +
+                    std::to_string(options_.max_regex_instructions) + ") instructions");
+    return false;
+  }
+
   const CompileOptions& options_;
+  size_t regex_instructions_ = 0;
   std::vector<Diagnostic> errors_;
   std::unique_ptr<Policy::Impl> impl_ = std::make_unique<Policy::Impl>();
   JsonValue canonical_rules_ = JsonValue::MakeArray();
@@ -741,6 +752,7 @@ bool PolicyCompiler::CompileGlobs(const YAML::Node& node, const std::string& wha
     Error(node, "globs in " + what + " are too large or invalid: " + compiled->error());
     return false;
   }
+  if (!ChargeRegex(node, *compiled)) return false;
   *out = std::move(compiled);
   return true;
 }
@@ -943,6 +955,7 @@ bool PolicyCompiler::CompileMatcher(const YAML::Node& node, const std::string& w
       Error(n, "pattern in " + what + " is too large or invalid: " + compiled->error());
       return false;
     }
+    if (!ChargeRegex(n, *compiled)) return false;
     *out = std::move(compiled);
     return true;
   };

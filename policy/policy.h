@@ -139,6 +139,9 @@ struct CompileOptions {
   std::string snapshot_name;
   // What the policy's YAML may cost to read (policy/yaml_loader.h).
   YamlBudget yaml_budget;
+  // The RE2 programs of all the policy's regexes and globs together, in instructions (a
+  // program costs about 16 bytes an instruction, before its lazily built DFA).
+  size_t max_regex_instructions = 4'000'000;
 };
 
 class Policy {

@@ -479,3 +479,55 @@ TEST_F(LifecycleFailClosedTest, PointerOrBucketGoneStopsEnforcingAtOnce) {
 
 }  // namespace
 }  // namespace jobgate::gate
+
+namespace jobgate::gate {
+namespace {
+
+// A clock that moves a millisecond each time it is read.
+class TickingClock final : public Clock {
+ public:
+  std::chrono::steady_clock::time_point Now() const override {
+    now_ += std::chrono::milliseconds(1);
+    return now_;
+  }
+  int64_t UnixMillis() const override { return 1'790'000'000'000; }
+
+ private:
+  mutable std::chrono::steady_clock::time_point now_{};
+};
+
+TEST(LifecycleBudgetTest, ASimulationPastItsTimeStopsAndSaysSo) {
+  InMemorySnapshotStore store;
+  ActivePolicy active;
+  FixedJobs jobs;
+  for (int i = 0; i < 5000; ++i) jobs.jobs.push_back(MakeJob("j" + std::to_string(i), "dev", "read"));
+  RecordingSink sink;
+  TickingClock clock;
+  LifecycleOptions options{0.05, 10000, "r1"};
+  options.simulation_time = std::chrono::milliseconds(10);
+  PolicyLifecycle lifecycle(&store, &active, &jobs, &sink, &clock, options);
+  ASSERT_TRUE(lifecycle.Start(PolicyYaml("require_approval"), "v1").ok());
+  auto summary = lifecycle.SimulateRecent(PolicyYaml("deny"));
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_TRUE(summary->stopped_early());
+  EXPECT_LT(summary->jobs(), 5000);
+  EXPECT_GT(summary->jobs(), 0);
+  EXPECT_NE(summary->stop_reason().find("of 5000 recent jobs"), std::string::npos)
+      << summary->stop_reason();
+}
+
+TEST(LifecycleBudgetTest, ACandidateWithTooMuchRegexIsRefused) {
+  std::string yaml = "defaults: {decision: deny}\nrules:\n";
+  for (int i = 0; i < 400; ++i) {
+    yaml += "  - {id: r" + std::to_string(i) +
+            ", match: {args: {sql: {regex: '(a|b|c|d|e|f|g|h)" + std::to_string(i) +
+            "{1,1000}'}}}, decision: deny}\n";
+  }
+  const policy::CompileResult result = policy::Compile(yaml);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.ErrorText().find("max_regex_instructions"), std::string::npos)
+      << result.ErrorText().substr(0, 500);
+}
+
+}  // namespace
+}  // namespace jobgate::gate
