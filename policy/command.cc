@@ -314,6 +314,11 @@ bool IsKnownSourceFile(const Word& w) {
 
 class Analyzer;
 
+// Where the options of a wrapper-like program end (defined with the wrappers below).
+size_t SkipOptions(std::span<const Word> words, std::string_view value_short,
+                   std::span<const std::string_view> value_long, bool assignments,
+                   std::string* split_string = nullptr);
+
 // `text` as one shell word: single-quoted, with embedded quotes escaped.
 std::string ShellQuote(std::string_view text) {
   std::string out = "'";
@@ -405,6 +410,7 @@ class Analyzer {
   void Resolve(Word* w) const;
 
   void ParseScript(std::string_view text, int depth);
+  bool EchoedText(const RawCommand& raw, std::string* out) const;
   void EmitRaw(const std::vector<RawCommand>& raw, int depth);
   void Run(std::span<const Word> words, const StdinFacts& in, int depth);
 
@@ -1022,15 +1028,29 @@ void Analyzer::ParseScript(std::string_view text, int depth) {
 }
 
 // The words an `echo` or `printf` writes, when they are all literal.
-bool EchoedText(const RawCommand& cmd, std::string* out) {
-  if (cmd.words.empty()) return false;
-  const std::string_view program = Basename(cmd.words[0].text);
+// The words an `echo` or `printf` writes (behind wrappers such as sudo, with variables
+// resolved where known). Words with expansions keep their source text ($HOME/x), which
+// later analyses treat as unknown (or, for $HOME, as the home directory).
+bool Analyzer::EchoedText(const RawCommand& raw, std::string* out) const {
+  std::vector<Word> words = raw.words;
+  for (Word& w : words) Resolve(&w);
+  size_t start = 0;
+  while (start < words.size() && IsAssignment(words[start])) ++start;
+  while (start < words.size()) {
+    const WrapperSpec* spec = FindWrapper(Basename(words[start].text));
+    if (spec == nullptr) break;
+    const std::span<const Word> rest = std::span<const Word>(words).subspan(start + 1);
+    size_t skip = SkipOptions(rest, spec->value_short, spec->value_long, spec->assignments);
+    skip = std::min(skip + static_cast<size_t>(spec->positionals), rest.size());
+    start += 1 + skip;
+  }
+  if (start >= words.size() || words[start].dynamic) return false;
+  const std::string_view program = Basename(words[start].text);
   if (program != "echo" && program != "printf") return false;
   out->clear();
   bool options = program == "echo";
-  for (size_t i = 1; i < cmd.words.size(); ++i) {
-    const Word& w = cmd.words[i];
-    if (w.dynamic) return false;
+  for (size_t i = start + 1; i < words.size(); ++i) {
+    const Word& w = words[i];
     if (options && (w.text == "-n" || w.text == "-e" || w.text == "-E" || w.text == "-ne")) {
       continue;
     }
@@ -1105,7 +1125,7 @@ void Analyzer::Run(std::span<const Word> words_in, const StdinFacts& in, int dep
     Opaque("the program name is computed at run time: " + program_word.text);
     return;
   }
-  if (program_word.expands) {
+  if (program_word.expands && program_word.text != "[") {  // `[ -f x ]` is test
     Opaque("the program name is a glob or brace pattern: " + program_word.text);
     return;
   }
@@ -1222,7 +1242,7 @@ void Analyzer::Emit(std::string_view program, std::span<const Word> words, const
 // not an option or an option's value.
 size_t SkipOptions(std::span<const Word> words, std::string_view value_short,
                    std::span<const std::string_view> value_long, bool assignments,
-                   std::string* split_string = nullptr) {
+                   std::string* split_string) {
   size_t i = 0;
   while (i < words.size()) {
     const std::string& t = words[i].text;
@@ -1355,22 +1375,30 @@ std::vector<std::string> FindItems(std::span<const Word> words, size_t* expressi
   if (roots.empty()) roots.push_back(".");
   std::string leaf;
   bool filtered = false;
+  bool tested = false;  // a test that can exclude the start path itself (-name, -type, ...)
   for (size_t k = i; k < words.size(); ++k) {
     const std::string& t = words[k].text;
     if (t == "-exec" || t == "-execdir" || t == "-ok" || t == "-okdir") break;
     if (t == "-name" || t == "-iname") {
-      filtered = true;
+      filtered = tested = true;
       if (k + 1 < words.size()) leaf = words[k + 1].text;
+    } else if (t == "-maxdepth" || t == "-prune" || t == "-mindepth") {
+      filtered = true;  // depth limits keep the start path (-mindepth 0 is the default)
+      tested = tested || (t == "-mindepth" && k + 1 < words.size() && words[k + 1].text != "0");
     } else if (t.size() > 1 && t[0] == '-' && t != "-print" && t != "-print0" && t != "-delete" &&
                t != "-depth" && t != "-xdev" && t != "-mount" && t != "-follow" && t != "-ls") {
-      filtered = true;
+      filtered = tested = true;
     }
   }
   if (!filtered) return roots;
+  // Only depth limits: the start paths themselves, and what is under them.
+  std::vector<std::string> with_roots;
+  if (!tested) with_roots = roots;
   if (leaf.empty()) leaf = "*";
   for (std::string& root : roots) {
     root = (root.empty() || root.back() != '/') ? root + "/" + leaf : root + leaf;
   }
+  roots.insert(roots.begin(), with_roots.begin(), with_roots.end());
   return roots;
 }
 
@@ -1656,6 +1684,7 @@ void Analyzer::RunGit(std::span<const Word> words, const StdinFacts& in, int dep
     const std::string& t = words[i].text;
     std::string setting;
     if (t == "-c" && i + 1 < words.size()) {
+      if (words[i + 1].dynamic) Opaque("a git setting is computed at run time");
       setting = words[++i].text;
     } else if (t.size() > 2 && t.rfind("-c", 0) == 0) {
       setting = t.substr(2);
@@ -1701,7 +1730,7 @@ void Analyzer::RunGit(std::span<const Word> words, const StdinFacts& in, int dep
       ++i;
       continue;
     }
-    if (!t.empty() && t[0] == '-') continue;
+    if (!t.empty() && t[0] == '-' && operands.empty()) continue;  // the value may start with '-'
     operands.push_back(&words[i]);
   }
   if (operands.size() < 2) return;
@@ -1747,7 +1776,10 @@ void Analyzer::OptionCommands(std::string_view program, std::span<const Word> wo
     bool found = false;
     for (const CommandOption& o : kOptions) {
       if (o.program != program || o.option.empty()) continue;
-      if (t == o.option && i + 1 < words.size()) {
+      const bool cluster = o.option.size() == 2 && o.option[1] != '-' && t.size() > 2 &&
+                           t[0] == '-' && t[1] != '-' && t.back() == o.option[1] &&
+                           std::all_of(t.begin() + 1, t.end(), IsIdentChar);
+      if ((t == o.option || cluster) && i + 1 < words.size()) {  // `-c CMD`, `-qc CMD`
         value = words[i + 1].text;
         found = true;
       } else if (t.size() > o.option.size() && t.rfind(o.option, 0) == 0 &&

@@ -160,6 +160,21 @@ bool LookUp(std::string_view program, Model* out) {
   return true;
 }
 
+// Package managers, build tools, pagers and editors: `npm uninstall`, `make uninstall` and
+// `man rm` touch no cloud or database resource.
+bool DeleteVerbsAreEveryday(std::string_view p) {
+  static constexpr std::string_view kNames[] = {
+      "npm",   "pnpm",   "yarn",   "bun",   "pip",     "pip3",   "pipx",    "uv",    "poetry",
+      "pipenv", "pdm",   "hatch",  "conda", "mamba",   "micromamba", "cargo", "rustup", "go",
+      "gem",   "bundle", "bundler", "composer", "apt",  "apt-get", "dpkg",   "dnf",   "yum",
+      "brew",  "pacman", "apk",    "zypper", "nix",    "snap",   "flatpak", "corepack", "nvm",
+      "pyenv", "rbenv",  "asdf",   "mise",  "opam",    "cabal",  "stack",   "dotnet", "flutter",
+      "dart",  "mix",    "swift",  "ls",    "cat",     "less",   "head",    "tail",   "man",
+      "help",  "info",   "tldr",   "pre-commit", "vim", "vi",    "nvim",    "nano",   "emacs",
+      "code",  "make",   "gmake",  "cmake", "ninja",   "meson",  "bazel",   "gradle", "mvn"};
+  return std::find(std::begin(kNames), std::end(kNames), p) != std::end(kNames);
+}
+
 bool HasFlag(const SimpleCommand& cmd, std::string_view flag) {
   return std::binary_search(cmd.flags.begin(), cmd.flags.end(), std::string(flag));
 }
@@ -205,6 +220,9 @@ PathEffect MakePath(const Pass& p, std::string_view base, std::string_view arg, 
     e.place = PathPlace::kUnknown;
   } else {
     e.place = ClassifyPath(e.path, p.workspace);
+  }
+  if (e.place == PathPlace::kWorkspace && !p.workspace.empty() && Under(e.path, p.workspace)) {
+    e.relative = e.path.size() == p.workspace.size() ? "." : e.path.substr(p.workspace.size() + 1);
   }
   return e;
 }
@@ -310,11 +328,13 @@ class EffectsBuilder {
 void EffectsBuilder::ChangeDirectory(const SimpleCommand& cmd) {
   if (cmd.program == "popd" || (!cmd.args.empty() && cmd.args[0] == "-")) {
     pass_.base_unknown = true;
+    pass_.base.clear();
     return;
   }
   const std::string target = cmd.args.empty() ? "~" : cmd.args[0];
   if (IsDynamicText(target)) {
     pass_.base_unknown = true;
+    pass_.base.clear();  // relative paths stay as written, classified kUnknown
     return;
   }
   const std::string resolved = Resolve(pass_, pass_.base, target);
@@ -374,7 +394,9 @@ void EffectsBuilder::Add(const SimpleCommand& cmd, const SimpleCommand* previous
     }
   }
   ByModel(m, cmd);
-  if (!known || m == Model::kCloud) DeleteVerbs(cmd);
+  if (!known || m == Model::kCloud || (m == Model::kRead && !DeleteVerbsAreEveryday(cmd.program))) {
+    DeleteVerbs(cmd);
+  }
 }
 
 void EffectsBuilder::ByModel(Model m, const SimpleCommand& cmd) {
@@ -864,7 +886,7 @@ void EffectsBuilder::Wget(const SimpleCommand& cmd) {
 void EffectsBuilder::Git(const SimpleCommand& cmd) {
   const std::string& sub = cmd.subcommand;
   if (sub == "clean" && (HasFlag(cmd, "-f") || HasFlag(cmd, "--force"))) {
-    Delete(".", true);
+    Delete("<untracked>", true);  // untracked files under the current directory
   } else if (sub == "rm") {
     for (const std::string& a : cmd.args) Delete(a, HasFlag(cmd, "-r"));
   } else if (sub == "clone") {

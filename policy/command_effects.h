@@ -53,6 +53,9 @@ bool ParsePathPlace(std::string_view name, PathPlace* out);
 
 struct PathEffect {
   std::string path;  // normalized (policy/path.h); absolute when the workspace is known
+  // For kWorkspace paths with a known workspace: the path relative to it ("." for the
+  // root), so that one glob fits both forms. Empty otherwise.
+  std::string relative;
   PathPlace place = PathPlace::kUnknown;
   bool recursive = false;  // deletes and writes: a whole tree (rm -r, chmod -R, rsync --delete)
   std::string program;     // the command that has the effect ("rm"; ":" for a redirection)

@@ -325,7 +325,8 @@ bool PathEffectMatches(const PathEffectCondition& c, const PathEffect& e) {
   if (c.places != 0 && (c.places & (1u << static_cast<int>(e.place))) == 0) return false;
   if (!c.programs.empty() && !Contains(c.programs, e.program)) return false;
   if (!c.not_programs.empty() && Contains(c.not_programs, e.program)) return false;
-  return !c.glob || RE2::FullMatch(e.path, *c.glob);
+  return !c.glob || RE2::FullMatch(e.path, *c.glob) ||
+         (!e.relative.empty() && RE2::FullMatch(e.relative, *c.glob));
 }
 
 bool AnyPathEffect(const std::optional<PathEffectCondition>& c,
@@ -474,7 +475,10 @@ std::string DescribeFailure(const CompiledRule& rule, int which, const v1::Job& 
   }
   if (which == n + 5) {
     const CommandEffects& fx = analysis->Effects(job);
-    return "effects: " + std::to_string(fx.deletes.size()) + " delete(s), " +
+    const CommandAnalysis& cmd = analysis->Command(job);
+    return std::string("effects") +
+           (cmd.opaque ? " of a command line that is opaque (" + cmd.opaque_reason + ")" : "") +
+           ": " + std::to_string(fx.deletes.size()) + " delete(s), " +
            std::to_string(fx.writes.size()) + " write(s), " + std::to_string(fx.reads.size()) +
            " read(s), " + std::to_string(fx.hosts.size()) + " host(s), " +
            std::to_string(fx.inline_code.size()) + " inline code, " +

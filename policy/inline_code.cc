@@ -53,7 +53,9 @@ bool NamesDangerous(std::string_view lower) {
       "rmtree",  "unlink",    "rmdir",     "remove(",  "removedirs", "rmsync",   "rimraf",
       "rm -",    "rm(",       "rm_rf",     "rm_r",     "deletesync", "fs.rm",    "shred",
       "mkfs",    "truncate(", "drop table", "drop database", "dropdatabase", "deletemany",
-      ".drop(",  "flushall",  "delete_object", "delete_bucket", "remove_file", "remove_dir"};
+      ".drop(",  "flushall",  "delete_object", "delete_bucket", "removesync", "removeall",
+      "emptydir", "rmrf",     "file.delete", "files.delete", "fileutils.rm", "deletefile",
+      "deletedirectory", "remove-item", "del /", "rd /s", "remove_file", "remove_dir"};
   for (std::string_view w : kDeleteApis) {
     if (lower.find(w) != std::string_view::npos) return true;
   }
@@ -81,7 +83,9 @@ constexpr std::string_view kInertWords[] = {
     "base_prefix", "path", "paths", "sysconfig", "site", "getsitepackages",
     "getusersitepackages", "purelib", "platlib", "include", "abiflags", "ext_suffix",
     "EXT_SUFFIX", "SOABI", "LIBDIR", "VERSION", "Config", "RbConfig", "CONFIG", "Deno",
-    "Bun", "revision", "typescript", "deno", "__name__", "main", "setup", "def", "class"};
+    "Bun", "revision", "typescript", "deno", "__name__", "main", "setup", "def", "class",
+    "PHP_VERSION", "PHP_OS", "PHP_EOL", "RUBY_VERSION", "RUBY_PLATFORM", "RUBY_ENGINE",
+    "show_config", "show_versions", "JSON", "Math", "Date", "Number", "String", "Object", "Array", "RUBY_RELEASE_DATE"};
 
 // Modules that can touch files, processes or the network: importing one is not inert.
 constexpr std::string_view kTouchingModules[] = {
@@ -135,7 +139,8 @@ bool IsInert(std::string_view code) {
       while (j < code.size() && IsIdentChar(code[j])) ++j;
       const std::string_view word = code.substr(i, j - i);
       if (after_import) imported.emplace_back(word);
-      after_import = word == "import" || word == "from" || word == "require" || word == "use";
+      after_import = word == "import" || word == "from" || word == "require" || word == "use" ||
+                     (word == "as" && !imported.empty());
       idents.push_back(word);
       i = j;
       continue;
