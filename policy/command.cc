@@ -402,7 +402,9 @@ class Analyzer {
   }
   bool stopped = false;
 
-  // Literal variable values and aliases defined earlier in the line, in order.
+  // Literal variable values and aliases defined earlier in the line, in order; at most
+  // kMaxVariables of each (later ones are unknown), so resolving a word stays O(1).
+  static constexpr size_t kMaxVariables = 64;
   std::vector<std::pair<std::string, std::string>> vars;
   std::vector<std::pair<std::string, std::string>> aliases;
   // Replaces `$NAME` / `${NAME}` (and a leading `~` after HOME=...) by known values; a
@@ -1032,8 +1034,21 @@ void Analyzer::ParseScript(std::string_view text, int depth) {
 // resolved where known). Words with expansions keep their source text ($HOME/x), which
 // later analyses treat as unknown (or, for $HOME, as the home directory).
 bool Analyzer::EchoedText(const RawCommand& raw, std::string* out) const {
+  // Cheap rejection first: most producers are neither echo/printf nor a wrapper.
+  {
+    size_t k = 0;
+    while (k < raw.words.size() && IsAssignment(raw.words[k])) ++k;
+    if (k >= raw.words.size()) return false;
+    const std::string_view first = Basename(raw.words[k].text);
+    if (!raw.words[k].dynamic && first != "echo" && first != "printf" &&
+        FindWrapper(first) == nullptr) {
+      return false;
+    }
+  }
   std::vector<Word> words = raw.words;
-  for (Word& w : words) Resolve(&w);
+  if (!vars.empty()) {
+    for (Word& w : words) Resolve(&w);
+  }
   size_t start = 0;
   while (start < words.size() && IsAssignment(words[start])) ++start;
   while (start < words.size()) {
@@ -1150,7 +1165,9 @@ void Analyzer::Run(std::span<const Word> words_in, const StdinFacts& in, int dep
     for (const Word& w : rest) {
       const size_t eq = w.text.find('=');
       if (eq == std::string::npos || eq == 0) continue;
-      aliases.emplace_back(w.text.substr(0, eq), w.text.substr(eq + 1));
+      if (aliases.size() < kMaxVariables) {
+        aliases.emplace_back(w.text.substr(0, eq), w.text.substr(eq + 1));
+      }
       ParseScript(w.text.substr(eq + 1), depth + 1);
     }
   }
@@ -1594,7 +1611,7 @@ void Analyzer::Assign(const Word& w, int depth) {
       break;
     }
   }
-  if (value.dynamic) return;  // unknown from here on
+  if (value.dynamic || vars.size() >= kMaxVariables) return;  // unknown from here on
   vars.emplace_back(name, append ? prior + value.text : value.text);
 }
 
@@ -1758,6 +1775,12 @@ void Analyzer::OptionCommands(std::string_view program, std::span<const Word> wo
       {"flock", "-c"},           {"flock", "--command"},            {"watch", ""},
       {"sg", ""},
   };
+  static constexpr std::string_view kPrograms[] = {
+      "tar", "rsync", "scp", "zip", "su", "runuser", "script", "flock", "watch", "sg",
+      "ssh", "sftp", "vim", "vi", "nvim", "ex", "view"};
+  if (std::find(std::begin(kPrograms), std::end(kPrograms), program) == std::end(kPrograms)) {
+    return;
+  }
   if (program == "watch" || program == "sg") {  // the rest is a shell string
     std::string script;
     size_t i = 0;

@@ -202,11 +202,16 @@ struct Pass {
 };
 
 std::string Resolve(const Pass& p, std::string_view base, std::string_view arg) {
-  if (arg.empty()) return {};
-  std::string norm = NormalizePath(arg);
-  if (norm.front() == '/' || norm.front() == '~' || base.empty()) return norm;
   (void)p;
-  return NormalizePath(std::string(base) + "/" + norm);
+  if (arg.empty()) return {};
+  const bool rooted = arg.front() == '/' || arg.front() == '~' || StartsWith(arg, "$HOME") ||
+                      StartsWith(arg, "${HOME}");
+  if (rooted || base.empty()) return NormalizePath(arg);
+  std::string joined;
+  joined.reserve(base.size() + 1 + arg.size());
+  joined.append(base).push_back('/');
+  joined.append(arg);
+  return NormalizePath(joined);
 }
 
 PathEffect MakePath(const Pass& p, std::string_view base, std::string_view arg, bool recursive,
@@ -400,8 +405,12 @@ void EffectsBuilder::Add(const SimpleCommand& cmd, const SimpleCommand* previous
 }
 
 void EffectsBuilder::ByModel(Model m, const SimpleCommand& cmd) {
-  std::vector<std::string> args = cmd.args;
-  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+  std::vector<std::string> joined;
+  if (!extra_args_.empty()) {
+    joined = cmd.args;
+    joined.insert(joined.end(), extra_args_.begin(), extra_args_.end());
+  }
+  const std::vector<std::string>& args = extra_args_.empty() ? cmd.args : joined;
   const bool recursive_r = HasFlag(cmd, "-r") || HasFlag(cmd, "-R");
   switch (m) {
     case Model::kText:

@@ -138,7 +138,10 @@ bool IsInert(std::string_view code) {
       size_t j = i;
       while (j < code.size() && IsIdentChar(code[j])) ++j;
       const std::string_view word = code.substr(i, j - i);
-      if (after_import) imported.emplace_back(word);
+      if (after_import) {
+        if (imported.size() >= 16) return false;  // bounded: inert code imports little
+        imported.emplace_back(word);
+      }
       after_import = word == "import" || word == "from" || word == "require" || word == "use" ||
                      (word == "as" && !imported.empty());
       idents.push_back(word);
