@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <span>
+#include <unordered_map>
 
 namespace jobgate::policy {
 namespace {
@@ -153,10 +154,14 @@ constexpr ProgramSpec kPrograms[] = {
 
 const ProgramSpec& FindProgram(std::string_view name) {
   static constexpr ProgramSpec kDefault{};
-  for (const ProgramSpec& spec : kPrograms) {
-    if (spec.name == name) return spec;
-  }
-  return kDefault;
+  // Built once (thread-safe static initialization), read-only afterwards.
+  static const auto* index = [] {
+    auto* m = new std::unordered_map<std::string_view, const ProgramSpec*>();
+    for (const ProgramSpec& spec : kPrograms) m->emplace(spec.name, &spec);
+    return m;
+  }();
+  const auto it = index->find(name);
+  return it == index->end() ? kDefault : *it->second;
 }
 
 std::string NormalizeFlagWith(const ProgramSpec& spec, std::string_view flag) {
@@ -241,10 +246,13 @@ constexpr WrapperSpec kWrappers[] = {
 };
 
 const WrapperSpec* FindWrapper(std::string_view name) {
-  for (const WrapperSpec& w : kWrappers) {
-    if (w.name == name) return &w;
-  }
-  return nullptr;
+  static const auto* index = [] {
+    auto* m = new std::unordered_map<std::string_view, const WrapperSpec*>();
+    for (const WrapperSpec& w : kWrappers) m->emplace(w.name, &w);
+    return m;
+  }();
+  const auto it = index->find(name);
+  return it == index->end() ? nullptr : it->second;
 }
 
 constexpr std::string_view kShells[] = {"bash", "sh", "zsh", "dash", "ksh", "ash", "mksh"};

@@ -171,7 +171,8 @@ bool DeleteVerbsAreEveryday(std::string_view p) {
       "pyenv", "rbenv",  "asdf",   "mise",  "opam",    "cabal",  "stack",   "dotnet", "flutter",
       "dart",  "mix",    "swift",  "ls",    "cat",     "less",   "head",    "tail",   "man",
       "help",  "info",   "tldr",   "pre-commit", "vim", "vi",    "nvim",    "nano",   "emacs",
-      "code",  "make",   "gmake",  "cmake", "ninja",   "meson",  "bazel",   "gradle", "mvn"};
+      "code",  "make",   "gmake",  "cmake", "ninja",   "meson",  "bazel",   "gradle", "mvn",
+      "wc",    "sort",   "uniq",   "cut",   "diff",    "file",   "stat",    "tr",     "ls"};
   return std::find(std::begin(kNames), std::end(kNames), p) != std::end(kNames);
 }
 
@@ -201,12 +202,34 @@ struct Pass {
   CommandEffects out;
 };
 
+// A relative path NormalizePath would return unchanged: no empty, `.` or `..` segment
+// and no trailing slash.
+bool IsCleanRelative(std::string_view arg) {
+  if (arg.empty() || arg.back() == '/') return false;
+  size_t start = 0;
+  while (start <= arg.size()) {
+    size_t end = arg.find('/', start);
+    if (end == std::string_view::npos) end = arg.size();
+    const std::string_view seg = arg.substr(start, end - start);
+    if (seg.empty() || seg == "." || seg == "..") return false;
+    start = end + 1;
+  }
+  return true;
+}
+
 std::string Resolve(const Pass& p, std::string_view base, std::string_view arg) {
   (void)p;
   if (arg.empty()) return {};
   const bool rooted = arg.front() == '/' || arg.front() == '~' || StartsWith(arg, "$HOME") ||
                       StartsWith(arg, "${HOME}");
   if (rooted || base.empty()) return NormalizePath(arg);
+  if (IsCleanRelative(arg)) {  // fast path: nothing for NormalizePath to do
+    std::string joined;
+    joined.reserve(base.size() + 1 + arg.size());
+    joined.append(base).push_back('/');
+    joined.append(arg);
+    return joined;
+  }
   std::string joined;
   joined.reserve(base.size() + 1 + arg.size());
   joined.append(base).push_back('/');
@@ -287,6 +310,8 @@ std::vector<std::string> Operands(const std::vector<std::string>& argv,
 class EffectsBuilder {
  public:
   explicit EffectsBuilder(std::string_view workspace) {
+    pass_.out.reads.reserve(8);
+    pass_.out.writes.reserve(4);
     if (!workspace.empty()) pass_.workspace = NormalizePath(workspace);
     pass_.base = pass_.workspace;
   }
@@ -371,7 +396,6 @@ void EffectsBuilder::Redirections(const SimpleCommand& cmd) {
 
 void EffectsBuilder::Add(const SimpleCommand& cmd, const SimpleCommand* previous) {
   program_ = &cmd.program;
-  pass_.out.programs.push_back(cmd.program);
   base_ = pass_.base;
   Redirections(cmd);
   if (cmd.program == "cd" || cmd.program == "pushd" || cmd.program == "popd") {
@@ -392,7 +416,12 @@ void EffectsBuilder::Add(const SimpleCommand& cmd, const SimpleCommand* previous
   }
   Model m = Model::kRead;
   const bool known = LookUp(cmd.program, &m);
-  for (std::string& host : CommandHosts(cmd)) {
+  // Hosts come from URLs, user@host:path and host arguments: all contain ':' or belong
+  // to the network models, which find their hosts themselves.
+  const bool may_name_host = std::any_of(cmd.args.begin(), cmd.args.end(), [](const auto& a) {
+    return a.find(':') != std::string::npos;
+  });
+  for (std::string& host : may_name_host ? CommandHosts(cmd) : std::vector<std::string>()) {
     if (m != Model::kCurl && m != Model::kWget && m != Model::kRemoteCopy &&
         m != Model::kNetcat && m != Model::kSsh) {
       Host(std::move(host), false);

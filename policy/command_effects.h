@@ -95,8 +95,6 @@ struct CommandEffects {
   std::vector<InlineCode> inline_code;
   std::vector<HostEffect> hosts;
   std::vector<ResourceEffect> deleted_resources;
-  // Programs executed, in order (every analysed command's program).
-  std::vector<std::string> programs;
 };
 
 CommandEffects CommandEffectsOf(const CommandAnalysis& analysis, std::string_view workspace);
