@@ -489,7 +489,7 @@ void EffectsBuilder::ByModel(Model m, const SimpleCommand& cmd) {
       return;
     case Model::kUnzip: {
       std::string dir;
-      const bool has_dir = OptionValue(cmd.argv, "-d", &dir) || OptionValue(cmd.argv, "-o", &dir);
+      const bool has_dir = OptionValue(cmd.argv, "-d", &dir);
       for (const std::string& a : Operands(cmd.argv, {"-d", "-x", "-P"})) Read(a);
       Write(has_dir && cmd.program == "unzip" ? dir : ".", true);
       return;
@@ -761,7 +761,8 @@ void EffectsBuilder::Interpreter(const SimpleCommand& cmd) {
         continue;
       }
       if (StartsWith(t, "--in-place") || (sed && StartsWith(t, "-i")) ||
-          ((p == "perl" || p == "ruby") && t.find('i') != std::string::npos && t[1] != '-')) {
+          ((p == "perl" || p == "ruby") && t[1] != '-' && t[1] != 'M' && t[1] != 'I' &&
+           t[1] != 'r' && t.find('i') != std::string::npos)) {
         in_place = true;
       }
       if ((awk || sed) && (t == "-f" || t == "--file")) {

@@ -183,25 +183,83 @@ CodeClass ClassifyAwk(std::string_view code) {
   return CodeClass::kInert;
 }
 
-// sed: the e (execute), w/W (write) and r/R (read) commands and s///e, s///w flags.
+// Skips a delimited field (`/re/`, `|x|`) starting after its opening delimiter;
+// returns the index after the closing one (or the end).
+size_t SkipDelimited(std::string_view code, size_t i, char delim) {
+  while (i < code.size() && code[i] != delim) i += code[i] == '\\' ? 2 : 1;
+  return std::min(i + 1, code.size() + 1);
+}
+
+// sed: a small parser of the script's commands. The e (execute), w/W (write) and r/R
+// (read) commands, and the e and w flags of s///, touch the system; the rest of the
+// language (print, delete from the pattern space, substitute, branch, ...) is inert.
 CodeClass ClassifySed(std::string_view code) {
   const std::string lower = Lower(code);
   if (NamesDangerous(lower)) return CodeClass::kDangerous;
-  // A command letter at command position: after start, ';', '{', '}', newline, or an
-  // address (digits, $, /re/, ','). Over-approximated: any e/w/r/W/R that follows one
-  // of those separators or an address character, or ends an s command's flags.
-  for (size_t i = 0; i < code.size(); ++i) {
-    const char c = code[i];
-    if (c != 'e' && c != 'w' && c != 'r' && c != 'W' && c != 'R') continue;
-    const char before = i == 0 ? ';' : code[i - 1];
-    const char after = i + 1 < code.size() ? code[i + 1] : ';';
-    const bool at_command = before == ';' || before == '{' || before == '}' || before == '\n' ||
-                            before == ' ' || before == '$' || before == '/' ||
-                            (before >= '0' && before <= '9') || before == 'g' || before == 'p' ||
-                            before == 'i' || before == 'I';
-    const bool ends = after == ' ' || after == ';' || after == '\n' || after == '}' ||
-                      after == '/' || i + 1 == code.size();
-    if (at_command && ends) return CodeClass::kTouches;
+  const size_t n = code.size();
+  size_t i = 0;
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == ';'; };
+  while (i < n) {
+    while (i < n && (is_space(code[i]) || code[i] == '{' || code[i] == '}')) ++i;
+    if (i >= n) break;
+    // Addresses: N, $, /re/, \cREc, first~step, with ',' for a range and '!' to negate.
+    for (bool more = true; more && i < n;) {
+      const char c = code[i];
+      if ((c >= '0' && c <= '9') || c == '~' || c == '+' || c == '$' || c == ',' || c == '!' ||
+          c == ' ' || c == 'I' || c == 'M') {
+        // 'I'/'M' only directly after a regex address; harmless elsewhere (not commands).
+        if ((c == 'I' || c == 'M') && (i == 0 || code[i - 1] != '/')) break;
+        ++i;
+      } else if (c == '/') {
+        i = SkipDelimited(code, i + 1, '/');
+      } else if (c == '\\' && i + 1 < n) {
+        i = SkipDelimited(code, i + 2, code[i + 1]);
+      } else {
+        more = false;
+      }
+    }
+    if (i >= n) break;
+    const char cmd = code[i++];
+    switch (cmd) {
+      case 's': {
+        if (i >= n) return CodeClass::kInert;
+        const char delim = code[i];
+        i = SkipDelimited(code, i + 1, delim);
+        i = SkipDelimited(code, i, delim);
+        while (i < n && !is_space(code[i]) && code[i] != '}') {
+          if (code[i] == 'e' || code[i] == 'w' || code[i] == 'W') return CodeClass::kTouches;
+          ++i;
+        }
+        break;
+      }
+      case 'y': {
+        if (i >= n) return CodeClass::kInert;
+        const char delim = code[i];
+        i = SkipDelimited(code, i + 1, delim);
+        i = SkipDelimited(code, i, delim);
+        break;
+      }
+      case 'e':
+      case 'w':
+      case 'W':
+      case 'r':
+      case 'R':
+        return CodeClass::kTouches;
+      case 'a':
+      case 'i':
+      case 'c':
+      case '#':
+        while (i < n && code[i] != '\n') ++i;  // text or comment to the end of the line
+        break;
+      case 'b':
+      case 't':
+      case 'T':
+      case ':':
+        while (i < n && code[i] != ';' && code[i] != '\n') ++i;  // a label
+        break;
+      default:
+        break;  // p P d D n N g G h H x l = q Q z F: the pattern and hold spaces only
+    }
   }
   return CodeClass::kInert;
 }

