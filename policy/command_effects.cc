@@ -223,10 +223,12 @@ std::string Resolve(const Pass& p, std::string_view base, std::string_view arg) 
   const bool rooted = arg.front() == '/' || arg.front() == '~' || StartsWith(arg, "$HOME") ||
                       StartsWith(arg, "${HOME}");
   if (rooted || base.empty()) return NormalizePath(arg);
-  if (IsCleanRelative(arg)) {  // fast path: nothing for NormalizePath to do
+  if ((base.front() == '/' || base.front() == '~') && IsCleanRelative(arg)) {
+    // Fast path: a normalized absolute base and a clean relative path need no work.
     std::string joined;
     joined.reserve(base.size() + 1 + arg.size());
-    joined.append(base).push_back('/');
+    joined.append(base);
+    if (base.back() != '/') joined.push_back('/');  // base "/" (cd /)
     joined.append(arg);
     return joined;
   }

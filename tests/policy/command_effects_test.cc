@@ -54,6 +54,8 @@ TEST(CommandEffectsTest, DeletesAreClassifiedAgainstTheWorkspace) {
   EXPECT_TRUE(Deletes(Fx("rm -rf \"$DIR\""), "$DIR", PathPlace::kUnknown, true));
   // cd moves the base of relative paths.
   EXPECT_TRUE(Deletes(Fx("cd /srv && rm -rf app", ws), "/srv/app", PathPlace::kData, true));
+  EXPECT_TRUE(Deletes(Fx("cd / && rm -rf srv", ws), "/srv", PathPlace::kData, true));
+  EXPECT_TRUE(Deletes(Fx("cd / && rm -rf etc"), "/etc", PathPlace::kSystem, true));
   EXPECT_TRUE(Deletes(Fx("cd $X && rm -rf app", ws), "app", PathPlace::kUnknown, true))
       << Dump(Fx("cd $X && rm -rf app", ws));
   // mv away is a delete of the source; find -delete deletes its roots.
