@@ -311,11 +311,12 @@ std::vector<std::string> Operands(const std::vector<std::string>& argv,
 
 class EffectsBuilder {
  public:
-  explicit EffectsBuilder(std::string_view workspace) {
+  EffectsBuilder(std::string_view workspace, std::string_view start) {
     pass_.out.reads.reserve(8);
     pass_.out.writes.reserve(4);
     if (!workspace.empty()) pass_.workspace = NormalizePath(workspace);
     pass_.base = pass_.workspace;
+    if (!start.empty() && start.front() == '/') pass_.base = NormalizePath(start);
   }
 
   void Add(const SimpleCommand& cmd, const SimpleCommand* previous);
@@ -1056,8 +1057,9 @@ PathPlace ClassifyPath(std::string_view path, std::string_view workspace) {
   return PathPlace::kOutside;
 }
 
-CommandEffects CommandEffectsOf(const CommandAnalysis& analysis, std::string_view workspace) {
-  EffectsBuilder b(workspace);
+CommandEffects CommandEffectsOf(const CommandAnalysis& analysis, std::string_view workspace,
+                                std::string_view start) {
+  EffectsBuilder b(workspace, start);
   const SimpleCommand* previous = nullptr;
   for (const SimpleCommand& cmd : analysis.commands) {
     b.Add(cmd, previous);

@@ -14,7 +14,8 @@
 // from it has no known effects, but its non-flag arguments that look like paths are
 // still reported as reads, so path rules see them.
 //
-// The workspace: `workspace` is an absolute directory (the job's args.cwd) or empty.
+// The workspace: `workspace` is an absolute directory (the job's args.workspace, or else
+// its args.cwd) or empty; `start` is where the line starts (args.cwd) when that differs.
 // Relative paths resolve against it lexically (`cd DIR` earlier in the line moves the
 // base; `git -C DIR` and `make -C DIR` for that command). With no workspace, relative
 // paths stay relative and count as inside it unless they climb out with `..`.
@@ -97,7 +98,10 @@ struct CommandEffects {
   std::vector<ResourceEffect> deleted_resources;
 };
 
-CommandEffects CommandEffectsOf(const CommandAnalysis& analysis, std::string_view workspace);
+// `start` is the directory the line starts in (absolute; empty: the workspace root), for
+// a workspace root configured apart from the job's current directory.
+CommandEffects CommandEffectsOf(const CommandAnalysis& analysis, std::string_view workspace,
+                                std::string_view start = {});
 
 // Classifies one piece of inline code for `program` (an interpreter, awk or sed).
 CodeClass ClassifyInlineCode(std::string_view program, std::string_view code);

@@ -691,12 +691,17 @@ const std::vector<std::string>& ActionAnalysis::Secrets(const v1::Job& job) {
 const CommandEffects& ActionAnalysis::Effects(const v1::Job& job) {
   if (effects_done) return effects;
   effects_done = true;
-  std::string_view workspace;
-  if (const Value* cwd = TopLevelArg(job, "cwd"); cwd && cwd->kind_case() == Value::kStringValue) {
-    workspace = cwd->string_value();
-    if (workspace.empty() || workspace.front() != '/') workspace = {};
-  }
-  effects = CommandEffectsOf(Command(job), workspace);
+  // The workspace root: args.workspace when the platform configures one, else args.cwd;
+  // the line starts in args.cwd. Only absolute paths count.
+  auto absolute = [&job](const char* key) -> std::string_view {
+    const Value* v = TopLevelArg(job, key);
+    if (v == nullptr || v->kind_case() != Value::kStringValue) return {};
+    const std::string& s = v->string_value();
+    return !s.empty() && s.front() == '/' ? std::string_view(s) : std::string_view();
+  };
+  const std::string_view cwd = absolute("cwd");
+  const std::string_view root = absolute("workspace");
+  effects = CommandEffectsOf(Command(job), root.empty() ? cwd : root, root.empty() ? "" : cwd);
   return effects;
 }
 

@@ -44,6 +44,11 @@ TEST(CommandEffectsTest, DeletesAreClassifiedAgainstTheWorkspace) {
   const std::string ws = "/home/dev/proj";
   EXPECT_TRUE(Deletes(Fx("rm -rf build", ws), "/home/dev/proj/build", PathPlace::kWorkspace, true));
   EXPECT_TRUE(Deletes(Fx("rm -rf ..", ws), "/home/dev", PathPlace::kAncestor, true));
+  // A configured workspace root with the line starting in a subdirectory of it.
+  const auto sub = CommandEffectsOf(AnalyzeCommandLine("rm -rf ../lib"), ws, ws + "/src");
+  ASSERT_EQ(sub.deletes.size(), 1u);
+  EXPECT_EQ(sub.deletes[0].path, "/home/dev/proj/lib");
+  EXPECT_EQ(sub.deletes[0].place, PathPlace::kWorkspace);
   EXPECT_TRUE(Deletes(Fx("rm -rf /srv/app", ws), "/srv/app", PathPlace::kData, true));
   EXPECT_TRUE(Deletes(Fx("rm -r /var/lib/postgresql/16/main"), "/var/lib/postgresql/16/main",
                       PathPlace::kData, true));
