@@ -6,6 +6,8 @@
 #include <string>
 
 #include "bench/benchgen.h"
+#include "policy/command.h"
+#include "policy/command_effects.h"
 #include "policy/policy.h"
 #include "policy/secrets.h"
 #include "subjects/codec.h"
@@ -164,6 +166,36 @@ void BM_ScanJob(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
 }
 BENCHMARK(BM_ScanJob)->ArgsProduct({{1024, 4096, 65536}, {0, 1}})->ArgNames({"bytes", "secret"});
+
+// Command analysis and effects (policy/command_effects.h) of a typical 100-byte agent
+// command line: parse, unwrap, normalize, then classify every effect against a workspace.
+constexpr const char* kTypicalCommand =
+    "cd src && grep -rn \"TODO\" --include='*.ts' . | head -20 && npm run lint -- --fix > lint.log 2>&1";
+void BM_CommandEffects(benchmark::State& state) {
+  const std::string line = kTypicalCommand;
+  for (auto _ : state) {
+    CommandAnalysis a = AnalyzeCommandLine(line);
+    benchmark::DoNotOptimize(CommandEffectsOf(a, "/home/dev/proj"));
+  }
+  state.SetLabel(std::to_string(line.size()) + " bytes");
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * line.size()));
+}
+BENCHMARK(BM_CommandEffects);
+
+// Hostile lines stay linear: `x=$y; rm -rf "$x"/a | ...` repeated up to `bytes`.
+void BM_CommandEffectsHostile(benchmark::State& state) {
+  std::string line;
+  while (line.size() < static_cast<size_t>(state.range(0))) {
+    line += "x=$y; p=rm; $p -rf \"$x\"/a' b'\\ c | python3 -c 'import os' && ";
+  }
+  line += "true";
+  for (auto _ : state) {
+    CommandAnalysis a = AnalyzeCommandLine(line);
+    benchmark::DoNotOptimize(CommandEffectsOf(a, "/w"));
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * line.size()));
+}
+BENCHMARK(BM_CommandEffectsHostile)->Arg(1024)->Arg(8192)->Arg(65000);
 
 }  // namespace
 }  // namespace jobgate::policy

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <span>
+#include <unordered_map>
 
 namespace jobgate::policy {
 namespace {
@@ -153,10 +154,14 @@ constexpr ProgramSpec kPrograms[] = {
 
 const ProgramSpec& FindProgram(std::string_view name) {
   static constexpr ProgramSpec kDefault{};
-  for (const ProgramSpec& spec : kPrograms) {
-    if (spec.name == name) return spec;
-  }
-  return kDefault;
+  // Built once (thread-safe static initialization), read-only afterwards.
+  static const auto* index = [] {
+    auto* m = new std::unordered_map<std::string_view, const ProgramSpec*>();
+    for (const ProgramSpec& spec : kPrograms) m->emplace(spec.name, &spec);
+    return m;
+  }();
+  const auto it = index->find(name);
+  return it == index->end() ? kDefault : *it->second;
 }
 
 std::string NormalizeFlagWith(const ProgramSpec& spec, std::string_view flag) {
@@ -205,13 +210,49 @@ constexpr WrapperSpec kWrappers[] = {
     {"chroot", "", kChrootValueLong, 1},
     {"busybox", "", {}},
     {"unbuffer", "", {}},
+    {"strace", "eoIpPsSuEXab", {}},
+    {"ltrace", "eoIpPsSuEXab", {}},
+    {"taskset", "", {}, 1},
+    {"flock", "wEC", {}, 1},
+    {"pkexec", "", {}},
+    {"runuser", "ugG", {}},
+    {"unshare", "", {}},
+    {"nsenter", "tSG", {}},
+    {"proxychains", "f", {}},
+    {"proxychains4", "f", {}},
+    {"torsocks", "", {}},
+    {"firejail", "", {}},
+    {"fakeroot", "", {}},
+    {"eatmydata", "", {}},
+    {"nocache", "", {}},
+    {"chronic", "", {}},
+    {"faketime", "", {}, 1},
+    {"gosu", "", {}, 1},
+    {"su-exec", "", {}, 1},
+    {"setpriv", "", {}},
+    {"numactl", "", {}},
+    {"valgrind", "", {}},
+    {"catchsegv", "", {}},
+    {"xvfb-run", "", {}},
+    {"dbus-run-session", "", {}},
+    {"tini", "", {}},
+    {"dumb-init", "", {}},
+    {"npx", "pc", {}},
+    {"bunx", "p", {}},
+    {"pnpx", "p", {}},
+    {"uvx", "", {}},
+    {"parallel", "jS", {}},
+    {"doppler", "", {}},
 };
 
 const WrapperSpec* FindWrapper(std::string_view name) {
-  for (const WrapperSpec& w : kWrappers) {
-    if (w.name == name) return &w;
-  }
-  return nullptr;
+  static const auto* index = [] {
+    auto* m = new std::unordered_map<std::string_view, const WrapperSpec*>();
+    for (const WrapperSpec& w : kWrappers) m->emplace(w.name, &w);
+    return m;
+  }();
+  const auto it = index->find(name);
+  return it == index->end() ? nullptr : it->second;
 }
 
 constexpr std::string_view kShells[] = {"bash", "sh", "zsh", "dash", "ksh", "ash", "mksh"};
@@ -236,6 +277,7 @@ struct RawCommand {
   bool stdin_redirected = false;  // <, <<, <<<
   bool stdin_known = false;       // stdin_text holds all of standard input
   std::string stdin_text;
+  std::vector<Redirection> redirects;
 };
 
 bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
@@ -279,6 +321,25 @@ bool IsKnownSourceFile(const Word& w) {
 }
 
 class Analyzer;
+
+// Where the options of a wrapper-like program end (defined with the wrappers below).
+size_t SkipOptions(std::span<const Word> words, std::string_view value_short,
+                   std::span<const std::string_view> value_long, bool assignments,
+                   std::string* split_string = nullptr);
+
+// `text` as one shell word: single-quoted, with embedded quotes escaped.
+std::string ShellQuote(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('\'');
+  return out;
+}
 
 // Parses one script text. A nested parser handles each $( ) over the same text.
 class ShellParser {
@@ -349,7 +410,17 @@ class Analyzer {
   }
   bool stopped = false;
 
+  // Literal variable values and aliases defined earlier in the line, in order; at most
+  // kMaxVariables of each (later ones are unknown), so resolving a word stays O(1).
+  static constexpr size_t kMaxVariables = 64;
+  std::vector<std::pair<std::string, std::string>> vars;
+  std::vector<std::pair<std::string, std::string>> aliases;
+  // Replaces `$NAME` / `${NAME}` (and a leading `~` after HOME=...) by known values; a
+  // word with any other expansion, or an unknown variable, is left as written.
+  void Resolve(Word* w) const;
+
   void ParseScript(std::string_view text, int depth);
+  bool EchoedText(const RawCommand& raw, std::string* out) const;
   void EmitRaw(const std::vector<RawCommand>& raw, int depth);
   void Run(std::span<const Word> words, const StdinFacts& in, int depth);
 
@@ -373,6 +444,13 @@ class Analyzer {
   void RunXargs(std::span<const Word> words, const StdinFacts& in, int depth);
   void RunFind(std::span<const Word> words, const StdinFacts& in, int depth);
   void RunSsh(std::span<const Word> words, const StdinFacts& in, int depth);
+  void RunGit(std::span<const Word> words, const StdinFacts& in, int depth);
+  void GitSetting(std::string key, std::string_view value, int depth);
+  void GitAlias(std::string_view value, std::span<const Word> before,
+                std::span<const Word> after, int depth);
+  void Assign(const Word& w, int depth);
+  void CheckEnvironment(std::string_view name, std::string_view value, int depth);
+  void OptionCommands(std::string_view program, std::span<const Word> words, int depth);
 };
 
 // --- ShellParser ----------------------------------------------------------------------
@@ -389,7 +467,7 @@ void ShellParser::Append(Word* w, std::string_view s, bool quoted) {
 }
 
 void ShellParser::EndCommand(bool pipe_next) {
-  if (!current_.words.empty() && !discard_current_) {
+  if ((!current_.words.empty() || !current_.redirects.empty()) && !discard_current_) {
     current_.pipe_from = next_pipe_from_;
     raw_.push_back(std::move(current_));
     next_pipe_from_ = -1;
@@ -605,6 +683,16 @@ bool ShellParser::ReadRedirect() {
   } else if (op == "<" || op == "<>") {
     current_.stdin_redirected = true;
     current_.stdin_known = false;
+  }
+  // Files: every operator but here-docs, here-strings and descriptor duplications.
+  const bool dup = (op == ">&" || op == "<&") &&
+                   (target.text == "-" || (!target.text.empty() &&
+                                           std::all_of(target.text.begin(), target.text.end(),
+                                                       IsDigit)));
+  if (op != "<<" && op != "<<-" && op != "<<<" && !dup) {
+    current_.redirects.push_back(
+        Redirection{.writes = op != "<" && op != "<&", .dynamic = target.dynamic,
+                    .target = target.text});
   }
   return true;
 }
@@ -950,15 +1038,42 @@ void Analyzer::ParseScript(std::string_view text, int depth) {
 }
 
 // The words an `echo` or `printf` writes, when they are all literal.
-bool EchoedText(const RawCommand& cmd, std::string* out) {
-  if (cmd.words.empty()) return false;
-  const std::string_view program = Basename(cmd.words[0].text);
+// The words an `echo` or `printf` writes (behind wrappers such as sudo, with variables
+// resolved where known). Words with expansions keep their source text ($HOME/x), which
+// later analyses treat as unknown (or, for $HOME, as the home directory).
+bool Analyzer::EchoedText(const RawCommand& raw, std::string* out) const {
+  // Cheap rejection first: most producers are neither echo/printf nor a wrapper.
+  {
+    size_t k = 0;
+    while (k < raw.words.size() && IsAssignment(raw.words[k])) ++k;
+    if (k >= raw.words.size()) return false;
+    const std::string_view first = Basename(raw.words[k].text);
+    if (!raw.words[k].dynamic && first != "echo" && first != "printf" &&
+        FindWrapper(first) == nullptr) {
+      return false;
+    }
+  }
+  std::vector<Word> words = raw.words;
+  if (!vars.empty()) {
+    for (Word& w : words) Resolve(&w);
+  }
+  size_t start = 0;
+  while (start < words.size() && IsAssignment(words[start])) ++start;
+  while (start < words.size()) {
+    const WrapperSpec* spec = FindWrapper(Basename(words[start].text));
+    if (spec == nullptr) break;
+    const std::span<const Word> rest = std::span<const Word>(words).subspan(start + 1);
+    size_t skip = SkipOptions(rest, spec->value_short, spec->value_long, spec->assignments);
+    skip = std::min(skip + static_cast<size_t>(spec->positionals), rest.size());
+    start += 1 + skip;
+  }
+  if (start >= words.size() || words[start].dynamic) return false;
+  const std::string_view program = Basename(words[start].text);
   if (program != "echo" && program != "printf") return false;
   out->clear();
   bool options = program == "echo";
-  for (size_t i = 1; i < cmd.words.size(); ++i) {
-    const Word& w = cmd.words[i];
-    if (w.dynamic) return false;
+  for (size_t i = start + 1; i < words.size(); ++i) {
+    const Word& w = words[i];
     if (options && (w.text == "-n" || w.text == "-e" || w.text == "-E" || w.text == "-ne")) {
       continue;
     }
@@ -983,26 +1098,90 @@ void Analyzer::EmitRaw(const std::vector<RawCommand>& raw, int depth) {
       in.producer = &raw[static_cast<size_t>(cmd.pipe_from)];
       in.known = EchoedText(*in.producer, &in.text);
     }
+    const size_t first = result.commands.size();
     Run(cmd.words, in, depth);
+    if (cmd.redirects.empty() || stopped) continue;
+    if (result.commands.size() == first) {  // `> f` alone, or after assignments only
+      SimpleCommand noop;
+      noop.program = ":";
+      noop.argv.push_back(":");
+      result.commands.push_back(std::move(noop));
+    }
+    std::vector<Redirection>& into = result.commands[first].redirects;
+    for (const Redirection& r : cmd.redirects) {
+      Redirection copy = r;
+      if (copy.dynamic) {
+        Word w{.text = copy.target, .dynamic = true};
+        Resolve(&w);
+        copy.target = w.text;
+        copy.dynamic = w.dynamic;
+      }
+      into.push_back(std::move(copy));
+    }
   }
 }
 
-void Analyzer::Run(std::span<const Word> words, const StdinFacts& in, int depth) {
+void Analyzer::Run(std::span<const Word> words_in, const StdinFacts& in, int depth) {
   if (stopped || !CheckDepth(depth)) return;
+  std::vector<Word> resolved;
+  std::span<const Word> words = words_in;
+  if (!vars.empty()) {
+    resolved.assign(words_in.begin(), words_in.end());
+    for (Word& w : resolved) Resolve(&w);
+    words = resolved;
+  }
   size_t i = 0;
   while (i < words.size() && IsAssignment(words[i])) ++i;
-  if (i == words.size()) return;  // only assignments
+  if (i == words.size()) {  // only assignments: they set shell variables
+    for (const Word& w : words) Assign(w, depth);
+    return;
+  }
+  for (size_t k = 0; k < i; ++k) {  // NAME=value cmd: the command's environment
+    const std::string& t = words[k].text;
+    const size_t eq = t.find('=');
+    CheckEnvironment(std::string_view(t).substr(0, eq), std::string_view(t).substr(eq + 1),
+                     depth);
+  }
+  if (stopped) return;
   const Word& program_word = words[i];
   if (program_word.dynamic) {
     Opaque("the program name is computed at run time: " + program_word.text);
     return;
   }
-  if (program_word.expands) {
+  if (program_word.expands && program_word.text != "[") {  // `[ -f x ]` is test
     Opaque("the program name is a glob or brace pattern: " + program_word.text);
     return;
   }
   const std::string_view name = Basename(program_word.text);
   const std::span<const Word> rest = words.subspan(i + 1);
+  if (!program_word.quoted && name == program_word.text) {
+    for (auto it = aliases.rbegin(); it != aliases.rend(); ++it) {
+      if (it->first != name) continue;
+      std::string script = it->second;
+      for (const Word& w : rest) script += " " + ShellQuote(w.text);
+      ParseScript(script, depth + 1);
+      return;
+    }
+  }
+  if (name == "export" || name == "declare" || name == "typeset" || name == "local" ||
+      name == "readonly") {
+    for (const Word& w : rest) {
+      if (IsAssignment(w)) Assign(w, depth);
+    }
+  }
+  if (name == "alias") {
+    for (const Word& w : rest) {
+      const size_t eq = w.text.find('=');
+      if (eq == std::string::npos || eq == 0) continue;
+      if (aliases.size() < kMaxVariables) {
+        aliases.emplace_back(w.text.substr(0, eq), w.text.substr(eq + 1));
+      }
+      ParseScript(w.text.substr(eq + 1), depth + 1);
+    }
+  }
+  if (name == "git") return RunGit(rest, in, depth);
+  OptionCommands(name, rest, depth);
+  if (stopped) return;
   if (name == "eval") {
     Emit(name, rest, in);
     Opaque("eval runs a string built at run time");
@@ -1031,6 +1210,7 @@ void Analyzer::Emit(std::string_view program, std::span<const Word> words, const
   cmd.program = std::string(program);
   cmd.argv.push_back(cmd.program);
   if (in.known) cmd.stdin_text = in.text;
+  cmd.stdin_unknown = (in.piped || in.redirected) && !in.known;
   bool options_done = false;
   for (size_t k = 0; k < words.size(); ++k) {
     const Word& w = words[k];
@@ -1087,7 +1267,7 @@ void Analyzer::Emit(std::string_view program, std::span<const Word> words, const
 // not an option or an option's value.
 size_t SkipOptions(std::span<const Word> words, std::string_view value_short,
                    std::span<const std::string_view> value_long, bool assignments,
-                   std::string* split_string = nullptr) {
+                   std::string* split_string) {
   size_t i = 0;
   while (i < words.size()) {
     const std::string& t = words[i].text;
@@ -1131,6 +1311,15 @@ void Analyzer::RunWrapper(const WrapperSpec& spec, std::string_view name,
   size_t start = SkipOptions(words, spec.value_short, spec.value_long, spec.assignments,
                              name == "env" ? &split_string : nullptr);
   start = std::min(start + static_cast<size_t>(spec.positionals), words.size());
+  if (spec.assignments) {  // env NAME=value ... cmd
+    for (size_t i = 0; i < start; ++i) {
+      if (!IsAssignment(words[i])) continue;
+      const std::string& t = words[i].text;
+      const size_t eq = t.find('=');
+      CheckEnvironment(std::string_view(t).substr(0, eq), std::string_view(t).substr(eq + 1),
+                       depth);
+    }
+  }
   if (name == "command") {  // `command -v rm` only looks rm up
     for (size_t i = 0; i < start; ++i) {
       if (words[i].text == "-v" || words[i].text == "-V") return Emit(name, words, in);
@@ -1211,22 +1400,30 @@ std::vector<std::string> FindItems(std::span<const Word> words, size_t* expressi
   if (roots.empty()) roots.push_back(".");
   std::string leaf;
   bool filtered = false;
+  bool tested = false;  // a test that can exclude the start path itself (-name, -type, ...)
   for (size_t k = i; k < words.size(); ++k) {
     const std::string& t = words[k].text;
     if (t == "-exec" || t == "-execdir" || t == "-ok" || t == "-okdir") break;
     if (t == "-name" || t == "-iname") {
-      filtered = true;
+      filtered = tested = true;
       if (k + 1 < words.size()) leaf = words[k + 1].text;
+    } else if (t == "-maxdepth" || t == "-prune" || t == "-mindepth") {
+      filtered = true;  // depth limits keep the start path (-mindepth 0 is the default)
+      tested = tested || (t == "-mindepth" && k + 1 < words.size() && words[k + 1].text != "0");
     } else if (t.size() > 1 && t[0] == '-' && t != "-print" && t != "-print0" && t != "-delete" &&
                t != "-depth" && t != "-xdev" && t != "-mount" && t != "-follow" && t != "-ls") {
-      filtered = true;
+      filtered = tested = true;
     }
   }
   if (!filtered) return roots;
+  // Only depth limits: the start paths themselves, and what is under them.
+  std::vector<std::string> with_roots;
+  if (!tested) with_roots = roots;
   if (leaf.empty()) leaf = "*";
   for (std::string& root : roots) {
     root = (root.empty() || root.back() != '/') ? root + "/" + leaf : root + leaf;
   }
+  roots.insert(roots.begin(), with_roots.begin(), with_roots.end());
   return roots;
 }
 
@@ -1358,6 +1555,311 @@ void Analyzer::RunSsh(std::span<const Word> words, const StdinFacts& in, int dep
     remote.append(words[k].text);
   }
   ParseScript(remote, depth + 1);
+}
+
+// --- Variables, aliases and commands hidden in settings ---------------------------------
+
+void Analyzer::Resolve(Word* w) const {
+  const std::string* home = nullptr;
+  for (const auto& [name, value] : vars) {
+    if (name == "HOME") home = &value;
+  }
+  std::string text = w->text;
+  if (home != nullptr && !text.empty() && text[0] == '~' && w->quoted_from != 0 &&
+      (text.size() == 1 || text[1] == '/')) {
+    text = *home + text.substr(1);
+  }
+  if (!w->dynamic) {
+    w->text = std::move(text);
+    return;
+  }
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (c == '`') return;
+    if (c != '$') {
+      out.push_back(c);
+      ++i;
+      continue;
+    }
+    size_t start = i + 1;
+    size_t end = start;
+    bool braced = start < text.size() && text[start] == '{';
+    if (braced) ++start;
+    end = start;
+    if (end >= text.size() || !IsIdentStart(text[end])) return;
+    while (end < text.size() && IsIdentChar(text[end])) ++end;
+    if (braced && (end >= text.size() || text[end] != '}')) return;
+    const std::string_view name = std::string_view(text).substr(start, end - start);
+    const std::string* value = nullptr;
+    for (const auto& [n, v] : vars) {
+      if (n == name) value = &v;
+    }
+    if (value == nullptr) return;
+    out += *value;
+    i = end + (braced ? 1 : 0);
+  }
+  w->text = std::move(out);
+  w->dynamic = false;
+}
+
+void Analyzer::Assign(const Word& w, int depth) {
+  const std::string& t = w.text;
+  const size_t eq = t.find('=');
+  const bool append = eq > 0 && t[eq - 1] == '+';
+  const std::string name = t.substr(0, append ? eq - 1 : eq);
+  Word value{.text = t.substr(eq + 1), .dynamic = w.dynamic};
+  Resolve(&value);
+  CheckEnvironment(name, value.text, depth);
+  std::string prior;
+  for (auto it = vars.begin(); it != vars.end(); ++it) {
+    if (it->first == name) {
+      prior = it->second;
+      vars.erase(it);
+      break;
+    }
+  }
+  if (value.dynamic || vars.size() >= kMaxVariables) return;  // unknown from here on
+  vars.emplace_back(name, append ? prior + value.text : value.text);
+}
+
+// Environment variables whose value is a command some program runs, and those that
+// make programs load code the analysis cannot see.
+void Analyzer::CheckEnvironment(std::string_view name, std::string_view value, int depth) {
+  static constexpr std::string_view kCommandVars[] = {
+      "GIT_SSH_COMMAND", "GIT_SSH",    "GIT_EDITOR", "GIT_SEQUENCE_EDITOR", "GIT_PAGER",
+      "GIT_EXTERNAL_DIFF", "GIT_ASKPASS", "SSH_ASKPASS", "GIT_PROXY_COMMAND", "PAGER",
+      "EDITOR",          "VISUAL",     "MANPAGER",   "LESSOPEN",            "LESSCLOSE",
+      "PROMPT_COMMAND",  "RSYNC_RSH",  "SUDO_ASKPASS"};
+  static constexpr std::string_view kLoaderVars[] = {
+      "LD_PRELOAD", "LD_AUDIT",  "BASH_ENV",       "ENV",         "GIT_CONFIG_PARAMETERS",
+      "GIT_CONFIG_COUNT", "PERL5OPT", "RUBYOPT", "GIT_EXEC_PATH", "PYTHONSTARTUP"};
+  if (std::find(std::begin(kCommandVars), std::end(kCommandVars), name) != std::end(kCommandVars)) {
+    if (!value.empty()) ParseScript(value, depth + 1);
+    return;
+  }
+  if (std::find(std::begin(kLoaderVars), std::end(kLoaderVars), name) != std::end(kLoaderVars) ||
+      (name == "NODE_OPTIONS" && (value.find("-r") != std::string_view::npos ||
+                                  value.find("require") != std::string_view::npos ||
+                                  value.find("import") != std::string_view::npos ||
+                                  value.find("loader") != std::string_view::npos))) {
+    Opaque(std::string(name) + " makes programs load code the policy cannot see");
+  }
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+  return out;
+}
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// A git setting whose value is a command (`core.sshCommand`, `diff.external`, ...) is
+// parsed as shell; `core.hooksPath` and `protocol.*.allow` make the line opaque.
+void Analyzer::GitSetting(std::string key, std::string_view value, int depth) {
+  key = Lower(key);
+  if (key == "core.hookspath") {
+    Opaque("git runs hooks from a directory named on the command line");
+    return;
+  }
+  if (key.rfind("protocol.", 0) == 0 && EndsWith(key, ".allow")) {
+    Opaque("git protocol settings can run transport commands");
+    return;
+  }
+  static constexpr std::string_view kCommandSuffixes[] = {
+      "sshcommand", ".pager",  ".editor", "askpass",  "fsmonitor",  "gitproxy",
+      "external",   "program", "helper",  "textconv", "command",    ".clean",
+      ".smudge",    ".process", ".driver", ".cmd",    "difffilter", "packobjectshook",
+      "uploadpack", "receivepack"};
+  bool command = key.rfind("pager.", 0) == 0;
+  for (std::string_view suffix : kCommandSuffixes) command = command || EndsWith(key, suffix);
+  if (!command || value.empty() || value == "true" || value == "false" ||
+      std::all_of(value.begin(), value.end(), IsDigit)) {
+    return;
+  }
+  if (value.front() == '!') value.remove_prefix(1);
+  ParseScript(value, depth + 1);
+}
+
+// A git alias: `!script` runs a shell script with the arguments appended; any other
+// value is the start of a git command line.
+void Analyzer::GitAlias(std::string_view value, std::span<const Word> before,
+                        std::span<const Word> after, int depth) {
+  std::string script;
+  if (!value.empty() && value.front() == '!') {
+    script = std::string(value.substr(1));
+  } else {
+    script = "git";
+    for (const Word& w : before) script += " " + ShellQuote(w.text);
+    script += " ";
+    script += value;
+  }
+  for (const Word& w : after) script += " " + ShellQuote(w.text);
+  ParseScript(script, depth + 1);
+}
+
+void Analyzer::RunGit(std::span<const Word> words, const StdinFacts& in, int depth) {
+  Emit("git", words, in);
+  std::vector<std::pair<std::string, std::string>> git_aliases;
+  size_t sub = words.size();
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string& t = words[i].text;
+    std::string setting;
+    if (t == "-c" && i + 1 < words.size()) {
+      if (words[i + 1].dynamic) Opaque("a git setting is computed at run time");
+      setting = words[++i].text;
+    } else if (t.size() > 2 && t.rfind("-c", 0) == 0) {
+      setting = t.substr(2);
+    } else if (t == "-C" || t == "--git-dir" || t == "--work-tree" || t == "--namespace" ||
+               t == "--config-env") {
+      if (t == "--config-env") Opaque("git reads a setting from the environment");
+      ++i;
+      continue;
+    } else if (t.rfind("--exec-path=", 0) == 0 || t.rfind("--config-env=", 0) == 0) {
+      Opaque("git runs commands from a path or setting named on the command line");
+      continue;
+    } else if (!t.empty() && t[0] == '-') {
+      continue;
+    } else {
+      sub = i;
+      break;
+    }
+    const size_t eq = setting.find('=');
+    const std::string key = Lower(std::string_view(setting).substr(0, eq));
+    const std::string value = eq == std::string::npos ? "" : setting.substr(eq + 1);
+    if (key.rfind("alias.", 0) == 0) {
+      git_aliases.emplace_back(key.substr(6), value);
+    } else {
+      GitSetting(key, value, depth);
+    }
+  }
+  if (sub >= words.size() || stopped) return;
+  const std::string& subcommand = words[sub].text;
+  for (auto it = git_aliases.rbegin(); it != git_aliases.rend(); ++it) {
+    if (it->first == Lower(subcommand)) {
+      return GitAlias(it->second, words.first(sub), words.subspan(sub + 1), depth);
+    }
+  }
+  for (size_t i = sub + 1; i < words.size(); ++i) {
+    if (words[i].text.rfind("ext::", 0) == 0) Opaque("git's ext:: transport runs a command");
+  }
+  if (subcommand != "config") return;
+  // git config [options] KEY VALUE: a setting or alias that later commands will use.
+  std::vector<const Word*> operands;
+  for (size_t i = sub + 1; i < words.size(); ++i) {
+    const std::string& t = words[i].text;
+    if (t == "-f" || t == "--file" || t == "--blob" || t == "--type") {
+      ++i;
+      continue;
+    }
+    if (!t.empty() && t[0] == '-' && operands.empty()) continue;  // the value may start with '-'
+    operands.push_back(&words[i]);
+  }
+  if (operands.size() < 2) return;
+  const std::string key = Lower(operands[0]->text);
+  if (key.rfind("alias.", 0) == 0) {
+    return GitAlias(operands[1]->text, {}, {}, depth);
+  }
+  GitSetting(key, operands[1]->text, depth);
+}
+
+// Options whose value is a command the program runs: tar's --to-command and -I, rsync's
+// -e, ssh's ProxyCommand, scp's -S, zip's -TT, su/runuser/script/flock -c, vim's -c.
+void Analyzer::OptionCommands(std::string_view program, std::span<const Word> words, int depth) {
+  struct CommandOption {
+    std::string_view program;
+    std::string_view option;  // "-x" (value attached or next) or "--long" (=value or next)
+  };
+  static constexpr CommandOption kOptions[] = {
+      {"tar", "--to-command"},   {"tar", "--use-compress-program"}, {"tar", "-I"},
+      {"tar", "--rsh-command"},  {"tar", "--info-script"},          {"tar", "--new-volume-script"},
+      {"rsync", "-e"},           {"rsync", "--rsh"},                {"rsync", "--rsync-path"},
+      {"scp", "-S"},             {"zip", "-TT"},                    {"zip", "--unzip-command"},
+      {"su", "-c"},              {"su", "--command"},               {"runuser", "-c"},
+      {"runuser", "--command"},  {"script", "-c"},                  {"script", "--command"},
+      {"flock", "-c"},           {"flock", "--command"},            {"watch", ""},
+      {"sg", ""},
+  };
+  static constexpr std::string_view kPrograms[] = {
+      "tar", "rsync", "scp", "zip", "su", "runuser", "script", "flock", "watch", "sg",
+      "ssh", "sftp", "vim", "vi", "nvim", "ex", "view"};
+  if (std::find(std::begin(kPrograms), std::end(kPrograms), program) == std::end(kPrograms)) {
+    return;
+  }
+  if (program == "watch" || program == "sg") {  // the rest is a shell string
+    std::string script;
+    size_t i = 0;
+    while (i < words.size() && !words[i].text.empty() && words[i].text[0] == '-') {
+      const std::string& t = words[i].text;
+      i += (t == "-n" || t == "-d" || t == "--interval") ? 2 : 1;
+    }
+    if (program == "sg") ++i;  // the group
+    for (; i < words.size(); ++i) script += (script.empty() ? "" : " ") + words[i].text;
+    if (!script.empty()) ParseScript(script, depth + 1);
+    return;
+  }
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string& t = words[i].text;
+    std::string value;
+    bool found = false;
+    for (const CommandOption& o : kOptions) {
+      if (o.program != program || o.option.empty()) continue;
+      const bool cluster = o.option.size() == 2 && o.option[1] != '-' && t.size() > 2 &&
+                           t[0] == '-' && t[1] != '-' && t.back() == o.option[1] &&
+                           std::all_of(t.begin() + 1, t.end(), IsIdentChar);
+      if ((t == o.option || cluster) && i + 1 < words.size()) {  // `-c CMD`, `-qc CMD`
+        value = words[i + 1].text;
+        found = true;
+      } else if (t.size() > o.option.size() && t.rfind(o.option, 0) == 0 &&
+                 (t[o.option.size()] == '=' || o.option[1] != '-')) {
+        value = t.substr(o.option.size() + (t[o.option.size()] == '=' ? 1 : 0));
+        found = true;
+      }
+      if (found) break;
+    }
+    if (!found && (program == "ssh" || program == "scp" || program == "sftp")) {
+      std::string opt;
+      if (t == "-o" && i + 1 < words.size()) opt = words[i + 1].text;
+      if (t.size() > 2 && t.rfind("-o", 0) == 0) opt = t.substr(2);
+      const std::string key = Lower(std::string_view(opt).substr(0, opt.find_first_of("= ")));
+      if (key == "proxycommand" || key == "localcommand" || key == "knownhostscommand" ||
+          key == "remotecommand") {
+        value = opt.substr(std::min(opt.size(), key.size() + 1));
+        found = true;
+      }
+    }
+    if (!found && (program == "vim" || program == "vi" || program == "nvim" || program == "ex" ||
+                   program == "view")) {
+      std::string cmd;
+      if ((t == "-c" || t == "--cmd") && i + 1 < words.size()) cmd = words[i + 1].text;
+      if (t.size() > 1 && t[0] == '+') cmd = t.substr(1);
+      const size_t bang = cmd.find('!');
+      if (bang != std::string::npos) {
+        value = cmd.substr(bang + 1);
+        found = true;
+      } else if (cmd.find("py") != std::string::npos || cmd.find("lua") != std::string::npos ||
+                 cmd.find("system") != std::string::npos || cmd.find("perl") != std::string::npos ||
+                 cmd.find("ruby") != std::string::npos) {
+        Opaque("vim runs an editor command the policy cannot see");
+        return;
+      }
+    }
+    if (!found) continue;
+    if (program == "tar" && value.rfind("exec=", 0) == 0) value = value.substr(5);
+    if (!value.empty()) ParseScript(value, depth + 1);
+    if (stopped) return;
+  }
+  if (program == "tar") {  // --checkpoint-action=exec=CMD
+    for (const Word& w : words) {
+      const size_t at = w.text.find("exec=");
+      if (w.text.rfind("--checkpoint-action", 0) == 0 && at != std::string::npos) {
+        ParseScript(w.text.substr(at + 5), depth + 1);
+      }
+    }
+  }
 }
 
 }  // namespace

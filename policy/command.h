@@ -38,6 +38,18 @@
 //     them: find's start paths (or `root/NAME`, `root/*` when tests such as -name or
 //     -type filter them), or the words of an `echo`/`printf` piped into xargs. `find`'s
 //     own args are those same paths, so `find / -delete` has the arg `/`.
+//   * redirections are kept per command (`< f` reads f, `> f` / `>> f` write it); a line
+//     of redirections alone (`> f`) is reported as the no-op command `:`.
+//   * literal assignments earlier in the line are followed: after `p=rm; d=/srv`, the
+//     words `$p` and `${d}/x` are `rm` and `/srv/x` (so is `~` after `HOME=/srv`);
+//     `alias n='rm -rf'` makes `n` run `rm -rf`. Words whose variables are not all
+//     known keep their source text.
+//   * commands hidden in configuration are analysed too: `git -c alias.X=...` and
+//     `git config alias.X ...` (a `!` alias is a shell script, any other expands to
+//     `git VALUE ARGS`), git's command-valued settings (core.sshCommand, core.pager,
+//     core.editor, core.fsmonitor, diff.external, ...), GIT_SSH_COMMAND and the other
+//     command-valued environment variables, and the command options of tar, rsync,
+//     ssh, scp, zip and vim. `core.hooksPath` makes the line opaque.
 #pragma once
 
 #include <cstddef>
@@ -46,6 +58,14 @@
 #include <vector>
 
 namespace jobgate::policy {
+
+// A redirection of a command: `< f` reads f; `>`, `>|`, `>>`, `&>`, `&>>`, `<>` write
+// it. Here-documents, here-strings and descriptor duplications (`2>&1`) are not files.
+struct Redirection {
+  bool writes = false;   // else reads
+  bool dynamic = false;  // the target contains an expansion ($X, $(..))
+  std::string target;    // after quote removal; unexpanded parts keep their source text
+};
 
 struct SimpleCommand {
   std::string program;     // basename of the program ("rm", "git")
@@ -61,6 +81,9 @@ struct SimpleCommand {
   // Text known to arrive on standard input: a here-string, a here-document, or the
   // words of an `echo`/`printf` piped into this command. Empty when unknown or none.
   std::string stdin_text;
+  // True when standard input is piped or redirected and its text is not known.
+  bool stdin_unknown = false;
+  std::vector<Redirection> redirects;
 };
 
 struct CommandAnalysis {

@@ -99,12 +99,22 @@ const std::vector<std::string_view> kRuleKeys = {
 const std::vector<std::string_view> kMatchKeys = {
     "topics", "not_topics", "tenants",       "environment",    "capability", "capabilities",
     "actor",  "risk_tags",  "risk_tags_any", "risk_tags_none", "labels",     "args",
-    "job_id", "command",    "sql",           "path",           "egress",     "secrets_present"};
+    "job_id", "command",    "sql",           "path",           "egress",     "secrets_present",
+    "effects"};
 const std::vector<std::string_view> kCommandKeys = {"program",   "not_program", "subcommand",
                                                     "flags_all", "flags_any",   "flags_none",
                                                     "args_glob", "opaque"};
 const std::vector<std::string_view> kSqlKeys = {"kind", "object"};
 const std::vector<std::string_view> kEgressKeys = {"hosts", "hosts_not_in"};
+const std::vector<std::string_view> kEffectsKeys = {"reads",   "writes",
+                                                    "deletes", "sends",
+                                                    "executes_inline_code", "inline_code",
+                                                    "deletes_resources"};
+const std::vector<std::string_view> kPathEffectKeys = {"recursive", "where", "outside_workspace",
+                                                       "glob", "program", "not_program"};
+const std::vector<std::string_view> kSendsKeys = {"hosts", "hosts_not_in", "data"};
+const std::vector<std::string_view> kInlineCodeKeys = {"class"};
+const std::vector<std::string_view> kResourceKeys = {"program", "not_program"};
 const std::vector<std::string_view> kRedactKeys = {"paths"};
 const std::vector<std::string_view> kActorKeys = {"agent_id", "session_id", "owner", "team",
                                                   "type"};
@@ -259,6 +269,11 @@ class PolicyCompiler {
   void CompileCommand(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
   void CompileSql(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
   void CompileEgress(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
+  void CompileEffects(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
+  bool CompilePathEffect(const YAML::Node& node, const std::string& what,
+                         PathEffectCondition* out, JsonValue* canon);
+  bool CompileWordList(const YAML::Node& node, const std::string& what,
+                       std::vector<std::string>* out, JsonValue* canon);
   void CompileSecretsPresent(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
   void CompileRedact(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
   // Compiles a list of globs (a string or a list) into one anchored RE2 in `*out` and
@@ -708,6 +723,7 @@ void PolicyCompiler::CompileMatch(const YAML::Node& node, CompiledRule* rule, Js
   if (node["sql"]) CompileSql(node["sql"], rule, canon);
   if (node["egress"]) CompileEgress(node["egress"], rule, canon);
   if (node["secrets_present"]) CompileSecretsPresent(node["secrets_present"], rule, canon);
+  if (node["effects"]) CompileEffects(node["effects"], rule, canon);
   // Cheap conditions first: indexed string fields, then labels/args, regexes last.
   std::stable_sort(
       rule->fields.begin(), rule->fields.end(),
@@ -900,6 +916,234 @@ void PolicyCompiler::CompileEgress(const YAML::Node& node, CompiledRule* rule, J
   if (!ok) return;
   (*canon)["egress"] = c.canonical;
   rule->Action().egress = std::move(c);
+}
+
+bool PolicyCompiler::CompileWordList(const YAML::Node& node, const std::string& what,
+                                     std::vector<std::string>* out, JsonValue* canon) {
+  if (!GetStringList(node, what, out)) return false;
+  if (out->empty()) {
+    Error(node, what + " needs at least one entry");
+    return false;
+  }
+  std::sort(out->begin(), out->end());
+  out->erase(std::unique(out->begin(), out->end()), out->end());
+  *canon = JsonValue::MakeArray();
+  for (const auto& w : *out) canon->push_back(JsonValue(w));
+  return true;
+}
+
+// reads / writes / deletes: {recursive, where, outside_workspace, glob, program, not_program}
+bool PolicyCompiler::CompilePathEffect(const YAML::Node& node, const std::string& what,
+                                       PathEffectCondition* out, JsonValue* canon) {
+  *canon = JsonValue::MakeObject();
+  if (node.IsScalar()) {  // `deletes: true`: any effect of the kind
+    bool any = false;
+    if (!GetBool(node, what, &any)) return false;
+    if (!any) {
+      Error(node, what + ": false is not a condition; remove the key instead");
+      return false;
+    }
+    return true;
+  }
+  if (!CheckMap(node, what, kPathEffectKeys)) return false;
+  bool ok = true;
+  if (node["recursive"]) {
+    bool b = false;
+    ok = GetBool(node["recursive"], what + ".recursive", &b) && ok;
+    out->recursive = b;
+    (*canon)["recursive"] = JsonValue(b);
+  }
+  if (node["where"] && node["outside_workspace"]) {
+    Error(node["outside_workspace"], what + ": use either 'where' or 'outside_workspace'");
+    ok = false;
+  }
+  if (node["where"]) {
+    std::vector<std::string> places;
+    JsonValue list;
+    if (CompileWordList(node["where"], what + ".where", &places, &list)) {
+      for (const std::string& name : places) {
+        PathPlace place;
+        if (!ParsePathPlace(name, &place)) {
+          std::vector<std::string_view> known;
+          for (int i = 0; i < kNumPathPlaces; ++i)
+            known.push_back(PathPlaceName(static_cast<PathPlace>(i)));
+          std::string hint = DidYouMean(name, known);
+          if (hint.empty()) hint = " (known: " + Join(known) + ")";
+          Error(node["where"], "unknown place '" + name + "' in " + what + ".where" + hint);
+          ok = false;
+          continue;
+        }
+        out->places |= 1u << static_cast<int>(place);
+      }
+      (*canon)["where"] = std::move(list);
+    } else {
+      ok = false;
+    }
+  }
+  if (node["outside_workspace"]) {
+    bool b = false;
+    if (GetBool(node["outside_workspace"], what + ".outside_workspace", &b)) {
+      if (!b) {
+        Error(node["outside_workspace"],
+              what + ".outside_workspace: false is not supported; use where: [workspace, temp]");
+        ok = false;
+      }
+      for (int i = 0; i < kNumPathPlaces; ++i) {
+        const auto place = static_cast<PathPlace>(i);
+        if (place != PathPlace::kWorkspace && place != PathPlace::kTemp) out->places |= 1u << i;
+      }
+      (*canon)["outside_workspace"] = JsonValue(true);
+    } else {
+      ok = false;
+    }
+  }
+  if (node["glob"]) {
+    JsonValue globs;
+    if (CompileGlobs(node["glob"], what + ".glob", &out->glob, &globs)) {
+      (*canon)["glob"] = std::move(globs);
+    } else {
+      ok = false;
+    }
+  }
+  for (const char* key : {"program", "not_program"}) {
+    if (!node[key]) continue;
+    JsonValue list;
+    auto* slot = std::string_view(key) == "program" ? &out->programs : &out->not_programs;
+    if (CompileWordList(node[key], what + "." + key, slot, &list)) {
+      (*canon)[key] = std::move(list);
+    } else {
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+void PolicyCompiler::CompileEffects(const YAML::Node& node, CompiledRule* rule, JsonValue* canon) {
+  if (!CheckMap(node, "match.effects", kEffectsKeys)) return;
+  if (node.size() == 0) {
+    Error(node, "match.effects needs at least one of: " + Join(kEffectsKeys));
+    return;
+  }
+  EffectsCondition c;
+  c.canonical = JsonValue::MakeObject();
+  bool ok = true;
+  struct Slot {
+    const char* key;
+    std::optional<PathEffectCondition>* cond;
+  };
+  for (const Slot& slot : {Slot{"reads", &c.reads}, Slot{"writes", &c.writes},
+                           Slot{"deletes", &c.deletes}}) {
+    if (!node[slot.key]) continue;
+    PathEffectCondition pc;
+    JsonValue canon_kind;
+    if (CompilePathEffect(node[slot.key], std::string("effects.") + slot.key, &pc, &canon_kind)) {
+      *slot.cond = std::move(pc);
+      c.canonical[slot.key] = std::move(canon_kind);
+    } else {
+      ok = false;
+    }
+  }
+  if (const YAML::Node sends = node["sends"]) {
+    c.has_sends = true;
+    JsonValue canon_sends = JsonValue::MakeObject();
+    bool any = true;
+    if (sends.IsScalar()) {
+      if (!GetBool(sends, "effects.sends", &any) || !any) {
+        if (!any) Error(sends, "effects.sends: false is not a condition; remove the key instead");
+        ok = false;
+      }
+    } else if (CheckMap(sends, "effects.sends", kSendsKeys)) {
+      for (const char* key : {"hosts", "hosts_not_in"}) {
+        if (!sends[key]) continue;
+        JsonValue globs;
+        auto* slot = std::string_view(key) == "hosts" ? &c.sends_hosts : &c.sends_hosts_not_in;
+        if (CompileGlobs(sends[key], std::string("effects.sends.") + key, slot, &globs)) {
+          canon_sends[key] = std::move(globs);
+        } else {
+          ok = false;
+        }
+      }
+      if (sends["data"]) {
+        bool b = false;
+        if (GetBool(sends["data"], "effects.sends.data", &b)) {
+          c.sends_data = b;
+          canon_sends["data"] = JsonValue(b);
+        } else {
+          ok = false;
+        }
+      }
+    } else {
+      ok = false;
+    }
+    c.canonical["sends"] = std::move(canon_sends);
+  }
+  if (node["executes_inline_code"]) {
+    bool b = false;
+    if (GetBool(node["executes_inline_code"], "effects.executes_inline_code", &b)) {
+      c.executes_inline_code = b;
+      c.canonical["executes_inline_code"] = JsonValue(b);
+    } else {
+      ok = false;
+    }
+  }
+  if (const YAML::Node code = node["inline_code"]) {
+    if (CheckMap(code, "effects.inline_code", kInlineCodeKeys) && code["class"]) {
+      std::vector<std::string> names;
+      JsonValue list;
+      if (CompileWordList(code["class"], "effects.inline_code.class", &names, &list)) {
+        for (const std::string& name : names) {
+          CodeClass cls;
+          if (!ParseCodeClass(name, &cls)) {
+            Error(code["class"], "unknown inline code class '" + name +
+                                     "' (known: inert, touches, dangerous)");
+            ok = false;
+            continue;
+          }
+          c.code_classes |= 1u << static_cast<int>(cls);
+        }
+        JsonValue obj = JsonValue::MakeObject();
+        obj["class"] = std::move(list);
+        c.canonical["inline_code"] = std::move(obj);
+      } else {
+        ok = false;
+      }
+    } else {
+      if (code.IsMap() && !code["class"]) Error(code, "effects.inline_code needs 'class'");
+      ok = false;
+    }
+  }
+  if (const YAML::Node res = node["deletes_resources"]) {
+    c.has_deletes_resources = true;
+    JsonValue canon_res = JsonValue::MakeObject();
+    if (res.IsScalar()) {
+      bool b = false;
+      if (!GetBool(res, "effects.deletes_resources", &b) || !b) {
+        if (!b) {
+          Error(res, "effects.deletes_resources: false is not a condition; remove the key");
+        }
+        ok = false;
+      }
+    } else if (CheckMap(res, "effects.deletes_resources", kResourceKeys)) {
+      for (const char* key : {"program", "not_program"}) {
+        if (!res[key]) continue;
+        JsonValue list;
+        auto* slot = std::string_view(key) == "program" ? &c.resource_programs
+                                                        : &c.resource_not_programs;
+        if (CompileWordList(res[key], std::string("effects.deletes_resources.") + key, slot,
+                            &list)) {
+          canon_res[key] = std::move(list);
+        } else {
+          ok = false;
+        }
+      }
+    } else {
+      ok = false;
+    }
+    c.canonical["deletes_resources"] = std::move(canon_res);
+  }
+  if (!ok) return;
+  (*canon)["effects"] = c.canonical;
+  rule->Action().effects = std::move(c);
 }
 
 bool PolicyCompiler::CompileMatcher(const YAML::Node& node, const std::string& what,

@@ -320,6 +320,56 @@ bool EgressHolds(const EgressCondition& c, const v1::Job& job, ActionAnalysis* a
   return false;
 }
 
+bool PathEffectMatches(const PathEffectCondition& c, const PathEffect& e) {
+  if (c.recursive && *c.recursive != e.recursive) return false;
+  if (c.places != 0 && (c.places & (1u << static_cast<int>(e.place))) == 0) return false;
+  if (!c.programs.empty() && !Contains(c.programs, e.program)) return false;
+  if (!c.not_programs.empty() && Contains(c.not_programs, e.program)) return false;
+  return !c.glob || RE2::FullMatch(e.path, *c.glob) ||
+         (!e.relative.empty() && RE2::FullMatch(e.relative, *c.glob));
+}
+
+bool AnyPathEffect(const std::optional<PathEffectCondition>& c,
+                   const std::vector<PathEffect>& effects) {
+  if (!c) return true;
+  return std::any_of(effects.begin(), effects.end(),
+                     [&](const PathEffect& e) { return PathEffectMatches(*c, e); });
+}
+
+bool EffectsHold(const EffectsCondition& c, const v1::Job& job, ActionAnalysis* a) {
+  const CommandEffects& fx = a->Effects(job);
+  if (!AnyPathEffect(c.deletes, fx.deletes) || !AnyPathEffect(c.writes, fx.writes) ||
+      !AnyPathEffect(c.reads, fx.reads)) {
+    return false;
+  }
+  if (c.has_sends &&
+      std::none_of(fx.hosts.begin(), fx.hosts.end(), [&](const HostEffect& h) {
+        if (c.sends_data && *c.sends_data != h.sends_data) return false;
+        if (c.sends_hosts && !RE2::FullMatch(h.host, *c.sends_hosts)) return false;
+        return !(c.sends_hosts_not_in && RE2::FullMatch(h.host, *c.sends_hosts_not_in));
+      })) {
+    return false;
+  }
+  if (c.executes_inline_code && *c.executes_inline_code == fx.inline_code.empty()) return false;
+  if (c.code_classes != 0 &&
+      std::none_of(fx.inline_code.begin(), fx.inline_code.end(), [&](const InlineCode& code) {
+        return (c.code_classes & (1u << static_cast<int>(code.cls))) != 0;
+      })) {
+    return false;
+  }
+  if (c.has_deletes_resources &&
+      std::none_of(fx.deleted_resources.begin(), fx.deleted_resources.end(),
+                   [&](const ResourceEffect& r) {
+                     if (!c.resource_programs.empty() && !Contains(c.resource_programs, r.program))
+                       return false;
+                     return c.resource_not_programs.empty() ||
+                            !Contains(c.resource_not_programs, r.program);
+                   })) {
+    return false;
+  }
+  return true;
+}
+
 bool SecretsHold(const SecretsCondition& c, const v1::Job& job, ActionAnalysis* a) {
   const std::vector<std::string>& found = a->Secrets(job);
   if (!c.want_present) return found.empty();
@@ -333,7 +383,7 @@ bool SecretsHold(const SecretsCondition& c, const v1::Job& job, ActionAnalysis* 
 // Checks each condition of `rule` in order. Returns -1 when all hold, else the index of
 // the first failing condition in the order: 0 topics, 1 not_topics, 2 risk_tags,
 // 3 risk_tags_any, 4 risk_tags_none, 5+k fields[k], then (n = fields.size()) 5+n path,
-// 6+n command, 7+n sql, 8+n egress, 9+n secrets_present. `analysis` is only touched by
+// 6+n command, 7+n sql, 8+n egress, 9+n secrets_present, 10+n effects. `analysis` is only touched by
 // rules with path, command, sql, egress or secrets conditions.
 int FirstFailingCondition(const CompiledRule& rule, const v1::Job& job,
                           const std::vector<std::string_view>& tokens, ActionAnalysis* analysis) {
@@ -367,6 +417,7 @@ int FirstFailingCondition(const CompiledRule& rule, const v1::Job& job,
   if (a.sql && !SqlHolds(*a.sql, job, analysis)) return n + 2;
   if (a.egress && !EgressHolds(*a.egress, job, analysis)) return n + 3;
   if (a.secrets && !SecretsHold(*a.secrets, job, analysis)) return n + 4;
+  if (a.effects && !EffectsHold(*a.effects, job, analysis)) return n + 5;
   return -1;
 }
 
@@ -421,6 +472,18 @@ std::string DescribeFailure(const CompiledRule& rule, int which, const v1::Job& 
   if (which == n + 3) {
     return "egress: hosts " + JoinQuoted(analysis->Hosts(job)) + ", none matches " +
            rule.action->egress->canonical.Dump();
+  }
+  if (which == n + 5) {
+    const CommandEffects& fx = analysis->Effects(job);
+    const CommandAnalysis& cmd = analysis->Command(job);
+    return std::string("effects") +
+           (cmd.opaque ? " of a command line that is opaque (" + cmd.opaque_reason + ")" : "") +
+           ": " + std::to_string(fx.deletes.size()) + " delete(s), " +
+           std::to_string(fx.writes.size()) + " write(s), " + std::to_string(fx.reads.size()) +
+           " read(s), " + std::to_string(fx.hosts.size()) + " host(s), " +
+           std::to_string(fx.inline_code.size()) + " inline code, " +
+           std::to_string(fx.deleted_resources.size()) + " resource delete(s); none matches " +
+           rule.action->effects->canonical.Dump();
   }
   if (which == n + 4) {
     return "secrets_present: detectors found " + JoinQuoted(analysis->Secrets(job)) + "; wanted " +
@@ -623,6 +686,23 @@ const std::vector<std::string>& ActionAnalysis::Secrets(const v1::Job& job) {
     secrets_done = true;
   }
   return secrets;
+}
+
+const CommandEffects& ActionAnalysis::Effects(const v1::Job& job) {
+  if (effects_done) return effects;
+  effects_done = true;
+  // The workspace root: args.workspace when the platform configures one, else args.cwd;
+  // the line starts in args.cwd. Only absolute paths count.
+  auto absolute = [&job](const char* key) -> std::string_view {
+    const Value* v = TopLevelArg(job, key);
+    if (v == nullptr || v->kind_case() != Value::kStringValue) return {};
+    const std::string& s = v->string_value();
+    return !s.empty() && s.front() == '/' ? std::string_view(s) : std::string_view();
+  };
+  const std::string_view cwd = absolute("cwd");
+  const std::string_view root = absolute("workspace");
+  effects = CommandEffectsOf(Command(job), root.empty() ? cwd : root, root.empty() ? "" : cwd);
+  return effects;
 }
 
 const std::vector<std::string>& ActionAnalysis::Hosts(const v1::Job& job) {

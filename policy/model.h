@@ -14,6 +14,7 @@
 
 #include "jobgate/v1/jobgate.pb.h"
 #include "policy/command.h"
+#include "policy/command_effects.h"
 #include "policy/json.h"
 #include "policy/policy.h"
 #include "policy/sql.h"
@@ -121,12 +122,36 @@ struct SecretsCondition {
   JsonValue canonical;
 };
 
+// `match.effects` (docs/policy.md): conditions on what the command line does
+// (policy/command_effects.h). Every kind set must hold; a kind holds when one effect of
+// that kind satisfies all of its sub-conditions.
+struct PathEffectCondition {
+  std::optional<bool> recursive;
+  uint32_t places = 0;  // bit (1 << PathPlace): any of; 0 = any place
+  std::unique_ptr<RE2> glob;  // on the normalized path
+  std::vector<std::string> programs;      // any of (sorted)
+  std::vector<std::string> not_programs;  // none of (sorted)
+};
+
+struct EffectsCondition {
+  std::optional<PathEffectCondition> reads, writes, deletes;
+  bool has_sends = false;
+  std::unique_ptr<RE2> sends_hosts, sends_hosts_not_in;
+  std::optional<bool> sends_data;
+  std::optional<bool> executes_inline_code;  // true: any inline code; false: none
+  uint32_t code_classes = 0;                 // `inline_code: {class: [...]}`; 0 = unset
+  bool has_deletes_resources = false;
+  std::vector<std::string> resource_programs, resource_not_programs;
+  JsonValue canonical;
+};
+
 struct ActionConditions {
   std::optional<ValueMatcher> path;  // on the normalized args.path
   std::optional<CommandCondition> command;
   std::optional<SqlCondition> sql;
   std::optional<EgressCondition> egress;
   std::optional<SecretsCondition> secrets;
+  std::optional<EffectsCondition> effects;
 };
 
 // What the command, sql, path and egress conditions read from one job, computed on first
@@ -134,7 +159,7 @@ struct ActionConditions {
 struct ActionAnalysis {
   void Reset() {
     command_done = sql_done = path_done = hosts_done = secrets_done = normalized_for_current_ =
-        false;
+        effects_done = false;
   }
   // Each accessor computes its part on first call for the current job.
   const CommandAnalysis& Command(const v1::Job& job);
@@ -147,12 +172,16 @@ struct ActionAnalysis {
   const std::vector<std::string>& Hosts(const v1::Job& job);
   // Ids of the secret detectors that fire anywhere in the job (sorted, unique).
   const std::vector<std::string>& Secrets(const v1::Job& job);
+  // The effects of args.command with args.cwd as the workspace.
+  const CommandEffects& Effects(const v1::Job& job);
 
   bool command_done = false;
   bool sql_done = false;
   bool path_done = false;
   bool hosts_done = false;
   bool secrets_done = false;
+  bool effects_done = false;
+  CommandEffects effects;
   bool path_present = false;
   CommandAnalysis command;
   std::vector<std::vector<std::string>> normalized_args;
