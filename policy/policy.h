@@ -141,7 +141,7 @@ struct CompileOptions {
   YamlBudget yaml_budget;
   // The RE2 programs of all the policy's regexes and globs together, in instructions (a
   // program costs about 16 bytes an instruction, before its lazily built DFA).
-  size_t max_regex_instructions = 4'000'000;
+  size_t max_regex_instructions = 500'000;
 };
 
 class Policy {
