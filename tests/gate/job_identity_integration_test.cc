@@ -5,6 +5,7 @@
 // reused with other content is refused, across a gate restart and across two replicas.
 // docs/reliability.md, "What a job is judged as".
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <map>
 #include <set>
@@ -288,8 +289,8 @@ TEST_F(JobIdentityGateTest, TwoReplicasRefuseEveryReuseOnce) {
             kIds);
 }
 
-// The store unreachable (the gate's user may not write it): no job is judged, none is
-// acked, and they flow once the store is reachable... here: nothing leaves the gate.
+// A job-id bucket the gate's user may not write: the job is left for redelivery again
+// and again, never judged, never routed (fail closed).
 TEST_F(JobIdentityGateTest, AJobIdStoreTheGateCannotWriteLetsNothingThrough) {
   std::string permissions = PermissionsInclude();
   const std::string grant = "\"$KV.jobgate-job-ids.>\",";
