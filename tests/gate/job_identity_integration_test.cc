@@ -302,8 +302,18 @@ TEST_F(JobIdentityGateTest, AJobIdStoreTheGateCannotWriteLetsNothingThrough) {
   JetStreamClient agent(server.url("agent", "agent-password"));
   JetStreamClient inspector(server.url("jobgate", "gate-password"));
   ASSERT_TRUE(agent.Publish("job.mcp-bridge.read.x", Job("blocked").SerializeAsString()).ok());
-  ASSERT_TRUE(WaitFor([&] { return inspector.Consumer().num_redelivered >= 2; }, seconds(60)))
-      << gate->process().Log();
+  // Left for redelivery, delivered again, left again.
+  const auto refusals = [&] {
+    const std::string log = gate->process().Log();
+    size_t n = 0;
+    for (size_t at = log.find("could not be claimed"); at != std::string::npos;
+         at = log.find("could not be claimed", at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  ASSERT_TRUE(WaitFor([&] { return refusals() >= 2; }, seconds(60))) << gate->process().Log();
+  EXPECT_EQ(inspector.Consumer().num_pending, 0u);  // delivered, never acked
   EXPECT_EQ(inspector.Count("WORK"), 0);
   EXPECT_EQ(inspector.Count("AUDIT", "audit.decisions.>"), 0);
   EXPECT_GE(gate->Metric("jobgate_publish_errors_total{kind=\"job_ids\""), 1);
