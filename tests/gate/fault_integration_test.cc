@@ -232,6 +232,8 @@ struct Ledger {
   size_t misrouted = 0;               // in a place it should not be
   size_t missing_records = 0;         // no decision record
   size_t unknown = 0;                 // a message for no job published
+  size_t collisions = 0;              // jobs reusing an earlier job's id
+  size_t collisions_swapped = 0;      // of which the original was the one refused
   std::vector<std::string> problems;  // the first few, for the failure message
 
   bool clean() const {
@@ -315,9 +317,11 @@ Ledger Account(JetStreamClient& inspector, const std::vector<JobSpec>& jobs) {
   for (size_t i = 0; i < jobs.size(); ++i) {
     if (jobs[i].collides_with < 0) continue;
     const size_t original = static_cast<size_t>(jobs[i].collides_with);
+    ++ledger.collisions;
     if (seen[original][kRejected] > 0 && seen[i][kRejected] == 0) {
       expected[i] = jobs[original].expected;
       expected[original] = kRejected;
+      ++ledger.collisions_swapped;
     }
   }
   for (size_t i = 0; i < jobs.size(); ++i) {
@@ -433,12 +437,14 @@ class FaultTest : public ::testing::Test {
         "FAULT_RESULT test=%s seed=%llu jobs=%zu published=%zu publish_retries=%zu "
         "jobs_stored=%lld %s work=%zu approvals=%zu denied=%zu rejected=%zu records=%zu "
         "lost=%zu duplicates=%zu duplicates_work=%zu duplicates_approvals=%zu misrouted=%zu "
-        "missing_records=%zu unknown=%zu account_reads=%d seconds=%.1f\n",
+        "missing_records=%zu unknown=%zu collisions=%zu collisions_swapped=%zu "
+        "account_reads=%d seconds=%.1f\n",
         test.c_str(), static_cast<unsigned long long>(knobs_.seed), jobs_.size(), publisher.acked(),
         publisher.retries(), static_cast<long long>(stored), faults.c_str(), ledger.held[kWork],
         ledger.held[kApprovals], ledger.held[kDenied], ledger.held[kRejected], ledger.records,
         ledger.lost, ledger.duplicates, ledger.duplicates_work, ledger.duplicates_approvals,
-        ledger.misrouted, ledger.missing_records, ledger.unknown, account_reads, secs);
+        ledger.misrouted, ledger.missing_records, ledger.unknown, ledger.collisions,
+        ledger.collisions_swapped, account_reads, secs);
     std::fflush(stdout);
     EXPECT_EQ(publisher.acked(), jobs_.size());
     EXPECT_EQ(stored, static_cast<int64_t>(jobs_.size()));
