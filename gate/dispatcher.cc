@@ -124,7 +124,8 @@ Dispatcher::Dispatcher(DispatcherOptions options, Bus* bus, const Clock* clock,
       policy_(policy),
       limiter_(limiter),
       metrics_(metrics),
-      seams_(seams) {}
+      seams_(seams),
+      binding_{options_.prefixes.job, options_.tenant_from} {}
 
 Result<Dispatcher::BatchStats> Dispatcher::RunOnce() {
   // Fail closed: without a policy nothing is fetched.
@@ -247,10 +248,7 @@ void Dispatcher::AdmitMessage(InboundMessage& message, v1::Job* job, Plan* plan)
     PlanRejection(message, "decode_error", decoded.message(), plan);
     return;
   }
-  subjects::JobBinding binding;
-  binding.job_prefix = options_.prefixes.job;
-  binding.tenant_from = options_.tenant_from;
-  if (Status s = subjects::BindJob(subject, binding, job, &refusal_); !s.ok()) {
+  if (Status s = subjects::BindJob(subject, binding_, job, &refusal_); !s.ok()) {
     // Refused before judgement: what the body claimed and what the arrival says.
     rejected_.Clear();
     rejected_.set_reason(refusal_.reason);
@@ -278,6 +276,8 @@ void Dispatcher::ClaimJobIds() {
   }
   if (claims_.empty()) return;
   seams_.job_ids->ClaimMany(claims_, &answers_);
+  size_t unclaimed = 0;
+  const Status* first_error = nullptr;
   for (size_t k = 0; k < claimed_for_.size(); ++k) {
     const size_t i = claimed_for_[k];
     Plan* plan = &plans_[i];
@@ -287,8 +287,8 @@ void Dispatcher::ClaimJobIds() {
       plan->kind = Plan::Kind::kRetry;
       plan->retry_kind = "job_ids";
       plan->nak_delay = options_.retry_delay;
-      spdlog::warn("job {}: its id could not be claimed, left for redelivery: {}", job.job_id(),
-                   k < answers_.size() ? answers_[k].status().ToString() : "no answer");
+      ++unclaimed;
+      if (first_error == nullptr && k < answers_.size()) first_error = &answers_[k].status();
       continue;
     }
     if (!answers_[k]->conflict) continue;  // first use, or a retry of the same job
@@ -301,6 +301,11 @@ void Dispatcher::ClaimJobIds() {
     rejected_.set_job_digest(digests_[i]);
     rejected_.set_first_digest(answers_[k]->first_digest);
     PlanRejection(*batch_[i], &rejected_, plan);
+  }
+  if (unclaimed > 0) {
+    // One line per batch, not per job: a store that is down fails every claim.
+    spdlog::warn("{} job(s) left for redelivery: their ids could not be claimed: {}", unclaimed,
+                 first_error != nullptr ? first_error->ToString() : "no answer");
   }
 }
 

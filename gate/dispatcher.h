@@ -205,6 +205,7 @@ class Dispatcher {
   RateLimiter* const limiter_;
   metrics::GateMetrics* const metrics_;
   const DispatcherSeams seams_;
+  const subjects::JobBinding binding_;  // from options_: job prefix, tenant source
 
   // Per-batch buffers, reused so a warm dispatcher allocates little.
   InboundBatch batch_;
