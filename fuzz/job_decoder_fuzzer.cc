@@ -47,7 +47,9 @@ std::string Joined(const std::vector<std::string>& ids) {
 
 void Judge(Job job) {
   const SecretScanner& scanner = SecretScanner::Default();
-  if (!jobgate::subjects::NormalizeJob("job.fuzz.input", &job).ok()) return;
+  // A job is judged as the subject it arrived on; the fuzzed topic plays that subject.
+  const std::string subject = job.topic().empty() ? "job.fuzz.input" : job.topic();
+  if (!jobgate::subjects::NormalizeJob(subject, &job).ok()) return;
   jobgate::policy::Evaluation eval;
   for (const auto* policy : {&FixedPolicy(), &PackPolicy()}) {
     policy->Evaluate(job, &eval);

@@ -233,7 +233,16 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, Ga
         .On("max_message_bytes", dispatch.Integer(&d.max_message_bytes))
         .On("fetch_timeout", dispatch.Dur(&d.fetch_timeout))
         .On("publish_timeout", dispatch.Dur(&d.publish_timeout))
-        .On("retry_delay", dispatch.Dur(&d.retry_delay));
+        .On("retry_delay", dispatch.Dur(&d.retry_delay))
+        .On("tenant_from",
+            [&](const YAML::Node& n) -> Status {
+              if (!n.IsScalar() || !subjects::ParseTenantSource(n.Scalar(), &d.tenant_from)) {
+                return InvalidArgument(Where(file, n) +
+                                       "dispatch.tenant_from is body or subject_token");
+              }
+              return Status::Ok();
+            })
+        .On("job_id_ttl", dispatch.Dur(&config->job_id_ttl));
 
     std::vector<ApiToken> tokens;
     auto read_tokens = [&](const YAML::Node& list) -> Status {
@@ -331,6 +340,12 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, Ga
       s->duplicate_window = duplicate_window;
       s->memory_storage = storage == "memory";
       s->replicas = replicas;
+    }
+    if (config->job_id_ttl.count() != 0 &&
+        config->job_id_ttl <= std::chrono::milliseconds(duplicate_window)) {
+      return InvalidArgument(file +
+                             ": dispatch.job_id_ttl must exceed streams.duplicate_window (the "
+                             "claims guard the streams' deduplication)");
     }
     config->DeriveStreamSubjects();
     return Status::Ok();

@@ -27,7 +27,9 @@
 //     audit:     {name: AUDIT, retention: limits, max_age: 90d}
 //   consumer: {durable: jobgate, ack_wait: 30s, max_ack_pending: 20000}
 //   dispatch: {batch_size: 256, workers: 4, max_message_bytes: 1048576,
-//              fetch_timeout: 500ms, publish_timeout: 5s, retry_delay: 1s}
+//              fetch_timeout: 500ms, publish_timeout: 5s, retry_delay: 1s,
+//              tenant_from: body,        # or subject_token: job.<tenant>.<action...>
+//              job_id_ttl: 4m}           # job-id claims; default twice duplicate_window
 //
 // Durations are seconds or a number with ms, s, m, h or d. Unknown keys are errors, so a
 // typo never silently keeps a default. Plain values; thread-compatible.
@@ -65,6 +67,13 @@ struct GateConfig {
   LifecycleOptions lifecycle;  // lifecycle.replica defaults to "<host>-<pid>"
   std::chrono::milliseconds approval_ttl{24 * 3600 * 1000};
   std::chrono::milliseconds approval_sweep{30'000};
+  // How long the job-id store keeps a claim (gate/job_ids.h); 0: twice the streams'
+  // duplicate window. Must exceed the window.
+  std::chrono::milliseconds job_id_ttl{0};
+  std::chrono::milliseconds JobIdTtl() const {
+    return job_id_ttl.count() != 0 ? job_id_ttl
+                                   : std::chrono::milliseconds(2 * jobs_stream.duplicate_window);
+  }
 
   GateConfig();
   // Recomputes each stream's subjects from `prefixes` (call after changing them).

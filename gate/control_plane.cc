@@ -72,7 +72,11 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Deps& deps) {
   auto snapshots = NatsKvSnapshotStore::Open(deps.connection, kv);
   if (!snapshots.ok()) return snapshots.status();
   cp->snapshot_store_ = std::move(*snapshots);
-  cp->recent_jobs_ = std::make_unique<NatsRecentJobs>(deps.connection, config.jobs_stream.name);
+  subjects::JobBinding binding;
+  binding.job_prefix = config.prefixes.job;
+  binding.tenant_from = config.dispatch.tenant_from;
+  cp->recent_jobs_ = std::make_unique<NatsRecentJobs>(
+      deps.connection, config.jobs_stream.name, std::chrono::seconds(10), binding);
   cp->events_ =
       std::make_unique<NatsPolicyEventSink>(deps.connection, config.prefixes.policy_events);
 

@@ -11,6 +11,7 @@
 #include "gate/control_plane.h"
 #include "gate/dispatcher.h"
 #include "gate/heap.h"
+#include "gate/job_ids.h"
 #include "gate/nats_bus.h"
 #include "gate/throttle.h"
 #include "metrics/metrics.h"
@@ -102,6 +103,12 @@ int Daemon::Run() {
   std::unique_ptr<ControlPlane> control;
   const int workers = std::max(1, config_.dispatch.workers);
   std::vector<std::unique_ptr<NatsBus>> buses;
+  // One job-id store per dispatch thread (each awaits its own batch's claims).
+  std::vector<std::unique_ptr<NatsKvJobIdStore>> job_id_stores;
+  JobIdStoreOptions job_id_options;
+  job_id_options.ttl = config_.JobIdTtl();
+  job_id_options.replicas = config_.jobs_stream.replicas;
+  job_id_options.memory_storage = config_.jobs_stream.memory_storage;
   std::chrono::milliseconds backoff(100);
   while (!stopping() && static_cast<int>(buses.size()) < workers) {
     if (!connection->WaitConnected(std::chrono::milliseconds(200))) continue;
@@ -135,6 +142,14 @@ int Daemon::Run() {
       }
     }
     while (s.ok() && active_policy_.Get() != nullptr && static_cast<int>(buses.size()) < workers) {
+      if (job_id_stores.size() == buses.size()) {
+        auto store = NatsKvJobIdStore::Open(connection.get(), job_id_options);
+        if (!store.ok()) {
+          s = store.status();
+          break;
+        }
+        job_id_stores.push_back(std::move(store).value());
+      }
       auto attached = NatsBus::Attach(connection.get(), config_.consumer);
       if (!attached.ok()) {
         s = attached.status();
@@ -209,13 +224,14 @@ int Daemon::Run() {
     dispatch_options.max_publish_bytes = static_cast<size_t>(connection->max_payload());
     std::vector<std::thread> threads;
     for (auto& bus : buses) {
-      threads.emplace_back([&, bus = bus.get(), index = threads.size()] {
+      threads.emplace_back([&, bus = bus.get(), job_ids = job_id_stores[threads.size()].get(),
+                            index = threads.size()] {
         // Named for `top -H` and profilers. Threads nats.c starts from here (the
         // publish-ack delivery) inherit the name; its connection threads keep "jobgate".
         pthread_setname_np(pthread_self(), ("jg-dispatch-" + std::to_string(index)).c_str());
         Dispatcher dispatcher(
             dispatch_options, bus, &clock, &active_policy_, &limiter, &gate_metrics,
-            DispatcherSeams{&shadow_policy_, control->approvals(), &policy_metrics});
+            DispatcherSeams{&shadow_policy_, control->approvals(), &policy_metrics, job_ids});
         std::chrono::milliseconds pause(100);
         bool failing = false;
         while (!stopping()) {
@@ -238,6 +254,7 @@ int Daemon::Run() {
     spdlog::info("shutting down: stopped fetching; in-flight jobs acked");
     readiness_.consumer_attached = false;
     buses.clear();
+    job_id_stores.clear();
   }
   if (maintenance.joinable()) maintenance.join();
   api_router.store(nullptr, std::memory_order_release);

@@ -124,7 +124,8 @@ Dispatcher::Dispatcher(DispatcherOptions options, Bus* bus, const Clock* clock,
       policy_(policy),
       limiter_(limiter),
       metrics_(metrics),
-      seams_(seams) {}
+      seams_(seams),
+      binding_{options_.prefixes.job, options_.tenant_from} {}
 
 Result<Dispatcher::BatchStats> Dispatcher::RunOnce() {
   // Fail closed: without a policy nothing is fetched.
@@ -145,10 +146,19 @@ Result<Dispatcher::BatchStats> Dispatcher::RunOnce() {
   if (metrics_ != nullptr) metrics_->jobs_received.Increment(static_cast<double>(batch_.size()));
 
   plans_.assign(batch_.size(), Plan{});
+  if (admitted_.size() < batch_.size()) admitted_.resize(batch_.size());
   outbound_used_ = 0;
   holds_used_ = 0;
+  // Three phases: bind every message to its arrival, claim the admitted jobs' ids in one
+  // round trip, judge what is left.
   for (size_t i = 0; i < batch_.size(); ++i) {
     plans_[i].received_at = received_at;
+    AdmitMessage(*batch_[i], &admitted_[i], &plans_[i]);
+  }
+  if (seams_.job_ids != nullptr) ClaimJobIds();
+  for (size_t i = 0; i < batch_.size(); ++i) {
+    if (plans_[i].kind != Plan::Kind::kJudge) continue;
+    job_.Swap(&admitted_[i]);  // the next batch decodes into job_'s old allocations
     PlanMessage(*policy, shadow.get(), *batch_[i], &plans_[i]);
   }
   if (holds_used_ > 0) HoldAndRoute();
@@ -161,11 +171,18 @@ Result<Dispatcher::BatchStats> Dispatcher::RunOnce() {
 
 void Dispatcher::PlanRejection(InboundMessage& message, std::string reason, std::string error,
                                Plan* plan) {
+  rejected_.Clear();
+  rejected_.set_reason(std::move(reason));
+  rejected_.set_error(std::move(error));
+  PlanRejection(message, &rejected_, plan);
+}
+
+void Dispatcher::PlanRejection(InboundMessage& message, v1::RejectedMessage* rejected_in,
+                               Plan* plan) {
   plan->kind = Plan::Kind::kReject;
   const std::string body_sha = policy::Sha256Hex(message.data());
-  v1::RejectedMessage rejected;
-  rejected.set_reason(reason);
-  rejected.set_error(std::move(error));
+  v1::RejectedMessage& rejected = *rejected_in;
+  std::string reason = rejected.reason();
   rejected.set_subject(std::string(message.subject()));
   rejected.set_size(message.data().size());
   rejected.set_body_sha256(body_sha);
@@ -210,8 +227,7 @@ void Dispatcher::JudgeShadow(const policy::Policy& policy, const policy::Policy&
   }
 }
 
-void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy* shadow,
-                             InboundMessage& message, Plan* plan) {
+void Dispatcher::AdmitMessage(InboundMessage& message, v1::Job* job, Plan* plan) {
   const std::string_view subject = message.subject();
   if (message.data().size() > options_.max_message_bytes) {
     PlanRejection(message, "too_large",
@@ -227,16 +243,75 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
     return;
   }
   if (Status decoded = subjects::DecodeJobInto(
-          message.data(), subjects::FormatFromContentType(message.header("Content-Type")), &job_);
+          message.data(), subjects::FormatFromContentType(message.header("Content-Type")), job);
       !decoded.ok()) {
     PlanRejection(message, "decode_error", decoded.message(), plan);
     return;
   }
-  if (Status s = subjects::NormalizeJob(subject, &job_); !s.ok()) {
-    PlanRejection(message, job_.job_id().empty() ? "missing_job_id" : "invalid_job", s.message(),
-                  plan);
+  if (Status s = subjects::BindJob(subject, binding_, job, &refusal_); !s.ok()) {
+    // Refused before judgement: what the body claimed and what the arrival says.
+    rejected_.Clear();
+    rejected_.set_reason(refusal_.reason);
+    rejected_.set_error(s.message());
+    rejected_.set_field(refusal_.field);
+    rejected_.set_claimed(refusal_.claimed);
+    rejected_.set_bound(refusal_.bound);
+    rejected_.set_job_id(job->job_id());
+    rejected_.set_tenant_id(job->tenant_id());
+    PlanRejection(message, &rejected_, plan);
     return;
   }
+  plan->kind = Plan::Kind::kJudge;
+}
+
+void Dispatcher::ClaimJobIds() {
+  claims_.clear();
+  claimed_for_.clear();
+  if (digests_.size() < batch_.size()) digests_.resize(batch_.size());
+  for (size_t i = 0; i < batch_.size(); ++i) {
+    if (plans_[i].kind != Plan::Kind::kJudge) continue;
+    digests_[i] = JobDigest(admitted_[i]);
+    claims_.push_back(JobIdClaim{admitted_[i].tenant_id(), admitted_[i].job_id(), digests_[i]});
+    claimed_for_.push_back(i);
+  }
+  if (claims_.empty()) return;
+  seams_.job_ids->ClaimMany(claims_, &answers_);
+  size_t unclaimed = 0;
+  const Status* first_error = nullptr;
+  for (size_t k = 0; k < claimed_for_.size(); ++k) {
+    const size_t i = claimed_for_[k];
+    Plan* plan = &plans_[i];
+    const v1::Job& job = admitted_[i];
+    if (k >= answers_.size() || !answers_[k].ok()) {
+      // Fail closed: a job whose id could not be checked is not judged now.
+      plan->kind = Plan::Kind::kRetry;
+      plan->retry_kind = "job_ids";
+      plan->nak_delay = options_.retry_delay;
+      ++unclaimed;
+      if (first_error == nullptr && k < answers_.size()) first_error = &answers_[k].status();
+      continue;
+    }
+    if (!answers_[k]->conflict) continue;  // first use, or a retry of the same job
+    rejected_.Clear();
+    rejected_.set_reason("idempotency_conflict");
+    rejected_.set_error("job id '" + job.job_id() + "' of tenant '" + job.tenant_id() +
+                        "' was first used by a job with other content");
+    rejected_.set_job_id(job.job_id());
+    rejected_.set_tenant_id(job.tenant_id());
+    rejected_.set_job_digest(digests_[i]);
+    rejected_.set_first_digest(answers_[k]->first_digest);
+    PlanRejection(*batch_[i], &rejected_, plan);
+  }
+  if (unclaimed > 0) {
+    // One line per batch, not per job: a store that is down fails every claim.
+    spdlog::warn("{} job(s) left for redelivery: their ids could not be claimed: {}", unclaimed,
+                 first_error != nullptr ? first_error->ToString() : "no answer");
+  }
+}
+
+void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy* shadow,
+                             InboundMessage& message, Plan* plan) {
+  const std::string_view subject = message.subject();
 
   const auto eval_start = clock_->Now();
   policy.Evaluate(job_, &evaluation_);
@@ -314,6 +389,7 @@ void Dispatcher::HoldAndRoute() {
     Plan* plan = &plans_[hold.plan];
     if (!held_[i].ok()) {
       plan->kind = Plan::Kind::kRetry;
+      plan->retry_kind = "approval_store";
       plan->nak_delay = options_.retry_delay;
       spdlog::warn("job {} not held for approval, left for redelivery: {}", hold.job.job_id(),
                    held_[i].status().ToString());
@@ -420,7 +496,7 @@ void Dispatcher::Finish(const std::shared_ptr<const policy::Policy>& policy,
                         InboundMessage& message, const Plan& plan, BatchStats* stats) {
   if (plan.kind == Plan::Kind::kRetry) {
     ++stats->retried;
-    if (metrics_ != nullptr) metrics_->publish_errors.Add({{"kind", "approval_store"}}).Increment();
+    if (metrics_ != nullptr) metrics_->publish_errors.Add({{"kind", plan.retry_kind}}).Increment();
     if (Status s = message.NakWithDelay(plan.nak_delay); !s.ok() && metrics_ != nullptr) {
       metrics_->publish_errors.Add({{"kind", "nak"}}).Increment();
     }

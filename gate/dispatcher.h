@@ -1,7 +1,11 @@
 // The dispatch core: fetch a batch of jobs, judge each, route it, ack it.
 //
-// For every message of a batch: decode (protobuf or JSON), fill defaults from the
-// arrival subject, evaluate against the active policy, and publish
+// For every message of a batch: decode (protobuf or JSON), bind it to its arrival
+// (subjects/binding.h: the topic is the arrival subject, the tenant the body's or the
+// subject token's; a body that contradicts them is refused as topic_mismatch or
+// tenant_mismatch, never judged), claim its job id (gate/job_ids.h: the same tenant and
+// id with other content is refused as idempotency_conflict), evaluate against the active
+// policy, and publish
 //   * the DispatchedJob (job + decision + constraints) to its target subject:
 //       ALLOW, ALLOW_WITH_CONSTRAINTS, ALERT, REDACT, THROTTLE within rate -> worker.<rest>
 //       REQUIRE_APPROVAL (held in the approval store first)          -> approval.requests.<rest>
@@ -21,7 +25,9 @@
 // shadow's decision travels in the record and disagreements are counted.
 //
 // A message that cannot be read as a job (undecodable, no job_id, too large, a subject
-// with no <rest>) becomes a RejectedMessage on audit.rejected and is acked.
+// with no <rest>) or that is refused before judgement (topic_mismatch, tenant_mismatch,
+// idempotency_conflict) becomes a RejectedMessage on audit.rejected and is acked. A job
+// whose id the store cannot check is left for redelivery (fail closed).
 // A THROTTLE job over its rate is nak'ed with the delay until a token is due and
 // recorded only when it is finally dispatched.
 //
@@ -41,11 +47,13 @@
 #include "gate/active_policy.h"
 #include "gate/approvals.h"
 #include "gate/bus.h"
+#include "gate/job_ids.h"
 #include "gate/throttle.h"
 #include "jobgate/v1/jobgate.pb.h"
 #include "metrics/metrics.h"
 #include "policy/policy.h"
 #include "policy/status.h"
+#include "subjects/binding.h"
 #include "subjects/subjects.h"
 
 namespace jobgate::gate {
@@ -67,6 +75,8 @@ struct DispatcherOptions {
   // would exceed it is rejected as too_large rather than retried against a refusal
   // that cannot change.
   size_t max_publish_bytes = 0;
+  // Where a job's tenant comes from (subjects/binding.h).
+  subjects::TenantSource tenant_from = subjects::TenantSource::kBody;
 };
 
 // Headers on every dispatched job (worker, approval and denied subjects), besides
@@ -116,6 +126,7 @@ struct DispatcherSeams {
   const ActivePolicy* shadow = nullptr;              // the shadow policy (empty: none)
   ApprovalService* approvals = nullptr;              // holds REQUIRE_APPROVAL jobs
   metrics::PolicyMetrics* policy_metrics = nullptr;  // shadow disagreements
+  JobIdStore* job_ids = nullptr;                     // idempotency conflicts (none: unchecked)
 };
 
 class Dispatcher {
@@ -131,7 +142,7 @@ class Dispatcher {
     size_t dispatched = 0;  // judged, routed and acked
     size_t rejected = 0;    // recorded on audit.rejected and acked
     size_t throttled = 0;   // over rate, nak'ed with delay
-    size_t retried = 0;     // a publish or the approval store failed, nak'ed for redelivery
+    size_t retried = 0;  // a publish, the approval or the job-id store failed: nak'ed
   };
 
   // Fetches one batch (waiting up to fetch_timeout) and handles all of it. Returns the
@@ -143,16 +154,25 @@ class Dispatcher {
  private:
   // What to do with one inbound message once its publishes (if any) are acknowledged.
   struct Plan {
-    enum class Kind { kRoute, kReject, kThrottle, kRetry } kind = Kind::kRoute;
+    // kJudge: bound and claimed, not judged yet (between the phases of RunOnce).
+    enum class Kind { kJudge, kRoute, kReject, kThrottle, kRetry } kind = Kind::kRoute;
     size_t first_outbound = 0;
     size_t outbound_count = 0;
     std::chrono::milliseconds nak_delay{0};
     v1::Verdict verdict = v1::DENY;  // enforced decision (kRoute)
     int deciding_rule = -1;
     std::string reject_reason;  // kReject; also the throttling rule for kThrottle
+    const char* retry_kind = "";  // kRetry: the publish_errors kind that counts it
     std::chrono::steady_clock::time_point received_at;
   };
 
+  // Decodes and binds `message` into `job`; plans its rejection when it cannot be judged,
+  // else marks it kJudge.
+  void AdmitMessage(InboundMessage& message, v1::Job* job, Plan* plan);
+  // Claims the job ids of the batch's admitted jobs together; a conflict is rejected, a
+  // claim the store could not answer is left for redelivery.
+  void ClaimJobIds();
+  // Judges job_ (admitted from `message`) and plans its publishes.
   void PlanMessage(const policy::Policy& policy, const policy::Policy* shadow,
                    InboundMessage& message, Plan* plan);
   // The publishes of a judged job: to its target (unless `held` says its approval is
@@ -168,6 +188,9 @@ class Dispatcher {
   // Judges job_ with the shadow policy and records the outcome in decision_.
   void JudgeShadow(const policy::Policy& policy, const policy::Policy& shadow);
   void PlanRejection(InboundMessage& message, std::string reason, std::string error, Plan* plan);
+  // The same with the record's extra fields (job, values, digests) already set in
+  // `rejected`.
+  void PlanRejection(InboundMessage& message, v1::RejectedMessage* rejected, Plan* plan);
   // The next free slot of outbound_ (reused between batches), counted in `plan`.
   OutboundMessage& NextOutbound(Plan* plan);
   void Finish(const std::shared_ptr<const policy::Policy>& policy, InboundMessage& message,
@@ -182,6 +205,7 @@ class Dispatcher {
   RateLimiter* const limiter_;
   metrics::GateMetrics* const metrics_;
   const DispatcherSeams seams_;
+  const subjects::JobBinding binding_;  // from options_: job prefix, tenant source
 
   // Per-batch buffers, reused so a warm dispatcher allocates little.
   InboundBatch batch_;
@@ -189,6 +213,13 @@ class Dispatcher {
   std::vector<OutboundMessage> outbound_;  // slots [0, outbound_used_) are this batch's
   size_t outbound_used_ = 0;
   std::vector<Status> results_;
+  std::vector<v1::Job> admitted_;  // admitted_[i]: batch_[i]'s job between the phases
+  std::vector<std::string> digests_;
+  std::vector<JobIdClaim> claims_;
+  std::vector<size_t> claimed_for_;  // claims_[k] is batch_[claimed_for_[k]]'s
+  std::vector<Result<JobIdAnswer>> answers_;
+  subjects::BindingRefusal refusal_;
+  v1::RejectedMessage rejected_;
   policy::Evaluation evaluation_;
   policy::Evaluation shadow_evaluation_;
   v1::Job job_;

@@ -9,8 +9,11 @@
 namespace jobgate::gate {
 
 NatsRecentJobs::NatsRecentJobs(NatsConnection* connection, std::string stream,
-                               std::chrono::milliseconds timeout)
-    : connection_(connection), stream_(std::move(stream)), timeout_(timeout) {}
+                               std::chrono::milliseconds timeout, subjects::JobBinding binding)
+    : connection_(connection),
+      stream_(std::move(stream)),
+      timeout_(timeout),
+      binding_(std::move(binding)) {}
 
 Result<std::vector<v1::Job>> NatsRecentJobs::Fetch(size_t max_jobs) {
   std::vector<v1::Job> jobs;
@@ -33,13 +36,13 @@ Result<std::vector<v1::Job>> NatsRecentJobs::Fetch(size_t max_jobs) {
   read.timeout = timeout_;
   jobs.reserve(static_cast<size_t>(last - start + 1));
   const Status status =
-      ReadStream(js.get(), read, last, [&jobs](natsMsg* msg, const jsMsgMetaData&) {
+      ReadStream(js.get(), read, last, [&jobs, this](natsMsg* msg, const jsMsgMetaData&) {
         const char* content_type = nullptr;
         natsMsgHeader_Get(msg, "Content-Type", &content_type);
         auto job = subjects::DecodeJob(
             std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))),
             subjects::FormatFromContentType(content_type != nullptr ? content_type : ""));
-        if (job.ok() && subjects::NormalizeJob(natsMsg_GetSubject(msg), &*job).ok()) {
+        if (job.ok() && subjects::BindJob(natsMsg_GetSubject(msg), binding_, &*job).ok()) {
           jobs.push_back(std::move(*job));
         }
       });

@@ -10,21 +10,26 @@
 
 #include "gate/nats_bus.h"
 #include "gate/policy_lifecycle.h"
+#include "subjects/binding.h"
 
 namespace jobgate::gate {
 
 // Reads the most recent jobs retained in `stream` with a short-lived ordered consumer.
-// Messages that do not decode as jobs are skipped (they were rejected when they came).
+// Each is bound to its subject as the dispatcher binds it (`binding`); messages that do
+// not decode as jobs, or that the binding refuses, are skipped (they were rejected when
+// they came).
 class NatsRecentJobs final : public RecentJobs {
  public:
   NatsRecentJobs(NatsConnection* connection, std::string stream,
-                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                 std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                 subjects::JobBinding binding = {});
   Result<std::vector<v1::Job>> Fetch(size_t max_jobs) override;
 
  private:
   NatsConnection* connection_;
   const std::string stream_;
   const std::chrono::milliseconds timeout_;
+  const subjects::JobBinding binding_;
 };
 
 // Publishes each event to JetStream on `subject` (audit.policy), as protobuf. A failed

@@ -2,6 +2,8 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include "subjects/binding.h"
+
 namespace jobgate::subjects {
 
 BodyFormat FormatFromContentType(std::string_view content_type) {
@@ -82,10 +84,7 @@ Result<v1::Job> DecodeJob(std::string_view body, BodyFormat format) {
 }
 
 Status NormalizeJob(std::string_view subject, v1::Job* job) {
-  if (job->job_id().empty()) return InvalidArgument("job has no job_id");
-  if (job->tenant_id().empty()) job->set_tenant_id("default");
-  if (job->topic().empty()) job->set_topic(std::string(subject));
-  return Status::Ok();
+  return BindJob(subject, JobBinding{}, job);
 }
 
 namespace {

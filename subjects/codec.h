@@ -37,7 +37,9 @@ Status DecodeJobInto(std::string_view body, BodyFormat format, v1::Job* job);
 std::string UnknownFieldsPath(const v1::Job& job);
 
 // Fills defaults the contract names: tenant_id "default"; topic = `subject` when empty.
-// Returns an error when the job cannot be judged (no job_id).
+// Returns an error when the job cannot be judged: no job_id, or a body topic other than
+// `subject` (subjects/binding.h BindJob with the body's tenant; the gate binds with its
+// configured JobBinding).
 Status NormalizeJob(std::string_view subject, v1::Job* job);
 
 // Proto3 JSON with the .proto's snake_case names. `pretty` indents by two spaces.

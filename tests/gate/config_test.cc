@@ -89,6 +89,30 @@ TEST(ConfigTest, UnknownKeysAndBadValuesAreErrorsWithPositions) {
   EXPECT_FALSE(s.ok());
 }
 
+TEST(ConfigTest, TenantSourceAndJobIdTtl) {
+  GateConfig config;
+  EXPECT_EQ(config.dispatch.tenant_from, subjects::TenantSource::kBody);
+  EXPECT_EQ(config.JobIdTtl(), std::chrono::minutes(4));  // twice the duplicate window
+  ASSERT_TRUE(ApplyConfigYaml("streams: {duplicate_window: 5m}\n"
+                              "dispatch: {tenant_from: subject_token}\n",
+                              "g.yaml", &config)
+                  .ok());
+  EXPECT_EQ(config.dispatch.tenant_from, subjects::TenantSource::kSubjectToken);
+  EXPECT_EQ(config.JobIdTtl(), std::chrono::minutes(10));
+  ASSERT_TRUE(ApplyConfigYaml("dispatch: {job_id_ttl: 6m}\n", "g.yaml", &config).ok());
+  EXPECT_EQ(config.JobIdTtl(), std::chrono::minutes(6));
+
+  GateConfig fresh;
+  const Status bad_source = ApplyConfigYaml("dispatch: {tenant_from: header}\n", "g.yaml", &fresh);
+  EXPECT_NE(bad_source.message().find("tenant_from is body or subject_token"), std::string::npos)
+      << bad_source.ToString();
+  // Claims that expire inside the duplicate window would let a conflicting job be
+  // dropped downstream: refused.
+  const Status short_ttl = ApplyConfigYaml("dispatch: {job_id_ttl: 2m}\n", "g.yaml", &fresh);
+  EXPECT_NE(short_ttl.message().find("must exceed streams.duplicate_window"), std::string::npos)
+      << short_ttl.ToString();
+}
+
 TEST(ConfigTest, Helpers) {
   EXPECT_EQ(SplitServerList("nats://a:1, nats://b:2,,"),
             (std::vector<std::string>{"nats://a:1", "nats://b:2"}));

@@ -5,7 +5,9 @@
 // back. Afterwards every job published is accounted for exactly once: in WORK, in
 // APPROVALS, denied on audit.denied or rejected on audit.rejected, never in two places,
 // never twice, and with a decision record on audit.decisions (for an unreadable message,
-// which has no job to decide on, its RejectedMessage is the record).
+// which has no job to decide on, its RejectedMessage is the record). Some jobs reuse the
+// job id of an earlier one with other content: of each such pair exactly one is judged
+// and the other refused as idempotency_conflict, whatever the faults.
 //
 // Every server runs the deploy configs' users and least-privilege permissions
 // (deploy/nats/permissions.conf): jobs come from the `agent` user, the gate runs as
@@ -104,19 +106,31 @@ constexpr const char* kPlaceNames[kPlaces] = {"WORK", "APPROVALS", "audit.denied
                                               "audit.rejected"};
 
 struct JobSpec {
-  std::string id;
+  std::string id;  // the accounting key: the job id, or "<job id>#<label>" for a collision
   Place expected = kWork;
   std::string subject;
   std::string body;
+  // A collision: another job under the job id of jobs[collides_with], with other content
+  // (a label). Whichever of the two the gate claims first is judged, the other refused
+  // as idempotency_conflict; the accounting accepts either order.
+  int64_t collides_with = -1;
 };
 
+// The accounting key of a job as the gate published it (a collision carries its label).
+std::string KeyOf(const v1::Job& job) {
+  auto it = job.labels().find("collision");
+  return it == job.labels().end() ? job.job_id() : job.job_id() + "#" + it->second;
+}
+
 // A seeded mix: 60% allowed (plain or constrained), 20% denied (no rule, or
-// TERMINATE), 10% held for approval, 10% unreadable (each body distinct, so its
-// rejection record can be matched to it by the body's SHA-256).
+// TERMINATE), 10% held for approval, 5% unreadable (each body distinct, so its
+// rejection record can be matched to it by the body's SHA-256), 5% collisions: a job
+// under the id of an earlier judged job of the mix, with other content.
 std::vector<JobSpec> MakeJobs(int64_t n, std::mt19937_64& rng) {
   std::vector<JobSpec> jobs;
   jobs.reserve(static_cast<size_t>(n));
   std::uniform_int_distribution<int> pick(0, 99);
+  std::vector<int64_t> originals;  // judged jobs no collision has used yet
   for (int64_t i = 0; i < n; ++i) {
     JobSpec spec;
     spec.id = "fault-" + std::to_string(i);
@@ -124,6 +138,23 @@ std::vector<JobSpec> MakeJobs(int64_t n, std::mt19937_64& rng) {
     v1::Job job;
     job.set_job_id(spec.id);
     job.mutable_actor()->set_agent_id("agent-" + std::to_string(i % 7));
+    if (roll >= 95 && !originals.empty()) {
+      const size_t at = std::uniform_int_distribution<size_t>(0, originals.size() - 1)(rng);
+      const int64_t original = originals[at];
+      originals[at] = originals.back();
+      originals.pop_back();
+      v1::Job other;
+      EXPECT_TRUE(other.ParseFromString(jobs[static_cast<size_t>(original)].body));
+      (*other.mutable_labels())["collision"] = "c" + std::to_string(i);
+      spec.id = KeyOf(other);
+      spec.expected = kRejected;
+      spec.subject = jobs[static_cast<size_t>(original)].subject;
+      spec.body = other.SerializeAsString();
+      spec.collides_with = original;
+      jobs.push_back(std::move(spec));
+      continue;
+    }
+    if (roll < 90) originals.push_back(i);
     if (roll < 60) {
       spec.expected = kWork;
       spec.subject = roll % 2 == 0 ? "job.read.file" : "job.shell.exec";
@@ -201,6 +232,8 @@ struct Ledger {
   size_t misrouted = 0;               // in a place it should not be
   size_t missing_records = 0;         // no decision record
   size_t unknown = 0;                 // a message for no job published
+  size_t collisions = 0;              // jobs reusing an earlier job's id
+  size_t collisions_swapped = 0;      // of which the original was the one refused
   std::vector<std::string> problems;  // the first few, for the failure message
 
   bool clean() const {
@@ -213,7 +246,7 @@ struct Ledger {
 
 std::string DispatchedId(const StoredMessage& m) {
   v1::DispatchedJob d;
-  return d.ParseFromString(m.data) ? d.job().job_id() : "";
+  return d.ParseFromString(m.data) ? KeyOf(d.job()) : "";
 }
 
 Ledger Account(JetStreamClient& inspector, const std::vector<JobSpec>& jobs) {
@@ -222,7 +255,17 @@ Ledger Account(JetStreamClient& inspector, const std::vector<JobSpec>& jobs) {
   std::unordered_map<std::string, size_t> by_body_sha;
   for (size_t i = 0; i < jobs.size(); ++i) {
     index.emplace(jobs[i].id, i);
-    if (jobs[i].expected == kRejected) by_body_sha.emplace(policy::Sha256Hex(jobs[i].body), i);
+    if (jobs[i].expected == kRejected || jobs[i].collides_with >= 0) {
+      by_body_sha.emplace(policy::Sha256Hex(jobs[i].body), i);
+    }
+  }
+  // Either job of a collision may be the one refused: the original when the collision
+  // was claimed first (a redelivery of the original after a kill can come later).
+  for (const JobSpec& job : jobs) {
+    if (job.collides_with >= 0) {
+      by_body_sha.emplace(policy::Sha256Hex(jobs[static_cast<size_t>(job.collides_with)].body),
+                          static_cast<size_t>(job.collides_with));
+    }
   }
   std::vector<std::array<int, kPlaces>> seen(jobs.size(), std::array<int, kPlaces>{});
   std::vector<int> records(jobs.size(), 0);
@@ -259,7 +302,7 @@ Ledger Account(JetStreamClient& inspector, const std::vector<JobSpec>& jobs) {
     record.ParseFromString(m.data);
     if (record.has_approval()) continue;  // an approval's resolution or attempt, not a judgement
     ++ledger.records;
-    auto it = index.find(record.decision().job_id());
+    auto it = index.find(KeyOf(record.job()));
     if (it == index.end()) {
       ++ledger.unknown;
       ledger.Problem("decision record for unknown job '" + record.decision().job_id() + "'");
@@ -268,8 +311,22 @@ Ledger Account(JetStreamClient& inspector, const std::vector<JobSpec>& jobs) {
     ++records[it->second];
   }
 
+  // The order the gate claimed a collision's two jobs in decides which is refused.
+  std::vector<Place> expected(jobs.size());
+  for (size_t i = 0; i < jobs.size(); ++i) expected[i] = jobs[i].expected;
   for (size_t i = 0; i < jobs.size(); ++i) {
-    const JobSpec& job = jobs[i];
+    if (jobs[i].collides_with < 0) continue;
+    const size_t original = static_cast<size_t>(jobs[i].collides_with);
+    ++ledger.collisions;
+    if (seen[original][kRejected] > 0 && seen[i][kRejected] == 0) {
+      expected[i] = jobs[original].expected;
+      expected[original] = kRejected;
+      ++ledger.collisions_swapped;
+    }
+  }
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    JobSpec job = jobs[i];
+    job.expected = expected[i];
     int total = 0;
     for (int p = 0; p < kPlaces; ++p) {
       total += seen[i][p];
@@ -380,12 +437,14 @@ class FaultTest : public ::testing::Test {
         "FAULT_RESULT test=%s seed=%llu jobs=%zu published=%zu publish_retries=%zu "
         "jobs_stored=%lld %s work=%zu approvals=%zu denied=%zu rejected=%zu records=%zu "
         "lost=%zu duplicates=%zu duplicates_work=%zu duplicates_approvals=%zu misrouted=%zu "
-        "missing_records=%zu unknown=%zu account_reads=%d seconds=%.1f\n",
+        "missing_records=%zu unknown=%zu collisions=%zu collisions_swapped=%zu "
+        "account_reads=%d seconds=%.1f\n",
         test.c_str(), static_cast<unsigned long long>(knobs_.seed), jobs_.size(), publisher.acked(),
         publisher.retries(), static_cast<long long>(stored), faults.c_str(), ledger.held[kWork],
         ledger.held[kApprovals], ledger.held[kDenied], ledger.held[kRejected], ledger.records,
         ledger.lost, ledger.duplicates, ledger.duplicates_work, ledger.duplicates_approvals,
-        ledger.misrouted, ledger.missing_records, ledger.unknown, account_reads, secs);
+        ledger.misrouted, ledger.missing_records, ledger.unknown, ledger.collisions,
+        ledger.collisions_swapped, account_reads, secs);
     std::fflush(stdout);
     EXPECT_EQ(publisher.acked(), jobs_.size());
     EXPECT_EQ(stored, static_cast<int64_t>(jobs_.size()));

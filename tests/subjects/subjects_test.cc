@@ -79,9 +79,12 @@ TEST(CodecTest, NormalizeFillsDefaultsAndRequiresJobId) {
   ASSERT_TRUE(NormalizeJob("job.a.b", &job).ok());
   EXPECT_EQ(job.tenant_id(), "default");
   EXPECT_EQ(job.topic(), "job.a.b");
-  job.set_topic("job.explicit");
+  // A body topic is the arrival subject or refused: the job is judged as where it goes.
   ASSERT_TRUE(NormalizeJob("job.a.b", &job).ok());
-  EXPECT_EQ(job.topic(), "job.explicit");
+  EXPECT_EQ(job.topic(), "job.a.b");
+  job.set_topic("job.explicit");
+  EXPECT_FALSE(NormalizeJob("job.a.b", &job).ok());
+  EXPECT_EQ(job.topic(), "job.explicit");  // left as decoded
 }
 
 // A field number no jobgate.v1 message uses, as a newer schema would add it.
