@@ -22,8 +22,15 @@
 //
 // A message that cannot be read as a job (undecodable, no job_id, too large, a subject
 // with no <rest>) becomes a RejectedMessage on audit.rejected and is acked.
-// A THROTTLE job over its rate is nak'ed with the delay until a token is due and
-// recorded only when it is finally dispatched.
+// A THROTTLE job over its rate is recorded only when it is finally dispatched. Until then,
+// with a deferred prefix set (the daemon's default), it is parked: its original bytes are
+// published to `<deferred prefix>.<key token>` (gate/deferred.h) and the message is acked
+// once the stream stored the park, so a flood on one key never fills the job consumer's
+// ack window; a park that fails is nak'ed for redelivery like any failed publish. A
+// redelivered THROTTLE job is parked without taking a token: it may be parked already
+// (the gate stopped between the park and the ack), and its park msg id makes the second
+// park a duplicate the stream drops. Without a deferred prefix (the dispatcher that
+// re-judges parked jobs) an over-rate job is nak'ed with the delay until a token is due.
 //
 // Ownership: the Dispatcher borrows the bus, clock, policy holder, rate limiter, metrics
 // and the optional seams (any may be null); all must outlive it.
@@ -67,6 +74,9 @@ struct DispatcherOptions {
   // would exceed it is rejected as too_large rather than retried against a refusal
   // that cannot change.
   size_t max_publish_bytes = 0;
+  // Non-empty: over-rate THROTTLE jobs are parked under this subject prefix; empty: they
+  // are nak'ed with the delay until a token is due.
+  std::string deferred_prefix;
 };
 
 // Headers on every dispatched job (worker, approval and denied subjects), besides
@@ -131,6 +141,7 @@ class Dispatcher {
     size_t dispatched = 0;  // judged, routed and acked
     size_t rejected = 0;    // recorded on audit.rejected and acked
     size_t throttled = 0;   // over rate, nak'ed with delay
+    size_t parked = 0;      // over rate, parked in the deferred stream and acked
     size_t retried = 0;     // a publish or the approval store failed, nak'ed for redelivery
   };
 
@@ -143,13 +154,13 @@ class Dispatcher {
  private:
   // What to do with one inbound message once its publishes (if any) are acknowledged.
   struct Plan {
-    enum class Kind { kRoute, kReject, kThrottle, kRetry } kind = Kind::kRoute;
+    enum class Kind { kRoute, kReject, kThrottle, kPark, kRetry } kind = Kind::kRoute;
     size_t first_outbound = 0;
     size_t outbound_count = 0;
     std::chrono::milliseconds nak_delay{0};
     v1::Verdict verdict = v1::DENY;  // enforced decision (kRoute)
     int deciding_rule = -1;
-    std::string reject_reason;  // kReject; also the throttling rule for kThrottle
+    std::string reject_reason;  // kReject; also the throttling rule for kThrottle, kPark
     std::chrono::steady_clock::time_point received_at;
   };
 
@@ -160,6 +171,9 @@ class Dispatcher {
   // the job was held for approval.
   void PlanRoute(const v1::Job& job, const v1::Decision& decision, InboundMessage& message,
                  const Held* held, Plan* plan);
+  // Plans the park of job_ (over the rate of `rule`, or of its first rate when no rule is
+  // named) under the deferred prefix.
+  void PlanPark(InboundMessage& message, std::string rule, Plan* plan);
   // Rejects `message` as too_large when `bytes` do not fit options_.max_publish_bytes.
   bool RejectIfUnpublishable(InboundMessage& message, size_t bytes, const char* what, Plan* plan);
   // Writes the batch's held jobs to the approval store together, then plans their
