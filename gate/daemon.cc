@@ -265,6 +265,12 @@ int Daemon::Run() {
             pause = std::chrono::milliseconds(100);
             continue;
           }
+          if (reinjects && stats.status().code() == StatusCode::kFailedPrecondition) {
+            // No policy: the job workers report it (a line that says they fetch nothing);
+            // parked jobs simply wait.
+            PauseUnlessStopped(config_.dispatch.fetch_timeout);
+            continue;
+          }
           if (!failing) spdlog::warn("fetch failed: {}; retrying", stats.status().ToString());
           failing = true;
           PauseUnlessStopped(pause);

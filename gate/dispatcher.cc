@@ -139,6 +139,16 @@ Result<Dispatcher::BatchStats> Dispatcher::RunOnce() {
   // One snapshot for the whole batch, read after the fetch returned: a job that arrives
   // after a swap is judged by the new snapshot; a swap mid-batch applies from the next.
   const std::shared_ptr<const policy::Policy> policy = policy_->Get();
+  if (policy == nullptr) {
+    // Withdrawn while the fetch waited: nothing is judged without a policy (fail closed).
+    for (const auto& message : batch_) {
+      if (!message->NakWithDelay(options_.retry_delay).ok() && metrics_ != nullptr) {
+        metrics_->publish_errors.Add({{"kind", "nak"}}).Increment();
+      }
+    }
+    batch_.clear();
+    return FailedPrecondition("no active policy");
+  }
   const std::shared_ptr<const policy::Policy> shadow =
       seams_.shadow != nullptr ? seams_.shadow->Get() : nullptr;
   const auto received_at = clock_->Now();
