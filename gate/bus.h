@@ -36,6 +36,8 @@ class InboundMessage {
   virtual std::string_view header(std::string_view key) const = 0;
   // Position in the job stream; stable across redeliveries (0 when unknown).
   virtual uint64_t stream_sequence() const = 0;
+  // Whether the stream delivered this message before (false when unknown).
+  virtual bool redelivered() const { return false; }
 
   // Tells the stream the message is done with.
   virtual Status Ack() = 0;

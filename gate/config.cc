@@ -134,6 +134,9 @@ GateConfig::GateConfig() {
   approvals_stream.max_age = std::chrono::hours(24 * 30);
   audit_stream.name = "AUDIT";
   audit_stream.max_age = std::chrono::hours(24 * 90);
+  deferred_stream.name = "JOBS_DEFERRED";  // max_age 0: a parked job waits until routed
+  deferred_stream.allow_direct = true;
+  deferred_stream.discard_new = true;
   DeriveStreamSubjects();
 }
 
@@ -143,6 +146,7 @@ void GateConfig::DeriveStreamSubjects() {
   approvals_stream.subjects = {prefixes.approval + ".>"};
   audit_stream.subjects = {prefixes.decisions + ".>", prefixes.denied + ".>", prefixes.rejected,
                            prefixes.policy_events, prefixes.alert + ".>"};
+  deferred_stream.subjects = {prefixes.deferred + ".>"};
   consumer.stream = jobs_stream.name;
   dispatch.prefixes = prefixes;
 }
@@ -195,7 +199,8 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, Ga
         .On("rejected", subjects_reader.String(&p.rejected))
         .On("policy_events", subjects_reader.String(&p.policy_events))
         .On("alert", subjects_reader.String(&p.alert))
-        .On("api", subjects_reader.String(&p.api));
+        .On("api", subjects_reader.String(&p.api))
+        .On("deferred", subjects_reader.String(&p.deferred));
 
     std::chrono::seconds duplicate_window = config->jobs_stream.duplicate_window;
     std::string storage = "file";
@@ -216,8 +221,12 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, Ga
             [&](const YAML::Node& n) {
               return ReadStream(file, n, "streams.approvals", &config->approvals_stream);
             })
-        .On("audit", [&](const YAML::Node& n) {
-          return ReadStream(file, n, "streams.audit", &config->audit_stream);
+        .On("audit",
+            [&](const YAML::Node& n) {
+              return ReadStream(file, n, "streams.audit", &config->audit_stream);
+            })
+        .On("deferred", [&](const YAML::Node& n) {
+          return ReadStream(file, n, "streams.deferred", &config->deferred_stream);
         });
 
     ConsumerSpec& consumer = config->consumer;
@@ -242,7 +251,8 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, Ga
               }
               return Status::Ok();
             })
-        .On("job_id_ttl", dispatch.Dur(&config->job_id_ttl));
+        .On("job_id_ttl", dispatch.Dur(&config->job_id_ttl))
+        .On("defer_throttled", dispatch.Bool(&config->defer_throttled));
 
     std::vector<ApiToken> tokens;
     auto read_tokens = [&](const YAML::Node& list) -> Status {
@@ -336,7 +346,7 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, Ga
     if (d.workers <= 0) return InvalidArgument(file + ": dispatch.workers must be positive");
     if (replicas <= 0) return InvalidArgument(file + ": streams.replicas must be positive");
     for (StreamSpec* s : {&config->jobs_stream, &config->work_stream, &config->approvals_stream,
-                          &config->audit_stream}) {
+                          &config->audit_stream, &config->deferred_stream}) {
       s->duplicate_window = duplicate_window;
       s->memory_storage = storage == "memory";
       s->replicas = replicas;

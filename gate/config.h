@@ -16,7 +16,8 @@
 //   log_level: info                              # trace, debug, info, warn, error
 //   subjects: {job: job, worker: worker, approval: approval.requests, decisions:
 //              audit.decisions, denied: audit.denied, rejected: audit.rejected,
-//              policy_events: audit.policy, alert: alert, api: jobgate.api}
+//              policy_events: audit.policy, alert: alert, api: jobgate.api,
+//              deferred: jobgate.deferred}
 //   streams:
 //     duplicate_window: 2m
 //     storage: file                              # or memory
@@ -25,11 +26,15 @@
 //     work:      {name: WORK, retention: limits, max_age: 7d}
 //     approvals: {name: APPROVALS, retention: limits, max_age: 30d}
 //     audit:     {name: AUDIT, retention: limits, max_age: 90d}
+//     deferred:  {name: JOBS_DEFERRED, retention: limits, max_age: 0, max_bytes: -1}
+//                                                # parked over-rate jobs; 0: kept until
+//                                                # routed. Full: parks fail, jobs stay on JOBS
 //   consumer: {durable: jobgate, ack_wait: 30s, max_ack_pending: 20000}
 //   dispatch: {batch_size: 256, workers: 4, max_message_bytes: 1048576,
 //              fetch_timeout: 500ms, publish_timeout: 5s, retry_delay: 1s,
 //              tenant_from: body,        # or subject_token: job.<tenant>.<action...>
-//              job_id_ttl: 4m}           # job-id claims; default twice duplicate_window
+//              job_id_ttl: 4m,           # job-id claims; default twice duplicate_window
+//              defer_throttled: true}    # false: over-rate jobs are nak'ed on JOBS
 //
 // Durations are seconds or a number with ms, s, m, h or d. Unknown keys are errors, so a
 // typo never silently keeps a default. Plain values; thread-compatible.
@@ -59,6 +64,11 @@ struct GateConfig {
   StreamSpec work_stream;
   StreamSpec approvals_stream;
   StreamSpec audit_stream;
+  // Parked over-rate THROTTLE jobs (gate/deferred.h): direct get on, discard new.
+  StreamSpec deferred_stream;
+  // Over-rate THROTTLE jobs are parked in deferred_stream and re-judged from there; off,
+  // they are nak'ed with a delay and stay pending on the job consumer.
+  bool defer_throttled = true;
   ConsumerSpec consumer;
   DispatcherOptions dispatch;
   std::vector<ApiToken> api_tokens;
@@ -79,7 +89,7 @@ struct GateConfig {
   // Recomputes each stream's subjects from `prefixes` (call after changing them).
   void DeriveStreamSubjects();
   std::vector<const StreamSpec*> streams() const {
-    return {&jobs_stream, &work_stream, &approvals_stream, &audit_stream};
+    return {&jobs_stream, &work_stream, &approvals_stream, &audit_stream, &deferred_stream};
   }
 };
 

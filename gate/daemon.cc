@@ -9,10 +9,12 @@
 #include <vector>
 
 #include "gate/control_plane.h"
+#include "gate/deferred.h"
 #include "gate/dispatcher.h"
 #include "gate/heap.h"
 #include "gate/job_ids.h"
 #include "gate/nats_bus.h"
+#include "gate/nats_deferred.h"
 #include "gate/throttle.h"
 #include "metrics/metrics.h"
 #include "policy/policy.h"
@@ -102,15 +104,19 @@ int Daemon::Run() {
   SystemClock clock;
   std::unique_ptr<ControlPlane> control;
   const int workers = std::max(1, config_.dispatch.workers);
+  // With deferral, one more bus: the publisher of the dispatcher that re-judges parked jobs.
+  const int buses_needed = workers + (config_.defer_throttled ? 1 : 0);
   std::vector<std::unique_ptr<NatsBus>> buses;
-  // One job-id store per dispatch thread (each awaits its own batch's claims).
+  // One job-id store per dispatch thread (each awaits its own batch's claims), the thread
+  // that re-judges parked jobs included.
   std::vector<std::unique_ptr<NatsKvJobIdStore>> job_id_stores;
   JobIdStoreOptions job_id_options;
   job_id_options.ttl = config_.JobIdTtl();
   job_id_options.replicas = config_.jobs_stream.replicas;
   job_id_options.memory_storage = config_.jobs_stream.memory_storage;
+  std::unique_ptr<NatsDeferredStore> deferred_store;
   std::chrono::milliseconds backoff(100);
-  while (!stopping() && static_cast<int>(buses.size()) < workers) {
+  while (!stopping() && static_cast<int>(buses.size()) < buses_needed) {
     if (!connection->WaitConnected(std::chrono::milliseconds(200))) continue;
     readiness_.connected = true;
     Status s;
@@ -141,7 +147,17 @@ int Daemon::Run() {
         spdlog::warn("{}: not consuming jobs; /readyz stays 503 (fail closed)", s.message());
       }
     }
-    while (s.ok() && active_policy_.Get() != nullptr && static_cast<int>(buses.size()) < workers) {
+    if (s.ok() && config_.defer_throttled && deferred_store == nullptr) {
+      auto opened = NatsDeferredStore::Open(connection.get(), config_.deferred_stream.name,
+                                            config_.prefixes.deferred);
+      if (opened.ok()) {
+        deferred_store = std::move(opened).value();
+      } else {
+        s = opened.status();
+      }
+    }
+    while (s.ok() && active_policy_.Get() != nullptr &&
+           static_cast<int>(buses.size()) < buses_needed) {
       if (job_id_stores.size() == buses.size()) {
         auto store = NatsKvJobIdStore::Open(connection.get(), job_id_options);
         if (!store.ok()) {
@@ -157,7 +173,7 @@ int Daemon::Run() {
       }
       buses.push_back(std::move(attached).value());
     }
-    if (static_cast<int>(buses.size()) == workers) {
+    if (static_cast<int>(buses.size()) == buses_needed) {
       readiness_.consumer_attached = true;
       spdlog::info("consumer {}/{} attached by {} worker(s); ready", config_.consumer.stream,
                    config_.consumer.durable, workers);
@@ -177,6 +193,10 @@ int Daemon::Run() {
   std::thread maintenance;
   prometheus::Gauge& queue_pending =
       gate_metrics.queue_pending.Add({{"stream", config_.consumer.stream}});
+  prometheus::Gauge* deferred_pending =
+      config_.defer_throttled
+          ? &gate_metrics.queue_pending.Add({{"stream", config_.deferred_stream.name}})
+          : nullptr;
   if (control != nullptr) {
     maintenance = std::thread([&] {
       pthread_setname_np(pthread_self(), "jg-maintenance");
@@ -212,6 +232,11 @@ int Daemon::Run() {
         if (consumer.ok()) {
           queue_pending.Set(static_cast<double>(consumer->num_pending));
         }
+        // Parked over-rate jobs: every message of the deferred stream waits for a token.
+        if (deferred_pending != nullptr) {
+          auto parked = connection->StreamMessageCount(config_.deferred_stream.name);
+          if (parked.ok()) deferred_pending->Set(static_cast<double>(*parked));
+        }
         PauseUnlessStopped(std::chrono::milliseconds(1000));
       }
     });
@@ -222,15 +247,30 @@ int Daemon::Run() {
     DispatcherOptions dispatch_options = config_.dispatch;
     // Attached, so connected: the server has announced its max_payload.
     dispatch_options.max_publish_bytes = static_cast<size_t>(connection->max_payload());
+    if (config_.defer_throttled) dispatch_options.deferred_prefix = config_.prefixes.deferred;
+    // Parked jobs come back through a dispatcher of their own that fetches from the
+    // scheduler: judged like new jobs, nak'ed (left parked) while still over rate.
+    std::unique_ptr<DeferredScheduler> scheduler;
+    DispatcherOptions reinject_options = dispatch_options;
+    reinject_options.deferred_prefix.clear();
+    if (config_.defer_throttled) {
+      scheduler =
+          std::make_unique<DeferredScheduler>(deferred_store.get(), buses.back().get(), &clock);
+    }
     std::vector<std::thread> threads;
-    for (auto& bus : buses) {
-      threads.emplace_back([&, bus = bus.get(), job_ids = job_id_stores[threads.size()].get(),
-                            index = threads.size()] {
+    for (int index = 0; index < buses_needed; ++index) {
+      const bool reinjects = index == workers;  // the extra bus: its publisher
+      Bus* bus = reinjects ? static_cast<Bus*>(scheduler.get()) : buses[index].get();
+      JobIdStore* job_ids = job_id_stores[index].get();
+      threads.emplace_back([&, bus, job_ids, index, reinjects] {
         // Named for `top -H` and profilers. Threads nats.c starts from here (the
         // publish-ack delivery) inherit the name; its connection threads keep "jobgate".
-        pthread_setname_np(pthread_self(), ("jg-dispatch-" + std::to_string(index)).c_str());
+        pthread_setname_np(pthread_self(), reinjects
+                                               ? "jg-deferred"
+                                               : ("jg-dispatch-" + std::to_string(index)).c_str());
         Dispatcher dispatcher(
-            dispatch_options, bus, &clock, &active_policy_, &limiter, &gate_metrics,
+            reinjects ? reinject_options : dispatch_options, bus, &clock, &active_policy_, &limiter,
+            &gate_metrics,
             DispatcherSeams{&shadow_policy_, control->approvals(), &policy_metrics, job_ids});
         std::chrono::milliseconds pause(100);
         bool failing = false;
@@ -243,6 +283,12 @@ int Daemon::Run() {
             pause = std::chrono::milliseconds(100);
             continue;
           }
+          if (reinjects && stats.status().code() == StatusCode::kFailedPrecondition) {
+            // No policy: the job workers report it (a line that says they fetch nothing);
+            // parked jobs simply wait.
+            PauseUnlessStopped(config_.dispatch.fetch_timeout);
+            continue;
+          }
           if (!failing) spdlog::warn("fetch failed: {}; retrying", stats.status().ToString());
           failing = true;
           PauseUnlessStopped(pause);
@@ -253,6 +299,7 @@ int Daemon::Run() {
     for (std::thread& t : threads) t.join();
     spdlog::info("shutting down: stopped fetching; in-flight jobs acked");
     readiness_.consumer_attached = false;
+    scheduler.reset();
     buses.clear();
     job_id_stores.clear();
   }
@@ -263,6 +310,7 @@ int Daemon::Run() {
   if (Status s = connection->Flush(std::chrono::milliseconds(5000)); !s.ok()) {
     spdlog::warn("final flush: {}", s.ToString());
   }
+  deferred_store.reset();  // its JetStream context before the connection
   connection.reset();
   http.Stop();
   spdlog::info("jobgate stopped");

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "gate/deferred.h"
 #include "policy/hash.h"
 #include "policy/secrets.h"
 #include "subjects/codec.h"
@@ -139,6 +140,16 @@ Result<Dispatcher::BatchStats> Dispatcher::RunOnce() {
   // One snapshot for the whole batch, read after the fetch returned: a job that arrives
   // after a swap is judged by the new snapshot; a swap mid-batch applies from the next.
   const std::shared_ptr<const policy::Policy> policy = policy_->Get();
+  if (policy == nullptr) {
+    // Withdrawn while the fetch waited: nothing is judged without a policy (fail closed).
+    for (const auto& message : batch_) {
+      if (!message->NakWithDelay(options_.retry_delay).ok() && metrics_ != nullptr) {
+        metrics_->publish_errors.Add({{"kind", "nak"}}).Increment();
+      }
+    }
+    batch_.clear();
+    return FailedPrecondition("no active policy");
+  }
   const std::shared_ptr<const policy::Policy> shadow =
       seams_.shadow != nullptr ? seams_.shadow->Get() : nullptr;
   const auto received_at = clock_->Now();
@@ -329,7 +340,16 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
   if (shadow != nullptr) JudgeShadow(policy, *shadow);
 
   if (verdict == v1::THROTTLE && limiter_ != nullptr) {
+    const bool defer = !options_.deferred_prefix.empty();
+    if (defer && !decision_.throttle().empty() && message.redelivered()) {
+      PlanPark(message, std::string(), plan);
+      return;
+    }
     RateLimiter::Admission admission = limiter_->Acquire(job_, decision_.throttle());
+    if (!admission.admitted && defer) {
+      PlanPark(message, std::move(admission.limiting_rule), plan);
+      return;
+    }
     if (!admission.admitted) {
       plan->kind = Plan::Kind::kThrottle;
       plan->nak_delay = std::clamp(admission.retry_after, std::chrono::milliseconds(50),
@@ -364,6 +384,30 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
     return;
   }
   PlanRoute(job_, decision_, message, nullptr, plan);
+}
+
+void Dispatcher::PlanPark(InboundMessage& message, std::string rule, Plan* plan) {
+  const v1::Rate* limiting = &decision_.throttle(0);
+  for (const v1::Rate& rate : decision_.throttle()) {
+    if (rate.rule() == rule) {
+      limiting = &rate;
+      break;
+    }
+  }
+  plan->kind = Plan::Kind::kPark;
+  plan->reject_reason = rule.empty() ? limiting->rule() : std::move(rule);
+  OutboundMessage& park = NextOutbound(plan);
+  park.subject.assign(options_.deferred_prefix)
+      .append(".")
+      .append(DeferredKeyToken(limiting->rule(), RateKeyValue(job_, limiting->key())));
+  park.msg_id = MessageId(job_.tenant_id(), job_.job_id(), "park");
+  park.headers.clear();
+  park.headers.emplace_back(kArrivalSubjectHeader, std::string(message.subject()));
+  if (const std::string_view type = message.header(kContentTypeHeader); !type.empty()) {
+    park.headers.emplace_back(kContentTypeHeader, std::string(type));
+  }
+  park.body.assign(message.data());
+  spdlog::debug("job {} over its rate; parked on {}", job_.job_id(), park.subject);
 }
 
 bool Dispatcher::RejectIfUnpublishable(InboundMessage& message, size_t bytes, const char* what,
@@ -539,6 +583,11 @@ void Dispatcher::Finish(const std::shared_ptr<const policy::Policy>& policy,
     // The message will come back after AckWait; its publishes deduplicate.
     spdlog::debug("ack failed on {}: {}", message.subject(), s.ToString());
     if (metrics_ != nullptr) metrics_->publish_errors.Add({{"kind", "ack"}}).Increment();
+  }
+  if (plan.kind == Plan::Kind::kPark) {
+    ++stats->parked;
+    if (metrics_ != nullptr) metrics_->throttled.Add({{"rule", plan.reject_reason}}).Increment();
+    return;
   }
   if (plan.kind == Plan::Kind::kReject) {
     ++stats->rejected;

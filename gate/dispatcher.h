@@ -28,8 +28,17 @@
 // with no <rest>) or that is refused before judgement (topic_mismatch, tenant_mismatch,
 // idempotency_conflict) becomes a RejectedMessage on audit.rejected and is acked. A job
 // whose id the store cannot check is left for redelivery (fail closed).
-// A THROTTLE job over its rate is nak'ed with the delay until a token is due and
-// recorded only when it is finally dispatched.
+// A THROTTLE job over its rate is recorded only when it is finally dispatched. Until then,
+// with a deferred prefix set (the daemon's default), it is parked: its original bytes are
+// published to `<deferred prefix>.<key token>` (gate/deferred.h) and the message is acked
+// once the stream stored the park, so a flood on one key never fills the job consumer's
+// ack window; a park that fails is nak'ed for redelivery like any failed publish. A
+// redelivered THROTTLE job is parked without taking a token: it may be parked already
+// (the gate stopped between the park and the ack), and its park msg id makes the second
+// park a duplicate the stream drops. Without a deferred prefix (the dispatcher that
+// re-judges parked jobs) an over-rate job is nak'ed with the delay until a token is due.
+// A re-judged parked job is bound to its arrival subject and claims its id again with the
+// same digest, which the job-id store answers as a retry, not a conflict.
 //
 // Ownership: the Dispatcher borrows the bus, clock, policy holder, rate limiter, metrics
 // and the optional seams (any may be null); all must outlive it.
@@ -77,6 +86,9 @@ struct DispatcherOptions {
   size_t max_publish_bytes = 0;
   // Where a job's tenant comes from (subjects/binding.h).
   subjects::TenantSource tenant_from = subjects::TenantSource::kBody;
+  // Non-empty: over-rate THROTTLE jobs are parked under this subject prefix; empty: they
+  // are nak'ed with the delay until a token is due.
+  std::string deferred_prefix;
 };
 
 // Headers on every dispatched job (worker, approval and denied subjects), besides
@@ -142,7 +154,8 @@ class Dispatcher {
     size_t dispatched = 0;  // judged, routed and acked
     size_t rejected = 0;    // recorded on audit.rejected and acked
     size_t throttled = 0;   // over rate, nak'ed with delay
-    size_t retried = 0;  // a publish, the approval or the job-id store failed: nak'ed
+    size_t parked = 0;      // over rate, parked in the deferred stream and acked
+    size_t retried = 0;     // a publish, the approval or the job-id store failed: nak'ed
   };
 
   // Fetches one batch (waiting up to fetch_timeout) and handles all of it. Returns the
@@ -155,13 +168,13 @@ class Dispatcher {
   // What to do with one inbound message once its publishes (if any) are acknowledged.
   struct Plan {
     // kJudge: bound and claimed, not judged yet (between the phases of RunOnce).
-    enum class Kind { kJudge, kRoute, kReject, kThrottle, kRetry } kind = Kind::kRoute;
+    enum class Kind { kJudge, kRoute, kReject, kThrottle, kPark, kRetry } kind = Kind::kRoute;
     size_t first_outbound = 0;
     size_t outbound_count = 0;
     std::chrono::milliseconds nak_delay{0};
     v1::Verdict verdict = v1::DENY;  // enforced decision (kRoute)
     int deciding_rule = -1;
-    std::string reject_reason;  // kReject; also the throttling rule for kThrottle
+    std::string reject_reason;  // kReject; also the throttling rule for kThrottle, kPark
     const char* retry_kind = "";  // kRetry: the publish_errors kind that counts it
     std::chrono::steady_clock::time_point received_at;
   };
@@ -180,6 +193,9 @@ class Dispatcher {
   // the job was held for approval.
   void PlanRoute(const v1::Job& job, const v1::Decision& decision, InboundMessage& message,
                  const Held* held, Plan* plan);
+  // Plans the park of job_ (over the rate of `rule`, or of its first rate when no rule is
+  // named) under the deferred prefix.
+  void PlanPark(InboundMessage& message, std::string rule, Plan* plan);
   // Rejects `message` as too_large when `bytes` do not fit options_.max_publish_bytes.
   bool RejectIfUnpublishable(InboundMessage& message, size_t bytes, const char* what, Plan* plan);
   // Writes the batch's held jobs to the approval store together, then plans their

@@ -74,6 +74,13 @@ class NatsInboundMessage final : public InboundMessage {
     return meta->Sequence.Stream;
   }
 
+  bool redelivered() const override {
+    jsMsgMetaData* meta = nullptr;
+    if (natsMsg_GetMetaData(&meta, msg_.get()) != NATS_OK) return false;
+    NatsPtr<jsMsgMetaData> owned(meta);
+    return meta->NumDelivered > 1;
+  }
+
   Status Ack() override { return FromNats(natsMsg_Ack(msg_.get(), nullptr), "ack"); }
   Status NakWithDelay(std::chrono::milliseconds delay) override {
     return FromNats(natsMsg_NakWithDelay(msg_.get(), delay.count(), nullptr), "nak");
@@ -278,6 +285,9 @@ Status NatsConnection::EnsureStream(const StreamSpec& spec) {
       spdlog::warn("stream {} exists with other subjects than configured; leaving it as is",
                    spec.name);
     }
+    if (spec.allow_direct && !info->Config->AllowDirect) {
+      spdlog::warn("stream {} exists without allow_direct, which the gate reads it by", spec.name);
+    }
     spdlog::info("stream {} present ({} messages)", spec.name, info->State.Msgs);
     return Status::Ok();
   }
@@ -298,6 +308,8 @@ Status NatsConnection::EnsureStream(const StreamSpec& spec) {
   config.Duplicates = spec.duplicate_window.count() * kNanosPerSecond;
   config.Storage = spec.memory_storage ? js_MemoryStorage : js_FileStorage;
   config.Replicas = spec.replicas;
+  config.AllowDirect = spec.allow_direct;
+  if (spec.discard_new) config.Discard = js_DiscardNew;
   js_error = static_cast<jsErrCode>(0);
   s = js_AddStream(&raw_info, js_, &config, nullptr, &js_error);
   if (s != NATS_OK) {

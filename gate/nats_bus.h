@@ -79,6 +79,8 @@ struct StreamSpec {
   std::chrono::seconds duplicate_window{120};
   bool memory_storage = false;
   int replicas = 1;
+  bool allow_direct = false;  // direct get (any replica answers reads by subject)
+  bool discard_new = false;   // when full, refuse new messages rather than drop old ones
 };
 
 struct ConsumerSpec {

@@ -22,6 +22,7 @@ struct Prefixes {
   std::string policy_events = "audit.policy";  // a full subject, not a prefix
   std::string alert = "alert";
   std::string api = "jobgate.api";
+  std::string deferred = "jobgate.deferred";  // parked over-rate jobs (gate/deferred.h)
 };
 
 // `subject` without `job_prefix` and its dot. A subject outside the prefix loses its

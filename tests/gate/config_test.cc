@@ -21,8 +21,38 @@ TEST(ConfigTest, DefaultsFollowTheContract) {
   EXPECT_EQ(config.consumer.max_deliver, -1);
   EXPECT_EQ(config.jobs_stream.duplicate_window, std::chrono::seconds(120));
   EXPECT_EQ(config.dispatch.max_message_bytes, size_t{1} << 20);
-  EXPECT_FALSE(config.nats.send_asap);  // batches are flushed by the dispatcher
+  EXPECT_FALSE(config.nats.send_asap);        // batches are flushed by the dispatcher
   EXPECT_EQ(config.nats.lock_spin_count, 0);  // block at once on a contended nats.c mutex
+}
+
+TEST(ConfigTest, OverRateJobsAreDeferredToTheirOwnStreamByDefault) {
+  GateConfig config;
+  EXPECT_TRUE(config.defer_throttled);
+  EXPECT_EQ(config.deferred_stream.name, "JOBS_DEFERRED");
+  EXPECT_EQ(config.deferred_stream.subjects, std::vector<std::string>{"jobgate.deferred.>"});
+  EXPECT_EQ(config.deferred_stream.max_age, std::chrono::seconds(0));  // kept until routed
+  EXPECT_TRUE(config.deferred_stream.allow_direct);                    // read back by subject
+  EXPECT_TRUE(config.deferred_stream.discard_new);  // full: the park fails, nothing dropped
+  EXPECT_EQ(config.streams().size(), 5u);
+
+  const Status s = ApplyConfigYaml(R"(
+subjects: {deferred: parked}
+streams:
+  replicas: 3
+  deferred: {name: PARKED, max_bytes: 1000000}
+dispatch: {defer_throttled: false}
+)",
+                                   "gate.yaml", &config);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_FALSE(config.defer_throttled);
+  EXPECT_EQ(config.deferred_stream.name, "PARKED");
+  EXPECT_EQ(config.deferred_stream.subjects, std::vector<std::string>{"parked.>"});
+  EXPECT_EQ(config.deferred_stream.max_bytes, 1000000);
+  EXPECT_EQ(config.deferred_stream.replicas, 3);
+  EXPECT_TRUE(config.deferred_stream.discard_new);
+
+  EXPECT_FALSE(ApplyConfigYaml("dispatch: {defer_throttled: maybe}\n", "gate.yaml", &config).ok());
+  EXPECT_FALSE(ApplyConfigYaml("streams: {deferred: {nmae: X}}\n", "gate.yaml", &config).ok());
 }
 
 TEST(ConfigTest, FileOverridesDefaults) {

@@ -91,6 +91,10 @@ TEST(DeployPermissions, EachRoleIsConfinedToItsSubjects) {
   EXPECT_TRUE(RefusedToPublish(server, "agent", "agent-password", "worker.db.migrate"));
   EXPECT_TRUE(RefusedToPublish(server, "agent", "agent-password", "jobgate.api.policy.publish"));
   EXPECT_TRUE(RefusedToPublish(server, "agent", "agent-password", "audit.decisions.db.migrate"));
+  // Parked jobs are re-judged under the arrival subject their header names: only the gate
+  // may park.
+  EXPECT_TRUE(RefusedToPublish(server, "agent", "agent-password", "jobgate.deferred.0123abcd"));
+  EXPECT_TRUE(RefusedToPublish(server, "worker", "worker-password", "jobgate.deferred.0123abcd"));
   // Approvers reach the approvals API only; the gate (which serves it) sees their calls.
   EXPECT_TRUE(
       RefusedToPublish(server, "approver", "approver-password", "jobgate.api.policy.rollback"));
@@ -134,6 +138,31 @@ TEST(DeployPermissions, TheGateRunsUnderItsOwnUser) {
   JetStreamClient admin(server.url("jobgate", "gate-password"));
   EXPECT_TRUE(WaitFor([&] { return admin.Count("WORK", "worker.read.file") == 1; }))
       << gate.process().Log();
+}
+
+TEST(DeployPermissions, TheGateParksAndReinjectsUnderItsOwnUser) {
+  NatsServer server(PermissionsInclude());
+  TempDir dir;
+  const std::string policy =
+      dir.WriteFile("policy.yaml",
+                    "rules: [{id: llm, match: {topics: ['job.llm.>']}, decision: throttle,\n"
+                    "         rate: {limit: 2, period: 1s, key: tenant_id}}]\n");
+  GateProcess gate(server.url("jobgate", "gate-password"), {"--policy", policy}, dir);
+  ASSERT_TRUE(gate.WaitReady()) << gate.process().Log();
+  JetStreamClient agent(server.url("agent", "agent-password"));
+  for (int i = 0; i < 6; ++i) {
+    v1::Job job;
+    job.set_job_id("parked-" + std::to_string(i));
+    ASSERT_TRUE(agent.Publish("job.llm.chat", job.SerializeAsString()).ok());
+  }
+  // Two at once, four parked (publish, direct get, delete under the gate's user), then
+  // routed: the deferred stream ends empty.
+  JetStreamClient admin(server.url("jobgate", "gate-password"));
+  EXPECT_TRUE(WaitFor([&] { return admin.Count("WORK", "worker.llm.chat") == 6; }))
+      << gate.process().Log();
+  EXPECT_TRUE(WaitFor([&] { return admin.Count("JOBS_DEFERRED") == 0; })) << gate.process().Log();
+  EXPECT_GT(gate.Metric("jobgate_throttled_total"), 0);
+  EXPECT_EQ(gate.Metric("jobgate_publish_errors_total"), 0) << gate.process().Log();
 }
 
 }  // namespace

@@ -377,6 +377,20 @@ TEST_F(DispatcherTest, NoPolicyFetchesNothing) {
   EXPECT_TRUE(bus_.published().empty());
 }
 
+TEST_F(DispatcherTest, APolicyWithdrawnDuringTheFetchNaksTheBatchUnjudged) {
+  bus_.Enqueue("job.read.file", JobJson("w1"));
+  bus_.Enqueue("job.llm.chat", JobJson("w2"));
+  bus_.during_fetch = [this] { policy_.Set(nullptr); };
+  auto result = dispatcher_.RunOnce();
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kFailedPrecondition);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(bus_.settlement(i).kind, Settlement::Kind::kNak);
+    EXPECT_EQ(bus_.settlement(i).delay, std::chrono::milliseconds(1500));
+  }
+  EXPECT_TRUE(bus_.published().empty());
+}
+
 TEST_F(DispatcherTest, PolicySwapAppliesFromTheNextBatch) {
   bus_.Enqueue("job.read.file", JobJson("s1"));
   Run();

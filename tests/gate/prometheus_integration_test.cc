@@ -385,12 +385,13 @@ TEST_F(PrometheusTest, SeesEveryDecisionAndAcceptsEveryDashboardAndAlertExpressi
 
 // jobgate_queue_pending{stream="JOBS"} is the consumer's num_pending as JetStream reports
 // it, on the gate's /metrics and in Prometheus, also while delivery is stalled: here the
-// consumer's max_ack_pending is reached by throttled jobs held for an hour.
+// consumer's max_ack_pending is reached by throttled jobs held for an hour, which only
+// happens with deferral off (on, they are parked and acked).
 TEST_F(PrometheusTest, QueuePendingIsTheConsumersBacklog) {
   constexpr int kMaxAckPending = 4;
-  const std::string config =
-      dir_.WriteFile("gate.yaml", "consumer: {max_ack_pending: " + std::to_string(kMaxAckPending) +
-                                      "}\ndispatch: {batch_size: 4, workers: 1}\n");
+  const std::string config = dir_.WriteFile(
+      "gate.yaml", "consumer: {max_ack_pending: " + std::to_string(kMaxAckPending) +
+                       "}\ndispatch: {batch_size: 4, workers: 1, defer_throttled: false}\n");
   NatsServer server;
   GateProcess gate(server.url(), {"--policy", policy_file_, "--config", config}, dir_);
   ASSERT_TRUE(gate.WaitReady()) << gate.process().Log();

@@ -6,11 +6,12 @@ namespace {
 class FakeInbound final : public gate::InboundMessage {
  public:
   FakeInbound(std::string subject, std::string data, std::map<std::string, std::string> headers,
-              uint64_t sequence, Settlement* settlement)
+              uint64_t sequence, bool redelivered, Settlement* settlement)
       : subject_(std::move(subject)),
         data_(std::move(data)),
         headers_(std::move(headers)),
         sequence_(sequence),
+        redelivered_(redelivered),
         settlement_(settlement) {}
 
   std::string_view subject() const override { return subject_; }
@@ -20,6 +21,7 @@ class FakeInbound final : public gate::InboundMessage {
     return it == headers_.end() ? std::string_view() : std::string_view(it->second);
   }
   uint64_t stream_sequence() const override { return sequence_; }
+  bool redelivered() const override { return redelivered_; }
   Status Ack() override {
     settlement_->kind = Settlement::Kind::kAck;
     return Status::Ok();
@@ -35,6 +37,7 @@ class FakeInbound final : public gate::InboundMessage {
   std::string data_;
   std::map<std::string, std::string> headers_;
   uint64_t sequence_;
+  bool redelivered_;
   Settlement* settlement_;
 };
 
@@ -56,7 +59,7 @@ Status FakeBus::Fetch(int max_messages, std::chrono::milliseconds timeout,
     Stored& s = queue_.front();
     out->push_back(std::make_unique<FakeInbound>(std::move(s.subject), std::move(s.data),
                                                  std::move(s.headers), s.index + 1,
-                                                 &settlements_[s.index]));
+                                                 mark_redelivered, &settlements_[s.index]));
     queue_.pop_front();
   }
   return Status::Ok();

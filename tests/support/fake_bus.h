@@ -48,6 +48,8 @@ class FakeBus final : public gate::Bus {
 
   // Publishes to subjects for which this returns true fail.
   std::function<bool(const std::string& subject)> fail_publish;
+  // Messages fetched while this is set say they were delivered before.
+  bool mark_redelivered = false;
   // Fetch fails with this when not OK.
   Status fetch_error;
   // Runs inside Fetch before messages are handed out: what happens while a real fetch
