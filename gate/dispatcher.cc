@@ -164,9 +164,15 @@ void Dispatcher::PlanRejection(InboundMessage& message, std::string reason, std:
   plan->kind = Plan::Kind::kReject;
   const std::string body_sha = policy::Sha256Hex(message.data());
   v1::RejectedMessage rejected;
+  // The record is audit: neither the subject nor the error (which may quote the body)
+  // carries a secret raw.
+  const policy::SecretScanner& scanner = policy::SecretScanner::Default();
+  if (scanner.Contains(error)) error = scanner.Redact(error, "", nullptr);
   rejected.set_reason(reason);
   rejected.set_error(std::move(error));
-  rejected.set_subject(std::string(message.subject()));
+  rejected.set_subject(scanner.Contains(message.subject())
+                           ? scanner.Redact(message.subject(), "", nullptr)
+                           : std::string(message.subject()));
   rejected.set_size(message.data().size());
   rejected.set_body_sha256(body_sha);
   SetTimestamp(clock_->UnixMillis(), rejected.mutable_rejected_at());
@@ -181,7 +187,7 @@ void Dispatcher::PlanRejection(InboundMessage& message, std::string reason, std:
   out.msg_id = msg_id;
   out.headers.clear();
   out.body.swap(body_);
-  spdlog::debug("rejected message on {}: {}: {}", message.subject(), reason, rejected.error());
+  spdlog::debug("rejected message on {}: {}: {}", rejected.subject(), reason, rejected.error());
   plan->reject_reason = std::move(reason);
 }
 
@@ -234,6 +240,19 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
   }
   if (Status s = subjects::NormalizeJob(subject, &job_); !s.ok()) {
     PlanRejection(message, job_.job_id().empty() ? "missing_job_id" : "invalid_job", s.message(),
+                  plan);
+    return;
+  }
+  // A field that picks the route (or the subject it arrived on) cannot be rewritten
+  // without sending the job elsewhere: a secret there refuses the job.
+  const policy::SecretScanner& scanner = policy::SecretScanner::Default();
+  std::string_view routing_field = scanner.RoutingFieldWithSecret(job_);
+  if (routing_field.empty() && scanner.Contains(subject)) routing_field = "subject";
+  if (!routing_field.empty()) {
+    PlanRejection(message, "secret_in_routing_field",
+                  "the job's " + std::string(routing_field) +
+                      " holds a secret; a routing field is never rewritten, so the job is "
+                      "refused",
                   plan);
     return;
   }

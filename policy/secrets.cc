@@ -533,14 +533,16 @@ std::string Child(std::string_view path, std::string_view separator, std::string
 // might.
 constexpr int kMaxScanDepth = 64;
 
-// Calls `visit(path, s)` for every string `s` inside `value` (path "" unless kWithPaths),
-// and `too_deep(path, value)` for each struct or list nested deeper than kMaxScanDepth
-// (whose replacement by a marker string then scans clean).
+// Calls `visit(path, s)` for every string `s` inside `value`, struct keys included (path
+// "" unless kWithPaths), and `too_deep(path, value)` for each struct or list nested
+// deeper than kMaxScanDepth (whose replacement by a marker string then scans clean).
+// In the mutable walk (ValueT not const) `rekey(path, map)` runs on every struct's field
+// map before its values are walked, so that child paths are built from rewritten keys.
 // ValueT is google::protobuf::Value or const Value: the same walk serves scanning and
 // redaction.
-template <bool kWithPaths, typename ValueT, typename Visit, typename TooDeep>
+template <bool kWithPaths, typename ValueT, typename Visit, typename TooDeep, typename Rekey>
 void VisitStrings(ValueT& value, const std::string& path, int depth, Visit& visit,
-                  TooDeep& too_deep) {
+                  TooDeep& too_deep, Rekey& rekey) {
   if (depth > kMaxScanDepth && value.kind_case() != google::protobuf::Value::kStringValue) {
     too_deep(path, value);  // a container we will not walk into
     return;
@@ -556,13 +558,15 @@ void VisitStrings(ValueT& value, const std::string& path, int depth, Visit& visi
     case google::protobuf::Value::kStructValue:
       if constexpr (std::is_const_v<ValueT>) {
         for (const auto& [key, field] : value.struct_value().fields()) {
+          visit(path, key);
           VisitStrings<kWithPaths>(field, Child<kWithPaths>(path, ".", key), depth + 1, visit,
-                                   too_deep);
+                                   too_deep, rekey);
         }
       } else {
+        rekey(path, *value.mutable_struct_value()->mutable_fields());
         for (auto& [key, field] : *value.mutable_struct_value()->mutable_fields()) {
           VisitStrings<kWithPaths>(field, Child<kWithPaths>(path, ".", key), depth + 1, visit,
-                                   too_deep);
+                                   too_deep, rekey);
         }
       }
       break;
@@ -573,10 +577,10 @@ void VisitStrings(ValueT& value, const std::string& path, int depth, Visit& visi
             kWithPaths ? Child<kWithPaths>(path, "[", std::to_string(i) + "]") : std::string();
         if constexpr (std::is_const_v<ValueT>) {
           VisitStrings<kWithPaths>(value.list_value().values(i), item_path, depth + 1, visit,
-                                   too_deep);
+                                   too_deep, rekey);
         } else {
           VisitStrings<kWithPaths>(*value.mutable_list_value()->mutable_values(i), item_path,
-                                   depth + 1, visit, too_deep);
+                                   depth + 1, visit, too_deep, rekey);
         }
       }
       break;
@@ -586,40 +590,90 @@ void VisitStrings(ValueT& value, const std::string& path, int depth, Visit& visi
   }
 }
 
-// Every scanned string of a job: args (recursively), label values, and the payload's
-// bytes whatever they are: a binary payload (NUL bytes, invalid UTF-8) is scanned too, so
-// a secret next to a NUL byte cannot slip through (the detectors are byte-oriented RE2).
-template <bool kWithPaths, typename JobT, typename Visit, typename TooDeep>
-void VisitJobStrings(JobT& job, Visit& visit, TooDeep& too_deep) {
+// Every string a job carries: the routing fields (job_id, tenant_id, topic), capability,
+// risk_tags, environment, every actor field, labels (keys and values), args (keys and
+// values, recursively), and the payload's bytes whatever they are: a binary payload (NUL
+// bytes, invalid UTF-8) is scanned too, so a secret next to a NUL byte cannot slip
+// through (the detectors are byte-oriented RE2). tests/policy/secret_fields_test.cc walks
+// the schema so that a string field added to Job or Actor cannot be left out here.
+template <bool kWithPaths, typename JobT, typename Visit, typename TooDeep, typename Rekey>
+void VisitJobStrings(JobT& job, Visit& visit, TooDeep& too_deep, Rekey& rekey) {
   const std::string none;
+  auto name = [&](const char* field) { return kWithPaths ? std::string(field) : none; };
   if constexpr (std::is_const_v<JobT>) {
+    visit(name("job_id"), job.job_id());
+    visit(name("tenant_id"), job.tenant_id());
+    visit(name("topic"), job.topic());
+    visit(name("capability"), job.capability());
+    for (const std::string& tag : job.risk_tags()) visit(name("risk_tags"), tag);
+    visit(name("environment"), job.environment());
+    if (job.has_actor()) {
+      const v1::Actor& actor = job.actor();
+      visit(name("actor.agent_id"), actor.agent_id());
+      visit(name("actor.session_id"), actor.session_id());
+      visit(name("actor.owner"), actor.owner());
+      visit(name("actor.team"), actor.team());
+      visit(name("actor.type"), actor.type());
+    }
     if (job.has_args()) {
       for (const auto& [key, field] : job.args().fields()) {
-        VisitStrings<kWithPaths>(field, Child<kWithPaths>("args", ".", key), 1, visit, too_deep);
+        visit(name("args"), key);
+        VisitStrings<kWithPaths>(field, Child<kWithPaths>("args", ".", key), 1, visit, too_deep,
+                                 rekey);
       }
     }
     for (const auto& [key, value] : job.labels()) {
+      visit(name("labels"), key);
       visit(kWithPaths ? "labels." + key : none, value);
     }
-    if (!job.payload().empty()) {
-      visit(kWithPaths ? std::string("payload") : none, job.payload());
-    }
+    if (!job.payload().empty()) visit(name("payload"), job.payload());
   } else {
+    visit(name("job_id"), *job.mutable_job_id());
+    visit(name("tenant_id"), *job.mutable_tenant_id());
+    visit(name("topic"), *job.mutable_topic());
+    visit(name("capability"), *job.mutable_capability());
+    for (int i = 0; i < job.risk_tags_size(); ++i) {
+      visit(kWithPaths ? "risk_tags[" + std::to_string(i) + "]" : none,
+            *job.mutable_risk_tags(i));
+    }
+    visit(name("environment"), *job.mutable_environment());
+    if (job.has_actor()) {
+      v1::Actor& actor = *job.mutable_actor();
+      visit(name("actor.agent_id"), *actor.mutable_agent_id());
+      visit(name("actor.session_id"), *actor.mutable_session_id());
+      visit(name("actor.owner"), *actor.mutable_owner());
+      visit(name("actor.team"), *actor.mutable_team());
+      visit(name("actor.type"), *actor.mutable_type());
+    }
     if (job.has_args()) {
+      rekey(std::string("args"), *job.mutable_args()->mutable_fields());
       for (auto& [key, field] : *job.mutable_args()->mutable_fields()) {
-        VisitStrings<kWithPaths>(field, Child<kWithPaths>("args", ".", key), 1, visit, too_deep);
+        VisitStrings<kWithPaths>(field, Child<kWithPaths>("args", ".", key), 1, visit, too_deep,
+                                 rekey);
       }
     }
+    rekey(std::string("labels"), *job.mutable_labels());
     for (auto& [key, value] : *job.mutable_labels()) {
       visit(kWithPaths ? "labels." + key : none, value);
     }
-    if (!job.payload().empty()) {
-      visit(kWithPaths ? std::string("payload") : none, *job.mutable_payload());
-    }
+    if (!job.payload().empty()) visit(name("payload"), *job.mutable_payload());
   }
 }
 
+// Const walks have no keys to rewrite (they visit keys as strings).
+struct NoRekey {
+  template <typename MapT>
+  void operator()(const std::string&, MapT&) const {}
+};
+
 }  // namespace
+
+std::string_view SecretScanner::RoutingFieldWithSecret(const v1::Job& job) const {
+  if (Contains(job.job_id())) return "job_id";
+  if (Contains(job.tenant_id())) return "tenant_id";
+  if (Contains(job.topic())) return "topic";
+  return {};
+}
 
 int SecretScanner::RedactJob(v1::Job* job, std::vector<v1::Redaction>* redactions) const {
   int found = 0;
@@ -637,7 +691,30 @@ int SecretScanner::RedactJob(v1::Job* job, std::vector<v1::Redaction>* redaction
     r.set_detector(std::string(kTooDeepDetector));
     ++found;
   };
-  VisitJobStrings</*kWithPaths=*/true>(*job, visit, too_deep);
+  // A key holding a secret is replaced by its redacted form; the value moves with it.
+  auto rekey = [&](const std::string& path, auto& map) {
+    std::vector<std::string> keys;
+    for (const auto& entry : map) {
+      if (Contains(entry.first)) keys.push_back(entry.first);
+    }
+    for (const std::string& key : keys) {
+      std::vector<v1::Redaction> records;
+      std::string new_key = Redact(key, "", &records);
+      // Distinct keys cannot collide: a taken name gets a counter until it is free.
+      for (int n = 2; map.count(new_key) > 0; ++n) {
+        new_key = Redact(key, "", nullptr) + "#" + std::to_string(n);
+      }
+      auto value = std::move(map.at(key));
+      map.erase(key);
+      map[new_key] = std::move(value);
+      for (v1::Redaction& r : records) {
+        r.set_path(path + "." + new_key);
+        local.push_back(std::move(r));
+        ++found;
+      }
+    }
+  };
+  VisitJobStrings</*kWithPaths=*/true>(*job, visit, too_deep, rekey);
   // Map iteration order is unspecified; sort so records are deterministic.
   std::stable_sort(local.begin(), local.end(), [](const v1::Redaction& a, const v1::Redaction& b) {
     return a.path() < b.path();
@@ -660,7 +737,8 @@ std::vector<std::string> SecretScanner::DetectorsIn(const v1::Job& job) const {
   auto too_deep = [&](const std::string&, const google::protobuf::Value&) {
     ids.emplace_back(kTooDeepDetector);
   };
-  VisitJobStrings</*kWithPaths=*/false>(job, visit, too_deep);
+  NoRekey rekey;
+  VisitJobStrings</*kWithPaths=*/false>(job, visit, too_deep, rekey);
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   return ids;
@@ -672,7 +750,8 @@ bool SecretScanner::ContainsSecret(const v1::Job& job) const {
     if (!found) found = Contains(s);
   };
   auto too_deep = [&](const std::string&, const google::protobuf::Value&) { found = true; };
-  VisitJobStrings</*kWithPaths=*/false>(job, visit, too_deep);
+  NoRekey rekey;
+  VisitJobStrings</*kWithPaths=*/false>(job, visit, too_deep, rekey);
   return found;
 }
 
