@@ -4,9 +4,15 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <type_traits>
 #include <unordered_set>
+
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <atomic>
 
 #include "policy/hash.h"
 
@@ -486,8 +492,52 @@ bool SecretScanner::Contains(std::string_view text) const {
   return !matches.empty();
 }
 
+namespace {
+
+// The marker key. Keys are never freed: a reader may still hold the previous one.
+std::atomic<const std::string*> g_marker_key{nullptr};
+
+const std::string& MarkerKey() {
+  const std::string* key = g_marker_key.load(std::memory_order_acquire);
+  if (key != nullptr) return *key;
+  // No key set: one random key for this process (markers then correlate only within it).
+  std::string random(32, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(random.data()), 32) != 1) {
+    unsigned char fallback[kSha256Bytes];
+    Sha256(std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()), fallback);
+    random.assign(reinterpret_cast<const char*>(fallback), sizeof(fallback));
+  }
+  auto* fresh = new std::string(std::move(random));
+  const std::string* expected = nullptr;
+  if (!g_marker_key.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel)) {
+    delete fresh;
+    return *expected;
+  }
+  return *fresh;
+}
+
+}  // namespace
+
+bool SecretScanner::SetMarkerKey(std::string_view key) {
+  if (key.size() < 16) return false;
+  g_marker_key.store(new std::string(key), std::memory_order_release);
+  return true;
+}
+
 std::string SecretScanner::Marker(std::string_view detector, std::string_view secret) {
-  return "[REDACTED:" + std::string(detector) + ":" + Sha256Hex(secret).substr(0, 6) + "]";
+  const std::string& key = MarkerKey();
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_size = 0;
+  std::string digest;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), mac,
+           &mac_size) != nullptr &&
+      mac_size >= 3) {
+    AppendHex(mac, 3, &digest);
+  } else {
+    digest = "000000";  // never the plain digest: nothing of the secret when HMAC fails
+  }
+  return "[REDACTED:" + std::string(detector) + ":" + digest + "]";
 }
 
 std::string SecretScanner::Redact(std::string_view text, std::string_view path,

@@ -6,9 +6,12 @@
 // one linear pass; only detectors that fire are then run alone to find the spans.
 //
 // Redaction replaces each secret with `[REDACTED:<detector>:<digest>]`, where digest is
-// the first 6 hex digits of the secret's SHA-256: enough to correlate one secret across
-// records, never enough to recover it. Redaction records name the path and detector,
-// never the value.
+// the first 6 hex digits of HMAC-SHA256(marker key, secret): enough to correlate one
+// secret across records, never enough to recover it, and not testable against guesses
+// by whoever holds the audit trail but not the key. The gate sets the key at start-up
+// (SetMarkerKey; the same key on every replica makes markers agree across them); until
+// then a random key of the process is used. Redaction records name the path and
+// detector, never the value.
 //
 // Where a job is scanned: every string the job carries. The routing fields (job_id,
 // tenant_id, topic), capability, every risk tag, environment, every actor field, labels
@@ -86,6 +89,11 @@ class SecretScanner {
 
   // The marker for `secret` found by `detector`: "[REDACTED:github-pat:3f2a9c]".
   static std::string Marker(std::string_view detector, std::string_view secret);
+
+  // Sets the key markers are computed with (at least 16 bytes; shorter keys are
+  // refused with false). Call before jobs are scanned: markers made before and after
+  // the call do not correlate. Thread-safe; a key once set stays valid for readers.
+  static bool SetMarkerKey(std::string_view key);
 
  private:
   struct Detector;

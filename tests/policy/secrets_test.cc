@@ -282,9 +282,21 @@ TEST(SecretScannerTest, CorpusRates) {
       negatives.size(), 100.0 * false_positives / negatives.size());
 }
 
-TEST(SecretScannerTest, MarkerNamesDetectorAndShortDigest) {
+// Markers carry a keyed digest (HMAC-SHA256 with the gate's key), not the plain SHA-256
+// of the secret: whoever holds the audit trail cannot test guesses against it.
+TEST(SecretScannerTest, MarkerNamesDetectorAndKeyedDigest) {
+  const std::string plain = "[REDACTED:github-pat:ba7816]";  // sha256("abc") = ba7816bf...
+  EXPECT_NE(SecretScanner::Marker("github-pat", "abc"), plain);
+  EXPECT_FALSE(SecretScanner::SetMarkerKey("short"));
+  ASSERT_TRUE(SecretScanner::SetMarkerKey("0123456789abcdef-test-key"));
+  // HMAC-SHA256("0123456789abcdef-test-key", "abc"), first 3 bytes (openssl dgst -hmac).
   const std::string marker = SecretScanner::Marker("github-pat", "abc");
-  EXPECT_EQ(marker, "[REDACTED:github-pat:ba7816]");  // sha256("abc") = ba7816bf...
+  EXPECT_EQ(marker, "[REDACTED:github-pat:34a0a7]");
+  EXPECT_NE(marker, plain);
+  EXPECT_EQ(marker, SecretScanner::Marker("github-pat", "abc"));  // stable: correlates
+  EXPECT_NE(marker, SecretScanner::Marker("github-pat", "abd"));
+  ASSERT_TRUE(SecretScanner::SetMarkerKey("another-key-of-the-gate-0001"));
+  EXPECT_NE(marker, SecretScanner::Marker("github-pat", "abc"));  // the key decides
 }
 
 TEST(SecretScannerTest, DatabaseUrlKeepsItsHost) {
