@@ -56,7 +56,7 @@ constexpr DetectorSpec kCatalogue[] = {
      1, 0, false},
     // AWS access key ids: AKIA (long-term), ASIA (STS), and the other documented prefixes.
     {"aws-access-key-id",
-     R"(\b((?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA|ASCA)[A-Z2-7]{16})\b)", 1, 0,
+     R"(\b((?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA|ASCA|A3T[A-Z0-9])[A-Z0-9]{16})\b)", 1, 0,
      false},
     // AWS secret access keys appear next to their name (env, config, STS's JSON
     // "SecretAccessKey"); the value is 40 base64 chars.
@@ -70,10 +70,15 @@ constexpr DetectorSpec kCatalogue[] = {
      1, 0, false},
     // GitHub: classic and fine-grained PATs, OAuth, user-to-server, server-to-server,
     // refresh tokens.
-    {"github-pat", R"(\b(ghp_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{36,255})\b)", 1, 0, false},
-    {"github-oauth", R"(\b(gho_[A-Za-z0-9]{36})\b)", 1, 0, false},
-    {"github-app-token", R"(\b((?:ghu|ghs)_[A-Za-z0-9]{36})\b)", 1, 0, false},
-    {"github-refresh-token", R"(\b(ghr_[A-Za-z0-9]{36,76})\b)", 1, 0, false},
+    {"github-pat", R"(\b(ghp_[A-Za-z0-9_]{36}|github_pat_[A-Za-z0-9_]{36,255})\b)", 1, 0, false},
+    {"github-oauth",
+     R"(\b(gho_[A-Za-z0-9_]{36})\b|https?://([^\s:@/]{1,256}):x-oauth-basic@github\.com/)", 1, 0,
+     false},
+    // ghu_/ghs_ tokens, and installation tokens in the newer ghs_<id>_<JWT-like> form.
+    {"github-app-token",
+     R"(\b((?:ghu|ghs)_[A-Za-z0-9_]{36}|ghs_[0-9]{1,20}_[A-Za-z0-9_\-]{1,1000}\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]{1,1000})(?:[^A-Za-z0-9_\-]|$))",
+     1, 0, false},
+    {"github-refresh-token", R"(\b(ghr_[A-Za-z0-9_]{36,76})\b)", 1, 0, false},
     // GitLab: personal, deploy, runner, pipeline-trigger, feed, incoming-mail, agent,
     // OAuth-app, CI job, SCIM and feature-flag tokens; legacy runner registration tokens.
     {"gitlab-token",
@@ -83,7 +88,7 @@ constexpr DetectorSpec kCatalogue[] = {
     {"atlassian-token", R"(\b((?:ATATT|ATBB|ATCTT|ATSTT)[A-Za-z0-9_\-=]{28,300}))", 1, 0, false},
     // Slack: bot, user, app, refresh, config tokens; incoming webhooks.
     {"slack-token",
-     R"(\b(xox[abposre]-(?:[0-9]+-)*[A-Za-z0-9]{10,48}(?:-[A-Za-z0-9]{10,64})?|xapp-[0-9]-[A-Z0-9]+-[0-9]+-[a-z0-9]{32,80}|xoxe(?:\.xox[bp])?-[0-9]-[A-Za-z0-9]{40,160})\b)",
+     R"(\b(xox[abposre]-(?:[0-9]-)?(?:[A-Za-z0-9]{1,48}-)+[A-Za-z0-9]{1,64}|xox[abposre]-(?:[0-9]+-)*[A-Za-z0-9]{10,48}(?:-[A-Za-z0-9]{10,64})?|xapp-[0-9]-[A-Z0-9]+-[0-9]+-[a-z0-9]{32,80}|xoxe(?:\.xox[bp])?-[0-9]-[A-Za-z0-9]{40,160})\b)",
      1, 0, false},
     {"slack-webhook",
      R"((https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/+\-]{20,160}))", 1,
@@ -127,7 +132,7 @@ constexpr DetectorSpec kCatalogue[] = {
      R"(\b(sk-(?:proj|svcacct|admin|None)-[A-Za-z0-9_\-]{40,200}|sk-[A-Za-z0-9_\-]{20,74}T3BlbkFJ[A-Za-z0-9_\-]{20,74})(?:[^A-Za-z0-9_\-]|$))",
      1, 0, false},
     // Anthropic API and admin keys.
-    {"anthropic-api-key", R"(\b(sk-ant-(?:api|admin|sid|oat|ort)[0-9]{2}-[A-Za-z0-9_\-]{32,120}))", 1,
+    {"anthropic-api-key", R"(\b(sk-ant-(?:api|admin|sid|oat|ort)[0-9]{2}-[A-Za-z0-9_\-]{32,200}))", 1,
      0, false},
     // Cohere keys have no prefix: 40 alphanumerics next to the name.
     {"cohere-api-key",
@@ -138,13 +143,13 @@ constexpr DetectorSpec kCatalogue[] = {
      1, 0, false},
     // SendGrid API keys; Mailgun API keys (legacy "key-" and the current
     // <32 hex>-<8 hex>-<8 hex>).
-    {"sendgrid-api-key", R"(\b(SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})\b)", 1, 0, false},
+    {"sendgrid-api-key", R"(\b(SG\.[A-Za-z0-9_\-]{16,128}\.[A-Za-z0-9_\-]{16,256})\b)", 1, 0, false},
     {"mailgun-api-key", R"(\b(key-[0-9a-f]{32}|[0-9a-f]{32}-[0-9a-f]{8}-[0-9a-f]{8})\b)", 1, 0,
      false},
     // Shopify access tokens: admin API, custom app, private app, shared secret.
-    {"shopify-token", R"(\b(shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32})\b)", 1, 0, false},
+    {"shopify-token", R"(\b(shp(?:at|ca|pa|ss)_[A-Za-z0-9]{32,64})\b)", 1, 0, false},
     // Linear API keys and OAuth tokens.
-    {"linear-api-key", R"(\b(lin_(?:api|oauth)_[A-Za-z0-9]{40,64})\b)", 1, 0, false},
+    {"linear-api-key", R"(\b(lin_(?:api|oauth)_[A-Za-z0-9_]{32,128})\b)", 1, 0, false},
     // Datadog API (32 hex) and application (40 hex) keys: no prefix, so by name.
     {"datadog-key",
      R"((?i:(?:dd|datadog)_?(?:api|app|application)_?key["']?\s*(?::|=|:=|=>)\s*["']?)([a-f0-9]{40}|[a-f0-9]{32})\b)",
@@ -169,12 +174,25 @@ constexpr DetectorSpec kCatalogue[] = {
      false},
     // 1Password service-account tokens ("ops_" + base64 JSON) and account secret keys.
     {"onepassword-token",
-     R"(\b(ops_eyJ[A-Za-z0-9+/_\-]{200,}={0,3}|A3-[A-Z0-9]{6}-(?:[A-Z0-9]{6}|[A-Z0-9]{11})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5})\b)",
+     R"(\b(ops_ey[A-Za-z0-9+/_\-]{100,}={0,3}|A3-[A-Z0-9]{6}-(?:[A-Z0-9]{6}|[A-Z0-9]{11})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5})\b)",
+     1, 0, false},
+    // Groq, Notion, Vercel, Databricks, Figma, Cloudflare, Tailscale, Grafana: formats the
+    // independent scanner (secretlint's recommended preset) knows, kept at parity.
+    {"groq-api-key", R"(\b(gsk_[A-Za-z0-9]{52})\b)", 1, 0, false},
+    {"notion-token", R"(\b(ntn_[0-9]{11}[A-Za-z0-9]{35})\b)", 1, 0, false},
+    {"vercel-token", R"(\b(vc[piark]_[A-Za-z0-9]{20,60})\b)", 1, 0, false},
+    {"databricks-token", R"(\b(dapi[a-fA-F0-9]{32}(?:-[0-9])?)(?:[^A-Za-z0-9]|$))", 1, 0, false},
+    {"figma-token", R"(\b(figd_[A-Za-z0-9_\-]{40,200}))", 1, 0, false},
+    {"cloudflare-token", R"(\b((?:cfk|cfut|cfat)_[A-Za-z0-9]{40}[0-9a-f]{8})\b)", 1, 0, false},
+    {"tailscale-key", R"(\b(tskey-[a-z]{2,20}-[A-Za-z0-9_]{8,40}-[A-Za-z0-9_]{16,60})\b)", 1, 0,
+     false},
+    {"grafana-token",
+     R"(\b(glc_[A-Za-z0-9+/]{32,400}={0,2}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8})(?:[^A-Za-z0-9+/=]|$))",
      1, 0, false},
     // Database and broker URLs with a password: only the password is redacted, so the
     // audit trail still shows where the job connects.
     {"database-url-password",
-     R"((?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver|clickhouse)://[^\s:/@]*:([^\s@/]{1,200})@[^\s/]+)",
+     R"((?i)\b(?:postgres(?:ql)?|mysqlx?|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver|clickhouse)://[^\s:/@]*:([^\s@/]{1,200})@[^\s/]+)",
      1, -1, false},
     // Basic auth in any other URL (https://user:password@host, ftp://..., git+https://...).
     {"url-basic-auth",

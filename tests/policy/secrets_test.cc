@@ -153,6 +153,16 @@ std::vector<Sample> TruePositives() {
   add("onepassword-token", "OP_SERVICE_ACCOUNT_TOKEN=", "ops_eyJzaWduSW5BZGRyZXNzIjoi" + f.Chars(b64, 300));
   add("url-basic-auth", "git clone https://deploy:", f.Alnum(20), "@git.example.org/org/repo.git");
   add("url-basic-auth", "curl ftp://ops:", "S3cr" + f.Alnum(10), "@files.internal/x");
+  add("groq-api-key", "GROQ_API_KEY=", "gsk_" + f.Alnum(52));
+  add("notion-token", "NOTION_TOKEN=", "ntn_" + f.Chars("0123456789", 11) + f.Alnum(35));
+  add("vercel-token", "VERCEL_TOKEN=", "vcp_" + f.Alnum(24));
+  add("databricks-token", "DATABRICKS_TOKEN=", "dapi" + f.Chars(hex, 32));
+  add("figma-token", "X-Figma-Token: ", "figd_" + f.Base64Url(40));
+  add("cloudflare-token", "CLOUDFLARE_API_TOKEN=", "cfut_" + f.Alnum(40) + f.Chars(hex, 8));
+  add("tailscale-key", "TS_AUTHKEY=", "tskey-auth-" + f.Alnum(12) + "-" + f.Alnum(30));
+  add("grafana-token", "GRAFANA_TOKEN=", "glsa_" + f.Alnum(32) + "_" + f.Chars(hex, 8));
+  add("github-app-token", "", "ghs_12345_" + f.Base64Url(30) + "." + f.Base64Url(60) + "." + f.Base64Url(43));
+  add("github-oauth", "git clone https://", f.Alnum(40), ":x-oauth-basic@github.com/org/repo");
   add("generic-secret", "password=", "Tr0ub4dor&3x!" + f.Alnum(4));
   add("generic-secret", "{\"client_secret\": \"", f.Alnum(32), "\"}");
   add("generic-secret", "DB_PASSWORD: ", f.Alnum(14));
@@ -237,7 +247,7 @@ std::vector<std::string> LookAlikes() {
 
 TEST(SecretScannerTest, CatalogueCompiles) {
   const auto& ids = SecretScanner::Default().detector_ids();
-  EXPECT_EQ(ids.size(), 48u) << "a detector pattern failed to compile";
+  EXPECT_EQ(ids.size(), 56u) << "a detector pattern failed to compile";
 }
 
 TEST(SecretScannerTest, EveryDetectorHasTruePositives) {
