@@ -200,7 +200,7 @@ constexpr DetectorSpec kCatalogue[] = {
      false},
     // Generic: a secret-looking name, an assignment, and a value with enough entropy.
     {"generic-secret",
-     R"((?i)(?:^|[^A-Za-z0-9])(?:[A-Za-z0-9]+[_.\-])*(?:api[_.\-]?key|apikey|secret|token|passw(?:or)?d|passwd|pwd|credentials?|auth[_.\-]?key|private[_.\-]?key|access[_.\-]?key|client[_.\-]?secret)(?:[_.\-][A-Za-z0-9]+)*["']?\s*(?::|=|:=|=>)\s*["']?([^\s"'`,;|<>]{8,200}))",
+     R"((?i)(?:^|[^A-Za-z0-9])(?:[A-Za-z0-9]+[_.\-])*(?:api[_.\-]?key|apikey|secret|token|passw(?:or)?d|passwd|pwd|credentials?|auth[_.\-]?key|private[_.\-]?key|access[_.\-]?key|client[_.\-]?secret)(?:[_.\-][A-Za-z0-9]+)*["']?[ \t]*(?::|=|:=|=>)[ \t]*["']?([^\s"'`,;|<>]{8,200}))",
      1, 3.0, true},
 };
 
@@ -314,6 +314,8 @@ bool IsReference(std::string_view v) {
     }
     if (idents) return true;
   }
+  // A YAML key ("password:\n  file: x" read as one line): a name, not a value.
+  if (v.back() == ':') return true;
   // Code that fetches the value: getSecret("x"), os.getenv(X), vault.read(...).
   if (v.back() == ')' && v.find('(') != std::string_view::npos) return true;
   return false;
