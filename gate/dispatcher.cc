@@ -49,6 +49,12 @@ void SetDecisionHeaders(const v1::Decision& decision, OutboundMessage* out) {
                                                             : decision.snapshot());
 }
 
+// `text` as the gate may write it to a log or an audit record: any secret redacted.
+std::string Scrubbed(std::string_view text) {
+  const policy::SecretScanner& scanner = policy::SecretScanner::Default();
+  return scanner.Contains(text) ? scanner.Redact(text, "", nullptr) : std::string(text);
+}
+
 void SetTimestamp(int64_t unix_ms, google::protobuf::Timestamp* ts) {
   ts->set_seconds(unix_ms / 1000);
   ts->set_nanos(static_cast<int32_t>((unix_ms % 1000) * 1'000'000));
@@ -166,13 +172,9 @@ void Dispatcher::PlanRejection(InboundMessage& message, std::string reason, std:
   v1::RejectedMessage rejected;
   // The record is audit: neither the subject nor the error (which may quote the body)
   // carries a secret raw.
-  const policy::SecretScanner& scanner = policy::SecretScanner::Default();
-  if (scanner.Contains(error)) error = scanner.Redact(error, "", nullptr);
   rejected.set_reason(reason);
-  rejected.set_error(std::move(error));
-  rejected.set_subject(scanner.Contains(message.subject())
-                           ? scanner.Redact(message.subject(), "", nullptr)
-                           : std::string(message.subject()));
+  rejected.set_error(Scrubbed(error));
+  rejected.set_subject(Scrubbed(message.subject()));
   rejected.set_size(message.data().size());
   rejected.set_body_sha256(body_sha);
   SetTimestamp(clock_->UnixMillis(), rejected.mutable_rejected_at());
@@ -467,8 +469,8 @@ void Dispatcher::Finish(const std::shared_ptr<const policy::Policy>& policy,
     // Not everything this job needs is stored: leave it for redelivery. Its publishes that
     // did succeed are deduplicated by msg id when it comes back.
     ++stats->retried;
-    spdlog::debug("publish failed on {}: {}; left for redelivery", message.subject(),
-                  first_error->ToString());
+    spdlog::debug("publish failed on {}: {}; left for redelivery", Scrubbed(message.subject()),
+                  Scrubbed(first_error->ToString()));
     if (metrics_ != nullptr) {
       metrics_->publish_errors.Add({{"kind", "publish"}}).Increment(static_cast<double>(failed));
     }
@@ -480,7 +482,7 @@ void Dispatcher::Finish(const std::shared_ptr<const policy::Policy>& policy,
 
   if (Status s = message.Ack(); !s.ok()) {
     // The message will come back after AckWait; its publishes deduplicate.
-    spdlog::debug("ack failed on {}: {}", message.subject(), s.ToString());
+    spdlog::debug("ack failed on {}: {}", Scrubbed(message.subject()), s.ToString());
     if (metrics_ != nullptr) metrics_->publish_errors.Add({{"kind", "ack"}}).Increment();
   }
   if (plan.kind == Plan::Kind::kReject) {

@@ -3,6 +3,10 @@
 #include "gate/dispatcher.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
 
 #include "subjects/codec.h"
 #include "tests/support/fake_bus.h"
@@ -318,6 +322,37 @@ TEST_F(DispatcherTest, SecretsInKeysAndEveryFieldAreScrubbed) {
   ASSERT_TRUE(worker.ParseFromString(bus_.PublishedOn("worker.secret.get")[0]->body));
   EXPECT_EQ(worker.decision().redactions_size(), 6);
   EXPECT_EQ(worker.job().labels().begin()->second, "v");
+}
+
+// Every rejection path, and a publish failure, with a secret in the body, the subject or
+// the error: neither the gate's log (at debug level) nor anything it publishes carries it.
+TEST_F(DispatcherTest, NoRejectionPathLogsOrPublishesASecret) {
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  auto capture = std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+  capture->set_level(spdlog::level::debug);
+  spdlog::set_default_logger(capture);
+
+  const std::string token = FakeToken();
+  bus_.Enqueue("job.x.a", "{\"job_id\": \"j\", \"args\": {broken " + token + "}");  // decode_error
+  bus_.Enqueue("job.x.b", R"({"topic": "job.x.b", "labels": {"t": ")" + token + R"("}})");
+  bus_.Enqueue("job.x.c", "{\"job_id\": \"" + token + std::string(2000, 'x') + "\"}");  // too_large
+  bus_.Enqueue("job", R"({"job_id": "no-rest", "labels": {"t": ")" + token + R"("}})");
+  bus_.Enqueue("job.read." + token, JobJson("routing"));           // secret_in_routing_field
+  bus_.Enqueue("job.read.a", R"({"job_id": ")" + token + R"("})");  // secret_in_routing_field
+  Run();
+  // A publish failure of a job carrying a secret: left for redelivery, logged.
+  bus_.fail_publish = [](const std::string&) { return true; };
+  bus_.Enqueue("job.read.b", JobWithSecret("fails"));
+  bus_.Enqueue("job.read.b." + token, JobWithSecret("fails-2"));
+  Run();
+  bus_.fail_publish = nullptr;
+
+  spdlog::set_default_logger(previous);
+  EXPECT_NE(log.str().find("rejected message"), std::string::npos) << log.str();
+  EXPECT_EQ(log.str().find(token), std::string::npos) << log.str();
+  EXPECT_EQ(AllPublished(bus_).find(token), std::string::npos);
 }
 
 TEST_F(DispatcherTest, BadInputIsRejectedAndAckedAndTheNextJobFlows) {
