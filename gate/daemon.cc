@@ -13,6 +13,7 @@
 #include "gate/dispatcher.h"
 #include "gate/heap.h"
 #include "gate/job_ids.h"
+#include "gate/marker_key.h"
 #include "gate/nats_bus.h"
 #include "gate/nats_deferred.h"
 #include "gate/throttle.h"
@@ -41,6 +42,18 @@ void Daemon::PauseUnlessStopped(std::chrono::milliseconds duration) {
 
 int Daemon::Run() {
   spdlog::info("{} starting ({} heap)", metrics::VersionLine(), HeapAllocatorName());
+  // Redaction markers are keyed: the key must be in place before any job is scanned.
+  if (auto key = InstallMarkerKey(); !key.ok()) {
+    spdlog::error("{}", key.status().message());
+    return 1;
+  } else if (*key == MarkerKeySource::kRandom) {
+    spdlog::warn("no {} or {} set: redaction markers use a random key of this process and "
+                 "will not match across replicas or restarts",
+                 kMarkerKeyEnv, kMarkerKeyFileEnv);
+  } else {
+    spdlog::info("redaction marker key from {}",
+                 *key == MarkerKeySource::kFile ? kMarkerKeyFileEnv : kMarkerKeyEnv);
+  }
   auto registry = std::make_shared<prometheus::Registry>();
   metrics::BuildMetrics build_metrics(*registry);
   metrics::GateMetrics gate_metrics(*registry);

@@ -50,6 +50,12 @@ void SetDecisionHeaders(const v1::Decision& decision, OutboundMessage* out) {
                                                             : decision.snapshot());
 }
 
+// `text` as the gate may write it to a log or an audit record: any secret redacted.
+std::string Scrubbed(std::string_view text) {
+  const policy::SecretScanner& scanner = policy::SecretScanner::Default();
+  return scanner.Contains(text) ? scanner.Redact(text, "", nullptr) : std::string(text);
+}
+
 void SetTimestamp(int64_t unix_ms, google::protobuf::Timestamp* ts) {
   ts->set_seconds(unix_ms / 1000);
   ts->set_nanos(static_cast<int32_t>((unix_ms % 1000) * 1'000'000));
@@ -194,7 +200,14 @@ void Dispatcher::PlanRejection(InboundMessage& message, v1::RejectedMessage* rej
   const std::string body_sha = policy::Sha256Hex(message.data());
   v1::RejectedMessage& rejected = *rejected_in;
   std::string reason = rejected.reason();
-  rejected.set_subject(std::string(message.subject()));
+  // The record is audit: no field of it carries a secret raw (the error may quote the
+  // body; claimed and bound values, ids and the subject are the sender's text).
+  rejected.set_error(Scrubbed(rejected.error()));
+  rejected.set_subject(Scrubbed(message.subject()));
+  if (!rejected.claimed().empty()) rejected.set_claimed(Scrubbed(rejected.claimed()));
+  if (!rejected.bound().empty()) rejected.set_bound(Scrubbed(rejected.bound()));
+  if (!rejected.job_id().empty()) rejected.set_job_id(Scrubbed(rejected.job_id()));
+  if (!rejected.tenant_id().empty()) rejected.set_tenant_id(Scrubbed(rejected.tenant_id()));
   rejected.set_size(message.data().size());
   rejected.set_body_sha256(body_sha);
   SetTimestamp(clock_->UnixMillis(), rejected.mutable_rejected_at());
@@ -209,7 +222,7 @@ void Dispatcher::PlanRejection(InboundMessage& message, v1::RejectedMessage* rej
   out.msg_id = msg_id;
   out.headers.clear();
   out.body.swap(body_);
-  spdlog::debug("rejected message on {}: {}: {}", message.subject(), reason, rejected.error());
+  spdlog::debug("rejected message on {}: {}: {}", rejected.subject(), reason, rejected.error());
   plan->reject_reason = std::move(reason);
 }
 
@@ -257,6 +270,20 @@ void Dispatcher::AdmitMessage(InboundMessage& message, v1::Job* job, Plan* plan)
           message.data(), subjects::FormatFromContentType(message.header("Content-Type")), job);
       !decoded.ok()) {
     PlanRejection(message, "decode_error", decoded.message(), plan);
+    return;
+  }
+  // A field that picks the route (or the subject it arrived on) cannot be rewritten
+  // without sending the job elsewhere: a secret there refuses the job, before binding
+  // (whose refusals would quote the field).
+  const policy::SecretScanner& scanner = policy::SecretScanner::Default();
+  std::string_view routing_field = scanner.RoutingFieldWithSecret(*job);
+  if (routing_field.empty() && scanner.Contains(subject)) routing_field = "subject";
+  if (!routing_field.empty()) {
+    PlanRejection(message, "secret_in_routing_field",
+                  "the job's " + std::string(routing_field) +
+                      " holds a secret; a routing field is never rewritten, so the job is "
+                      "refused",
+                  plan);
     return;
   }
   if (Status s = subjects::BindJob(subject, binding_, job, &refusal_); !s.ok()) {
@@ -568,8 +595,8 @@ void Dispatcher::Finish(const std::shared_ptr<const policy::Policy>& policy,
     // Not everything this job needs is stored: leave it for redelivery. Its publishes that
     // did succeed are deduplicated by msg id when it comes back.
     ++stats->retried;
-    spdlog::debug("publish failed on {}: {}; left for redelivery", message.subject(),
-                  first_error->ToString());
+    spdlog::debug("publish failed on {}: {}; left for redelivery", Scrubbed(message.subject()),
+                  Scrubbed(first_error->ToString()));
     if (metrics_ != nullptr) {
       metrics_->publish_errors.Add({{"kind", "publish"}}).Increment(static_cast<double>(failed));
     }
@@ -581,7 +608,7 @@ void Dispatcher::Finish(const std::shared_ptr<const policy::Policy>& policy,
 
   if (Status s = message.Ack(); !s.ok()) {
     // The message will come back after AckWait; its publishes deduplicate.
-    spdlog::debug("ack failed on {}: {}", message.subject(), s.ToString());
+    spdlog::debug("ack failed on {}: {}", Scrubbed(message.subject()), s.ToString());
     if (metrics_ != nullptr) metrics_->publish_errors.Add({{"kind", "ack"}}).Increment();
   }
   if (plan.kind == Plan::Kind::kPark) {

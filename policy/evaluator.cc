@@ -1012,6 +1012,12 @@ int Policy::Redact(const Evaluation& eval, v1::Job* job, v1::Decision* decision)
       replaced += SecretScanner::Default().RedactJob(job, &found);
       for (auto& r : found) *decision->add_redactions() = std::move(r);
     }
+    // A path built from a map key that holds a secret names the key redacted.
+    for (v1::Redaction& r : *decision->mutable_redactions()) {
+      if (SecretScanner::Default().Contains(r.path())) {
+        r.set_path(SecretScanner::Default().Redact(r.path(), "", nullptr));
+      }
+    }
     return replaced;
   } catch (...) {
     // Fail closed: nothing of the job is left to leak.

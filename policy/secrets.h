@@ -6,13 +6,20 @@
 // one linear pass; only detectors that fire are then run alone to find the spans.
 //
 // Redaction replaces each secret with `[REDACTED:<detector>:<digest>]`, where digest is
-// the first 6 hex digits of the secret's SHA-256: enough to correlate one secret across
-// records, never enough to recover it. Redaction records name the path and detector,
-// never the value.
+// the first 6 hex digits of HMAC-SHA256(marker key, secret): enough to correlate one
+// secret across records, never enough to recover it, and not testable against guesses
+// by whoever holds the audit trail but not the key. The gate sets the key at start-up
+// (SetMarkerKey; the same key on every replica makes markers agree across them); until
+// then a random key of the process is used. Redaction records name the path and
+// detector, never the value.
 //
-// Where a job is scanned: every string in `args` (recursively, list elements included),
-// every label value, and the bytes of `payload` whether or not they are text (NUL bytes
-// and invalid UTF-8 do not hide a secret). Markers are never secrets: redacting an
+// Where a job is scanned: every string the job carries. The routing fields (job_id,
+// tenant_id, topic), capability, every risk tag, environment, every actor field, labels
+// keys and values, args keys and values (recursively, list elements included), and the
+// bytes of `payload` whether or not they are text (NUL bytes and invalid UTF-8 do not
+// hide a secret). RedactJob rewrites a map key that holds a secret (its value moves to
+// the redacted key). The routing fields are rewritten too, but a gate never dispatches a
+// job whose routing field holds a secret: see RoutingFieldWithSecret. Markers are never secrets: redacting an
 // already redacted job finds nothing more. Args nested deeper than the scanner walks
 // (64 levels; decoded jobs cannot get there) fail closed: they count as a finding of the
 // pseudo-detector "nesting-too-deep", and RedactJob replaces the whole value.
@@ -72,11 +79,21 @@ class SecretScanner {
   // job path: builds no paths and stops scanning at the first secret.
   bool ContainsSecret(const v1::Job& job) const;
 
+  // The first field that picks a job's route or identity ("job_id", "tenant_id",
+  // "topic") and holds a secret, or empty. Such a field cannot be rewritten without
+  // changing where the job goes, so a gate refuses the job instead.
+  std::string_view RoutingFieldWithSecret(const v1::Job& job) const;
+
   // Ids of the detectors that fire anywhere in `job` (sorted, unique); empty: clean.
   std::vector<std::string> DetectorsIn(const v1::Job& job) const;
 
   // The marker for `secret` found by `detector`: "[REDACTED:github-pat:3f2a9c]".
   static std::string Marker(std::string_view detector, std::string_view secret);
+
+  // Sets the key markers are computed with (at least 16 bytes; shorter keys are
+  // refused with false). Call before jobs are scanned: markers made before and after
+  // the call do not correlate. Thread-safe; a key once set stays valid for readers.
+  static bool SetMarkerKey(std::string_view key);
 
  private:
   struct Detector;

@@ -3,6 +3,10 @@
 #include "gate/dispatcher.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
 
 #include "subjects/codec.h"
 #include "tests/support/fake_bus.h"
@@ -266,6 +270,91 @@ TEST_F(DispatcherTest, AProtobufJobReachesTheWorkerNormalized) {
   v1::DecisionRecord record;
   ASSERT_TRUE(record.ParseFromString(bus_.PublishedOn("audit.decisions.read.a")[0]->body));
   EXPECT_EQ(record.job().SerializeAsString(), want.SerializeAsString());
+}
+
+// A field that picks the route holding a secret: refused on audit.rejected as
+// secret_in_routing_field, never judged, never written raw; the arrival subject too.
+TEST_F(DispatcherTest, ASecretInARoutingFieldRefusesTheJob) {
+  const std::string token = FakeToken();
+  bus_.Enqueue("job.read." + token, JobJson("on-subject"));
+  bus_.Enqueue("job.read.a", R"({"job_id": ")" + token + R"("})");
+  bus_.Enqueue("job.read.a", R"({"job_id": "t1", "tenant_id": ")" + token + R"("})");
+  bus_.Enqueue("job.read.a", R"({"job_id": "t2", "topic": "job.read.)" + token + R"("})");
+  bus_.Enqueue("job.read.a", JobJson("fine"));
+  const auto stats = Run();
+  EXPECT_EQ(stats.rejected, 4u);
+  EXPECT_EQ(stats.dispatched, 1u);
+  const auto rejected = bus_.PublishedOn("audit.rejected");
+  ASSERT_EQ(rejected.size(), 4u);
+  std::vector<std::string> errors;
+  for (const auto* m : rejected) {
+    v1::RejectedMessage r;
+    ASSERT_TRUE(r.ParseFromString(m->body));
+    EXPECT_EQ(r.reason(), "secret_in_routing_field");
+    errors.push_back(r.error().substr(0, r.error().find(" holds")));
+  }
+  // The first job's body names no topic: the secret is found in its arrival subject,
+  // before binding would copy the subject into the topic.
+  EXPECT_EQ(errors, (std::vector<std::string>{"the job's subject", "the job's job_id",
+                                              "the job's tenant_id", "the job's topic"}));
+  v1::RejectedMessage first;
+  ASSERT_TRUE(first.ParseFromString(rejected[0]->body));
+  EXPECT_EQ(first.subject().rfind("job.read.[REDACTED:github-pat:", 0), 0u) << first.subject();
+  EXPECT_EQ(AllPublished(bus_).find(token), std::string::npos);
+}
+
+// Secrets outside args values: map keys, risk tags, capability, environment, actor
+// fields. A redact decision takes them out of the worker's copy; every audit copy is
+// scrubbed of them whatever the decision.
+TEST_F(DispatcherTest, SecretsInKeysAndEveryFieldAreScrubbed) {
+  const std::string token = FakeToken();
+  const std::string job = R"({"job_id": "k1", "capability": "use )" + token +
+                          R"(", "risk_tags": ["x", ")" + token + R"("], "environment": ")" +
+                          token + R"(", "actor": {"agent_id": "a", "owner": ")" + token +
+                          R"("}, "labels": {")" + token + R"(": "v"}, "args": {"env": {")" +
+                          token + R"(": "1"}}})";
+  bus_.Enqueue("job.secret.get", job);
+  bus_.Enqueue("job.other.x", job);
+  bus_.Enqueue("job.read.a", job);
+  Run();
+  ASSERT_EQ(bus_.PublishedOn("worker.secret.get").size(), 1u);
+  EXPECT_EQ(bus_.PublishedOn("worker.secret.get")[0]->body.find(token), std::string::npos);
+  EXPECT_EQ(AllPublished(bus_, /*audit_only=*/true).find(token), std::string::npos);
+  v1::DispatchedJob worker;
+  ASSERT_TRUE(worker.ParseFromString(bus_.PublishedOn("worker.secret.get")[0]->body));
+  EXPECT_EQ(worker.decision().redactions_size(), 6);
+  EXPECT_EQ(worker.job().labels().begin()->second, "v");
+}
+
+// Every rejection path, and a publish failure, with a secret in the body, the subject or
+// the error: neither the gate's log (at debug level) nor anything it publishes carries it.
+TEST_F(DispatcherTest, NoRejectionPathLogsOrPublishesASecret) {
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  auto capture = std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+  capture->set_level(spdlog::level::debug);
+  spdlog::set_default_logger(capture);
+
+  const std::string token = FakeToken();
+  bus_.Enqueue("job.x.a", "{\"job_id\": \"j\", \"args\": {broken " + token + "}");  // decode_error
+  bus_.Enqueue("job.x.b", R"({"topic": "job.x.b", "labels": {"t": ")" + token + R"("}})");
+  bus_.Enqueue("job.x.c", "{\"job_id\": \"" + token + std::string(2000, 'x') + "\"}");  // too_large
+  bus_.Enqueue("job", R"({"job_id": "no-rest", "labels": {"t": ")" + token + R"("}})");
+  bus_.Enqueue("job.read." + token, JobJson("routing"));           // secret_in_routing_field
+  bus_.Enqueue("job.read.a", R"({"job_id": ")" + token + R"("})");  // secret_in_routing_field
+  Run();
+  // A publish failure of a job carrying a secret: left for redelivery, logged.
+  bus_.fail_publish = [](const std::string&) { return true; };
+  bus_.Enqueue("job.read.b", JobWithSecret("fails"));
+  bus_.Enqueue("job.read.b." + token, JobWithSecret("fails-2"));
+  Run();
+  bus_.fail_publish = nullptr;
+
+  spdlog::set_default_logger(previous);
+  EXPECT_NE(log.str().find("rejected message"), std::string::npos) << log.str();
+  EXPECT_EQ(log.str().find(token), std::string::npos) << log.str();
+  EXPECT_EQ(AllPublished(bus_).find(token), std::string::npos);
 }
 
 TEST_F(DispatcherTest, BadInputIsRejectedAndAckedAndTheNextJobFlows) {

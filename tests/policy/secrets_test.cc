@@ -96,6 +96,73 @@ std::vector<Sample> TruePositives() {
                    password});
   }
   add("database-url-password", "REDIS_URL=redis://:", f.Alnum(20), "@cache:6379/0");
+  const std::string hex = "0123456789abcdef";
+  const std::string b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const std::string bech32 = "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L";
+  add("putty-private-key", "ppk:\n",
+      "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: ci\nPublic-Lines: 2\n" +
+          f.Chars(b64, 64) + "\nPrivate-Lines: 1\n" + f.Chars(b64, 44) + "\nPrivate-MAC: " +
+          f.Chars(hex, 64));
+  add("age-secret-key", "AGE_KEY=", "AGE-SECRET-KEY-1" + f.Chars(bech32, 58));
+  add("aws-session-token", "AWS_SESSION_TOKEN=", "IQoJb3JpZ2luX2VjE" + f.Chars(b64, 300));
+  add("aws-session-token", "\"SessionToken\": \"", "FwoGZXIvYXdzE" + f.Chars(b64, 200), "\"");
+  add("aws-secret-access-key", "\"SecretAccessKey\": \"", f.Chars(b64, 40), "\"");
+  add("github-pat", "token ", "github_pat_11" + f.Alnum(20) + "_" + f.Alnum(59));
+  add("gitlab-token", "CI_JOB_TOKEN=", "glcbt-64_" + f.Base64Url(20));
+  add("gitlab-token", "register --token ", "GR1348941" + f.Base64Url(20));
+  add("gitlab-token", "", "glpat-" + f.Base64Url(27) + ".01." + f.Base64Url(9));
+  add("atlassian-token", "JIRA_API_TOKEN=", "ATATT3xFfGF0" + f.Base64Url(180) + "=" + f.Chars("ABCDEF0123456789", 8));
+  add("atlassian-token", "bitbucket app password ", "ATBB" + f.Alnum(32));
+  add("discord-webhook", "notify https://discord.com/api/webhooks/" + f.Chars("0123456789", 18) + "/",
+      f.Base64Url(68));
+  add("discord-bot-token", "Bot ", "M" + f.Alnum(25) + "." + f.Base64Url(6) + "." + f.Base64Url(38));
+  add("telegram-bot-token", "https://api.telegram.org/bot", f.Chars("0123456789", 10) + ":AA" + f.Base64Url(33), "/getMe");
+  add("square-token", "SQUARE_ACCESS_TOKEN=", "EAAA" + f.Base64Url(60));
+  add("square-token", "", "sq0csp-" + f.Base64Url(43));
+  add("gcp-oauth-secret", "\"client_secret\":\"", "GOCSPX-" + f.Base64Url(28), "\"");
+  add("gcp-oauth-secret", "Authorization: Bearer ", "ya29." + f.Base64Url(150));
+  add("azure-storage-key",
+      "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=", f.Chars(b64, 86) + "==",
+      ";EndpointSuffix=core.windows.net");
+  add("azure-sas-token",
+      "https://acct.blob.core.windows.net/c/b.txt?sv=2022-11-02&ss=b&srt=o&sp=r&se=2026-01-01T00:00:00Z&sig=",
+      f.Alnum(40) + "%2B" + f.Alnum(3) + "%3D");
+  add("azure-client-secret", "AZURE_CLIENT_SECRET=", f.Alnum(3) + "8Q~" + f.Base64Url(34));
+  add("digitalocean-token", "DIGITALOCEAN_TOKEN=", "dop_v1_" + f.Chars(hex, 64));
+  add("huggingface-token", "HF_TOKEN=", "hf_" + f.Chars("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", 34));
+  add("openai-api-key", "", "sk-svcacct-" + f.Base64Url(150));
+  add("anthropic-api-key", "", "sk-ant-admin01-" + f.Base64Url(93) + "AA");
+  add("cohere-api-key", "COHERE_API_KEY=", f.Alnum(40));
+  add("twilio-key", "TWILIO_API_KEY=", "SK" + f.Chars(hex, 32));
+  add("twilio-key", "TWILIO_AUTH_TOKEN=", f.Chars(hex, 32));
+  add("sendgrid-api-key", "SENDGRID_API_KEY=", "SG." + f.Base64Url(22) + "." + f.Base64Url(43));
+  add("mailgun-api-key", "api:", "key-" + f.Chars(hex, 32));
+  add("mailgun-api-key", "MAILGUN_KEY ", f.Chars(hex, 32) + "-" + f.Chars(hex, 8) + "-" + f.Chars(hex, 8));
+  add("shopify-token", "X-Shopify-Access-Token: ", "shpat_" + f.Chars(hex, 32));
+  add("linear-api-key", "LINEAR_API_KEY=", "lin_api_" + f.Alnum(40));
+  add("datadog-key", "DD_API_KEY=", f.Chars(hex, 32));
+  add("datadog-key", "datadog_app_key: ", f.Chars(hex, 40));
+  add("sentry-token", "SENTRY_AUTH_TOKEN=", "sntryu_" + f.Chars(hex, 64));
+  add("sentry-token", "", "sntrys_eyJpYXQiOjE3" + f.Base64Url(80) + "_" + f.Base64Url(43));
+  add("npm-token", "//registry.npmjs.org/:_authToken=", "8f2b7c9e-1d3a-4b5c-9e8f-" + f.Chars(hex, 12));
+  add("rubygems-api-key", "GEM_HOST_API_KEY=", "rubygems_" + f.Chars(hex, 48));
+  add("nuget-api-key", "dotnet nuget push -k ", "oy2" + f.Chars("abcdefghijklmnopqrstuvwxyz0123456789", 43));
+  add("dockerhub-token", "docker login -p ", "dckr_pat_" + f.Base64Url(27));
+  add("vault-token", "VAULT_TOKEN=", "hvs." + f.Base64Url(90));
+  add("doppler-token", "DOPPLER_TOKEN=", "dp.st.prd." + f.Alnum(43));
+  add("onepassword-token", "OP_SERVICE_ACCOUNT_TOKEN=", "ops_eyJzaWduSW5BZGRyZXNzIjoi" + f.Chars(b64, 300));
+  add("url-basic-auth", "git clone https://deploy:", f.Alnum(20), "@git.example.org/org/repo.git");
+  add("url-basic-auth", "curl ftp://ops:", "S3cr" + f.Alnum(10), "@files.internal/x");
+  add("groq-api-key", "GROQ_API_KEY=", "gsk_" + f.Alnum(52));
+  add("notion-token", "NOTION_TOKEN=", "ntn_" + f.Chars("0123456789", 11) + f.Alnum(35));
+  add("vercel-token", "VERCEL_TOKEN=", "vcp_" + f.Alnum(24));
+  add("databricks-token", "DATABRICKS_TOKEN=", "dapi" + f.Chars(hex, 32));
+  add("figma-token", "X-Figma-Token: ", "figd_" + f.Base64Url(40));
+  add("cloudflare-token", "CLOUDFLARE_API_TOKEN=", "cfut_" + f.Alnum(40) + f.Chars(hex, 8));
+  add("tailscale-key", "TS_AUTHKEY=", "tskey-auth-" + f.Alnum(12) + "-" + f.Alnum(30));
+  add("grafana-token", "GRAFANA_TOKEN=", "glsa_" + f.Alnum(32) + "_" + f.Chars(hex, 8));
+  add("github-app-token", "", "ghs_12345_" + f.Base64Url(30) + "." + f.Base64Url(60) + "." + f.Base64Url(43));
+  add("github-oauth", "git clone https://", f.Alnum(40), ":x-oauth-basic@github.com/org/repo");
   add("generic-secret", "password=", "Tr0ub4dor&3x!" + f.Alnum(4));
   add("generic-secret", "{\"client_secret\": \"", f.Alnum(32), "\"}");
   add("generic-secret", "DB_PASSWORD: ", f.Alnum(14));
@@ -149,12 +216,38 @@ std::vector<std::string> LookAlikes() {
       "max_tokens=4096",
       "tokenizer = AutoTokenizer.from_pretrained(model)",
       "passwordless login enabled",
+      // References: the generic detector names where a secret is, never the secret.
+      "password_file=/run/secrets/db_password",
+      "api_key: ./config/keys/api.key",
+      "private_key=~/.ssh/id_ed25519",
+      "client_secret: C:\\secrets\\client.txt",
+      "secret_arn=arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf",
+      "token: vault:secret/data/prod/github#token",
+      "DB_PASSWORD=secret/data/prod/postgres",
+      "gcp_secret: projects/my-proj/secrets/db-pass/versions/latest",
+      "password: op://Engineering/Postgres/password",
+      "api_key=env:OPENAI_API_KEY",
+      "token = GITHUB_TOKEN",
+      "password: POSTGRES_PASSWORD_PROD",
+      "secret = config.database.password",
+      "api_key = settings.OPENAI_API_KEY",
+      "token = os.getenv(\"GITHUB_TOKEN\")",
+      "password = getSecret(\"db/prod\")",
+      "client_secret: @Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/x)",
+      "password: <password>",
+      "https://user:${TOKEN}@git.example.org/repo.git",
+      "https://user:password@example.com/",
+      "https://git.example.org:8443/repo.git",
+      "ssh://git@github.com:22/org/repo.git",
+      "token_url=https://oauth2.googleapis.com/token",
+      "ERROR auth: token expired for user 4211 after 3600s",
+      "//registry.npmjs.org/:_authToken=${NPM_TOKEN}",
   };
 }
 
 TEST(SecretScannerTest, CatalogueCompiles) {
   const auto& ids = SecretScanner::Default().detector_ids();
-  EXPECT_EQ(ids.size(), 19u) << "a detector pattern failed to compile";
+  EXPECT_EQ(ids.size(), 56u) << "a detector pattern failed to compile";
 }
 
 TEST(SecretScannerTest, EveryDetectorHasTruePositives) {
@@ -199,9 +292,21 @@ TEST(SecretScannerTest, CorpusRates) {
       negatives.size(), 100.0 * false_positives / negatives.size());
 }
 
-TEST(SecretScannerTest, MarkerNamesDetectorAndShortDigest) {
+// Markers carry a keyed digest (HMAC-SHA256 with the gate's key), not the plain SHA-256
+// of the secret: whoever holds the audit trail cannot test guesses against it.
+TEST(SecretScannerTest, MarkerNamesDetectorAndKeyedDigest) {
+  const std::string plain = "[REDACTED:github-pat:ba7816]";  // sha256("abc") = ba7816bf...
+  EXPECT_NE(SecretScanner::Marker("github-pat", "abc"), plain);
+  EXPECT_FALSE(SecretScanner::SetMarkerKey("short"));
+  ASSERT_TRUE(SecretScanner::SetMarkerKey("0123456789abcdef-test-key"));
+  // HMAC-SHA256("0123456789abcdef-test-key", "abc"), first 3 bytes (openssl dgst -hmac).
   const std::string marker = SecretScanner::Marker("github-pat", "abc");
-  EXPECT_EQ(marker, "[REDACTED:github-pat:ba7816]");  // sha256("abc") = ba7816bf...
+  EXPECT_EQ(marker, "[REDACTED:github-pat:34a0a7]");
+  EXPECT_NE(marker, plain);
+  EXPECT_EQ(marker, SecretScanner::Marker("github-pat", "abc"));  // stable: correlates
+  EXPECT_NE(marker, SecretScanner::Marker("github-pat", "abd"));
+  ASSERT_TRUE(SecretScanner::SetMarkerKey("another-key-of-the-gate-0001"));
+  EXPECT_NE(marker, SecretScanner::Marker("github-pat", "abc"));  // the key decides
 }
 
 TEST(SecretScannerTest, DatabaseUrlKeepsItsHost) {
