@@ -16,6 +16,7 @@ int RunCli(int argc, char** argv) {
   AddDaemonCommands(app, &exit_code);
   AddOnlineCommands(app, &exit_code);
   AddApprovalCommands(app, &exit_code);
+  AddHookCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -19,4 +19,8 @@ void AddOnlineCommands(CLI::App& app, int* exit_code);
 // approvals list|approve|reject, over the HTTP API too (approval_commands.cc).
 void AddApprovalCommands(CLI::App& app, int* exit_code);
 
+// hook claude-code: agent-platform hooks that ask a running gate over NATS
+// (hook_command.cc).
+void AddHookCommands(CLI::App& app, int* exit_code);
+
 }  // namespace jobgate::gate

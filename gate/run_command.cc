@@ -13,6 +13,7 @@
 #include "gate/config.h"
 #include "gate/daemon.h"
 #include "gate/dispatcher.h"
+#include "gate/job_submission.h"
 #include "gate/nats_bus.h"
 #include "policy/policy.h"
 #include "subjects/codec.h"
@@ -122,7 +123,6 @@ struct SubmitFlags {
 };
 
 int Submit(const SubmitFlags& flags) {
-  const subjects::Prefixes prefixes;
   v1::Job job;
   if (!flags.file.empty()) {
     auto text = policy::ReadFile(flags.file);
@@ -160,21 +160,12 @@ int Submit(const SubmitFlags& flags) {
       return 2;
     }
   }
-  if (job.job_id().empty() || job.topic().empty()) {
-    std::cerr << "jobgate submit: a job needs a job_id and a topic (--job-id, --topic or --file)\n";
+  if (Status s = PrepareJobForSubmit(&job); !s.ok()) {
+    std::cerr << "jobgate submit: " << s.message()
+              << (job.job_id().empty() || job.topic().empty() ? " (--job-id, --topic or --file)" : "")
+              << "\n";
     return 2;
   }
-  // The topic is the subject the job is published on; "db.migrate" means "job.db.migrate".
-  if (job.topic().rfind(prefixes.job + ".", 0) != 0) {
-    job.set_topic(subjects::Join(prefixes.job, job.topic()));
-  }
-  if (!subjects::IsValidPublishSubject(job.topic())) {
-    std::cerr << "jobgate submit: topic '" << job.topic() << "' is not a valid subject\n";
-    return 2;
-  }
-  if (job.tenant_id().empty()) job.set_tenant_id("default");
-  const std::string subject = job.topic();
-  const std::string_view rest = subjects::RestOf(subject, prefixes.job);
 
   LogToStderr();
   spdlog::set_level(spdlog::level::warn);
@@ -186,60 +177,33 @@ int Submit(const SubmitFlags& flags) {
     std::cerr << "jobgate submit: " << connection.status().message() << "\n";
     return 1;
   }
-  std::unique_ptr<SyncSubscription> decisions;
-  if (flags.wait) {
-    // Subscribed before publishing, so the record cannot slip past.
-    auto sub = (*connection)->Subscribe(subjects::Join(prefixes.decisions, rest));
-    if (!sub.ok()) {
-      std::cerr << "jobgate submit: " << sub.status().message() << "\n";
-      return 1;
-    }
-    decisions = std::move(sub).value();
-    if (Status s = (*connection)->Flush(std::chrono::milliseconds(5000)); !s.ok()) {
-      std::cerr << "jobgate submit: " << s.message() << "\n";
-      return 1;
-    }
-  }
-
-  OutboundMessage message;
-  message.subject = subject;
-  // The job id is the idempotency key: a second submit inside the duplicate window is
-  // dropped by the JOBS stream.
-  message.msg_id = job.tenant_id() + ":" + job.job_id();
-  if (flags.json) {
-    message.body = subjects::ToJson(job);
-    message.headers.emplace_back("Content-Type", "application/json");
-  } else {
-    job.SerializeToString(&message.body);
-    message.headers.emplace_back("Content-Type", "application/protobuf");
-  }
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(flags.timeout_sec * 1000));
-  auto ack = (*connection)->Publish(message, std::min(timeout, std::chrono::milliseconds(10000)));
-  if (!ack.ok()) {
-    std::cerr << "jobgate submit: " << ack.status().message() << "\n";
+  SubmitOptions submit_options;
+  submit_options.json = flags.json;
+  submit_options.watch_decisions = flags.wait;
+  submit_options.timeout = std::min(timeout, std::chrono::milliseconds(10000));
+  auto submission = PublishJob(**connection, job, submit_options);
+  if (!submission.ok()) {
+    std::cerr << "jobgate submit: " << submission.status().message() << "\n";
     return 1;
   }
-  std::cerr << "submitted " << job.job_id() << " on " << subject << " (stream " << ack->stream
-            << " seq " << ack->sequence << (ack->duplicate ? ", duplicate: already submitted" : "")
-            << ")\n";
+  const PublishAck& ack = submission->ack;
+  std::cerr << "submitted " << job.job_id() << " on " << submission->subject << " (stream "
+            << ack.stream << " seq " << ack.sequence
+            << (ack.duplicate ? ", duplicate: already submitted" : "") << ")\n";
   if (!flags.wait) return 0;
 
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    auto received = decisions->Next(left);
-    if (!received.ok()) break;
-    v1::DecisionRecord record;
-    if (!record.ParseFromString(received->data)) continue;
-    if (record.decision().job_id() != job.job_id() || record.job().tenant_id() != job.tenant_id()) {
-      continue;
-    }
-    std::cout << subjects::ToJson(record.decision(), /*pretty=*/true) << "\n";
-    std::cerr << job.job_id() << ": " << policy::VerdictName(record.decision().decision()) << " -> "
-              << record.routed_to() << "\n";
+  auto record =
+      NextDecisionRecord(*submission, job, std::chrono::steady_clock::now() + timeout);
+  if (record.ok()) {
+    std::cout << subjects::ToJson(record->decision(), /*pretty=*/true) << "\n";
+    std::cerr << job.job_id() << ": " << policy::VerdictName(record->decision().decision())
+              << " -> " << record->routed_to() << "\n";
     return 0;
+  }
+  if (record.status().code() != StatusCode::kDeadlineExceeded) {
+    std::cerr << "jobgate submit: " << record.status().message() << "\n";
+    return 1;
   }
   std::cerr << "jobgate submit: no decision for " << job.job_id() << " within " << flags.timeout_sec
             << "s (is a gate running with a policy?)\n";
