@@ -613,17 +613,11 @@ Result<std::unique_ptr<NatsKvApprovalStore>> NatsKvApprovalStore::Open(
   if (!kv.ok()) return kv.status();
   store->handles_->kv = std::move(*kv);
 
-  jsOptions batch_options;
-  jsOptions_Init(&batch_options);
-  batch_options.Wait = options.timeout.count();
-  batch_options.PublishAsync.AckHandler = &Handles::OnCreateAck;
-  batch_options.PublishAsync.AckHandlerClosure = store->handles_.get();
-  jsCtx* batch_js = nullptr;
-  if (natsStatus s = natsConnection_JetStream(&batch_js, connection->raw(), &batch_options);
-      s != NATS_OK) {
-    return FromNats(s, "JetStream context for the approvals store");
-  }
-  store->handles_->batch_js.reset(batch_js);
+  auto batch_js = NewAsyncPublishContext(connection->raw(), options.timeout,
+                                         &Handles::OnCreateAck, store->handles_.get(),
+                                         "the approvals store");
+  if (!batch_js.ok()) return batch_js.status();
+  store->handles_->batch_js = std::move(*batch_js);
   store->handles_->connection = connection->raw();
   return store;
 }

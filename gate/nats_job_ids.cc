@@ -43,34 +43,19 @@ NatsKvJobIdStore::~NatsKvJobIdStore() = default;
 namespace {
 
 Result<NatsPtr<kvStore>> OpenBucket(jsCtx* js, const JobIdStoreOptions& options) {
-  kvStore* raw = nullptr;
-  natsStatus s = js_KeyValue(&raw, js, options.bucket.c_str());
-  if (s == NATS_OK) {
-    NatsPtr<kvStore> kv(raw);
-    kvStatus* status = nullptr;
-    if (kvStore_Status(&status, kv.get()) == NATS_OK) {
-      const int64_t ttl_ns = kvStatus_TTL(status);
-      if (ttl_ns > 0 && ttl_ns < options.ttl.count() * 1'000'000) {
-        spdlog::warn("KV bucket {} keeps job ids {} ms, less than the configured {} ms",
-                     options.bucket, ttl_ns / 1'000'000, options.ttl.count());
-      }
-      kvStatus_Destroy(status);
+  auto kv = OpenKvBucket(js, options.bucket, 1, options.replicas, options.memory_storage,
+                         options.ttl);
+  if (!kv.ok()) return kv;
+  kvStatus* status = nullptr;
+  if (kvStore_Status(&status, kv->get()) == NATS_OK) {
+    const int64_t ttl_ns = kvStatus_TTL(status);
+    if (ttl_ns > 0 && ttl_ns < options.ttl.count() * 1'000'000) {
+      spdlog::warn("KV bucket {} keeps job ids {} ms, less than the configured {} ms",
+                   options.bucket, ttl_ns / 1'000'000, options.ttl.count());
     }
-    return kv;
+    kvStatus_Destroy(status);
   }
-  if (s != NATS_NOT_FOUND) return FromNats(s, "open KV bucket " + options.bucket);
-  kvConfig config;
-  kvConfig_Init(&config);
-  config.Bucket = options.bucket.c_str();
-  config.History = 1;
-  config.TTL = options.ttl.count() * 1'000'000;  // the stream's MaxAge, in nanoseconds
-  config.Replicas = options.replicas;
-  config.StorageType = options.memory_storage ? js_MemoryStorage : js_FileStorage;
-  s = js_CreateKeyValue(&raw, js, &config);
-  if (s == NATS_OK) return NatsPtr<kvStore>(raw);
-  // Another replica created it a moment ago.
-  if (js_KeyValue(&raw, js, options.bucket.c_str()) == NATS_OK) return NatsPtr<kvStore>(raw);
-  return FromNats(s, "create KV bucket " + options.bucket);
+  return kv;
 }
 
 }  // namespace
@@ -86,17 +71,10 @@ Result<std::unique_ptr<NatsKvJobIdStore>> NatsKvJobIdStore::Open(
   if (!kv.ok()) return kv.status();
   store->handles_->kv = std::move(*kv);
 
-  jsOptions batch_options;
-  jsOptions_Init(&batch_options);
-  batch_options.Wait = options.timeout.count();
-  batch_options.PublishAsync.AckHandler = &Handles::OnAck;
-  batch_options.PublishAsync.AckHandlerClosure = store->handles_.get();
-  jsCtx* batch_js = nullptr;
-  if (natsStatus s = natsConnection_JetStream(&batch_js, connection->raw(), &batch_options);
-      s != NATS_OK) {
-    return FromNats(s, "JetStream context for the job-id store");
-  }
-  store->handles_->batch_js.reset(batch_js);
+  auto batch_js = NewAsyncPublishContext(connection->raw(), options.timeout, &Handles::OnAck,
+                                         store->handles_.get(), "the job-id store");
+  if (!batch_js.ok()) return batch_js.status();
+  store->handles_->batch_js = std::move(*batch_js);
   store->handles_->connection = connection->raw();
   return store;
 }

@@ -90,6 +90,24 @@ inline Result<NatsPtr<jsCtx>> NewJetStreamContext(natsConnection* nc,
   return NatsPtr<jsCtx>(js);
 }
 
+// A JetStream context on `nc` for async publishes: each publish's ack (or failure) is
+// handed to `handler` with `closure`; API calls and the wait for acks use `wait`.
+inline Result<NatsPtr<jsCtx>> NewAsyncPublishContext(natsConnection* nc,
+                                                     std::chrono::milliseconds wait,
+                                                     jsPubAckHandler handler, void* closure,
+                                                     std::string_view what) {
+  jsOptions options;
+  jsOptions_Init(&options);
+  options.Wait = wait.count();
+  options.PublishAsync.AckHandler = handler;
+  options.PublishAsync.AckHandlerClosure = closure;
+  jsCtx* js = nullptr;
+  if (natsStatus s = natsConnection_JetStream(&js, nc, &options); s != NATS_OK) {
+    return FromNats(s, "JetStream context for " + std::string(what));
+  }
+  return NatsPtr<jsCtx>(js);
+}
+
 // KV writes report a failed compare-and-set as a generic error whose text names the
 // wrong last sequence; this makes it kConflict.
 inline Status KvWriteStatus(natsStatus s, const std::string& what) {
@@ -100,10 +118,12 @@ inline Status KvWriteStatus(natsStatus s, const std::string& what) {
   return status;
 }
 
-// Opens KV `bucket`, creating it (with `history` revisions per key) when missing; a
-// bucket another replica created a moment ago is opened instead.
+// Opens KV `bucket`, creating it (with `history` revisions per key, and entries kept
+// `ttl` when it is positive) when missing; a bucket another replica created a moment ago
+// is opened instead. An existing bucket is opened as it is.
 inline Result<NatsPtr<kvStore>> OpenKvBucket(jsCtx* js, const std::string& bucket, uint8_t history,
-                                             int replicas, bool memory_storage) {
+                                             int replicas, bool memory_storage,
+                                             std::chrono::milliseconds ttl = {}) {
   kvStore* raw = nullptr;
   natsStatus s = js_KeyValue(&raw, js, bucket.c_str());
   if (s == NATS_OK) return NatsPtr<kvStore>(raw);
@@ -112,6 +132,7 @@ inline Result<NatsPtr<kvStore>> OpenKvBucket(jsCtx* js, const std::string& bucke
   kvConfig_Init(&config);
   config.Bucket = bucket.c_str();
   config.History = history;
+  if (ttl.count() > 0) config.TTL = ttl.count() * 1'000'000;  // the stream's MaxAge, in ns
   config.Replicas = replicas;
   config.StorageType = memory_storage ? js_MemoryStorage : js_FileStorage;
   s = js_CreateKeyValue(&raw, js, &config);
