@@ -151,8 +151,8 @@ TEST(ApprovalSecurity, ForgedAndReplayedApprovalsAreRefusedAndRecorded) {
     return refusals.size() >= expected.size();
   }));
   EXPECT_EQ(refusals, expected);
-  EXPECT_EQ(gate.Metric("jobgate_approvals_resolved_total{outcome=\"refused\"}"), 7);
-  EXPECT_EQ(gate.Metric("jobgate_approvals_resolved_total{outcome=\"approved\"}"), 1);
+  EXPECT_EQ(gate.MetricReaching("jobgate_approvals_resolved_total{outcome=\"refused\"}", 7), 7);
+  EXPECT_EQ(gate.MetricReaching("jobgate_approvals_resolved_total{outcome=\"approved\"}", 1), 1);
 }
 
 }  // namespace

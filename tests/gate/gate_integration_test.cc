@@ -224,8 +224,8 @@ TEST_F(GateTest, BadInputIsRecordedAndAckedWhileTheNextJobFlows) {
     return c.num_pending == 0 && c.num_ack_pending == 0;
   }));
   EXPECT_TRUE(gate->process().running());
-  EXPECT_EQ(gate->Metric("jobgate_rejected_jobs_total{reason=\"decode_error\"}"), 3);
-  EXPECT_EQ(gate->Metric("jobgate_rejected_jobs_total"), 5);
+  EXPECT_EQ(gate->MetricReaching("jobgate_rejected_jobs_total{reason=\"decode_error\"}", 3), 3);
+  EXPECT_EQ(gate->MetricReaching("jobgate_rejected_jobs_total", 5), 5);
   EXPECT_EQ(gate->Metric("jobgate_jobs_received_total"), 6);
 }
 
@@ -240,8 +240,8 @@ TEST_F(GateTest, ThrottleOverRateIsRedeliveredNotDropped) {
   ASSERT_TRUE(WaitFor([&] { return client.Count("WORK", "worker.llm.chat") == 6; }))
       << gate->process().Log();
   EXPECT_EQ(client.Count("AUDIT", "audit.decisions.llm.chat"), 6);
+  EXPECT_EQ(gate->MetricReaching("jobgate_decisions_total{decision=\"THROTTLE\"", 6), 6);
   EXPECT_GT(gate->Metric("jobgate_throttled_total{rule=\"throttle-llm\"}"), 0);
-  EXPECT_EQ(gate->Metric("jobgate_decisions_total{decision=\"THROTTLE\""), 6);
 }
 
 TEST_F(GateTest, NoPolicyMeansNotReadyAndNoConsumption) {

@@ -152,7 +152,7 @@ TEST_F(JobIdentityGateTest, ASpoofedTopicIsRefusedThroughAllowHoldAndDeny) {
   for (const auto& [subject, topic] : spoofs) {
     EXPECT_EQ(seen.count(subject + " claimed " + topic), 1u) << subject;
   }
-  EXPECT_EQ(gate->Metric("jobgate_rejected_jobs_total{reason=\"topic_mismatch\""), 3);
+  EXPECT_EQ(gate->MetricReaching("jobgate_rejected_jobs_total{reason=\"topic_mismatch\"", 3), 3);
 }
 
 // Tenants sharing a bus: each agent user may publish only under job.<its tenant>.>, and
@@ -229,7 +229,8 @@ TEST_F(JobIdentityGateTest, AnIdReusedWithOtherContentIsRefusedAcrossARestart) {
   EXPECT_EQ(rejections[0].tenant_id(), "default");
   EXPECT_EQ(rejections[0].first_digest(), Digest(a, subject));
   EXPECT_EQ(rejections[0].job_digest(), Digest(b, subject));
-  EXPECT_EQ(gate->Metric("jobgate_rejected_jobs_total{reason=\"idempotency_conflict\""), 1);
+  EXPECT_EQ(gate->MetricReaching("jobgate_rejected_jobs_total{reason=\"idempotency_conflict\"", 1),
+            1);
 }
 
 // Two replicas consume the same durable: each of many ids is published by two publishers

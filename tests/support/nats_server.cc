@@ -474,6 +474,18 @@ double GateProcess::Metric(const std::string& prefix) const {
   return sum;
 }
 
+double GateProcess::MetricReaching(const std::string& prefix, double want,
+                                   std::chrono::milliseconds timeout) const {
+  double last = -1;
+  WaitFor(
+      [&] {
+        last = Metric(prefix);
+        return last == want;
+      },
+      timeout);
+  return last;
+}
+
 bool GateProcess::WaitReady(std::chrono::milliseconds timeout) const {
   return WaitFor([this] { return Get("/readyz") == 200; }, timeout);
 }

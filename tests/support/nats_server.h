@@ -188,6 +188,11 @@ class GateProcess {
   // Sum of the samples whose series starts with `prefix` (e.g. `jobgate_throttled_total`
   // or `jobgate_decisions_total{decision="ALLOW"`); -1 when /metrics is unreachable.
   double Metric(const std::string& prefix) const;
+  // Metric(prefix) once it equals `want`, or the last value read when `timeout` passes
+  // first. Counters move after the copies a test can see are stored (the job is acked,
+  // then counted), so a test that has seen the copies waits for the count.
+  double MetricReaching(const std::string& prefix, double want,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
 
  private:
   int http_port_ = 0;
