@@ -46,6 +46,18 @@ constexpr char kRefusalTarget[] = "refusal-";  // + a fresh id: one record per a
 // Header on released jobs naming who approved them.
 constexpr char kApproverHeader[] = "Jobgate-Approver";
 
+// What a sealed job is bound to: its record's tenant and id, and the digest of the
+// scrubbed job the record shows.
+std::string SealContext(const v1::Job& scrubbed, std::string_view digest) {
+  std::string context = "jobgate-held-job-v1";
+  for (std::string_view part : {std::string_view(scrubbed.tenant_id()),
+                                std::string_view(scrubbed.job_id()), digest}) {
+    context.push_back('\0');
+    context.append(part);
+  }
+  return context;
+}
+
 std::string_view TenantOf(const v1::Job& job) {
   return job.tenant_id().empty() ? std::string_view(kDefaultTenant) : job.tenant_id();
 }
@@ -917,12 +929,28 @@ void ApprovalService::HoldMany(std::span<const HoldRequest> requests,
     Record& record = records[i];
     *record.mutable_job() = job;
     if (job.tenant_id().empty()) record.mutable_job()->set_tenant_id(kDefaultTenant);
+    // Nothing raw at rest: the record shows the scrubbed job; the original, when
+    // scrubbing changed it, only sealed.
+    const bool seal = policy::SecretScanner::Default().RedactJob(record.mutable_job(), nullptr) > 0 &&
+                      options_.sealer != nullptr;
     *record.mutable_decision() = decision;
     record.set_subject(std::string(subject));
     record.set_status(Record::PENDING);
     v1::Approval* binding = record.mutable_approval();
     binding->set_outcome(StatusName(Record::PENDING));
     binding->set_job_digest(JobDigest(record.job()));
+    if (seal) {
+      v1::Job as_came = job;
+      if (as_came.tenant_id().empty()) as_came.set_tenant_id(kDefaultTenant);
+      auto sealed = options_.sealer->Seal(as_came.SerializeAsString(),
+                                          SealContext(record.job(), binding->job_digest()));
+      if (!sealed.ok()) {
+        (*held)[i] = sealed.status();
+        continue;
+      }
+      record.set_sealed_job(std::move(sealed->blob));
+      record.set_sealed_key_id(std::move(sealed->key_id));
+    }
     binding->set_held_snapshot(decision.snapshot());
     binding->set_held_snapshot_hash(decision.snapshot_hash());
     const int64_t ttl_sec = decision.has_approval_ttl_sec() && decision.approval_ttl_sec() > 0
@@ -1041,7 +1069,9 @@ ApprovalOutcome ApprovalService::Resolve(Verb verb, const v1::ApproveRequest& re
   }
   if (policy->hash() != binding.held_snapshot_hash()) {
     policy::DecisionStamp stamp{NewDecisionId(), clock_->UnixMillis()};
-    v1::Decision now = policy->Decide(record.job(), stamp);
+    auto as_came = JobAsItCame(record);
+    if (!as_came.ok()) return {as_came.status(), "unavailable", std::move(record)};
+    v1::Decision now = policy->Decide(*as_came, stamp);
     EnforceableDecision(&now);
     if (now.decision() == v1::DENY || now.decision() == v1::TERMINATE) {
       const std::string message = "the job was held under snapshot '" + binding.held_snapshot() +
@@ -1108,8 +1138,26 @@ ApprovalOutcome ApprovalService::Finish(Record record, Record::Status status,
   return {Status::Ok(), "", std::move(record)};
 }
 
+Result<v1::Job> ApprovalService::JobAsItCame(const Record& record) const {
+  if (record.sealed_job().empty()) return record.job();
+  if (options_.sealer == nullptr) {
+    return Unavailable("job '" + record.job().job_id() + "' was sealed with key " +
+                       record.sealed_key_id() + "; this gate has no approval key");
+  }
+  auto plain = options_.sealer->Open(record.sealed_key_id(), record.sealed_job(),
+                                     SealContext(record.job(), record.approval().job_digest()));
+  if (!plain.ok()) return plain.status();
+  v1::Job job;
+  if (!job.ParseFromString(*plain)) return Internal("a sealed job does not parse");
+  return job;
+}
+
 Status ApprovalService::Publish(Record* record) {
-  const v1::Job& job = record->job();
+  const bool sealed_approved =
+      record->status() == Record::APPROVED && !record->sealed_job().empty();
+  Result<v1::Job> opened = sealed_approved ? JobAsItCame(*record) : Result<v1::Job>(v1::Job());
+  if (!opened.ok()) return opened.status();  // left unreleased; the sweep tries again
+  const v1::Job& job = sealed_approved ? *opened : record->job();
   const std::string_view tenant = TenantOf(job);
   const std::string_view rest = subjects::RestOf(record->subject(), options_.prefixes.job);
   const v1::Decision& decision =
@@ -1281,7 +1329,10 @@ Result<v1::ApprovalList> ApprovalService::List(const v1::ListApprovalsRequest& r
   if (!page.ok()) return page.status();
   v1::ApprovalList list;
   list.mutable_approvals()->Reserve(static_cast<int>(page->records.size()));
-  for (Record& record : page->records) *list.add_approvals() = std::move(record);
+  for (Record& record : page->records) {
+    record.clear_sealed_job();  // ciphertext is of no use to a reader
+    *list.add_approvals() = std::move(record);
+  }
   list.set_pending(page->pending);
   if (page->next.has_value()) list.set_next_page_token(EncodePageToken(*page->next));
   return list;

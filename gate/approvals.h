@@ -66,6 +66,7 @@
 
 #include "gate/auth.h"
 #include "gate/bus.h"
+#include "gate/job_sealer.h"
 #include "jobgate/v1/jobgate.pb.h"
 #include "policy/policy.h"
 #include "policy/status.h"
@@ -346,6 +347,10 @@ struct ApprovalOptions {
   subjects::Prefixes prefixes;
   // For decisions without approval_ttl_sec.
   std::chrono::seconds default_ttl = std::chrono::hours(24);
+  // Seals the job as it came when scrubbing changed it (gate/job_sealer.h); borrowed,
+  // must outlive the service. Null: a held job that carries a secret is kept scrubbed
+  // only, and its worker receives the scrubbed job.
+  const JobSealer* sealer = nullptr;
 };
 
 // What Hold did.
@@ -458,6 +463,9 @@ class ApprovalService {
                          const v1::Decision* reevaluated = nullptr);
   google::protobuf::Timestamp Now() const;
   void ReportPending();
+  // The job as it came: `record.job()`, or its sealed original opened. An error when the
+  // original was sealed under a key this gate does not have or does not authenticate.
+  Result<v1::Job> JobAsItCame(const v1::PendingApproval& record) const;
 
   ApprovalStore* const store_;
   ApprovalPublisher* const publisher_;

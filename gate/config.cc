@@ -320,7 +320,19 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, Ga
         });
     MapReader approvals(file, root["approvals"], "approvals");
     approvals.On("default_ttl", approvals.Dur(&config->approval_ttl))
-        .On("sweep_interval", approvals.Dur(&config->approval_sweep));
+        .On("sweep_interval", approvals.Dur(&config->approval_sweep))
+        .On("seal_keys", [&](const YAML::Node& n) -> Status {
+          if (!n.IsSequence()) {
+            return InvalidArgument(Where(file, n) + "approvals.seal_keys is a list of key files");
+          }
+          for (const auto& item : n) {
+            if (!item.IsScalar() || item.Scalar().empty()) {
+              return InvalidArgument(Where(file, item) + "approvals.seal_keys: a file path");
+            }
+            config->approval_seal_keys.push_back(item.Scalar());
+          }
+          return Status::Ok();
+        });
 
     MapReader top(file, root, "the configuration");
     top.On("nats", [&](const YAML::Node&) { return nats_reader.Read(); })

@@ -77,6 +77,9 @@ struct GateConfig {
   LifecycleOptions lifecycle;  // lifecycle.replica defaults to "<host>-<pid>"
   std::chrono::milliseconds approval_ttl{24 * 3600 * 1000};
   std::chrono::milliseconds approval_sweep{30'000};
+  // Files of the keys that seal held jobs carrying secrets (gate/job_sealer.h); the first
+  // seals, all open. Empty: JOBGATE_APPROVAL_KEY / _FILE, else no sealing.
+  std::vector<std::string> approval_seal_keys;
   // How long the job-id store keeps a claim (gate/job_ids.h); 0: twice the streams'
   // duplicate window. Must exceed the window.
   std::chrono::milliseconds job_id_ttl{0};

@@ -102,8 +102,21 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Deps& deps) {
   cp->approval_store_ = std::move(*approval_store);
   cp->approval_publisher_ = std::make_unique<NatsApprovalPublisher>(deps.connection);
   cp->observer_ = std::make_unique<MetricsObserver>(deps.approval_metrics);
+  auto sealer = LoadJobSealer(config.approval_seal_keys);
+  if (!sealer.ok()) return sealer.status();
+  cp->sealer_ = std::move(*sealer);
+  if (cp->sealer_ != nullptr) {
+    spdlog::info("held jobs that carry secrets are kept scrubbed, their originals sealed "
+                 "with approval key {}",
+                 cp->sealer_->sealing_key_id());
+  } else {
+    spdlog::warn("no approval key (approvals.seal_keys, {} or {}): a held job that carries a "
+                 "secret is kept scrubbed only, and reaches its worker scrubbed once approved",
+                 kApprovalKeyEnv, kApprovalKeyFileEnv);
+  }
   ApprovalOptions approval_options;
   approval_options.prefixes = config.prefixes;
+  approval_options.sealer = cp->sealer_.get();
   approval_options.default_ttl =
       std::chrono::duration_cast<std::chrono::seconds>(config.approval_ttl);
   ActivePolicy* active = deps.active;

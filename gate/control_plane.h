@@ -64,6 +64,7 @@ class ControlPlane {
   std::unique_ptr<NatsRecentJobs> recent_jobs_;
   std::unique_ptr<NatsPolicyEventSink> events_;
   std::unique_ptr<PolicyLifecycle> lifecycle_;
+  std::unique_ptr<JobSealer> sealer_;  // null: no approval key; outlives approvals_
   std::unique_ptr<NatsKvApprovalStore> approval_store_;
   std::unique_ptr<NatsApprovalPublisher> approval_publisher_;
   std::unique_ptr<MetricsObserver> observer_;
