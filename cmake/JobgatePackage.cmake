@@ -8,10 +8,11 @@ set(CPACK_PACKAGE_NAME jobgate)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT "jobgate maintainers <jobgate@example.com>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "policy-as-code dispatch gate for AI agent jobs on NATS")
-set(CPACK_PACKAGE_DESCRIPTION
-    "jobgate judges every job an AI agent publishes on a NATS JetStream bus against a\n"
-    "versioned policy before any worker sees it: allow, deny, hold for approval,\n"
-    "throttle or alert, with an audit record for each decision.")
+# One string: a list would put ';' into the control file.
+string(CONCAT CPACK_PACKAGE_DESCRIPTION
+       "jobgate judges every job an AI agent publishes on a NATS JetStream bus against a\n"
+       "versioned policy before any worker sees it: allow, deny, hold for approval,\n"
+       "throttle or alert, with an audit record for each decision.")
 set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
