@@ -21,7 +21,8 @@ if(GIT_EXECUTABLE)
 endif()
 # Without a checkout, a builder that knows the commit (Containerfile's build argument) may
 # pass it in the environment; only the shape a checkout would give is taken.
-if(commit STREQUAL "unknown" AND "$ENV{JOBGATE_GIT_COMMIT}" MATCHES "^[0-9a-f]{12}(-dirty)?$")
+string(REPEAT "[0-9a-f]" 12 hex12)  # CMake regexes have no {n}
+if(commit STREQUAL "unknown" AND "$ENV{JOBGATE_GIT_COMMIT}" MATCHES "^${hex12}(-dirty)?$")
   set(commit "$ENV{JOBGATE_GIT_COMMIT}")
 endif()
 set(JOBGATE_GIT_COMMIT "${commit}")
