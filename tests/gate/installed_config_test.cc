@@ -1,6 +1,8 @@
 // The configuration files shipped for installs load as the gate loads them: the package's
 // /etc/jobgate/config.yaml (deploy/config/config.yaml.in with its path filled in) and the
-// config.yaml inside the Kubernetes Secret the container image runs with.
+// config.yaml inside the Kubernetes Secret the container image runs with; and the
+// Containerfile agrees with deploy/kubernetes/deployment.yaml (user, ports, config path),
+// since the image cannot be built on every machine that runs the tests.
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
@@ -45,6 +47,41 @@ TEST(InstalledConfigTest, KubernetesSecretConfigLoadsWithThePathsTheImageUses) {
   EXPECT_EQ(config.policy_file, "/etc/jobgate/policy/policy.yaml");
   EXPECT_EQ(config.http_address, "0.0.0.0:8081");
   EXPECT_EQ(config.metrics_address, "0.0.0.0:9464");
+}
+
+TEST(InstalledConfigTest, ContainerfileMatchesTheKubernetesDeployment) {
+  const std::string containerfile = Read("Containerfile");
+  ASSERT_FALSE(containerfile.empty());
+  YAML::Node deployment;
+  for (const YAML::Node& doc : YAML::LoadAll(Read("deploy/kubernetes/deployment.yaml"))) {
+    if (doc["kind"].as<std::string>() == "Deployment") deployment = doc;
+  }
+  ASSERT_TRUE(deployment) << "no Deployment in deployment.yaml";
+  const YAML::Node pod = deployment["spec"]["template"]["spec"];
+  const std::string uid = pod["securityContext"]["runAsUser"].as<std::string>();
+  const std::string gid = pod["securityContext"]["runAsGroup"].as<std::string>();
+  EXPECT_NE(containerfile.find("\nUSER " + uid + ":" + gid + "\n"), std::string::npos);
+  EXPECT_NE(containerfile.find("--uid " + uid + " --gid " + gid), std::string::npos);
+  const YAML::Node container = pod["containers"][0];
+  std::string ports;
+  for (const YAML::Node& port : container["ports"]) {
+    ports += (ports.empty() ? "" : " ") + port["containerPort"].as<std::string>();
+  }
+  EXPECT_NE(containerfile.find("\nEXPOSE " + ports + "\n"), std::string::npos) << ports;
+  // The deployment's args replace the image's CMD: the same verb and config path.
+  std::string cmd = "CMD [";
+  for (const YAML::Node& arg : container["args"]) {
+    cmd += (cmd.size() > 5 ? ", \"" : "\"") + arg.as<std::string>() + "\"";
+  }
+  EXPECT_NE(containerfile.find(cmd + "]"), std::string::npos) << cmd;
+  EXPECT_TRUE(container["securityContext"]["readOnlyRootFilesystem"].as<bool>());
+  // Where the deployment mounts config and policy, the image has its defaults.
+  for (const YAML::Node& mount : container["volumeMounts"]) {
+    const std::string path = mount["mountPath"].as<std::string>();
+    EXPECT_NE(containerfile.find(" " + path + (path.ends_with(".yaml") ? "" : "/")),
+              std::string::npos)
+        << path;
+  }
 }
 
 }  // namespace
