@@ -35,7 +35,8 @@ bool PlainWord(std::string_view s) {
 void CollectOptions(const CLI::App& app, std::vector<Word>* out) {
   for (const CLI::Option* opt : app.get_options()) {
     if (opt->get_group().empty() || !opt->nonpositional()) continue;
-    const bool takes_value = opt->get_type_size_max() > 0;
+    // Flags are declared with expected(0); their type size is that of the variable.
+    const bool takes_value = opt->get_expected_max() > 0 && opt->get_type_size_max() > 0;
     for (const std::string& name : opt->get_lnames()) {
       if (PlainWord(name)) out->push_back({"--" + name, opt->get_description(), takes_value});
     }

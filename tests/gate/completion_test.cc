@@ -47,14 +47,18 @@ struct Command {
   std::vector<std::string> words;
   std::set<std::string> subcommands;
   std::set<std::string> long_options;
+  std::set<std::string> flags;  // long options that take no value
 };
 
 // Walks the tree independently of gate/completion.cc.
 void Walk(const CLI::App& app, std::vector<std::string> words, std::vector<Command>* out) {
-  Command command{words, {}, {}};
+  Command command{words, {}, {}, {}};
   for (const CLI::Option* opt : app.get_options()) {
     if (opt->get_group().empty()) continue;
-    for (const std::string& name : opt->get_lnames()) command.long_options.insert("--" + name);
+    for (const std::string& name : opt->get_lnames()) {
+      command.long_options.insert("--" + name);
+      if (opt->get_items_expected_max() == 0) command.flags.insert("--" + name);
+    }
   }
   std::vector<const CLI::App*> children;
   for (const CLI::App* sub : app.get_subcommands({})) {
@@ -171,6 +175,21 @@ TEST_F(CompletionTest, BashCompletesEveryCommandPathToItsSubcommands) {
     EXPECT_EQ(BashOffers(script, c.words, "--"), c.long_options)
         << ::testing::PrintToString(c.words);
   }
+  // After a flag the command's subcommands are offered again; after an option that takes
+  // a value nothing is (file names).
+  size_t flags = 0, valued = 0;
+  for (const Command& c : commands_) {
+    for (const std::string& option : c.long_options) {
+      std::vector<std::string> words = c.words;
+      words.push_back(option);
+      const bool flag = c.flags.count(option) > 0;
+      (flag ? flags : valued)++;
+      EXPECT_EQ(BashOffers(script, words, ""), flag ? c.subcommands : std::set<std::string>{})
+          << ::testing::PrintToString(words);
+    }
+  }
+  EXPECT_GT(flags, 10u);
+  EXPECT_GT(valued, 10u);
   // Prefixes narrow, values fall back to file names (nothing offered by the function).
   EXPECT_EQ(BashOffers(script, {}, "pol"), std::set<std::string>{"policy"});
   EXPECT_EQ(BashOffers(script, {"policy"}, "ro"), std::set<std::string>{"rollback"});
