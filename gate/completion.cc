@@ -9,7 +9,7 @@ namespace jobgate::gate {
 namespace {
 
 struct Word {
-  std::string name;         // "publish", "--dry-run", "-q"
+  std::string name;  // "publish", "--dry-run", "-q"
   std::string description;
   bool takes_value = false;  // options only
 };
@@ -54,7 +54,8 @@ void Collect(const CLI::App& app, const std::string& path, std::vector<Node>* no
   const size_t index = nodes->size() - 1;
   CollectOptions(app, &(*nodes)[index].options);
   for (const CLI::App* sub : app.get_subcommands({})) {
-    if (sub->get_name().empty() || sub->get_group().empty() || !PlainWord(sub->get_name())) continue;
+    if (sub->get_name().empty() || sub->get_group().empty() || !PlainWord(sub->get_name()))
+      continue;
     (*nodes)[index].subcommands.push_back({sub->get_name(), sub->get_description(), false});
     Collect(*sub, path + "/" + sub->get_name(), nodes);
   }

@@ -10,7 +10,8 @@ namespace jobgate::gate {
 std::string NatsLibraryVersion() {
   std::string version = NATS_VERSION_STRING;
   const char* runtime = nats_GetVersion();
-  if (runtime != nullptr && version != runtime) version += std::string(" (runtime ") + runtime + ")";
+  if (runtime != nullptr && version != runtime)
+    version += std::string(" (runtime ") + runtime + ")";
   return version;
 }
 

@@ -97,10 +97,10 @@ class CompletionTest : public ::testing::Test {
     std::string array = "jobgate";
     for (const std::string& w : words) array += " '" + w + "'";
     array += " '" + cur + "'";
-    const std::string probe = Write(
-        "probe.sh", "source '" + script + "'\nCOMP_WORDS=(" + array + ")\nCOMP_CWORD=" +
-                        std::to_string(words.size() + 1) +
-                        "\n_jobgate\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n");
+    const std::string probe =
+        Write("probe.sh", "source '" + script + "'\nCOMP_WORDS=(" + array +
+                              ")\nCOMP_CWORD=" + std::to_string(words.size() + 1) +
+                              "\n_jobgate\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n");
     const RunResult r = Shell("bash --norc --noprofile " + probe + " 2>&1");
     EXPECT_EQ(r.exit_code, 0) << r.output;
     std::set<std::string> offers;
@@ -125,9 +125,9 @@ TEST_F(CompletionTest, TheTreeHasTheKnownVerbs) {
     for (const std::string& w : c.words) path += "/" + w;
     paths.insert(path);
   }
-  for (const char* path : {"/check", "/eval", "/test", "/simulate", "/run", "/submit",
-                           "/policy/publish", "/policy/rollback", "/approvals/approve",
-                           "/hook/claude-code"}) {
+  for (const char* path :
+       {"/check", "/eval", "/test", "/simulate", "/run", "/submit", "/policy/publish",
+        "/policy/rollback", "/approvals/approve", "/hook/claude-code"}) {
     EXPECT_EQ(paths.count(path), 1u) << path;
   }
   EXPECT_EQ(paths.count("/completion"), 0u) << "the completion verb is hidden";
@@ -156,8 +156,8 @@ TEST_F(CompletionTest, TheHiddenVerbPrintsTheSameScripts) {
   for (const std::string shell : {"bash", "zsh"}) {
     const RunResult r = Shell(std::string(JOBGATE_BINARY) + " completion " + shell);
     EXPECT_EQ(r.exit_code, 0) << shell;
-    EXPECT_EQ(r.output, shell == "bash" ? BashCompletion(app_, "jobgate")
-                                        : ZshCompletion(app_, "jobgate"));
+    EXPECT_EQ(r.output,
+              shell == "bash" ? BashCompletion(app_, "jobgate") : ZshCompletion(app_, "jobgate"));
   }
   const RunResult fish = Shell(std::string(JOBGATE_BINARY) + " completion fish 2>&1");
   EXPECT_EQ(fish.exit_code, 2) << fish.output;
@@ -205,8 +205,8 @@ TEST_F(CompletionTest, ZshScriptParses) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
   // Loaded by compinit from $fpath, the function is found and defined.
   const RunResult loaded = Shell("zsh -f -c 'fpath=(" + dir_.string() +
-                               " $fpath); autoload -Uz compinit; compinit -u -D; "
-                               "print -r -- ${_comps[jobgate]}' 2>&1");
+                                 " $fpath); autoload -Uz compinit; compinit -u -D; "
+                                 "print -r -- ${_comps[jobgate]}' 2>&1");
   EXPECT_EQ(loaded.exit_code, 0) << loaded.output;
   EXPECT_EQ(loaded.output, "_jobgate\n") << loaded.output;
 }

@@ -25,7 +25,8 @@ TEST(InstalledConfigTest, PackageConfigLoads) {
   std::string text = Read("deploy/config/config.yaml.in");
   ASSERT_FALSE(text.empty());
   const std::string var = "@JOBGATE_CONFIG_FULL_DIR@";
-  for (size_t at; (at = text.find(var)) != std::string::npos;) text.replace(at, var.size(), "/etc/jobgate");
+  for (size_t at; (at = text.find(var)) != std::string::npos;)
+    text.replace(at, var.size(), "/etc/jobgate");
   EXPECT_EQ(text.find('@'), std::string::npos) << "only @JOBGATE_CONFIG_FULL_DIR@ is filled in";
   GateConfig config;
   const Status s = ApplyConfigYaml(text, "config.yaml", &config);
