@@ -1,22 +1,26 @@
 #include "gate/cli.h"
 
-#include <CLI/CLI.hpp>
-
 #include "gate/commands.h"
-#include "metrics/metrics.h"
+#include "gate/completion.h"
+#include "gate/version.h"
 
 namespace jobgate::gate {
 
+void DefineCli(CLI::App& app, int* exit_code) {
+  app.require_subcommand(1);
+  app.set_version_flag("--version", VersionText());
+  AddOfflineCommands(app, exit_code);
+  AddDaemonCommands(app, exit_code);
+  AddOnlineCommands(app, exit_code);
+  AddApprovalCommands(app, exit_code);
+  AddHookCommands(app, exit_code);
+  AddCompletionCommand(app, exit_code);  // last: it describes the tree as defined above
+}
+
 int RunCli(int argc, char** argv) {
   CLI::App app{"jobgate: policy-as-code dispatch gate for AI agent jobs on NATS"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", metrics::VersionLine());
   int exit_code = 0;
-  AddOfflineCommands(app, &exit_code);
-  AddDaemonCommands(app, &exit_code);
-  AddOnlineCommands(app, &exit_code);
-  AddApprovalCommands(app, &exit_code);
-  AddHookCommands(app, &exit_code);
+  DefineCli(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
