@@ -16,6 +16,9 @@ void AddDaemonCommands(CLI::App& app, int* exit_code);
 // HTTP API (online_commands.cc).
 void AddOnlineCommands(CLI::App& app, int* exit_code);
 
+// policy verify: checks a snapshot's signature without a gate (snapshot_verify_command.cc).
+void AddPolicyVerifyCommand(CLI::App* policy, int* exit_code);
+
 // approvals list|approve|reject, over the HTTP API too (approval_commands.cc).
 void AddApprovalCommands(CLI::App& app, int* exit_code);
 

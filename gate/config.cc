@@ -8,6 +8,7 @@
 
 #include "policy/hash.h"
 #include "policy/policy.h"
+#include "policy/snapshot_signature.h"
 #include "policy/yaml_loader.h"
 
 namespace jobgate::gate {
@@ -134,6 +135,8 @@ GateConfig::GateConfig() {
   approvals_stream.max_age = std::chrono::hours(24 * 30);
   audit_stream.name = "AUDIT";
   audit_stream.max_age = std::chrono::hours(24 * 90);
+  audit_stream.deny_delete = true;  // records leave the audit trail only by retention
+  audit_stream.deny_purge = true;
   deferred_stream.name = "JOBS_DEFERRED";  // max_age 0: a parked job waits until routed
   deferred_stream.allow_direct = true;
   deferred_stream.discard_new = true;
@@ -307,6 +310,37 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, Ga
         .On("store_grace", lifecycle.Dur(&lc.store_grace))
         .On("simulation_jobs", lifecycle.Integer(&lc.simulation_jobs))
         .On("simulation_time", lifecycle.Dur(&lc.simulation_time))
+        .On("verify_keys",
+            [&](const YAML::Node& n) -> Status {
+              if (!n.IsSequence() || n.size() == 0) {
+                return InvalidArgument(Where(file, n) +
+                                       "lifecycle.verify_keys is a non-empty list of PEM files");
+              }
+              lc.verify_keys.clear();
+              for (const auto& item : n) {
+                const std::string path = item.IsScalar() ? item.Scalar() : std::string();
+                auto pem = policy::ReadFile(path);
+                if (!pem.ok()) return InvalidArgument(Where(file, item) + pem.status().message());
+                auto key = policy::SnapshotVerifyKey::FromPem(*pem);
+                if (!key.ok()) {
+                  return InvalidArgument(Where(file, item) + path + ": " + key.status().message());
+                }
+                lc.verify_keys.push_back(std::move(*key));
+              }
+              return Status::Ok();
+            })
+        .On("signing_key",
+            [&](const YAML::Node& n) -> Status {
+              const std::string path = n.IsScalar() ? n.Scalar() : std::string();
+              auto pem = policy::ReadFile(path);
+              if (!pem.ok()) return InvalidArgument(Where(file, n) + pem.status().message());
+              auto key = policy::SnapshotSigningKey::FromPem(*pem);
+              if (!key.ok()) {
+                return InvalidArgument(Where(file, n) + path + ": " + key.status().message());
+              }
+              lc.signing_key = std::move(*key);
+              return Status::Ok();
+            })
         .On("max_flip_share", [&](const YAML::Node& n) -> Status {
           double v = -1;
           const std::string& text = n.IsScalar() ? n.Scalar() : std::string();

@@ -29,6 +29,11 @@
 //     deferred:  {name: JOBS_DEFERRED, retention: limits, max_age: 0, max_bytes: -1}
 //                                                # parked over-rate jobs; 0: kept until
 //                                                # routed. Full: parks fail, jobs stay on JOBS
+//   lifecycle: {recheck_interval: 30s, store_grace: 90s, simulation_jobs: 10000,
+//               simulation_time: 10s, max_flip_share: 0.05,
+//               verify_keys: [/etc/jobgate/snapshot-signer.pub.pem],  # Ed25519 SPKI PEM
+//               signing_key: /etc/jobgate/snapshot-signer.pem}        # signs unsigned
+//                                                # publishes (the bootstrap); optional
 //   consumer: {durable: jobgate, ack_wait: 30s, max_ack_pending: 20000}
 //   dispatch: {batch_size: 256, workers: 4, max_message_bytes: 1048576,
 //              fetch_timeout: 500ms, publish_timeout: 5s, retry_delay: 1s,

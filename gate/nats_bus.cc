@@ -288,6 +288,14 @@ Status NatsConnection::EnsureStream(const StreamSpec& spec) {
     if (spec.allow_direct && !info->Config->AllowDirect) {
       spdlog::warn("stream {} exists without allow_direct, which the gate reads it by", spec.name);
     }
+    if ((spec.deny_delete && !info->Config->DenyDelete) ||
+        (spec.deny_purge && !info->Config->DenyPurge)) {
+      spdlog::warn(
+          "stream {} exists with message deletes or purges allowed: its records can be "
+          "removed without trace (`nats stream edit {} --deny-delete --deny-purge` denies both "
+          "for good)",
+          spec.name, spec.name);
+    }
     spdlog::info("stream {} present ({} messages)", spec.name, info->State.Msgs);
     return Status::Ok();
   }
@@ -310,6 +318,8 @@ Status NatsConnection::EnsureStream(const StreamSpec& spec) {
   config.Replicas = spec.replicas;
   config.AllowDirect = spec.allow_direct;
   if (spec.discard_new) config.Discard = js_DiscardNew;
+  config.DenyDelete = spec.deny_delete;
+  config.DenyPurge = spec.deny_purge;
   js_error = static_cast<jsErrCode>(0);
   s = js_AddStream(&raw_info, js_, &config, nullptr, &js_error);
   if (s != NATS_OK) {

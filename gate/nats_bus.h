@@ -81,6 +81,11 @@ struct StreamSpec {
   int replicas = 1;
   bool allow_direct = false;  // direct get (any replica answers reads by subject)
   bool discard_new = false;   // when full, refuse new messages rather than drop old ones
+  // The server refuses deleting single messages / purging the stream (the audit trail:
+  // records leave only by the retention limits). Once set on a stream, neither can be
+  // turned off again.
+  bool deny_delete = false;
+  bool deny_purge = false;
 };
 
 struct ConsumerSpec {

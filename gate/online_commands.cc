@@ -5,6 +5,7 @@
 
 #include "gate/commands.h"
 #include "gate/http_client.h"
+#include "gate/snapshot_signing.h"
 #include "jobgate/v1/jobgate.pb.h"
 #include "policy/policy.h"
 #include "subjects/codec.h"
@@ -40,6 +41,7 @@ void AddPolicyCommands(CLI::App& app, int* exit_code) {
     auto allow_loosening = std::make_shared<bool>(false);
     auto force = std::make_shared<bool>(false);
     auto dry_run = std::make_shared<bool>(false);
+    auto signing_key = std::make_shared<std::string>();
     cmd->add_option("POLICY", *file, "Policy file (omit to activate a stored --snapshot)");
     cmd->add_option("--snapshot", *name, "Snapshot name (default: the policy's, or its hash)");
     cmd->add_option("--note", *note, "Why: recorded in the publish event");
@@ -47,6 +49,8 @@ void AddPolicyCommands(CLI::App& app, int* exit_code) {
     cmd->add_flag("--allow-loosening", *allow_loosening, "Publish even if decisions loosen");
     cmd->add_flag("--force", *force, "Publish even if more jobs flip than the gate allows");
     cmd->add_flag("--dry-run", *dry_run, "Validate and simulate only");
+    cmd->add_option("--signing-key", *signing_key,
+                    "Sign the snapshot with this Ed25519 private key (PEM)");
     cmd->callback([=] {
       v1::PublishRequest r;
       if (!file->empty() && !ReadInto(*file, r.mutable_policy())) {
@@ -64,6 +68,20 @@ void AddPolicyCommands(CLI::App& app, int* exit_code) {
       r.set_allow_loosening(*allow_loosening);
       r.set_force(*force);
       r.set_dry_run(*dry_run);
+      if (!signing_key->empty()) {
+        std::string pem;
+        if (!ReadInto(*signing_key, &pem)) {
+          *exit_code = kExitUnreachable;
+          return;
+        }
+        auto key = policy::SnapshotSigningKey::FromPem(pem);
+        Status signed_ok = key.ok() ? SignPublishRequest(*key, &r) : key.status();
+        if (!signed_ok.ok()) {
+          std::cerr << "jobgate: " << *signing_key << ": " << signed_ok.message() << "\n";
+          *exit_code = kExitUnreachable;
+          return;
+        }
+      }
       *exit_code = Call(*endpoint, "POST", "/api/v1/policy/publish", subjects::ToJson(r));
     });
   }
@@ -153,6 +171,7 @@ void AddPolicyCommands(CLI::App& app, int* exit_code) {
       *exit_code = Call(*endpoint, "POST", "/api/v1/policy/shadow", subjects::ToJson(r));
     });
   }
+  AddPolicyVerifyCommand(policy, exit_code);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "gate/dispatcher.h"
+#include "gate/snapshot_signing.h"
 #include "policy/simulate.h"
 #include "policy/suite.h"
 
@@ -43,14 +44,6 @@ void FillSummary(const policy::SimulationReport& report, const std::string& base
     c->set_loosening(policy::IsLoosening(key.first, key.second));
     for (const auto& id : cell.example_job_ids) c->add_example_job_ids(id);
   }
-}
-
-// The name a snapshot is published under when the request names none: the policy's own
-// `snapshot:` key, else one derived from its hash.
-std::string DefaultName(const policy::Policy& compiled) {
-  if (!compiled.snapshot_name().empty()) return compiled.snapshot_name();
-  const std::string& hash = compiled.hash();  // "sha256:<hex>"
-  return "sha-" + hash.substr(7, 12);
 }
 
 }  // namespace
@@ -105,6 +98,16 @@ v1::ActiveSnapshot PolicyLifecycle::enforced() const {
   return enforced_;
 }
 
+Status PolicyLifecycle::CheckSignature(const v1::PolicySnapshot& snapshot) const {
+  if (options_.verify_keys.empty()) return Status::Ok();
+  Status verified =
+      policy::VerifySnapshotSignature(options_.verify_keys, snapshot.name(), snapshot.hash(),
+                                      snapshot.policy(), snapshot.signature());
+  if (verified.ok()) return verified;
+  return Status(StatusCode::kPermissionDenied,
+                "snapshot '" + snapshot.name() + "' refused: " + verified.message());
+}
+
 Result<std::shared_ptr<const policy::Policy>> PolicyLifecycle::Load(const std::string& name) {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -113,6 +116,11 @@ Result<std::shared_ptr<const policy::Policy>> PolicyLifecycle::Load(const std::s
   }
   auto snapshot = store_->GetSnapshot(name);
   if (!snapshot.ok()) return snapshot.status();
+  if (snapshot->name() != name) {
+    return Internal("the record stored as snapshot '" + name + "' names '" + snapshot->name() +
+                    "'");
+  }
+  JOBGATE_RETURN_IF_ERROR(CheckSignature(*snapshot));
   policy::CompileOptions options;
   options.file_name = "snapshot:" + name;
   options.snapshot_name = name;
@@ -149,6 +157,10 @@ Status PolicyLifecycle::Reconcile(const v1::ActiveSnapshot& pointer) {
     if (fn) fn(result);
   };
   auto loaded = Load(pointer.name());
+  if (loaded.ok() && (*loaded)->hash() != pointer.hash()) {
+    loaded = Internal("the active pointer gives snapshot '" + pointer.name() + "' the hash " +
+                      pointer.hash() + "; it hashes to " + (*loaded)->hash());
+  }
   if (!loaded.ok()) {
     spdlog::error("policy reload to '{}' failed, keeping '{}': {}", pointer.name(),
                   enforced().name(), loaded.status().message());
@@ -161,7 +173,8 @@ Status PolicyLifecycle::Reconcile(const v1::ActiveSnapshot& pointer) {
     event.set_to_hash(pointer.hash());
     event.set_error(loaded.status().message());
     Emit(std::move(event));
-    report("failed");
+    report(loaded.status().code() == StatusCode::kPermissionDenied ? "signature_refused"
+                                                                     : "failed");
     return loaded.status();
   }
   std::shared_ptr<const policy::Policy> shadow;
@@ -281,7 +294,7 @@ Status PolicyLifecycle::Start(const std::string& bootstrap_yaml,
       auto compiled = policy::Compile(bootstrap_yaml);
       if (compiled.ok()) {
         const std::string name =
-            bootstrap_name.empty() ? DefaultName(*compiled.policy) : bootstrap_name;
+            bootstrap_name.empty() ? DefaultSnapshotName(*compiled.policy) : bootstrap_name;
         auto stored = store_->GetSnapshot(name);
         if (stored.ok() && stored->hash() == compiled.policy->hash()) {
           v1::ActiveSnapshot next;
@@ -396,7 +409,7 @@ PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const
     return refuse(InvalidArgument("the policy does not compile"), "invalid_policy");
   }
   const std::string name =
-      request.snapshot().empty() ? DefaultName(*compiled.policy) : request.snapshot();
+      request.snapshot().empty() ? DefaultSnapshotName(*compiled.policy) : request.snapshot();
   if (const std::string problem = ValidateSnapshotName(name); !problem.empty()) {
     return refuse(InvalidArgument(problem), "invalid_snapshot_name");
   }
@@ -418,6 +431,24 @@ PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const
   snapshot->set_author(caller.name);
   snapshot->set_note(request.note());
   snapshot->set_rule_count(static_cast<uint32_t>(candidate->rule_count()));
+  if (!stored) {
+    if (!request.signature().empty()) {
+      snapshot->set_signature(request.signature());
+      snapshot->set_signature_key_id(request.signature_key_id());
+    } else if (options_.signing_key) {
+      auto signature = policy::SignSnapshot(*options_.signing_key, name, candidate->hash(),
+                                            policy_yaml);
+      if (!signature.ok()) return refuse(signature.status(), "signing_failed");
+      snapshot->set_signature(*signature);
+      snapshot->set_signature_key_id(options_.signing_key->id());
+    }
+  } else {
+    snapshot->set_signature(stored->signature());
+    snapshot->set_signature_key_id(stored->signature_key_id());
+  }
+  if (Status signed_ok = CheckSignature(*snapshot); !signed_ok.ok()) {
+    return refuse(signed_ok, "bad_signature");
+  }
 
   for (const auto& e : candidate->CheckExamples()) out.errors.push_back(e.ToString());
   for (int i = 0; i < request.tests_size(); ++i) {

@@ -7,8 +7,9 @@
 // moves the active pointer by compare-and-set: of two concurrent publishes one wins, the
 // other gets kConflict. Every replica watches the pointer (and re-checks periodically)
 // and swaps its compiled policy atomically; jobs in flight finish on the policy they
-// started with. A snapshot that fails to compile on a replica leaves the previous one
-// enforced and is reported as a reload failure.
+// started with. A snapshot that fails to compile on a replica, or (with verify keys)
+// whose signature does not verify, leaves the previous one enforced and is reported as
+// a reload failure.
 //
 // Every publish, rollback, shadow change, refusal and failed reload is a PolicyEvent.
 //
@@ -22,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,7 @@
 #include "gate/snapshot_store.h"
 #include "jobgate/v1/jobgate.pb.h"
 #include "policy/policy.h"
+#include "policy/snapshot_signature.h"
 #include "policy/status.h"
 
 namespace jobgate::gate {
@@ -64,6 +67,14 @@ struct LifecycleOptions {
   // How long one simulation over recent jobs may run; past it the simulation stops and
   // says so (SimulationSummary.stopped_early).
   std::chrono::milliseconds simulation_time{10'000};
+  // With keys, a snapshot is enforced, shadowed, rolled back to, simulated or published
+  // only when its signature verifies under one of them (policy/snapshot_signature.h):
+  // one unsigned or wrongly signed is refused on every path, and on reload it leaves the
+  // previous snapshot enforced (reload_failed, reload result "signature_refused").
+  std::vector<policy::SnapshotVerifyKey> verify_keys;
+  // Signs publishes that arrive without a signature (the bootstrap among them). Unset:
+  // such publishes are stored unsigned, which verify_keys then refuse.
+  std::optional<policy::SnapshotSigningKey> signing_key;
 };
 
 // What Publish answers, also when it refuses: the simulation is filled whenever it ran.
@@ -124,7 +135,11 @@ class PolicyLifecycle {
   void set_on_reload(std::function<void(const std::string& result)> fn);
 
  private:
-  // Compiles a stored snapshot (cached by name: snapshots are immutable).
+  // Ok when verification is off, or `snapshot`'s signature verifies; else
+  // kPermissionDenied naming the snapshot.
+  Status CheckSignature(const v1::PolicySnapshot& snapshot) const;
+  // Compiles a stored snapshot (cached by name: snapshots are immutable) once its
+  // signature is checked.
   Result<std::shared_ptr<const policy::Policy>> Load(const std::string& name);
   // Moves the pointer from `current` to `next` by CAS and reconciles this replica.
   Result<uint64_t> MovePointer(const v1::ActiveSnapshot& current, v1::ActiveSnapshot next);

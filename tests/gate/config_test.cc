@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/nats_server.h"
+#include "tests/support/test_keys.h"
+
 namespace jobgate::gate {
 namespace {
 
@@ -159,6 +162,43 @@ TEST(ConfigTest, Helpers) {
   EXPECT_EQ(port, 8081);
   EXPECT_FALSE(SplitHostPort("nohost", &host, &port));
   EXPECT_FALSE(SplitHostPort("h:99999", &host, &port));
+}
+
+
+TEST(ConfigTest, SnapshotKeysAreReadAndCheckedAtLoad) {
+  testing::TempDir dir;
+  const auto pair = testing::NewEd25519KeyPair();
+  const std::string pub = dir.WriteFile("signer.pub.pem", pair.public_pem);
+  const std::string priv = dir.WriteFile("signer.pem", pair.private_pem);
+  GateConfig config;
+  EXPECT_TRUE(config.lifecycle.verify_keys.empty());  // verification is opt-in
+  ASSERT_TRUE(ApplyConfigYaml("lifecycle: {verify_keys: [" + pub + ", " + pub +
+                                  "], signing_key: " + priv + "}\n",
+                              "g.yaml", &config)
+                  .ok());
+  EXPECT_EQ(config.lifecycle.verify_keys.size(), 2u);
+  ASSERT_TRUE(config.lifecycle.signing_key.has_value());
+  EXPECT_EQ(config.lifecycle.signing_key->id(), config.lifecycle.verify_keys[0].id());
+  // A missing file, a private key where a public one belongs (and the reverse), garbage,
+  // an empty list and a scalar are errors naming the place: never "no verification".
+  for (const std::string bad :
+       {"lifecycle: {verify_keys: [" + dir.path() + "/missing.pem]}\n",
+        "lifecycle: {verify_keys: [" + priv + "]}\n",
+        "lifecycle: {verify_keys: [" + dir.WriteFile("junk.pem", "junk") + "]}\n",
+        std::string("lifecycle: {verify_keys: []}\n"), "lifecycle: {verify_keys: " + pub + "}\n",
+        "lifecycle: {signing_key: " + pub + "}\n"}) {
+    GateConfig fresh;
+    const Status s = ApplyConfigYaml(bad, "g.yaml", &fresh);
+    EXPECT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.message().find("g.yaml:"), std::string::npos) << s.message();
+  }
+}
+
+TEST(ConfigTest, AuditStreamDeniesDeletesAndPurges) {
+  GateConfig config;
+  EXPECT_TRUE(config.audit_stream.deny_delete);
+  EXPECT_TRUE(config.audit_stream.deny_purge);
+  EXPECT_FALSE(config.jobs_stream.deny_delete);
 }
 
 }  // namespace

@@ -7,7 +7,9 @@
 
 #include <utility>
 
+#include "gate/snapshot_signing.h"
 #include "policy/policy.h"
+#include "tests/support/test_keys.h"
 
 namespace jobgate::gate {
 namespace {
@@ -529,6 +531,156 @@ TEST(LifecycleBudgetTest, ACandidateWithTooMuchRegexIsRefused) {
   ASSERT_FALSE(result.ok());
   EXPECT_NE(result.ErrorText().find("max_regex_instructions"), std::string::npos)
       << result.ErrorText().substr(0, 500);
+}
+
+
+// With verify keys: no path enforces, shadows or activates a snapshot whose signature is
+// missing or does not verify.
+class SignedLifecycleTest : public LifecycleTest {
+ protected:
+  SignedLifecycleTest()
+      : signer_(*policy::SnapshotSigningKey::FromPem(testing::NewEd25519KeyPair().private_pem)),
+        stranger_(*policy::SnapshotSigningKey::FromPem(testing::NewEd25519KeyPair().private_pem)) {
+    LifecycleOptions options{0.05, 1000, "r1"};
+    options.verify_keys.push_back(*policy::SnapshotVerifyKey::FromPem(signer_.PublicKeyPem()));
+    signed_ = std::make_unique<PolicyLifecycle>(&store_, &active_, &jobs_, &sink_, &clock_,
+                                                options);
+    signed_->set_on_reload([this](const std::string& r) { reloads_.push_back(r); });
+  }
+
+  v1::PublishRequest Request(const std::string& name, const std::string& yaml,
+                             const policy::SnapshotSigningKey* key) {
+    v1::PublishRequest request;
+    request.set_snapshot(name);
+    request.set_policy(yaml);
+    request.set_allow_loosening(true);
+    request.set_force(true);
+    if (key != nullptr) EXPECT_TRUE(SignPublishRequest(*key, &request).ok());
+    return request;
+  }
+
+  // Stores a snapshot straight into the store (as a writer with bucket access could).
+  void PutRaw(const std::string& name, const std::string& yaml,
+              const policy::SnapshotSigningKey* key) {
+    v1::PolicySnapshot snapshot;
+    snapshot.set_name(name);
+    snapshot.set_policy(yaml);
+    snapshot.set_hash(policy::Compile(yaml).policy->hash());
+    if (key != nullptr) {
+      snapshot.set_signature(*policy::SignSnapshot(*key, name, snapshot.hash(), yaml));
+    }
+    ASSERT_TRUE(store_.PutSnapshot(snapshot).ok());
+  }
+
+  void PointAt(const std::string& name) {
+    v1::ActiveSnapshot pointer;
+    pointer.set_name(name);
+    pointer.set_hash(store_.GetSnapshot(name)->hash());
+    auto current = store_.GetActive();
+    ASSERT_TRUE(store_.SetActive(pointer, current.ok() ? current->revision() : 0).ok());
+  }
+
+  policy::SnapshotSigningKey signer_;
+  policy::SnapshotSigningKey stranger_;
+  std::unique_ptr<PolicyLifecycle> signed_;
+  std::vector<std::string> reloads_;
+};
+
+TEST_F(SignedLifecycleTest, SignedPublishIsEnforcedAndKeepsItsSignature) {
+  PublishOutcome out = signed_->Publish(Request("v1", PolicyYaml("deny"), &signer_), {"alice"});
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  EXPECT_EQ(active_.Get()->snapshot_name(), "v1");
+  EXPECT_EQ(store_.GetSnapshot("v1")->signature().size(), 64u);
+  EXPECT_EQ(store_.GetSnapshot("v1")->signature_key_id(), signer_.id());
+  // An unnamed publish signs the name the gate derives.
+  out = signed_->Publish(Request("", PolicyYaml("require_approval"), &signer_), {"alice"});
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+}
+
+TEST_F(SignedLifecycleTest, UnsignedOrWronglySignedPublishIsRefused) {
+  ASSERT_TRUE(signed_->Publish(Request("v1", PolicyYaml("deny"), &signer_), {"alice"}).status.ok());
+  PublishOutcome out = signed_->Publish(Request("v2", PolicyYaml("allow"), nullptr), {"alice"});
+  EXPECT_EQ(out.status.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(out.code, "bad_signature");
+  out = signed_->Publish(Request("v2", PolicyYaml("allow"), &stranger_), {"alice"});
+  EXPECT_EQ(out.code, "bad_signature");
+  // A signature made for another name does not carry over.
+  v1::PublishRequest moved = Request("v9", PolicyYaml("allow"), &signer_);
+  moved.set_snapshot("v2");
+  EXPECT_EQ(signed_->Publish(moved, {"alice"}).code, "bad_signature");
+  // Nor one made for other policy bytes.
+  v1::PublishRequest edited = Request("v2", PolicyYaml("allow"), &signer_);
+  edited.set_policy(edited.policy() + "# edited\n");
+  EXPECT_EQ(signed_->Publish(edited, {"alice"}).code, "bad_signature");
+  EXPECT_EQ(active_.Get()->snapshot_name(), "v1");
+  EXPECT_FALSE(store_.GetSnapshot("v2").ok());
+}
+
+TEST_F(SignedLifecycleTest, UnsignedSnapshotInTheStoreIsNeverEnforced) {
+  ASSERT_TRUE(signed_->Publish(Request("v1", PolicyYaml("deny"), &signer_), {"alice"}).status.ok());
+  PutRaw("unsigned", PolicyYaml("allow"), nullptr);
+  PutRaw("stranger", PolicyYaml("allow"), &stranger_);
+  for (const std::string name : {"unsigned", "stranger"}) {
+    reloads_.clear();
+    PointAt(name);
+    EXPECT_EQ(signed_->Reconcile(*store_.GetActive()).code(), StatusCode::kPermissionDenied);
+    EXPECT_EQ(signed_->Recheck().code(), StatusCode::kPermissionDenied);
+    EXPECT_EQ(active_.Get()->snapshot_name(), "v1") << name;
+    EXPECT_EQ(sink_.events.back().kind(), "reload_failed");
+    EXPECT_EQ(sink_.events.back().to_snapshot(), name);
+    EXPECT_EQ(reloads_, (std::vector<std::string>{"signature_refused", "signature_refused"}));
+    // Rollback, shadow, activation by name and simulation refuse it too.
+    v1::RollbackRequest rollback;
+    rollback.set_target_snapshot(name);
+    EXPECT_EQ(signed_->Rollback(rollback, {"mallory"}).status().code(),
+              StatusCode::kPermissionDenied);
+    v1::ShadowRequest shadow;
+    shadow.set_snapshot(name);
+    EXPECT_FALSE(signed_->SetShadow(shadow, {"mallory"}).ok());
+    v1::PublishRequest activate;
+    activate.set_snapshot(name);
+    activate.set_force(true);
+    activate.set_allow_loosening(true);
+    EXPECT_EQ(signed_->Publish(activate, {"mallory"}).code, "bad_signature");
+    v1::SimulateRequest simulate;
+    simulate.set_snapshot(name);
+    EXPECT_FALSE(signed_->Simulate(simulate).ok());
+  }
+  // A fresh replica starting on such a pointer enforces nothing (fail closed).
+  ActivePolicy fresh_active;
+  LifecycleOptions options{0.05, 1000, "r2"};
+  options.verify_keys.push_back(*policy::SnapshotVerifyKey::FromPem(signer_.PublicKeyPem()));
+  PolicyLifecycle fresh(&store_, &fresh_active, &jobs_, &sink_, &clock_, options);
+  EXPECT_FALSE(fresh.Start(PolicyYaml("allow"), "boot").ok());
+  EXPECT_EQ(fresh_active.Get(), nullptr);
+  // A correctly signed snapshot written the same way is enforced.
+  PutRaw("good", PolicyYaml("require_approval"), &signer_);
+  PointAt("good");
+  EXPECT_TRUE(signed_->Recheck().ok());
+  EXPECT_EQ(active_.Get()->snapshot_name(), "good");
+}
+
+TEST_F(SignedLifecycleTest, BootstrapNeedsTheGatesSigningKey) {
+  EXPECT_EQ(signed_->Start(PolicyYaml("deny"), "v1").code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(active_.Get(), nullptr);
+  LifecycleOptions options{0.05, 1000, "r1"};
+  options.verify_keys.push_back(*policy::SnapshotVerifyKey::FromPem(signer_.PublicKeyPem()));
+  options.signing_key = signer_;
+  PolicyLifecycle with_key(&store_, &active_, &jobs_, &sink_, &clock_, options);
+  ASSERT_TRUE(with_key.Start(PolicyYaml("deny"), "v1").ok());
+  EXPECT_EQ(active_.Get()->snapshot_name(), "v1");
+  EXPECT_EQ(store_.GetSnapshot("v1")->signature_key_id(), signer_.id());
+}
+
+TEST_F(SignedLifecycleTest, PointerHashDisagreeingWithTheSnapshotIsNotEnforced) {
+  ASSERT_TRUE(signed_->Publish(Request("v1", PolicyYaml("deny"), &signer_), {"alice"}).status.ok());
+  PutRaw("v2", PolicyYaml("allow"), &signer_);
+  v1::ActiveSnapshot pointer;
+  pointer.set_name("v2");
+  pointer.set_hash("sha256:1111");
+  ASSERT_TRUE(store_.SetActive(pointer, store_.GetActive()->revision()).ok());
+  EXPECT_FALSE(signed_->Recheck().ok());
+  EXPECT_EQ(active_.Get()->snapshot_name(), "v1");
 }
 
 }  // namespace
