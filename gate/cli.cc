@@ -17,6 +17,7 @@ int RunCli(int argc, char** argv) {
   AddOnlineCommands(app, &exit_code);
   AddApprovalCommands(app, &exit_code);
   AddHookCommands(app, &exit_code);
+  AddMcpProxyCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
