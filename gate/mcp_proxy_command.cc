@@ -176,7 +176,13 @@ class McpProxy {
     }
     std::thread([this] { ServerLoop(); }).detach();
     ClientLoop();
-    // The client closed its side: so does the proxy; the server's exit ends the process.
+    // The client closed its side. Calls still being judged are answered (or forwarded)
+    // first, each within its bounded wait; then the proxy closes the server's stdin, and
+    // the server's exit ends the process.
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      changed_.wait(lock, [this] { return in_flight_.load() == 0; });
+    }
     {
       std::lock_guard<std::mutex> lock(server_mu_);
       ::close(server_in_);
@@ -367,7 +373,9 @@ class McpProxy {
     }
     std::thread([this, message = std::move(message), line = std::move(line)] {
       Judge(message, line);
+      std::lock_guard<std::mutex> lock(mu_);
       in_flight_.fetch_sub(1);
+      changed_.notify_all();
     }).detach();
   }
 
