@@ -6,6 +6,7 @@
 // down, and thousands of malformed lines, are each answered within the timeout.
 #include <google/protobuf/struct.pb.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -30,6 +31,7 @@ using ::jobgate::testing::GateProcess;
 using ::jobgate::testing::JetStreamClient;
 using ::jobgate::testing::NatsServer;
 using ::jobgate::testing::TempDir;
+using ::jobgate::testing::WaitFor;
 using Clock = std::chrono::steady_clock;
 
 constexpr char kPolicy[] = R"(version: v1
@@ -193,7 +195,7 @@ class McpProxyTest : public ::testing::Test {
  protected:
   void StartGate() {
     const std::string config = dir_.WriteFile(
-        "gate.yaml", "api:\n  tokens:\n    - {name: dana, roles: [approver], token: dana-token}\n");
+        "gate.yaml", "api:\n  tokens:\n    - {name: dana, roles: [approver, viewer], token: dana-token}\n");
     gate_ = std::make_unique<GateProcess>(
         server_.url(),
         std::vector<std::string>{"--config", config, "--policy", dir_.WriteFile("policy.yaml", kPolicy)},
@@ -290,6 +292,47 @@ TEST_F(McpProxyTest, TheOperatorsClassWinsOverTheHints) {
   EXPECT_TRUE(IsToolError(session.AnswerTo("2")));
   EXPECT_EQ(session.CloseAndWait(), 3);
   EXPECT_EQ(LoggedCalls(Log()), (std::vector<std::string>{"delete_all"}));
+}
+
+TEST_F(McpProxyTest, HeldCallIsForwardedOnceApproved) {
+  StartGate();
+  ProxySession session(Flags({"--approval-wait", "60"}), Log());
+  Initialize(session);
+  session.Send(Call(1, "write_note", R"({"text":"hi"})"));
+  JetStreamClient client(server_.url());
+  ASSERT_TRUE(WaitFor([&] {
+    return client.Count("APPROVALS", "approval.requests.mcp-bridge.write.write_note") == 1;
+  }));
+  EXPECT_TRUE(LoggedCalls(Log()).empty());  // held: not forwarded yet
+  httplib::Client http("127.0.0.1", gate_->http_port());
+  http.set_read_timeout(30);
+  const httplib::Headers auth = {{"Authorization", "Bearer dana-token"}};
+  auto list = http.Get("/api/v1/approvals", auth);
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->status, 200) << list->body;
+  const size_t at = list->body.find("mcp-");
+  ASSERT_NE(at, std::string::npos) << list->body;
+  const std::string job_id = list->body.substr(at, 4 + 32);
+  auto approved = http.Post("/api/v1/approvals/" + job_id + "/approve", auth,
+                            R"({"reason": "fine"})", "application/json");
+  ASSERT_TRUE(approved);
+  ASSERT_EQ(approved->status, 200) << approved->body;
+  const std::string answer = session.AnswerTo("1");
+  EXPECT_NE(answer.find("ran write_note"), std::string::npos) << answer;
+  EXPECT_EQ(session.CloseAndWait(), 3);
+  EXPECT_EQ(LoggedCalls(Log()), (std::vector<std::string>{"write_note"}));
+}
+
+TEST_F(McpProxyTest, HeldCallNotApprovedInTimeIsAToolError) {
+  StartGate();
+  ProxySession session(Flags({"--approval-wait", "1"}), Log());
+  Initialize(session);
+  session.Send(Call(1, "write_note"));
+  const std::string answer = session.AnswerTo("1");
+  EXPECT_TRUE(IsToolError(answer)) << answer;
+  EXPECT_NE(answer.find("not approved within 1 s"), std::string::npos) << answer;
+  EXPECT_EQ(session.CloseAndWait(), 3);
+  EXPECT_TRUE(LoggedCalls(Log()).empty());
 }
 
 TEST_F(McpProxyTest, GateDownIsAToolErrorWithinTheTimeout) {
