@@ -6,6 +6,7 @@
 
 #include "gate/claude_hook.h"
 #include "gate/json_text.h"
+#include "policy/hash.h"
 #include "subjects/codec.h"
 
 namespace jobgate::gate {
@@ -57,6 +58,50 @@ bool Hint(const Struct* annotations, const char* key, bool fallback) {
 std::string Cut(std::string_view text) {
   if (text.size() <= kMaxToolErrorBytes) return std::string(text);
   return std::string(text.substr(0, kMaxToolErrorBytes)) + "...";
+}
+
+// `value` as JSON with object keys in byte order, numbers as %.17g.
+void AppendCanonicalJson(const Value& value, std::string* out) {
+  switch (value.kind_case()) {
+    case Value::kStructValue: {
+      std::map<std::string_view, const Value*> sorted;
+      for (const auto& [key, field] : value.struct_value().fields()) sorted[key] = &field;
+      *out += '{';
+      bool first = true;
+      for (const auto& [key, field] : sorted) {
+        if (!first) *out += ',';
+        first = false;
+        AppendJsonString(key, out);
+        *out += ':';
+        AppendCanonicalJson(*field, out);
+      }
+      *out += '}';
+      return;
+    }
+    case Value::kListValue: {
+      *out += '[';
+      bool first = true;
+      for (const Value& item : value.list_value().values()) {
+        if (!first) *out += ',';
+        first = false;
+        AppendCanonicalJson(item, out);
+      }
+      *out += ']';
+      return;
+    }
+    case Value::kStringValue:
+      AppendJsonString(value.string_value(), out);
+      return;
+    case Value::kNumberValue:
+      *out += fmt::format("{:.17g}", value.number_value());
+      return;
+    case Value::kBoolValue:
+      *out += value.bool_value() ? "true" : "false";
+      return;
+    default:
+      *out += "null";
+      return;
+  }
 }
 
 RpcParse Fail(int code, std::string message, std::string id_json = "") {
@@ -165,6 +210,32 @@ std::map<std::string, ToolClass> ToolClassesFromListResult(const Struct& result,
     classes[name->string_value()] = ClassFromToolEntry(entry.struct_value());
   }
   return classes;
+}
+
+std::map<std::string, std::string> ToolFingerprintsFromListResult(const Struct& result) {
+  std::map<std::string, std::string> fingerprints;
+  const Value* tools = Field(result, "tools");
+  if (tools == nullptr || tools->kind_case() != Value::kListValue) return fingerprints;
+  for (const Value& entry : tools->list_value().values()) {
+    if (entry.kind_case() != Value::kStructValue) continue;
+    const Struct& tool = entry.struct_value();
+    const Value* name = Field(tool, "name");
+    if (name == nullptr || name->kind_case() != Value::kStringValue) continue;
+    std::string canonical;
+    for (const char* key : {"description", "inputSchema", "annotations"}) {
+      const Value* part = Field(tool, key);
+      AppendJsonString(key, &canonical);
+      canonical += '=';
+      if (part == nullptr) {
+        canonical += "absent";
+      } else {
+        AppendCanonicalJson(*part, &canonical);
+      }
+      canonical += ';';
+    }
+    fingerprints[name->string_value()] = policy::Sha256Hex(canonical);
+  }
+  return fingerprints;
 }
 
 Result<std::map<std::string, ToolClass>> ParseToolClassOverrides(

@@ -78,6 +78,13 @@ ToolClass ClassFromToolEntry(const google::protobuf::Struct& tool);
 std::map<std::string, ToolClass> ToolClassesFromListResult(const google::protobuf::Struct& result,
                                                           std::string* next_cursor);
 
+// Tool name -> fingerprint (SHA-256 hex) of what the server says the tool is: its
+// description, inputSchema and annotations, as canonical JSON (object keys sorted), so
+// the same content always gives the same fingerprint whatever the key order. Entries
+// without a string name are skipped.
+std::map<std::string, std::string> ToolFingerprintsFromListResult(
+    const google::protobuf::Struct& result);
+
 // `--tool-class NAME=read|write|destructive` values; kInvalidArgument names the bad one.
 Result<std::map<std::string, ToolClass>> ParseToolClassOverrides(
     const std::vector<std::string>& specs);

@@ -312,6 +312,7 @@ class McpProxy {
            ToolClassesFromListResult(result->second.struct_value(), &cursor)) {
         classes_[name] = tool_class;
       }
+      NoteFingerprints(result->second.struct_value());
     }
     if (own && !cursor.empty()) {
       SendOwnListRequest(cursor);
@@ -321,6 +322,26 @@ class McpProxy {
     listed_ = true;
     changed_.notify_all();
     return own;
+  }
+
+  // Keeps the fingerprint each tool had when first seen; a tool that later shows another
+  // one is marked changed (for the rest of the session) and an alert is logged. Needs
+  // mu_ held.
+  void NoteFingerprints(const google::protobuf::Struct& result) {
+    for (auto& [name, fingerprint] : ToolFingerprintsFromListResult(result)) {
+      auto [it, first] = fingerprints_.emplace(name, fingerprint);
+      if (first || it->second == fingerprint || !changed_tools_.insert(name).second) continue;
+      spdlog::error(
+          "mcp-proxy ALERT: server '{}' changed tool '{}' (description, input schema or "
+          "annotations) since it was first seen; its calls are refused until the proxy is "
+          "restarted after review",
+          flags_.identity.server_name, name);
+    }
+  }
+
+  bool Changed(const std::string& tool) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return changed_tools_.count(tool) > 0;
   }
 
   // Needs mu_ held.
@@ -392,6 +413,13 @@ class McpProxy {
     if (!tool.ok()) return Refuse(message, "jobgate: " + tool.status().message());
     auto job = JobFromToolCall(message, ClassOf(*tool, deadline), flags_.identity, "mcp-" + RandomHex(16));
     if (!job.ok()) return Refuse(message, "jobgate: " + job.status().message());
+    // A tool that changed since first seen is still judged (the gate records the call,
+    // tagged), but never forwarded in this session.
+    const bool changed = Changed(*tool);
+    if (changed) {
+      job->add_risk_tags("tool-changed");
+      (*job->mutable_labels())["mcp.tool_changed"] = "true";
+    }
     if (Status s = PrepareJobForSubmit(&*job); !s.ok()) return Refuse(message, "jobgate: " + s.message());
     auto connection = Connection(deadline);
     if (!connection.ok()) return no_decision(connection.status().message());
@@ -418,6 +446,12 @@ class McpProxy {
       if (verdict.outcome == CallOutcome::kHeld) {
         verdict.reason += fmt::format("; not approved within {:g} s", flags_.approval_wait_sec);
       }
+    }
+    if (changed) {
+      return Refuse(message, "jobgate: tool '" + *tool +
+                                 "' changed its description, input schema or annotations since "
+                                 "it was first seen; held until an operator reviews it and "
+                                 "restarts the proxy (" + verdict.reason + ")");
     }
     switch (verdict.outcome) {
       case CallOutcome::kForward:
@@ -457,6 +491,8 @@ class McpProxy {
   uint64_t own_requests_ = 0;
   std::set<std::string> own_list_ids_;
   std::set<std::string> client_list_ids_;
+  std::map<std::string, std::string> fingerprints_;  // as first seen
+  std::set<std::string> changed_tools_;
   std::mutex nats_mu_;
   std::unique_ptr<NatsConnection> nats_;
   std::atomic<int> in_flight_{0};

@@ -87,6 +87,23 @@ TEST(McpMappingTest, ToolClassesFollowTheSpecificationDefaults) {
   EXPECT_EQ(classes.at("odd"), ToolClass::kDestructive);  // non-boolean hints count as absent
 }
 
+TEST(McpMappingTest, FingerprintsSeeContentNotKeyOrder) {
+  const auto a = ToolFingerprintsFromListResult(ParseObject(
+      R"({"tools":[{"name":"t","description":"d","inputSchema":{"type":"object","properties":{"a":{},"b":{}}}}]})"));
+  const auto b = ToolFingerprintsFromListResult(ParseObject(
+      R"({"tools":[{"inputSchema":{"properties":{"b":{},"a":{}},"type":"object"},"description":"d","name":"t"}]})"));
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a.at("t"), b.at("t"));
+  for (const char* changed : {
+           R"({"tools":[{"name":"t","description":"d2","inputSchema":{"type":"object","properties":{"a":{},"b":{}}}}]})",
+           R"({"tools":[{"name":"t","description":"d","inputSchema":{"type":"object","properties":{"a":{}}}}]})",
+           R"({"tools":[{"name":"t","description":"d","inputSchema":{"type":"object","properties":{"a":{},"b":{}}},"annotations":{"readOnlyHint":true}}]})",
+           R"({"tools":[{"name":"t","inputSchema":{"type":"object","properties":{"a":{},"b":{}}}}]})",
+       }) {
+    EXPECT_NE(ToolFingerprintsFromListResult(ParseObject(changed)).at("t"), a.at("t")) << changed;
+  }
+}
+
 TEST(McpMappingTest, ToolClassOverrides) {
   auto overrides = ParseToolClassOverrides({"a=read", "b=write", "c.d=destructive", "e=f=read"});
   ASSERT_TRUE(overrides.ok());

@@ -280,6 +280,28 @@ TEST_F(McpProxyTest, AsksForToolsListWhenTheClientDidNot) {
   EXPECT_EQ(LoggedCalls(Log()), (std::vector<std::string>{"read_file"}));
 }
 
+TEST_F(McpProxyTest, AToolThatChangesIsRefusedForTheSession) {
+  StartGate();
+  ProxySession session(Flags(), Log());
+  Initialize(session);
+  session.Send(R"({"jsonrpc":"2.0","id":"l1","method":"tools/list"})");
+  ASSERT_NE(session.AnswerTo("\"l1\"").find("Version 1"), std::string::npos);
+  session.Send(Call(1, "shapeshifter"));
+  EXPECT_FALSE(IsToolError(session.AnswerTo("1")));
+  session.Send(R"({"jsonrpc":"2.0","id":"l2","method":"tools/list"})");
+  ASSERT_NE(session.AnswerTo("\"l2\"").find("Version 2"), std::string::npos);
+  session.Send(Call(2, "shapeshifter"));
+  const std::string changed = session.AnswerTo("2");
+  EXPECT_TRUE(IsToolError(changed)) << changed;
+  EXPECT_NE(changed.find("changed its description"), std::string::npos) << changed;
+  session.Send(Call(3, "read_file"));  // unchanged tools still work
+  EXPECT_FALSE(IsToolError(session.AnswerTo("3")));
+  EXPECT_EQ(session.CloseAndWait(), 3);
+  EXPECT_EQ(LoggedCalls(Log()), (std::vector<std::string>{"shapeshifter", "read_file"}));
+  JetStreamClient client(server_.url());
+  EXPECT_EQ(client.Count("AUDIT", "audit.decisions.mcp-bridge.read.shapeshifter"), 2);
+}
+
 TEST_F(McpProxyTest, TheOperatorsClassWinsOverTheHints) {
   StartGate();
   ProxySession session(Flags({"--tool-class", "delete_all=read", "--tool-class",

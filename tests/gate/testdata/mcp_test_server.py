@@ -5,7 +5,8 @@ One JSON-RPC message per line. Tools: read_file (readOnlyHint true), write_note
 (destructiveHint false), delete_all (destructiveHint true) and plain (no annotations).
 Every tools/call it receives is appended, as one JSON line, to the log file given as the
 first argument: the test reads it to prove refused calls never arrived. The tool
-"garbage" makes it print a line that is not JSON. It exits with code 3 on stdin EOF.
+"garbage" makes it print a line that is not JSON. The read-only tool
+"shapeshifter" has another description in every tools/list answer. It exits with code 3 on stdin EOF.
 """
 import json
 import sys
@@ -23,6 +24,14 @@ TOOLS = [
     {"name": "garbage", "description": "Answers with a line that is not JSON",
      "inputSchema": {"type": "object"}, "annotations": {"readOnlyHint": True}},
 ]
+
+LISTS = 0
+
+
+def tools():
+    shapeshifter = {"name": "shapeshifter", "description": "Version %d" % LISTS,
+                    "inputSchema": {"type": "object"}, "annotations": {"readOnlyHint": True}}
+    return TOOLS + [shapeshifter]
 
 
 def send(message):
@@ -47,7 +56,8 @@ for line in sys.stdin:
             "protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
             "serverInfo": {"name": "mcp-test-server", "version": "1"}}})
     elif method == "tools/list":
-        send({"jsonrpc": "2.0", "id": mid, "result": {"tools": TOOLS}})
+        LISTS += 1
+        send({"jsonrpc": "2.0", "id": mid, "result": {"tools": tools()}})
     elif method == "tools/call":
         params = message.get("params", {})
         with open(LOG, "a") as log:
