@@ -285,25 +285,38 @@ class McpProxy {
                                    "the server sent an invalid message: " + parse.error.message));
         continue;
       }
-      if (LearnFromServer(parse.message)) continue;  // the proxy's own request
+      Learned learned = LearnFromServer(parse.message);
+      if (!learned.next_request.empty()) {
+        // Not from this thread: it must keep reading the server's stdout meanwhile.
+        std::thread([this, request = std::move(learned.next_request)] {
+          WriteServer(request);
+        }).detach();
+      }
+      if (learned.own) continue;  // the proxy's own request: not for the client
       WriteClient(line);
     }
     ExitWithChild();
   }
 
-  // Learns tool classes from tools/list answers; true when `message` answers one of the
-  // proxy's own requests (not for the client).
-  bool LearnFromServer(const RpcMessage& message) {
+  // What the server reader does with a message after LearnFromServer.
+  struct Learned {
+    bool own = false;          // it answers the proxy's own request: not for the client
+    std::string next_request;  // the proxy's next tools/list page to send, or ""
+  };
+
+  // Learns tool classes and fingerprints from tools/list answers.
+  Learned LearnFromServer(const RpcMessage& message) {
+    Learned learned;
     std::unique_lock<std::mutex> lock(mu_);
     if (message.kind == RpcKind::kNotification &&
         message.method == "notifications/tools/list_changed") {
       listed_ = false;
-      return false;
+      return learned;
     }
-    if (message.kind != RpcKind::kResponse) return false;
-    const bool own = own_list_ids_.erase(message.id_json) > 0;
-    const bool client_list = !own && client_list_ids_.erase(message.id_json) > 0;
-    if (!own && !client_list) return false;
+    if (message.kind != RpcKind::kResponse) return learned;
+    learned.own = own_list_ids_.erase(message.id_json) > 0;
+    const bool client_list = !learned.own && client_list_ids_.erase(message.id_json) > 0;
+    if (!learned.own && !client_list) return learned;
     std::string cursor;
     auto result = message.object.fields().find("result");
     if (result != message.object.fields().end() &&
@@ -314,14 +327,14 @@ class McpProxy {
       }
       NoteFingerprints(result->second.struct_value());
     }
-    if (own && !cursor.empty()) {
-      SendOwnListRequest(cursor);
-      return true;
+    if (learned.own && !cursor.empty()) {
+      learned.next_request = OwnListRequest(cursor);
+      return learned;
     }
-    if (own) listing_ = false;
+    if (learned.own) listing_ = false;
     listed_ = true;
     changed_.notify_all();
-    return own;
+    return learned;
   }
 
   // Keeps the fingerprint each tool had when first seen; a tool that later shows another
@@ -344,12 +357,14 @@ class McpProxy {
     return changed_tools_.count(tool) > 0;
   }
 
-  // Needs mu_ held.
-  void SendOwnListRequest(const std::string& cursor) {
+  // The proxy's own tools/list request, recorded as under way. Needs mu_ held; the
+  // caller writes it to the server after releasing mu_ (a write can block while the
+  // server waits for its stdout to be read, and the server reader needs mu_).
+  std::string OwnListRequest(const std::string& cursor) {
     std::string id_json = "\"" + own_id_prefix_ + std::to_string(++own_requests_) + "\"";
     own_list_ids_.insert(id_json);
     listing_ = true;
-    WriteServer(ToolsListRequest(id_json, cursor));
+    return ToolsListRequest(id_json, cursor);
   }
 
   // The class of `tool`: the operator's override, else what tools/list said (asked for
@@ -358,7 +373,12 @@ class McpProxy {
     if (auto it = overrides_.find(tool); it != overrides_.end()) return it->second;
     std::unique_lock<std::mutex> lock(mu_);
     if (!listed_) {
-      if (!listing_) SendOwnListRequest("");
+      if (!listing_) {
+        const std::string request = OwnListRequest("");
+        lock.unlock();
+        WriteServer(request);
+        lock.lock();
+      }
       changed_.wait_until(lock, deadline, [this] { return listed_; });
     }
     auto it = classes_.find(tool);
