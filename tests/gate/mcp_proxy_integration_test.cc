@@ -145,6 +145,20 @@ class ProxySession {
     return "";
   }
 
+  // Waits for the proxy's exit code without closing its stdin (-1 on timeout).
+  int WaitExit() {
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    while (Clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return exit_code_;
+      }
+      ReadLine(std::chrono::milliseconds(50));
+    }
+    return -1;
+  }
+
   // Closes the proxy's stdin and waits for its exit code (-1 on timeout).
   int CloseAndWait() {
     ::close(in_);
@@ -355,6 +369,19 @@ TEST_F(McpProxyTest, HeldCallNotApprovedInTimeIsAToolError) {
   EXPECT_NE(answer.find("not approved within 1 s"), std::string::npos) << answer;
   EXPECT_EQ(session.CloseAndWait(), 3);
   EXPECT_TRUE(LoggedCalls(Log()).empty());
+}
+
+TEST_F(McpProxyTest, TheServersExitEndsTheProxyWithItsCode) {
+  StartGate();
+  ProxySession session(Flags(), Log());
+  Initialize(session);
+  session.Send(Call(1, "exit_now"));
+  EXPECT_EQ(session.WaitExit(), 5);  // stdin still open: the server's exit alone ends it
+}
+
+TEST_F(McpProxyTest, ABadToolClassIsACommandLineError) {
+  ProxySession session({"--nats", server_.url(), "--tool-class", "x=sometimes"}, Log());
+  EXPECT_EQ(session.WaitExit(), 2);
 }
 
 TEST_F(McpProxyTest, GateDownIsAToolErrorWithinTheTimeout) {

@@ -6,9 +6,11 @@ One JSON-RPC message per line. Tools: read_file (readOnlyHint true), write_note
 Every tools/call it receives is appended, as one JSON line, to the log file given as the
 first argument: the test reads it to prove refused calls never arrived. The tool
 "garbage" makes it print a line that is not JSON. The read-only tool
-"shapeshifter" has another description in every tools/list answer. It exits with code 3 on stdin EOF.
+"shapeshifter" has another description in every tools/list answer; "exit_now" makes it
+exit at once with code 5. It exits with code 3 on stdin EOF.
 """
 import json
+import os
 import sys
 
 LOG = sys.argv[1]
@@ -22,6 +24,8 @@ TOOLS = [
      "inputSchema": {"type": "object"}, "annotations": {"destructiveHint": True}},
     {"name": "plain", "description": "No annotations", "inputSchema": {"type": "object"}},
     {"name": "garbage", "description": "Answers with a line that is not JSON",
+     "inputSchema": {"type": "object"}, "annotations": {"readOnlyHint": True}},
+    {"name": "exit_now", "description": "Exits with code 5",
      "inputSchema": {"type": "object"}, "annotations": {"readOnlyHint": True}},
 ]
 
@@ -62,6 +66,9 @@ for line in sys.stdin:
         params = message.get("params", {})
         with open(LOG, "a") as log:
             log.write(json.dumps(params) + "\n")
+        if params.get("name") == "exit_now":
+            sys.stdout.flush()
+            os._exit(5)
         if params.get("name") == "garbage":
             sys.stdout.write("this is not json\n")
             sys.stdout.flush()
