@@ -148,8 +148,7 @@ RpcParse ParseRpcLine(std::string_view line) {
     message.method = method->string_value();
     message.kind = id == nullptr ? RpcKind::kNotification : RpcKind::kRequest;
     if (Field(object, "result") != nullptr || Field(object, "error") != nullptr) {
-      return Fail(kRpcInvalidRequest, "Invalid Request: a request has no result or error",
-                  id_json);
+      return Fail(kRpcInvalidRequest, "Invalid Request: a request has no result or error", id_json);
     }
     parse.ok = true;
     return parse;
@@ -194,7 +193,7 @@ ToolClass ClassFromToolEntry(const Struct& tool) {
 }
 
 std::map<std::string, ToolClass> ToolClassesFromListResult(const Struct& result,
-                                                          std::string* next_cursor) {
+                                                           std::string* next_cursor) {
   std::map<std::string, ToolClass> classes;
   next_cursor->clear();
   if (const Value* cursor = Field(result, "nextCursor");
@@ -247,7 +246,8 @@ Result<std::map<std::string, ToolClass>> ParseToolClassOverrides(
       return InvalidArgument("--tool-class '" + spec + "' is not NAME=read|write|destructive");
     }
     auto tool_class = ParseToolClass(std::string_view(spec).substr(equals + 1));
-    if (!tool_class.ok()) return InvalidArgument("--tool-class '" + spec + "': " + tool_class.status().message());
+    if (!tool_class.ok())
+      return InvalidArgument("--tool-class '" + spec + "': " + tool_class.status().message());
     overrides[spec.substr(0, equals)] = *tool_class;
   }
   return overrides;

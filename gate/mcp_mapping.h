@@ -76,7 +76,7 @@ ToolClass ClassFromToolEntry(const google::protobuf::Struct& tool);
 // Tool name -> class for every named entry of a tools/list result ({"tools": [...]}).
 // Entries without a string name are skipped. `next_cursor` gets "nextCursor" or "".
 std::map<std::string, ToolClass> ToolClassesFromListResult(const google::protobuf::Struct& result,
-                                                          std::string* next_cursor);
+                                                           std::string* next_cursor);
 
 // Tool name -> fingerprint (SHA-256 hex) of what the server says the tool is: its
 // description, inputSchema and annotations, as canonical JSON (object keys sorted), so
@@ -134,8 +134,8 @@ CallVerdict VerdictForRecord(const v1::DecisionRecord& record);
 enum class ClientAction { kForward, kAnswer, kJudge };
 struct ClientStep {
   ClientAction action = ClientAction::kAnswer;
-  std::string answer;   // kAnswer: the line to send back to the client (no newline)
-  RpcMessage message;   // kForward, kJudge: the parsed message
+  std::string answer;  // kAnswer: the line to send back to the client (no newline)
+  RpcMessage message;  // kForward, kJudge: the parsed message
 };
 // Requests (other than tools/call), notifications and responses are forwarded;
 // tools/call requests are judged; anything unparsable or invalid is answered with a

@@ -165,7 +165,8 @@ void ForwardSignal(int signal) {
 class McpProxy {
  public:
   McpProxy(ProxyFlags flags, std::map<std::string, ToolClass> overrides)
-      : flags_(std::move(flags)), overrides_(std::move(overrides)),
+      : flags_(std::move(flags)),
+        overrides_(std::move(overrides)),
         own_id_prefix_("jobgate-mcp-proxy-" + RandomHex(8) + "-") {}
 
   // Starts the server and relays until it exits; never returns.
@@ -275,7 +276,8 @@ class McpProxy {
       const LineReader::Got got = reader.Next(&line);
       if (got == LineReader::Got::kEnd) break;
       if (got == LineReader::Got::kTooLong) {
-        WriteClient(RpcErrorAnswer("", kRpcParseError, "Parse error: the server sent a line too long"));
+        WriteClient(
+            RpcErrorAnswer("", kRpcParseError, "Parse error: the server sent a line too long"));
         continue;
       }
       if (Blank(line)) continue;
@@ -396,9 +398,9 @@ class McpProxy {
     options.servers = SplitServerList(flags_.nats);
     options.name = "jobgate-mcp-proxy";
     options.credentials_file = flags_.creds;
-    options.connect_timeout = std::clamp(
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()),
-        std::chrono::milliseconds(1), std::chrono::milliseconds(2000));
+    options.connect_timeout =
+        std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()),
+                   std::chrono::milliseconds(1), std::chrono::milliseconds(2000));
     auto connection = NatsConnection::Connect(options, /*wait=*/true);
     if (!connection.ok()) return connection.status();
     nats_ = std::move(connection).value();
@@ -431,7 +433,8 @@ class McpProxy {
     };
     auto tool = ToolCallName(message);
     if (!tool.ok()) return Refuse(message, "jobgate: " + tool.status().message());
-    auto job = JobFromToolCall(message, ClassOf(*tool, deadline), flags_.identity, "mcp-" + RandomHex(16));
+    auto job =
+        JobFromToolCall(message, ClassOf(*tool, deadline), flags_.identity, "mcp-" + RandomHex(16));
     if (!job.ok()) return Refuse(message, "jobgate: " + job.status().message());
     // A tool that changed since first seen is still judged (the gate records the call,
     // tagged), but never forwarded in this session.
@@ -440,13 +443,15 @@ class McpProxy {
       job->add_risk_tags("tool-changed");
       (*job->mutable_labels())["mcp.tool_changed"] = "true";
     }
-    if (Status s = PrepareJobForSubmit(&*job); !s.ok()) return Refuse(message, "jobgate: " + s.message());
+    if (Status s = PrepareJobForSubmit(&*job); !s.ok())
+      return Refuse(message, "jobgate: " + s.message());
     auto connection = Connection(deadline);
     if (!connection.ok()) return no_decision(connection.status().message());
     SubmitOptions submit;
     submit.watch_decisions = true;
-    submit.timeout = std::max(std::chrono::milliseconds(1),
-                              std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
+    submit.timeout =
+        std::max(std::chrono::milliseconds(1),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
     auto submission = PublishJob(**connection, *job, submit);
     if (!submission.ok()) return no_decision(submission.status().message());
     auto record = NextDecisionRecord(*submission, *job, deadline);
@@ -471,7 +476,8 @@ class McpProxy {
       return Refuse(message, "jobgate: tool '" + *tool +
                                  "' changed its description, input schema or annotations since "
                                  "it was first seen; held until an operator reviews it and "
-                                 "restarts the proxy (" + verdict.reason + ")");
+                                 "restarts the proxy (" +
+                                 verdict.reason + ")");
     }
     switch (verdict.outcome) {
       case CallOutcome::kForward:
@@ -488,7 +494,7 @@ class McpProxy {
     int status = 0;
     while (::waitpid(child_, &status, 0) < 0 && errno == EINTR) {
     }
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status)
+    const int code = WIFEXITED(status)     ? WEXITSTATUS(status)
                      : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
                                            : 1;
     client_mu_.lock();  // no judge writes half an answer after this

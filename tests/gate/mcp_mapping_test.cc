@@ -94,12 +94,13 @@ TEST(McpMappingTest, FingerprintsSeeContentNotKeyOrder) {
       R"({"tools":[{"inputSchema":{"properties":{"b":{},"a":{}},"type":"object"},"description":"d","name":"t"}]})"));
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a.at("t"), b.at("t"));
-  for (const char* changed : {
-           R"({"tools":[{"name":"t","description":"d2","inputSchema":{"type":"object","properties":{"a":{},"b":{}}}}]})",
-           R"({"tools":[{"name":"t","description":"d","inputSchema":{"type":"object","properties":{"a":{}}}}]})",
-           R"({"tools":[{"name":"t","description":"d","inputSchema":{"type":"object","properties":{"a":{},"b":{}}},"annotations":{"readOnlyHint":true}}]})",
-           R"({"tools":[{"name":"t","inputSchema":{"type":"object","properties":{"a":{},"b":{}}}}]})",
-       }) {
+  for (
+      const char* changed : {
+          R"({"tools":[{"name":"t","description":"d2","inputSchema":{"type":"object","properties":{"a":{},"b":{}}}}]})",
+          R"({"tools":[{"name":"t","description":"d","inputSchema":{"type":"object","properties":{"a":{}}}}]})",
+          R"({"tools":[{"name":"t","description":"d","inputSchema":{"type":"object","properties":{"a":{},"b":{}}},"annotations":{"readOnlyHint":true}}]})",
+          R"({"tools":[{"name":"t","inputSchema":{"type":"object","properties":{"a":{},"b":{}}}}]})",
+      }) {
     EXPECT_NE(ToolFingerprintsFromListResult(ParseObject(changed)).at("t"), a.at("t")) << changed;
   }
 }
@@ -150,13 +151,14 @@ TEST(McpMappingTest, ToolCallBecomesAJob) {
   ASSERT_TRUE(write.ok());
   EXPECT_EQ(write->risk_tags_size(), 2);  // write, external
 
-  for (const char* bad : {
-           R"({"jsonrpc":"2.0","id":1,"method":"tools/call"})",
-           R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":[]})",
-           R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":""}})",
-           R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":3}})",
-           R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":[1]}})",
-       }) {
+  for (
+      const char* bad : {
+          R"({"jsonrpc":"2.0","id":1,"method":"tools/call"})",
+          R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":[]})",
+          R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":""}})",
+          R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":3}})",
+          R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":[1]}})",
+      }) {
     EXPECT_FALSE(JobFromToolCall(Message(bad), ToolClass::kRead, identity, "mcp-4").ok()) << bad;
   }
 }
@@ -173,8 +175,9 @@ TEST(McpMappingTest, AnswersAreValidJsonRpc) {
   EXPECT_EQ(parsed.fields().at("id").number_value(), 7);
   const auto& result = parsed.fields().at("result").struct_value().fields();
   EXPECT_TRUE(result.at("isError").bool_value());
-  EXPECT_EQ(result.at("content").list_value().values(0).struct_value().fields().at("text").string_value(),
-            "refused \"x\"\n\xef\xbf\xbd");
+  EXPECT_EQ(
+      result.at("content").list_value().values(0).struct_value().fields().at("text").string_value(),
+      "refused \"x\"\n\xef\xbf\xbd");
   const Struct rpc = ParseObject(RpcErrorAnswer("", kRpcParseError, "bad"));
   EXPECT_EQ(rpc.fields().at("id").kind_case(), google::protobuf::Value::kNullValue);
   EXPECT_EQ(rpc.fields().at("error").struct_value().fields().at("code").number_value(), -32700);
@@ -206,10 +209,10 @@ TEST(McpMappingTest, ClientSteps) {
             ClientAction::kForward);
   EXPECT_EQ(StepForClientLine(R"({"jsonrpc":"2.0","id":1,"result":{}})").action,
             ClientAction::kForward);
-  EXPECT_EQ(StepForClientLine(
-                R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}})")
-                .action,
-            ClientAction::kJudge);
+  EXPECT_EQ(
+      StepForClientLine(R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}})")
+          .action,
+      ClientAction::kJudge);
   // A tools/call that could not be answered is never forwarded.
   for (const char* unanswerable : {
            R"({"jsonrpc":"2.0","method":"tools/call","params":{"name":"x"}})",

@@ -4,10 +4,10 @@
 // nats-server and a gate whose policy allows reads, denies destructive tools and holds
 // writes. The server's log proves it never saw a refused call; a gate or NATS that is
 // down, and thousands of malformed lines, are each answered within the timeout.
+#include <fcntl.h>
 #include <google/protobuf/struct.pb.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -67,9 +67,10 @@ class ProxySession {
     ::signal(SIGPIPE, SIG_IGN);
     std::vector<std::string> args = {JOBGATE_BINARY, "mcp-proxy"};
     args.insert(args.end(), flags.begin(), flags.end());
-    args.insert(args.end(), {"--", "python3",
-                             std::string(JOBGATE_SOURCE_DIR) + "/tests/gate/testdata/mcp_test_server.py",
-                             server_log});
+    args.insert(
+        args.end(),
+        {"--", "python3",
+         std::string(JOBGATE_SOURCE_DIR) + "/tests/gate/testdata/mcp_test_server.py", server_log});
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -209,17 +210,19 @@ class McpProxyTest : public ::testing::Test {
  protected:
   void StartGate() {
     const std::string config = dir_.WriteFile(
-        "gate.yaml", "api:\n  tokens:\n    - {name: dana, roles: [approver, viewer], token: dana-token}\n");
+        "gate.yaml",
+        "api:\n  tokens:\n    - {name: dana, roles: [approver, viewer], token: dana-token}\n");
     gate_ = std::make_unique<GateProcess>(
         server_.url(),
-        std::vector<std::string>{"--config", config, "--policy", dir_.WriteFile("policy.yaml", kPolicy)},
+        std::vector<std::string>{"--config", config, "--policy",
+                                 dir_.WriteFile("policy.yaml", kPolicy)},
         dir_);
     ASSERT_TRUE(gate_->WaitReady()) << gate_->process().Log();
   }
 
   std::vector<std::string> Flags(std::vector<std::string> extra = {}) const {
-    std::vector<std::string> flags = {"--nats", server_.url(), "--timeout", "20",
-                                      "--server-name", "testsrv"};
+    std::vector<std::string> flags = {"--nats", server_.url(),   "--timeout",
+                                      "20",     "--server-name", "testsrv"};
     flags.insert(flags.end(), extra.begin(), extra.end());
     return flags;
   }
@@ -227,7 +230,8 @@ class McpProxyTest : public ::testing::Test {
   std::string Log() const { return dir_.path() + "/server-calls.jsonl"; }
 
   void Initialize(ProxySession& session) {
-    session.Send(R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})");
+    session.Send(
+        R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})");
     ASSERT_NE(session.AnswerTo("0"), "");
     session.Send(R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
   }
@@ -318,9 +322,8 @@ TEST_F(McpProxyTest, AToolThatChangesIsRefusedForTheSession) {
 
 TEST_F(McpProxyTest, TheOperatorsClassWinsOverTheHints) {
   StartGate();
-  ProxySession session(Flags({"--tool-class", "delete_all=read", "--tool-class",
-                              "read_file=destructive"}),
-                       Log());
+  ProxySession session(
+      Flags({"--tool-class", "delete_all=read", "--tool-class", "read_file=destructive"}), Log());
   Initialize(session);
   session.Send(Call(1, "delete_all"));
   EXPECT_FALSE(IsToolError(session.AnswerTo("1")));
@@ -389,8 +392,8 @@ TEST_F(McpProxyTest, GateDownIsAToolErrorWithinTheTimeout) {
   StartGate();
   gate_->process().Signal(SIGTERM);
   ASSERT_GE(gate_->process().Wait(), 0);
-  ProxySession session(
-      {"--nats", server_.url(), "--timeout", "2", "--server-name", "testsrv"}, Log());
+  ProxySession session({"--nats", server_.url(), "--timeout", "2", "--server-name", "testsrv"},
+                       Log());
   Initialize(session);
   const auto start = Clock::now();
   session.Send(Call(1, "read_file"));
@@ -439,7 +442,8 @@ std::vector<std::string> MalformedLines(size_t count) {
         break;
       }
       default:
-        line = R"({"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"read_file","name":"delete_all"}})";
+        line =
+            R"({"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"read_file","name":"delete_all"}})";
         break;
     }
     // One line each: newlines inside would split it.
@@ -461,8 +465,10 @@ TEST_F(McpProxyTest, MalformedLinesAreAnsweredAndNeverForwarded) {
   for (const std::string& line : lines) {
     session.Send(line);
     const std::string answer = session.ReadLine();
-    if (answer.find("\"error\":{\"code\":-32") != std::string::npos) ++answered;
-    else ADD_FAILURE() << "line: " << line << "\nanswer: " << answer;
+    if (answer.find("\"error\":{\"code\":-32") != std::string::npos)
+      ++answered;
+    else
+      ADD_FAILURE() << "line: " << line << "\nanswer: " << answer;
   }
   EXPECT_EQ(answered, static_cast<int>(lines.size()));
   // Still serving.
