@@ -26,4 +26,8 @@ void AddApprovalCommands(CLI::App& app, int* exit_code);
 // (hook_command.cc).
 void AddHookCommands(CLI::App& app, int* exit_code);
 
+// mcp-proxy: an MCP gateway for stdio servers that asks a running gate over NATS before
+// every tools/call (mcp_proxy_command.cc).
+void AddMcpProxyCommand(CLI::App& app, int* exit_code);
+
 }  // namespace jobgate::gate
