@@ -3,7 +3,7 @@
 //
 // Readers (the dispatcher, once per batch) take a shared_ptr copy without locks and keep
 // evaluating with it even if a new snapshot is set meanwhile; the old one is freed when
-// its last reader lets go. Set() swaps atomically (policy lifecycle, issue 4).
+// its last reader lets go. Set() swaps atomically (the policy lifecycle).
 // Thread-safe.
 #pragma once
 

@@ -34,7 +34,7 @@ class Daemon {
   int Run();
   void RequestStop();
 
-  // The policy holder; the policy lifecycle (issue 4) swaps snapshots through it.
+  // The policy holder; the policy lifecycle swaps snapshots through it.
   ActivePolicy& active_policy() { return active_policy_; }
 
  private:

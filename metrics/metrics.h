@@ -33,7 +33,7 @@ std::string VersionLine();
 // Buckets for per-job latencies: 10 µs .. 5 s.
 prometheus::Histogram::BucketBoundaries LatencyBuckets();
 
-// The process itself (issue 6).
+// The process itself.
 struct BuildMetrics {
   explicit BuildMetrics(prometheus::Registry& registry);
 
@@ -41,7 +41,7 @@ struct BuildMetrics {
   prometheus::Family<prometheus::Gauge>& build_info;
 };
 
-// The dispatch gate (issue 3): consumption, evaluation, routing, publishing.
+// The dispatch gate: consumption, evaluation, routing, publishing.
 struct GateMetrics {
   explicit GateMetrics(prometheus::Registry& registry);
 
@@ -66,7 +66,7 @@ struct GateMetrics {
   prometheus::Family<prometheus::Gauge>& queue_pending;
 };
 
-// The active policy (issue 3 sets it; issue 4 swaps it).
+// The active policy (the dispatcher reads it; the policy lifecycle swaps it).
 struct PolicyMetrics {
   explicit PolicyMetrics(prometheus::Registry& registry);
 
@@ -82,7 +82,7 @@ struct PolicyMetrics {
   prometheus::Family<prometheus::Gauge>& shadow_policy_info;
 };
 
-// The approval queue (issue 5).
+// The approval queue.
 struct ApprovalMetrics {
   explicit ApprovalMetrics(prometheus::Registry& registry);
 

@@ -1,4 +1,4 @@
-// Approvals cannot be forged or replayed (issue 8), on a nats-server running
+// Approvals cannot be forged or replayed, on a nats-server running
 // the deploy users and least-privilege permissions
 // (deploy/nats/permissions.conf): the gate runs as `jobgate`, jobs come from
 // `agent`, request-reply calls from `approver`. Every refused attempt is

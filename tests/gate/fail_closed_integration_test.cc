@@ -1,4 +1,4 @@
-// Fail closed (issue 8), on a real nats-server with `jobgate run`: with the
+// Fail closed, on a real nats-server with `jobgate run`: with the
 // policy store unreachable nothing is dispatched; with its bucket deleted under
 // a running gate the gate stops dispatching (and says so) until a policy is
 // active again; a snapshot that fails to compile on the gate leaves the

@@ -1,4 +1,4 @@
-// Reliability under faults (issue 8): a stream of jobs of every outcome (allowed, denied,
+// Reliability under faults: a stream of jobs of every outcome (allowed, denied,
 // held for approval, unreadable) is published while the gate is killed with SIGKILL at
 // random moments and restarted, while nats-server itself is restarted, and on a
 // three-node JetStream cluster (replicated streams) while a node is killed and brought
