@@ -1153,16 +1153,15 @@ Result<v1::Job> ApprovalService::JobAsItCame(const Record& record) const {
 }
 
 Status ApprovalService::Publish(Record* record) {
-  const bool sealed_approved =
-      record->status() == Record::APPROVED && !record->sealed_job().empty();
-  Result<v1::Job> opened = sealed_approved ? JobAsItCame(*record) : Result<v1::Job>(v1::Job());
-  if (!opened.ok()) return opened.status();  // left unreleased; the sweep tries again
-  const v1::Job& job = sealed_approved ? *opened : record->job();
+  const bool approved = record->status() == Record::APPROVED;
+  // The worker gets the job as it came; a refusal publishes only the record's own job.
+  Result<v1::Job> as_came = approved ? JobAsItCame(*record) : Result<v1::Job>(record->job());
+  if (!as_came.ok()) return as_came.status();  // left unreleased; the sweep tries again
+  const v1::Job& job = *as_came;
   const std::string_view tenant = TenantOf(job);
   const std::string_view rest = subjects::RestOf(record->subject(), options_.prefixes.job);
   const v1::Decision& decision =
       record->has_released_decision() ? record->released_decision() : record->decision();
-  const bool approved = record->status() == Record::APPROVED;
 
   v1::DispatchedJob dispatched;
   *dispatched.mutable_job() = approved ? job : Scrubbed(job);
