@@ -22,6 +22,18 @@
 #include "policy/secrets.h"
 
 namespace jobgate::gate {
+namespace {
+
+// `address` with its port replaced by the first port actually bound, so that an address
+// asking for any port (`:0`) is logged as the one the listener got.
+std::string BoundAddress(const std::string& address, const std::vector<int>& ports) {
+  std::string host;
+  int port = 0;
+  if (ports.empty() || !SplitHostPort(address, &host, &port)) return address;
+  return host + ":" + std::to_string(ports.front());
+}
+
+}  // namespace
 
 Daemon::Daemon(GateConfig config) : config_(std::move(config)) {}
 
@@ -84,7 +96,8 @@ int Daemon::Run() {
     try {
       exposer = std::make_unique<prometheus::Exposer>(config_.metrics_address);
       exposer->RegisterCollectable(registry);
-      spdlog::info("metrics on http://{}/metrics", config_.metrics_address);
+      spdlog::info("metrics on http://{}/metrics", BoundAddress(config_.metrics_address,
+                                                                 exposer->GetListeningPorts()));
     } catch (const std::exception& e) {
       spdlog::error("cannot serve metrics on {}: {}", config_.metrics_address, e.what());
       return 1;
@@ -99,7 +112,7 @@ int Daemon::Run() {
       spdlog::error("{}", s.message());
       return 1;
     }
-    spdlog::info("http on {}", config_.http_address);
+    spdlog::info("http on {}", BoundAddress(config_.http_address, {http.port()}));
   }
 
   auto connected = NatsConnection::Connect(config_.nats, /*wait=*/false);

@@ -139,11 +139,8 @@ bool Accepts(int port) {
 
 }  // namespace
 
-NatsServer::NatsServer(std::string extra_config) : port_(FreePort()) {
+NatsServer::NatsServer(std::string extra_config) : extra_config_(std::move(extra_config)) {
   store_dir_ = dir_.path() + "/store";
-  config_file_ = dir_.WriteFile("nats.conf", "listen: 127.0.0.1:" + std::to_string(port_) + "\n" +
-                                                 "jetstream { store_dir: \"" + store_dir_ +
-                                                 "\" }\n" + extra_config + "\n");
   Start();
 }
 
@@ -151,14 +148,28 @@ NatsServer::~NatsServer() { Stop(/*kill=*/true); }
 
 void NatsServer::Start() {
   ++generation_;
+  // Port -1: the server picks one. Later starts reuse the port it picked.
+  config_file_ = dir_.WriteFile("nats.conf", "host: 127.0.0.1\nport: " +
+                                                 std::to_string(port_ == 0 ? -1 : port_) +
+                                                 "\njetstream { store_dir: \"" + store_dir_ +
+                                                 "\" }\n" + extra_config_ + "\n");
   process_ = std::make_unique<Subprocess>(
       std::vector<std::string>{"nats-server", "-c", config_file_},
       dir_.path() + "/nats-server." + std::to_string(generation_) + ".log");
-  if (!WaitFor([this] { return Accepts(port_) || !process_->running(); },
-               std::chrono::seconds(30)) ||
-      !process_->running()) {
+  static const std::regex kListening(R"(Listening for client connections on 127\.0\.0\.1:(\d+))");
+  int listening = 0;
+  const bool started = WaitFor(
+      [&] {
+        std::smatch match;
+        const std::string log = process_->Log();
+        if (std::regex_search(log, match, kListening)) listening = std::stoi(match[1]);
+        return (listening != 0 && Accepts(listening)) || !process_->running();
+      },
+      std::chrono::seconds(30));
+  if (!started || !process_->running()) {
     throw std::runtime_error("nats-server did not start:\n" + process_->Log());
   }
+  port_ = listening;
 }
 
 void NatsServer::Stop(bool kill) {
@@ -440,17 +451,44 @@ JetStreamClient::ConsumerState JetStreamClient::Consumer(const std::string& stre
 
 GateProcess::GateProcess(const std::string& nats_url, const std::vector<std::string>& flags,
                          const TempDir& dir, const std::string& name)
-    : http_port_(FreePort()), metrics_port_(FreePort()) {
-  std::vector<std::string> argv = {JOBGATE_BINARY, "run",
-                                   "--nats",       nats_url,
-                                   "--http",       "127.0.0.1:" + std::to_string(http_port_),
-                                   "--metrics",    "127.0.0.1:" + std::to_string(metrics_port_)};
+{
+  std::vector<std::string> argv = {JOBGATE_BINARY, "run",       "--nats",      nats_url,
+                                   "--http",       "127.0.0.1:0", "--metrics", "127.0.0.1:0"};
   argv.insert(argv.end(), flags.begin(), flags.end());
   process_ = std::make_unique<Subprocess>(argv, dir.path() + "/" + name + ".log");
 }
 
+void GateProcess::ResolvePorts() const {
+  if (http_port_ != 0 && metrics_port_ != 0) return;
+  static const std::regex kHttp(R"(\] http on 127\.0\.0\.1:(\d+))");
+  static const std::regex kMetrics(R"(\] metrics on http://127\.0\.0\.1:(\d+)/metrics)");
+  WaitFor(
+      [this] {
+        const std::string log = process_->Log();
+        std::smatch match;
+        if (http_port_ == 0 && std::regex_search(log, match, kHttp)) {
+          http_port_ = std::stoi(match[1]);
+        }
+        if (metrics_port_ == 0 && std::regex_search(log, match, kMetrics)) {
+          metrics_port_ = std::stoi(match[1]);
+        }
+        return (http_port_ != 0 && metrics_port_ != 0) || !process_->running();
+      },
+      std::chrono::seconds(30));
+}
+
+int GateProcess::http_port() const {
+  ResolvePorts();
+  return http_port_;
+}
+
+int GateProcess::metrics_port() const {
+  ResolvePorts();
+  return metrics_port_;
+}
+
 int GateProcess::Get(const std::string& path, std::string* body) const {
-  httplib::Client client("127.0.0.1", http_port_);
+  httplib::Client client("127.0.0.1", http_port());
   client.set_connection_timeout(1, 0);
   auto response = client.Get(path.c_str());
   if (!response) return 0;
@@ -459,7 +497,7 @@ int GateProcess::Get(const std::string& path, std::string* body) const {
 }
 
 double GateProcess::Metric(const std::string& prefix) const {
-  httplib::Client client("127.0.0.1", metrics_port_);
+  httplib::Client client("127.0.0.1", metrics_port());
   client.set_connection_timeout(1, 0);
   auto response = client.Get("/metrics");
   if (!response || response->status != 200) return -1;

@@ -70,6 +70,8 @@ class NatsServer {
   ~NatsServer();
 
   // Starts (again, on the same port and store) and waits until it accepts connections.
+  // The first start lets the server choose a free port and reads it from its log, so no
+  // other process can take the port between its choice and the bind.
   void Start();
   // SIGTERM (clean) or SIGKILL, and wait for exit.
   void Stop(bool kill = false);
@@ -83,6 +85,7 @@ class NatsServer {
   TempDir dir_;
   int port_ = 0;
   std::string store_dir_;
+  std::string extra_config_;
   std::string config_file_;
   std::unique_ptr<Subprocess> process_;
   int generation_ = 0;
@@ -180,8 +183,11 @@ class GateProcess {
               const TempDir& dir, const std::string& name = "gate");
 
   Subprocess& process() { return *process_; }
-  int http_port() const { return http_port_; }
-  int metrics_port() const { return metrics_port_; }
+  // The ports the gate bound: it is started with `:0` (so no other process can take a
+  // port between its choice and the bind) and logs what it got. The first call waits up
+  // to 30 s for those log lines; 0 when they never came (the gate did not start).
+  int http_port() const;
+  int metrics_port() const;
   // GET http://127.0.0.1:<http_port><path>; status 0 when unreachable.
   int Get(const std::string& path, std::string* body = nullptr) const;
   bool WaitReady(std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
@@ -195,8 +201,10 @@ class GateProcess {
                         std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
 
  private:
-  int http_port_ = 0;
-  int metrics_port_ = 0;
+  void ResolvePorts() const;
+
+  mutable int http_port_ = 0;
+  mutable int metrics_port_ = 0;
   std::unique_ptr<Subprocess> process_;
 };
 
