@@ -122,6 +122,12 @@ std::string Subprocess::Log() const {
   return out.str();
 }
 
+int Subprocess::PortInLog(const std::regex& pattern) const {
+  const std::string log = Log();
+  std::smatch match;
+  return std::regex_search(log, match, pattern) ? std::stoi(match[1]) : 0;
+}
+
 // ---------------------------------------------------------------------------------------
 
 namespace {
@@ -160,9 +166,7 @@ void NatsServer::Start() {
   int listening = 0;
   const bool started = WaitFor(
       [&] {
-        std::smatch match;
-        const std::string log = process_->Log();
-        if (std::regex_search(log, match, kListening)) listening = std::stoi(match[1]);
+        listening = process_->PortInLog(kListening);
         return (listening != 0 && Accepts(listening)) || !process_->running();
       },
       std::chrono::seconds(30));
@@ -450,8 +454,7 @@ JetStreamClient::ConsumerState JetStreamClient::Consumer(const std::string& stre
 // ---------------------------------------------------------------------------------------
 
 GateProcess::GateProcess(const std::string& nats_url, const std::vector<std::string>& flags,
-                         const TempDir& dir, const std::string& name)
-{
+                         const TempDir& dir, const std::string& name) {
   std::vector<std::string> argv = {JOBGATE_BINARY, "run",       "--nats",      nats_url,
                                    "--http",       "127.0.0.1:0", "--metrics", "127.0.0.1:0"};
   argv.insert(argv.end(), flags.begin(), flags.end());
@@ -464,14 +467,8 @@ void GateProcess::ResolvePorts() const {
   static const std::regex kMetrics(R"(\] metrics on http://127\.0\.0\.1:(\d+)/metrics)");
   WaitFor(
       [this] {
-        const std::string log = process_->Log();
-        std::smatch match;
-        if (http_port_ == 0 && std::regex_search(log, match, kHttp)) {
-          http_port_ = std::stoi(match[1]);
-        }
-        if (metrics_port_ == 0 && std::regex_search(log, match, kMetrics)) {
-          metrics_port_ = std::stoi(match[1]);
-        }
+        if (http_port_ == 0) http_port_ = process_->PortInLog(kHttp);
+        if (metrics_port_ == 0) metrics_port_ = process_->PortInLog(kMetrics);
         return (http_port_ != 0 && metrics_port_ != 0) || !process_->running();
       },
       std::chrono::seconds(30));

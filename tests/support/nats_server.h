@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,8 @@ class Subprocess {
   // Waits for exit; returns the exit status (128+signal when killed), or -1 on timeout.
   int Wait(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   std::string Log() const;
+  // The port captured by `pattern`'s first group in the log so far; 0 when absent.
+  int PortInLog(const std::regex& pattern) const;
 
  private:
   pid_t pid_ = -1;
