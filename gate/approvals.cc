@@ -1180,6 +1180,7 @@ Status ApprovalService::Publish(Record* record) {
   audit.set_subject(record->subject());
   audit.set_routed_to(target.subject);
   *audit.mutable_job() = Scrubbed(job);
+  audit.mutable_decision()->set_job_hash(JobDigest(audit.job()));
   *audit.mutable_approval() = record->approval();
   OutboundMessage resolution;
   resolution.subject = subjects::Join(options_.prefixes.decisions, rest);
@@ -1227,6 +1228,7 @@ ApprovalOutcome ApprovalService::Refuse(const Record& record, const Identity& wh
   *audit.mutable_decision() = reevaluated != nullptr ? *reevaluated : record.decision();
   audit.set_subject(record.subject());
   *audit.mutable_job() = Scrubbed(record.job());
+  audit.mutable_decision()->set_job_hash(JobDigest(audit.job()));
   v1::Approval* attempt = audit.mutable_approval();
   *attempt = record.approval();
   attempt->set_outcome("REFUSED");

@@ -19,6 +19,9 @@ void AddOnlineCommands(CLI::App& app, int* exit_code);
 // policy verify: checks a snapshot's signature without a gate (snapshot_verify_command.cc).
 void AddPolicyVerifyCommand(CLI::App* policy, int* exit_code);
 
+// audit verify: walks the AUDIT stream's hash chains (audit_verify_command.cc).
+void AddAuditCommands(CLI::App& app, int* exit_code);
+
 // approvals list|approve|reject, over the HTTP API too (approval_commands.cc).
 void AddApprovalCommands(CLI::App& app, int* exit_code);
 

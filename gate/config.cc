@@ -368,6 +368,9 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, Ga
           return Status::Ok();
         });
 
+    MapReader audit(file, root["audit"], "audit");
+    audit.On("chain", audit.Bool(&config->audit_chain));
+
     MapReader top(file, root, "the configuration");
     top.On("nats", [&](const YAML::Node&) { return nats_reader.Read(); })
         .On("policy", top.String(&config->policy_file))
@@ -381,6 +384,7 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, Ga
         .On("api", [&](const YAML::Node&) { return api.Read(); })
         .On("lifecycle", [&](const YAML::Node&) { return lifecycle.Read(); })
         .On("approvals", [&](const YAML::Node&) { return approvals.Read(); })
+        .On("audit", [&](const YAML::Node&) { return audit.Read(); })
         .On("replica", top.String(&lc.replica));
     JOBGATE_RETURN_IF_ERROR(top.Read());
     if (!tokens.empty()) config->api_tokens = std::move(tokens);

@@ -34,6 +34,8 @@
 //               verify_keys: [/etc/jobgate/snapshot-signer.pub.pem],  # Ed25519 SPKI PEM
 //               signing_key: /etc/jobgate/snapshot-signer.pem}        # signs unsigned
 //                                                # publishes (the bootstrap); optional
+//   audit: {chain: true}                         # hash-chain the AUDIT records
+//                                                # (docs/audit.md); false: unchained
 //   consumer: {durable: jobgate, ack_wait: 30s, max_ack_pending: 20000}
 //   dispatch: {batch_size: 256, workers: 4, max_message_bytes: 1048576,
 //              fetch_timeout: 500ms, publish_timeout: 5s, retry_delay: 1s,
@@ -88,6 +90,9 @@ struct GateConfig {
   // How long the job-id store keeps a claim (gate/job_ids.h); 0: twice the streams'
   // duplicate window. Must exceed the window.
   std::chrono::milliseconds job_id_ttl{0};
+  // Every record published to audit_stream's subjects carries its hash-chain position
+  // (gate/audit_chain.h).
+  bool audit_chain = true;
   std::chrono::milliseconds JobIdTtl() const {
     return job_id_ttl.count() != 0 ? job_id_ttl
                                    : std::chrono::milliseconds(2 * jobs_stream.duplicate_window);

@@ -115,12 +115,20 @@ int Daemon::Run() {
     spdlog::info("http on {}", BoundAddress(config_.http_address, {http.port()}));
   }
 
+  // One chain per process start (docs/audit.md); it outlives the connection.
+  std::unique_ptr<AuditChain> audit_chain;
   auto connected = NatsConnection::Connect(config_.nats, /*wait=*/false);
   if (!connected.ok()) {
     spdlog::error("{}", connected.status().ToString());
     return 1;
   }
   std::unique_ptr<NatsConnection> connection = std::move(connected).value();
+  if (config_.audit_chain) {
+    audit_chain = std::make_unique<AuditChain>(config_.audit_stream.subjects);
+    connection->set_audit_chain(audit_chain.get());
+    spdlog::info("audit chain {} (records on {} carry Jobgate-Chain/-Seq/-Prev)",
+                 audit_chain->chain_id(), config_.audit_stream.name);
+  }
 
   // The secret detectors compile once (tens of milliseconds); do it now, not on the
   // first job.

@@ -483,13 +483,18 @@ void Dispatcher::PlanRoute(const v1::Job& job, const v1::Decision& decision,
   job.SerializeToString(&job_bytes_);
   // Copies that are not for a worker never carry a raw secret.
   const std::string* audit_job_bytes = &job_bytes_;
+  const v1::Job* audit_job = &job;
   if (policy::SecretScanner::Default().ContainsSecret(job)) {
     scrubbed_job_ = job;
     policy::SecretScanner::Default().RedactJob(&scrubbed_job_, nullptr);
     scrubbed_job_.SerializeToString(&scrubbed_bytes_);
     audit_job_bytes = &scrubbed_bytes_;
+    audit_job = &scrubbed_job_;
   }
   decision.SerializeToString(&decision_bytes_);
+  // Decision.job_hash (field 19): the digest of the job as the record shows it. Appended
+  // to the bytes rather than set on the (shared, const) decision.
+  if (decision.job_hash().empty()) AppendField(19, JobDigest(*audit_job), &decision_bytes_);
   JobIdPrefix(job.tenant_id(), job.job_id(), &id_prefix_);
 
   // DispatchedJob {1: job, 2: decision, 3: approval}. A held job whose approval is already

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "gate/nats_util.h"
+#include "subjects/audit_headers.h"
 
 namespace jobgate::gate {
 namespace {
@@ -106,6 +107,71 @@ Result<NatsPtr<natsMsg>> MakeMsg(const OutboundMessage& message) {
   }
   if (s != NATS_OK) return FromNats(s, "set headers for " + message.subject);
   return msg;
+}
+
+// Sets `stamp`'s chain headers on `msg`.
+natsStatus SetChainHeaders(natsMsg* msg, const ChainStamp& stamp) {
+  natsStatus s = natsMsgHeader_Set(msg, subjects::kChainHeader, stamp.chain.c_str());
+  if (s == NATS_OK) {
+    s = natsMsgHeader_Set(msg, subjects::kChainSeqHeader, std::to_string(stamp.seq).c_str());
+  }
+  if (s == NATS_OK) s = natsMsgHeader_Set(msg, subjects::kChainPrevHeader, stamp.prev.c_str());
+  return s;
+}
+
+// MakeMsg, then, when `chain` audits the subject, the next chain position. `stamp` (may
+// be null) receives it; its seq stays 0 for a message left unchained.
+Result<NatsPtr<natsMsg>> MakeChainedMsg(const OutboundMessage& message, AuditChain* chain,
+                                        ChainStamp* stamp) {
+  auto msg = MakeMsg(message);
+  if (!msg.ok() || chain == nullptr || !chain->Audited(message.subject)) return msg;
+  ChainStamp local = chain->Stamp(message.subject, message.body);
+  if (natsStatus s = SetChainHeaders(msg->get(), local); s != NATS_OK) {
+    return FromNats(s, "set chain headers for " + message.subject);
+  }
+  if (stamp != nullptr) *stamp = std::move(local);
+  return msg;
+}
+
+// The msg id a refill of a record first sent as `msg_id` goes under: unique per position.
+std::string RefillMsgId(std::string_view msg_id, std::string_view chain, std::string_view seq) {
+  std::string id(msg_id);
+  id.append("~").append(chain).append(".").append(seq);
+  return id;
+}
+
+// A copy of stamped `dropped` (subject, body, every header) to publish again as its
+// refill. nullptr when the copy cannot be made.
+NatsPtr<natsMsg> MakeRefill(natsMsg* dropped) {
+  const char* msg_id = nullptr;
+  const char* chain = nullptr;
+  const char* seq = nullptr;
+  natsMsgHeader_Get(dropped, "Nats-Msg-Id", &msg_id);
+  natsMsgHeader_Get(dropped, subjects::kChainHeader, &chain);
+  natsMsgHeader_Get(dropped, subjects::kChainSeqHeader, &seq);
+  if (msg_id == nullptr || chain == nullptr || seq == nullptr) return NatsPtr<natsMsg>(nullptr);
+  natsMsg* raw = nullptr;
+  if (natsMsg_Create(&raw, natsMsg_GetSubject(dropped), nullptr, natsMsg_GetData(dropped),
+                     natsMsg_GetDataLength(dropped)) != NATS_OK) {
+    return NatsPtr<natsMsg>(nullptr);
+  }
+  NatsPtr<natsMsg> copy(raw);
+  const char** keys = nullptr;
+  int count = 0;
+  natsStatus s = natsMsgHeader_Keys(dropped, &keys, &count);
+  for (int i = 0; s == NATS_OK && i < count; ++i) {
+    const char* value = nullptr;
+    if (natsMsgHeader_Get(dropped, keys[i], &value) == NATS_OK && value != nullptr) {
+      s = natsMsgHeader_Set(copy.get(), keys[i], value);
+    }
+  }
+  free(static_cast<void*>(keys));
+  if (s == NATS_OK) s = natsMsgHeader_Set(copy.get(), subjects::kChainRefillHeader, msg_id);
+  if (s == NATS_OK) {
+    s = natsMsgHeader_Set(copy.get(), "Nats-Msg-Id", RefillMsgId(msg_id, chain, seq).c_str());
+  }
+  if (s != NATS_OK) return NatsPtr<natsMsg>(nullptr);
+  return copy;
 }
 
 }  // namespace
@@ -384,20 +450,31 @@ Result<uint64_t> NatsConnection::StreamMessageCount(const std::string& stream) {
 
 Result<PublishAck> NatsConnection::Publish(const OutboundMessage& message,
                                            std::chrono::milliseconds timeout) {
-  auto msg = MakeMsg(message);
+  ChainStamp stamp;
+  auto msg = MakeChainedMsg(message, audit_chain(), &stamp);
   if (!msg.ok()) return msg.status();
   jsPubOptions options;
   jsPubOptions_Init(&options);
   options.MaxWait = timeout.count();
   jsPubAck* raw_ack = nullptr;
   jsErrCode js_error = static_cast<jsErrCode>(0);
-  const natsStatus s = js_PublishMsg(&raw_ack, js_, msg->get(), &options, &js_error);
+  natsStatus s = js_PublishMsg(&raw_ack, js_, msg->get(), &options, &js_error);
   if (s != NATS_OK) return FromNats(s, "publish to " + message.subject, js_error);
   NatsPtr<jsPubAck> ack(raw_ack);
   PublishAck out;
   out.stream = ack->Stream != nullptr ? ack->Stream : "";
   out.sequence = ack->Sequence;
   out.duplicate = ack->Duplicate;
+  if (out.duplicate && stamp.seq != 0) {
+    // The stream kept an earlier copy (another position, or another chain): this position
+    // gets the record under a msg id of its own.
+    NatsPtr<natsMsg> refill = MakeRefill(msg->get());
+    if (refill == nullptr) return Internal("refill of chain position " + std::to_string(stamp.seq));
+    raw_ack = nullptr;
+    s = js_PublishMsg(&raw_ack, js_, refill.get(), &options, &js_error);
+    if (s != NATS_OK) return FromNats(s, "refill to " + message.subject, js_error);
+    NatsPtr<jsPubAck> refill_ack(raw_ack);
+  }
   return out;
 }
 
@@ -424,8 +501,13 @@ Result<std::unique_ptr<NatsBus>> NatsBus::Attach(NatsConnection* connection,
   jsOptions js_options;
   jsOptions_Init(&js_options);
   js_options.PublishAsync.MaxPending = max_pending_publishes;
-  js_options.PublishAsync.ErrHandler = OnPublishError;
-  js_options.PublishAsync.ErrHandlerClosure = bus.get();
+  if (connection->audit_chain() != nullptr) {
+    js_options.PublishAsync.AckHandler = OnPublishAck;
+    js_options.PublishAsync.AckHandlerClosure = bus.get();
+  } else {
+    js_options.PublishAsync.ErrHandler = OnPublishError;
+    js_options.PublishAsync.ErrHandlerClosure = bus.get();
+  }
   jsCtx* js = nullptr;
   natsStatus s = natsConnection_JetStream(&js, connection->raw(), &js_options);
   if (s != NATS_OK) return FromNats(s, "JetStream context");
@@ -450,6 +532,7 @@ NatsBus::~NatsBus() {
   // Destroy (not Unsubscribe): the durable consumer stays on the server.
   natsSubscription_Destroy(subscription_);
   jsCtx_Destroy(js_);
+  for (natsMsg* msg : refills_) natsMsg_Destroy(msg);
 }
 
 Status NatsBus::Fetch(int max_messages, std::chrono::milliseconds timeout, InboundBatch* out) {
@@ -492,6 +575,76 @@ Status NatsBus::Fetch(int max_messages, std::chrono::milliseconds timeout, Inbou
   return Status::Ok();
 }
 
+void NatsBus::OnPublishAck(jsCtx* js, natsMsg* msg, jsPubAck* ack, jsPubAckErr* error,
+                           void* closure) {
+  if (error != nullptr) {
+    OnPublishError(js, error, closure);
+  } else if (ack != nullptr && ack->Duplicate) {
+    const char* seq = nullptr;
+    const char* refill = nullptr;
+    if (natsMsgHeader_Get(msg, subjects::kChainSeqHeader, &seq) == NATS_OK &&
+        natsMsgHeader_Get(msg, subjects::kChainRefillHeader, &refill) != NATS_OK) {
+      auto* self = static_cast<NatsBus*>(closure);
+      std::lock_guard lock(self->mu_);
+      self->refills_.push_back(msg);  // now the bus's
+      return;
+    }
+  }
+  natsMsg_Destroy(msg);  // ours in an AckHandler
+}
+
+void NatsBus::PublishRefills(std::span<const OutboundMessage> messages,
+                             std::chrono::milliseconds timeout, std::vector<Status>* results) {
+  std::vector<natsMsg*> dropped;
+  {
+    std::lock_guard lock(mu_);
+    dropped.swap(refills_);
+  }
+  if (dropped.empty()) return;
+  auto fail = [&](std::string_view msg_id, const Status& status) {
+    for (size_t i = 0; i < messages.size(); ++i) {
+      if (messages[i].msg_id == msg_id) (*results)[i] = status;
+    }
+  };
+  for (natsMsg* raw : dropped) {
+    NatsPtr<natsMsg> original(raw);
+    const char* msg_id = nullptr;
+    natsMsgHeader_Get(raw, "Nats-Msg-Id", &msg_id);
+    const std::string id = msg_id != nullptr ? msg_id : "";
+    NatsPtr<natsMsg> refill = MakeRefill(raw);
+    if (refill == nullptr) {
+      fail(id, Internal("refill of a chained record"));
+      continue;
+    }
+    natsMsg* handed = refill.release();
+    if (js_PublishMsgAsync(js_, &handed, nullptr) != NATS_OK) {
+      NatsPtr<natsMsg> still_ours(handed);
+      fail(id, Status(StatusCode::kUnavailable, "refill publish"));
+    }
+  }
+  if (FlushAndAwaitAcks(connection_->raw(), js_, timeout) != NATS_OK) {
+    natsMsgList pending{nullptr, 0};
+    if (js_PublishAsyncGetPendingList(&pending, js_) == NATS_OK) {
+      std::lock_guard lock(mu_);
+      for (int i = 0; i < pending.Count; ++i) {
+        const char* msg_id = nullptr;
+        natsMsgHeader_Get(pending.Msgs[i], "Nats-Msg-Id", &msg_id);
+        failures_.emplace_back(msg_id != nullptr ? msg_id : "",
+                               Status(StatusCode::kDeadlineExceeded, "no refill ack in time"));
+      }
+      natsMsgList_Destroy(&pending);
+    }
+  }
+  // A failed refill's msg id is the refill's: it stands for the message it was made from.
+  std::lock_guard lock(mu_);
+  const std::string marker = "~" + connection_->audit_chain()->chain_id() + ".";
+  for (auto& [msg_id, status] : failures_) {
+    if (const size_t at = msg_id.rfind(marker); at != std::string::npos) msg_id.resize(at);
+  }
+  for (natsMsg* raw : refills_) natsMsg_Destroy(raw);  // a refill is never refilled
+  refills_.clear();
+}
+
 void NatsBus::OnPublishError(jsCtx* js, jsPubAckErr* error, void* closure) {
   auto* self = static_cast<NatsBus*>(closure);
   const char* msg_id = nullptr;
@@ -510,8 +663,9 @@ void NatsBus::PublishBatch(std::span<const OutboundMessage> messages,
     std::lock_guard lock(mu_);
     failures_.clear();
   }
+  AuditChain* const chain = connection_->audit_chain();
   for (size_t i = 0; i < messages.size(); ++i) {
-    auto msg = MakeMsg(messages[i]);
+    auto msg = MakeChainedMsg(messages[i], chain, nullptr);
     if (!msg.ok()) {
       (*results)[i] = msg.status();
       continue;
@@ -542,6 +696,7 @@ void NatsBus::PublishBatch(std::span<const OutboundMessage> messages,
       natsMsgList_Destroy(&pending);
     }
   }
+  if (chain != nullptr) PublishRefills(messages, timeout, results);
   std::lock_guard lock(mu_);
   for (const auto& [msg_id, status] : failures_) {
     // Failures are rare; a scan beats keeping a map for every publish. An unknown id

@@ -20,10 +20,12 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "gate/audit_chain.h"
 #include "gate/bus.h"
 #include "policy/status.h"
 
@@ -156,8 +158,17 @@ class NatsConnection {
   Result<ConsumerState> GetConsumerState(const std::string& stream, const std::string& durable);
   Result<uint64_t> StreamMessageCount(const std::string& stream);
 
-  // Publishes to JetStream and waits for the stream's ack.
+  // Publishes to JetStream and waits for the stream's ack. A message on an audited
+  // subject (see set_audit_chain) is stamped with its chain position first; when the
+  // stream drops it as a duplicate, the same record goes again under a msg id of its own
+  // (Jobgate-Chain-Refill) so the position is not left empty.
   Result<PublishAck> Publish(const OutboundMessage& message, std::chrono::milliseconds timeout);
+
+  // The chain that every publish through this connection (Publish, and NatsBus on it)
+  // stamps audited messages with; nullptr (the default): none. `chain` must outlive the
+  // connection's publishers. Set before publishing starts.
+  void set_audit_chain(AuditChain* chain) { audit_chain_.store(chain, std::memory_order_release); }
+  AuditChain* audit_chain() const { return audit_chain_.load(std::memory_order_acquire); }
   // Core NATS subscription for request/inspection paths (not the job consumer).
   Result<std::unique_ptr<SyncSubscription>> Subscribe(const std::string& subject);
   // Sends buffered data to the server and waits for its answer.
@@ -174,6 +185,7 @@ class NatsConnection {
 
   __natsConnection* conn_ = nullptr;  // owned
   __jsCtx* js_ = nullptr;             // owned; management and sync publish
+  std::atomic<AuditChain*> audit_chain_{nullptr};  // borrowed
   std::atomic<bool> connected_{false};
   std::atomic<bool> closing_{false};  // set by the destructor: disconnects are expected
   std::mutex mu_;
@@ -204,7 +216,15 @@ class NatsBus final : public Bus {
   // nats.c calls this (on its reply thread) for every async publish JetStream refused or
   // that failed; successes cost no callback. It runs before nats.c counts the publish as
   // complete, so failures are all recorded when js_PublishAsyncComplete returns.
+  // With an audit chain it also takes every ack, to catch a stamped record the stream
+  // dropped as a duplicate (kept in refills_ to publish again).
   static void OnPublishError(__jsCtx* js, jsPubAckErr* error, void* closure);
+  static void OnPublishAck(__jsCtx* js, __natsMsg* msg, jsPubAck* ack, jsPubAckErr* error,
+                           void* closure);
+  // Publishes this batch's refills (see NatsConnection::Publish) and waits for their acks;
+  // a refill that fails fails the message it stands for.
+  void PublishRefills(std::span<const OutboundMessage> messages, std::chrono::milliseconds timeout,
+                      std::vector<Status>* results);
 
   NatsConnection* connection_ = nullptr;
   __jsCtx* js_ = nullptr;                       // owned; its async publishes report here
@@ -213,6 +233,8 @@ class NatsBus final : public Bus {
   std::mutex mu_;
   // Msg ids (and errors) of this batch's publishes that failed.
   std::vector<std::pair<std::string, Status>> failures_;  // GUARDED_BY(mu_)
+  // Stamped messages of this batch the stream dropped as duplicates (owned).
+  std::vector<__natsMsg*> refills_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace jobgate::gate

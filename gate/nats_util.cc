@@ -15,6 +15,9 @@ Status ReadStream(jsCtx* js, const StreamReadOptions& options, uint64_t through,
   sub_options.Config.AckPolicy = js_AckNone;
   if (options.last_per_subject) {
     sub_options.Config.DeliverPolicy = js_DeliverLastPerSubject;
+  } else if (options.start_time_ns > 0) {
+    sub_options.Config.DeliverPolicy = js_DeliverByStartTime;
+    sub_options.Config.OptStartTime = options.start_time_ns;
   } else {
     sub_options.Config.DeliverPolicy = js_DeliverByStartSequence;
     sub_options.Config.OptStartSeq = options.start_sequence;
@@ -31,12 +34,11 @@ Status ReadStream(jsCtx* js, const StreamReadOptions& options, uint64_t through,
         natsSubscription_Destroy(p);
       });
 
-  constexpr int kBatch = 256;
   const auto deadline = std::chrono::steady_clock::now() + options.timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     jsFetchRequest request;
     jsFetchRequest_Init(&request);
-    request.Batch = kBatch;
+    request.Batch = options.batch;
     request.NoWait = true;  // what is there now; none left means read through
     request.Expires = std::max<int64_t>(1, options.timeout.count()) * 1'000'000;  // ns
     natsMsgList list{nullptr, 0};

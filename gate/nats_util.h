@@ -172,6 +172,10 @@ struct StreamReadOptions {
   std::string filter = ">";       // the subjects to read
   bool last_per_subject = false;  // the newest message of each subject, else every message
   uint64_t start_sequence = 1;    // from here (without last_per_subject)
+  // When positive (and without last_per_subject): from the first message stored at or
+  // after this time, nanoseconds since the Unix epoch, instead of start_sequence.
+  int64_t start_time_ns = 0;
+  int batch = 256;                 // messages per pull
   std::chrono::milliseconds timeout{10000};
 };
 

@@ -8,11 +8,13 @@
 #include <fstream>
 #include <iostream>
 
+#include "gate/approvals.h"
 #include "gate/commands.h"
 #include "gate/dispatcher.h"
 #include "gate/nats_bus.h"
 #include "gate/nats_lifecycle.h"
 #include "policy/policy.h"
+#include "policy/secrets.h"
 #include "policy/simulate.h"
 #include "policy/suite.h"
 #include "subjects/codec.h"
@@ -69,6 +71,21 @@ int RunCheck(const std::vector<std::string>& paths, bool quiet) {
   return failed == 0 ? kExitOk : kExitFailed;
 }
 
+// The job_hash the gate would record for `job`: the digest of the job as judged — the
+// policy's redactions applied, then every secret the detectors find scrubbed, as on
+// audit.decisions (gate/dispatcher.cc PlanRoute).
+std::string JudgedJobDigest(const policy::Policy& policy, const v1::Job& job) {
+  v1::Job judged = job;
+  policy::Evaluation evaluation;
+  policy.Evaluate(judged, &evaluation);
+  v1::Decision scratch;
+  policy.Redact(evaluation, &judged, &scratch);
+  if (policy::SecretScanner::Default().ContainsSecret(judged)) {
+    policy::SecretScanner::Default().RedactJob(&judged, nullptr);
+  }
+  return JobDigest(judged);
+}
+
 int RunEval(const std::string& policy_path, const std::string& job_path, bool explain) {
   CompileResult compiled = CompileFile(policy_path);
   if (!compiled.ok()) {
@@ -81,7 +98,8 @@ int RunEval(const std::string& policy_path, const std::string& job_path, bool ex
     return kExitUsage;
   }
   if (job->tenant_id().empty()) job->set_tenant_id("default");
-  const v1::Decision decision = compiled.policy->Decide(*job, {NewDecisionId(), NowUnixMs()});
+  v1::Decision decision = compiled.policy->Decide(*job, {NewDecisionId(), NowUnixMs()});
+  decision.set_job_hash(JudgedJobDigest(*compiled.policy, *job));
   std::cout << subjects::DecisionToJson(decision, /*pretty=*/true) << "\n";
   if (explain) {
     // The explanation goes to stderr so stdout stays one JSON document for tools.

@@ -1,0 +1,72 @@
+// The audit hash chain (docs/audit.md): every record the gate writes to the AUDIT stream
+// carries its chain, its position and the hash of the chain's previous record, so a
+// record removed, altered or slipped in shows when the chain is walked
+// (gate/audit_verify.h).
+//
+// One chain per gate process: a random chain id drawn at start, positions from 1. The
+// hash of a record covers its chain, position, previous hash, subject and body
+// (RecordHash); the headers besides these three are not part of it.
+//
+// Ownership: AuditChain holds its own state; whoever publishes (gate/nats_bus.h) borrows
+// it and must not outlive it.
+// Thread-safety: AuditChain is thread-safe; Stamp takes one short lock, so concurrent
+// publishers each get a distinct position and the positions link in the order they were
+// stamped. The free functions are pure.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace jobgate::gate {
+
+// Hex digits of a record hash (SHA-256).
+inline constexpr size_t kRecordHashHexDigits = 64;
+
+// The previous hash of position 1: 64 zeros.
+const std::string& GenesisPrev();
+
+// Hex SHA-256 over "jobgate-audit-v1\0" chain "\0" seq (decimal) "\0" prev "\0" subject
+// "\0" body. Subjects and chain ids hold no NUL byte and the body comes last, so no two
+// different tuples hash the same input.
+std::string RecordHash(std::string_view chain, uint64_t seq, std::string_view prev,
+                       std::string_view subject, std::string_view body);
+
+// 32 random hex digits.
+std::string NewChainId();
+
+// A record's place in its chain.
+struct ChainStamp {
+  std::string chain;
+  uint64_t seq = 0;
+  std::string prev;  // hash of the record at seq - 1 (GenesisPrev at 1)
+  std::string hash;  // this record's RecordHash
+};
+
+class AuditChain {
+ public:
+  // `audited`: the subject patterns of the AUDIT stream (`*` and `>` wildcards); a
+  // message on a subject one of them matches is chained, any other is not.
+  explicit AuditChain(std::vector<std::string> audited, std::string chain_id = NewChainId());
+
+  // Whether a message on `subject` belongs in the chain.
+  bool Audited(std::string_view subject) const;
+
+  // The next position for a record of `subject` and `body`: one more than the last, its
+  // prev the last record's hash.
+  ChainStamp Stamp(std::string_view subject, std::string_view body);
+
+  const std::string& chain_id() const { return chain_; }
+  uint64_t last_seq() const;
+
+ private:
+  const std::vector<std::string> audited_;
+  const std::string chain_;
+  mutable std::mutex mu_;
+  uint64_t seq_ = 0;           // GUARDED_BY(mu_)
+  std::string last_hash_;      // GUARDED_BY(mu_)
+};
+
+}  // namespace jobgate::gate

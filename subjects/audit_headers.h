@@ -1,0 +1,20 @@
+// Wire names of the audit chain headers (docs/audit.md): every record the gate writes to
+// the AUDIT stream carries its chain, its position in it and the hash of the record
+// before it. Constants only; thread-safe.
+#pragma once
+
+namespace jobgate::subjects {
+
+// The chain: 32 hex digits, drawn at random when a gate process starts.
+inline constexpr char kChainHeader[] = "Jobgate-Chain";
+// The record's position in its chain, decimal, from 1.
+inline constexpr char kChainSeqHeader[] = "Jobgate-Seq";
+// Hex SHA-256 of the chain's previous record (gate/audit_chain.h RecordHash); 64 zeros
+// on position 1.
+inline constexpr char kChainPrevHeader[] = "Jobgate-Prev";
+// On a record the gate published again because the stream had dropped its first copy as
+// a duplicate (same Nats-Msg-Id): that first copy's Nats-Msg-Id. The chain position and
+// content are the dropped copy's, so the chain has no hole.
+inline constexpr char kChainRefillHeader[] = "Jobgate-Chain-Refill";
+
+}  // namespace jobgate::subjects
