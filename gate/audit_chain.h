@@ -25,6 +25,10 @@ namespace jobgate::gate {
 // Hex digits of a record hash (SHA-256).
 inline constexpr size_t kRecordHashHexDigits = 64;
 
+// What the chain headers (and a refill's header and longer msg id) add to a message at
+// most: a publisher that checks sizes against the server's max_payload leaves this room.
+inline constexpr size_t kChainHeaderReserveBytes = 256;
+
 // The previous hash of position 1: 64 zeros.
 const std::string& GenesisPrev();
 

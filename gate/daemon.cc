@@ -281,6 +281,9 @@ int Daemon::Run() {
     DispatcherOptions dispatch_options = config_.dispatch;
     // Attached, so connected: the server has announced its max_payload.
     dispatch_options.max_publish_bytes = static_cast<size_t>(connection->max_payload());
+    if (audit_chain != nullptr && dispatch_options.max_publish_bytes > kChainHeaderReserveBytes) {
+      dispatch_options.max_publish_bytes -= kChainHeaderReserveBytes;  // room for the stamp
+    }
     if (config_.defer_throttled) dispatch_options.deferred_prefix = config_.prefixes.deferred;
     // Parked jobs come back through a dispatcher of their own that fetches from the
     // scheduler: judged like new jobs, nak'ed (left parked) while still over rate.

@@ -1,6 +1,7 @@
 // Load generator and meter for the gate bench (bench/gate/run).
 //
-//   setup   --nats URL                      ensure the gate's streams (default config)
+//   setup   --nats URL [--duplicate-window S]   ensure the gate's streams (default config;
+//           with S, that duplicate window)
 //   fill    --nats URL --jobs FILE --count N --tag T [--policy FILE]
 //           publish N jobs (protobuf) cycling through FILE's templates, ids "T-<i>"
 //   drain   --nats URL --count N --tag T --mode gate|relay [--start-file F]
@@ -170,8 +171,11 @@ int Setup() {
   auto connection = jobgate::gate::NatsConnection::Connect(options, true);
   if (!connection.ok()) Die(connection.status().ToString());
   jobgate::gate::GateConfig config;
+  const std::string window = Flag("duplicate-window");
   for (const auto* stream : config.streams()) {
-    if (auto s = (*connection)->EnsureStream(*stream); !s.ok()) Die(s.ToString());
+    jobgate::gate::StreamSpec spec = *stream;
+    if (!window.empty()) spec.duplicate_window = std::chrono::seconds(std::stoi(window));
+    if (auto s = (*connection)->EnsureStream(spec); !s.ok()) Die(s.ToString());
   }
   return 0;
 }
