@@ -44,8 +44,12 @@ std::string NewChainId() {
   return hex;
 }
 
-AuditChain::AuditChain(std::vector<std::string> audited, std::string chain_id)
-    : audited_(std::move(audited)), chain_(std::move(chain_id)), last_hash_(GenesisPrev()) {}
+AuditChain::AuditChain(std::vector<std::string> audited, std::string placeholder_subject,
+                       std::string chain_id)
+    : audited_(std::move(audited)),
+      placeholder_subject_(std::move(placeholder_subject)),
+      chain_(std::move(chain_id)),
+      last_hash_(GenesisPrev()) {}
 
 bool AuditChain::Audited(std::string_view subject) const {
   thread_local std::vector<std::string_view> tokens;

@@ -53,7 +53,11 @@ class AuditChain {
  public:
   // `audited`: the subject patterns of the AUDIT stream (`*` and `>` wildcards); a
   // message on a subject one of them matches is chained, any other is not.
-  explicit AuditChain(std::vector<std::string> audited, std::string chain_id = NewChainId());
+  // `placeholder_subject`: where a position whose record the stream dropped as a
+  // duplicate is held (subjects::Prefixes::chain).
+  explicit AuditChain(std::vector<std::string> audited,
+                      std::string placeholder_subject = "audit.chain",
+                      std::string chain_id = NewChainId());
 
   // Whether a message on `subject` belongs in the chain.
   bool Audited(std::string_view subject) const;
@@ -63,10 +67,12 @@ class AuditChain {
   ChainStamp Stamp(std::string_view subject, std::string_view body);
 
   const std::string& chain_id() const { return chain_; }
+  const std::string& placeholder_subject() const { return placeholder_subject_; }
   uint64_t last_seq() const;
 
  private:
   const std::vector<std::string> audited_;
+  const std::string placeholder_subject_;
   const std::string chain_;
   mutable std::mutex mu_;
   uint64_t seq_ = 0;           // GUARDED_BY(mu_)

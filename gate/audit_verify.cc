@@ -72,6 +72,9 @@ ChainReport VerifyChain(const std::string& chain, const Positions& positions,
   for (auto it = positions.rbegin(); it != positions.rend(); ++it) {
     const auto& [seq, candidates] = *it;
     report.records += candidates.size();
+    for (const AuditRecordInfo* c : candidates) {
+      if (!c->placeholder_for.empty()) ++report.placeholders;
+    }
     const AuditRecordInfo* chosen = candidates.front();
     if (auto next = genuine.find(seq + 1); next != genuine.end()) {
       for (const AuditRecordInfo* c : candidates) {
@@ -139,6 +142,12 @@ void HashRecord(std::string_view body, AuditRecordInfo* info) {
   info->hash.clear();
   const uint64_t seq = ParseSeq(info->seq);
   if (!IsHex(info->chain, 32) || seq == 0 || !IsHex(info->prev, kRecordHashHexDigits)) return;
+  if (!info->placeholder_for.empty()) {
+    if (body.empty() && IsHex(info->declared_hash, kRecordHashHexDigits)) {
+      info->hash = info->declared_hash;
+    }
+    return;
+  }
   info->hash = RecordHash(info->chain, seq, info->prev, info->subject, body);
 }
 
@@ -202,6 +211,10 @@ std::string AuditReport::Text() const {
     if (c.aged_out > 0) {
       out += " (positions 1.." + std::to_string(c.aged_out) + " aged out by retention)";
     }
+    if (c.placeholders > 0) {
+      out += " (" + std::to_string(c.placeholders) +
+             " position(s) held for records the stream had as duplicates)";
+    }
     if (c.before_window > 0) {
       out += " (positions 1.." + std::to_string(c.before_window) + " before the window read)";
     }
@@ -248,6 +261,7 @@ policy::JsonValue AuditReport::ToJson() const {
     item["intact"] = JsonValue(c.intact());
     item["aged_out"] = JsonValue(static_cast<int64_t>(c.aged_out));
     item["before_window"] = JsonValue(static_cast<int64_t>(c.before_window));
+    item["placeholders"] = JsonValue(static_cast<int64_t>(c.placeholders));
     item["missing"] = NumberList(c.missing);
     item["altered"] = LocatedList(c.altered);
     item["inserted"] = LocatedList(c.inserted);

@@ -30,12 +30,18 @@ struct AuditRecordInfo {
   std::string chain;
   std::string seq;
   std::string prev;
-  // RecordHash(chain, seq, prev, subject, body), when the headers are well formed.
+  // A placeholder (docs/audit.md): the Nats-Msg-Id of the record it stands for, and that
+  // record's hash as it declares (Jobgate-Chain-Refill, Jobgate-Chain-Hash).
+  std::string placeholder_for;
+  std::string declared_hash;
+  // RecordHash(chain, seq, prev, subject, body) when the headers are well formed; a
+  // placeholder's declared hash.
   std::string hash;
 };
 
 // Fills `info`'s hash from the body when its chain headers are well formed (chain: 32 hex
-// digits, seq: decimal from 1, prev: 64 hex digits); leaves it empty otherwise.
+// digits, seq: decimal from 1, prev: 64 hex digits; a placeholder's declared hash: 64 hex
+// digits, its body empty); leaves it empty otherwise.
 void HashRecord(std::string_view body, AuditRecordInfo* info);
 
 // Where the stretch read sits in the stream.
@@ -54,6 +60,7 @@ struct ChainReport {
   uint64_t records = 0;
   uint64_t aged_out = 0;         // positions 1..aged_out left by retention
   uint64_t before_window = 0;    // positions 1..before_window before the stretch read
+  uint64_t placeholders = 0;     // positions held for records dropped as duplicates
   std::vector<uint64_t> missing;  // positions
   struct Located {
     uint64_t seq = 0;            // chain position

@@ -5,6 +5,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 
 #include "gate/audit_verify.h"

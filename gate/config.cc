@@ -148,7 +148,7 @@ void GateConfig::DeriveStreamSubjects() {
   work_stream.subjects = {prefixes.worker + ".>"};
   approvals_stream.subjects = {prefixes.approval + ".>"};
   audit_stream.subjects = {prefixes.decisions + ".>", prefixes.denied + ".>", prefixes.rejected,
-                           prefixes.policy_events, prefixes.alert + ".>"};
+                           prefixes.policy_events, prefixes.alert + ".>", prefixes.chain};
   deferred_stream.subjects = {prefixes.deferred + ".>"};
   consumer.stream = jobs_stream.name;
   dispatch.prefixes = prefixes;
@@ -201,6 +201,7 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, Ga
         .On("denied", subjects_reader.String(&p.denied))
         .On("rejected", subjects_reader.String(&p.rejected))
         .On("policy_events", subjects_reader.String(&p.policy_events))
+        .On("chain", subjects_reader.String(&p.chain))
         .On("alert", subjects_reader.String(&p.alert))
         .On("api", subjects_reader.String(&p.api))
         .On("deferred", subjects_reader.String(&p.deferred));

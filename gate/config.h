@@ -17,7 +17,7 @@
 //   subjects: {job: job, worker: worker, approval: approval.requests, decisions:
 //              audit.decisions, denied: audit.denied, rejected: audit.rejected,
 //              policy_events: audit.policy, alert: alert, api: jobgate.api,
-//              deferred: jobgate.deferred}
+//              deferred: jobgate.deferred, chain: audit.chain}
 //   streams:
 //     duplicate_window: 2m
 //     storage: file                              # or memory

@@ -124,7 +124,8 @@ int Daemon::Run() {
   }
   std::unique_ptr<NatsConnection> connection = std::move(connected).value();
   if (config_.audit_chain) {
-    audit_chain = std::make_unique<AuditChain>(config_.audit_stream.subjects);
+    audit_chain =
+        std::make_unique<AuditChain>(config_.audit_stream.subjects, config_.prefixes.chain);
     connection->set_audit_chain(audit_chain.get());
     spdlog::info("audit chain {} (records on {} carry Jobgate-Chain/-Seq/-Prev)",
                  audit_chain->chain_id(), config_.audit_stream.name);

@@ -61,6 +61,8 @@ Status ReadAuditRecords(NatsConnection* connection, const AuditReadOptions& opti
         r.chain = Header(msg, subjects::kChainHeader);
         r.seq = Header(msg, subjects::kChainSeqHeader);
         r.prev = Header(msg, subjects::kChainPrevHeader);
+        r.placeholder_for = Header(msg, subjects::kChainRefillHeader);
+        if (!r.placeholder_for.empty()) r.declared_hash = Header(msg, subjects::kChainHashHeader);
         HashRecord(std::string_view(natsMsg_GetData(msg),
                                     static_cast<size_t>(natsMsg_GetDataLength(msg))),
                    &r);

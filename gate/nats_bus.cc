@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdlib>
 #include <random>
 
 #include "gate/nats_util.h"
@@ -133,45 +135,49 @@ Result<NatsPtr<natsMsg>> MakeChainedMsg(const OutboundMessage& message, AuditCha
   return msg;
 }
 
-// The msg id a refill of a record first sent as `msg_id` goes under: unique per position.
-std::string RefillMsgId(std::string_view msg_id, std::string_view chain, std::string_view seq) {
+// The msg id of the placeholder for a record first sent as `msg_id`: unique per position.
+std::string PlaceholderMsgId(std::string_view msg_id, std::string_view chain, std::string_view seq) {
   std::string id(msg_id);
   id.append("~").append(chain).append(".").append(seq);
   return id;
 }
 
-// A copy of stamped `dropped` (subject, body, every header) to publish again as its
-// refill. nullptr when the copy cannot be made.
-NatsPtr<natsMsg> MakeRefill(natsMsg* dropped) {
+// The placeholder for stamped `dropped`, which the stream dropped as a duplicate: on
+// `subject`, empty, with `dropped`'s chain headers, its Nats-Msg-Id (Jobgate-Chain-Refill)
+// and its RecordHash (Jobgate-Chain-Hash), under a msg id of its own. nullptr when it
+// cannot be made.
+NatsPtr<natsMsg> MakePlaceholder(natsMsg* dropped, const std::string& subject) {
   const char* msg_id = nullptr;
   const char* chain = nullptr;
   const char* seq = nullptr;
+  const char* prev = nullptr;
   natsMsgHeader_Get(dropped, "Nats-Msg-Id", &msg_id);
   natsMsgHeader_Get(dropped, subjects::kChainHeader, &chain);
   natsMsgHeader_Get(dropped, subjects::kChainSeqHeader, &seq);
-  if (msg_id == nullptr || chain == nullptr || seq == nullptr) return NatsPtr<natsMsg>(nullptr);
-  natsMsg* raw = nullptr;
-  if (natsMsg_Create(&raw, natsMsg_GetSubject(dropped), nullptr, natsMsg_GetData(dropped),
-                     natsMsg_GetDataLength(dropped)) != NATS_OK) {
+  natsMsgHeader_Get(dropped, subjects::kChainPrevHeader, &prev);
+  if (msg_id == nullptr || chain == nullptr || seq == nullptr || prev == nullptr) {
     return NatsPtr<natsMsg>(nullptr);
   }
-  NatsPtr<natsMsg> copy(raw);
-  const char** keys = nullptr;
-  int count = 0;
-  natsStatus s = natsMsgHeader_Keys(dropped, &keys, &count);
-  for (int i = 0; s == NATS_OK && i < count; ++i) {
-    const char* value = nullptr;
-    if (natsMsgHeader_Get(dropped, keys[i], &value) == NATS_OK && value != nullptr) {
-      s = natsMsgHeader_Set(copy.get(), keys[i], value);
-    }
+  uint64_t position = 0;
+  const std::string_view seq_text(seq);
+  std::from_chars(seq_text.data(), seq_text.data() + seq_text.size(), position);
+  const std::string hash = RecordHash(
+      chain, position, prev, natsMsg_GetSubject(dropped),
+      std::string_view(natsMsg_GetData(dropped), static_cast<size_t>(natsMsg_GetDataLength(dropped))));
+  natsMsg* raw = nullptr;
+  if (natsMsg_Create(&raw, subject.c_str(), nullptr, nullptr, 0) != NATS_OK) {
+    return NatsPtr<natsMsg>(nullptr);
   }
-  free(static_cast<void*>(keys));
-  if (s == NATS_OK) s = natsMsgHeader_Set(copy.get(), subjects::kChainRefillHeader, msg_id);
-  if (s == NATS_OK) {
-    s = natsMsgHeader_Set(copy.get(), "Nats-Msg-Id", RefillMsgId(msg_id, chain, seq).c_str());
-  }
+  NatsPtr<natsMsg> placeholder(raw);
+  natsStatus s =
+      natsMsgHeader_Set(raw, "Nats-Msg-Id", PlaceholderMsgId(msg_id, chain, seq_text).c_str());
+  if (s == NATS_OK) s = natsMsgHeader_Set(raw, subjects::kChainHeader, chain);
+  if (s == NATS_OK) s = natsMsgHeader_Set(raw, subjects::kChainSeqHeader, seq);
+  if (s == NATS_OK) s = natsMsgHeader_Set(raw, subjects::kChainPrevHeader, prev);
+  if (s == NATS_OK) s = natsMsgHeader_Set(raw, subjects::kChainRefillHeader, msg_id);
+  if (s == NATS_OK) s = natsMsgHeader_Set(raw, subjects::kChainHashHeader, hash.c_str());
   if (s != NATS_OK) return NatsPtr<natsMsg>(nullptr);
-  return copy;
+  return placeholder;
 }
 
 }  // namespace
@@ -466,14 +472,19 @@ Result<PublishAck> NatsConnection::Publish(const OutboundMessage& message,
   out.sequence = ack->Sequence;
   out.duplicate = ack->Duplicate;
   if (out.duplicate && stamp.seq != 0) {
-    // The stream kept an earlier copy (another position, or another chain): this position
-    // gets the record under a msg id of its own.
-    NatsPtr<natsMsg> refill = MakeRefill(msg->get());
-    if (refill == nullptr) return Internal("refill of chain position " + std::to_string(stamp.seq));
+    // The stream kept an earlier copy (another position, or another chain): a placeholder
+    // holds this position. Its failure costs the chain a position, not the caller its
+    // publish (the record itself is stored).
+    NatsPtr<natsMsg> placeholder = MakePlaceholder(msg->get(), audit_chain()->placeholder_subject());
     raw_ack = nullptr;
-    s = js_PublishMsg(&raw_ack, js_, refill.get(), &options, &js_error);
-    if (s != NATS_OK) return FromNats(s, "refill to " + message.subject, js_error);
-    NatsPtr<jsPubAck> refill_ack(raw_ack);
+    s = placeholder == nullptr
+            ? NATS_NO_MEMORY
+            : js_PublishMsg(&raw_ack, js_, placeholder.get(), &options, &js_error);
+    NatsPtr<jsPubAck> placeholder_ack(raw_ack);
+    if (s != NATS_OK) {
+      spdlog::warn("audit chain position {} has no placeholder (its record was a duplicate): {}",
+                   stamp.seq, FromNats(s, "publish", js_error).ToString());
+    }
   }
   return out;
 }
@@ -593,56 +604,47 @@ void NatsBus::OnPublishAck(jsCtx* js, natsMsg* msg, jsPubAck* ack, jsPubAckErr* 
   natsMsg_Destroy(msg);  // ours in an AckHandler
 }
 
-void NatsBus::PublishRefills(std::span<const OutboundMessage> messages,
-                             std::chrono::milliseconds timeout, std::vector<Status>* results) {
+void NatsBus::PublishRefills(std::chrono::milliseconds timeout) {
   std::vector<natsMsg*> dropped;
   {
     std::lock_guard lock(mu_);
     dropped.swap(refills_);
   }
   if (dropped.empty()) return;
-  auto fail = [&](std::string_view msg_id, const Status& status) {
-    for (size_t i = 0; i < messages.size(); ++i) {
-      if (messages[i].msg_id == msg_id) (*results)[i] = status;
-    }
-  };
+  const std::string& subject = connection_->audit_chain()->placeholder_subject();
+  size_t lost = 0;
   for (natsMsg* raw : dropped) {
     NatsPtr<natsMsg> original(raw);
-    const char* msg_id = nullptr;
-    natsMsgHeader_Get(raw, "Nats-Msg-Id", &msg_id);
-    const std::string id = msg_id != nullptr ? msg_id : "";
-    NatsPtr<natsMsg> refill = MakeRefill(raw);
-    if (refill == nullptr) {
-      fail(id, Internal("refill of a chained record"));
-      continue;
-    }
-    natsMsg* handed = refill.release();
-    if (js_PublishMsgAsync(js_, &handed, nullptr) != NATS_OK) {
+    NatsPtr<natsMsg> placeholder = MakePlaceholder(raw, subject);
+    natsMsg* handed = placeholder.release();
+    if (handed == nullptr || js_PublishMsgAsync(js_, &handed, nullptr) != NATS_OK) {
       NatsPtr<natsMsg> still_ours(handed);
-      fail(id, Status(StatusCode::kUnavailable, "refill publish"));
+      ++lost;
     }
   }
   if (FlushAndAwaitAcks(connection_->raw(), js_, timeout) != NATS_OK) {
     natsMsgList pending{nullptr, 0};
     if (js_PublishAsyncGetPendingList(&pending, js_) == NATS_OK) {
-      std::lock_guard lock(mu_);
-      for (int i = 0; i < pending.Count; ++i) {
-        const char* msg_id = nullptr;
-        natsMsgHeader_Get(pending.Msgs[i], "Nats-Msg-Id", &msg_id);
-        failures_.emplace_back(msg_id != nullptr ? msg_id : "",
-                               Status(StatusCode::kDeadlineExceeded, "no refill ack in time"));
-      }
+      lost += static_cast<size_t>(pending.Count);
       natsMsgList_Destroy(&pending);
     }
   }
-  // A failed refill's msg id is the refill's: it stands for the message it was made from.
+  // A placeholder's failure costs the chain a position, not the job its publishes (the
+  // records themselves are stored): its failures leave the batch's list.
   std::lock_guard lock(mu_);
   const std::string marker = "~" + connection_->audit_chain()->chain_id() + ".";
-  for (auto& [msg_id, status] : failures_) {
-    if (const size_t at = msg_id.rfind(marker); at != std::string::npos) msg_id.resize(at);
-  }
-  for (natsMsg* raw : refills_) natsMsg_Destroy(raw);  // a refill is never refilled
+  const auto placeholder_failed = [&](const std::pair<std::string, Status>& f) {
+    return f.first.find(marker) != std::string::npos;
+  };
+  lost += static_cast<size_t>(std::count_if(failures_.begin(), failures_.end(), placeholder_failed));
+  failures_.erase(std::remove_if(failures_.begin(), failures_.end(), placeholder_failed),
+                  failures_.end());
+  for (natsMsg* raw : refills_) natsMsg_Destroy(raw);  // a placeholder needs none
   refills_.clear();
+  if (lost > 0) {
+    spdlog::warn("{} audit chain position(s) have no placeholder (their records were duplicates)",
+                 lost);
+  }
 }
 
 void NatsBus::OnPublishError(jsCtx* js, jsPubAckErr* error, void* closure) {
@@ -696,7 +698,7 @@ void NatsBus::PublishBatch(std::span<const OutboundMessage> messages,
       natsMsgList_Destroy(&pending);
     }
   }
-  if (chain != nullptr) PublishRefills(messages, timeout, results);
+  if (chain != nullptr) PublishRefills(timeout);
   std::lock_guard lock(mu_);
   for (const auto& [msg_id, status] : failures_) {
     // Failures are rare; a scan beats keeping a map for every publish. An unknown id

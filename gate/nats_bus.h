@@ -160,8 +160,8 @@ class NatsConnection {
 
   // Publishes to JetStream and waits for the stream's ack. A message on an audited
   // subject (see set_audit_chain) is stamped with its chain position first; when the
-  // stream drops it as a duplicate, the same record goes again under a msg id of its own
-  // (Jobgate-Chain-Refill) so the position is not left empty.
+  // stream drops it as a duplicate, a placeholder (docs/audit.md) holds the position so
+  // the chain has no hole.
   Result<PublishAck> Publish(const OutboundMessage& message, std::chrono::milliseconds timeout);
 
   // The chain that every publish through this connection (Publish, and NatsBus on it)
@@ -221,10 +221,9 @@ class NatsBus final : public Bus {
   static void OnPublishError(__jsCtx* js, jsPubAckErr* error, void* closure);
   static void OnPublishAck(__jsCtx* js, __natsMsg* msg, jsPubAck* ack, jsPubAckErr* error,
                            void* closure);
-  // Publishes this batch's refills (see NatsConnection::Publish) and waits for their acks;
-  // a refill that fails fails the message it stands for.
-  void PublishRefills(std::span<const OutboundMessage> messages, std::chrono::milliseconds timeout,
-                      std::vector<Status>* results);
+  // Publishes a placeholder for each of this batch's refills_ (see NatsConnection::Publish)
+  // and waits for their acks; a placeholder that fails is logged, and fails nothing else.
+  void PublishRefills(std::chrono::milliseconds timeout);
 
   NatsConnection* connection_ = nullptr;
   __jsCtx* js_ = nullptr;                       // owned; its async publishes report here
@@ -233,7 +232,8 @@ class NatsBus final : public Bus {
   std::mutex mu_;
   // Msg ids (and errors) of this batch's publishes that failed.
   std::vector<std::pair<std::string, Status>> failures_;  // GUARDED_BY(mu_)
-  // Stamped messages of this batch the stream dropped as duplicates (owned).
+  // Stamped messages of this batch the stream dropped as duplicates (owned), waiting for
+  // their placeholders.
   std::vector<__natsMsg*> refills_;  // GUARDED_BY(mu_)
 };
 

@@ -12,9 +12,12 @@ inline constexpr char kChainSeqHeader[] = "Jobgate-Seq";
 // Hex SHA-256 of the chain's previous record (gate/audit_chain.h RecordHash); 64 zeros
 // on position 1.
 inline constexpr char kChainPrevHeader[] = "Jobgate-Prev";
-// On a record the gate published again because the stream had dropped its first copy as
-// a duplicate (same Nats-Msg-Id): that first copy's Nats-Msg-Id. The chain position and
-// content are the dropped copy's, so the chain has no hole.
+// On a placeholder (subject Prefixes::chain, empty body) that holds a chain position
+// whose record the stream dropped as a duplicate of one it already had: the Nats-Msg-Id
+// of that record.
 inline constexpr char kChainRefillHeader[] = "Jobgate-Chain-Refill";
+// On a placeholder: the RecordHash of the dropped record, which the position's successor
+// names as prev.
+inline constexpr char kChainHashHeader[] = "Jobgate-Chain-Hash";
 
 }  // namespace jobgate::subjects

@@ -21,6 +21,9 @@ struct Prefixes {
   std::string rejected = "audit.rejected";     // a full subject, not a prefix
   std::string policy_events = "audit.policy";  // a full subject, not a prefix
   std::string alert = "alert";
+  // A full subject, not a prefix: placeholders of audit chain positions whose record the
+  // stream dropped as a duplicate (docs/audit.md).
+  std::string chain = "audit.chain";
   std::string api = "jobgate.api";
   std::string deferred = "jobgate.deferred";  // parked over-rate jobs (gate/deferred.h)
 };

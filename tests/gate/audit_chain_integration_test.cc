@@ -182,28 +182,32 @@ TEST_F(AuditChainIntegrationTest, ARestartStartsASecondChainBothIntact) {
 }
 
 TEST_F(AuditChainIntegrationTest, ARecordTheStreamDroppedAsADuplicateLeavesNoHole) {
-  // The same job twice: a retry, judged again and published again under the same
-  // Nats-Msg-Ids, which AUDIT drops inside its duplicate window. The chain position the
-  // dropped record took is filled by its refill.
+  // The same jobs again: retries, judged again and published again under the same
+  // Nats-Msg-Ids, which AUDIT drops inside its duplicate window. Each position a dropped
+  // record took is held by a placeholder on audit.chain; no record is duplicated.
   Flow("dup", 2, 1);
-  const int64_t records = client_.Count("AUDIT");
+  const int64_t decisions = client_.Count("AUDIT", "audit.decisions.>");
+  const int64_t denied = client_.Count("AUDIT", "audit.denied.>");
   ASSERT_TRUE(client_.PublishJob(Job("dup-read-0", "job.read.tickets")).ok());
   ASSERT_TRUE(client_.PublishJob(Job("dup-rm-0", "job.shell.rm")).ok());
-  // The decision record and the denied copy of the second: two refills.
-  ASSERT_TRUE(WaitFor([&] { return client_.Count("AUDIT") >= records + 3; }))
-      << client_.Count("AUDIT");
+  // Two decision records and the denied copy, all dropped: three placeholders.
+  ASSERT_TRUE(WaitFor([&] { return client_.Count("AUDIT", "audit.chain") == 3; }))
+      << client_.Count("AUDIT", "audit.chain") << gate_->process().Log();
   ASSERT_TRUE(WaitFor([&] {
     const auto consumer = client_.Consumer();
     return consumer.ok && consumer.num_pending == 0 && consumer.num_ack_pending == 0;
   }));
-  int refills = 0;
-  for (const StoredMessage& m : client_.ReadAll("AUDIT", ">")) {
-    refills += m.headers.count(subjects::kChainRefillHeader) > 0 ? 1 : 0;
+  EXPECT_EQ(client_.Count("AUDIT", "audit.decisions.>"), decisions);
+  EXPECT_EQ(client_.Count("AUDIT", "audit.denied.>"), denied);
+  for (const StoredMessage& m : client_.ReadAll("AUDIT", "audit.chain")) {
+    EXPECT_TRUE(m.data.empty());
+    EXPECT_EQ(m.headers.at(subjects::kChainHashHeader).size(), 64u);
+    EXPECT_FALSE(m.headers.at(subjects::kChainRefillHeader).empty());
   }
-  EXPECT_EQ(refills, 3);
   const AuditReport report = Verify();
   EXPECT_TRUE(report.intact()) << report.Text();
   ASSERT_EQ(report.chains.size(), 1u);
+  EXPECT_EQ(report.chains[0].placeholders, 3u);
   EXPECT_EQ(report.chains[0].records, report.chains[0].last_seq);
 }
 

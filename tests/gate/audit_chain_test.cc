@@ -48,7 +48,7 @@ TEST(AuditChainTest, ChainsOnlyTheAuditedSubjects) {
 }
 
 TEST(AuditChainTest, PositionsLinkFromGenesis) {
-  AuditChain chain({">"}, kChainA);
+  AuditChain chain({">"}, "audit.chain", kChainA);
   const ChainStamp one = chain.Stamp("audit.policy", "first");
   const ChainStamp two = chain.Stamp("audit.policy", "second");
   EXPECT_EQ(one.chain, kChainA);
@@ -61,7 +61,7 @@ TEST(AuditChainTest, PositionsLinkFromGenesis) {
 }
 
 TEST(AuditChainTest, ConcurrentStampsFormOneUnbrokenChain) {
-  AuditChain chain({">"}, kChainA);
+  AuditChain chain({">"}, "audit.chain", kChainA);
   constexpr int kThreads = 4;
   constexpr int kEach = 2000;
   std::vector<std::vector<ChainStamp>> stamps(kThreads);
@@ -89,7 +89,7 @@ TEST(AuditChainTest, ConcurrentStampsFormOneUnbrokenChain) {
 // Builds stream records the way the gate writes them.
 class RecordsBuilder {
  public:
-  explicit RecordsBuilder(const std::string& chain_id) : chain_({">"}, chain_id) {}
+  explicit RecordsBuilder(const std::string& chain_id) : chain_({">"}, "audit.chain", chain_id) {}
 
   AuditRecordInfo Next(const std::string& subject, const std::string& body) {
     const ChainStamp stamp = chain_.Stamp(subject, body);
@@ -255,6 +255,40 @@ TEST(AuditVerifyTest, RecordsWithoutAValidPositionAreInserted) {
   EXPECT_EQ(report.chains[0].inserted[0].stream_seq, 7u);
   EXPECT_TRUE(report.chains[0].altered.empty()) << report.Text();
   EXPECT_EQ(report.findings(), 3u);
+}
+
+// A placeholder as the gate publishes one for a record the stream dropped as a duplicate.
+AuditRecordInfo Placeholder(const AuditRecordInfo& dropped, const std::string& declared_hash) {
+  AuditRecordInfo p;
+  p.subject = "audit.chain";
+  p.chain = dropped.chain;
+  p.seq = dropped.seq;
+  p.prev = dropped.prev;
+  p.placeholder_for = "default:job-1:decision";
+  p.declared_hash = declared_hash;
+  p.stream_seq = dropped.stream_seq;
+  HashRecord("", &p);
+  return p;
+}
+
+TEST(AuditVerifyTest, APlaceholderHoldsThePositionOfADroppedDuplicate) {
+  auto records = Chain(kChainA, 5);
+  records[2] = Placeholder(records[2], records[2].hash);
+  const AuditReport report = VerifyAuditRecords(records, Window(1, 5));
+  EXPECT_TRUE(report.intact()) << report.Text();
+  EXPECT_EQ(report.chains[0].placeholders, 1u);
+}
+
+TEST(AuditVerifyTest, APlaceholderDeclaringAnotherHashIsAltered) {
+  auto records = Chain(kChainA, 5);
+  records[2] = Placeholder(records[2], std::string(64, '9'));
+  const AuditReport report = VerifyAuditRecords(records, Window(1, 5));
+  ASSERT_EQ(report.chains[0].altered.size(), 1u) << report.Text();
+  EXPECT_EQ(report.chains[0].altered[0].seq, 3u);
+  // One with a body, or no declared hash, has no valid position.
+  AuditRecordInfo bodied = Placeholder(Chain(kChainB, 1)[0], std::string(64, '1'));
+  HashRecord("not empty", &bodied);
+  EXPECT_TRUE(bodied.hash.empty());
 }
 
 TEST(AuditVerifyTest, TrailingDeletionsShow) {

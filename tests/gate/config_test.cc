@@ -18,7 +18,7 @@ TEST(ConfigTest, DefaultsFollowTheContract) {
   EXPECT_EQ(config.approvals_stream.subjects, std::vector<std::string>{"approval.requests.>"});
   EXPECT_EQ(config.audit_stream.subjects,
             (std::vector<std::string>{"audit.decisions.>", "audit.denied.>", "audit.rejected",
-                                      "audit.policy", "alert.>"}));
+                                      "audit.policy", "alert.>", "audit.chain"}));
   EXPECT_EQ(config.consumer.durable, "jobgate");
   EXPECT_EQ(config.consumer.ack_wait, std::chrono::seconds(30));
   EXPECT_EQ(config.consumer.max_deliver, -1);
