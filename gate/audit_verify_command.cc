@@ -3,6 +3,7 @@
 // stream could not be read.
 
 #include <google/protobuf/util/time_util.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstdio>
@@ -62,6 +63,8 @@ int RunAuditVerify(const AuditVerifyArgs& args) {
   }
   read.timeout = std::chrono::milliseconds(timeout);
 
+  // stdout is the report (JSON for tools): the connection's info lines stay out of it.
+  spdlog::set_level(spdlog::level::warn);
   NatsConnectOptions options;
   options.servers = SplitServerList(args.nats_url);
   options.name = "jobgate-audit-verify";

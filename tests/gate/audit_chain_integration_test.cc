@@ -168,6 +168,7 @@ TEST_F(AuditChainIntegrationTest, RecordsCarryTheChainAndVerifyIntact) {
   EXPECT_NE(out.find("intact"), std::string::npos) << out;
   EXPECT_EQ(VerifyCommand(&out, {"--json"}), 0) << out;
   EXPECT_NE(out.find("\"intact\": true"), std::string::npos) << out;
+  EXPECT_EQ(out.rfind("{", 0), 0u) << "stdout is the JSON document alone: " << out;
 }
 
 TEST_F(AuditChainIntegrationTest, ARestartStartsASecondChainBothIntact) {
