@@ -13,6 +13,7 @@
 //           publish at R jobs/s for S s, time each until its record appears
 //   settle  --nats URL --durable D         wait until consumer D has nothing pending
 //   streaminfo --nats URL --stream S       messages and bytes in stream S
+//   purge   --nats URL --stream S          empty stream S
 //
 // --policy drops templates the policy would THROTTLE: their redelivery by design would
 // measure the rate limit, not the gate; with --decision V as well, only the templates
@@ -384,11 +385,26 @@ int StreamInfo() {
   return 0;
 }
 
+// Empties stream S (a missing stream is nothing to empty).
+int Purge() {
+  natsConnection* nc = Connect();
+  jsCtx* js = nullptr;
+  natsConnection_JetStream(&js, nc, nullptr);
+  const std::string stream = Flag("stream", "JOBS");
+  jsErrCode error = static_cast<jsErrCode>(0);
+  const natsStatus s = js_PurgeStream(js, stream.c_str(), nullptr, &error);
+  if (s != NATS_OK && error != JSStreamNotFoundErr) Die("purge " + stream + " failed");
+  std::printf("purged %s\n", stream.c_str());
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2)
-    Die("usage: jobgate_bench_loadgen setup|fill|drain|latency|settle|streaminfo --flag value...");
+    Die("usage: jobgate_bench_loadgen setup|fill|drain|latency|settle|streaminfo|purge --flag value...");
   const std::string verb = argv[1];
   for (int i = 2; i + 1 < argc; i += 2) {
     if (std::strncmp(argv[i], "--", 2) != 0) Die(std::string("unexpected ") + argv[i]);
@@ -400,5 +416,6 @@ int main(int argc, char** argv) {
   if (verb == "latency") return Latency();
   if (verb == "settle") return Settle();
   if (verb == "streaminfo") return StreamInfo();
+  if (verb == "purge") return Purge();
   Die("unknown verb " + verb);
 }
