@@ -1,5 +1,6 @@
 #include "gate/api.h"
 
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
@@ -301,6 +302,22 @@ void AddPolicyRoutes(ApiRouter* router, PolicyLifecycle* lifecycle) {
                 auto snapshot = lifecycle->Show(p[0]);
                 if (!snapshot.ok()) return ErrorJson(snapshot.status());
                 return JsonResponse(*snapshot);
+              });
+}
+
+void AddIdentityRoutes(ApiRouter* router) {
+  router->Add("GET", "/api/v1/whoami", Role::kViewer, "whoami",
+              [](const ApiRequest&, const Identity& caller, const auto&) {
+                google::protobuf::Struct out;
+                (*out.mutable_fields())["name"].set_string_value(caller.name);
+                auto* roles = (*out.mutable_fields())["roles"].mutable_list_value();
+                for (Role role : {Role::kViewer, Role::kApprover, Role::kPolicyAdmin}) {
+                  if (caller.Has(role)) roles->add_values()->set_string_value(RoleName(role));
+                }
+                for (const auto& named : caller.named_roles) {
+                  roles->add_values()->set_string_value(named);
+                }
+                return JsonResponse(out);
               });
 }
 

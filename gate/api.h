@@ -130,4 +130,9 @@ class ApiRouter {
 //   GET  /api/v1/policy/snapshots/{name}  viewer        policy.show
 void AddPolicyRoutes(ApiRouter* router, PolicyLifecycle* lifecycle);
 
+// GET /api/v1/whoami  viewer  whoami: the calling token's name and every role it holds
+// ({"name": "alice", "roles": ["viewer", "approver", "dba"]}), built-in roles first. The
+// approvers' page (/ui/) decides from it what to show; the API still checks every call.
+void AddIdentityRoutes(ApiRouter* router);
+
 }  // namespace jobgate::gate

@@ -17,6 +17,7 @@
 #include "gate/nats_bus.h"
 #include "gate/nats_deferred.h"
 #include "gate/throttle.h"
+#include "gate/ui_server.h"
 #include "metrics/metrics.h"
 #include "policy/policy.h"
 #include "policy/secrets.h"
@@ -108,6 +109,7 @@ int Daemon::Run() {
   if (config_.http_address != "off" && !config_.http_address.empty()) {
     RegisterHealthRoutes(http, readiness_);
     RegisterApiRoutes(http, api_router);
+    RegisterUiRoutes(http);
     if (Status s = http.Start(config_.http_address); !s.ok()) {
       spdlog::error("{}", s.message());
       return 1;

@@ -22,6 +22,14 @@ std::string EnvOr(const char* name, const char* fallback) {
 
 int Call(const Endpoint& endpoint, const std::string& method, const std::string& path,
          const std::string& body) {
+  return Call(endpoint, method, path, body, [](const std::string& answer) {
+    std::cout << answer << "\n";
+    return kExitOk;
+  });
+}
+
+int Call(const Endpoint& endpoint, const std::string& method, const std::string& path,
+         const std::string& body, const SuccessHandler& on_success) {
   httplib::Client client(endpoint.url);
   client.set_connection_timeout(5);
   client.set_read_timeout(120);  // publish simulates on recent jobs
@@ -35,10 +43,7 @@ int Call(const Endpoint& endpoint, const std::string& method, const std::string&
               << httplib::to_string(result.error()) << "\n";
     return kExitUnreachable;
   }
-  if (result->status >= 200 && result->status < 300) {
-    std::cout << result->body << "\n";
-    return kExitOk;
-  }
+  if (result->status >= 200 && result->status < 300) return on_success(result->body);
   v1::ErrorResponse error;
   if (subjects::FromJson(result->body, &error).ok() && !error.error().empty()) {
     std::cerr << "jobgate: " << result->status << " " << error.code() << ": " << error.error()

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -30,5 +31,12 @@ void AddEndpointOptions(CLI::App* cmd, const std::shared_ptr<Endpoint>& endpoint
 // prints the answer. Returns the exit code.
 int Call(const Endpoint& endpoint, const std::string& method, const std::string& path,
          const std::string& body);
+
+// Handles a success's body (prints it for a person); returns the exit code.
+using SuccessHandler = std::function<int(const std::string& body)>;
+// As Call, but a success's body goes to `on_success` instead of stdout; refusals are
+// printed as Call prints them.
+int Call(const Endpoint& endpoint, const std::string& method, const std::string& path,
+         const std::string& body, const SuccessHandler& on_success);
 
 }  // namespace jobgate::gate
