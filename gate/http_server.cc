@@ -9,6 +9,7 @@
 
 #include "gate/api.h"
 #include "gate/config.h"
+#include "gate/tls_credentials.h"
 
 namespace jobgate::gate {
 namespace {
@@ -104,7 +105,18 @@ class BoundedPool final : public httplib::TaskQueue {
 
 }  // namespace
 
-HttpServer::HttpServer(const ApiLimits& limits) : server_(std::make_unique<httplib::Server>()) {
+namespace {
+
+std::unique_ptr<httplib::Server> MakeServer(TlsCredentials* tls) {
+  if (tls == nullptr) return std::make_unique<httplib::Server>();
+  return std::make_unique<httplib::SSLServer>(
+      [tls](SSL_CTX& ctx) { return tls->Install(&ctx); });
+}
+
+}  // namespace
+
+HttpServer::HttpServer(const ApiLimits& limits, TlsCredentials* tls)
+    : server_(MakeServer(tls)), tls_(tls != nullptr) {
   const int threads = limits.http_threads;
   const int queue = limits.http_queue;
   server_->new_task_queue = [threads, queue] { return new BoundedPool(threads, queue); };
@@ -151,6 +163,7 @@ void HttpServer::Post(const std::string& pattern, Handler handler) {
 }
 
 Status HttpServer::Start(const std::string& address) {
+  if (!server_->is_valid()) return Unavailable("cannot set up TLS for " + address);
   std::string host;
   int port = 0;
   if (!SplitHostPort(address, &host, &port)) {
