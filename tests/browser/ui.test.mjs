@@ -121,6 +121,7 @@ try {
   await page.screenshot({ path: join(args.out, "ui-1280.png"), fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
   await page.screenshot({ path: join(args.out, "ui-390.png"), fullPage: true });
+  await page.screenshot({ path: join(args.out, "ui-390-viewport.png") });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
   check(overflow <= 390, `nothing overflows 390 px (scroll width ${overflow})`);
   await page.setViewportSize({ width: 1280, height: 900 });

@@ -88,6 +88,19 @@ TEST(Https, ServesOverTlsAndReloadsARenewedCertificate) {
     ASSERT_TRUE(who);
     EXPECT_EQ(who->status, 200) << who->body;
   }
+  // The CLI over https, trusting the certificate it is given.
+  {
+    const std::string url = "https://127.0.0.1:" + std::to_string(port);
+    Subprocess cli({JOBGATE_BINARY, "approvals", "list", "--url", url, "--token", "vera-token",
+                    "--ca-file", dir.path() + "/first-ca.crt"},
+                   dir.path() + "/cli.log");
+    EXPECT_EQ(cli.Wait(), 0) << cli.Log();
+    EXPECT_NE(cli.Log().find("0 jobs pending"), std::string::npos) << cli.Log();
+    Subprocess untrusted({JOBGATE_BINARY, "approvals", "list", "--url", url, "--token",
+                          "vera-token", "--ca-file", dir.path() + "/second.crt"},
+                         dir.path() + "/cli-untrusted.log");
+    EXPECT_EQ(untrusted.Wait(), 2) << untrusted.Log();
+  }
   // Not the second certificate yet, and no plain http.
   EXPECT_EQ(HttpsGet(port, dir.path() + "/second.crt", "/healthz"), 0);
   EXPECT_EQ(gate.Get("/healthz"), 0);
