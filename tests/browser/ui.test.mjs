@@ -8,9 +8,9 @@
 // Checks: an approver signs in (by keyboard), sees the held job with its evidence,
 // approves it with a reason and sees it leave the queue; a job whose arguments carry
 // <script> and quote tricks renders as text and runs nothing (window.__xss stays unset);
-// self-approval is refused in words; the history lists the approval; a viewer sees the
-// queue with no Approve or Reject button; a page reached over plain http on a
-// non-loopback name refuses to take a token. Screenshots at 1280 and 390 px go to --out.
+// polling revalidates with ETags (304); self-approval is refused in words; the history
+// lists the approval; a viewer sees the queue with no Approve or Reject button; a page
+// reached over plain http on a non-loopback name refuses to take a token. Screenshots at 1280 and 390 px go to --out.
 // Exit 0: pass; 1: a check failed; 77: playwright-core or chromium missing (skipped).
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -125,6 +125,14 @@ try {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
   check(overflow <= 390, `nothing overflows 390 px (scroll width ${overflow})`);
   await page.setViewportSize({ width: 1280, height: 900 });
+
+  // Polling revalidates: with nothing changed, the gate answers 304 and the page keeps
+  // its queue.
+  const notModified = await page.waitForResponse(
+    (r) => r.url().includes("/api/v1/approvals?include_resolved=false") && r.status() === 304,
+    { timeout: TIMEOUT });
+  check(!!notModified, "the queue is polled with If-None-Match and answered 304");
+  check(await card(page, "migrate-1").count() === 1, "after a 304 the queue is still shown");
 
   // Self-approval is refused in words; the job stays.
   const own = card(page, "own-1");
