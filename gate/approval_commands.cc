@@ -47,56 +47,51 @@ std::string ListPath(bool include_resolved, int page_size, const std::string& pa
   return httplib::append_query_params("/api/v1/approvals", query);
 }
 
+// Parses an approval list from the gate; prints why not and answers false when it is not one.
+bool ParseList(const std::string& body, v1::ApprovalList* list) {
+  if (Status s = subjects::FromJson(body, list); !s.ok()) {
+    std::cerr << "jobgate: the gate's answer is not an approval list: " << s.message() << "\n";
+    return false;
+  }
+  return true;
+}
+
 int PrintTable(const std::string& body, bool with_status) {
   v1::ApprovalList list;
-  if (Status s = subjects::FromJson(body, &list); !s.ok()) {
-    std::cerr << "jobgate: the gate's answer is not an approval list: " << s.message() << "\n";
-    return kExitUnreachable;
-  }
+  if (!ParseList(body, &list)) return kExitUnreachable;
   std::cout << ApprovalTable(list, with_status, std::chrono::system_clock::now());
   return kExitOk;
 }
 
-// Pages through the pending approvals, then (if not found) the resolved ones, for the
-// job `job_id` of `tenant` (any tenant when empty).
+// The record of job `job_id` on `list`, of `tenant` (any tenant when empty).
+const v1::PendingApproval* FindJob(const v1::ApprovalList& list, const std::string& job_id,
+                                   const std::string& tenant) {
+  for (const auto& a : list.approvals()) {
+    const std::string& t = a.job().tenant_id();
+    const bool tenant_matches = tenant.empty() || t == tenant || (t.empty() && tenant == "default");
+    if (a.job().job_id() == job_id && tenant_matches) return &a;
+  }
+  return nullptr;
+}
+
+// Pages through the pending approvals, then (if not found) the resolved ones.
 int Show(const Endpoint& endpoint, const std::string& job_id, const std::string& tenant,
          bool json) {
   for (bool resolved : {false, true}) {
     std::string page_token;
     do {
-      std::optional<v1::PendingApproval> found;
-      std::string next;
+      v1::ApprovalList list;
       const int code = Call(endpoint, "GET", ListPath(resolved, 1000, page_token), "",
-                            [&](const std::string& body) {
-                              v1::ApprovalList list;
-                              if (Status s = subjects::FromJson(body, &list); !s.ok()) {
-                                std::cerr << "jobgate: the gate's answer is not an approval "
-                                             "list: "
-                                          << s.message() << "\n";
-                                return kExitUnreachable;
-                              }
-                              for (const auto& a : list.approvals()) {
-                                const std::string& t = a.job().tenant_id();
-                                if (a.job().job_id() == job_id &&
-                                    (tenant.empty() || t == tenant ||
-                                     (t.empty() && tenant == "default"))) {
-                                  found = a;
-                                  break;
-                                }
-                              }
-                              next = list.next_page_token();
-                              return kExitOk;
+                            [&list](const std::string& body) {
+                              return ParseList(body, &list) ? kExitOk : kExitUnreachable;
                             });
       if (code != kExitOk) return code;
-      if (found) {
-        if (json) {
-          std::cout << subjects::ToJson(*found, /*pretty=*/true) << "\n";
-        } else {
-          std::cout << ApprovalDetail(*found, std::chrono::system_clock::now());
-        }
+      if (const v1::PendingApproval* found = FindJob(list, job_id, tenant)) {
+        std::cout << (json ? subjects::ToJson(*found, /*pretty=*/true) + "\n"
+                           : ApprovalDetail(*found, std::chrono::system_clock::now()));
         return kExitOk;
       }
-      page_token = next;
+      page_token = list.next_page_token();
     } while (!page_token.empty());
   }
   std::cerr << "jobgate: no held job " << Printable(job_id) << "\n";
@@ -126,9 +121,8 @@ void AddApprovalCommands(CLI::App& app, int* exit_code) {
     cmd->callback([=] {
       const std::string path = ListPath(*all, *page_size, *page_token);
       *exit_code = *json ? Call(*endpoint, "GET", path, "")
-                         : Call(*endpoint, "GET", path, "", [all](const std::string& body) {
-                             return PrintTable(body, *all);
-                           });
+                         : Call(*endpoint, "GET", path, "",
+                                [all](const std::string& body) { return PrintTable(body, *all); });
     });
   }
   {

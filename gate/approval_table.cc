@@ -96,7 +96,7 @@ std::string ShortDuration(int64_t seconds) {
 std::string ApprovalTable(const v1::ApprovalList& list, bool with_status,
                           std::chrono::system_clock::time_point now) {
   const int64_t t = NowSeconds(now);
-  std::vector<std::string> header = {"JOB ID", "TOPIC", "AGENT", "OWNER", "RULE",
+  std::vector<std::string> header = {"JOB ID", "TOPIC", "AGENT",    "OWNER",     "RULE",
                                      "ROLE",   "RISK",  "HELD FOR", "EXPIRES IN"};
   std::vector<size_t> limits = {36, 40, 24, 20, 32, 16, 4, 10, 10};
   if (with_status) {
@@ -154,8 +154,9 @@ std::string ApprovalDetail(const v1::PendingApproval& a,
   const auto& binding = a.approval();
   std::ostringstream out;
   auto field = [&out](const char* name, const std::string& value) {
-    out << "  " << name << std::string(16 - std::min<size_t>(15, std::string_view(name).size()), ' ')
-        << value << "\n";
+    out << "  " << name
+        << std::string(16 - std::min<size_t>(15, std::string_view(name).size()), ' ') << value
+        << "\n";
   };
   out << "Job " << Printable(job.job_id()) << " (" << StatusName(a) << ")\n";
   field("topic", OrDash(job.topic().empty() ? a.subject() : job.topic()));
@@ -182,7 +183,8 @@ std::string ApprovalDetail(const v1::PendingApproval& a,
   field("rule", OrDash(d.matched_rule()));
   field("reason", OrDash(d.reason()));
   std::string matched;
-  for (const auto& rule : d.matched_rules()) matched += (matched.empty() ? "" : ", ") + Printable(rule);
+  for (const auto& rule : d.matched_rules())
+    matched += (matched.empty() ? "" : ", ") + Printable(rule);
   field("matched rules", matched.empty() ? "-" : matched);
   field("risk score", std::to_string(d.risk_score()));
   field("approver role", d.approver_role().empty() ? "any approver" : Printable(d.approver_role()));
@@ -194,10 +196,9 @@ std::string ApprovalDetail(const v1::PendingApproval& a,
   field("digest", OrDash(binding.job_digest()));
   field("held at", When(binding.held_at()) + " (" + Since(binding.held_at(), t) + " ago)");
   field("expires at",
-        When(binding.expires_at()) +
-            (a.status() == v1::PendingApproval::PENDING
-                 ? " (in " + Until(binding.expires_at(), t) + ")"
-                 : ""));
+        When(binding.expires_at()) + (a.status() == v1::PendingApproval::PENDING
+                                          ? " (in " + Until(binding.expires_at(), t) + ")"
+                                          : ""));
   if (a.status() != v1::PendingApproval::PENDING) {
     out << "Resolution\n";
     field("outcome", StatusName(a));

@@ -11,7 +11,7 @@ namespace jobgate::gate {
 
 struct TlsCredentials::Pair {
   X509* leaf = nullptr;
-  STACK_OF(X509)* chain = nullptr;
+  STACK_OF(X509) * chain = nullptr;
   EVP_PKEY* key = nullptr;
   ~Pair() {
     X509_free(leaf);
@@ -63,8 +63,8 @@ Result<std::shared_ptr<TlsCredentials::Pair>> TlsCredentials::Read(const std::st
   if (!cert_bio) return InvalidArgument("cannot read http.tls_cert " + cert_file);
   pair->leaf = PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr);
   if (pair->leaf == nullptr) {
-    return InvalidArgument("http.tls_cert " + cert_file + " holds no PEM certificate: " +
-                           OpenSslError());
+    return InvalidArgument("http.tls_cert " + cert_file +
+                           " holds no PEM certificate: " + OpenSslError());
   }
   pair->chain = sk_X509_new_null();
   while (X509* extra = PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr)) {
@@ -75,8 +75,8 @@ Result<std::shared_ptr<TlsCredentials::Pair>> TlsCredentials::Read(const std::st
   if (!key_bio) return InvalidArgument("cannot read http.tls_key " + key_file);
   pair->key = PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr);
   if (pair->key == nullptr) {
-    return InvalidArgument("http.tls_key " + key_file + " holds no PEM private key: " +
-                           OpenSslError());
+    return InvalidArgument("http.tls_key " + key_file +
+                           " holds no PEM private key: " + OpenSslError());
   }
   if (X509_check_private_key(pair->leaf, pair->key) != 1) {
     ERR_clear_error();
@@ -87,8 +87,9 @@ Result<std::shared_ptr<TlsCredentials::Pair>> TlsCredentials::Read(const std::st
 }
 
 Result<std::unique_ptr<TlsCredentials>> TlsCredentials::Load(std::string cert_file,
-                                                            std::string key_file) {
-  std::unique_ptr<TlsCredentials> out(new TlsCredentials(std::move(cert_file), std::move(key_file)));
+                                                             std::string key_file) {
+  std::unique_ptr<TlsCredentials> out(
+      new TlsCredentials(std::move(cert_file), std::move(key_file)));
   const FileStamp cert_stamp = Stamp(out->cert_file_);
   const FileStamp key_stamp = Stamp(out->key_file_);
   auto pair = Read(out->cert_file_, out->key_file_);
@@ -107,8 +108,7 @@ std::shared_ptr<TlsCredentials::Pair> TlsCredentials::current() const {
 int TlsCredentials::OnCertificate(SSL* ssl, void* self) {
   std::shared_ptr<Pair> pair = static_cast<TlsCredentials*>(self)->current();
   // SSL_use_cert_and_key takes its own references: the pair may be replaced right after.
-  return SSL_use_cert_and_key(ssl, pair->leaf, pair->key, pair->chain, /*override=*/1) == 1 ? 1
-                                                                                             : 0;
+  return SSL_use_cert_and_key(ssl, pair->leaf, pair->key, pair->chain, /*override=*/1) == 1 ? 1 : 0;
 }
 
 bool TlsCredentials::Install(SSL_CTX* ctx) {

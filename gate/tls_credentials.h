@@ -32,8 +32,7 @@ namespace jobgate::gate {
 class TlsCredentials {
  public:
   // Reads and checks both files (the key must match the certificate).
-  static Result<std::unique_ptr<TlsCredentials>> Load(std::string cert_file,
-                                                      std::string key_file);
+  static Result<std::unique_ptr<TlsCredentials>> Load(std::string cert_file, std::string key_file);
   ~TlsCredentials();
   TlsCredentials(const TlsCredentials&) = delete;
   TlsCredentials& operator=(const TlsCredentials&) = delete;
@@ -68,10 +67,10 @@ class TlsCredentials {
   const std::string cert_file_;
   const std::string key_file_;
   mutable std::mutex mu_;
-  std::shared_ptr<Pair> pair_;   // guarded by mu_
-  FileStamp cert_stamp_;         // guarded by mu_
-  FileStamp key_stamp_;          // guarded by mu_
-  bool stopping_ = false;        // guarded by mu_
+  std::shared_ptr<Pair> pair_;  // guarded by mu_
+  FileStamp cert_stamp_;        // guarded by mu_
+  FileStamp key_stamp_;         // guarded by mu_
+  bool stopping_ = false;       // guarded by mu_
   std::condition_variable stop_;
   std::thread watcher_;
 };

@@ -43,10 +43,10 @@ void RegisterUiRoutes(HttpServer& server) {
   server.Get("/ui/", [](const httplib::Request&, httplib::Response& response) {
     Serve("index.html", response);
   });
-  server.Get(R"(/ui/([A-Za-z0-9._-]+))", [](const httplib::Request& request,
-                                             httplib::Response& response) {
-    Serve(request.matches[1].str(), response);
-  });
+  server.Get(R"(/ui/([A-Za-z0-9._-]+))",
+             [](const httplib::Request& request, httplib::Response& response) {
+               Serve(request.matches[1].str(), response);
+             });
 }
 
 }  // namespace jobgate::gate

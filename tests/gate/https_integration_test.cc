@@ -29,11 +29,11 @@ rules:
 
 // A self-signed certificate for 127.0.0.1 named `cn`, written to `stem`.crt / `stem`.key.
 bool MakeCertificate(const TempDir& dir, const std::string& stem, const std::string& cn) {
-  Subprocess openssl({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                      "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj",
-                      "/CN=" + cn, "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
-                      dir.path() + "/" + stem + ".key", "-out", dir.path() + "/" + stem + ".crt"},
-                     dir.path() + "/openssl-" + stem + ".log");
+  Subprocess openssl(
+      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+       "-nodes", "-days", "1", "-subj", "/CN=" + cn, "-addext", "subjectAltName=IP:127.0.0.1",
+       "-keyout", dir.path() + "/" + stem + ".key", "-out", dir.path() + "/" + stem + ".crt"},
+      dir.path() + "/openssl-" + stem + ".log");
   return openssl.Wait() == 0;
 }
 
@@ -64,9 +64,10 @@ TEST(Https, ServesOverTlsAndReloadsARenewedCertificate) {
   ASSERT_EQ(rename((dir.path() + "/first.key").c_str(), (dir.path() + "/served.key").c_str()), 0);
   const std::string policy = dir.WriteFile("policy.yaml", kPolicy);
   const std::string config = dir.WriteFile(
-      "config.yaml", "http: {address: 127.0.0.1:0, tls_cert: " + dir.path() +
-                         "/served.crt, tls_key: " + dir.path() + "/served.key}\n" +
-                         "api:\n  tokens:\n    - {name: vera, roles: [viewer], token: vera-token}\n");
+      "config.yaml",
+      "http: {address: 127.0.0.1:0, tls_cert: " + dir.path() +
+          "/served.crt, tls_key: " + dir.path() + "/served.key}\n" +
+          "api:\n  tokens:\n    - {name: vera, roles: [viewer], token: vera-token}\n");
   GateProcess gate(server.url(), {"--config", config, "--policy", policy}, dir, "gate");
   ASSERT_NE(gate.http_port(), 0) << gate.process().Log();
   const int port = gate.http_port();
@@ -74,8 +75,9 @@ TEST(Https, ServesOverTlsAndReloadsARenewedCertificate) {
   // The first certificate is copied aside: served.crt is replaced below.
   ASSERT_EQ(system(("cp " + first_ca + " " + dir.path() + "/first-ca.crt").c_str()), 0);
 
-  ASSERT_TRUE(WaitFor([&] { return HttpsGet(port, dir.path() + "/first-ca.crt", "/readyz") == 200; }))
-      << gate.process().Log();
+  ASSERT_TRUE(WaitFor([&] {
+    return HttpsGet(port, dir.path() + "/first-ca.crt", "/readyz") == 200;
+  })) << gate.process().Log();
   EXPECT_EQ(HttpsGet(port, dir.path() + "/first-ca.crt", "/healthz"), 200);
   std::string page;
   EXPECT_EQ(HttpsGet(port, dir.path() + "/first-ca.crt", "/ui/", &page), 200);
@@ -107,10 +109,13 @@ TEST(Https, ServesOverTlsAndReloadsARenewedCertificate) {
 
   // Renewal: the files are replaced (as certbot and most tools do: write, then rename).
   ASSERT_EQ(rename((dir.path() + "/second.key").c_str(), (dir.path() + "/served.key").c_str()), 0);
-  ASSERT_EQ(system(("cp " + dir.path() + "/second.crt " + dir.path() + "/served.crt.new").c_str()), 0);
-  ASSERT_EQ(rename((dir.path() + "/served.crt.new").c_str(), (dir.path() + "/served.crt").c_str()), 0);
-  ASSERT_TRUE(WaitFor([&] { return HttpsGet(port, dir.path() + "/second.crt", "/healthz") == 200; }))
-      << gate.process().Log();
+  ASSERT_EQ(system(("cp " + dir.path() + "/second.crt " + dir.path() + "/served.crt.new").c_str()),
+            0);
+  ASSERT_EQ(rename((dir.path() + "/served.crt.new").c_str(), (dir.path() + "/served.crt").c_str()),
+            0);
+  ASSERT_TRUE(WaitFor([&] {
+    return HttpsGet(port, dir.path() + "/second.crt", "/healthz") == 200;
+  })) << gate.process().Log();
   EXPECT_EQ(HttpsGet(port, dir.path() + "/first-ca.crt", "/healthz"), 0);
   EXPECT_NE(gate.process().Log().find("serving the reloaded certificate"), std::string::npos);
 }
@@ -122,9 +127,9 @@ TEST(Https, AKeyThatDoesNotMatchTheCertificateStopsTheStart) {
   ASSERT_TRUE(MakeCertificate(dir, "a", "a"));
   ASSERT_TRUE(MakeCertificate(dir, "b", "b"));
   const std::string policy = dir.WriteFile("policy.yaml", kPolicy);
-  const std::string config = dir.WriteFile(
-      "config.yaml", "http: {address: 127.0.0.1:0, tls_cert: " + dir.path() + "/a.crt, tls_key: " +
-                         dir.path() + "/b.key}\n");
+  const std::string config =
+      dir.WriteFile("config.yaml", "http: {address: 127.0.0.1:0, tls_cert: " + dir.path() +
+                                       "/a.crt, tls_key: " + dir.path() + "/b.key}\n");
   GateProcess gate(server.url(), {"--config", config, "--policy", policy}, dir, "gate");
   EXPECT_NE(gate.process().Wait(), 0);
   EXPECT_NE(gate.process().Log().find("does not match the certificate"), std::string::npos)

@@ -3,16 +3,15 @@
 // approve, hostile content, viewer, plain-http refusal) and this test checks what the bus
 // saw: the approved job reached worker.> exactly once, the others are still held.
 // Skipped when node, chromium or tests/browser's node_modules are missing.
+#include <google/protobuf/struct.pb.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <unistd.h>
 
-#include <google/protobuf/struct.pb.h>
-
 #include <filesystem>
 #include <iostream>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "jobgate/v1/jobgate.pb.h"
 #include "subjects/codec.h"
@@ -134,7 +133,6 @@ TEST(UiBrowser, ApproverReviewsAndApprovesViewerOnlyReads) {
   ASSERT_TRUE(subjects::FromJson(list->body, &pending).ok()) << list->body;
   EXPECT_EQ(pending.pending(), 2) << list->body;
 }
-
 
 // Without a browser: the page's files and headers, whoami, and the API's ETags.
 TEST(UiServing, PageHeadersWhoamiAndEtags) {
