@@ -103,10 +103,6 @@ class BoundedPool final : public httplib::TaskQueue {
   std::vector<std::thread> workers_;
 };
 
-}  // namespace
-
-namespace {
-
 std::unique_ptr<httplib::Server> MakeServer(TlsCredentials* tls) {
   if (tls == nullptr) return std::make_unique<httplib::Server>();
   return std::make_unique<httplib::SSLServer>(
@@ -116,7 +112,7 @@ std::unique_ptr<httplib::Server> MakeServer(TlsCredentials* tls) {
 }  // namespace
 
 HttpServer::HttpServer(const ApiLimits& limits, TlsCredentials* tls)
-    : server_(MakeServer(tls)), tls_(tls != nullptr) {
+    : server_(MakeServer(tls)) {
   const int threads = limits.http_threads;
   const int queue = limits.http_queue;
   server_->new_task_queue = [threads, queue] { return new BoundedPool(threads, queue); };

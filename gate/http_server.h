@@ -54,7 +54,6 @@ class HttpServer {
   Status Start(const std::string& address);
   void Stop();
   int port() const { return port_; }
-  bool tls() const { return tls_; }
 
  private:
   // Answers a request 503 without reading its body when its connection was shed; else
@@ -65,7 +64,6 @@ class HttpServer {
   Admission admit_;
   std::thread thread_;
   int port_ = 0;
-  bool tls_ = false;
 };
 
 // {"error": message, "code": code} with `status`.
