@@ -21,6 +21,7 @@
 #include <optional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gate/api_limits.h"
@@ -45,7 +46,14 @@ struct ApiResponse {
   int status = 200;
   std::string body;  // JSON
   int retry_after_seconds = 0;  // > 0: when to try again (429, 503)
+  // A validator of the content: equal for equal messages (JsonResponse sets it from the
+  // message's deterministic serialization: the JSON text orders map entries, such as a
+  // job's args, differently from one print to the next). Empty: taken from `body`.
+  std::string etag;
 };
+
+// A quoted strong validator of `bytes`: FNV-1a 64, the same on every replica and build.
+std::string EntityTag(std::string_view bytes);
 
 // HTTP status for a Status code (kConflict -> 409, ...).
 int HttpStatusFor(StatusCode code);
