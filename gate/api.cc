@@ -1,5 +1,8 @@
 #include "gate/api.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
@@ -59,8 +62,28 @@ int HttpStatusFor(StatusCode code) {
   return 500;
 }
 
+std::string EntityTag(std::string_view bytes) {
+  uint64_t hash = 14695981039346656037ull;
+  for (unsigned char c : bytes) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  char text[24];
+  snprintf(text, sizeof(text), "\"%016llx\"", static_cast<unsigned long long>(hash));
+  return text;
+}
+
 ApiResponse JsonResponse(const google::protobuf::Message& message, int status) {
-  return {status, subjects::ToJson(message, /*pretty=*/true)};
+  ApiResponse response{status, subjects::ToJson(message, /*pretty=*/true)};
+  std::string binary;
+  {
+    google::protobuf::io::StringOutputStream stream(&binary);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);  // map entries in key order
+    message.SerializeToCodedStream(&coded);
+  }
+  response.etag = EntityTag(binary);
+  return response;
 }
 
 ApiResponse ErrorJson(int status, const std::string& code, const std::string& message,
@@ -301,6 +324,22 @@ void AddPolicyRoutes(ApiRouter* router, PolicyLifecycle* lifecycle) {
                 auto snapshot = lifecycle->Show(p[0]);
                 if (!snapshot.ok()) return ErrorJson(snapshot.status());
                 return JsonResponse(*snapshot);
+              });
+}
+
+void AddIdentityRoutes(ApiRouter* router) {
+  router->Add("GET", "/api/v1/whoami", Role::kViewer, "whoami",
+              [](const ApiRequest&, const Identity& caller, const auto&) {
+                google::protobuf::Struct out;
+                (*out.mutable_fields())["name"].set_string_value(caller.name);
+                auto* roles = (*out.mutable_fields())["roles"].mutable_list_value();
+                for (Role role : {Role::kViewer, Role::kApprover, Role::kPolicyAdmin}) {
+                  if (caller.Has(role)) roles->add_values()->set_string_value(RoleName(role));
+                }
+                for (const auto& named : caller.named_roles) {
+                  roles->add_values()->set_string_value(named);
+                }
+                return JsonResponse(out);
               });
 }
 

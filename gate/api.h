@@ -21,6 +21,7 @@
 #include <optional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gate/api_limits.h"
@@ -45,7 +46,14 @@ struct ApiResponse {
   int status = 200;
   std::string body;  // JSON
   int retry_after_seconds = 0;  // > 0: when to try again (429, 503)
+  // A validator of the content: equal for equal messages (JsonResponse sets it from the
+  // message's deterministic serialization: the JSON text orders map entries, such as a
+  // job's args, differently from one print to the next). Empty: taken from `body`.
+  std::string etag;
 };
+
+// A quoted strong validator of `bytes`: FNV-1a 64, the same on every replica and build.
+std::string EntityTag(std::string_view bytes);
 
 // HTTP status for a Status code (kConflict -> 409, ...).
 int HttpStatusFor(StatusCode code);
@@ -129,5 +137,10 @@ class ApiRouter {
 //   GET  /api/v1/policy/snapshots         viewer        policy.list
 //   GET  /api/v1/policy/snapshots/{name}  viewer        policy.show
 void AddPolicyRoutes(ApiRouter* router, PolicyLifecycle* lifecycle);
+
+// GET /api/v1/whoami  viewer  whoami: the calling token's name and every role it holds
+// ({"name": "alice", "roles": ["viewer", "approver", "dba"]}), built-in roles first. The
+// approvers' page (/ui/) decides from it what to show; the API still checks every call.
+void AddIdentityRoutes(ApiRouter* router);
 
 }  // namespace jobgate::gate

@@ -375,7 +375,20 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, Ga
     MapReader top(file, root, "the configuration");
     top.On("nats", [&](const YAML::Node&) { return nats_reader.Read(); })
         .On("policy", top.String(&config->policy_file))
-        .On("http", top.String(&config->http_address))
+        .On("http",
+            [&](const YAML::Node& n) -> Status {
+              if (n.IsScalar()) return top.String(&config->http_address)(n);
+              MapReader http(file, n, "http");
+              http.On("address", http.String(&config->http_address))
+                  .On("tls_cert", http.String(&config->http_tls_cert))
+                  .On("tls_key", http.String(&config->http_tls_key));
+              JOBGATE_RETURN_IF_ERROR(http.Read());
+              if (config->http_tls_cert.empty() != config->http_tls_key.empty()) {
+                return InvalidArgument(Where(file, n) +
+                                       "http.tls_cert and http.tls_key go together");
+              }
+              return Status::Ok();
+            })
         .On("metrics", top.String(&config->metrics_address))
         .On("log_level", top.String(&config->log_level))
         .On("subjects", [&](const YAML::Node&) { return subjects_reader.Read(); })

@@ -11,7 +11,10 @@
 //     send_asap: false                           # true: a write per message
 //     lock_spin_count: 0                         # nats.c mutex tries before blocking
 //   policy: /etc/jobgate/policy.yaml             # bootstraps the first snapshot
-//   http: 127.0.0.1:8081                         # "off" disables
+//   http: 127.0.0.1:8081                         # "off" disables; or, for HTTPS:
+//   http: {address: 0.0.0.0:8443, tls_cert: /etc/jobgate/http.crt,  # PEM, chain after
+//          tls_key: /etc/jobgate/http.key}                          # the leaf; reloaded
+//                                                # when the files change
 //   metrics: 127.0.0.1:9464                      # "off" disables
 //   log_level: info                              # trace, debug, info, warn, error
 //   subjects: {job: job, worker: worker, approval: approval.requests, decisions:
@@ -64,6 +67,8 @@ struct GateConfig {
   NatsConnectOptions nats;
   std::string policy_file;
   std::string http_address = "127.0.0.1:8081";
+  std::string http_tls_cert;  // both set: the HTTP listener serves HTTPS only
+  std::string http_tls_key;
   std::string metrics_address = "127.0.0.1:9464";
   std::string log_level = "info";
   subjects::Prefixes prefixes;

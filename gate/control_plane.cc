@@ -132,6 +132,7 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Deps& deps) {
       std::make_unique<ApiRouter>(cp->authenticator_.get(), config.api_limits, deps.clock);
   AddPolicyRoutes(cp->router_.get(), cp->lifecycle_.get());
   AddApprovalRoutes(cp->router_.get(), cp->approvals_.get());
+  AddIdentityRoutes(cp->router_.get());
   return cp;
 }
 

@@ -17,6 +17,8 @@
 #include "gate/nats_bus.h"
 #include "gate/nats_deferred.h"
 #include "gate/throttle.h"
+#include "gate/tls_credentials.h"
+#include "gate/ui_server.h"
 #include "metrics/metrics.h"
 #include "policy/policy.h"
 #include "policy/secrets.h"
@@ -103,16 +105,33 @@ int Daemon::Run() {
       return 1;
     }
   }
-  HttpServer http(config_.api_limits);
+  std::unique_ptr<TlsCredentials> tls;
+  if (!config_.http_tls_cert.empty()) {
+    auto loaded = TlsCredentials::Load(config_.http_tls_cert, config_.http_tls_key);
+    if (!loaded.ok()) {
+      spdlog::error("{}", loaded.status().message());
+      return 1;
+    }
+    tls = std::move(*loaded);
+    tls->Watch();
+  }
+  HttpServer http(config_.api_limits, tls.get());
   std::atomic<const ApiRouter*> api_router{nullptr};  // set once the control plane is up
   if (config_.http_address != "off" && !config_.http_address.empty()) {
     RegisterHealthRoutes(http, readiness_);
     RegisterApiRoutes(http, api_router);
+    RegisterUiRoutes(http);
     if (Status s = http.Start(config_.http_address); !s.ok()) {
       spdlog::error("{}", s.message());
       return 1;
     }
-    spdlog::info("http on {}", BoundAddress(config_.http_address, {http.port()}));
+    if (tls != nullptr) {
+      spdlog::info("http on {} (https only, certificate {}, reloaded when {} or {} change)",
+                   BoundAddress(config_.http_address, {http.port()}), tls->subject(),
+                   config_.http_tls_cert, config_.http_tls_key);
+    } else {
+      spdlog::info("http on {}", BoundAddress(config_.http_address, {http.port()}));
+    }
   }
 
   // One chain per process start (docs/audit.md); it outlives the connection.

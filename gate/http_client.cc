@@ -22,7 +22,17 @@ std::string EnvOr(const char* name, const char* fallback) {
 
 int Call(const Endpoint& endpoint, const std::string& method, const std::string& path,
          const std::string& body) {
+  return Call(endpoint, method, path, body, [](const std::string& answer) {
+    std::cout << answer << "\n";
+    return kExitOk;
+  });
+}
+
+int Call(const Endpoint& endpoint, const std::string& method, const std::string& path,
+         const std::string& body, const SuccessHandler& on_success) {
   httplib::Client client(endpoint.url);
+  client.enable_server_certificate_verification(true);
+  if (!endpoint.ca_file.empty()) client.set_ca_cert_path(endpoint.ca_file.c_str());
   client.set_connection_timeout(5);
   client.set_read_timeout(120);  // publish simulates on recent jobs
   httplib::Headers headers;
@@ -35,10 +45,7 @@ int Call(const Endpoint& endpoint, const std::string& method, const std::string&
               << httplib::to_string(result.error()) << "\n";
     return kExitUnreachable;
   }
-  if (result->status >= 200 && result->status < 300) {
-    std::cout << result->body << "\n";
-    return kExitOk;
-  }
+  if (result->status >= 200 && result->status < 300) return on_success(result->body);
   v1::ErrorResponse error;
   if (subjects::FromJson(result->body, &error).ok() && !error.error().empty()) {
     std::cerr << "jobgate: " << result->status << " " << error.code() << ": " << error.error()
@@ -67,6 +74,9 @@ void AddEndpointOptions(CLI::App* cmd, const std::shared_ptr<Endpoint>& endpoint
   endpoint->token = EnvOr("JOBGATE_TOKEN", "");
   cmd->add_option("--url", endpoint->url, "The gate's HTTP API ($JOBGATE_URL)");
   cmd->add_option("--token", endpoint->token, "Bearer token ($JOBGATE_TOKEN)");
+  endpoint->ca_file = EnvOr("JOBGATE_CA_FILE", "");
+  cmd->add_option("--ca-file", endpoint->ca_file,
+                  "https: the CA certificate to trust instead of the system's ($JOBGATE_CA_FILE)");
 }
 
 }  // namespace jobgate::gate

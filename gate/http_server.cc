@@ -9,6 +9,7 @@
 
 #include "gate/api.h"
 #include "gate/config.h"
+#include "gate/tls_credentials.h"
 
 namespace jobgate::gate {
 namespace {
@@ -102,9 +103,16 @@ class BoundedPool final : public httplib::TaskQueue {
   std::vector<std::thread> workers_;
 };
 
+std::unique_ptr<httplib::Server> MakeServer(TlsCredentials* tls) {
+  if (tls == nullptr) return std::make_unique<httplib::Server>();
+  return std::make_unique<httplib::SSLServer>(
+      [tls](SSL_CTX& ctx) { return tls->Install(&ctx); });
+}
+
 }  // namespace
 
-HttpServer::HttpServer(const ApiLimits& limits) : server_(std::make_unique<httplib::Server>()) {
+HttpServer::HttpServer(const ApiLimits& limits, TlsCredentials* tls)
+    : server_(MakeServer(tls)) {
   const int threads = limits.http_threads;
   const int queue = limits.http_queue;
   server_->new_task_queue = [threads, queue] { return new BoundedPool(threads, queue); };
@@ -151,6 +159,7 @@ void HttpServer::Post(const std::string& pattern, Handler handler) {
 }
 
 Status HttpServer::Start(const std::string& address) {
+  if (!server_->is_valid()) return Unavailable("cannot set up TLS for " + address);
   std::string host;
   int port = 0;
   if (!SplitHostPort(address, &host, &port)) {
@@ -217,10 +226,25 @@ ApiRequest HeadOf(const httplib::Request& req) {
 
 void Send(const ApiResponse& response, httplib::Response& res) {
   res.status = response.status;
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Cache-Control", "no-store");
   if (response.retry_after_seconds > 0) {
     res.set_header("Retry-After", std::to_string(response.retry_after_seconds));
   }
   res.set_content(response.body, "application/json");
+}
+
+// A successful GET carries an ETag; one whose If-None-Match names it is answered 304
+// with no body (what a polling client, such as the approvers' page, already has).
+void SendGet(const ApiResponse& response, const httplib::Request& req, httplib::Response& res) {
+  Send(response, res);
+  if (response.status != 200) return;
+  const std::string tag = response.etag.empty() ? EntityTag(response.body) : response.etag;
+  res.set_header("ETag", tag);
+  if (req.get_header_value("If-None-Match") == tag) {
+    res.status = 304;
+    res.body.clear();
+  }
 }
 
 }  // namespace
@@ -256,7 +280,11 @@ void RegisterApiRoutes(HttpServer& server, const std::atomic<const ApiRouter*>& 
     }
     ApiRequest request = HeadOf(req);
     request.body = req.body;
-    Send(r->Handle(request), res);
+    if (req.method == "GET") {
+      SendGet(r->Handle(request), req, res);
+    } else {
+      Send(r->Handle(request), res);
+    }
   };
   server.Get("/api/v1/.*", handle);
   server.Post("/api/v1/.*", handle);

@@ -1,5 +1,5 @@
-// The gate's HTTP listener (cpp-httplib): /healthz, /readyz, and whatever later
-// components register (the policy and approvals API of the lifecycle issues).
+// The gate's HTTP listener (cpp-httplib): /healthz, /readyz, the control API and the
+// approvers' page; HTTPS when given a certificate (cpp-httplib's SSLServer, OpenSSL).
 //
 // Register routes before Start(). Handlers run on the server's worker threads and must
 // be thread-safe. Error answers use the contract's shape {"error": "...", "code": "..."}
@@ -30,11 +30,15 @@ struct Response;
 
 namespace jobgate::gate {
 
+class TlsCredentials;
+
 class HttpServer {
  public:
   using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
 
-  explicit HttpServer(const ApiLimits& limits = {});
+  // With `tls` (which must outlive the server) the listener serves HTTPS only, with the
+  // certificate `tls` holds at each handshake (gate/tls_credentials.h).
+  explicit HttpServer(const ApiLimits& limits = {}, TlsCredentials* tls = nullptr);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

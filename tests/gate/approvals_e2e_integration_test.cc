@@ -122,8 +122,9 @@ TEST(ApprovalsEndToEnd, TheCliPagesThroughTheQueue) {
   std::vector<std::string> listed;
   std::vector<std::string> page_token_flag;
   for (int page = 0; page < 2; ++page) {
-    std::vector<std::string> argv = {JOBGATE_BINARY, "approvals", "list",        "--url", url,
-                                     "--token",      "sam-token", "--page-size", "2"};
+    std::vector<std::string> argv = {JOBGATE_BINARY, "approvals", "list", "--json",
+                                     "--url",        url,         "--token",    "sam-token",
+                                     "--page-size",  "2"};
     argv.insert(argv.end(), page_token_flag.begin(), page_token_flag.end());
     Subprocess cli(argv, dir.path() + "/cli-" + std::to_string(page) + ".log");
     ASSERT_EQ(cli.Wait(), 0) << cli.Log();
@@ -142,6 +143,52 @@ TEST(ApprovalsEndToEnd, TheCliPagesThroughTheQueue) {
                     dir.path() + "/cli-forged.log");
   EXPECT_NE(forged.Wait(), 0);
   EXPECT_NE(forged.Log().find("invalid_request"), std::string::npos) << forged.Log();
+}
+
+// For a person: `approvals list` prints a table, `approvals show ID` one job explained.
+TEST(ApprovalsEndToEnd, TheCliPrintsATableAndShowsOneJob) {
+  NatsServer server;
+  TempDir dir;
+  const std::string policy = dir.WriteFile("policy.yaml", kPolicy);
+  const std::string config = dir.WriteFile(
+      "config.yaml", "api:\n  tokens:\n    - {name: sam, roles: [viewer], token: sam-token}\n");
+  GateProcess gate(server.url(), {"--config", config, "--policy", policy}, dir, "gate");
+  ASSERT_TRUE(gate.WaitReady()) << gate.process().Log();
+  JetStreamClient client(server.url());
+  v1::Job job;
+  job.set_job_id("migrate-7");
+  job.set_environment("prod");
+  job.mutable_actor()->set_owner("bob");
+  (*job.mutable_args()->mutable_fields())["sql"].set_string_value("ALTER TABLE t ADD c int");
+  ASSERT_TRUE(client.Publish("job.db.migrate", job.SerializeAsString()).ok());
+  ASSERT_TRUE(WaitFor([&] { return client.Count("APPROVALS", "approval.requests.>") == 1; }));
+
+  const std::string url = "http://127.0.0.1:" + std::to_string(gate.http_port());
+  Subprocess list({JOBGATE_BINARY, "approvals", "list", "--url", url, "--token", "sam-token"},
+                  dir.path() + "/list.log");
+  ASSERT_EQ(list.Wait(), 0) << list.Log();
+  const std::string table = list.Log();
+  EXPECT_EQ(table.rfind("JOB ID", 0), 0u) << table;
+  const size_t row = table.find("\nmigrate-7");
+  ASSERT_NE(row, std::string::npos) << table;
+  EXPECT_EQ(table.find("job.db.migrate", row) - row - 1, table.find("TOPIC")) << table;
+  EXPECT_NE(table.find("prod-db", row), std::string::npos) << table;
+  EXPECT_NE(table.find("1 job pending"), std::string::npos) << table;
+
+  Subprocess show({JOBGATE_BINARY, "approvals", "show", "migrate-7", "--url", url, "--token",
+                   "sam-token"},
+                  dir.path() + "/show.log");
+  ASSERT_EQ(show.Wait(), 0) << show.Log();
+  for (const char* want : {"Job migrate-7 (PENDING)", "Why it is held", "prod-db",
+                           "Prod database changes need a DBA", "approver role   dba",
+                           "ALTER TABLE t ADD c int", "digest          sha256:"}) {
+    EXPECT_NE(show.Log().find(want), std::string::npos) << want << "\n" << show.Log();
+  }
+  Subprocess missing({JOBGATE_BINARY, "approvals", "show", "nope", "--url", url, "--token",
+                      "sam-token"},
+                     dir.path() + "/missing.log");
+  EXPECT_EQ(missing.Wait(), 1) << missing.Log();
+  EXPECT_NE(missing.Log().find("no held job nope"), std::string::npos) << missing.Log();
 }
 
 }  // namespace

@@ -28,6 +28,29 @@ TEST(ConfigTest, DefaultsFollowTheContract) {
   EXPECT_EQ(config.nats.lock_spin_count, 0);  // block at once on a contended nats.c mutex
 }
 
+TEST(ConfigTest, HttpIsAnAddressOrAMapWithACertificate) {
+  GateConfig plain;
+  ASSERT_TRUE(ApplyConfigYaml("http: 0.0.0.0:8081\n", "g.yaml", &plain).ok());
+  EXPECT_EQ(plain.http_address, "0.0.0.0:8081");
+  EXPECT_TRUE(plain.http_tls_cert.empty());
+
+  GateConfig tls;
+  const Status s = ApplyConfigYaml(
+      "http: {address: 0.0.0.0:8443, tls_cert: /etc/jobgate/http.crt, tls_key: /k.pem}\n",
+      "g.yaml", &tls);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(tls.http_address, "0.0.0.0:8443");
+  EXPECT_EQ(tls.http_tls_cert, "/etc/jobgate/http.crt");
+  EXPECT_EQ(tls.http_tls_key, "/k.pem");
+
+  GateConfig half;
+  const Status missing = ApplyConfigYaml("http: {tls_cert: /c.pem}\n", "g.yaml", &half);
+  EXPECT_FALSE(missing.ok());
+  EXPECT_NE(missing.message().find("go together"), std::string::npos) << missing.message();
+  GateConfig typo;
+  EXPECT_FALSE(ApplyConfigYaml("http: {tls_crt: /c.pem}\n", "g.yaml", &typo).ok());
+}
+
 TEST(ConfigTest, OverRateJobsAreDeferredToTheirOwnStreamByDefault) {
   GateConfig config;
   EXPECT_TRUE(config.defer_throttled);

@@ -48,6 +48,13 @@ TEST(InstalledConfigTest, KubernetesSecretConfigLoadsWithThePathsTheImageUses) {
   EXPECT_EQ(config.policy_file, "/etc/jobgate/policy/policy.yaml");
   EXPECT_EQ(config.http_address, "0.0.0.0:8081");
   EXPECT_EQ(config.metrics_address, "0.0.0.0:9464");
+  // HTTPS, with the certificate Secret deployment.yaml mounts at /etc/jobgate/tls.
+  EXPECT_EQ(config.http_tls_cert, "/etc/jobgate/tls/tls.crt");
+  EXPECT_EQ(config.http_tls_key, "/etc/jobgate/tls/tls.key");
+  const std::string deployment = Read("deploy/kubernetes/deployment.yaml");
+  EXPECT_NE(deployment.find("{name: http-tls, mountPath: /etc/jobgate/tls, readOnly: true}"),
+            std::string::npos);
+  EXPECT_NE(deployment.find("path: /readyz, port: http, scheme: HTTPS"), std::string::npos);
 }
 
 TEST(InstalledConfigTest, ContainerfileMatchesTheKubernetesDeployment) {
