@@ -14,6 +14,7 @@ void DefineCli(CLI::App& app, int* exit_code) {
   AddOnlineCommands(app, exit_code);
   AddApprovalCommands(app, exit_code);
   AddAuditCommands(app, exit_code);
+  AddSessionCommands(app, exit_code);
   AddHookCommands(app, exit_code);
   AddMcpProxyCommand(app, exit_code);
   AddCompletionCommand(app, exit_code);  // last: it describes the tree as defined above

@@ -25,6 +25,9 @@ void AddAuditCommands(CLI::App& app, int* exit_code);
 // approvals list|approve|reject, over the HTTP API too (approval_commands.cc).
 void AddApprovalCommands(CLI::App& app, int* exit_code);
 
+// sessions list|show|terminate|restore, over the HTTP API (session_commands.cc).
+void AddSessionCommands(CLI::App& app, int* exit_code);
+
 // hook claude-code: agent-platform hooks that ask a running gate over NATS
 // (hook_command.cc).
 void AddHookCommands(CLI::App& app, int* exit_code);

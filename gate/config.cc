@@ -371,6 +371,14 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, Ga
 
     MapReader audit(file, root["audit"], "audit");
     audit.On("chain", audit.Bool(&config->audit_chain));
+    MapReader sessions(file, root["sessions"], "sessions");
+    SessionStoreOptions& so = config->sessions;
+    sessions.On("enabled", sessions.Bool(&config->sessions_enabled))
+        .On("bucket", sessions.String(&so.bucket))
+        .On("idle", sessions.Dur(&so.idle))
+        .On("keep", sessions.Dur(&so.keep))
+        .On("max_events", sessions.Integer(&so.max_events))
+        .On("grace", sessions.Dur(&so.grace));
 
     MapReader top(file, root, "the configuration");
     top.On("nats", [&](const YAML::Node&) { return nats_reader.Read(); })
@@ -399,6 +407,7 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, Ga
         .On("lifecycle", [&](const YAML::Node&) { return lifecycle.Read(); })
         .On("approvals", [&](const YAML::Node&) { return approvals.Read(); })
         .On("audit", [&](const YAML::Node&) { return audit.Read(); })
+        .On("sessions", [&](const YAML::Node&) { return sessions.Read(); })
         .On("replica", top.String(&lc.replica));
     JOBGATE_RETURN_IF_ERROR(top.Read());
     if (!tokens.empty()) config->api_tokens = std::move(tokens);
@@ -415,6 +424,14 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, Ga
       s->memory_storage = storage == "memory";
       s->replicas = replicas;
     }
+    if (so.max_events == 0 || so.max_events > 10'000) {
+      return InvalidArgument(file + ": sessions.max_events is between 1 and 10000");
+    }
+    if (so.idle.count() <= 0 || so.keep.count() <= 0 || so.keep > so.idle) {
+      return InvalidArgument(file + ": sessions.keep and sessions.idle are positive, keep <= idle");
+    }
+    so.replicas = replicas;
+    so.memory_storage = storage == "memory";
     if (config->job_id_ttl.count() != 0 &&
         config->job_id_ttl <= std::chrono::milliseconds(duplicate_window)) {
       return InvalidArgument(file +

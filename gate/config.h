@@ -45,6 +45,8 @@
 //              tenant_from: body,        # or subject_token: job.<tenant>.<action...>
 //              job_id_ttl: 4m,           # job-id claims; default twice duplicate_window
 //              defer_throttled: true}    # false: over-rate jobs are nak'ed on JOBS
+//   sessions: {enabled: true, bucket: jobgate-sessions, idle: 24h, keep: 1h,
+//              max_events: 64, grace: 10s}       # session state (gate/sessions.h)
 //
 // Durations are seconds or a number with ms, s, m, h or d. Unknown keys are errors, so a
 // typo never silently keeps a default. Plain values; thread-compatible.
@@ -58,6 +60,7 @@
 #include "gate/dispatcher.h"
 #include "gate/nats_bus.h"
 #include "gate/policy_lifecycle.h"
+#include "gate/sessions.h"
 #include "policy/status.h"
 #include "subjects/subjects.h"
 
@@ -98,6 +101,10 @@ struct GateConfig {
   // Every record published to audit_stream's subjects carries its hash-chain position
   // (gate/audit_chain.h).
   bool audit_chain = true;
+  // Session state shared by the replicas (gate/sessions.h); off, jobs are judged without
+  // session history and TERMINATE ends no session.
+  bool sessions_enabled = true;
+  SessionStoreOptions sessions;
   std::chrono::milliseconds JobIdTtl() const {
     return job_id_ttl.count() != 0 ? job_id_ttl
                                    : std::chrono::milliseconds(2 * jobs_stream.duplicate_window);

@@ -124,6 +124,17 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Deps& deps) {
       cp->approval_store_.get(), cp->approval_publisher_.get(), [active] { return active->Get(); },
       deps.clock, approval_options, cp->observer_.get());
 
+  if (config.sessions_enabled) {
+    auto sessions = NatsKvSessionStore::Open(deps.connection, deps.clock, config.sessions);
+    if (!sessions.ok()) return sessions.status();
+    cp->session_store_ = std::move(*sessions);
+    cp->session_service_ = std::make_unique<SessionService>(
+        cp->session_store_.get(), cp->events_.get(), deps.clock, deps.session_metrics);
+  } else {
+    spdlog::warn("sessions are off (sessions.enabled: false): TERMINATE ends no session and "
+                 "session conditions see no history");
+  }
+
   cp->authenticator_ = std::make_unique<Authenticator>(config.api_tokens);
   if (cp->authenticator_->empty()) {
     spdlog::warn("no API tokens configured (api.tokens): the control API refuses every call");
@@ -133,6 +144,9 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Deps& deps) {
   AddPolicyRoutes(cp->router_.get(), cp->lifecycle_.get());
   AddApprovalRoutes(cp->router_.get(), cp->approvals_.get());
   AddIdentityRoutes(cp->router_.get());
+  if (cp->session_service_ != nullptr) {
+    AddSessionRoutes(cp->router_.get(), cp->session_service_.get());
+  }
   return cp;
 }
 
@@ -171,6 +185,7 @@ void ControlPlane::Recheck() {
 }
 
 void ControlPlane::Sweep() {
+  if (session_service_ != nullptr) session_service_->UpdateGauges();
   if (auto expired = approvals_->ExpireDue(); !expired.ok()) {
     spdlog::warn("approval sweep: {}", expired.status().ToString());
   } else if (*expired > 0) {

@@ -1,6 +1,7 @@
 // The gate's control plane: everything beside the job path that a running gate needs
 // once NATS is up. It owns the snapshot store and the policy lifecycle (publish,
-// rollback, shadow, hot reload), the approval store and service, the API router with
+// rollback, shadow, hot reload), the approval store and service, the session store and
+// service, the API router with
 // the policy and approval routes, and the request-reply responder; it connects their
 // events to the metrics.
 //
@@ -19,6 +20,8 @@
 #include "gate/nats_api.h"
 #include "gate/nats_lifecycle.h"
 #include "gate/policy_lifecycle.h"
+#include "gate/session_service.h"
+#include "gate/sessions.h"
 #include "gate/snapshot_store.h"
 #include "metrics/metrics.h"
 
@@ -34,6 +37,7 @@ class ControlPlane {
     const Clock* clock = nullptr;
     metrics::PolicyMetrics* policy_metrics = nullptr;
     metrics::ApprovalMetrics* approval_metrics = nullptr;
+    metrics::SessionMetrics* session_metrics = nullptr;
   };
 
   // Opens the KV stores (creating buckets when missing) and builds the services and the
@@ -53,6 +57,9 @@ class ControlPlane {
   const ApiRouter* router() const { return router_.get(); }
   ApprovalService* approvals() { return approvals_.get(); }
   PolicyLifecycle* lifecycle() { return lifecycle_.get(); }
+  // Null when sessions are off (GateConfig::sessions_enabled).
+  SessionStore* sessions() { return session_store_.get(); }
+  SessionService* session_service() { return session_service_.get(); }
 
  private:
   class MetricsObserver;
@@ -69,6 +76,8 @@ class ControlPlane {
   std::unique_ptr<NatsApprovalPublisher> approval_publisher_;
   std::unique_ptr<MetricsObserver> observer_;
   std::unique_ptr<ApprovalService> approvals_;
+  std::unique_ptr<NatsKvSessionStore> session_store_;
+  std::unique_ptr<SessionService> session_service_;
   std::unique_ptr<ApiRouter> router_;
   std::unique_ptr<SnapshotStore::Watch> watch_;
   std::unique_ptr<NatsApiResponder> responder_;

@@ -73,6 +73,7 @@ int Daemon::Run() {
   metrics::GateMetrics gate_metrics(*registry);
   metrics::PolicyMetrics policy_metrics(*registry);
   metrics::ApprovalMetrics approval_metrics(*registry);
+  metrics::SessionMetrics session_metrics(*registry);
 
   // The bootstrap policy must compile: a bad one is a start-up error with FILE:LINE:COL.
   // It is only enforced when the snapshot store has no active snapshot yet.
@@ -184,7 +185,8 @@ int Daemon::Run() {
     }
     if (s.ok() && control == nullptr) {
       ControlPlane::Deps deps{connection.get(), &config_,        &active_policy_,  &shadow_policy_,
-                              &clock,           &policy_metrics, &approval_metrics};
+                              &clock,           &policy_metrics, &approval_metrics,
+                              &session_metrics};
       auto opened = ControlPlane::Open(deps);
       if (opened.ok()) {
         control = std::move(*opened);
@@ -286,6 +288,7 @@ int Daemon::Run() {
         if (consumer.ok()) {
           queue_pending.Set(static_cast<double>(consumer->num_pending));
         }
+        if (SessionService* sessions = control->session_service()) sessions->UpdateGauges();
         // Parked over-rate jobs: every message of the deferred stream waits for a token.
         if (deferred_pending != nullptr) {
           auto parked = connection->StreamMessageCount(config_.deferred_stream.name);
@@ -299,6 +302,8 @@ int Daemon::Run() {
   if (!buses.empty()) {
     RateLimiter limiter(&clock);  // shared: the rate is per gate process
     DispatcherOptions dispatch_options = config_.dispatch;
+    dispatch_options.session_recording.keep_ms = config_.sessions.keep.count();
+    dispatch_options.session_recording.max_events = config_.sessions.max_events;
     // Attached, so connected: the server has announced its max_payload.
     dispatch_options.max_publish_bytes = static_cast<size_t>(connection->max_payload());
     if (audit_chain != nullptr && dispatch_options.max_publish_bytes > kChainHeaderReserveBytes) {
@@ -328,7 +333,8 @@ int Daemon::Run() {
         Dispatcher dispatcher(
             reinjects ? reinject_options : dispatch_options, bus, &clock, &active_policy_, &limiter,
             &gate_metrics,
-            DispatcherSeams{&shadow_policy_, control->approvals(), &policy_metrics, job_ids});
+            DispatcherSeams{&shadow_policy_, control->approvals(), &policy_metrics, job_ids,
+                            control->sessions(), &session_metrics});
         std::chrono::milliseconds pause(100);
         bool failing = false;
         while (!stopping()) {

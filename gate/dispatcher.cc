@@ -8,6 +8,7 @@
 #include "gate/deferred.h"
 #include "policy/hash.h"
 #include "policy/secrets.h"
+#include "policy/session.h"
 #include "subjects/codec.h"
 
 namespace jobgate::gate {
@@ -137,6 +138,15 @@ Dispatcher::Dispatcher(DispatcherOptions options, Bus* bus, const Clock* clock,
 Result<Dispatcher::BatchStats> Dispatcher::RunOnce() {
   // Fail closed: without a policy nothing is fetched.
   if (policy_->Get() == nullptr) return FailedPrecondition("no active policy");
+  // Nor without current session state.
+  if (seams_.sessions != nullptr) {
+    if (Status ready = seams_.sessions->Ready(); !ready.ok()) {
+      if (seams_.session_metrics != nullptr) {
+        seams_.session_metrics->store_errors.Add({{"kind", "stale"}}).Increment();
+      }
+      return FailedPrecondition("session state not current: " + ready.message());
+    }
+  }
 
   batch_.clear();
   JOBGATE_RETURN_IF_ERROR(bus_->Fetch(options_.batch_size, options_.fetch_timeout, &batch_));
@@ -351,8 +361,17 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
                              InboundMessage& message, Plan* plan) {
   const std::string_view subject = message.subject();
 
+  // The session's history, from the store's in-memory copy (no round trip).
+  std::string session;
+  SessionPtr session_state;
+  if (seams_.sessions != nullptr) {
+    session = policy::SessionOf(job_);
+    if (!session.empty()) session_state = seams_.sessions->Find(job_.tenant_id(), session);
+  }
+  const policy::SessionContext session_context{session_state.get(), clock_->UnixMillis()};
+
   const auto eval_start = clock_->Now();
-  policy.Evaluate(job_, &evaluation_);
+  policy.Evaluate(job_, session_context, &evaluation_);
   if (metrics_ != nullptr) {
     metrics_->evaluation_seconds.Observe(
         std::chrono::duration<double>(clock_->Now() - eval_start).count());
@@ -360,8 +379,18 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
   decision_ids_.Next(&stamp_.stamp.decision_id);
   stamp_.stamp.evaluated_at_unix_ms = clock_->UnixMillis();
   policy.FillDecision(job_, evaluation_, stamp_.stamp, &decision_);
+  if (session_state != nullptr) {
+    policy.FillSessionFacts(job_, evaluation_, session_context, &decision_);
+    if (session_state->status() == v1::SessionState::TERMINATED) {
+      policy::DecideTerminated(*session_state, &decision_);
+      if (seams_.session_metrics != nullptr) seams_.session_metrics->jobs_terminated.Increment();
+    }
+  }
   EnforceableDecision(&decision_);
   const v1::Verdict verdict = decision_.decision();
+  // Recorded before the job's redaction (whose markers would hide its targets) and
+  // before anything is published.
+  if (!session.empty() && !RecordInSession(session, job_, plan)) return;
   // The decision's own redaction effects apply to every copy of the job.
   policy.Redact(evaluation_, &job_, &decision_);
   if (shadow != nullptr) JudgeShadow(policy, *shadow);
@@ -411,6 +440,42 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
     return;
   }
   PlanRoute(job_, decision_, message, nullptr, plan);
+}
+
+bool Dispatcher::RecordInSession(const std::string& session, const v1::Job& judged, Plan* plan) {
+  const v1::Verdict verdict = decision_.decision();
+  SessionPtr current = seams_.sessions->Find(judged.tenant_id(), session);
+  const bool terminated =
+      current != nullptr && current->status() == v1::SessionState::TERMINATED;
+  if (!policy::IsNotable(verdict) && !terminated) return true;  // nothing to record
+  // The targets are kept in a shared store: none carries a secret raw.
+  std::vector<std::string> targets;
+  if (policy::IsDenial(verdict) && !terminated) {
+    targets = policy::JobTargets(judged);
+    for (std::string& target : targets) target = Scrubbed(target);
+  }
+  const int64_t now = clock_->UnixMillis();
+  auto stored = seams_.sessions->Update(
+      judged.tenant_id(), session, [&](v1::SessionState* state) {
+        return policy::RecordDecision(judged, decision_, targets, now, options_.session_recording, state);
+      });
+  if (!stored.ok()) {
+    plan->kind = Plan::Kind::kRetry;
+    plan->retry_kind = "session_store";
+    plan->nak_delay = options_.retry_delay;
+    if (seams_.session_metrics != nullptr) {
+      seams_.session_metrics->store_errors.Add({{"kind", "write"}}).Increment();
+    }
+    spdlog::warn("job {} left for redelivery: its session could not be recorded: {}",
+                 Scrubbed(judged.job_id()), stored.status().ToString());
+    return false;
+  }
+  if (verdict == v1::TERMINATE && !terminated && seams_.session_metrics != nullptr &&
+      (*stored)->status() == v1::SessionState::TERMINATED &&
+      (*stored)->terminated_job_id() == judged.job_id()) {
+    seams_.session_metrics->terminations.Add({{"by", (*stored)->terminated_by()}}).Increment();
+  }
+  return true;
 }
 
 void Dispatcher::PlanPark(InboundMessage& message, std::string rule, Plan* plan) {

@@ -21,6 +21,12 @@
 // to every copy; every copy that is not for a worker (decision records, alerts, approval
 // requests, denied jobs) is also scrubbed of any secret the detectors find, so the audit
 // trail never carries one.
+// Sessions: with a session store, a job of a session (policy::SessionOf) is judged with
+// its session's history, and a notable decision is recorded in the store before anything
+// of the job is published; a write that fails leaves the job for redelivery. A job of a
+// terminated session is decided TERMINATE (reason: the original termination) whatever the
+// policy says. While the store's copy is not current (SessionStore::Ready) nothing is
+// fetched (fail closed): jobs wait in the stream.
 // Shadow: when a shadow policy is set, each job is also judged by it, not enforced; the
 // shadow's decision travels in the record and disagreements are counted.
 //
@@ -57,6 +63,8 @@
 #include "gate/approvals.h"
 #include "gate/bus.h"
 #include "gate/job_ids.h"
+#include "policy/session.h"
+#include "gate/sessions.h"
 #include "gate/throttle.h"
 #include "jobgate/v1/jobgate.pb.h"
 #include "metrics/metrics.h"
@@ -89,6 +97,8 @@ struct DispatcherOptions {
   // Non-empty: over-rate THROTTLE jobs are parked under this subject prefix; empty: they
   // are nak'ed with the delay until a token is due.
   std::string deferred_prefix;
+  // What a session keeps of its decisions (with a session store).
+  policy::SessionRecording session_recording;
 };
 
 // Headers on every dispatched job (worker, approval and denied subjects), besides
@@ -139,6 +149,8 @@ struct DispatcherSeams {
   ApprovalService* approvals = nullptr;              // holds REQUIRE_APPROVAL jobs
   metrics::PolicyMetrics* policy_metrics = nullptr;  // shadow disagreements
   JobIdStore* job_ids = nullptr;                     // idempotency conflicts (none: unchecked)
+  SessionStore* sessions = nullptr;                  // session state (none: no sessions)
+  metrics::SessionMetrics* session_metrics = nullptr;
 };
 
 class Dispatcher {
@@ -201,6 +213,9 @@ class Dispatcher {
   // Writes the batch's held jobs to the approval store together, then plans their
   // publishes (or their redelivery when the store failed).
   void HoldAndRoute();
+  // Records decision_ of job_ in its session `session` (policy::SessionOf; "" none) when
+  // it changes the session's state. False (the plan made a retry) when the store failed.
+  bool RecordInSession(const std::string& session, const v1::Job& judged, Plan* plan);
   // Judges job_ with the shadow policy and records the outcome in decision_.
   void JudgeShadow(const policy::Policy& policy, const policy::Policy& shadow);
   void PlanRejection(InboundMessage& message, std::string reason, std::string error, Plan* plan);

@@ -86,7 +86,8 @@ std::string JudgedJobDigest(const policy::Policy& policy, const v1::Job& job) {
   return JobDigest(judged);
 }
 
-int RunEval(const std::string& policy_path, const std::string& job_path, bool explain) {
+int RunEval(const std::string& policy_path, const std::string& job_path,
+            const std::string& session_path, bool explain) {
   CompileResult compiled = CompileFile(policy_path);
   if (!compiled.ok()) {
     std::cerr << compiled.ErrorText();
@@ -98,13 +99,29 @@ int RunEval(const std::string& policy_path, const std::string& job_path, bool ex
     return kExitUsage;
   }
   if (job->tenant_id().empty()) job->set_tenant_id("default");
-  v1::Decision decision = compiled.policy->Decide(*job, {NewDecisionId(), NowUnixMs()});
+  const int64_t now = NowUnixMs();
+  v1::SessionState session;
+  policy::SessionContext context;
+  if (!session_path.empty()) {
+    auto text = policy::ReadFile(session_path);
+    auto read = text.ok() ? policy::SessionFromYaml(*text, now) : Result<v1::SessionState>(text.status());
+    if (!read.ok()) {
+      std::cerr << session_path << ": " << read.status().message() << "\n";
+      return kExitUsage;
+    }
+    session = std::move(*read);
+    context = policy::SessionContext{&session, now};
+  }
+  v1::Decision decision = compiled.policy->Decide(*job, {NewDecisionId(), now}, context);
+  if (context.state != nullptr && session.status() == v1::SessionState::TERMINATED) {
+    policy::DecideTerminated(session, &decision);
+  }
   decision.set_job_hash(JudgedJobDigest(*compiled.policy, *job));
   std::cout << subjects::DecisionToJson(decision, /*pretty=*/true) << "\n";
   if (explain) {
     // The explanation goes to stderr so stdout stays one JSON document for tools.
     std::cerr << "\nrules considered (" << compiled.policy->rule_count() << "):\n";
-    for (const auto& e : compiled.policy->Explain(*job)) {
+    for (const auto& e : compiled.policy->Explain(*job, context)) {
       std::cerr << "  " << (e.matched ? "MATCH   " : "no match") << "  " << e.rule_id << " ("
                 << policy::VerdictName(e.decision) << ", line " << e.line << ")";
       if (!e.matched) std::cerr << ": " << e.failed_condition;
@@ -297,12 +314,17 @@ void AddOfflineCommands(CLI::App& app, int* exit_code) {
     auto policy_path = std::make_shared<std::string>();
     auto job_path = std::make_shared<std::string>();
     auto explain = std::make_shared<bool>(false);
+    auto session_path = std::make_shared<std::string>();
     cmd->add_option("--policy", *policy_path, "Policy file")->required();
     cmd->add_option("--job", *job_path, "Job file (JSON, or YAML with the same fields)")
         ->required();
+    cmd->add_option("--session", *session_path,
+                    "The job's session history (YAML or JSON: terminated, events; see "
+                    "docs/policy.md, Sessions)");
     cmd->add_flag("--explain", *explain,
                   "Also show, on stderr, each rule and why it did or did not match");
-    cmd->callback([=] { *exit_code = RunEval(*policy_path, *job_path, *explain); });
+    cmd->callback(
+        [=] { *exit_code = RunEval(*policy_path, *job_path, *session_path, *explain); });
   }
   {
     auto* cmd = app.add_subcommand("test", "Run policy test suites (*_test.yaml)");

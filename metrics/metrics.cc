@@ -107,4 +107,25 @@ ApprovalMetrics::ApprovalMetrics(prometheus::Registry& registry)
                              .Help("Resolved approvals, by outcome.")
                              .Register(registry)) {}
 
+SessionMetrics::SessionMetrics(prometheus::Registry& registry)
+    : sessions_family(BuildGauge()
+                          .Name("jobgate_sessions")
+                          .Help("Agent sessions this replica knows, by status.")
+                          .Register(registry)),
+      sessions_active(sessions_family.Add({{"status", "active"}})),
+      sessions_terminated(sessions_family.Add({{"status", "terminated"}})),
+      terminations(BuildCounter()
+                       .Name("jobgate_session_terminations_total")
+                       .Help("Sessions terminated, by who ended them.")
+                       .Register(registry)),
+      jobs_terminated(BuildCounter()
+                          .Name("jobgate_session_jobs_terminated_total")
+                          .Help("Jobs decided TERMINATE because their session was terminated.")
+                          .Register(registry)
+                          .Add({})),
+      store_errors(BuildCounter()
+                       .Name("jobgate_session_store_errors_total")
+                       .Help("Session store failures, by kind (write, stale).")
+                       .Register(registry)) {}
+
 }  // namespace jobgate::metrics

@@ -95,4 +95,20 @@ struct ApprovalMetrics {
   prometheus::Family<prometheus::Counter>& approvals_resolved;
 };
 
+// Agent sessions (gate/sessions.h).
+struct SessionMetrics {
+  explicit SessionMetrics(prometheus::Registry& registry);
+
+  prometheus::Family<prometheus::Gauge>& sessions_family;
+  prometheus::Gauge& sessions_active;      // jobgate_sessions{status="active"}
+  prometheus::Gauge& sessions_terminated;  // jobgate_sessions{status="terminated"}
+  // jobgate_session_terminations_total{by}: "rule:<id>" or "operator".
+  prometheus::Family<prometheus::Counter>& terminations;
+  // jobgate_session_jobs_terminated_total: later jobs of terminated sessions.
+  prometheus::Counter& jobs_terminated;
+  // jobgate_session_store_errors_total{kind}: write (an update failed; the job waits),
+  // stale (the store unreachable past the grace period; nothing is fetched).
+  prometheus::Family<prometheus::Counter>& store_errors;
+};
+
 }  // namespace jobgate::metrics

@@ -65,8 +65,11 @@ std::string Join(const std::vector<std::string_view>& words) {
 
 bool IsPlainScalar(const YAML::Node& node) { return node.Tag() == "?" || node.Tag().empty(); }
 
-// Parses durations written as seconds (`90`) or with a unit (`30s`, `5m`, `24h`, `7d`).
-std::optional<int64_t> ParseDuration(const std::string& text) {
+}  // namespace
+
+// Parses durations written as seconds (`90`) or with a unit (`30s`, `5m`, `24h`, `7d`);
+// policies and test suites (suite.cc) share it.
+std::optional<int64_t> ParseDurationSeconds(const std::string& text) {
   if (text.empty()) return std::nullopt;
   int64_t value = 0;
   const char* begin = text.data();
@@ -89,6 +92,8 @@ std::optional<int64_t> ParseDuration(const std::string& text) {
   return value * scale;
 }
 
+namespace {
+
 const std::vector<std::string_view> kTopKeys = {"version", "snapshot", "description", "defaults",
                                                 "rules"};
 const std::vector<std::string_view> kDefaultsKeys = {"decision", "reason", "constraints"};
@@ -100,7 +105,11 @@ const std::vector<std::string_view> kMatchKeys = {
     "topics", "not_topics", "tenants",       "environment",    "capability", "capabilities",
     "actor",  "risk_tags",  "risk_tags_any", "risk_tags_none", "labels",     "args",
     "job_id", "command",    "sql",           "path",           "egress",     "secrets_present",
-    "effects"};
+    "effects", "session"};
+const std::vector<std::string_view> kSessionKeys = {"denied", "held", "alerted",
+                                                    "denied_target"};
+const std::vector<std::string_view> kSessionCountKeys = {"gt", "gte", "lt", "lte", "within"};
+const std::vector<std::string_view> kDeniedTargetKeys = {"same", "within"};
 const std::vector<std::string_view> kCommandKeys = {"program",   "not_program", "subcommand",
                                                     "flags_all", "flags_any",   "flags_none",
                                                     "args_glob", "opaque"};
@@ -275,6 +284,12 @@ class PolicyCompiler {
   bool CompileWordList(const YAML::Node& node, const std::string& what,
                        std::vector<std::string>* out, JsonValue* canon);
   void CompileSecretsPresent(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
+  void CompileSession(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
+  bool CompileSessionCount(const YAML::Node& node, const std::string& what, SessionCount* out,
+                           JsonValue* canon);
+  bool CompileDeniedTarget(const YAML::Node& node, SessionCondition* out, JsonValue* canon);
+  // A window (`10m`, `90`): false (with an error) unless a positive duration.
+  bool GetWindow(const YAML::Node& node, const std::string& what, int64_t* out_ms);
   void CompileRedact(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
   // Compiles a list of globs (a string or a list) into one anchored RE2 in `*out` and
   // their sorted list into `*canon`. False (with an error) when empty or invalid.
@@ -572,7 +587,7 @@ void PolicyCompiler::CompileRule(const YAML::Node& node, std::set<std::string>* 
   if (node["approval_ttl"]) {
     const YAML::Node ttl = node["approval_ttl"];
     std::optional<int64_t> seconds;
-    if (ttl.IsScalar()) seconds = ParseDuration(ttl.Scalar());
+    if (ttl.IsScalar()) seconds = ParseDurationSeconds(ttl.Scalar());
     if (!seconds || *seconds <= 0) {
       Error(ttl, "approval_ttl must be a positive duration such as 3600, 30m, 24h or 7d");
     } else {
@@ -724,6 +739,7 @@ void PolicyCompiler::CompileMatch(const YAML::Node& node, CompiledRule* rule, Js
   if (node["egress"]) CompileEgress(node["egress"], rule, canon);
   if (node["secrets_present"]) CompileSecretsPresent(node["secrets_present"], rule, canon);
   if (node["effects"]) CompileEffects(node["effects"], rule, canon);
+  if (node["session"]) CompileSession(node["session"], rule, canon);
   // Cheap conditions first: indexed string fields, then labels/args, regexes last.
   std::stable_sort(
       rule->fields.begin(), rule->fields.end(),
@@ -1394,7 +1410,7 @@ void PolicyCompiler::CompileRate(const YAML::Node& node, CompiledRule* rule, Jso
     Error(node, "rate needs a 'period' such as 1s, 1m or 1h");
   } else {
     std::optional<int64_t> seconds;
-    if (node["period"].IsScalar()) seconds = ParseDuration(node["period"].Scalar());
+    if (node["period"].IsScalar()) seconds = ParseDurationSeconds(node["period"].Scalar());
     if (!seconds || *seconds <= 0 || *seconds > UINT32_MAX) {
       Error(node["period"], "rate.period must be a positive duration such as 1s, 1m or 1h");
     } else {
@@ -1479,6 +1495,140 @@ void PolicyCompiler::CompileSecretsPresent(const YAML::Node& node, CompiledRule*
   }
   (*canon)["secrets_present"] = c.canonical;
   rule->Action().secrets = std::move(c);
+}
+
+bool PolicyCompiler::GetWindow(const YAML::Node& node, const std::string& what,
+                               int64_t* out_ms) {
+  std::optional<int64_t> seconds;
+  if (node.IsScalar()) seconds = ParseDurationSeconds(node.Scalar());
+  if (!seconds || *seconds <= 0 || *seconds > 366 * 86400) {
+    Error(node, what + " is a positive duration of at most a year (`90`, `30s`, `10m`, `24h`)");
+    return false;
+  }
+  *out_ms = *seconds * 1000;
+  return true;
+}
+
+bool PolicyCompiler::CompileSessionCount(const YAML::Node& node, const std::string& what,
+                                         SessionCount* out, JsonValue* canon) {
+  *canon = JsonValue::MakeObject();
+  if (node.IsScalar()) {  // `denied: 3` is `denied: {gte: 3}`
+    double d = 0;
+    if (!GetNumber(node, what, &d)) return false;
+    out->gte = d;
+    (*canon)["gte"] = JsonValue(d);
+    return true;
+  }
+  if (!CheckMap(node, what, kSessionCountKeys)) return false;
+  bool ok = true, any = false;
+  const std::pair<const char*, std::optional<double>*> ops[] = {
+      {"gt", &out->gt}, {"gte", &out->gte}, {"lt", &out->lt}, {"lte", &out->lte}};
+  for (const auto& [op, slot] : ops) {
+    if (!node[op]) continue;
+    double d = 0;
+    if (GetNumber(node[op], what + "." + op, &d)) {
+      *slot = d;
+      (*canon)[op] = JsonValue(d);
+      any = true;
+    } else {
+      ok = false;
+    }
+  }
+  if (!any && ok) {
+    Error(node, what + " needs a count: gt, gte, lt or lte");
+    return false;
+  }
+  if (node["within"]) {
+    if (!GetWindow(node["within"], what + ".within", &out->within_ms)) return false;
+    (*canon)["within_sec"] = JsonValue(static_cast<double>(out->within_ms / 1000));
+  }
+  return ok;
+}
+
+bool PolicyCompiler::CompileDeniedTarget(const YAML::Node& node, SessionCondition* out,
+                                         JsonValue* canon) {
+  const uint32_t all = (1u << kTargetKinds.size()) - 1;
+  const uint32_t path_and_host = 0b011;  // programs only when named: `cat` is everywhere
+  *canon = JsonValue::MakeObject();
+  if (node.IsScalar()) {
+    if (node.Scalar() != "same") {
+      Error(node, "session.denied_target is `same` or {same: [path, host, program], within: D}");
+      return false;
+    }
+    out->target_kinds = path_and_host;
+  } else {
+    if (!CheckMap(node, "session.denied_target", kDeniedTargetKeys)) return false;
+    std::vector<std::string> kinds;
+    if (!node["same"] || !GetStringList(node["same"], "session.denied_target.same", &kinds) ||
+        kinds.empty()) {
+      Error(node, "session.denied_target.same lists target kinds: path, host, program");
+      return false;
+    }
+    for (const std::string& kind : kinds) {
+      auto it = std::find(kTargetKinds.begin(), kTargetKinds.end(), kind);
+      if (it == kTargetKinds.end()) {
+        Error(node["same"], "unknown target kind '" + kind + "'" +
+                                DidYouMean(kind, std::vector<std::string_view>(
+                                                     kTargetKinds.begin(), kTargetKinds.end())) +
+                                " (known: path, host, program)");
+        return false;
+      }
+      out->target_kinds |= 1u << (it - kTargetKinds.begin());
+    }
+    if (node["within"] &&
+        !GetWindow(node["within"], "session.denied_target.within", &out->target_within_ms)) {
+      return false;
+    }
+  }
+  out->target_kinds &= all;
+  out->denied_target = true;
+  JsonValue kinds = JsonValue::MakeArray();
+  for (size_t k = 0; k < kTargetKinds.size(); ++k) {
+    if (out->target_kinds & (1u << k)) kinds.push_back(JsonValue(std::string(kTargetKinds[k])));
+  }
+  (*canon)["same"] = kinds;
+  if (out->target_within_ms > 0) {
+    (*canon)["within_sec"] = JsonValue(static_cast<double>(out->target_within_ms / 1000));
+  }
+  return true;
+}
+
+void PolicyCompiler::CompileSession(const YAML::Node& node, CompiledRule* rule, JsonValue* canon) {
+  if (!CheckMap(node, "match.session", kSessionKeys)) return;
+  SessionCondition c;
+  c.canonical = JsonValue::MakeObject();
+  const std::pair<const char*, std::vector<v1::Verdict>> counts[] = {
+      {"denied", {v1::DENY, v1::TERMINATE}},
+      {"held", {v1::REQUIRE_APPROVAL}},
+      {"alerted", {v1::ALERT}}};
+  bool ok = true;
+  for (const auto& [key, verdicts] : counts) {
+    if (!node[key]) continue;
+    SessionCount count;
+    count.verdicts = verdicts;
+    JsonValue count_canon;
+    if (!CompileSessionCount(node[key], std::string("session.") + key, &count, &count_canon)) {
+      ok = false;
+      continue;
+    }
+    c.canonical[key] = count_canon;
+    c.counts.push_back(std::move(count));
+  }
+  if (node["denied_target"]) {
+    JsonValue target_canon;
+    if (CompileDeniedTarget(node["denied_target"], &c, &target_canon)) {
+      c.canonical["denied_target"] = target_canon;
+    } else {
+      ok = false;
+    }
+  }
+  if (!ok) return;
+  if (c.counts.empty() && !c.denied_target) {
+    Error(node, "match.session sets no condition (denied, held, alerted, denied_target)");
+    return;
+  }
+  (*canon)["session"] = c.canonical;
+  rule->Action().session = std::move(c);
 }
 
 // Redaction paths are dotted ("args.env.*", "labels.session"); they are matched as

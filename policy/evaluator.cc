@@ -380,6 +380,72 @@ bool SecretsHold(const SecretsCondition& c, const v1::Job& job, ActionAnalysis* 
   return false;
 }
 
+int64_t EventMillis(const v1::SessionEvent& e) {
+  return google::protobuf::util::TimeUtil::TimestampToMilliseconds(e.at());
+}
+
+// Events of the session with one of `verdicts` at most `within_ms` old (0: any age).
+uint32_t CountSessionEvents(const SessionContext& s, const std::vector<v1::Verdict>& verdicts,
+                            int64_t within_ms) {
+  if (s.state == nullptr) return 0;
+  uint32_t n = 0;
+  for (const v1::SessionEvent& e : s.state->events()) {
+    if (within_ms > 0 && EventMillis(e) < s.now_unix_ms - within_ms) continue;
+    if (std::find(verdicts.begin(), verdicts.end(), e.decision()) != verdicts.end()) ++n;
+  }
+  return n;
+}
+
+bool TargetOfKinds(std::string_view target, uint32_t kinds) {
+  for (size_t k = 0; k < kTargetPrefixes.size(); ++k) {
+    if ((kinds & (1u << k)) && target.substr(0, kTargetPrefixes[k].size()) == kTargetPrefixes[k]) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The job's targets of `kinds` that a denied job of the session touched within
+// `within_ms` (0: any age); appended to `out` when non-null. Returns how many.
+size_t RepeatedTargets(uint32_t kinds, int64_t within_ms, const v1::Job& job, ActionAnalysis* a,
+                       std::vector<std::string>* out) {
+  const SessionContext& s = a->session;
+  if (s.state == nullptr || s.state->events().empty()) return 0;
+  size_t found = 0;
+  for (const std::string& target : a->Targets(job)) {
+    if (!TargetOfKinds(target, kinds)) continue;
+    for (const v1::SessionEvent& e : s.state->events()) {
+      if (!IsDenial(e.decision())) continue;
+      if (within_ms > 0 && EventMillis(e) < s.now_unix_ms - within_ms) continue;
+      if (std::find(e.targets().begin(), e.targets().end(), target) == e.targets().end()) continue;
+      ++found;
+      if (out != nullptr) out->push_back(target);
+      break;
+    }
+  }
+  return found;
+}
+
+bool CountHolds(const SessionCount& c, double n) {
+  if (c.gt && !(n > *c.gt)) return false;
+  if (c.gte && !(n >= *c.gte)) return false;
+  if (c.lt && !(n < *c.lt)) return false;
+  if (c.lte && !(n <= *c.lte)) return false;
+  return true;
+}
+
+bool SessionHolds(const SessionCondition& c, const v1::Job& job, ActionAnalysis* a) {
+  for (const SessionCount& count : c.counts) {
+    if (!CountHolds(count, CountSessionEvents(a->session, count.verdicts, count.within_ms))) {
+      return false;
+    }
+  }
+  if (c.denied_target && RepeatedTargets(c.target_kinds, c.target_within_ms, job, a, nullptr) == 0) {
+    return false;
+  }
+  return true;
+}
+
 // Checks each condition of `rule` in order. Returns -1 when all hold, else the index of
 // the first failing condition in the order: 0 topics, 1 not_topics, 2 risk_tags,
 // 3 risk_tags_any, 4 risk_tags_none, 5+k fields[k], then (n = fields.size()) 5+n path,
@@ -418,6 +484,7 @@ int FirstFailingCondition(const CompiledRule& rule, const v1::Job& job,
   if (a.egress && !EgressHolds(*a.egress, job, analysis)) return n + 3;
   if (a.secrets && !SecretsHold(*a.secrets, job, analysis)) return n + 4;
   if (a.effects && !EffectsHold(*a.effects, job, analysis)) return n + 5;
+  if (a.session && !SessionHolds(*a.session, job, analysis)) return n + 6;
   return -1;
 }
 
@@ -484,6 +551,13 @@ std::string DescribeFailure(const CompiledRule& rule, int which, const v1::Job& 
            std::to_string(fx.inline_code.size()) + " inline code, " +
            std::to_string(fx.deleted_resources.size()) + " resource delete(s); none matches " +
            rule.action->effects->canonical.Dump();
+  }
+  if (which == n + 6) {
+    const SessionContext& s = analysis->session;
+    return "session: " +
+           (s.state == nullptr ? std::string("no session history")
+                               : std::to_string(s.state->events().size()) + " event(s) kept") +
+           "; wanted " + rule.action->session->canonical.Dump();
   }
   if (which == n + 4) {
     return "secrets_present: detectors found " + JoinQuoted(analysis->Secrets(job)) + "; wanted " +
@@ -791,6 +865,11 @@ int Policy::FindRule(std::string_view id) const {
 }
 
 void Policy::Evaluate(const v1::Job& job, Evaluation* out) const noexcept {
+  Evaluate(job, SessionContext{}, out);
+}
+
+void Policy::Evaluate(const v1::Job& job, const SessionContext& session,
+                      Evaluation* out) const noexcept {
   out->matched.clear();
   out->error.clear();
   out->deciding_rule = -1;
@@ -830,6 +909,7 @@ void Policy::Evaluate(const v1::Job& job, Evaluation* out) const noexcept {
     for (uint32_t c : candidates) {
       const CompiledRule& rule = impl.rules[c];
       ActionAnalysis* analysis = rule.action ? &out->analysis_.Ensure() : nullptr;
+      if (analysis != nullptr) analysis->session = session;
       if (FirstFailingCondition(rule, job, out->topic_tokens_, analysis) < 0) {
         out->matched.push_back(c);
       }
@@ -1031,12 +1111,51 @@ int Policy::Redact(const Evaluation& eval, v1::Job* job, v1::Decision* decision)
   }
 }
 
-v1::Decision Policy::Decide(const v1::Job& job, const DecisionStamp& stamp) const {
+v1::Decision Policy::Decide(const v1::Job& job, const DecisionStamp& stamp,
+                            const SessionContext& session) const {
   Evaluation eval;
-  Evaluate(job, &eval);
+  Evaluate(job, session, &eval);
   v1::Decision decision;
   FillDecision(job, eval, stamp, &decision);
+  FillSessionFacts(job, eval, session, &decision);
   return decision;
+}
+
+void Policy::FillSessionFacts(const v1::Job& job, const Evaluation& eval,
+                              const SessionContext& session,
+                              v1::Decision* decision) const noexcept {
+  try {
+    if (session.state == nullptr) return;
+    ActionAnalysis analysis;
+    analysis.session = session;
+    v1::SessionFacts* facts = nullptr;
+    int64_t window_ms = 0;
+    for (uint32_t m : eval.matched) {
+      const CompiledRule& rule = impl_->rules[m];
+      if (!rule.action || !rule.action->session) continue;
+      const SessionCondition& c = *rule.action->session;
+      if (facts == nullptr) facts = decision->mutable_session();
+      facts->add_conditions(rule.id + ": " + c.canonical.Dump());
+      for (const SessionCount& count : c.counts) window_ms = std::max(window_ms, count.within_ms);
+      if (c.denied_target) {
+        std::vector<std::string> repeated;
+        RepeatedTargets(c.target_kinds, c.target_within_ms, job, &analysis, &repeated);
+        for (std::string& t : repeated) {
+          if (std::find(facts->repeated_targets().begin(), facts->repeated_targets().end(), t) ==
+              facts->repeated_targets().end()) {
+            facts->add_repeated_targets(std::move(t));
+          }
+        }
+      }
+    }
+    if (facts == nullptr) return;
+    facts->set_session(session.state->session());
+    facts->set_terminated(session.state->status() == v1::SessionState::TERMINATED);
+    facts->set_denied(CountSessionEvents(session, {v1::DENY, v1::TERMINATE}, window_ms));
+    facts->set_window_sec(static_cast<uint32_t>(window_ms / 1000));
+  } catch (...) {
+    decision->clear_session();
+  }
 }
 
 bool Policy::RuleMatches(size_t index, const v1::Job& job) const {
@@ -1046,12 +1165,14 @@ bool Policy::RuleMatches(size_t index, const v1::Job& job) const {
   return FirstFailingCondition(impl_->rules[index], job, tokens, &analysis) < 0;
 }
 
-std::vector<RuleExplanation> Policy::Explain(const v1::Job& job) const {
+std::vector<RuleExplanation> Policy::Explain(const v1::Job& job,
+                                             const SessionContext& session) const {
   std::vector<std::string_view> tokens;
   TokenizeTopic(job, &tokens);
   std::vector<RuleExplanation> out;
   out.reserve(impl_->rules.size());
   ActionAnalysis analysis;
+  analysis.session = session;
   for (const CompiledRule& rule : impl_->rules) {
     RuleExplanation e;
     e.rule_id = rule.id;

@@ -17,6 +17,7 @@
 #include "policy/command_effects.h"
 #include "policy/json.h"
 #include "policy/policy.h"
+#include "policy/session.h"
 #include "policy/sql.h"
 #include "policy/subject_pattern.h"
 
@@ -145,6 +146,32 @@ struct EffectsCondition {
   JsonValue canonical;
 };
 
+// `match.session` (docs/policy.md, "Sessions"): conditions on the job's session history
+// (policy/session.h). Every condition set must hold.
+struct SessionCount {
+  // Decisions counted: DENY and TERMINATE (`denied`), REQUIRE_APPROVAL (`held`), ALERT
+  // (`alerted`).
+  std::vector<v1::Verdict> verdicts;
+  std::optional<double> gt, gte, lt, lte;
+  int64_t within_ms = 0;  // 0: every event the session keeps
+};
+
+// The target kinds `denied_target` can name, in bit order.
+inline constexpr std::array<std::string_view, 3> kTargetKinds = {"path", "host", "program"};
+inline constexpr std::array<std::string_view, 3> kTargetPrefixes = {kPathTarget, kHostTarget,
+                                                                    kProgramTarget};
+
+struct SessionCondition {
+  std::vector<SessionCount> counts;
+  // `denied_target`: the job touches a target (of the kinds in target_kinds, bits of
+  // 1 << index in kTargetKinds) that a denied job of the session touched within
+  // target_within_ms (0: every event kept).
+  bool denied_target = false;
+  uint32_t target_kinds = 0;
+  int64_t target_within_ms = 0;
+  JsonValue canonical;
+};
+
 struct ActionConditions {
   std::optional<ValueMatcher> path;  // on the normalized args.path
   std::optional<CommandCondition> command;
@@ -152,6 +179,7 @@ struct ActionConditions {
   std::optional<EgressCondition> egress;
   std::optional<SecretsCondition> secrets;
   std::optional<EffectsCondition> effects;
+  std::optional<SessionCondition> session;
 };
 
 // What the command, sql, path and egress conditions read from one job, computed on first
@@ -159,7 +187,7 @@ struct ActionConditions {
 struct ActionAnalysis {
   void Reset() {
     command_done = sql_done = path_done = hosts_done = secrets_done = normalized_for_current_ =
-        effects_done = false;
+        effects_done = targets_done = false;
   }
   // Each accessor computes its part on first call for the current job.
   const CommandAnalysis& Command(const v1::Job& job);
@@ -174,6 +202,8 @@ struct ActionAnalysis {
   const std::vector<std::string>& Secrets(const v1::Job& job);
   // The effects of args.command with args.cwd as the workspace.
   const CommandEffects& Effects(const v1::Job& job);
+  // policy::JobTargets (policy/session.h), unbounded.
+  const std::vector<std::string>& Targets(const v1::Job& job);
 
   bool command_done = false;
   bool sql_done = false;
@@ -181,7 +211,12 @@ struct ActionAnalysis {
   bool hosts_done = false;
   bool secrets_done = false;
   bool effects_done = false;
+  bool targets_done = false;
   CommandEffects effects;
+  std::vector<std::string> targets;
+  // The session history of the job being evaluated (input, set by Evaluate); null state:
+  // no history.
+  SessionContext session;
   bool path_present = false;
   CommandAnalysis command;
   std::vector<std::vector<std::string>> normalized_args;

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "jobgate/v1/jobgate.pb.h"
+#include "policy/session.h"
 #include "policy/status.h"
 #include "policy/yaml_budget.h"
 
@@ -152,6 +153,10 @@ class Policy {
 
   // Evaluates `job` into `out` (whose buffers are reused). Never throws.
   void Evaluate(const v1::Job& job, Evaluation* out) const noexcept;
+  // The same with the job's session history, which `match.session` conditions read
+  // (policy/session.h); the plain form evaluates as if the session had no history.
+  void Evaluate(const v1::Job& job, const SessionContext& session,
+                Evaluation* out) const noexcept;
 
   // Fills `decision` from an evaluation of `job`: reason, merged constraints, matched
   // rules, risk score, approver role, throttle rates, snapshot name and hash. Reuses the
@@ -167,11 +172,20 @@ class Policy {
   // the value. Returns the number of values replaced. Never throws.
   int Redact(const Evaluation& eval, v1::Job* job, v1::Decision* decision) const noexcept;
 
-  // Evaluate + FillDecision, for callers off the hot path.
-  v1::Decision Decide(const v1::Job& job, const DecisionStamp& stamp = {}) const;
+  // Sets decision->session to the session facts the evaluation used: the session, whether
+  // it was terminated, its denials in the longest window a matched rule read, the targets
+  // of this job denied before, and each matched session condition. Leaves it unset when no
+  // matched rule has a session condition or there is no history. Never throws.
+  void FillSessionFacts(const v1::Job& job, const Evaluation& eval, const SessionContext& session,
+                        v1::Decision* decision) const noexcept;
+
+  // Evaluate + FillDecision (+ FillSessionFacts), for callers off the hot path.
+  v1::Decision Decide(const v1::Job& job, const DecisionStamp& stamp = {},
+                      const SessionContext& session = {}) const;
 
   // Every rule with whether it matched `job` and, if not, why not. Slow path.
-  std::vector<RuleExplanation> Explain(const v1::Job& job) const;
+  std::vector<RuleExplanation> Explain(const v1::Job& job,
+                                       const SessionContext& session = {}) const;
 
   // True when rule `index` alone matches `job` (all its conditions hold).
   bool RuleMatches(size_t index, const v1::Job& job) const;

@@ -1,8 +1,43 @@
 #include "policy/simulate.h"
 
+#include <google/protobuf/util/time_util.h>
+
 #include <cstdio>
 
+#include "policy/session.h"
+
 namespace jobgate::policy {
+
+v1::Verdict SessionReplay::Judge(const Policy& policy, const v1::Job& job, Evaluation* eval) {
+  const std::string session = SessionOf(job);
+  if (session.empty()) {
+    policy.Evaluate(job, eval);
+    return eval->verdict;
+  }
+  // Time moves with the jobs: their submitted_at when set, else a millisecond per job.
+  const int64_t submitted =
+      job.has_submitted_at()
+          ? google::protobuf::util::TimeUtil::TimestampToMilliseconds(job.submitted_at())
+          : 0;
+  clock_ms_ = std::max(clock_ms_ + 1, submitted);
+  auto [it, inserted] = states_.try_emplace(job.tenant_id() + '\x1f' + session);
+  v1::SessionState& state = it->second;
+  if (inserted) {
+    state.set_session(session);
+    state.set_status(v1::SessionState::ACTIVE);
+  }
+  policy.Evaluate(job, SessionContext{&state, clock_ms_}, eval);
+  v1::Decision decision;
+  decision.set_decision(eval->verdict);
+  if (eval->deciding_rule >= 0) {
+    decision.set_matched_rule(policy.rule_id(static_cast<size_t>(eval->deciding_rule)));
+  }
+  if (state.status() == v1::SessionState::TERMINATED) decision.set_decision(v1::TERMINATE);
+  const std::vector<std::string> targets =
+      IsDenial(decision.decision()) ? JobTargets(job) : std::vector<std::string>();
+  RecordDecision(job, decision, targets, clock_ms_, SessionRecording{}, &state);
+  return decision.decision();
+}
 
 Simulator::Simulator(const Policy* candidate, const Policy* baseline, size_t examples_per_cell)
     : candidate_(candidate), baseline_(baseline), examples_per_cell_(examples_per_cell) {
@@ -11,16 +46,16 @@ Simulator::Simulator(const Policy* candidate, const Policy* baseline, size_t exa
 
 void Simulator::Add(const v1::Job& job) {
   ++report_.jobs;
-  candidate_->Evaluate(job, &eval_);
-  ++report_.mix[eval_.verdict];
+  const v1::Verdict verdict = candidate_sessions_.Judge(*candidate_, job, &eval_);
+  ++report_.mix[verdict];
   report_.rule_hits[eval_.deciding_rule < 0
                         ? std::string()
                         : candidate_->rule_id(static_cast<size_t>(eval_.deciding_rule))]++;
   if (baseline_ == nullptr) return;
-  baseline_->Evaluate(job, &baseline_eval_);
-  ++report_.baseline_mix[baseline_eval_.verdict];
-  if (baseline_eval_.verdict == eval_.verdict) return;
-  FlipCell& cell = report_.flips[{baseline_eval_.verdict, eval_.verdict}];
+  const v1::Verdict baseline_verdict = baseline_sessions_.Judge(*baseline_, job, &baseline_eval_);
+  ++report_.baseline_mix[baseline_verdict];
+  if (baseline_verdict == verdict) return;
+  FlipCell& cell = report_.flips[{baseline_verdict, verdict}];
   ++cell.count;
   if (cell.example_job_ids.size() < examples_per_cell_)
     cell.example_job_ids.push_back(job.job_id());

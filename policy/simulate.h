@@ -3,11 +3,17 @@
 // counts with the first job ids of each cell). Flips toward a less strict decision are
 // "loosening" and called out. Used by `jobgate simulate` and by policy publish.
 //
+// Sessions are replayed: the jobs are taken in order (at their submitted_at, when set), and
+// each policy judges a job with the history of its session that its own earlier decisions
+// made, as the gate would (policy/session.h): `match.session` conditions and terminated
+// sessions behave as they would have.
+//
 // Pure; the caller times it if it wants throughput. Thread-compatible.
 #pragma once
 
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -38,6 +44,18 @@ struct SimulationReport {
   std::string ToText() const;
 };
 
+// The sessions one policy's decisions built during a simulation.
+class SessionReplay {
+ public:
+  // Evaluates `job` by `policy` with its session's history and records the decision in
+  // it. Returns the verdict the gate would enforce (TERMINATE for a terminated session).
+  v1::Verdict Judge(const Policy& policy, const v1::Job& job, Evaluation* eval);
+
+ private:
+  std::unordered_map<std::string, v1::SessionState> states_;
+  int64_t clock_ms_ = 0;
+};
+
 class Simulator {
  public:
   // `baseline` may be null. Both must outlive the simulator.
@@ -52,6 +70,8 @@ class Simulator {
   size_t examples_per_cell_;
   Evaluation eval_;
   Evaluation baseline_eval_;
+  SessionReplay candidate_sessions_;
+  SessionReplay baseline_sessions_;
   SimulationReport report_;
 };
 

@@ -2,9 +2,13 @@
 
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
+#include <google/protobuf/util/time_util.h>
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
+#include <optional>
+
+#include "policy/session.h"
 
 #include "policy/json.h"
 #include "policy/yaml_loader.h"
@@ -15,10 +19,16 @@ namespace jobgate::policy {
 Status JobFromYamlNode(const YAML::Node& node, v1::Job* job);
 void YamlToJson(const YAML::Node& node, bool typed, std::string* out);
 
+Status SessionFromNode(const YAML::Node& node, int64_t now_unix_ms, v1::SessionState* out);
+std::optional<int64_t> ParseDurationSeconds(const std::string& text);
+
 namespace {
 
 const std::vector<std::string_view> kSuiteKeys = {"policy", "cases", "description"};
-const std::vector<std::string_view> kCaseKeys = {"name", "job", "expect"};
+const std::vector<std::string_view> kCaseKeys = {"name", "job", "expect", "session"};
+const std::vector<std::string_view> kSessionKeys = {"session", "terminated", "events"};
+const std::vector<std::string_view> kEventKeys = {"decision", "ago", "at", "rule", "targets",
+                                                  "job", "job_id"};
 const std::vector<std::string_view> kExpectKeys = {"decision",    "matched_rule", "reason",
                                                    "constraints", "risk_score",   "approver_role"};
 
@@ -218,8 +228,26 @@ void RunCases(const YAML::Node& root, SuiteResult* out) {
         }
       }
       if (bad) continue;
-      result.policy->Evaluate(job, &eval);
+      v1::SessionState session;
+      SessionContext context;
+      if (item["session"]) {
+        // The case's clock: the session's events are `ago` before this instant.
+        constexpr int64_t kCaseNow = 1'800'000'000'000;
+        if (Status st = SessionFromNode(item["session"], kCaseNow, &session); !st.ok()) {
+          const YAML::Node n = item["session"];
+          add_error(&n, "case '" + c.name + "': session: " + st.message());
+          continue;
+        }
+        context = SessionContext{&session, kCaseNow};
+      }
+      result.policy->Evaluate(job, context, &eval);
       result.policy->FillDecision(job, eval, {}, &c.decision);
+      if (context.state != nullptr) {
+        result.policy->FillSessionFacts(job, eval, context, &c.decision);
+        if (session.status() == v1::SessionState::TERMINATED) {
+          DecideTerminated(session, &c.decision);
+        }
+      }
       for (const auto& rule : c.decision.matched_rules()) result.rules_matched.insert(rule);
 
       if (expect["decision"]) {
@@ -355,6 +383,120 @@ std::string ToJUnitXml(const std::vector<SuiteResult>& results) {
   }
   out += "</testsuites>\n";
   return out;
+}
+
+namespace {
+
+Status ReadTerminated(const YAML::Node& node, v1::SessionState* out) {
+  if (node.IsScalar()) {
+    if (node.Scalar() != "true" && node.Scalar() != "false") {
+      return InvalidArgument("terminated is true, false, or {by, reason}");
+    }
+    if (node.Scalar() == "true") {
+      out->set_status(v1::SessionState::TERMINATED);
+      out->set_terminated_by("rule:(history)");
+    }
+    return Status::Ok();
+  }
+  if (!node.IsMap()) return InvalidArgument("terminated is true, false, or {by, reason}");
+  out->set_status(v1::SessionState::TERMINATED);
+  out->set_terminated_by(node["by"] && node["by"].IsScalar() ? node["by"].Scalar()
+                                                             : "rule:(history)");
+  if (node["reason"] && node["reason"].IsScalar()) {
+    out->set_terminated_reason(node["reason"].Scalar());
+  }
+  return Status::Ok();
+}
+
+Status ReadEvent(const YAML::Node& node, int64_t now_unix_ms, v1::SessionEvent* event) {
+  if (!node.IsMap()) return InvalidArgument("an event is a mapping with decision, ago, targets");
+  for (const auto& kv : node) {
+    const std::string key = kv.first.Scalar();
+    if (std::find(kEventKeys.begin(), kEventKeys.end(), key) == kEventKeys.end()) {
+      return InvalidArgument("unknown key '" + key + "' in an event (decision, ago, rule, "
+                             "targets, job)");
+    }
+  }
+  v1::Verdict verdict = v1::VERDICT_UNSPECIFIED;
+  if (!node["decision"] || !node["decision"].IsScalar() ||
+      !ParseVerdict(node["decision"].Scalar(), &verdict)) {
+    return InvalidArgument("an event needs a decision (deny, terminate, require_approval, ...)");
+  }
+  event->set_decision(verdict);
+  int64_t at = now_unix_ms;
+  if (node["at"] && node["at"].IsScalar()) {
+    google::protobuf::Timestamp ts;
+    if (!google::protobuf::util::TimeUtil::FromString(node["at"].Scalar(), &ts)) {
+      return InvalidArgument("event at: an RFC 3339 time");
+    }
+    at = google::protobuf::util::TimeUtil::TimestampToMilliseconds(ts);
+  } else if (node["ago"]) {
+    const std::optional<int64_t> seconds =
+        node["ago"].IsScalar() ? ParseDurationSeconds(node["ago"].Scalar()) : std::nullopt;
+    if (!seconds) return InvalidArgument("event ago: a duration such as 30s, 5m or 2h");
+    at = now_unix_ms - *seconds * 1000;
+  }
+  *event->mutable_at() = google::protobuf::util::TimeUtil::MillisecondsToTimestamp(at);
+  if (node["rule"] && node["rule"].IsScalar()) event->set_rule(node["rule"].Scalar());
+  if (node["job_id"] && node["job_id"].IsScalar()) event->set_job_id(node["job_id"].Scalar());
+  if (const YAML::Node targets = node["targets"]) {
+    if (!targets.IsSequence()) return InvalidArgument("event targets: a list");
+    for (const auto& t : targets) {
+      if (!t.IsScalar()) return InvalidArgument("event targets: strings");
+      event->add_targets(t.Scalar());
+    }
+  }
+  if (node["job"]) {
+    v1::Job job;
+    JOBGATE_RETURN_IF_ERROR(JobFromYamlNode(node["job"], &job));
+    for (std::string& t : JobTargets(job)) event->add_targets(std::move(t));
+    if (event->job_id().empty()) event->set_job_id(job.job_id());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status SessionFromNode(const YAML::Node& node, int64_t now_unix_ms, v1::SessionState* out) {
+  if (!node.IsMap()) return InvalidArgument("a session is a mapping with terminated and events");
+  for (const auto& kv : node) {
+    const std::string key = kv.first.Scalar();
+    if (std::find(kSessionKeys.begin(), kSessionKeys.end(), key) == kSessionKeys.end()) {
+      return InvalidArgument("unknown key '" + key + "' in a session (session, terminated, "
+                             "events)");
+    }
+  }
+  out->Clear();
+  out->set_status(v1::SessionState::ACTIVE);
+  out->set_session(node["session"] && node["session"].IsScalar() ? node["session"].Scalar()
+                                                                  : "session:(history)");
+  if (node["terminated"]) JOBGATE_RETURN_IF_ERROR(ReadTerminated(node["terminated"], out));
+  if (const YAML::Node events = node["events"]) {
+    if (!events.IsSequence()) return InvalidArgument("events: a list");
+    for (const auto& e : events) {
+      v1::SessionEvent event;
+      JOBGATE_RETURN_IF_ERROR(ReadEvent(e, now_unix_ms, &event));
+      *out->add_events() = std::move(event);
+    }
+  }
+  std::stable_sort(out->mutable_events()->begin(), out->mutable_events()->end(),
+                   [](const v1::SessionEvent& a, const v1::SessionEvent& b) {
+                     return google::protobuf::util::TimeUtil::TimestampToMilliseconds(a.at()) <
+                            google::protobuf::util::TimeUtil::TimestampToMilliseconds(b.at());
+                   });
+  return Status::Ok();
+}
+
+Result<v1::SessionState> SessionFromYaml(std::string_view text, int64_t now_unix_ms) {
+  YAML::Node node;
+  YamlError yaml_error;
+  if (!LoadYaml(text, YamlBudget::Default(), &node, &yaml_error)) {
+    return InvalidArgument(std::to_string(yaml_error.line) + ":" +
+                           std::to_string(yaml_error.column) + ": " + yaml_error.message);
+  }
+  v1::SessionState state;
+  JOBGATE_RETURN_IF_ERROR(SessionFromNode(node, now_unix_ms, &state));
+  return state;
 }
 
 }  // namespace jobgate::policy

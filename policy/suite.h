@@ -9,6 +9,14 @@
 //         matched_rule: prod-writes-require-approval   # optional
 //         reason: ...                                  # optional, exact
 //         constraints: {max_runtime_sec: 600}          # optional, compared as a subset
+//     - name: a third denial ends the session
+//       session:                                      # optional: the session's history
+//         terminated: false
+//         events:
+//           - {decision: deny, ago: 2m, targets: ["path:/repo/.env"]}
+//           - {decision: deny, ago: 30s, job: {args: {command: "cat /repo/.env"}}}
+//       job: {...}
+//       expect: {decision: terminate}
 //
 // RunSuiteFile() reads the suite and its policy and evaluates every case. Pure apart
 // from reading those files; thread-compatible.
@@ -48,6 +56,13 @@ SuiteResult RunSuiteFile(const std::string& suite_path);
 // ignored): how publish tests a candidate. `suite_name` names it in diagnostics.
 SuiteResult RunSuite(std::string_view suite_yaml, const std::string& suite_name,
                      std::shared_ptr<const Policy> policy);
+
+// A session history written in YAML or JSON (a suite case's `session:`, the file of
+// `jobgate eval --session`): `terminated` (bool, or {by, reason}), `session` (its name),
+// and `events`, each with `decision`, `ago` (a duration before `now_unix_ms`; default 0),
+// `rule`, and `targets` or a `job` whose targets (policy::JobTargets) they are. A
+// document that is already a SessionState's JSON (its `events` carry `at`) reads as that.
+Result<v1::SessionState> SessionFromYaml(std::string_view text, int64_t now_unix_ms);
 
 // The rules of `policy` that appear in no case's matched_rules.
 std::vector<std::string> UncoveredRules(const SuiteResult& result);
