@@ -33,7 +33,9 @@ struct NatsKvSessionStore::Impl {
 
   // Parses a watched or read entry into the cache; deletes and purges forget the key.
   void ApplyEntry(kvEntry* entry) {
-    const std::string key = kvEntry_Key(entry);
+    const char* raw_key = kvEntry_Key(entry);
+    if (raw_key == nullptr) return;  // not an entry of a key (a watcher's marker)
+    const std::string key = raw_key;
     if (kvEntry_Operation(entry) != kvOp_Put) {
       cache.Erase(key);
       return;

@@ -138,6 +138,9 @@ std::vector<JobSpec> MakeJobs(int64_t n, std::mt19937_64& rng) {
     v1::Job job;
     job.set_job_id(spec.id);
     job.mutable_actor()->set_agent_id("agent-" + std::to_string(i % 7));
+    // One session per job: the expected decision is the topic's, whatever a TERMINATE of
+    // the same agent decided before.
+    job.mutable_actor()->set_session_id(spec.id);
     if (roll >= 95 && !originals.empty()) {
       const size_t at = std::uniform_int_distribution<size_t>(0, originals.size() - 1)(rng);
       const int64_t original = originals[at];

@@ -62,6 +62,9 @@ v1::Job MakeJob(const std::string& id, const std::string& topic,
   job.set_topic(topic);
   job.set_environment(environment);
   job.mutable_actor()->set_agent_id("agent-1");
+  // A session of its own: each job's expected decision is its topic's, not the outcome of
+  // an earlier job's TERMINATE (sessions are tested in session_integration_test.cc).
+  job.mutable_actor()->set_session_id("session-" + id);
   return job;
 }
 

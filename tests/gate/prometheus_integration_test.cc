@@ -232,6 +232,7 @@ v1::Job MakeJob(const std::string& id, const std::string& topic,
   job.set_topic(topic);
   job.set_environment(environment);
   job.mutable_actor()->set_agent_id("agent-1");
+  job.mutable_actor()->set_session_id("session-" + id);  // no job inherits a TERMINATE
   return job;
 }
 
