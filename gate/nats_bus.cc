@@ -589,7 +589,10 @@ Status NatsBus::Fetch(int max_messages, std::chrono::milliseconds timeout, Inbou
 void NatsBus::OnPublishAck(jsCtx* js, natsMsg* msg, jsPubAck* ack, jsPubAckErr* error,
                            void* closure) {
   if (error != nullptr) {
-    OnPublishError(js, error, closure);
+    // An ack handler is given the message beside the error, whose own Msg may be null.
+    jsPubAckErr with_msg = *error;
+    if (with_msg.Msg == nullptr) with_msg.Msg = msg;
+    OnPublishError(js, &with_msg, closure);
   } else if (ack != nullptr && ack->Duplicate) {
     const char* seq = nullptr;
     const char* refill = nullptr;
@@ -650,10 +653,12 @@ void NatsBus::PublishRefills(std::chrono::milliseconds timeout) {
 void NatsBus::OnPublishError(jsCtx* js, jsPubAckErr* error, void* closure) {
   auto* self = static_cast<NatsBus*>(closure);
   const char* msg_id = nullptr;
-  natsMsgHeader_Get(error->Msg, "Nats-Msg-Id", &msg_id);
-  std::string text = error->ErrText != nullptr ? error->ErrText : natsStatus_GetText(error->Err);
+  if (error->Msg != nullptr) natsMsgHeader_Get(error->Msg, "Nats-Msg-Id", &msg_id);
+  const char* err_text = error->ErrText != nullptr ? error->ErrText : natsStatus_GetText(error->Err);
+  const char* subject = error->Msg != nullptr ? natsMsg_GetSubject(error->Msg) : nullptr;
   Status status(StatusCode::kUnavailable,
-                "publish to " + std::string(natsMsg_GetSubject(error->Msg)) + ": " + text);
+                "publish to " + std::string(subject != nullptr ? subject : "?") + ": " +
+                    std::string(err_text != nullptr ? err_text : "unknown error"));
   std::lock_guard lock(self->mu_);
   self->failures_.emplace_back(msg_id != nullptr ? msg_id : "", std::move(status));
 }
