@@ -22,7 +22,7 @@
 #include <string>
 #include <thread>
 
-#include "policy/status.h"
+#include "base/status.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
 typedef struct ssl_st SSL;
