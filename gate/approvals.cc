@@ -88,12 +88,6 @@ std::string CodeFor(const Status& status) {
   return Lower(StatusCodeName(status.code()));
 }
 
-void SetDecisionHeaders(const v1::Decision& decision, OutboundMessage* out) {
-  out->headers.emplace_back(subjects::kDecisionHeader, std::string(policy::VerdictName(decision.decision())));
-  out->headers.emplace_back(subjects::kDecisionIdHeader, decision.decision_id());
-  out->headers.emplace_back(subjects::kSnapshotHeader, decision.snapshot().empty() ? decision.snapshot_hash()
-                                                                         : decision.snapshot());
-}
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 
 #include "base/hash.h"
 #include "policy/policy.h"
+#include "subjects/headers.h"
 
 namespace jobgate::gate {
 
@@ -59,6 +60,17 @@ std::string_view TargetPrefix(const subjects::Prefixes& prefixes, v1::Verdict ve
   if (policy::RoutesToWorker(verdict)) return prefixes.worker;
   if (verdict == v1::REQUIRE_APPROVAL) return prefixes.approval;
   return prefixes.denied;
+}
+
+void SetDecisionHeaders(const v1::Decision& decision, OutboundMessage* out) {
+  out->headers.resize(3);
+  out->headers[0].first.assign(subjects::kDecisionHeader);
+  out->headers[0].second.assign(policy::VerdictName(decision.decision()));
+  out->headers[1].first.assign(subjects::kDecisionIdHeader);
+  out->headers[1].second.assign(decision.decision_id());
+  out->headers[2].first.assign(subjects::kSnapshotHeader);
+  out->headers[2].second.assign(decision.snapshot().empty() ? decision.snapshot_hash()
+                                                            : decision.snapshot());
 }
 
 }  // namespace jobgate::gate

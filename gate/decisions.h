@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gate/bus.h"
 #include "jobgate/v1/jobgate.pb.h"
 #include "subjects/subjects.h"
 
@@ -34,6 +35,10 @@ class DecisionIdSource {
 // What the gate enforces for `decision`: anything unknown becomes DENY. Rewrites the
 // decision and reason accordingly.
 void EnforceableDecision(v1::Decision* decision);
+
+// Sets `out`'s headers to the decision's (subjects/headers.h): verdict, decision id and
+// snapshot (its name, else its hash). Reuses the header strings' capacity.
+void SetDecisionHeaders(const v1::Decision& decision, OutboundMessage* out);
 
 // The subject prefix a job goes to for `verdict` (an enforceable one): worker (the
 // verdicts policy::RoutesToWorker names), approval or denied.

@@ -33,16 +33,6 @@ void AppendField(uint32_t field, std::string_view bytes, std::string* out) {
   out->append(bytes);
 }
 
-void SetDecisionHeaders(const v1::Decision& decision, OutboundMessage* out) {
-  out->headers.resize(3);
-  out->headers[0].first.assign(subjects::kDecisionHeader);
-  out->headers[0].second.assign(policy::VerdictName(decision.decision()));
-  out->headers[1].first.assign(subjects::kDecisionIdHeader);
-  out->headers[1].second.assign(decision.decision_id());
-  out->headers[2].first.assign(subjects::kSnapshotHeader);
-  out->headers[2].second.assign(decision.snapshot().empty() ? decision.snapshot_hash()
-                                                            : decision.snapshot());
-}
 
 // `text` as the gate may write it to a log or an audit record: any secret redacted.
 std::string Scrubbed(std::string_view text) {
