@@ -40,6 +40,12 @@ struct NatsKvSessionStore::Impl {
       cache.Erase(key);
       return;
     }
+    // This replica's own writes come back through the watch after Update cached them:
+    // the revision tells without parsing the state again.
+    if (SessionPtr held = cache.Find(key);
+        held != nullptr && held->revision() >= kvEntry_Revision(entry)) {
+      return;
+    }
     auto state = std::make_shared<v1::SessionState>();
     if (!state->ParseFromArray(kvEntry_Value(entry), kvEntry_ValueLen(entry))) {
       spdlog::warn("ignoring a corrupt session state (key {}, revision {})", key,
