@@ -469,7 +469,9 @@ void Dispatcher::RecordInSession(const std::string& session, const v1::Job& judg
     fresh.state = std::make_shared<v1::SessionState>(
         current != nullptr ? *current
                            : NewSessionState(judged.tenant_id(), session, clock_->UnixMillis()));
+    fresh.base_revision = current != nullptr ? current->revision() : 0;
     fresh.was_terminated = terminated;
+    fresh.changed = false;
     fresh.plans.clear();
     fresh.recorded.clear();
     it = pending_index_.emplace(key, pending_sessions_used_++).first;
@@ -489,29 +491,38 @@ void Dispatcher::RecordInSession(const std::string& session, const v1::Job& judg
   }
   recorded.at_unix_ms = clock_->UnixMillis();
   pending.plans.push_back(plan);
-  policy::RecordDecision(recorded.job, recorded.decision, recorded.targets, recorded.at_unix_ms,
-                         options_.session_recording, pending.state.get());
+  pending.changed |=
+      policy::RecordDecision(recorded.job, recorded.decision, recorded.targets,
+                             recorded.at_unix_ms, options_.session_recording, pending.state.get());
 }
 
 void Dispatcher::FlushSessions() {
+  // Sessions whose decisions changed nothing (a terminated session touched a moment ago)
+  // need no write.
   session_writes_.clear();
+  session_write_slots_.clear();
   for (size_t i = 0; i < pending_sessions_used_; ++i) {
-    const PendingSession& pending = pending_sessions_[i];
+    PendingSession& pending = pending_sessions_[i];
+    if (!pending.changed) continue;
+    session_write_slots_.push_back(i);
     session_writes_.push_back(SessionWrite{
-        pending.tenant_id, pending.session, [this, &pending](v1::SessionState* state) {
+        pending.tenant_id, pending.session,
+        [this, &pending](v1::SessionState* state) {
           bool changed = false;
           for (const RecordedDecision& r : pending.recorded) {
             changed |= policy::RecordDecision(r.job, r.decision, r.targets, r.at_unix_ms,
                                               options_.session_recording, state);
           }
           return changed;
-        }});
+        },
+        std::move(pending.state), pending.base_revision});
   }
+  if (session_writes_.empty()) return;
   seams_.sessions->UpdateMany(session_writes_, &session_results_);
   bool retried = false;
-  for (size_t i = 0; i < pending_sessions_used_; ++i) {
-    const PendingSession& pending = pending_sessions_[i];
-    const Result<SessionPtr>& stored = session_results_[i];
+  for (size_t w = 0; w < session_writes_.size(); ++w) {
+    const PendingSession& pending = pending_sessions_[session_write_slots_[w]];
+    const Result<SessionPtr>& stored = session_results_[w];
     if (!stored.ok()) {
       retried = true;
       if (seams_.session_metrics != nullptr) {

@@ -291,7 +291,9 @@ class Dispatcher {
     std::string tenant_id;
     std::string session;
     std::shared_ptr<v1::SessionState> state;
+    uint64_t base_revision = 0;   // of the store's state `state` started from (0: none)
     bool was_terminated = false;  // before this batch
+    bool changed = false;         // a recorded decision changed `state`
     std::vector<size_t> plans;    // the jobs whose decisions are in `recorded`
     std::vector<RecordedDecision> recorded;
   };
@@ -299,6 +301,7 @@ class Dispatcher {
   size_t pending_sessions_used_ = 0;
   std::unordered_map<std::string, size_t> pending_index_;  // SessionStoreKey -> slot
   std::vector<SessionWrite> session_writes_;
+  std::vector<size_t> session_write_slots_;  // session_writes_[i] is pending_sessions_[slot]
   std::vector<Result<SessionPtr>> session_results_;
   std::vector<size_t> outbound_order_;
   std::vector<HoldRequest> hold_requests_;

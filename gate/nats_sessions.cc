@@ -229,13 +229,19 @@ void NatsKvSessionStore::UpdateMany(std::span<const SessionWrite> writes,
       const SessionWrite& write = writes[i];
       const std::string& key = keys[i] = SessionStoreKey(write.tenant_id, write.session);
       SessionPtr current = impl_->cache.Find(key);
-      auto next = std::make_shared<v1::SessionState>(
-          current != nullptr
-              ? *current
-              : NewSessionState(write.tenant_id, write.session, impl_->clock->UnixMillis()));
-      if (!write.mutate(next.get())) {
-        (*out)[i] = current != nullptr ? current : SessionPtr(std::move(next));
-        continue;
+      std::shared_ptr<v1::SessionState> next;
+      if (write.prepared != nullptr &&
+          write.prepared_from == (current != nullptr ? current->revision() : 0)) {
+        next = write.prepared;  // computed from the state the store still holds
+      } else {
+        next = std::make_shared<v1::SessionState>(
+            current != nullptr
+                ? *current
+                : NewSessionState(write.tenant_id, write.session, impl_->clock->UnixMillis()));
+        if (!write.mutate(next.get())) {
+          (*out)[i] = current != nullptr ? current : SessionPtr(std::move(next));
+          continue;
+        }
       }
       jsPubOptions cas;
       jsPubOptions_Init(&cas);
