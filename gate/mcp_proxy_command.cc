@@ -15,7 +15,8 @@
 // shared by every proxy: a tool seen for the first time is recorded as accepted; a tool
 // whose description, input schema or annotations differ from the accepted version raises
 // an alert (an error log line, and the tagged job's record on audit.decisions) and its
-// calls are judged as destructive, tagged mcp-tool-changed, and held: forwarded only
+// calls are judged tagged mcp-tool-changed (labels mcp.fingerprint and
+// mcp.accepted_fingerprint), and held: forwarded only when the gate admits them and
 // once an operator accepts the new version (`jobgate mcp tools accept`), waiting for that
 // up to --approval-wait, else refused. The store unreachable: the call is refused.
 //
@@ -75,6 +76,8 @@ constexpr const char* kToolChangedTag = "mcp-tool-changed";
 // long (a call pays no store round trip); a later acceptance of another version is seen
 // within it.
 constexpr auto kSameFor = std::chrono::seconds(5);
+// A failed connection attempt answers the calls that follow within this long.
+constexpr auto kConnectRetryAfter = std::chrono::seconds(1);
 
 struct ProxyFlags {
   std::string nats;
@@ -484,6 +487,10 @@ class McpProxy {
       if (nats_->connected()) return nats_.get();
       return Unavailable("the NATS connection is down");
     }
+    // Callers that queued behind a failed attempt share its failure, not another wait.
+    if (!last_connect_error_.ok() && Clock::now() - last_connect_failure_ < kConnectRetryAfter) {
+      return last_connect_error_;
+    }
     NatsConnectOptions options;
     options.servers = SplitServerList(flags_.nats);
     options.name = "jobgate-mcp-proxy";
@@ -492,7 +499,11 @@ class McpProxy {
         std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()),
                    std::chrono::milliseconds(1), std::chrono::milliseconds(2000));
     auto connection = NatsConnection::Connect(options, /*wait=*/true);
-    if (!connection.ok()) return connection.status();
+    if (!connection.ok()) {
+      last_connect_error_ = connection.status();
+      last_connect_failure_ = Clock::now();
+      return connection.status();
+    }
     nats_ = std::move(connection).value();
     return nats_.get();
   }
@@ -540,7 +551,8 @@ class McpProxy {
     if (!tool.ok()) return Refuse(message, "jobgate: " + tool.status().message());
     ToolClass tool_class = ClassOf(*tool, deadline);
     // A listed tool is checked against its accepted version first; a changed one is
-    // judged as destructive, tagged, and held below until accepted.
+    // judged tagged (the gate's record of the call is the audit trail) and held below
+    // until accepted, whatever the gate decides.
     const std::string fingerprint = ListedFingerprint(*tool);
     std::string accepted_fingerprint;
     bool changed = false;
@@ -552,7 +564,6 @@ class McpProxy {
       }
       changed = check->state == ToolState::kChanged;
       accepted_fingerprint = check->record.fingerprint;
-      if (changed) tool_class = ToolClass::kDestructive;
     }
     auto job = JobFromToolCall(message, tool_class, flags_.identity, "mcp-" + RandomHex(16));
     if (!job.ok()) return Refuse(message, "jobgate: " + job.status().message());
@@ -591,8 +602,8 @@ class McpProxy {
         verdict.reason += fmt::format("; not approved within {:g} s", flags_.approval_wait_sec);
       }
     }
-    if (changed && verdict.outcome == CallOutcome::kForward &&
-        !AwaitAcceptance(*tool, fingerprint, approval_deadline)) {
+    if (changed && (verdict.outcome != CallOutcome::kForward ||
+                    !AwaitAcceptance(*tool, fingerprint, approval_deadline))) {
       return Refuse(message,
                     "jobgate: tool '" + *tool + "' of server '" + flags_.identity.server_name +
                         "' changed its description, input schema or annotations since it was "
@@ -645,6 +656,8 @@ class McpProxy {
   std::map<std::string, std::pair<std::string, Clock::time_point>> same_;
   std::mutex nats_mu_;
   std::unique_ptr<NatsConnection> nats_;
+  Status last_connect_error_;  // GUARDED_BY(nats_mu_)
+  Clock::time_point last_connect_failure_;
   std::mutex store_mu_;  // guards store_
   std::unique_ptr<McpToolStore> store_;
   std::atomic<int> in_flight_{0};
