@@ -60,20 +60,20 @@ rules:
 // A 40-byte GitHub token shape the secret scanner detects.
 constexpr char kToken[] = "ghp_Zq8LwX3vR7nT2mK9pB4sY6dF1hJ5gC0aE8uQ";
 
-struct Run {
+struct ProcessRun {
   int exit_code = -1;
   std::string out;
 };
 
 // Runs the jobgate binary with `args`, `input` on its stdin, and reads its stdout.
-Run RunJobgate(std::vector<std::string> args, const std::string& input = "") {
+ProcessRun RunJobgate(std::vector<std::string> args, const std::string& input = "") {
   ::signal(SIGPIPE, SIG_IGN);
   args.insert(args.begin(), JOBGATE_BINARY);
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   int in[2], out[2];
-  Run run;
+  ProcessRun run;
   if (::pipe(in) != 0 || ::pipe(out) != 0) return run;
   const pid_t pid = ::fork();
   if (pid == 0) {
@@ -157,7 +157,7 @@ class McpToolsTest : public ::testing::Test {
                                      "20"};
     args.insert(args.end(), extra.begin(), extra.end());
     google::protobuf::Struct out;
-    const Run run = RunJobgate(args, payload);
+    const ProcessRun run = RunJobgate(args, payload);
     EXPECT_EQ(run.exit_code, 0);
     EXPECT_TRUE(subjects::FromJson(run.out, &out).ok()) << run.out;
     return out.fields()
