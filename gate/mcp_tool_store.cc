@@ -170,7 +170,8 @@ Result<ToolCheck> CheckTool(McpToolStore& store, std::string_view server, std::s
 Result<McpToolRecord> AcceptTool(McpToolStore& store, std::string_view server,
                                  std::string_view tool, std::string_view expected_fingerprint,
                                  std::string_view accepted_by, int64_t now_ms) {
-  const std::string what = "tool '" + std::string(tool) + "' of server '" + std::string(server) + "'";
+  const std::string what =
+      "tool '" + std::string(tool) + "' of server '" + std::string(server) + "'";
   for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
     auto current = store.Get(server, tool);
     if (!current.ok()) return current.status();

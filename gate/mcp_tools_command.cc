@@ -118,9 +118,8 @@ int Accept(ToolsFlags flags) {
     std::fprintf(stderr, "mcp tools accept: %s\n", record.status().message().c_str());
     return 1;
   }
-  std::printf("accepted tool '%s' of server '%s': fingerprint %s, class %s\n",
-              record->tool.c_str(), record->server.c_str(), record->fingerprint.c_str(),
-              record->tool_class.c_str());
+  std::printf("accepted tool '%s' of server '%s': fingerprint %s, class %s\n", record->tool.c_str(),
+              record->server.c_str(), record->fingerprint.c_str(), record->tool_class.c_str());
   return 0;
 }
 

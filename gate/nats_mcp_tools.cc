@@ -24,12 +24,11 @@ class NatsMcpToolStore final : public McpToolStore {
     const std::string key = McpToolKey(record.server, record.tool);
     const std::string data = McpToolRecordJson(record);
     uint64_t revision = 0;
-    const natsStatus s =
-        expected_revision == 0
-            ? kvStore_Create(&revision, kv_.get(), key.c_str(), data.data(),
-                             static_cast<int>(data.size()))
-            : kvStore_Update(&revision, kv_.get(), key.c_str(), data.data(),
-                             static_cast<int>(data.size()), expected_revision);
+    const natsStatus s = expected_revision == 0
+                             ? kvStore_Create(&revision, kv_.get(), key.c_str(), data.data(),
+                                              static_cast<int>(data.size()))
+                             : kvStore_Update(&revision, kv_.get(), key.c_str(), data.data(),
+                                              static_cast<int>(data.size()), expected_revision);
     // A create over an existing key fails with "wrong last sequence" too: kConflict.
     Status status = KvWriteStatus(s, "write " + bucket_ + " " + key);
     if (!status.ok()) return status;
@@ -68,7 +67,8 @@ class NatsMcpToolStore final : public McpToolStore {
     NatsPtr<kvEntry> entry(raw);
     auto record = ParseMcpToolRecord(std::string_view(
         static_cast<const char*>(kvEntry_Value(entry.get())), kvEntry_ValueLen(entry.get())));
-    if (!record.ok()) return InvalidArgument(bucket_ + " " + key + ": " + record.status().message());
+    if (!record.ok())
+      return InvalidArgument(bucket_ + " " + key + ": " + record.status().message());
     record->revision = kvEntry_Revision(entry.get());
     return std::optional<McpToolRecord>(std::move(*record));
   }
@@ -98,8 +98,7 @@ Result<std::unique_ptr<McpToolStore>> OpenNatsMcpToolStore(NatsConnection* conne
     if (s != NATS_OK) return FromNats(s, "open KV bucket " + bucket);
     kv.reset(raw);
   }
-  return std::unique_ptr<McpToolStore>(
-      new NatsMcpToolStore(std::move(*js), std::move(kv), bucket));
+  return std::unique_ptr<McpToolStore>(new NatsMcpToolStore(std::move(*js), std::move(kv), bucket));
 }
 
 }  // namespace jobgate::gate

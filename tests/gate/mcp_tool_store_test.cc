@@ -238,11 +238,13 @@ TEST(McpRedactionTest, HookAnswersWithTheRedactedInput) {
   Struct out = Object(HookOutputJson(answer));
   const Struct& specific = out.fields().at("hookSpecificOutput").struct_value();
   EXPECT_EQ(specific.fields().at("permissionDecision").string_value(), "allow");
-  EXPECT_EQ(specific.fields().at("updatedInput").struct_value().fields().at("command").string_value(),
-            "curl -H 'x: [REDACTED]' h");
+  EXPECT_EQ(
+      specific.fields().at("updatedInput").struct_value().fields().at("command").string_value(),
+      "curl -H 'x: [REDACTED]' h");
   answer.permission = Permission::kDeny;  // updatedInput only goes with allow
   out = Object(HookOutputJson(answer));
-  EXPECT_EQ(out.fields().at("hookSpecificOutput").struct_value().fields().count("updatedInput"), 0u);
+  EXPECT_EQ(out.fields().at("hookSpecificOutput").struct_value().fields().count("updatedInput"),
+            0u);
 }
 
 // ---- the hook's MCP classes --------------------------------------------------------

@@ -136,8 +136,8 @@ class McpToolsTest : public ::testing::Test {
 
   // `jobgate mcp tools list --json` for testsrv.
   std::string ToolsJson() const {
-    return RunJobgate({"mcp", "tools", "list", "--json", "--server", "testsrv", "--nats",
-                       server_.url()})
+    return RunJobgate(
+               {"mcp", "tools", "list", "--json", "--server", "testsrv", "--nats", server_.url()})
         .out;
   }
 
@@ -153,8 +153,8 @@ class McpToolsTest : public ::testing::Test {
                                 R"("tool_name":")" +
                                 tool + R"(","tool_input":{"path":"a"},"tool_use_id":")" + id +
                                 R"("})";
-    std::vector<std::string> args = {"hook", "claude-code", "--nats", server_.url(), "--timeout",
-                                     "20"};
+    std::vector<std::string> args = {"hook",        "claude-code", "--nats",
+                                     server_.url(), "--timeout",   "20"};
     args.insert(args.end(), extra.begin(), extra.end());
     google::protobuf::Struct out;
     const ProcessRun run = RunJobgate(args, payload);
@@ -204,8 +204,7 @@ TEST_F(McpToolsTest, AChangedToolIsHeldAcrossRestartsUntilAccepted) {
   // The gate recorded the held call, tagged.
   JetStreamClient client(server_.url());
   bool tagged = false;
-  for (const auto& message :
-       client.ReadAll("AUDIT", "audit.decisions.mcp-bridge.read.read_file")) {
+  for (const auto& message : client.ReadAll("AUDIT", "audit.decisions.mcp-bridge.read.read_file")) {
     tagged = tagged || message.data.find("mcp-tool-changed") != std::string::npos;
   }
   EXPECT_TRUE(tagged);
@@ -222,7 +221,8 @@ TEST_F(McpToolsTest, AChangedToolIsHeldAcrossRestartsUntilAccepted) {
   ProxySession third(Flags({"--approval-wait", "60"}), Log("v3"), {"3"});
   Initialize(third);
   third.Send(Call(5, "read_file"));
-  ASSERT_TRUE(WaitFor([&] { return ToolsJson().find("pending_fingerprint") != std::string::npos; }));
+  ASSERT_TRUE(
+      WaitFor([&] { return ToolsJson().find("pending_fingerprint") != std::string::npos; }));
   EXPECT_TRUE(LoggedCalls(Log("v3")).empty());
   EXPECT_EQ(Accept("read_file"), 0);
   EXPECT_NE(third.AnswerTo("5").find("ran read_file"), std::string::npos);
@@ -248,15 +248,15 @@ TEST_F(McpToolsTest, TheHookJudgesToolsInTheClassAProxyRecorded) {
   const int64_t reads = client.Count("AUDIT", "audit.decisions.mcp-bridge.read.read_file");
   EXPECT_EQ(Hook("mcp__testsrv__read_file", "t1"), "allow");
   EXPECT_EQ(client.Count("AUDIT", "audit.decisions.mcp-bridge.read.read_file"), reads + 1);
-  EXPECT_EQ(Hook("mcp__testsrv__write_note", "t2"), "ask");      // recorded as a write
-  EXPECT_EQ(Hook("mcp__othersrv__read_file", "t3"), "ask");      // another server: unknown
-  EXPECT_EQ(Hook("mcp__testsrv__never_listed", "t4"), "ask");    // unknown: a write
+  EXPECT_EQ(Hook("mcp__testsrv__write_note", "t2"), "ask");    // recorded as a write
+  EXPECT_EQ(Hook("mcp__othersrv__read_file", "t3"), "ask");    // another server: unknown
+  EXPECT_EQ(Hook("mcp__testsrv__never_listed", "t4"), "ask");  // unknown: a write
   EXPECT_EQ(Hook("mcp__testsrv__never_listed", "t5",
                  {"--mcp-tool-class", "mcp__testsrv__never_listed=read"}),
             "allow");  // the operator's override
-  EXPECT_EQ(Hook("mcp__testsrv__read_file", "t6",
-                 {"--mcp-tool-class", "mcp__testsrv__read_file=write"}),
-            "ask");
+  EXPECT_EQ(
+      Hook("mcp__testsrv__read_file", "t6", {"--mcp-tool-class", "mcp__testsrv__read_file=write"}),
+      "ask");
 }
 
 TEST_F(McpToolsTest, ARedactedCallReachesTheServerRedacted) {
