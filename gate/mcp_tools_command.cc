@@ -54,6 +54,8 @@ std::string Utc(int64_t unix_ms) {
 // Connects and opens the bucket (never creates it: only proxies do).
 Result<std::pair<std::unique_ptr<NatsConnection>, std::unique_ptr<McpToolStore>>> Open(
     ToolsFlags* flags) {
+  // stdout is the report: keep the connection's info lines out of it.
+  spdlog::set_level(spdlog::level::warn);
   if (flags->nats.empty()) flags->nats = Env("JOBGATE_NATS");
   if (flags->creds.empty()) flags->creds = Env("JOBGATE_NATS_CREDS");
   if (flags->nats.empty()) flags->nats = "nats://127.0.0.1:4222";
