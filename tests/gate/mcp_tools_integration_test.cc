@@ -275,5 +275,25 @@ TEST_F(McpToolsTest, ARedactedCallReachesTheServerRedacted) {
   EXPECT_NE(logged.find("\"n\": 2"), std::string::npos) << logged;
 }
 
+TEST_F(McpToolsTest, TheHookRunsARedactedCallWithItsRedactedInput) {
+  const std::string payload =
+      std::string(R"({"session_id":"s1","cwd":"/w","hook_event_name":"PreToolUse",)") +
+      R"("tool_name":"mcp__testsrv__echo_args","tool_input":{"token":")" + kToken +
+      R"(","n":2},"tool_use_id":"r1"})";
+  const ProcessRun run = RunJobgate({"hook", "claude-code", "--nats", server_.url(), "--timeout",
+                                     "20", "--mcp-tool-class", "mcp__testsrv__echo_args=read"},
+                                    payload);
+  EXPECT_EQ(run.exit_code, 0);
+  google::protobuf::Struct out;
+  ASSERT_TRUE(subjects::FromJson(run.out, &out).ok()) << run.out;
+  const auto& specific = out.fields().at("hookSpecificOutput").struct_value().fields();
+  EXPECT_EQ(specific.at("permissionDecision").string_value(), "allow") << run.out;
+  ASSERT_EQ(specific.count("updatedInput"), 1u) << run.out;
+  const auto& input = specific.at("updatedInput").struct_value().fields();
+  EXPECT_NE(input.at("token").string_value().find("REDACTED"), std::string::npos) << run.out;
+  EXPECT_EQ(input.at("n").number_value(), 2);
+  EXPECT_EQ(run.out.find(kToken), std::string::npos) << run.out;
+}
+
 }  // namespace
 }  // namespace jobgate::gate
