@@ -353,6 +353,15 @@
     }
   }
 
+  // Each cell names its column (data-label), which narrow screens show beside the value
+  // when a table's rows are stacked.
+  function labelCells(tr, tableId) {
+    const heads = document.querySelectorAll('#' + tableId + ' thead th');
+    [...tr.children].forEach((cell, i) => {
+      if (heads[i]) cell.dataset.label = heads[i].textContent;
+    });
+  }
+
   function canRollBack() {
     return state.roles.includes('policy-admin');
   }
@@ -384,6 +393,7 @@
           tr.append(td);
         }
         if (s.name === list.active) seenActive = true;
+        labelCells(tr, 'policy-table');
         rows.push(tr);
       }
       $('policy-body').replaceChildren(...rows);
@@ -448,7 +458,12 @@
     $('stats-rate-hour').textContent = rate(stats.per_second_last_hour);
     const rows = [];
     const totals = stats.totals || {};
-    for (const name of Object.keys(totals)) {
+    // Most permissive first, then the refusals; any outcome this page does not know last.
+    const order = ['ALLOW', 'ALLOW_WITH_CONSTRAINTS', 'REDACT', 'ALERT', 'THROTTLE',
+      'REQUIRE_APPROVAL', 'DENY', 'TERMINATE', 'REJECTED'];
+    const names = order.filter((n) => n in totals)
+      .concat(Object.keys(totals).filter((n) => !order.includes(n)).sort());
+    for (const name of names) {
       const n = Number(totals[name] || 0);
       const tr = document.createElement('tr');
       tr.dataset.outcome = name;
@@ -494,6 +509,7 @@
         text('td', job.topic || record.subject || ''), text('td', actor.agent_id || ''),
         text('td', actor.session_id || ''), text('td', decision.matched_rule || '(defaults)'),
         text('td', decision.reason || ''));
+      labelCells(tr, 'denials-table');
       rows.push(tr);
     }
     $('denials-body').replaceChildren(...rows);
