@@ -71,7 +71,8 @@ ApiResponse StatsResponse(const DecisionStats::Snapshot& snapshot) {
     Struct* m = minutes->add_values()->mutable_struct_value();
     (*m->mutable_fields())["start"].set_string_value(Rfc3339(minute.start_unix_ms));
     (*m->mutable_fields())["total"].set_number_value(static_cast<double>(minute.counts.Total()));
-    PutCounts(minute.counts, /*all=*/false, (*m->mutable_fields())["counts"].mutable_struct_value());
+    PutCounts(minute.counts, /*all=*/false,
+              (*m->mutable_fields())["counts"].mutable_struct_value());
   }
   return JsonResponse(out);
 }

@@ -19,7 +19,6 @@ ApiResponse StatsResponse(const DecisionStats::Snapshot& snapshot);
 // The JSON of GET /api/v1/denials for `records` (newest first).
 ApiResponse DenialsResponse(const std::vector<v1::DecisionRecord>& records, size_t capacity);
 
-void AddActivityRoutes(ApiRouter* router, const DecisionStats* stats,
-                       const RecentDenials* denials);
+void AddActivityRoutes(ApiRouter* router, const DecisionStats* stats, const RecentDenials* denials);
 
 }  // namespace jobgate::gate

@@ -54,6 +54,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -283,8 +284,8 @@ class Dispatcher {
   std::vector<Result<Held>> held_;
   DecisionIdSource decision_ids_;
   DecisionStampBuffer stamp_;
-  DecisionCounts batch_counts_;                      // this batch's, for decision_stats
-  std::vector<v1::DecisionRecord> batch_denials_;    // this batch's, for recent_denials
+  DecisionCounts batch_counts_;                    // this batch's, for decision_stats
+  std::vector<v1::DecisionRecord> batch_denials_;  // this batch's, for recent_denials
 
   // jobgate_decisions_total children by (verdict, deciding rule) for `counters_policy_`.
   std::shared_ptr<const policy::Policy> counters_policy_;

@@ -36,8 +36,7 @@ class DispatcherActivityTest : public ::testing::Test {
       : limiter_(&clock_),
         stats_(&clock_),
         denials_(10),
-        dispatcher_(DispatcherOptions{}, &bus_, &clock_, &policy_, &limiter_, nullptr,
-                    Seams()) {
+        dispatcher_(DispatcherOptions{}, &bus_, &clock_, &policy_, &limiter_, nullptr, Seams()) {
     auto compiled = policy::Compile(kPolicy);
     EXPECT_TRUE(compiled.ok()) << compiled.ErrorText();
     policy_.Set(compiled.policy);

@@ -55,7 +55,8 @@ TEST(RecentDenials, NewestFirstAndLimited) {
 TEST(RecentDenials, BoundedDropsTheOldest) {
   RecentDenials ring(3);
   std::vector<v1::DecisionRecord> batch;
-  for (int i = 0; i < 5; ++i) batch.push_back(RecentDenials::Trimmed(Denial("b" + std::to_string(i))));
+  for (int i = 0; i < 5; ++i)
+    batch.push_back(RecentDenials::Trimmed(Denial("b" + std::to_string(i))));
   ring.Add(&batch);  // one batch larger than the ring
   AddOne(&ring, "last");
   auto newest = ring.Newest(100);
