@@ -195,6 +195,10 @@ Result<Dispatcher::BatchStats> Dispatcher::RunOnce() {
   bus_->PublishBatch(std::span<const OutboundMessage>(outbound_.data(), outbound_used_),
                      options_.publish_timeout, &results_);
   for (size_t i = 0; i < batch_.size(); ++i) Finish(policy, *batch_[i], plans_[i], &stats);
+  if (seams_.decision_stats != nullptr) seams_.decision_stats->Add(batch_counts_);
+  if (seams_.recent_denials != nullptr) seams_.recent_denials->Add(&batch_denials_);
+  batch_counts_ = DecisionCounts{};
+  batch_denials_.clear();
   batch_.clear();
   return stats;
 }
@@ -685,6 +689,7 @@ void Dispatcher::PlanRoute(const v1::Job& job, const v1::Decision& decision,
   }
 
   // DecisionRecord {1: decision, 2: subject, 3: routed_to, 4: job}
+  plan->record_outbound = outbound_used_;
   OutboundMessage& record = NextOutbound(plan);
   subjects::JoinInto(options_.prefixes.decisions, rest, &record.subject);
   record.msg_id.assign(id_prefix_).append("decision");
@@ -795,16 +800,28 @@ void Dispatcher::Finish(const std::shared_ptr<const policy::Policy>& policy,
   }
   if (plan.kind == Plan::Kind::kReject) {
     ++stats->rejected;
+    batch_counts_.Add(DecisionCounts::kRejected);
     if (metrics_ != nullptr)
       metrics_->rejected_jobs.Add({{"reason", plan.reject_reason}}).Increment();
     return;
   }
   ++stats->dispatched;
+  Observe(plan);
   if (metrics_ != nullptr) {
     DecisionCounter(policy, plan.verdict, plan.deciding_rule)->Increment();
     metrics_->dispatch_seconds.Observe(
         std::chrono::duration<double>(clock_->Now() - plan.received_at).count());
   }
+}
+
+void Dispatcher::Observe(const Plan& plan) {
+  batch_counts_.Add(plan.verdict);
+  if (seams_.recent_denials == nullptr) return;
+  if (plan.verdict != v1::DENY && plan.verdict != v1::TERMINATE) return;
+  if (plan.record_outbound >= outbound_used_) return;
+  v1::DecisionRecord record;
+  if (!record.ParseFromString(outbound_[plan.record_outbound].body)) return;
+  batch_denials_.push_back(RecentDenials::Trimmed(record));
 }
 
 }  // namespace jobgate::gate

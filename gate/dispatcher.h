@@ -54,6 +54,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -62,7 +63,9 @@
 #include "gate/active_policy.h"
 #include "gate/approvals.h"
 #include "gate/bus.h"
+#include "gate/decision_stats.h"
 #include "gate/job_ids.h"
+#include "gate/recent_denials.h"
 #include "policy/session.h"
 #include "gate/sessions.h"
 #include "gate/throttle.h"
@@ -151,6 +154,10 @@ struct DispatcherSeams {
   JobIdStore* job_ids = nullptr;                     // idempotency conflicts (none: unchecked)
   SessionStore* sessions = nullptr;                  // session state (none: no sessions)
   metrics::SessionMetrics* session_metrics = nullptr;
+  // Told once per batch of its decisions by outcome, and of its DENY and TERMINATE
+  // decision records (trimmed), once they are published and acked.
+  DecisionStats* decision_stats = nullptr;
+  RecentDenials* recent_denials = nullptr;
 };
 
 class Dispatcher {
@@ -188,6 +195,7 @@ class Dispatcher {
     int deciding_rule = -1;
     std::string reject_reason;  // kReject; also the throttling rule for kThrottle, kPark
     const char* retry_kind = "";  // kRetry: the publish_errors kind that counts it
+    size_t record_outbound = SIZE_MAX;  // kRoute: index of its decision record in outbound_
     std::chrono::steady_clock::time_point received_at;
   };
 
@@ -234,6 +242,8 @@ class Dispatcher {
   OutboundMessage& NextOutbound(Plan* plan);
   void Finish(const std::shared_ptr<const policy::Policy>& policy, InboundMessage& message,
               const Plan& plan, BatchStats* stats);
+  // Counts a finished plan into batch_counts_ (and batch_denials_) for the seams.
+  void Observe(const Plan& plan);
   prometheus::Counter* DecisionCounter(const std::shared_ptr<const policy::Policy>& policy,
                                        v1::Verdict verdict, int rule);
 
@@ -308,6 +318,8 @@ class Dispatcher {
   std::vector<Result<Held>> held_;
   DecisionIdSource decision_ids_;
   DecisionStampBuffer stamp_;
+  DecisionCounts batch_counts_;                    // this batch's, for decision_stats
+  std::vector<v1::DecisionRecord> batch_denials_;  // this batch's, for recent_denials
 
   // jobgate_decisions_total children by (verdict, deciding rule) for `counters_policy_`.
   std::shared_ptr<const policy::Policy> counters_policy_;
