@@ -4,8 +4,9 @@
 Starts a nats-server (JetStream, temporary store) and a gate with a policy that allows
 MCP reads, then sends N sequential tools/call of a read-only tool to the test MCP
 server (tests/gate/testdata/mcp_test_server.py) twice: directly, and through
-`jobgate mcp-proxy`. Prints p50 and p99 of each and the difference.
-Usage: bench/mcp_proxy_latency.py [BUILD_DIR] [N]
+`jobgate mcp-proxy`. Prints p50 and p99 of each and the differences; with --json FILE
+also writes them there (bench/run's `mcp` section reads it).
+Usage: bench/mcp_proxy_latency.py [BUILD_DIR] [N] [--json FILE]
 """
 import json
 import os
@@ -17,8 +18,14 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build")
-N = int(sys.argv[2]) if len(sys.argv) > 2 else 500
+ARGS = sys.argv[1:]
+JSON_OUT = None
+if "--json" in ARGS:
+    at = ARGS.index("--json")
+    JSON_OUT = ARGS[at + 1]
+    del ARGS[at:at + 2]
+BUILD = ARGS[0] if len(ARGS) > 0 else os.path.join(ROOT, "build")
+N = int(ARGS[1]) if len(ARGS) > 1 else 500
 SERVER = os.path.join(ROOT, "tests/gate/testdata/mcp_test_server.py")
 POLICY = """version: v1
 snapshot: mcp-bench
@@ -99,7 +106,15 @@ def main():
         print("calls: %d sequential, after 20 warm-up" % N)
         print("direct:  p50 %.2f ms  p99 %.2f ms" % direct)
         print("proxied: p50 %.2f ms  p99 %.2f ms" % proxied)
-        print("added:   p50 %.2f ms" % (proxied[0] - direct[0]))
+        print("added:   p50 %.2f ms  p99 %.2f ms" % (proxied[0] - direct[0],
+                                                  proxied[1] - direct[1]))
+        if JSON_OUT:
+            with open(JSON_OUT, "w") as out:
+                json.dump({"calls": N,
+                           "direct": {"p50_ms": direct[0], "p99_ms": direct[1]},
+                           "proxied": {"p50_ms": proxied[0], "p99_ms": proxied[1]},
+                           "added_p50_ms": proxied[0] - direct[0],
+                           "added_p99_ms": proxied[1] - direct[1]}, out)
     finally:
         gate.terminate()
         gate.wait()

@@ -17,6 +17,7 @@ void DefineCli(CLI::App& app, int* exit_code) {
   AddSessionCommands(app, exit_code);
   AddHookCommands(app, exit_code);
   AddMcpProxyCommand(app, exit_code);
+  AddMcpToolsCommands(app, exit_code);
   AddCompletionCommand(app, exit_code);  // last: it describes the tree as defined above
 }
 

@@ -36,4 +36,7 @@ void AddHookCommands(CLI::App& app, int* exit_code);
 // every tools/call (mcp_proxy_command.cc).
 void AddMcpProxyCommand(CLI::App& app, int* exit_code);
 
+// mcp tools list|accept: the MCP tool store in NATS KV (mcp_tools_command.cc).
+void AddMcpToolsCommands(CLI::App& app, int* exit_code);
+
 }  // namespace jobgate::gate

@@ -2,6 +2,13 @@
 // stdin, publishes it as a job (gate/claude_hook.h has the mapping), waits for the gate's
 // own decision record of it (cli/job_submission.h) and prints Claude's answer.
 //
+// An mcp__<server>__<tool> call is judged in the class an operator gave it
+// (--mcp-tool-class), else the class its record in the MCP tool store (--tools-bucket,
+// written by `jobgate mcp-proxy`, gate/mcp_tool_store.h) gives it, else as a write: the
+// hook cannot see the server's annotations itself. When the gate's decision redacted the
+// call's arguments, an allow carries the redacted input as updatedInput, or the call is
+// denied when the tool's input cannot be rebuilt (claude_hook.h UpdatedInputJson).
+//
 // Whatever happens the process prints exactly one answer on stdout and exits 0 within
 // --timeout (+ --approval-wait) and half a second: a watchdog thread answers --on-error
 // if the work has not answered by then. Exit codes other than 0 and 2 let Claude run the
@@ -18,12 +25,16 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <map>
 #include <thread>
+#include <vector>
 
 #include "gate/claude_hook.h"
 #include "cli/commands.h"
 #include "gate/daemon/config.h"
 #include "cli/job_submission.h"
+#include "gate/mcp_tool_store.h"
+#include "gate/nats/nats_mcp_tools.h"
 #include "gate/nats/nats_bus.h"
 #include "base/hash.h"
 
@@ -44,6 +55,9 @@ struct HookFlags {
   double timeout_sec = 10;
   double approval_wait_sec = 0;
   std::string on_error = "deny";
+  std::vector<std::string> mcp_tool_classes;  // mcp__<server>__<tool>=read|write|destructive
+  std::map<std::string, ToolClass> mcp_overrides;
+  std::string tools_bucket = kMcpToolsBucket;
   HookIdentity identity;
 };
 
@@ -113,9 +127,44 @@ std::string RandomJobId() {
   return id;
 }
 
+// Gives an mcp__ job its tool's class: the operator's override, else the tool store's
+// record (one read on `connection`), else the job stays a write.
+void ClassifyMcpJob(const HookFlags& flags, NatsConnection* connection, v1::Job* job,
+                    std::chrono::milliseconds timeout) {
+  std::string server, tool;
+  if (!McpToolOfJob(*job, &server, &tool)) return;
+  if (auto it = flags.mcp_overrides.find(job->labels().at("claude.tool"));
+      it != flags.mcp_overrides.end()) {
+    ApplyMcpToolClass(it->second, /*changed=*/false, job);
+    return;
+  }
+  auto store = OpenNatsMcpToolStore(connection, flags.tools_bucket, /*create=*/false, timeout);
+  if (!store.ok()) return;  // no proxy recorded anything: a write
+  auto record = (*store)->Get(server, tool);
+  if (!record.ok() || !record->has_value()) return;
+  ApplyMcpToolClass(EffectiveToolClass(**record), !(*record)->pending_fingerprint.empty(), job);
+}
+
+// The answer for the record that decided, with the redacted input when the decision
+// redacted the call's arguments (a deny when that input cannot be rebuilt).
+HookAnswer AnswerWithInput(const v1::DecisionRecord& answered, const v1::DecisionRecord& judged,
+                           std::string_view payload) {
+  HookAnswer answer = AnswerForRecord(answered);
+  if (answer.permission != Permission::kAllow) return answer;
+  auto updated = UpdatedInputJson(payload, judged);
+  if (!updated.ok()) {
+    answer.permission = Permission::kDeny;
+    answer.reason = "jobgate: " + updated.status().message() + " (" + answer.reason + ")";
+    return answer;
+  }
+  answer.updated_input_json = std::move(*updated);
+  if (!answer.updated_input_json.empty()) answer.reason += "; input redacted by the gate";
+  return answer;
+}
+
 // Publishes the job, waits for its record (and, held, its approval outcome) and answers.
-[[noreturn]] void Judge(const HookFlags& flags, const v1::Job& job, Permission on_error,
-                        Clock::time_point deadline) {
+[[noreturn]] void Judge(const HookFlags& flags, v1::Job job, std::string_view payload,
+                        Permission on_error, Clock::time_point deadline) {
   auto left = [&] {
     return std::max(std::chrono::milliseconds(1),
                     std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
@@ -127,6 +176,7 @@ std::string RandomJobId() {
   options.connect_timeout = std::min(left(), std::chrono::milliseconds(2000));
   auto connection = NatsConnection::Connect(options, /*wait=*/true);
   if (!connection.ok()) AnswerAndExit(AnswerForError(on_error, connection.status().message()));
+  ClassifyMcpJob(flags, connection->get(), &job, std::min(left(), std::chrono::milliseconds(2000)));
 
   SubmitOptions submit;
   submit.watch_decisions = true;
@@ -146,14 +196,14 @@ std::string RandomJobId() {
                       : record.status().message()));
   }
   if (!IsUnresolvedHold(*record) || flags.approval_wait_sec <= 0) {
-    AnswerAndExit(AnswerForRecord(*record));
+    AnswerAndExit(AnswerWithInput(*record, *record, payload));
   }
   // Held: wait for an approver's outcome on the same subject.
   const auto approval_deadline = Clock::now() + Millis(flags.approval_wait_sec);
   while (true) {
     auto next = NextDecisionRecord(*submission, job, approval_deadline);
     if (!next.ok()) break;
-    if (!IsUnresolvedHold(*next)) AnswerAndExit(AnswerForRecord(*next));
+    if (!IsUnresolvedHold(*next)) AnswerAndExit(AnswerWithInput(*next, *record, payload));
   }
   HookAnswer answer;
   answer.permission = Permission::kDeny;
@@ -184,7 +234,7 @@ std::string RandomJobId() {
   if (Status s = PrepareJobForSubmit(&*job); !s.ok()) {
     AnswerAndExit(AnswerForError(on_error, s.message()));
   }
-  Judge(flags, *job, on_error, deadline);
+  Judge(flags, std::move(*job), *payload, on_error, deadline);
 }
 
 // Flags win over the environment, which wins over the defaults.
@@ -233,8 +283,23 @@ void AddHookCommands(CLI::App& app, int* exit_code) {
   cmd->add_option("--tenant", flags->identity.tenant, "tenant_id (env JOBGATE_TENANT)");
   cmd->add_option("--environment", flags->identity.environment,
                   "job environment (env JOBGATE_ENVIRONMENT)");
+  cmd->add_option("--mcp-tool-class", flags->mcp_tool_classes,
+                  "mcp__<server>__<tool>=read|write|destructive: an MCP tool's class, over the "
+                  "tool store's record")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--tools-bucket", flags->tools_bucket,
+                  "JetStream KV bucket where mcp-proxy records MCP tools' classes")
+      ->capture_default_str();
   cmd->callback([flags, exit_code] {
     ApplyEnvironment(flags.get());
+    auto overrides = ParseToolClassOverrides(flags->mcp_tool_classes);
+    if (!overrides.ok()) {
+      std::fprintf(stderr, "%s\n", overrides.status().message().c_str());
+      *exit_code = 2;
+      return;
+    }
+    flags->mcp_overrides = std::move(*overrides);
     auto on_error = ParsePermission(flags->on_error);
     if (!on_error.ok()) {  // CLI11 checked it already
       *exit_code = 2;

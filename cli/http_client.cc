@@ -34,6 +34,7 @@ int Call(const Endpoint& endpoint, const std::string& method, const std::string&
   client.enable_server_certificate_verification(true);
   if (!endpoint.ca_file.empty()) client.set_ca_cert_path(endpoint.ca_file.c_str());
   client.set_connection_timeout(5);
+  client.set_tcp_nodelay(true);
   client.set_read_timeout(120);  // publish simulates on recent jobs
   httplib::Headers headers;
   if (!endpoint.token.empty()) headers.emplace("Authorization", "Bearer " + endpoint.token);

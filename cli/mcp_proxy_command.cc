@@ -11,6 +11,15 @@
 // JSON-RPC, from either side, are answered to the client with a JSON-RPC error and never
 // forwarded. Every wait is bounded, so no call is left unanswered.
 //
+// Tool fingerprints (gate/mcp_tool_store.h) live in the JetStream KV bucket --tools-bucket,
+// shared by every proxy: a tool seen for the first time is recorded as accepted; a tool
+// whose description, input schema or annotations differ from the accepted version raises
+// an alert (an error log line, and the tagged job's record on audit.decisions) and its
+// calls are judged tagged mcp-tool-changed (labels mcp.fingerprint and
+// mcp.accepted_fingerprint), and held: forwarded only when the gate admits them and
+// once an operator accepts the new version (`jobgate mcp tools accept`), waiting for that
+// up to --approval-wait, else refused. The store unreachable: the call is refused.
+//
 // Threads: the main thread reads the client, one thread reads the server, and each
 // tools/call is judged on a thread of its own (at most kMaxCallsInFlight at a time), so a
 // held call does not stop the rest of the session. The process exits with the server's
@@ -44,6 +53,8 @@
 #include "gate/daemon/config.h"
 #include "cli/job_submission.h"
 #include "gate/mcp_mapping.h"
+#include "gate/mcp_tool_store.h"
+#include "gate/nats/nats_mcp_tools.h"
 #include "gate/nats/nats_bus.h"
 #include "base/hash.h"
 
@@ -58,6 +69,16 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kMaxLineBytes = 16 << 20;
 // More tools/call in judgement at once are refused at once (a tool error).
 constexpr int kMaxCallsInFlight = 64;
+// How often a held call of a changed tool looks for the operator's acceptance.
+constexpr auto kAcceptancePoll = std::chrono::milliseconds(200);
+// The risk tag of a call of a tool that changed since it was accepted.
+constexpr const char* kToolChangedTag = "mcp-tool-changed";
+// A tool found matching its accepted version is not read from the store again for this
+// long (a call pays no store round trip); a later acceptance of another version is seen
+// within it.
+constexpr auto kSameFor = std::chrono::seconds(5);
+// A failed connection attempt answers the calls that follow within this long.
+constexpr auto kConnectRetryAfter = std::chrono::seconds(1);
 
 struct ProxyFlags {
   std::string nats;
@@ -65,6 +86,7 @@ struct ProxyFlags {
   double timeout_sec = 10;
   double approval_wait_sec = 0;
   std::vector<std::string> tool_classes;
+  std::string tools_bucket = kMcpToolsBucket;
   McpProxyIdentity identity;
   std::vector<std::string> command;
 };
@@ -153,6 +175,12 @@ class LineReader {
 
 bool Blank(std::string_view line) {
   return line.find_first_not_of(" \t\r") == std::string_view::npos;
+}
+
+int64_t NowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::atomic<pid_t> g_child{-1};
@@ -339,24 +367,90 @@ class McpProxy {
     return learned;
   }
 
-  // Keeps the fingerprint each tool had when first seen; a tool that later shows another
-  // one is marked changed (for the rest of the session) and an alert is logged. Needs
-  // mu_ held.
+  // Keeps the fingerprint each tool has in the latest listing and checks them against
+  // the tool store on a thread of its own (the server reader must not wait for NATS).
+  // Needs mu_ held.
   void NoteFingerprints(const google::protobuf::Struct& result) {
-    for (auto& [name, fingerprint] : ToolFingerprintsFromListResult(result)) {
-      auto [it, first] = fingerprints_.emplace(name, fingerprint);
-      if (first || it->second == fingerprint || !changed_tools_.insert(name).second) continue;
-      spdlog::error(
-          "mcp-proxy ALERT: server '{}' changed tool '{}' (description, input schema or "
-          "annotations) since it was first seen; its calls are refused until the proxy is "
-          "restarted after review",
-          flags_.identity.server_name, name);
+    auto listed = ToolFingerprintsFromListResult(result);
+    std::map<std::string, std::pair<std::string, ToolClass>> to_check;
+    for (auto& [name, fingerprint] : listed) {
+      fingerprints_[name] = fingerprint;
+      auto it = classes_.find(name);
+      to_check[name] = {fingerprint, it == classes_.end() ? ToolClass::kDestructive : it->second};
     }
+    if (to_check.empty()) return;
+    std::thread([this, to_check = std::move(to_check)] {
+      const auto deadline = Clock::now() + Millis(flags_.timeout_sec);
+      for (const auto& [name, listed] : to_check) {
+        auto check = CheckFingerprint(name, listed.first, listed.second, deadline);
+        if (!check.ok()) {
+          spdlog::error("mcp-proxy: cannot check tool '{}' of server '{}' against {}: {}", name,
+                        flags_.identity.server_name, flags_.tools_bucket,
+                        check.status().message());
+          return;
+        }
+      }
+    }).detach();
   }
 
-  bool Changed(const std::string& tool) {
+  // Checks (and records) one tool's listed fingerprint in the store; logs the alert the
+  // first time this proxy sees a version that differs from the accepted one.
+  Result<ToolCheck> CheckFingerprint(const std::string& tool, const std::string& fingerprint,
+                                     ToolClass tool_class, Clock::time_point deadline) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = same_.find(tool);
+      if (it != same_.end() && it->second.first == fingerprint &&
+          Clock::now() - it->second.second < kSameFor) {
+        ToolCheck same;
+        same.state = ToolState::kSame;
+        return same;
+      }
+    }
+    auto store = Store(deadline);
+    if (!store.ok()) return store.status();
+    auto check = CheckTool(**store, flags_.identity.server_name, tool, fingerprint, tool_class,
+                           NowMillis());
+    if (!check.ok()) return check;
     std::lock_guard<std::mutex> lock(mu_);
-    return changed_tools_.count(tool) > 0;
+    if (check->state != ToolState::kChanged) {
+      same_[tool] = {fingerprint, Clock::now()};
+      return check;
+    }
+    same_.erase(tool);
+    if (alerted_.insert(tool + "\n" + fingerprint).second) {
+      spdlog::error(
+          "mcp-proxy ALERT: server '{}' changed tool '{}' (description, input schema or "
+          "annotations): accepted fingerprint {}, now {}; its calls are held until an operator "
+          "runs `jobgate mcp tools accept --server {} --tool {}`",
+          flags_.identity.server_name, tool, check->record.fingerprint, fingerprint,
+          flags_.identity.server_name, tool);
+    }
+    return check;
+  }
+
+  // The fingerprint of `tool` in the latest listing, or "" when it was not listed.
+  std::string ListedFingerprint(const std::string& tool) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = fingerprints_.find(tool);
+    return it == fingerprints_.end() ? std::string() : it->second;
+  }
+
+  // Waits until `fingerprint` is the accepted version of `tool`, or `deadline`; true when
+  // it is.
+  bool AwaitAcceptance(const std::string& tool, const std::string& fingerprint,
+                       Clock::time_point deadline) {
+    while (true) {
+      auto store = Store(deadline);
+      if (store.ok()) {
+        auto record = (*store)->Get(flags_.identity.server_name, tool);
+        if (record.ok() && record->has_value() && (*record)->fingerprint == fingerprint) {
+          return true;
+        }
+      }
+      if (Clock::now() + kAcceptancePoll > deadline) return false;
+      std::this_thread::sleep_for(kAcceptancePoll);
+    }
   }
 
   // The proxy's own tools/list request, recorded as under way. Needs mu_ held; the
@@ -394,6 +488,10 @@ class McpProxy {
       if (nats_->connected()) return nats_.get();
       return Unavailable("the NATS connection is down");
     }
+    // Callers that queued behind a failed attempt share its failure, not another wait.
+    if (!last_connect_error_.ok() && Clock::now() - last_connect_failure_ < kConnectRetryAfter) {
+      return last_connect_error_;
+    }
     NatsConnectOptions options;
     options.servers = SplitServerList(flags_.nats);
     options.name = "jobgate-mcp-proxy";
@@ -402,9 +500,28 @@ class McpProxy {
         std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()),
                    std::chrono::milliseconds(1), std::chrono::milliseconds(2000));
     auto connection = NatsConnection::Connect(options, /*wait=*/true);
-    if (!connection.ok()) return connection.status();
+    if (!connection.ok()) {
+      last_connect_error_ = connection.status();
+      last_connect_failure_ = Clock::now();
+      return connection.status();
+    }
     nats_ = std::move(connection).value();
     return nats_.get();
+  }
+
+  // The tool store on the kept connection, opened (and its bucket created) when first
+  // needed.
+  Result<McpToolStore*> Store(Clock::time_point deadline) {
+    auto connection = Connection(deadline);
+    if (!connection.ok()) return connection.status();
+    std::lock_guard<std::mutex> lock(store_mu_);
+    if (store_ == nullptr) {
+      auto store = OpenNatsMcpToolStore(*connection, flags_.tools_bucket, /*create=*/true,
+                                        std::chrono::milliseconds(2000));
+      if (!store.ok()) return store.status();
+      store_ = std::move(*store);
+    }
+    return store_.get();
   }
 
   void StartJudging(RpcMessage message, std::string line) {
@@ -433,15 +550,28 @@ class McpProxy {
     };
     auto tool = ToolCallName(message);
     if (!tool.ok()) return Refuse(message, "jobgate: " + tool.status().message());
-    auto job =
-        JobFromToolCall(message, ClassOf(*tool, deadline), flags_.identity, "mcp-" + RandomHex(16));
+    ToolClass tool_class = ClassOf(*tool, deadline);
+    // A listed tool is checked against its accepted version first; a changed one is
+    // judged tagged (the gate's record of the call is the audit trail) and held below
+    // until accepted, whatever the gate decides.
+    const std::string fingerprint = ListedFingerprint(*tool);
+    std::string accepted_fingerprint;
+    bool changed = false;
+    if (!fingerprint.empty()) {
+      auto check = CheckFingerprint(*tool, fingerprint, tool_class, deadline);
+      if (!check.ok()) {
+        return no_decision("cannot check the tool's fingerprint in " + flags_.tools_bucket +
+                           ": " + check.status().message());
+      }
+      changed = check->state == ToolState::kChanged;
+      accepted_fingerprint = check->record.fingerprint;
+    }
+    auto job = JobFromToolCall(message, tool_class, flags_.identity, "mcp-" + RandomHex(16));
     if (!job.ok()) return Refuse(message, "jobgate: " + job.status().message());
-    // A tool that changed since first seen is still judged (the gate records the call,
-    // tagged), but never forwarded in this session.
-    const bool changed = Changed(*tool);
+    if (!fingerprint.empty()) (*job->mutable_labels())["mcp.fingerprint"] = fingerprint;
     if (changed) {
-      job->add_risk_tags("tool-changed");
-      (*job->mutable_labels())["mcp.tool_changed"] = "true";
+      job->add_risk_tags(kToolChangedTag);
+      (*job->mutable_labels())["mcp.accepted_fingerprint"] = accepted_fingerprint;
     }
     if (Status s = PrepareJobForSubmit(&*job); !s.ok())
       return Refuse(message, "jobgate: " + s.message());
@@ -460,9 +590,10 @@ class McpProxy {
                              ? fmt::format("no decision within {:g} s", flags_.timeout_sec)
                              : record.status().message());
     }
+    const v1::DecisionRecord judged = *record;  // carries the decision and the judged args
     CallVerdict verdict = VerdictForRecord(*record);
+    const auto approval_deadline = Clock::now() + Millis(flags_.approval_wait_sec);
     if (verdict.outcome == CallOutcome::kHeld && flags_.approval_wait_sec > 0) {
-      const auto approval_deadline = Clock::now() + Millis(flags_.approval_wait_sec);
       while (verdict.outcome == CallOutcome::kHeld) {
         auto next = NextDecisionRecord(*submission, *job, approval_deadline);
         if (!next.ok()) break;
@@ -472,16 +603,19 @@ class McpProxy {
         verdict.reason += fmt::format("; not approved within {:g} s", flags_.approval_wait_sec);
       }
     }
-    if (changed) {
-      return Refuse(message, "jobgate: tool '" + *tool +
-                                 "' changed its description, input schema or annotations since "
-                                 "it was first seen; held until an operator reviews it and "
-                                 "restarts the proxy (" +
-                                 verdict.reason + ")");
+    if (changed && (verdict.outcome != CallOutcome::kForward ||
+                    !AwaitAcceptance(*tool, fingerprint, approval_deadline))) {
+      return Refuse(message,
+                    "jobgate: tool '" + *tool + "' of server '" + flags_.identity.server_name +
+                        "' changed its description, input schema or annotations since it was "
+                        "accepted; its calls are held until an operator runs `jobgate mcp "
+                        "tools accept --server " +
+                        flags_.identity.server_name + " --tool " + *tool + "` (" +
+                        verdict.reason + ")");
     }
     switch (verdict.outcome) {
       case CallOutcome::kForward:
-        WriteServer(line);
+        WriteServer(ForwardedCallLine(message, line, judged));
         return;
       case CallOutcome::kHeld:
         return Refuse(message, verdict.reason);
@@ -517,10 +651,16 @@ class McpProxy {
   uint64_t own_requests_ = 0;
   std::set<std::string> own_list_ids_;
   std::set<std::string> client_list_ids_;
-  std::map<std::string, std::string> fingerprints_;  // as first seen
-  std::set<std::string> changed_tools_;
+  std::map<std::string, std::string> fingerprints_;  // in the latest listing
+  std::set<std::string> alerted_;                    // "tool\nfingerprint" alerts logged
+  // tool -> the fingerprint last found accepted, and when
+  std::map<std::string, std::pair<std::string, Clock::time_point>> same_;
   std::mutex nats_mu_;
   std::unique_ptr<NatsConnection> nats_;
+  Status last_connect_error_;  // GUARDED_BY(nats_mu_)
+  Clock::time_point last_connect_failure_;
+  std::mutex store_mu_;  // guards store_
+  std::unique_ptr<McpToolStore> store_;
   std::atomic<int> in_flight_{0};
 };
 
@@ -578,8 +718,12 @@ void AddMcpProxyCommand(CLI::App& app, int* exit_code) {
                   "NAME=read|write|destructive: a tool's class, over the server's hints")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--tools-bucket", flags->tools_bucket,
+                  "JetStream KV bucket of accepted tool fingerprints")
+      ->capture_default_str();
   cmd->add_option("--approval-wait", flags->approval_wait_sec,
-                  "Seconds to wait for an approver when a call is held (default 0)")
+                  "Seconds to wait for an approver, or for an operator to accept a changed "
+                  "tool, when a call is held (default 0)")
       ->check(CLI::Range(0.0, 86400.0));
   cmd->add_option("--timeout", flags->timeout_sec,
                   "Seconds to wait for the gate's decision of a call (default 10)")

@@ -334,6 +334,67 @@ Result<Permission> ParsePermission(std::string_view name) {
   return InvalidArgument("'" + std::string(name) + "' is not allow, ask or deny");
 }
 
+bool McpToolOfJob(const v1::Job& job, std::string* server, std::string* tool) {
+  auto server_label = job.labels().find("mcp.server");
+  auto tool_label = job.labels().find("mcp.tool");
+  if (server_label == job.labels().end() || tool_label == job.labels().end()) return false;
+  *server = server_label->second;
+  *tool = tool_label->second;
+  return true;
+}
+
+void ApplyMcpToolClass(ToolClass tool_class, bool changed, v1::Job* job) {
+  std::string server, tool;
+  if (!McpToolOfJob(*job, &server, &tool)) return;
+  const std::string action = tool_class == ToolClass::kRead ? "read" : "write";
+  job->set_topic("job.mcp-bridge." + action + "." + SubjectToken(tool));
+  auto* tags = job->mutable_risk_tags();
+  tags->erase(std::remove_if(tags->begin(), tags->end(),
+                             [](const std::string& tag) {
+                               return tag == "read" || tag == "write" || tag == "destructive";
+                             }),
+              tags->end());
+  job->add_risk_tags(action);
+  if (tool_class == ToolClass::kDestructive) job->add_risk_tags("destructive");
+  if (changed) job->add_risk_tags("mcp-tool-changed");
+  (*job->mutable_labels())["mcp.action"] = action;
+}
+
+Result<std::string> UpdatedInputJson(std::string_view payload, const v1::DecisionRecord& judged) {
+  if (judged.decision().redactions().empty()) return std::string();
+  Struct root;
+  if (Status s = subjects::FromJson(payload, &root); !s.ok()) {
+    return InvalidArgument("hook input is not a JSON object: " + s.message());
+  }
+  std::string tool;
+  JOBGATE_RETURN_IF_ERROR(RequiredString(root, "hook input", "tool_name", &tool));
+  const Value* input = Field(root, "tool_input");
+  const Struct& args = judged.job().args();
+  Struct updated;
+  if (tool == "Bash") {
+    if (input == nullptr || input->kind_case() != Value::kStructValue) {
+      return InvalidArgument("tool_input of Bash must be an object");
+    }
+    updated = input->struct_value();
+    const Value* command = Field(args, "command");
+    if (command == nullptr || command->kind_case() != Value::kStringValue) {
+      return FailedPrecondition("the gate redacted the command away entirely");
+    }
+    (*updated.mutable_fields())["command"] = *command;
+  } else if (tool == "Read" || tool == "NotebookRead" || tool == "LS" || tool == "Grep" ||
+             tool == "Glob" || tool == "Write" || tool == "Edit" || tool == "MultiEdit" ||
+             tool == "NotebookEdit" || tool == "WebFetch" || tool == "WebSearch") {
+    return FailedPrecondition("the gate redacted part of this " + tool +
+                              " call, whose input the hook cannot rewrite; not run");
+  } else if (input != nullptr && input->kind_case() == Value::kStructValue) {
+    updated = args;  // MCP and other tools: the args are the input
+  } else {
+    return FailedPrecondition("the gate redacted this " + tool +
+                              " call, whose input is not an object; not run");
+  }
+  return subjects::ToJson(updated);
+}
+
 bool IsUnresolvedHold(const v1::DecisionRecord& record) {
   const std::string& outcome = record.approval().outcome();
   if (outcome == "APPROVED" || outcome == "REJECTED" || outcome == "EXPIRED") return false;
@@ -401,6 +462,10 @@ std::string HookOutputJson(const HookAnswer& answer) {
   out += PermissionName(answer.permission);
   out += R"(", "permissionDecisionReason": )";
   AppendJsonString(reason, &out);
+  if (answer.permission == Permission::kAllow && !answer.updated_input_json.empty()) {
+    out += R"(, "updatedInput": )";
+    out += answer.updated_input_json;
+  }
   out += '}';
   if (answer.stop) {
     out += R"(, "continue": false, "stopReason": )";

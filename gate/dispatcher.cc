@@ -100,6 +100,8 @@ Result<Dispatcher::BatchStats> Dispatcher::RunOnce() {
   if (admitted_.size() < batch_.size()) admitted_.resize(batch_.size());
   outbound_used_ = 0;
   holds_used_ = 0;
+  pending_sessions_used_ = 0;
+  pending_index_.clear();
   // Three phases: bind every message to its arrival, claim the admitted jobs' ids in one
   // round trip, judge what is left.
   for (size_t i = 0; i < batch_.size(); ++i) {
@@ -112,10 +114,15 @@ Result<Dispatcher::BatchStats> Dispatcher::RunOnce() {
     job_.Swap(&admitted_[i]);  // the next batch decodes into job_'s old allocations
     PlanMessage(*policy, shadow.get(), *batch_[i], &plans_[i]);
   }
+  if (pending_sessions_used_ > 0) FlushSessions();
   if (holds_used_ > 0) HoldAndRoute();
   bus_->PublishBatch(std::span<const OutboundMessage>(outbound_.data(), outbound_used_),
                      options_.publish_timeout, &results_);
   for (size_t i = 0; i < batch_.size(); ++i) Finish(policy, *batch_[i], plans_[i], &stats);
+  if (seams_.decision_stats != nullptr) seams_.decision_stats->Add(batch_counts_);
+  if (seams_.recent_denials != nullptr) seams_.recent_denials->Add(&batch_denials_);
+  batch_counts_ = DecisionCounts{};
+  batch_denials_.clear();
   batch_.clear();
   return stats;
 }
@@ -290,7 +297,7 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
   SessionPtr session_state;
   if (seams_.sessions != nullptr) {
     session = policy::SessionOf(job_);
-    if (!session.empty()) session_state = seams_.sessions->Find(job_.tenant_id(), session);
+    if (!session.empty()) session_state = SessionStateFor(job_.tenant_id(), session);
   }
   const policy::SessionContext session_context{session_state.get(), clock_->UnixMillis()};
 
@@ -314,7 +321,7 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
   const v1::Verdict verdict = decision_.decision();
   // Recorded before the job's redaction (whose markers would hide its targets) and
   // before anything is published.
-  if (!session.empty() && !RecordInSession(session, job_, plan)) return;
+  if (!session.empty()) RecordInSession(session, job_, static_cast<size_t>(plan - plans_.data()));
   // The decision's own redaction effects apply to every copy of the job.
   policy.Redact(evaluation_, &job_, &decision_);
   if (shadow != nullptr) JudgeShadow(policy, *shadow);
@@ -366,40 +373,135 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
   PlanRoute(job_, decision_, message, nullptr, plan);
 }
 
-bool Dispatcher::RecordInSession(const std::string& session, const v1::Job& judged, Plan* plan) {
+SessionPtr Dispatcher::SessionStateFor(const std::string& tenant_id, const std::string& session) {
+  auto it = pending_index_.find(SessionStoreKey(tenant_id, session));
+  if (it != pending_index_.end()) return pending_sessions_[it->second].state;
+  return seams_.sessions->Find(tenant_id, session);
+}
+
+void Dispatcher::RecordInSession(const std::string& session, const v1::Job& judged,
+                                 size_t plan) {
   const v1::Verdict verdict = decision_.decision();
-  SessionPtr current = seams_.sessions->Find(judged.tenant_id(), session);
+  const std::string key = SessionStoreKey(judged.tenant_id(), session);
+  auto it = pending_index_.find(key);
+  SessionPtr current = it != pending_index_.end() ? pending_sessions_[it->second].state
+                                                  : seams_.sessions->Find(judged.tenant_id(), session);
   const bool terminated =
       current != nullptr && current->status() == v1::SessionState::TERMINATED;
-  if (!policy::IsNotable(verdict) && !terminated) return true;  // nothing to record
+  if (!policy::IsNotable(verdict) && !terminated) return;  // nothing to record
+  if (it == pending_index_.end()) {
+    if (pending_sessions_used_ == pending_sessions_.size()) pending_sessions_.emplace_back();
+    PendingSession& fresh = pending_sessions_[pending_sessions_used_];
+    fresh.tenant_id = judged.tenant_id();
+    fresh.session = session;
+    fresh.state = std::make_shared<v1::SessionState>(
+        current != nullptr ? *current
+                           : NewSessionState(judged.tenant_id(), session, clock_->UnixMillis()));
+    fresh.base_revision = current != nullptr ? current->revision() : 0;
+    fresh.was_terminated = terminated;
+    fresh.changed = false;
+    fresh.plans.clear();
+    fresh.recorded.clear();
+    it = pending_index_.emplace(key, pending_sessions_used_++).first;
+  }
+  PendingSession& pending = pending_sessions_[it->second];
+  RecordedDecision& recorded = pending.recorded.emplace_back();
+  recorded.job.set_job_id(judged.job_id());
+  recorded.job.mutable_actor()->set_agent_id(judged.actor().agent_id());
+  recorded.decision.set_decision(verdict);
+  recorded.decision.set_matched_rule(decision_.matched_rule());
+  recorded.decision.set_reason(decision_.reason());
+  recorded.decision.set_snapshot(decision_.snapshot());
   // The targets are kept in a shared store: none carries a secret raw.
-  std::vector<std::string> targets;
   if (policy::IsDenial(verdict) && !terminated) {
-    targets = policy::JobTargets(judged);
-    for (std::string& target : targets) target = Scrubbed(target);
+    recorded.targets = policy::JobTargets(judged);
+    for (std::string& target : recorded.targets) target = Scrubbed(target);
   }
-  const int64_t now = clock_->UnixMillis();
-  auto stored = seams_.sessions->Update(
-      judged.tenant_id(), session, [&](v1::SessionState* state) {
-        return policy::RecordDecision(judged, decision_, targets, now, options_.session_recording, state);
-      });
-  if (!stored.ok()) {
-    plan->kind = Plan::Kind::kRetry;
-    plan->retry_kind = "session_store";
-    plan->nak_delay = options_.retry_delay;
-    if (seams_.session_metrics != nullptr) {
-      seams_.session_metrics->store_errors.Add({{"kind", "write"}}).Increment();
+  recorded.at_unix_ms = clock_->UnixMillis();
+  pending.plans.push_back(plan);
+  pending.changed |=
+      policy::RecordDecision(recorded.job, recorded.decision, recorded.targets,
+                             recorded.at_unix_ms, options_.session_recording, pending.state.get());
+}
+
+void Dispatcher::FlushSessions() {
+  // Sessions whose decisions changed nothing (a terminated session touched a moment ago)
+  // need no write.
+  session_writes_.clear();
+  session_write_slots_.clear();
+  for (size_t i = 0; i < pending_sessions_used_; ++i) {
+    PendingSession& pending = pending_sessions_[i];
+    if (!pending.changed) continue;
+    session_write_slots_.push_back(i);
+    session_writes_.push_back(SessionWrite{
+        pending.tenant_id, pending.session,
+        [this, &pending](v1::SessionState* state) {
+          bool changed = false;
+          for (const RecordedDecision& r : pending.recorded) {
+            changed |= policy::RecordDecision(r.job, r.decision, r.targets, r.at_unix_ms,
+                                              options_.session_recording, state);
+          }
+          return changed;
+        },
+        std::move(pending.state), pending.base_revision});
+  }
+  if (session_writes_.empty()) return;
+  seams_.sessions->UpdateMany(session_writes_, &session_results_);
+  bool retried = false;
+  for (size_t w = 0; w < session_writes_.size(); ++w) {
+    const PendingSession& pending = pending_sessions_[session_write_slots_[w]];
+    const Result<SessionPtr>& stored = session_results_[w];
+    if (!stored.ok()) {
+      retried = true;
+      if (seams_.session_metrics != nullptr) {
+        seams_.session_metrics->store_errors.Add({{"kind", "write"}}).Increment();
+      }
+      spdlog::warn("{} job(s) of a session left for redelivery: the session could not be "
+                   "recorded: {}", pending.plans.size(), stored.status().ToString());
+      for (size_t plan : pending.plans) {
+        plans_[plan].kind = Plan::Kind::kRetry;
+        plans_[plan].retry_kind = "session_store";
+        plans_[plan].nak_delay = options_.retry_delay;
+      }
+      continue;
     }
-    spdlog::warn("job {} left for redelivery: its session could not be recorded: {}",
-                 Scrubbed(judged.job_id()), stored.status().ToString());
-    return false;
+    const v1::SessionState& state = **stored;
+    if (seams_.session_metrics != nullptr && !pending.was_terminated &&
+        state.status() == v1::SessionState::TERMINATED &&
+        std::any_of(pending.recorded.begin(), pending.recorded.end(),
+                    [&](const RecordedDecision& r) {
+                      return r.job.job_id() == state.terminated_job_id();
+                    })) {
+      seams_.session_metrics->terminations.Add({{"by", state.terminated_by()}}).Increment();
+    }
   }
-  if (verdict == v1::TERMINATE && !terminated && seams_.session_metrics != nullptr &&
-      (*stored)->status() == v1::SessionState::TERMINATED &&
-      (*stored)->terminated_job_id() == judged.job_id()) {
-    seams_.session_metrics->terminations.Add({{"by", (*stored)->terminated_by()}}).Increment();
+  if (retried) DropRetriedOutbound();
+}
+
+void Dispatcher::DropRetriedOutbound() {
+  outbound_order_.clear();
+  for (size_t i = 0; i < plans_.size(); ++i) {
+    if (plans_[i].outbound_count > 0) outbound_order_.push_back(i);
   }
-  return true;
+  std::sort(outbound_order_.begin(), outbound_order_.end(), [this](size_t a, size_t b) {
+    return plans_[a].first_outbound < plans_[b].first_outbound;
+  });
+  // Moves each kept job's publishes down over the dropped ones, in order (the ranges are
+  // disjoint, so a move never overwrites a publish still to be moved).
+  size_t used = 0;
+  for (size_t i : outbound_order_) {
+    Plan& plan = plans_[i];
+    if (plan.kind == Plan::Kind::kRetry) {
+      plan.outbound_count = 0;
+      continue;
+    }
+    for (size_t k = 0; k < plan.outbound_count && plan.first_outbound != used; ++k) {
+      std::swap(outbound_[used + k], outbound_[plan.first_outbound + k]);
+    }
+    plan.first_outbound = used;
+    used += plan.outbound_count;
+  }
+  outbound_used_ = used;
 }
 
 void Dispatcher::PlanPark(InboundMessage& message, std::string rule, Plan* plan) {
@@ -438,6 +540,15 @@ bool Dispatcher::RejectIfUnpublishable(InboundMessage& message, size_t bytes, co
 }
 
 void Dispatcher::HoldAndRoute() {
+  // Holds of jobs whose session could not be recorded are not written.
+  size_t kept = 0;
+  for (size_t i = 0; i < holds_used_; ++i) {
+    if (plans_[holds_[i].plan].kind == Plan::Kind::kRetry) continue;
+    if (i != kept) std::swap(holds_[kept], holds_[i]);
+    ++kept;
+  }
+  holds_used_ = kept;
+  if (holds_used_ == 0) return;
   hold_requests_.clear();
   for (size_t i = 0; i < holds_used_; ++i) {
     hold_requests_.push_back(
@@ -502,6 +613,7 @@ void Dispatcher::PlanRoute(const v1::Job& job, const v1::Decision& decision,
   }
 
   // DecisionRecord {1: decision, 2: subject, 3: routed_to, 4: job}
+  plan->record_outbound = outbound_used_;
   OutboundMessage& record = NextOutbound(plan);
   subjects::JoinInto(options_.prefixes.decisions, rest, &record.subject);
   record.msg_id.assign(id_prefix_).append(subjects::kDecisionTarget);
@@ -612,16 +724,28 @@ void Dispatcher::Finish(const std::shared_ptr<const policy::Policy>& policy,
   }
   if (plan.kind == Plan::Kind::kReject) {
     ++stats->rejected;
+    batch_counts_.Add(DecisionCounts::kRejected);
     if (metrics_ != nullptr)
       metrics_->rejected_jobs.Add({{"reason", plan.reject_reason}}).Increment();
     return;
   }
   ++stats->dispatched;
+  Observe(plan);
   if (metrics_ != nullptr) {
     DecisionCounter(policy, plan.verdict, plan.deciding_rule)->Increment();
     metrics_->dispatch_seconds.Observe(
         std::chrono::duration<double>(clock_->Now() - plan.received_at).count());
   }
+}
+
+void Dispatcher::Observe(const Plan& plan) {
+  batch_counts_.Add(plan.verdict);
+  if (seams_.recent_denials == nullptr) return;
+  if (plan.verdict != v1::DENY && plan.verdict != v1::TERMINATE) return;
+  if (plan.record_outbound >= outbound_used_) return;
+  v1::DecisionRecord record;
+  if (!record.ParseFromString(outbound_[plan.record_outbound].body)) return;
+  batch_denials_.push_back(RecentDenials::Trimmed(record));
 }
 
 }  // namespace jobgate::gate

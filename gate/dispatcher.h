@@ -54,6 +54,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -62,8 +63,10 @@
 #include "gate/active_policy.h"
 #include "gate/approvals.h"
 #include "gate/bus.h"
+#include "gate/decision_stats.h"
 #include "gate/decisions.h"
 #include "gate/job_ids.h"
+#include "gate/recent_denials.h"
 #include "policy/session.h"
 #include "gate/sessions.h"
 #include "gate/throttle.h"
@@ -116,6 +119,10 @@ struct DispatcherSeams {
   JobIdStore* job_ids = nullptr;                     // idempotency conflicts (none: unchecked)
   SessionStore* sessions = nullptr;                  // session state (none: no sessions)
   metrics::SessionMetrics* session_metrics = nullptr;
+  // Told once per batch of its decisions by outcome, and of its DENY and TERMINATE
+  // decision records (trimmed), once they are published and acked.
+  DecisionStats* decision_stats = nullptr;
+  RecentDenials* recent_denials = nullptr;
 };
 
 class Dispatcher {
@@ -153,6 +160,7 @@ class Dispatcher {
     int deciding_rule = -1;
     std::string reject_reason;  // kReject; also the throttling rule for kThrottle, kPark
     const char* retry_kind = "";  // kRetry: the publish_errors kind that counts it
+    size_t record_outbound = SIZE_MAX;  // kRoute: index of its decision record in outbound_
     std::chrono::steady_clock::time_point received_at;
   };
 
@@ -178,9 +186,17 @@ class Dispatcher {
   // Writes the batch's held jobs to the approval store together, then plans their
   // publishes (or their redelivery when the store failed).
   void HoldAndRoute();
-  // Records decision_ of job_ in its session `session` (policy::SessionOf; "" none) when
-  // it changes the session's state. False (the plan made a retry) when the store failed.
-  bool RecordInSession(const std::string& session, const v1::Job& judged, Plan* plan);
+  // The state job_'s session is judged by: the batch's own changes to it when it has
+  // any (pending_sessions_), else the store's in-memory copy; null when unknown.
+  SessionPtr SessionStateFor(const std::string& tenant_id, const std::string& session);
+  // Records decision_ of `judged` (planned as plans_[plan]) in the batch's changes to its
+  // session `session` when it changes the session's state; FlushSessions stores them.
+  void RecordInSession(const std::string& session, const v1::Job& judged, size_t plan);
+  // Stores the batch's session changes together (one write per session) before anything
+  // of the batch is published; the jobs of a session whose write failed become retries.
+  void FlushSessions();
+  // Removes the planned publishes of jobs that became retries after they were planned.
+  void DropRetriedOutbound();
   // Judges job_ with the shadow policy and records the outcome in decision_.
   void JudgeShadow(const policy::Policy& policy, const policy::Policy& shadow);
   void PlanRejection(InboundMessage& message, std::string reason, std::string error, Plan* plan);
@@ -191,6 +207,8 @@ class Dispatcher {
   OutboundMessage& NextOutbound(Plan* plan);
   void Finish(const std::shared_ptr<const policy::Policy>& policy, InboundMessage& message,
               const Plan& plan, BatchStats* stats);
+  // Counts a finished plan into batch_counts_ (and batch_denials_) for the seams.
+  void Observe(const Plan& plan);
   prometheus::Counter* DecisionCounter(const std::shared_ptr<const policy::Policy>& policy,
                                        v1::Verdict verdict, int rule);
 
@@ -235,10 +253,38 @@ class Dispatcher {
   };
   std::vector<PendingHold> holds_;
   size_t holds_used_ = 0;
+  // A session's changes in this batch: later jobs of the session in the batch are judged
+  // by `state` (the store's copy with the batch's decisions applied); FlushSessions
+  // writes them. Slots [0, pending_sessions_used_) are in use.
+  struct RecordedDecision {
+    v1::Job job;            // what policy::RecordDecision reads of it: job id, agent id
+    v1::Decision decision;  // verdict, rule, reason, snapshot
+    std::vector<std::string> targets;
+    int64_t at_unix_ms = 0;
+  };
+  struct PendingSession {
+    std::string tenant_id;
+    std::string session;
+    std::shared_ptr<v1::SessionState> state;
+    uint64_t base_revision = 0;   // of the store's state `state` started from (0: none)
+    bool was_terminated = false;  // before this batch
+    bool changed = false;         // a recorded decision changed `state`
+    std::vector<size_t> plans;    // the jobs whose decisions are in `recorded`
+    std::vector<RecordedDecision> recorded;
+  };
+  std::vector<PendingSession> pending_sessions_;
+  size_t pending_sessions_used_ = 0;
+  std::unordered_map<std::string, size_t> pending_index_;  // SessionStoreKey -> slot
+  std::vector<SessionWrite> session_writes_;
+  std::vector<size_t> session_write_slots_;  // session_writes_[i] is pending_sessions_[slot]
+  std::vector<Result<SessionPtr>> session_results_;
+  std::vector<size_t> outbound_order_;
   std::vector<HoldRequest> hold_requests_;
   std::vector<Result<Held>> held_;
   DecisionIdSource decision_ids_;
   DecisionStampBuffer stamp_;
+  DecisionCounts batch_counts_;                    // this batch's, for decision_stats
+  std::vector<v1::DecisionRecord> batch_denials_;  // this batch's, for recent_denials
 
   // jobgate_decisions_total children by (verdict, deciding rule) for `counters_policy_`.
   std::shared_ptr<const policy::Policy> counters_policy_;

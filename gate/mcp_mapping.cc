@@ -363,6 +363,16 @@ CallVerdict VerdictForRecord(const v1::DecisionRecord& record) {
   return verdict;
 }
 
+std::string ForwardedCallLine(const RpcMessage& call, std::string_view line,
+                              const v1::DecisionRecord& judged) {
+  if (judged.decision().redactions().empty()) return std::string(line);
+  Struct object = call.object;
+  Value& params = (*object.mutable_fields())["params"];
+  *(*params.mutable_struct_value()->mutable_fields())["arguments"].mutable_struct_value() =
+      judged.job().args();
+  return subjects::ToJson(object);
+}
+
 ClientStep StepForClientLine(std::string_view line) {
   ClientStep step;
   RpcParse parse = ParseRpcLine(line);

@@ -130,6 +130,14 @@ struct CallVerdict {
 // Admitting decisions and APPROVED -> forward; unresolved holds -> held; the rest refuse.
 CallVerdict VerdictForRecord(const v1::DecisionRecord& record);
 
+// The line to forward for an admitted tools/call. `line` (the client's own bytes) unless
+// the gate's decision changed the arguments, which it says by listing redactions: then
+// the call with params.arguments replaced by the args of the job as `judged` (the record
+// that carried the decision) shows them, secrets replaced, serialized anew. The raw
+// arguments are never forwarded once the decision redacted any of them.
+std::string ForwardedCallLine(const RpcMessage& call, std::string_view line,
+                              const v1::DecisionRecord& judged);
+
 // What the proxy does with one line from the client.
 enum class ClientAction { kForward, kAnswer, kJudge };
 struct ClientStep {

@@ -65,6 +65,7 @@ Result<SessionPtr> InMemorySessionStore::Update(std::string_view tenant_id,
                                                 const SessionMutation& mutate) {
   MutexLock lock(&mu_);
   if (!failure_.ok()) return failure_;
+  if (!write_failure_.ok()) return write_failure_;
   const int64_t now = clock_->UnixMillis();
   cache_.Expire(now - options_.idle.count());
   const std::string key = SessionStoreKey(tenant_id, session);
@@ -85,6 +86,20 @@ std::vector<SessionPtr> InMemorySessionStore::List() const { return cache_.List(
 Status InMemorySessionStore::Ready() const {
   MutexLock lock(&mu_);
   return failure_;
+}
+
+void SessionStore::UpdateMany(std::span<const SessionWrite> writes,
+                              std::vector<Result<SessionPtr>>* out) {
+  out->clear();
+  out->reserve(writes.size());
+  for (const SessionWrite& write : writes) {
+    out->push_back(Update(write.tenant_id, write.session, write.mutate));
+  }
+}
+
+void InMemorySessionStore::set_write_failure(Status status) {
+  MutexLock lock(&mu_);
+  write_failure_ = std::move(status);
 }
 
 void InMemorySessionStore::set_failure(Status status) {

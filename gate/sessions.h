@@ -25,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -64,6 +65,18 @@ using SessionPtr = std::shared_ptr<const v1::SessionState>;
 // session is new. May be called more than once (once per compare-and-set attempt).
 using SessionMutation = std::function<bool(v1::SessionState* state)>;
 
+// One session's change for SessionStore::UpdateMany.
+struct SessionWrite {
+  std::string tenant_id;
+  std::string session;
+  SessionMutation mutate;
+  // Optional: `mutate` already applied to the state of revision `prepared_from` (0: no
+  // state). A store whose copy is still at that revision may write it as it is, and
+  // keeps it (the caller hands it over and no longer reads it).
+  std::shared_ptr<v1::SessionState> prepared;
+  uint64_t prepared_from = 0;
+};
+
 class SessionStore {
  public:
   virtual ~SessionStore() = default;
@@ -74,6 +87,11 @@ class SessionStore {
   // current one when `mutate` changed nothing).
   virtual Result<SessionPtr> Update(std::string_view tenant_id, std::string_view session,
                                     const SessionMutation& mutate) = 0;
+  // Update for several sessions, at most one write each, sent together: one wait for
+  // all of them rather than a round trip each. (*out)[i] answers writes[i] as Update
+  // would. This default calls Update for each.
+  virtual void UpdateMany(std::span<const SessionWrite> writes,
+                          std::vector<Result<SessionPtr>>* out);
   // Every session in the in-memory copy.
   virtual std::vector<SessionPtr> List() const = 0;
   // OK when the in-memory copy is current enough to judge by.
@@ -109,6 +127,8 @@ class InMemorySessionStore final : public SessionStore {
   Status Ready() const override;
   // Fails Update and Ready with `status` while it is not OK.
   void set_failure(Status status);
+  // Fails Update (Ready stays OK) with `status` while it is not OK.
+  void set_write_failure(Status status);
 
  private:
   const Clock* const clock_;
@@ -117,6 +137,7 @@ class InMemorySessionStore final : public SessionStore {
   mutable Mutex mu_;
   uint64_t revision_ GUARDED_BY(mu_) = 0;
   Status failure_ GUARDED_BY(mu_) = Status::Ok();
+  Status write_failure_ GUARDED_BY(mu_) = Status::Ok();
 };
 
 // A fresh state for a session first seen now.

@@ -10,6 +10,8 @@
 #include <mutex>
 #include <utility>
 
+#include "gate/activity_api.h"
+
 namespace jobgate::gate {
 
 // Approval events -> jobgate_approvals_* metrics.
@@ -147,6 +149,9 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Deps& deps) {
   AddPolicyRoutes(cp->router_.get(), cp->lifecycle_.get());
   AddApprovalRoutes(cp->router_.get(), cp->approvals_.get());
   AddIdentityRoutes(cp->router_.get());
+  cp->decision_stats_ = std::make_unique<DecisionStats>(deps.clock);
+  cp->recent_denials_ = std::make_unique<RecentDenials>();
+  AddActivityRoutes(cp->router_.get(), cp->decision_stats_.get(), cp->recent_denials_.get());
   if (cp->session_service_ != nullptr) {
     AddSessionRoutes(cp->router_.get(), cp->session_service_.get());
   }

@@ -17,6 +17,8 @@
 #include "gate/approvals.h"
 #include "gate/auth.h"
 #include "gate/daemon/config.h"
+#include "gate/decision_stats.h"
+#include "gate/recent_denials.h"
 #include "gate/nats/nats_api.h"
 #include "gate/nats/nats_lifecycle.h"
 #include "gate/policy_lifecycle.h"
@@ -63,6 +65,9 @@ class ControlPlane {
   // Null when sessions are off (GateConfig::sessions_enabled).
   SessionStore* sessions() { return session_store_.get(); }
   SessionService* session_service() { return session_service_.get(); }
+  // What the dispatchers tell of their decisions, for GET /api/v1/stats and /denials.
+  DecisionStats* decision_stats() { return decision_stats_.get(); }
+  RecentDenials* recent_denials() { return recent_denials_.get(); }
 
  private:
   class MetricsObserver;
@@ -81,6 +86,8 @@ class ControlPlane {
   std::unique_ptr<ApprovalService> approvals_;
   std::unique_ptr<NatsKvSessionStore> session_store_;
   std::unique_ptr<SessionService> session_service_;
+  std::unique_ptr<DecisionStats> decision_stats_;
+  std::unique_ptr<RecentDenials> recent_denials_;
   std::unique_ptr<ApiRouter> router_;
   std::unique_ptr<SnapshotStore::Watch> watch_;
   std::unique_ptr<NatsApiResponder> responder_;

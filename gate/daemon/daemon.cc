@@ -336,7 +336,8 @@ int Daemon::Run() {
             reinjects ? reinject_options : dispatch_options, bus, &clock, &active_policy_, &limiter,
             &gate_metrics,
             DispatcherSeams{&shadow_policy_, control->approvals(), &policy_metrics, job_ids,
-                            control->sessions(), &session_metrics});
+                            control->sessions(), &session_metrics, control->decision_stats(),
+                            control->recent_denials()});
         std::chrono::milliseconds pause(100);
         bool failing = false;
         while (!stopping()) {

@@ -21,6 +21,26 @@ struct NatsKvSessionStore::Impl {
   NatsPtr<kvStore> kv;
   SessionCache cache;
 
+  // UpdateMany's own context: its async publish acks arrive in OnWriteAck.
+  NatsPtr<jsCtx> batch_js;
+  std::mutex batch_mu;  // one UpdateMany at a time on batch_js
+  std::mutex acks_mu;
+  // Revisions (or failures) of the UpdateMany in progress, by KV subject.
+  std::unordered_map<std::string, Result<uint64_t>> acks;  // GUARDED_BY(acks_mu)
+
+  static void OnWriteAck(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* error,
+                         void* closure) {
+    auto* self = static_cast<Impl*>(closure);
+    Result<uint64_t> answer = error == nullptr && ack != nullptr
+                                  ? Result<uint64_t>(ack->Sequence)
+                                  : Result<uint64_t>(Unavailable("session write not stored"));
+    {
+      std::lock_guard<std::mutex> lock(self->acks_mu);
+      self->acks.insert_or_assign(natsMsg_GetSubject(msg), std::move(answer));
+    }
+    natsMsg_Destroy(msg);  // ours in an ack handler
+  }
+
   std::mutex mu;
   std::condition_variable initial_cv;
   bool initial_done = false;  // GUARDED_BY(mu): the watcher delivered the bucket's state
@@ -40,6 +60,12 @@ struct NatsKvSessionStore::Impl {
     const std::string key = raw_key;
     if (kvEntry_Operation(entry) != kvOp_Put) {
       cache.Erase(key);
+      return;
+    }
+    // This replica's own writes come back through the watch after Update cached them:
+    // the revision tells without parsing the state again.
+    if (SessionPtr held = cache.Find(key);
+        held != nullptr && held->revision() >= kvEntry_Revision(entry)) {
       return;
     }
     auto state = std::make_shared<v1::SessionState>();
@@ -127,6 +153,10 @@ Result<std::unique_ptr<NatsKvSessionStore>> NatsKvSessionStore::Open(
                          options.memory_storage, options.idle);
   if (!kv.ok()) return kv.status();
   impl->kv = std::move(*kv);
+  auto batch_js = NewAsyncPublishContext(connection->raw(), options.timeout, &Impl::OnWriteAck,
+                                         impl.get(), "the session store");
+  if (!batch_js.ok()) return batch_js.status();
+  impl->batch_js = std::move(*batch_js);
   impl->last_reachable_ms.store(clock->UnixMillis());
   Impl* raw = impl.get();
   impl->watch_thread = std::thread([raw] { raw->WatchLoop(); });
@@ -181,6 +211,91 @@ Result<SessionPtr> NatsKvSessionStore::Update(std::string_view tenant_id,
     current = *fresh;
   }
   return Unavailable("session " + key + ": too many concurrent writers");
+}
+
+void NatsKvSessionStore::UpdateMany(std::span<const SessionWrite> writes,
+                                    std::vector<Result<SessionPtr>>* out) {
+  out->assign(writes.size(), Result<SessionPtr>(Unavailable("session write not sent")));
+  // What each write sent: its subject and the state it stores once acknowledged.
+  std::vector<std::string> keys(writes.size());
+  std::vector<std::string> subjects(writes.size());
+  std::vector<std::shared_ptr<v1::SessionState>> sent(writes.size());
+  {
+    std::lock_guard<std::mutex> batch_lock(impl_->batch_mu);
+    {
+      std::lock_guard<std::mutex> lock(impl_->acks_mu);
+      impl_->acks.clear();
+    }
+    bool any_sent = false;
+    for (size_t i = 0; i < writes.size(); ++i) {
+      const SessionWrite& write = writes[i];
+      const std::string& key = keys[i] = SessionStoreKey(write.tenant_id, write.session);
+      SessionPtr current = impl_->cache.Find(key);
+      std::shared_ptr<v1::SessionState> next;
+      if (write.prepared != nullptr &&
+          write.prepared_from == (current != nullptr ? current->revision() : 0)) {
+        next = write.prepared;  // computed from the state the store still holds
+      } else {
+        next = std::make_shared<v1::SessionState>(
+            current != nullptr
+                ? *current
+                : NewSessionState(write.tenant_id, write.session, impl_->clock->UnixMillis()));
+        if (!write.mutate(next.get())) {
+          (*out)[i] = current != nullptr ? current : SessionPtr(std::move(next));
+          continue;
+        }
+      }
+      jsPubOptions cas;
+      jsPubOptions_Init(&cas);
+      cas.MaxWait = impl_->options.timeout.count();
+      if (current != nullptr) {
+        cas.ExpectLastSubjectSeq = current->revision();
+      } else {
+        cas.ExpectNoMessage = true;  // as kvStore_Create: no value under the key yet
+      }
+      next->clear_revision();  // the store's revision is the truth; never persist a copy
+      const std::string data = next->SerializeAsString();
+      subjects[i] = "$KV." + impl_->options.bucket + "." + key;
+      natsMsg* msg = nullptr;
+      if (natsMsg_Create(&msg, subjects[i].c_str(), nullptr, data.data(),
+                         static_cast<int>(data.size())) != NATS_OK) {
+        continue;
+      }
+      if (js_PublishMsgAsync(impl_->batch_js.get(), &msg, &cas) != NATS_OK) {
+        natsMsg_Destroy(msg);  // not taken by the library
+        continue;
+      }
+      sent[i] = std::move(next);
+      any_sent = true;
+    }
+    if (any_sent && FlushAndAwaitAcks(impl_->connection->raw(), impl_->batch_js.get(),
+                                      impl_->options.timeout) != NATS_OK) {
+      // Unanswered writes stay unknown: Update below finds out what happened.
+      natsMsgList pending{nullptr, 0};
+      if (js_PublishAsyncGetPendingList(&pending, impl_->batch_js.get()) == NATS_OK) {
+        natsMsgList_Destroy(&pending);
+      }
+    }
+    std::lock_guard<std::mutex> lock(impl_->acks_mu);
+    for (size_t i = 0; i < writes.size(); ++i) {
+      if (sent[i] == nullptr) continue;
+      auto it = impl_->acks.find(subjects[i]);
+      if (it == impl_->acks.end() || !it->second.ok()) {
+        sent[i] = nullptr;
+        continue;
+      }
+      sent[i]->set_revision(*it->second);
+      SessionPtr stored = std::move(sent[i]);
+      impl_->cache.Apply(keys[i], stored);
+      (*out)[i] = stored;
+    }
+    impl_->acks.clear();
+  }
+  // A conflict (another replica wrote first), a lost ack or a failed publish: one at a
+  // time, as Update resolves it (its mutation sees the latest state).
+  for (size_t i = 0; i < writes.size(); ++i) {
+    if (!(*out)[i].ok()) (*out)[i] = Update(writes[i].tenant_id, writes[i].session, writes[i].mutate);
+  }
 }
 
 std::vector<SessionPtr> NatsKvSessionStore::List() const { return impl_->cache.List(); }

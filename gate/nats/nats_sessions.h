@@ -3,6 +3,8 @@
 #pragma once
 
 #include <memory>
+#include <span>
+#include <vector>
 
 #include "gate/sessions.h"
 
@@ -24,6 +26,10 @@ class NatsKvSessionStore final : public SessionStore {
   SessionPtr Find(std::string_view tenant_id, std::string_view session) const override;
   Result<SessionPtr> Update(std::string_view tenant_id, std::string_view session,
                             const SessionMutation& mutate) override;
+  // Publishes every write asynchronously with its compare-and-set header, waits for the
+  // acks together, and falls back to Update for any write not acknowledged.
+  void UpdateMany(std::span<const SessionWrite> writes,
+                  std::vector<Result<SessionPtr>>* out) override;
   std::vector<SessionPtr> List() const override;
   Status Ready() const override;
 

@@ -16,6 +16,7 @@
     queue: { tokens: [''], etag: '', data: null },
     history: { tokens: [''] },
     timer: 0,
+    rollback: null,  // {from, to} while the confirmation is open
   };
 
   // --- transport -------------------------------------------------------------------
@@ -352,19 +353,47 @@
     }
   }
 
+  // Each cell names its column (data-label), which narrow screens show beside the value
+  // when a table's rows are stacked.
+  function labelCells(tr, tableId) {
+    const heads = document.querySelectorAll('#' + tableId + ' thead th');
+    [...tr.children].forEach((cell, i) => {
+      if (heads[i]) cell.dataset.label = heads[i].textContent;
+    });
+  }
+
+  function canRollBack() {
+    return state.roles.includes('policy-admin');
+  }
+
   async function refreshPolicy() {
     try {
       const r = await api('GET', '/api/v1/policy/snapshots');
       const list = r.body || {};
       $('policy-active').textContent = list.active || '—';
       $('policy-shadow').textContent = list.shadow || 'none';
+      const admin = canRollBack();
+      for (const th of document.querySelectorAll('#policy-table .admin-only')) show(th, admin);
       const rows = [];
+      let seenActive = false;  // newest first: what follows the active one is earlier
       for (const s of list.snapshots || []) {
         const tr = document.createElement('tr');
         const name = s.name + (s.name === list.active ? ' (active)' : '') +
           (s.name === list.shadow ? ' (shadow)' : '');
         tr.append(text('td', name), text('td', when(s.created_at)), text('td', s.author || ''),
           text('td', String(s.rule_count || 0)), text('td', s.parent || ''), text('td', s.note || ''));
+        if (admin) {
+          const td = document.createElement('td');
+          if (seenActive && list.active) {
+            const button = text('button', 'Roll back to ' + s.name, 'rollback');
+            button.type = 'button';
+            button.addEventListener('click', () => askRollback(list.active, s.name));
+            td.append(button);
+          }
+          tr.append(td);
+        }
+        if (s.name === list.active) seenActive = true;
+        labelCells(tr, 'policy-table');
         rows.push(tr);
       }
       $('policy-body').replaceChildren(...rows);
@@ -375,9 +404,137 @@
     }
   }
 
+  // The confirmation names both snapshots; only its Confirm button calls the API.
+  function askRollback(from, to) {
+    const dialog = $('rollback-dialog');
+    state.rollback = { from, to };
+    $('rollback-text').textContent = 'Make ' + to + ' the active policy in place of ' + from + '?';
+    $('rollback-from').textContent = from;
+    $('rollback-to').textContent = to;
+    $('rollback-note').value = '';
+    dialog.showModal();
+    $('rollback-cancel').focus();
+  }
+
+  async function confirmRollback() {
+    const target = state.rollback;
+    $('rollback-dialog').close();
+    if (!target) return;
+    state.rollback = null;
+    const outcome = $('policy-outcome');
+    outcome.className = 'outcome';
+    outcome.textContent = 'Rolling back from ' + target.from + ' to ' + target.to + '…';
+    try {
+      const r = await api('POST', '/api/v1/policy/rollback', {
+        body: { target_snapshot: target.to, note: $('rollback-note').value },
+      });
+      const done = r.body || {};
+      outcome.classList.add('ok');
+      outcome.textContent = 'Rolled back: ' + (done.to_snapshot || target.to) +
+        ' is now active (was ' + (done.from_snapshot || target.from) + ').';
+    } catch (e) {
+      outcome.classList.add('bad');
+      outcome.textContent = 'Rollback to ' + target.to + ' refused: ' + explain(e);
+      if (e.code === 'unauthenticated') signOut(explain(e));
+    }
+    refreshPolicy();
+  }
+
+  function outcomeClass(name) {
+    return name === 'DENY' || name === 'TERMINATE' || name === 'REJECTED' ? 'bad'
+      : name === 'REQUIRE_APPROVAL' || name === 'THROTTLE' || name === 'ALERT' ? 'held' : 'ok';
+  }
+
+  function rate(perSecond) {
+    const v = Number(perSecond || 0);
+    return (v >= 10 ? v.toFixed(0) : v >= 0.1 ? v.toFixed(2) : v.toFixed(4)) + ' jobs/s';
+  }
+
+  function renderStats(stats) {
+    const total = Number(stats.total || 0);
+    $('stats-total').textContent = total + (total === 1 ? ' decision' : ' decisions') +
+      ' (' + (stats.scope === 'replica' ? 'this replica' : stats.scope || '') + ')';
+    $('stats-rate-minute').textContent = rate(stats.per_second_last_minute);
+    $('stats-rate-hour').textContent = rate(stats.per_second_last_hour);
+    const rows = [];
+    const totals = stats.totals || {};
+    // Most permissive first, then the refusals; any outcome this page does not know last.
+    const order = ['ALLOW', 'ALLOW_WITH_CONSTRAINTS', 'REDACT', 'ALERT', 'THROTTLE',
+      'REQUIRE_APPROVAL', 'DENY', 'TERMINATE', 'REJECTED'];
+    const names = order.filter((n) => n in totals)
+      .concat(Object.keys(totals).filter((n) => !order.includes(n)).sort());
+    for (const name of names) {
+      const n = Number(totals[name] || 0);
+      const tr = document.createElement('tr');
+      tr.dataset.outcome = name;
+      tr.append(text('th', name, 'outcome-' + outcomeClass(name)), text('td', String(n), 'num'),
+        text('td', total ? Math.round((100 * n) / total) + '%' : '—', 'num'));
+      tr.firstChild.scope = 'row';
+      rows.push(tr);
+    }
+    $('stats-body').replaceChildren(...rows);
+    const minutes = stats.minutes || [];
+    const peak = Math.max(1, ...minutes.map((m) => Number(m.total || 0)));
+    const bars = [];
+    for (const m of minutes) {
+      const counts = m.counts || {};
+      const n = Number(m.total || 0);
+      const denied = Number(counts.DENY || 0) + Number(counts.TERMINATE || 0);
+      const bar = document.createElement('div');
+      bar.className = 'bar';
+      bar.title = new Date(m.start).toLocaleTimeString() + ': ' + n + ' decisions, ' + denied + ' denied';
+      const ok = document.createElement('div');
+      ok.className = 'bar-ok';
+      ok.style.height = (100 * (n - denied)) / peak + '%';
+      const bad = document.createElement('div');
+      bad.className = 'bar-bad';
+      bad.style.height = (100 * denied) / peak + '%';
+      bar.append(bad, ok);
+      bars.push(bar);
+    }
+    $('stats-chart').replaceChildren(...bars);
+    $('stats-chart').setAttribute('aria-label', 'Decisions per minute over the last hour: ' +
+      total + ' in all, at most ' + peak + ' in one minute');
+    $('stats-chart-start').textContent = minutes.length ? new Date(minutes[0].start).toLocaleTimeString() : '';
+  }
+
+  function renderDenials(list) {
+    const rows = [];
+    for (const record of list.denials || []) {
+      const job = record.job || {};
+      const actor = job.actor || {};
+      const decision = record.decision || {};
+      const tr = document.createElement('tr');
+      tr.append(text('td', when(decision.evaluated_at)), text('td', decision.decision || 'DENY'),
+        text('td', job.topic || record.subject || ''), text('td', actor.agent_id || ''),
+        text('td', actor.session_id || ''), text('td', decision.matched_rule || '(defaults)'),
+        text('td', decision.reason || ''));
+      labelCells(tr, 'denials-table');
+      rows.push(tr);
+    }
+    $('denials-body').replaceChildren(...rows);
+    show($('denials-table'), rows.length > 0);
+    show($('denials-empty'), rows.length === 0);
+  }
+
+  async function refreshActivity() {
+    try {
+      const [stats, denials] = await Promise.all([
+        api('GET', '/api/v1/stats'), api('GET', '/api/v1/denials?limit=50')]);
+      renderStats(stats.body || {});
+      renderDenials(denials.body || {});
+      $('activity-updated').textContent = 'Updated ' + new Date().toLocaleTimeString() + '.';
+      setError('activity-error', '');
+    } catch (e) {
+      setError('activity-error', explain(e));
+      if (e.code === 'unauthenticated') signOut(explain(e));
+    }
+  }
+
   function refreshView() {
     if (state.view === 'queue') return refreshQueue();
     if (state.view === 'history') return refreshHistory();
+    if (state.view === 'activity') return refreshActivity();
     return refreshPolicy();
   }
 
@@ -387,7 +544,7 @@
       if (tab.dataset.view === view) tab.setAttribute('aria-current', 'page');
       else tab.removeAttribute('aria-current');
     }
-    for (const name of ['queue', 'history', 'policy']) show($('view-' + name), name === view);
+    for (const name of ['queue', 'history', 'activity', 'policy']) show($('view-' + name), name === view);
     refreshView();
   }
 
@@ -396,7 +553,9 @@
   function startPolling() {
     clearInterval(state.timer);
     state.timer = setInterval(() => {
-      if (state.view === 'queue' && !document.hidden) refreshQueue();
+      if (document.hidden) return;
+      if (state.view === 'queue') refreshQueue();
+      if (state.view === 'activity') refreshActivity();
     }, POLL_MS);
   }
 
@@ -418,6 +577,7 @@
 
   function signOut(message) {
     clearInterval(state.timer);
+    if ($('rollback-dialog').open) $('rollback-dialog').close();
     sessionStorage.removeItem(TOKEN_KEY);
     state.token = '';
     state.roles = [];
@@ -475,6 +635,14 @@
     });
     $('history-refresh').addEventListener('click', refreshHistory);
     $('policy-refresh').addEventListener('click', refreshPolicy);
+    $('activity-refresh').addEventListener('click', refreshActivity);
+    $('rollback-form').addEventListener('submit', (e) => e.preventDefault());
+    $('rollback-confirm').addEventListener('click', confirmRollback);
+    $('rollback-cancel').addEventListener('click', () => {
+      state.rollback = null;
+      $('rollback-dialog').close();
+    });
+    $('rollback-dialog').addEventListener('cancel', () => { state.rollback = null; });
     const saved = sessionStorage.getItem(TOKEN_KEY);
     if (saved && transportIsSafe()) {
       signIn(saved).catch((err) => signOut(explain(err)));

@@ -3,13 +3,17 @@
 // gate and nats-server that already hold the jobs named below.
 //
 //   node ui.test.mjs --url http://127.0.0.1:PORT/ui/ --approver TOKEN --viewer TOKEN \
-//        --out DIR [--chromium PATH]
+//        --admin TOKEN --hostile-agent TEXT --out DIR [--chromium PATH]
 //
 // Checks: an approver signs in (by keyboard), sees the held job with its evidence,
 // approves it with a reason and sees it leave the queue; a job whose arguments carry
 // <script> and quote tricks renders as text and runs nothing (window.__xss stays unset);
 // polling revalidates with ETags (304); self-approval is refused in words; the history
-// lists the approval; a viewer sees the queue with no Approve or Reject button; a page
+// lists the approval; a viewer sees the queue with no Approve or Reject button; a viewer
+// sees the decision mix of the jobs the driver published (3 ALLOW, 2 DENY, 3
+// REQUIRE_APPROVAL) and the recent denials with the hostile agent id as text, and no
+// rollback button; a policy-admin rolls back from ui-browser-2 to ui-browser through a
+// confirmation naming both, and the gate then reports ui-browser active; a page
 // reached over plain http on a non-loopback name refuses to take a token. Screenshots at 1280 and 390 px go to --out.
 // Exit 0: pass; 1: a check failed; 77: playwright-core or chromium missing (skipped).
 import { existsSync, mkdirSync } from "node:fs";
@@ -22,9 +26,9 @@ const args = {};
 for (let i = 2; i < process.argv.length; i += 2) {
   args[process.argv[i].replace(/^--/, "")] = process.argv[i + 1];
 }
-for (const need of ["url", "approver", "viewer", "out"]) {
+for (const need of ["url", "approver", "viewer", "admin", "hostile-agent", "out"]) {
   if (!args[need]) {
-    console.error(`usage: node ui.test.mjs --url URL --approver TOKEN --viewer TOKEN --out DIR`);
+    console.error(`usage: node ui.test.mjs --url URL --approver TOKEN --viewer TOKEN --admin TOKEN --hostile-agent TEXT --out DIR`);
     process.exit(2);
   }
 }
@@ -177,8 +181,90 @@ try {
         "a viewer sees no Approve or Reject button");
   check(await viewer.getByLabel("Reason").count() === 0, "a viewer sees no Reason field");
   await viewer.screenshot({ path: join(args.out, "ui-viewer-1280.png"), fullPage: true });
+
+  // Activity: the decision mix of the jobs the driver published, and the recent denials.
+  await viewer.getByRole("button", { name: "Activity" }).click();
+  await viewer.getByRole("heading", { name: "Decisions in the last hour" }).waitFor({ timeout: TIMEOUT });
+  const count = async (outcome) => {
+    const cell = viewer.locator(`#stats-body tr[data-outcome="${outcome}"] td`).first();
+    await cell.waitFor({ timeout: TIMEOUT });
+    return (await cell.innerText()).trim();
+  };
+  const mix = { ALLOW: await count("ALLOW"), DENY: await count("DENY"),
+                REQUIRE_APPROVAL: await count("REQUIRE_APPROVAL"), TERMINATE: await count("TERMINATE") };
+  check(mix.ALLOW === "3" && mix.DENY === "2" && mix.REQUIRE_APPROVAL === "3" && mix.TERMINATE === "0",
+        `the decision mix counts what was published (${JSON.stringify(mix)})`);
+  check((await viewer.locator("#stats-total").innerText()).startsWith("8 decisions"),
+        "eight decisions in all, on this replica");
+  check(await viewer.locator("#stats-chart .bar").count() === 60, "sixty one-minute bars");
+  const denialRows = viewer.locator("#denials-body tr");
+  await denialRows.first().waitFor({ timeout: TIMEOUT });
+  check(await denialRows.count() === 2, "the recent denials list both denied jobs");
+  const denialText = await denialRows.first().innerText();
+  for (const want of ["job.danger.drop", args["hostile-agent"], "session-d", "no-drops",
+                      "Dropping things is denied", "DENY"]) {
+    check(denialText.includes(want), `a denial shows ${JSON.stringify(want)} as text`);
+  }
+  check(await viewer.locator("#view-activity img, #view-activity script, #view-activity b").count() === 0,
+        "no element was made from a denial's agent id");
+  check(await viewer.evaluate(() => window.__xss === undefined), "the hostile agent id ran nothing");
+  await viewer.screenshot({ path: join(args.out, "ui-activity-1280.png"), fullPage: true });
+  await viewer.setViewportSize({ width: 390, height: 844 });
+  await viewer.screenshot({ path: join(args.out, "ui-activity-390.png"), fullPage: true });
+  const activityOverflow = await viewer.evaluate(() => document.documentElement.scrollWidth);
+  check(activityOverflow <= 390, `the activity view does not overflow 390 px (scroll width ${activityOverflow})`);
+  await viewer.setViewportSize({ width: 1280, height: 900 });
+
+  // A viewer sees the snapshots, and no rollback, while an earlier one exists.
   await viewer.getByRole("button", { name: "Policy" }).click();
-  await viewer.locator("#policy-body tr", { hasText: "ui-browser" }).waitFor({ timeout: TIMEOUT });
+  await viewer.locator("#policy-body tr", { hasText: "ui-browser-2 (active)" }).waitFor({ timeout: TIMEOUT });
+  check(await viewer.getByRole("button", { name: /Roll back/ }).count() === 0 &&
+          await viewer.locator("#policy-table th.admin-only").isHidden(),
+        "a viewer sees no rollback button");
+  await page.getByRole("button", { name: "Policy" }).click();
+  await page.locator("#policy-body tr", { hasText: "ui-browser-2 (active)" }).waitFor({ timeout: TIMEOUT });
+  check(await page.getByRole("button", { name: /Roll back/ }).count() === 0,
+        "an approver sees no rollback button");
+
+  // --- the policy-admin: rollback behind a confirmation naming both snapshots ---------
+  const adminContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const admin = await adminContext.newPage();
+  const adminProblems = watch(admin, "admin");
+  await signIn(admin, args.admin);
+  await admin.getByRole("button", { name: "Policy" }).click();
+  const rollback = admin.getByRole("button", { name: "Roll back to ui-browser", exact: true });
+  await rollback.waitFor({ timeout: TIMEOUT });
+  check(await admin.getByRole("button", { name: /Roll back to/ }).count() === 1,
+        "one rollback button: the one earlier snapshot");
+  await rollback.click();
+  const dialog = admin.getByRole("dialog", { name: "Roll back the policy?" });
+  await dialog.waitFor({ timeout: TIMEOUT });
+  const dialogText = await dialog.innerText();
+  check(dialogText.includes("Make ui-browser the active policy in place of ui-browser-2?") &&
+          (await admin.locator("#rollback-from").innerText()) === "ui-browser-2" &&
+          (await admin.locator("#rollback-to").innerText()) === "ui-browser",
+        `the confirmation names both snapshots (${dialogText.replace(/\s+/g, " ")})`);
+  await dialog.getByLabel("Note").fill("back to the first snapshot");
+  await admin.screenshot({ path: join(args.out, "ui-rollback-1280.png") });
+  await admin.setViewportSize({ width: 390, height: 844 });
+  await admin.screenshot({ path: join(args.out, "ui-rollback-390.png") });
+  await admin.setViewportSize({ width: 1280, height: 900 });
+  // Cancel first: nothing changes.
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+  await dialog.waitFor({ state: "hidden", timeout: TIMEOUT });
+  check((await admin.locator("#policy-active").innerText()) === "ui-browser-2",
+        "cancel leaves the active snapshot alone");
+  await rollback.click();
+  await dialog.getByRole("button", { name: "Confirm rollback" }).click();
+  await admin.getByText("Rolled back: ui-browser is now active (was ui-browser-2).").waitFor({ timeout: TIMEOUT });
+  await admin.locator("#policy-body tr", { hasText: "ui-browser (active)" }).waitFor({ timeout: TIMEOUT });
+  check((await admin.locator("#policy-active").innerText()) === "ui-browser",
+        "after the rollback the gate reports ui-browser active");
+  await admin.screenshot({ path: join(args.out, "ui-policy-admin-1280.png"), fullPage: true });
+  check(adminProblems.length === 0, `no page errors (${adminProblems.join("; ")})`);
+
+  await viewer.getByRole("button", { name: "Refresh" }).click();
+  await viewer.locator("#policy-body tr", { hasText: "ui-browser (active)" }).waitFor({ timeout: TIMEOUT });
   check((await viewer.locator("#policy-active").innerText()) === "ui-browser",
         "a viewer sees the active snapshot");
   check(viewerProblems.length === 0, `no page errors (${viewerProblems.join("; ")})`);

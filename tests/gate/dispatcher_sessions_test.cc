@@ -135,6 +135,59 @@ TEST_F(DispatcherSessionsTest, AStoreThatCannotWriteHoldsTheJobBack) {
   EXPECT_EQ(bus_.settlement(0).kind, Settlement::Kind::kAck);
 }
 
+TEST_F(DispatcherSessionsTest, ThreeDenialsInOneBatchTerminateTheNextJobOfThatBatch) {
+  // The batch's own decisions count for its later jobs, as if each had been stored.
+  bus_.Enqueue("job.read.file", JobJson("d1", "s", R"({"path": "/a/.env"})"));
+  bus_.Enqueue("job.read.file", JobJson("d2", "s", R"({"path": "/b/.env"})"));
+  bus_.Enqueue("job.read.file", JobJson("d3", "s", R"({"path": "/c/.env"})"));
+  bus_.Enqueue("job.read.file", JobJson("fourth", "s"));
+  bus_.Enqueue("job.read.file", JobJson("after", "s"));
+  bus_.Enqueue("job.read.file", JobJson("other", "t"));
+  Run();
+  EXPECT_EQ(RecordOf("fourth").decision(), v1::TERMINATE);
+  EXPECT_EQ(RecordOf("fourth").matched_rule(), "three-denials");
+  EXPECT_EQ(RecordOf("after").decision(), v1::TERMINATE);
+  EXPECT_TRUE(RecordOf("after").session().terminated());
+  EXPECT_EQ(RecordOf("other").decision(), v1::ALLOW);
+  const SessionPtr state = sessions_.Find("default", "session:s");
+  ASSERT_NE(state, nullptr);
+  EXPECT_EQ(state->status(), v1::SessionState::TERMINATED);
+  EXPECT_EQ(state->terminated_job_id(), "fourth");
+  EXPECT_EQ(state->events_size(), 4);  // three denials and the termination
+  for (size_t i = 0; i < 6; ++i) EXPECT_EQ(bus_.settlement(i).kind, Settlement::Kind::kAck) << i;
+}
+
+TEST_F(DispatcherSessionsTest, AFailedSessionWriteHoldsBackOnlyThatSessionsRecordedJobs) {
+  sessions_.set_write_failure(Unavailable("write refused"));
+  const size_t denied = bus_.Enqueue("job.read.file", JobJson("d", "s", R"({"path": "/x/.env"})"));
+  const size_t other = bus_.Enqueue("job.read.file", JobJson("o", "t"));
+  const size_t terminated = bus_.Enqueue("job.rm.rf", JobJson("k", "u"));
+  Run();
+  // Nothing of the unrecorded jobs is published: not their records, not their denials.
+  EXPECT_EQ(bus_.settlement(denied).kind, Settlement::Kind::kNak);
+  EXPECT_EQ(bus_.settlement(terminated).kind, Settlement::Kind::kNak);
+  EXPECT_EQ(bus_.settlement(other).kind, Settlement::Kind::kAck);
+  EXPECT_TRUE(bus_.PublishedOn("audit.denied.").empty());
+  ASSERT_EQ(bus_.PublishedOn("worker.").size(), 1u);
+  EXPECT_EQ(RecordOf("o").decision(), v1::ALLOW);
+  for (const auto& m : bus_.published()) {
+    v1::DecisionRecord record;
+    if (m.subject.rfind("audit.decisions.", 0) == 0 && record.ParseFromString(m.body)) {
+      EXPECT_EQ(record.decision().job_id(), "o") << "a record of an unrecorded job";
+    }
+  }
+  // Redelivered once the store takes writes: recorded, routed, the session terminated.
+  sessions_.set_write_failure(Status::Ok());
+  const size_t denied_again =
+      bus_.Enqueue("job.read.file", JobJson("d", "s", R"({"path": "/x/.env"})"));
+  const size_t terminated_again = bus_.Enqueue("job.rm.rf", JobJson("k", "u"));
+  Run();
+  EXPECT_EQ(bus_.settlement(denied_again).kind, Settlement::Kind::kAck);
+  EXPECT_EQ(bus_.settlement(terminated_again).kind, Settlement::Kind::kAck);
+  EXPECT_EQ(sessions_.Find("default", "session:s")->events_size(), 1);
+  EXPECT_EQ(sessions_.Find("default", "session:u")->status(), v1::SessionState::TERMINATED);
+}
+
 TEST_F(DispatcherSessionsTest, RedeliveryRecordsADenialOnce) {
   bus_.fail_publish = [](const std::string& subject) {
     return subject.rfind("audit.denied.", 0) == 0;

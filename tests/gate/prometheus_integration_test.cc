@@ -326,7 +326,9 @@ TEST_F(PrometheusTest, SeesEveryDecisionAndAcceptsEveryDashboardAndAlertExpressi
   const std::vector<std::string> moved = {
       "jobgate_decisions_total",    "jobgate_jobs_received_total", "jobgate_rejected_jobs_total",
       "jobgate_evaluation_seconds", "jobgate_dispatch_seconds",    "jobgate_queue_pending",
-      "jobgate_approvals_pending",  "jobgate_policy_info",         "jobgate_build_info"};
+      "jobgate_approvals_pending",  "jobgate_policy_info",         "jobgate_build_info",
+      // The TERMINATE jobs above end their sessions.
+      "jobgate_sessions",           "jobgate_session_terminations_total"};
   for (const std::string& expr : dashboard) {
     const QueryResult result = prometheus.Query(expr);
     EXPECT_EQ(result.status, "success")

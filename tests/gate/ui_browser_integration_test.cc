@@ -1,7 +1,9 @@
 // The approvers' page in a real browser: a real nats-server and gate hold three jobs,
-// then tests/browser/ui.test.mjs drives Debian's chromium against /ui/ (sign in, review,
-// approve, hostile content, viewer, plain-http refusal) and this test checks what the bus
-// saw: the approved job reached worker.> exactly once, the others are still held.
+// allowed three and denied two (one agent id hostile markup), and hold a second
+// snapshot; then tests/browser/ui.test.mjs drives Debian's chromium against /ui/ (sign
+// in, review, approve, hostile content, viewer, activity, rollback, plain-http refusal)
+// and this test checks what the bus and the gate saw: the approved job reached worker.>
+// exactly once, the others are still held, the first snapshot is active again.
 // Skipped when node, chromium or tests/browser's node_modules are missing.
 #include <google/protobuf/struct.pb.h>
 #include <gtest/gtest.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <regex>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -39,7 +42,18 @@ rules:
     match: {topics: ["job.shell.>"]}
     decision: require_approval
     reason: Shell commands are reviewed
+  - id: reads-ok
+    match: {topics: ["job.read.>"]}
+    decision: allow
+    reason: Reads are fine
+  - id: no-drops
+    match: {topics: ["job.danger.>"]}
+    decision: deny
+    reason: Dropping things is denied
 )";
+
+// An agent id written by a hostile agent: the recent denials must show it as text.
+constexpr char kHostileAgent[] = "<img src=x onerror=\"window.__xss=5\">agent'\"";
 
 // The first executable called `name` on $PATH; empty when none is.
 std::string OnPath(const std::string& name) {
@@ -84,7 +98,8 @@ TEST(UiBrowser, ApproverReviewsAndApprovesViewerOnlyReads) {
       dir.WriteFile("config.yaml",
                     "api:\n  tokens:\n"
                     "    - {name: alice, roles: [approver, dba], token: alice-token}\n"
-                    "    - {name: vera, roles: [viewer], token: vera-token}\n");
+                    "    - {name: vera, roles: [viewer], token: vera-token}\n"
+                    "    - {name: pat, roles: [policy-admin], token: pat-token}\n");
   GateProcess gate(server.url(), {"--config", config, "--policy", policy}, dir, "gate");
   ASSERT_TRUE(gate.WaitReady()) << gate.process().Log();
 
@@ -104,13 +119,41 @@ TEST(UiBrowser, ApproverReviewsAndApprovesViewerOnlyReads) {
   v1::Job own = HeldJob("own-1", "alice");
   ASSERT_TRUE(client.Publish("job.db.seed", own.SerializeAsString()).ok());
   ASSERT_TRUE(WaitFor([&] { return client.Count("APPROVALS", "approval.requests.>") == 3; }));
+  // The decision mix the activity view must show: three allowed, two denied.
+  for (int i = 0; i < 3; ++i) {
+    v1::Job read = HeldJob("read-" + std::to_string(i), "bob");
+    ASSERT_TRUE(client.Publish("job.read.file", read.SerializeAsString()).ok());
+  }
+  for (int i = 0; i < 2; ++i) {
+    v1::Job drop = HeldJob("drop-" + std::to_string(i), "mallory");
+    drop.mutable_actor()->set_agent_id(kHostileAgent);
+    drop.mutable_actor()->set_session_id("session-d");
+    ASSERT_TRUE(client.Publish("job.danger.drop", drop.SerializeAsString()).ok());
+  }
+  ASSERT_TRUE(WaitFor([&] { return client.Count("WORK", "worker.read.file") == 3; }));
+  ASSERT_TRUE(WaitFor([&] { return client.Count("AUDIT", "audit.denied.danger.drop") == 2; }));
+
+  // A second snapshot, active, for the policy-admin to roll back from.
+  httplib::Client http("127.0.0.1", gate.http_port());
+  const httplib::Headers admin = {{"Authorization", "Bearer pat-token"}};
+  google::protobuf::Struct publish;
+  (*publish.mutable_fields())["policy"].set_string_value(
+      std::regex_replace(kPolicy, std::regex("snapshot: ui-browser"), "snapshot: ui-browser-2"));
+  (*publish.mutable_fields())["note"].set_string_value("the one to roll back");
+  (*publish.mutable_fields())["force"].set_bool_value(true);
+  (*publish.mutable_fields())["allow_loosening"].set_bool_value(true);
+  auto published =
+      http.Post("/api/v1/policy/publish", admin, subjects::ToJson(publish), "application/json");
+  ASSERT_TRUE(published);
+  ASSERT_EQ(published->status, 200) << published->body;
 
   // Screenshots go next to the binary, in the build directory.
   const std::string out =
       std::filesystem::path(JOBGATE_BINARY).parent_path().string() + "/ui-screenshots";
   const std::string url = "http://127.0.0.1:" + std::to_string(gate.http_port()) + "/ui/";
   Subprocess test({node, browser_dir + "/ui.test.mjs", "--url", url, "--approver", "alice-token",
-                   "--viewer", "vera-token", "--out", out, "--chromium", chromium},
+                   "--viewer", "vera-token", "--admin", "pat-token", "--hostile-agent",
+                   kHostileAgent, "--out", out, "--chromium", chromium},
                   dir.path() + "/browser.log");
   const int status = test.Wait(std::chrono::minutes(4));
   if (status == 77) GTEST_SKIP() << test.Log();
@@ -124,14 +167,22 @@ TEST(UiBrowser, ApproverReviewsAndApprovesViewerOnlyReads) {
   EXPECT_EQ(released.job().job_id(), "migrate-1");
   EXPECT_EQ(released.approval().approver(), "alice");
   EXPECT_EQ(released.approval().reason(), "reviewed the migration");
-  EXPECT_EQ(client.Count("WORK", "worker.>"), 1);
+  EXPECT_EQ(client.Count("WORK", "worker.>"), 4);  // the approved one and the three reads
+  EXPECT_EQ(client.Count("WORK", "worker.db.>"), 1);
+  EXPECT_EQ(client.Count("WORK", "worker.shell.>"), 0);
 
-  httplib::Client http("127.0.0.1", gate.http_port());
   auto list = http.Get("/api/v1/approvals", {{"Authorization", "Bearer vera-token"}});
   ASSERT_TRUE(list);
   v1::ApprovalList pending;
   ASSERT_TRUE(subjects::FromJson(list->body, &pending).ok()) << list->body;
   EXPECT_EQ(pending.pending(), 2) << list->body;
+
+  // The page's rollback moved the pointer back to the first snapshot.
+  auto snapshots = http.Get("/api/v1/policy/snapshots", {{"Authorization", "Bearer vera-token"}});
+  ASSERT_TRUE(snapshots);
+  v1::SnapshotList listed;
+  ASSERT_TRUE(subjects::FromJson(snapshots->body, &listed).ok()) << snapshots->body;
+  EXPECT_EQ(listed.active(), "ui-browser") << snapshots->body;
 }
 
 // Without a browser: the page's files and headers, whoami, and the API's ETags.

@@ -7,15 +7,20 @@ Every tools/call it receives is appended, as one JSON line, to the log file give
 first argument: the test reads it to prove refused calls never arrived. The tool
 "garbage" makes it print a line that is not JSON. The read-only tool
 "shapeshifter" has another description in every tools/list answer; "exit_now" makes it
-exit at once with code 5. It exits with code 3 on stdin EOF.
+exit at once with code 5. It exits with code 3 on stdin EOF. An optional second
+argument N > 1 is the server's version: read_file's description then ends in " (vN)", as
+a server upgraded (or tampered with) between two runs of the proxy. The tool
+"echo_args" (readOnlyHint true) answers with its arguments as JSON.
 """
 import json
 import os
 import sys
 
 LOG = sys.argv[1]
+VERSION = int(sys.argv[2]) if len(sys.argv) > 2 else 1
 TOOLS = [
-    {"name": "read_file", "description": "Reads a file",
+    {"name": "read_file",
+     "description": "Reads a file" + (" (v%d)" % VERSION if VERSION > 1 else ""),
      "inputSchema": {"type": "object"}, "annotations": {"readOnlyHint": True}},
     {"name": "write_note", "description": "Writes a note",
      "inputSchema": {"type": "object"},
@@ -26,6 +31,8 @@ TOOLS = [
     {"name": "garbage", "description": "Answers with a line that is not JSON",
      "inputSchema": {"type": "object"}, "annotations": {"readOnlyHint": True}},
     {"name": "exit_now", "description": "Exits with code 5",
+     "inputSchema": {"type": "object"}, "annotations": {"readOnlyHint": True}},
+    {"name": "echo_args", "description": "Answers with its arguments",
      "inputSchema": {"type": "object"}, "annotations": {"readOnlyHint": True}},
 ]
 
@@ -73,8 +80,11 @@ for line in sys.stdin:
             sys.stdout.write("this is not json\n")
             sys.stdout.flush()
             continue
+        text = "ran " + str(params.get("name"))
+        if params.get("name") == "echo_args":
+            text += " " + json.dumps(params.get("arguments"), sort_keys=True)
         send({"jsonrpc": "2.0", "id": mid, "result": {
-            "content": [{"type": "text", "text": "ran " + str(params.get("name"))}],
+            "content": [{"type": "text", "text": text}],
             "isError": False}})
     elif mid is not None:
         send({"jsonrpc": "2.0", "id": mid, "result": {}})
