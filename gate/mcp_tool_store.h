@@ -4,7 +4,7 @@
 // seen since that waits for an operator's acceptance. Kept outside any one proxy so that
 // a restarted proxy, a proxy on another machine and the Claude Code hook all see the
 // same record: production uses the JetStream KV bucket kMcpToolsBucket
-// (gate/nats_mcp_tools.cc); tests use InMemoryMcpToolStore.
+// (gate/nats/nats_mcp_tools.cc); tests use InMemoryMcpToolStore.
 //
 // The rules (CheckTool, AcceptTool) are pure functions of a store and a clock value:
 //   never seen                  -> recorded as accepted (first sight is trusted)  kFirstSeen
