@@ -10,11 +10,11 @@
 #include <string_view>
 
 #include "fuzz/fuzz_util.h"
-#include "policy/yaml_loader.h"
+#include "base/yaml_loader.h"
 
 namespace {
 
-using jobgate::policy::YamlBudget;
+using jobgate::YamlBudget;
 
 // Nodes a walk visits below and at `node`, stopping once past `limit`; `depth` is the
 // collection nesting so far.
@@ -46,8 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   budget.max_aliases = 200;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   YAML::Node root;
-  jobgate::policy::YamlError error;
-  if (!jobgate::policy::LoadYaml(text, budget, &root, &error)) {
+  jobgate::YamlError error;
+  if (!jobgate::LoadYaml(text, budget, &root, &error)) {
     FUZZ_CHECK(!error.message.empty(), "a refusal without a message");
     FUZZ_CHECK(error.line >= 1 && error.column >= 1, error.message);
     return 0;

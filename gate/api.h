@@ -28,7 +28,7 @@
 #include "gate/auth.h"
 #include "gate/bus.h"
 #include "jobgate/v1/jobgate.pb.h"
-#include "policy/status.h"
+#include "base/status.h"
 
 namespace jobgate::gate {
 

@@ -11,7 +11,7 @@ CallerRateLimiter::CallerRateLimiter(const Clock* clock, double per_second, doub
 std::chrono::milliseconds CallerRateLimiter::Acquire(const std::string& caller) {
   if (per_second_ <= 0) return std::chrono::milliseconds(0);  // unlimited
   const auto now = clock_->Now();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto [it, inserted] = buckets_.try_emplace(caller, Bucket{burst_, now});
   Bucket& bucket = it->second;
   const double elapsed = std::chrono::duration<double>(now - bucket.refilled).count();

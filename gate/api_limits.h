@@ -19,6 +19,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "base/mutex.h"
 #include "gate/bus.h"
 
 namespace jobgate::gate {
@@ -53,8 +54,8 @@ class CallerRateLimiter {
   const Clock* clock_;
   const double per_second_;
   const double burst_;
-  std::mutex mu_;
-  std::unordered_map<std::string, Bucket> buckets_;  // guarded by mu_
+  Mutex mu_;
+  std::unordered_map<std::string, Bucket> buckets_ GUARDED_BY(mu_);
 };
 
 }  // namespace jobgate::gate

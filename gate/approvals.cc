@@ -12,12 +12,12 @@
 #include <limits>
 #include <unordered_map>
 
-#include "gate/dispatcher.h"
-#include "gate/nats_bus.h"
-#include "gate/nats_util.h"
-#include "policy/hash.h"
+#include "gate/decisions.h"
+#include "base/hash.h"
 #include "policy/secrets.h"
+#include "gate/approval_wire.h"
 #include "subjects/codec.h"
+#include "subjects/headers.h"
 
 namespace jobgate::gate {
 
@@ -28,12 +28,12 @@ using google::protobuf::util::TimeUtil;
 using Record = v1::PendingApproval;
 
 constexpr char kDefaultTenant[] = "default";
-// Nats-Msg-Id targets (MessageId) of what approvals publish.
-// The msg id target of a held job's request: the dispatcher's, for the copy it routes.
-constexpr char kRequestTarget[] = "dispatch";
-constexpr char kReleaseTarget[] = "release";
-constexpr char kResolutionTarget[] = "resolution";
-constexpr char kDeniedTarget[] = "denied";
+// Nats-Msg-Id targets (subjects/headers.h) of what approvals publish. A held job's
+// request takes the dispatcher's target, for the copy it routes.
+constexpr const char* kRequestTarget = subjects::kDispatchTarget;
+using subjects::kDeniedTarget;
+using subjects::kReleaseTarget;
+using subjects::kResolutionTarget;
 
 // The job as it may appear on audit and approval subjects: every secret the detectors
 // find replaced (workers get the job as the decision's redaction left it).
@@ -42,9 +42,8 @@ v1::Job Scrubbed(const v1::Job& job) {
   policy::SecretScanner::Default().RedactJob(&copy, nullptr);
   return copy;
 }
-constexpr char kRefusalTarget[] = "refusal-";  // + a fresh id: one record per attempt
-// Header on released jobs naming who approved them.
-constexpr char kApproverHeader[] = "Jobgate-Approver";
+constexpr const char* kRefusalTarget = subjects::kRefusalTargetPrefix;
+using subjects::kApproverHeader;
 
 // What a sealed job is bound to: its record's tenant and id, and the digest of the
 // scrubbed job the record shows.
@@ -89,12 +88,6 @@ std::string CodeFor(const Status& status) {
   return Lower(StatusCodeName(status.code()));
 }
 
-void SetDecisionHeaders(const v1::Decision& decision, OutboundMessage* out) {
-  out->headers.emplace_back(kDecisionHeader, std::string(policy::VerdictName(decision.decision())));
-  out->headers.emplace_back(kDecisionIdHeader, decision.decision_id());
-  out->headers.emplace_back(kSnapshotHeader, decision.snapshot().empty() ? decision.snapshot_hash()
-                                                                         : decision.snapshot());
-}
 
 }  // namespace
 
@@ -114,7 +107,7 @@ std::string JobDigest(const v1::Job& job) {
     coded.SetSerializationDeterministic(true);
     (canonical.has_value() ? *canonical : job).SerializeToCodedStream(&coded);
   }  // the coded stream flushes into `bytes` here
-  return "sha256:" + policy::Sha256Hex(bytes);
+  return "sha256:" + jobgate::Sha256Hex(bytes);
 }
 
 std::string ApprovalKey(std::string_view tenant_id, std::string_view job_id) {
@@ -123,137 +116,12 @@ std::string ApprovalKey(std::string_view tenant_id, std::string_view job_id) {
   material.push_back(':');
   material.append(tenant_id);
   material.append(job_id);
-  return policy::Sha256Hex(material);
+  return jobgate::Sha256Hex(material);
 }
 
 // --- Sweeps -------------------------------------------------------------------------------
 
 namespace {
-
-using google::protobuf::io::CodedInputStream;
-
-// The fields of a PendingApproval the sweep index and the list read from the wire.
-struct WireFields {
-  Record::Status status = Record::STATUS_UNSPECIFIED;
-  bool released = false;
-  int64_t expires_at_seconds = 0;
-  int32_t expires_at_nanos = 0;
-  int64_t held_at_seconds = 0;
-  int32_t held_at_nanos = 0;
-};
-
-// Skips the value of a field with `tag` (every wire type proto3 writes).
-bool SkipField(uint32_t tag, CodedInputStream* in) {
-  uint64_t varint = 0;
-  uint32_t length = 0;
-  switch (tag & 7) {
-    case 0:
-      return in->ReadVarint64(&varint);
-    case 1:
-      return in->Skip(8);
-    case 2:
-      return in->ReadVarint32(&length) && in->Skip(static_cast<int>(length));
-    case 5:
-      return in->Skip(4);
-    default:
-      return false;  // groups: not in this schema
-  }
-}
-
-// Calls `on_field(number, length_delimited, in)` for each field up to the current limit; it
-// reads a field it wants and returns true, or returns false to have it skipped. False on
-// malformed input.
-template <typename OnField>
-bool ForEachField(CodedInputStream* in, OnField on_field) {
-  for (;;) {
-    const uint32_t tag = in->ReadTag();
-    if (tag == 0) return in->ConsumedEntireMessage();
-    const bool length_delimited = (tag & 7) == 2;
-    if (!on_field(static_cast<int>(tag >> 3), length_delimited, in) && !SkipField(tag, in)) {
-      return false;
-    }
-  }
-}
-
-// Reads a length-delimited sub-message with `on_field`.
-template <typename OnField>
-bool ReadSubMessage(CodedInputStream* in, OnField on_field) {
-  uint32_t length = 0;
-  if (!in->ReadVarint32(&length)) return false;
-  // Every caller sits under a limit (ReadWireFields sets one), so this is defined.
-  if (length > static_cast<uint32_t>(in->BytesUntilLimit())) return false;
-  const CodedInputStream::Limit limit = in->PushLimit(static_cast<int>(length));
-  const bool ok = ForEachField(in, on_field);
-  in->PopLimit(limit);
-  return ok;
-}
-
-// The sweep and the list need a few fields of a record; this reads them from the wire and
-// skips the job, the decision and the rest unparsed (a full parse costs a few microseconds
-// each). Field numbers are the generated ones, so the scan follows the schema.
-bool ReadWireFields(std::string_view bytes, WireFields* out) {
-  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) return false;
-  CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
-                      static_cast<int>(bytes.size()));
-  in.PushLimit(static_cast<int>(bytes.size()));
-  uint64_t varint = 0;
-  // Reads a Timestamp into `seconds` and `nanos`.
-  const auto timestamp_into = [&](int64_t* seconds, int32_t* nanos) {
-    return [&varint, seconds, nanos](int number, bool, CodedInputStream* ts) {
-      if (number == Timestamp::kSecondsFieldNumber) {
-        if (!ts->ReadVarint64(&varint)) return false;
-        *seconds = static_cast<int64_t>(varint);
-        return true;
-      }
-      if (number == Timestamp::kNanosFieldNumber) {
-        if (!ts->ReadVarint64(&varint)) return false;
-        *nanos = static_cast<int32_t>(varint);
-        return true;
-      }
-      return false;
-    };
-  };
-  bool malformed = false;
-  const auto on_approval = [&](int number, bool length_delimited, CodedInputStream* approval) {
-    if (!length_delimited) return false;
-    if (number == v1::Approval::kExpiresAtFieldNumber) {
-      if (!ReadSubMessage(approval,
-                          timestamp_into(&out->expires_at_seconds, &out->expires_at_nanos))) {
-        malformed = true;
-      }
-      return true;
-    }
-    if (number == v1::Approval::kHeldAtFieldNumber) {
-      if (!ReadSubMessage(approval, timestamp_into(&out->held_at_seconds, &out->held_at_nanos))) {
-        malformed = true;
-      }
-      return true;
-    }
-    return false;
-  };
-  const auto on_record = [&](int number, bool length_delimited, CodedInputStream* record) {
-    switch (number) {
-      case Record::kStatusFieldNumber:
-        if (length_delimited || !record->ReadVarint64(&varint)) break;
-        out->status = static_cast<Record::Status>(varint);
-        return true;
-      case Record::kReleasedFieldNumber:
-        if (length_delimited || !record->ReadVarint64(&varint)) break;
-        out->released = varint != 0;
-        return true;
-      case Record::kApprovalFieldNumber:
-        if (!length_delimited) break;
-        if (!ReadSubMessage(record, on_approval)) malformed = true;
-        return true;
-      default:
-        break;
-    }
-    return false;
-  };
-  return ForEachField(&in, on_record) && !malformed;
-}
-
-int64_t ToMillis(int64_t seconds, int32_t nanos) { return seconds * 1000 + nanos / 1000000; }
 
 // "0123…" (64 hex digits) -> 32 bytes; false when `hex` is not that.
 bool DecodeKey(std::string_view hex, std::array<uint8_t, 32>* out) {
@@ -274,7 +142,7 @@ bool DecodeKey(std::string_view hex, std::array<uint8_t, 32>* out) {
 
 std::string EncodeKey(const std::array<uint8_t, 32>& key) {
   std::string hex;
-  policy::AppendHex(key.data(), key.size(), &hex);
+  jobgate::AppendHex(key.data(), key.size(), &hex);
   return hex;
 }
 
@@ -349,7 +217,7 @@ void ApprovalSweepIndex::OfferPending(ApprovalPager* pager) const {
   for (const auto& [key, entry] : entries_) {
     if (!entry.pending) continue;
     hex.clear();
-    policy::AppendHex(key.data(), key.size(), &hex);
+    jobgate::AppendHex(key.data(), key.size(), &hex);
     if (pager->Offer(entry.held_at_ms, hex, /*pending=*/true)) pager->Take(Record());
   }
 }
@@ -462,7 +330,7 @@ void ApprovalStore::CreateMany(std::span<const Record* const> records,
 
 Result<uint64_t> InMemoryApprovalStore::Create(const Record& record) {
   const std::string key = ApprovalKey(record.job().tenant_id(), record.job().job_id());
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (records_.count(key) != 0) {
     return Status(StatusCode::kAlreadyExists,
                   "job '" + record.job().job_id() + "' is held already");
@@ -474,7 +342,7 @@ Result<uint64_t> InMemoryApprovalStore::Create(const Record& record) {
 }
 
 Result<Record> InMemoryApprovalStore::Get(std::string_view tenant_id, std::string_view job_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = records_.find(ApprovalKey(tenant_id, job_id));
   if (it == records_.end()) return NotFound("no approval for job '" + std::string(job_id) + "'");
   return it->second;
@@ -482,7 +350,7 @@ Result<Record> InMemoryApprovalStore::Get(std::string_view tenant_id, std::strin
 
 Result<uint64_t> InMemoryApprovalStore::Update(const Record& record, uint64_t expected_revision) {
   const std::string key = ApprovalKey(record.job().tenant_id(), record.job().job_id());
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = records_.find(key);
   if (it == records_.end() || it->second.revision() != expected_revision) {
     return Conflict("the approval of job '" + record.job().job_id() + "' changed meanwhile");
@@ -493,7 +361,7 @@ Result<uint64_t> InMemoryApprovalStore::Update(const Record& record, uint64_t ex
 }
 
 Result<Record> InMemoryApprovalStore::GetByKey(std::string_view key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = records_.find(std::string(key));
   if (it == records_.end()) return NotFound("no approval under key " + std::string(key));
   return it->second;
@@ -504,7 +372,7 @@ Result<SweepScan> InMemoryApprovalStore::ScanForSweep(const Timestamp& now) {
   SweepScan scan;
   std::vector<std::pair<int64_t, std::string>> due;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     for (const auto& [key, record] : records_) {
       const int64_t expires_at_ms =
           TimeUtil::TimestampToMilliseconds(record.approval().expires_at());
@@ -520,7 +388,7 @@ Result<SweepScan> InMemoryApprovalStore::ScanForSweep(const Timestamp& now) {
 
 Result<ApprovalPage> InMemoryApprovalStore::List(const ApprovalListQuery& query) {
   ApprovalPager pager(query);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (const auto& [key, record] : records_) {
     if (pager.Offer(TimeUtil::TimestampToMilliseconds(record.approval().held_at()), key,
                     record.status() == Record::PENDING)) {
@@ -528,343 +396,6 @@ Result<ApprovalPage> InMemoryApprovalStore::List(const ApprovalListQuery& query)
     }
   }
   return std::move(pager).Finish();
-}
-
-// --- NatsKvApprovalStore ------------------------------------------------------------------
-
-struct NatsKvApprovalStore::Handles {
-  natsConnection* connection = nullptr;  // borrowed: outlives the store
-  NatsPtr<jsCtx> js;
-  NatsPtr<kvStore> kv;
-  // CreateMany's own context: its async publish acks arrive in OnCreateAck.
-  NatsPtr<jsCtx> batch_js;
-  std::mutex batch_mu;  // one CreateMany at a time on batch_js
-  std::mutex acks_mu;
-  // Answers for the CreateMany in progress, by KV subject.
-  std::unordered_map<std::string, Result<uint64_t>> acks;  // GUARDED_BY(acks_mu)
-
-  static void OnCreateAck(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* error, void* closure) {
-    auto* self = static_cast<Handles*>(closure);
-    Result<uint64_t> answer =
-        error == nullptr && ack != nullptr
-            ? Result<uint64_t>(ack->Sequence)
-            : Result<uint64_t>(Status(StatusCode::kUnavailable, "not created"));
-    {
-      std::lock_guard<std::mutex> lock(self->acks_mu);
-      self->acks.insert_or_assign(natsMsg_GetSubject(msg), std::move(answer));
-    }
-    natsMsg_Destroy(msg);  // ours in an AckHandler
-  }
-};
-
-NatsKvApprovalStore::NatsKvApprovalStore() : handles_(std::make_unique<Handles>()) {}
-NatsKvApprovalStore::~NatsKvApprovalStore() = default;
-
-namespace {
-
-// Reads bucket `bucket`'s stream as `read` says, through sequence `through`, and calls
-// `on_entry(key, value, sequence)` for each message: `value` is null for a delete or
-// purge. Both the sweep index and List read the bucket this way.
-Status ReadBucket(
-    jsCtx* js, const std::string& bucket, StreamReadOptions read, uint64_t through,
-    const std::function<void(std::string_view, const std::string_view*, uint64_t)>& on_entry) {
-  const std::string prefix = "$KV." + bucket + ".";
-  read.stream = "KV_" + bucket;
-  read.filter = prefix + ">";
-  return ReadStream(js, read, through, [&](natsMsg* msg, const jsMsgMetaData& meta) {
-    const std::string_view subject = natsMsg_GetSubject(msg);
-    const std::string_view key = subject.substr(std::min(prefix.size(), subject.size()));
-    const char* operation = nullptr;
-    if (natsMsgHeader_Get(msg, "KV-Operation", &operation) == NATS_OK && operation != nullptr) {
-      on_entry(key, nullptr, meta.Sequence.Stream);  // DEL or PURGE
-      return;
-    }
-    const std::string_view value(natsMsg_GetData(msg),
-                                 static_cast<size_t>(natsMsg_GetDataLength(msg)));
-    on_entry(key, &value, meta.Sequence.Stream);
-  });
-}
-
-// The first read of a bucket takes each key's latest value: as many as approvals were
-// ever held and kept, so longer than a single request may take.
-std::chrono::milliseconds FirstReadTimeout(std::chrono::milliseconds request_timeout) {
-  return std::max<std::chrono::milliseconds>(request_timeout, std::chrono::minutes(2));
-}
-
-Result<Record> ParseRecord(kvEntry* entry) {
-  Record record;
-  if (!record.ParseFromArray(kvEntry_Value(entry), kvEntry_ValueLen(entry))) {
-    return Internal(std::string("corrupt approval record under key ") + kvEntry_Key(entry));
-  }
-  record.set_revision(kvEntry_Revision(entry));
-  return record;
-}
-
-std::string Serialize(const Record& record) {
-  // The store's revision is the truth; never persist a copy. A new record has none, and
-  // is written as it is rather than copied first.
-  if (record.revision() == 0) return record.SerializeAsString();
-  Record stored = record;
-  stored.clear_revision();
-  return stored.SerializeAsString();
-}
-
-}  // namespace
-
-Result<std::unique_ptr<NatsKvApprovalStore>> NatsKvApprovalStore::Open(
-    NatsConnection* connection, const ApprovalStoreOptions& options) {
-  std::unique_ptr<NatsKvApprovalStore> store(new NatsKvApprovalStore());
-  store->options_ = options;
-  auto context = NewJetStreamContext(connection->raw(), options.timeout, "the approvals store");
-  if (!context.ok()) return context.status();
-  store->handles_->js = std::move(*context);
-  jsCtx* js = store->handles_->js.get();
-
-  auto kv =
-      OpenKvBucket(js, options.bucket, options.history, options.replicas, options.memory_storage);
-  if (!kv.ok()) return kv.status();
-  store->handles_->kv = std::move(*kv);
-
-  auto batch_js = NewAsyncPublishContext(connection->raw(), options.timeout,
-                                         &Handles::OnCreateAck, store->handles_.get(),
-                                         "the approvals store");
-  if (!batch_js.ok()) return batch_js.status();
-  store->handles_->batch_js = std::move(*batch_js);
-  store->handles_->connection = connection->raw();
-  return store;
-}
-
-void NatsKvApprovalStore::CreateMany(std::span<const Record* const> records,
-                                     std::vector<Result<uint64_t>>* revisions) {
-  revisions->assign(records.size(), Status(StatusCode::kUnavailable, "not created"));
-  std::vector<std::string> subjects(records.size());
-  std::vector<bool> published(records.size(), false);
-  {
-    std::lock_guard<std::mutex> batch_lock(handles_->batch_mu);
-    {
-      std::lock_guard<std::mutex> lock(handles_->acks_mu);
-      handles_->acks.clear();
-    }
-    jsPubOptions create;
-    jsPubOptions_Init(&create);
-    create.ExpectNoMessage = true;  // what kvStore_Create asks for: no value under the key yet
-    create.MaxWait = options_.timeout.count();
-    std::unordered_map<std::string_view, size_t> first_of_subject;
-    for (size_t i = 0; i < records.size(); ++i) {
-      const Record& record = *records[i];
-      subjects[i] = "$KV." + options_.bucket + "." +
-                    ApprovalKey(record.job().tenant_id(), record.job().job_id());
-      // A job twice in one call: only the first goes ahead; the second meets it below.
-      if (!first_of_subject.emplace(subjects[i], i).second) continue;
-      const std::string data = Serialize(record);
-      natsMsg* msg = nullptr;
-      if (natsMsg_Create(&msg, subjects[i].c_str(), nullptr, data.data(),
-                         static_cast<int>(data.size())) != NATS_OK) {
-        continue;
-      }
-      if (js_PublishMsgAsync(handles_->batch_js.get(), &msg, &create) != NATS_OK) {
-        natsMsg_Destroy(msg);  // not taken by the library
-        continue;
-      }
-      published[i] = true;
-    }
-    // Written now, not after nats.c's flusher pause: the held jobs' batch publishes only
-    // once they are stored.
-    if (std::find(published.begin(), published.end(), true) != published.end() &&
-        FlushAndAwaitAcks(handles_->connection, handles_->batch_js.get(), options_.timeout) !=
-            NATS_OK) {
-      // Unanswered creates stay unknown: the Create path below finds out what happened.
-      natsMsgList pending{nullptr, 0};
-      if (js_PublishAsyncGetPendingList(&pending, handles_->batch_js.get()) == NATS_OK) {
-        natsMsgList_Destroy(&pending);
-      }
-    }
-    std::lock_guard<std::mutex> lock(handles_->acks_mu);
-    for (size_t i = 0; i < records.size(); ++i) {
-      if (!published[i]) continue;
-      auto it = handles_->acks.find(subjects[i]);
-      if (it != handles_->acks.end() && it->second.ok()) (*revisions)[i] = it->second;
-    }
-    handles_->acks.clear();
-  }
-  // Everything else as Create answers it: a key held already (a redelivery) is
-  // kAlreadyExists, a deleted one is created over its tombstone, a lost ack is resolved.
-  for (size_t i = 0; i < records.size(); ++i) {
-    if (!(*revisions)[i].ok()) (*revisions)[i] = Create(*records[i]);
-  }
-}
-
-Result<uint64_t> NatsKvApprovalStore::Create(const Record& record) {
-  const std::string key = ApprovalKey(record.job().tenant_id(), record.job().job_id());
-  const std::string data = Serialize(record);
-  uint64_t revision = 0;
-  const natsStatus s = kvStore_Create(&revision, handles_->kv.get(), key.c_str(), data.data(),
-                                      static_cast<int>(data.size()));
-  Status status = KvWriteStatus(s, "hold job " + record.job().job_id());
-  if (status.code() == StatusCode::kConflict) {
-    return Status(StatusCode::kAlreadyExists,
-                  "job '" + record.job().job_id() + "' is held already");
-  }
-  if (!status.ok()) return status;
-  return revision;
-}
-
-Result<Record> NatsKvApprovalStore::Get(std::string_view tenant_id, std::string_view job_id) {
-  auto record = GetByKey(ApprovalKey(tenant_id, job_id));
-  if (record.ok() || record.status().code() != StatusCode::kNotFound) return record;
-  return NotFound("no approval for job '" + std::string(job_id) + "'");
-}
-
-Result<Record> NatsKvApprovalStore::GetByKey(std::string_view key) {
-  const std::string name(key);
-  kvEntry* raw = nullptr;
-  const natsStatus s = kvStore_Get(&raw, handles_->kv.get(), name.c_str());
-  if (s == NATS_NOT_FOUND) return NotFound("no approval under key " + name);
-  if (s != NATS_OK) return FromNats(s, "read the approval under key " + name);
-  NatsPtr<kvEntry> entry(raw);
-  return ParseRecord(entry.get());
-}
-
-Status NatsKvApprovalStore::SyncIndex() {
-  const std::string stream = "KV_" + options_.bucket;
-  auto info = GetStreamInfo(handles_->js.get(), stream);
-  if (!info.ok()) return info.status();
-  const uint64_t last = (*info)->State.LastSeq;
-  if (index_loaded_ && last < index_through_) {
-    // The bucket was deleted and made again: its sequences start over, and so does the index.
-    index_ = ApprovalSweepIndex();
-    index_loaded_ = false;
-    index_through_ = 0;
-  }
-  if (index_loaded_ && index_through_ >= last) return Status::Ok();
-  if (!index_loaded_ && (*info)->State.Msgs == 0) {
-    index_loaded_ = true;
-    index_through_ = last;
-    return Status::Ok();
-  }
-  StreamReadOptions read;
-  read.timeout = options_.timeout;
-  if (!index_loaded_) {
-    read.last_per_subject = true;
-    read.timeout = FirstReadTimeout(options_.timeout);
-  } else {
-    read.start_sequence = index_through_ + 1;
-  }
-  Status status =
-      ReadBucket(handles_->js.get(), options_.bucket, read, last,
-                 [this](std::string_view key, const std::string_view* value, uint64_t sequence) {
-                   if (value == nullptr) {
-                     index_.Erase(key);
-                   } else if (Status put = index_.Put(key, *value); !put.ok()) {
-                     spdlog::warn("approvals index: {}; skipped", put.message());
-                   }
-                   index_through_ = sequence;
-                 });
-  if (!index_loaded_) {
-    if (!status.ok()) {
-      index_ = ApprovalSweepIndex();  // a partial first read is no index; start over
-      index_through_ = 0;
-      return status;
-    }
-    index_loaded_ = true;
-  }
-  return status;
-}
-
-Result<SweepScan> NatsKvApprovalStore::ScanForSweep(const Timestamp& now) {
-  std::lock_guard<std::mutex> lock(index_mu_);
-  JOBGATE_RETURN_IF_ERROR(SyncIndex());
-  return index_.Scan(TimeUtil::TimestampToMilliseconds(now));
-}
-
-Result<int64_t> NatsKvApprovalStore::CountPending() {
-  std::lock_guard<std::mutex> lock(index_mu_);
-  JOBGATE_RETURN_IF_ERROR(SyncIndex());
-  return index_.pending();
-}
-
-Result<uint64_t> NatsKvApprovalStore::Update(const Record& record, uint64_t expected_revision) {
-  const std::string key = ApprovalKey(record.job().tenant_id(), record.job().job_id());
-  const std::string data = Serialize(record);
-  uint64_t revision = 0;
-  const natsStatus s = kvStore_Update(&revision, handles_->kv.get(), key.c_str(), data.data(),
-                                      static_cast<int>(data.size()), expected_revision);
-  Status status = KvWriteStatus(s, "update the approval of job " + record.job().job_id());
-  if (status.code() == StatusCode::kConflict) {
-    return Conflict("the approval of job '" + record.job().job_id() + "' changed meanwhile");
-  }
-  if (!status.ok()) return status;
-  return revision;
-}
-
-Result<ApprovalPage> NatsKvApprovalStore::List(const ApprovalListQuery& query) {
-  return query.include_resolved ? ListFromBucket(query) : ListPendingFromIndex(query);
-}
-
-Result<ApprovalPage> NatsKvApprovalStore::ListPendingFromIndex(const ApprovalListQuery& query) {
-  ApprovalPage page;
-  {
-    std::lock_guard<std::mutex> lock(index_mu_);
-    JOBGATE_RETURN_IF_ERROR(SyncIndex());
-    ApprovalPager pager(query);
-    index_.OfferPending(&pager);
-    page = std::move(pager).Finish();
-  }
-  // The records are read outside the lock: a sweep need not wait for a person's list.
-  size_t kept = 0;
-  for (size_t i = 0; i < page.places.size(); ++i) {
-    auto record = GetByKey(page.places[i].key);
-    if (!record.ok() && record.status().code() != StatusCode::kNotFound) {
-      return Status(record.status().code(), "list approvals: " + record.status().message());
-    }
-    if (!record.ok() || record->status() != Record::PENDING) continue;  // resolved since
-    page.records[kept] = std::move(*record);
-    page.places[kept] = std::move(page.places[i]);
-    ++kept;
-  }
-  page.records.resize(kept);
-  page.places.resize(kept);
-  return page;  // `next` stands: what follows the page's last place is the next page
-}
-
-Result<ApprovalPage> NatsKvApprovalStore::ListFromBucket(const ApprovalListQuery& query) {
-  ApprovalPager pager(query);
-  auto info = GetStreamInfo(handles_->js.get(), "KV_" + options_.bucket);
-  if (!info.ok()) return info.status();
-  if ((*info)->State.Msgs == 0) return std::move(pager).Finish();
-  StreamReadOptions read;
-  read.last_per_subject = true;
-  read.timeout = FirstReadTimeout(options_.timeout);
-  Status status =
-      ReadBucket(handles_->js.get(), options_.bucket, read, (*info)->State.LastSeq,
-                 [&](std::string_view key, const std::string_view* value, uint64_t sequence) {
-                   if (value == nullptr) return;  // deleted
-                   WireFields fields;
-                   if (!ReadWireFields(*value, &fields)) {
-                     spdlog::warn("corrupt approval record under key {}; skipped", key);
-                     return;
-                   }
-                   if (!pager.Offer(ToMillis(fields.held_at_seconds, fields.held_at_nanos), key,
-                                    fields.status == Record::PENDING)) {
-                     return;
-                   }
-                   Record record;
-                   if (!record.ParseFromArray(value->data(), static_cast<int>(value->size()))) {
-                     spdlog::warn("corrupt approval record under key {}; skipped", key);
-                     return;
-                   }
-                   record.set_revision(sequence);
-                   pager.Take(std::move(record));
-                 });
-  if (!status.ok()) return Status(status.code(), "list approvals: " + status.message());
-  return std::move(pager).Finish();
-}
-
-// --- NatsApprovalPublisher ----------------------------------------------------------------
-
-Status NatsApprovalPublisher::Publish(const OutboundMessage& message) {
-  auto ack = connection_->Publish(message, timeout_);
-  return ack.ok() ? Status::Ok() : ack.status();
 }
 
 // --- ApprovalService ----------------------------------------------------------------------
@@ -891,7 +422,7 @@ OutboundMessage ApprovalService::RequestMessage(const Record& record) const {
   *request.mutable_approval() = record.approval();
   OutboundMessage out;
   out.subject = subjects::Join(options_.prefixes.approval, rest);
-  out.msg_id = MessageId(TenantOf(record.job()), record.job().job_id(), kRequestTarget);
+  out.msg_id = subjects::MessageId(TenantOf(record.job()), record.job().job_id(), kRequestTarget);
   SetDecisionHeaders(record.decision(), &out);
   out.body = request.SerializeAsString();
   return out;
@@ -1170,7 +701,7 @@ Status ApprovalService::Publish(Record* record) {
   OutboundMessage target;
   target.subject =
       subjects::Join(approved ? options_.prefixes.worker : options_.prefixes.denied, rest);
-  target.msg_id = MessageId(tenant, job.job_id(), approved ? kReleaseTarget : kDeniedTarget);
+  target.msg_id = subjects::MessageId(tenant, job.job_id(), approved ? kReleaseTarget : kDeniedTarget);
   SetDecisionHeaders(decision, &target);
   if (approved) target.headers.emplace_back(kApproverHeader, record->approval().approver());
   target.body = dispatched.SerializeAsString();
@@ -1184,7 +715,7 @@ Status ApprovalService::Publish(Record* record) {
   *audit.mutable_approval() = record->approval();
   OutboundMessage resolution;
   resolution.subject = subjects::Join(options_.prefixes.decisions, rest);
-  resolution.msg_id = MessageId(tenant, job.job_id(), kResolutionTarget);
+  resolution.msg_id = subjects::MessageId(tenant, job.job_id(), kResolutionTarget);
   resolution.body = audit.SerializeAsString();
 
   // The job first: once it is out, the record of it follows (or ReleasePending repeats
@@ -1239,7 +770,7 @@ ApprovalOutcome ApprovalService::Refuse(const Record& record, const Identity& wh
   OutboundMessage out;
   out.subject = subjects::Join(options_.prefixes.decisions,
                                subjects::RestOf(record.subject(), options_.prefixes.job));
-  out.msg_id = MessageId(TenantOf(record.job()), record.job().job_id(),
+  out.msg_id = subjects::MessageId(TenantOf(record.job()), record.job().job_id(),
                          std::string(kRefusalTarget) + NewDecisionId());
   out.body = audit.SerializeAsString();
   if (Status s = publisher_->Publish(out); !s.ok()) {

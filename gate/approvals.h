@@ -64,12 +64,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/mutex.h"
 #include "gate/auth.h"
 #include "gate/bus.h"
 #include "gate/job_sealer.h"
 #include "jobgate/v1/jobgate.pb.h"
 #include "policy/policy.h"
-#include "policy/status.h"
+#include "base/status.h"
 #include "subjects/subjects.h"
 
 namespace jobgate::gate {
@@ -77,7 +78,6 @@ namespace jobgate::gate {
 namespace v1 = ::jobgate::v1;
 
 class ApiRouter;
-class NatsConnection;
 
 // "sha256:<hex>": SHA-256 of the job's deterministic protobuf serialization (protobuf's
 // SetSerializationDeterministic: fields in field-number order, map entries — labels and
@@ -246,9 +246,9 @@ class InMemoryApprovalStore final : public ApprovalStore {
   Result<SweepScan> ScanForSweep(const google::protobuf::Timestamp& now) override;
 
  private:
-  std::mutex mu_;
-  std::map<std::string, v1::PendingApproval> records_;  // GUARDED_BY(mu_); by key, revision set
-  uint64_t last_revision_ = 0;                          // GUARDED_BY(mu_); store-wide, like KV
+  Mutex mu_;
+  std::map<std::string, v1::PendingApproval> records_ GUARDED_BY(mu_);  // by key, revision set
+  uint64_t last_revision_ GUARDED_BY(mu_) = 0;  // store-wide, like KV
 };
 
 struct ApprovalStoreOptions {
@@ -259,72 +259,12 @@ struct ApprovalStoreOptions {
   std::chrono::milliseconds timeout{5000};
 };
 
-// JetStream KV: bucket `bucket` maps ApprovalKey -> PendingApproval (protobuf, revision
-// not stored: the KV revision is the truth).
-class NatsKvApprovalStore final : public ApprovalStore {
- public:
-  // Opens the bucket, creating it when missing. `connection` must outlive the store.
-  static Result<std::unique_ptr<NatsKvApprovalStore>> Open(NatsConnection* connection,
-                                                           const ApprovalStoreOptions& options);
-  ~NatsKvApprovalStore() override;
-
-  Result<uint64_t> Create(const v1::PendingApproval& record) override;
-  // Publishes every create at once (expected last subject sequence 0, as Create) and waits
-  // for all their acks; what did not succeed that way (a key that exists, a timeout) takes
-  // the Create path, so the answers are Create's. Concurrent calls take turns.
-  void CreateMany(std::span<const v1::PendingApproval* const> records,
-                  std::vector<Result<uint64_t>>* revisions) override;
-  Result<v1::PendingApproval> Get(std::string_view tenant_id, std::string_view job_id) override;
-  Result<uint64_t> Update(const v1::PendingApproval& record, uint64_t expected_revision) override;
-  Result<v1::PendingApproval> GetByKey(std::string_view key) override;
-  // Pending only: the page's places from the sweep index (brought up to date first), then
-  // each of its records by key; one resolved meanwhile drops out of the page. With
-  // include_resolved: one pass over the bucket's latest values, in pulled batches, a
-  // value parsed only when its place (read from the wire) puts it on the page.
-  Result<ApprovalPage> List(const ApprovalListQuery& query) override;
-  // From the sweep index, brought up to the bucket's last sequence first: the first call
-  // reads each key's latest value once, later calls only the bucket's messages since.
-  Result<SweepScan> ScanForSweep(const google::protobuf::Timestamp& now) override;
-  Result<int64_t> CountPending() override;
-
- private:
-  struct Handles;
-  NatsKvApprovalStore();
-  // Brings index_ up to the bucket's last sequence. On an error index_ keeps what it
-  // applied (in order), and the next call goes on from there.
-  // REQUIRES: index_mu_ held.
-  Status SyncIndex();
-  // List's two ways (see List).
-  Result<ApprovalPage> ListPendingFromIndex(const ApprovalListQuery& query);
-  Result<ApprovalPage> ListFromBucket(const ApprovalListQuery& query);
-  std::unique_ptr<Handles> handles_;  // immutable after Open; nats.c handles are thread-safe
-  ApprovalStoreOptions options_;
-
-  std::mutex index_mu_;
-  ApprovalSweepIndex index_;    // GUARDED_BY(index_mu_)
-  bool index_loaded_ = false;   // GUARDED_BY(index_mu_); every key's latest value read
-  uint64_t index_through_ = 0;  // GUARDED_BY(index_mu_); the last stream sequence applied
-};
-
 // Publishes one message to JetStream and waits for the stream's ack. A duplicate (same
 // Nats-Msg-Id inside the stream's window) is success.
 class ApprovalPublisher {
  public:
   virtual ~ApprovalPublisher() = default;
   virtual Status Publish(const OutboundMessage& message) = 0;
-};
-
-// The production publisher: NatsConnection::Publish. `connection` must outlive it.
-class NatsApprovalPublisher final : public ApprovalPublisher {
- public:
-  explicit NatsApprovalPublisher(NatsConnection* connection,
-                                 std::chrono::milliseconds timeout = std::chrono::seconds(5))
-      : connection_(connection), timeout_(timeout) {}
-  Status Publish(const OutboundMessage& message) override;
-
- private:
-  NatsConnection* const connection_;
-  const std::chrono::milliseconds timeout_;
 };
 
 // Metrics hooks. Default implementations do nothing; override what you export.

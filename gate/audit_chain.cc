@@ -5,7 +5,7 @@
 #include <charconv>
 #include <chrono>
 
-#include "policy/hash.h"
+#include "base/hash.h"
 #include "policy/subject_pattern.h"
 
 namespace jobgate::gate {
@@ -20,14 +20,14 @@ std::string RecordHash(std::string_view chain, uint64_t seq, std::string_view pr
   char digits[24];
   const auto end = std::to_chars(digits, digits + sizeof(digits), seq).ptr;
   const std::string_view nul("\0", 1);
-  unsigned char digest[policy::kSha256Bytes];
-  policy::Sha256({std::string_view("jobgate-audit-v1\0", 17), chain, nul,
+  unsigned char digest[jobgate::kSha256Bytes];
+  jobgate::Sha256({std::string_view("jobgate-audit-v1\0", 17), chain, nul,
                   std::string_view(digits, static_cast<size_t>(end - digits)), nul, prev, nul,
                   subject, nul, body},
                  digest);
   std::string hex;
   hex.reserve(kRecordHashHexDigits);
-  policy::AppendHex(digest, sizeof(digest), &hex);
+  jobgate::AppendHex(digest, sizeof(digest), &hex);
   return hex;
 }
 
@@ -40,7 +40,7 @@ std::string NewChainId() {
     for (size_t i = 0; i < sizeof(bytes); ++i) bytes[i] = static_cast<unsigned char>(now >> (i % 8 * 8));
   }
   std::string hex;
-  policy::AppendHex(bytes, sizeof(bytes), &hex);
+  jobgate::AppendHex(bytes, sizeof(bytes), &hex);
   return hex;
 }
 
@@ -63,7 +63,7 @@ bool AuditChain::Audited(std::string_view subject) const {
 ChainStamp AuditChain::Stamp(std::string_view subject, std::string_view body) {
   ChainStamp stamp;
   stamp.chain = chain_;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   stamp.seq = ++seq_;
   stamp.prev = last_hash_;
   stamp.hash = RecordHash(chain_, stamp.seq, stamp.prev, subject, body);
@@ -72,7 +72,7 @@ ChainStamp AuditChain::Stamp(std::string_view subject, std::string_view body) {
 }
 
 uint64_t AuditChain::last_seq() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return seq_;
 }
 

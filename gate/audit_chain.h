@@ -7,7 +7,7 @@
 // hash of a record covers its chain, position, previous hash, subject and body
 // (RecordHash); the headers besides these three are not part of it.
 //
-// Ownership: AuditChain holds its own state; whoever publishes (gate/nats_bus.h) borrows
+// Ownership: AuditChain holds its own state; whoever publishes (gate/nats/nats_bus.h) borrows
 // it and must not outlive it.
 // Thread-safety: AuditChain is thread-safe; Stamp takes one short lock, so concurrent
 // publishers each get a distinct position and the positions link in the order they were
@@ -19,6 +19,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "base/mutex.h"
 
 namespace jobgate::gate {
 
@@ -74,9 +76,9 @@ class AuditChain {
   const std::vector<std::string> audited_;
   const std::string placeholder_subject_;
   const std::string chain_;
-  mutable std::mutex mu_;
-  uint64_t seq_ = 0;           // GUARDED_BY(mu_)
-  std::string last_hash_;      // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  uint64_t seq_ GUARDED_BY(mu_) = 0;
+  std::string last_hash_ GUARDED_BY(mu_);
 };
 
 }  // namespace jobgate::gate

@@ -38,19 +38,19 @@ std::string Ranges(const std::vector<uint64_t>& sorted) {
   return out;
 }
 
-policy::JsonValue NumberList(const std::vector<uint64_t>& values) {
-  policy::JsonValue list = policy::JsonValue::MakeArray();
-  for (uint64_t v : values) list.push_back(policy::JsonValue(static_cast<int64_t>(v)));
+jobgate::JsonValue NumberList(const std::vector<uint64_t>& values) {
+  jobgate::JsonValue list = jobgate::JsonValue::MakeArray();
+  for (uint64_t v : values) list.push_back(jobgate::JsonValue(static_cast<int64_t>(v)));
   return list;
 }
 
-policy::JsonValue LocatedList(const std::vector<ChainReport::Located>& values) {
-  policy::JsonValue list = policy::JsonValue::MakeArray();
+jobgate::JsonValue LocatedList(const std::vector<ChainReport::Located>& values) {
+  jobgate::JsonValue list = jobgate::JsonValue::MakeArray();
   for (const auto& v : values) {
-    policy::JsonValue item = policy::JsonValue::MakeObject();
-    if (v.seq != 0) item["seq"] = policy::JsonValue(static_cast<int64_t>(v.seq));
-    item["stream_seq"] = policy::JsonValue(static_cast<int64_t>(v.stream_seq));
-    item["why"] = policy::JsonValue(v.why);
+    jobgate::JsonValue item = jobgate::JsonValue::MakeObject();
+    if (v.seq != 0) item["seq"] = jobgate::JsonValue(static_cast<int64_t>(v.seq));
+    item["stream_seq"] = jobgate::JsonValue(static_cast<int64_t>(v.stream_seq));
+    item["why"] = jobgate::JsonValue(v.why);
     list.push_back(std::move(item));
   }
   return list;
@@ -244,8 +244,8 @@ std::string AuditReport::Text() const {
   return out;
 }
 
-policy::JsonValue AuditReport::ToJson() const {
-  using policy::JsonValue;
+jobgate::JsonValue AuditReport::ToJson() const {
+  using jobgate::JsonValue;
   JsonValue out = JsonValue::MakeObject();
   out["stream"] = JsonValue(window.stream);
   out["records"] = JsonValue(static_cast<int64_t>(records));

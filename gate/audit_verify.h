@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "policy/json.h"
+#include "base/json.h"
 
 namespace jobgate::gate {
 
@@ -83,7 +83,7 @@ struct AuditReport {
   bool intact() const;
   size_t findings() const;
   std::string Text() const;
-  policy::JsonValue ToJson() const;
+  jobgate::JsonValue ToJson() const;
 };
 
 // Classifies `records` (in stream order, as read from `window`).

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "policy/hash.h"
+#include "base/hash.h"
 
 namespace jobgate::gate {
 
@@ -66,7 +66,7 @@ Result<Identity> Authenticator::Authenticate(std::string_view authorization) con
       authorization.substr(0, kBearer.size()) != kBearer) {
     return Status(StatusCode::kUnauthenticated, "a bearer token is required");
   }
-  const std::string digest = policy::Sha256Hex(authorization.substr(kBearer.size()));
+  const std::string digest = jobgate::Sha256Hex(authorization.substr(kBearer.size()));
   // Compare against every token so timing does not reveal which one was close.
   const ApiToken* found = nullptr;
   for (const auto& token : tokens_) {

@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "policy/status.h"
+#include "base/status.h"
 
 namespace jobgate::gate {
 

@@ -1,7 +1,7 @@
 // The seams between the dispatcher and the world: the message bus and the clock.
 //
 // The dispatcher (gate/dispatcher.h) only sees these interfaces. Production hands in
-// NatsBus (gate/nats_bus.h, JetStream through nats.c) and SystemClock; unit tests hand
+// NatsBus (gate/nats/nats_bus.h, JetStream through nats.c) and SystemClock; unit tests hand
 // in fakes. Errors cross these interfaces as jobgate::Status, never as exceptions or
 // library status codes.
 //
@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include "policy/status.h"
+#include "base/status.h"
 
 namespace jobgate::gate {
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "gate/json_text.h"
+#include "base/json.h"
 #include "policy/policy.h"
 #include "subjects/codec.h"
 

@@ -1,6 +1,6 @@
 // Claude Code's PreToolUse hook, the pure part: a hook payload becomes the job jobgate
 // judges, and the gate's decision record becomes the hook's answer. No I/O, no clock, no
-// randomness; thread-safe. `jobgate hook claude-code` (gate/hook_command.cc) does the I/O.
+// randomness; thread-safe. `jobgate hook claude-code` (cli/hook_command.cc) does the I/O.
 //
 // Mapping (docs/integrations.md has the table):
 //   Bash                              -> job.agent.shell.exec   args.command, args.cwd
@@ -23,7 +23,7 @@
 
 #include "gate/mcp_mapping.h"
 #include "jobgate/v1/jobgate.pb.h"
-#include "policy/status.h"
+#include "base/status.h"
 
 namespace jobgate::gate {
 

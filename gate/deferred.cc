@@ -3,17 +3,17 @@
 #include <algorithm>
 #include <thread>
 
-#include "policy/hash.h"
+#include "base/hash.h"
 
 namespace jobgate::gate {
 
 std::string DeferredKeyToken(std::string_view rule, std::string_view key_value) {
   // The rule's length first: no rule and key value pair reads as another.
   const std::string rule_length = std::to_string(rule.size());
-  unsigned char digest[policy::kSha256Bytes];
-  policy::Sha256({"jobgate-deferred-key:", rule_length, ":", rule, key_value}, digest);
+  unsigned char digest[jobgate::kSha256Bytes];
+  jobgate::Sha256({"jobgate-deferred-key:", rule_length, ":", rule, key_value}, digest);
   std::string token;
-  policy::AppendHex(digest, 16, &token);
+  jobgate::AppendHex(digest, 16, &token);
   return token;
 }
 

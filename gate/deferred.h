@@ -38,12 +38,12 @@
 #include <vector>
 
 #include "gate/bus.h"
-#include "policy/status.h"
+#include "base/status.h"
+#include "subjects/headers.h"
 
 namespace jobgate::gate {
 
 // Headers a parked job carries besides Nats-Msg-Id.
-inline constexpr char kArrivalSubjectHeader[] = "Jobgate-Arrival-Subject";
 inline constexpr char kContentTypeHeader[] = "Content-Type";
 
 // The subject token a rate's bucket parks under: 32 hex digits of SHA-256 over the rule
@@ -60,7 +60,7 @@ struct ParkedJob {
 };
 
 // The deferred stream, as the scheduler sees it. Production: NatsDeferredStore
-// (gate/nats_deferred.h).
+// (gate/nats/nats_deferred.h).
 class DeferredStore {
  public:
   virtual ~DeferredStore() = default;

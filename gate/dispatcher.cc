@@ -6,23 +6,16 @@
 #include <algorithm>
 
 #include "gate/deferred.h"
-#include "policy/hash.h"
+#include "base/hash.h"
 #include "policy/secrets.h"
 #include "policy/session.h"
 #include "subjects/codec.h"
+#include "subjects/headers.h"
 
 namespace jobgate::gate {
 namespace {
 
 // The hex prefix every msg id of a job starts with.
-void JobIdPrefix(std::string_view tenant_id, std::string_view job_id, std::string* out) {
-  unsigned char digest[policy::kSha256Bytes];
-  policy::Sha256({tenant_id, "\x1f", job_id}, digest);
-  out->clear();
-  policy::AppendHex(digest, 16, out);
-  out->push_back(':');
-}
-
 // Protobuf wire format, for composing DispatchedJob and DecisionRecord from parts
 // serialized once: a length-delimited field is tag, length, bytes, and concatenated
 // fields parse as one message.
@@ -40,16 +33,6 @@ void AppendField(uint32_t field, std::string_view bytes, std::string* out) {
   out->append(bytes);
 }
 
-void SetDecisionHeaders(const v1::Decision& decision, OutboundMessage* out) {
-  out->headers.resize(3);
-  out->headers[0].first.assign(kDecisionHeader);
-  out->headers[0].second.assign(policy::VerdictName(decision.decision()));
-  out->headers[1].first.assign(kDecisionIdHeader);
-  out->headers[1].second.assign(decision.decision_id());
-  out->headers[2].first.assign(kSnapshotHeader);
-  out->headers[2].second.assign(decision.snapshot().empty() ? decision.snapshot_hash()
-                                                            : decision.snapshot());
-}
 
 // `text` as the gate may write it to a log or an audit record: any secret redacted.
 std::string Scrubbed(std::string_view text) {
@@ -63,65 +46,6 @@ void SetTimestamp(int64_t unix_ms, google::protobuf::Timestamp* ts) {
 }
 
 }  // namespace
-
-std::string MessageId(std::string_view tenant_id, std::string_view job_id,
-                      std::string_view target) {
-  std::string id;
-  JobIdPrefix(tenant_id, job_id, &id);
-  id.append(target);
-  return id;
-}
-
-void DecisionIdSource::Next(std::string* out) {
-  if (used_ + 16 > pool_.size()) {
-    if (RAND_bytes(pool_.data(), static_cast<int>(pool_.size())) != 1) {
-      *out = NewDecisionId();  // its fallback handles a failing generator
-      return;
-    }
-    used_ = 0;
-  }
-  out->clear();
-  policy::AppendHex(pool_.data() + used_, 16, out);
-  used_ += 16;
-}
-
-std::string NewDecisionId() {
-  unsigned char bytes[16];
-  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
-    // OpenSSL's generator failing is not a reason to stop judging jobs; fall back to a
-    // hash of the time and a counter (unique, if not unpredictable).
-    static std::atomic<uint64_t> counter{0};
-    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-    return policy::Sha256Hex(std::to_string(now) + "/" + std::to_string(counter++)).substr(0, 32);
-  }
-  std::string id;
-  policy::AppendHex(bytes, sizeof(bytes), &id);
-  return id;
-}
-
-void EnforceableDecision(v1::Decision* decision) {
-  switch (decision->decision()) {
-    case v1::ALLOW:
-    case v1::ALLOW_WITH_CONSTRAINTS:
-    case v1::ALERT:
-    case v1::THROTTLE:
-    case v1::REQUIRE_APPROVAL:
-    case v1::DENY:
-    case v1::TERMINATE:
-    case v1::REDACT:  // dispatched with secrets replaced (Policy::Redact)
-      return;
-    default:
-      decision->set_decision(v1::DENY);
-      decision->set_reason("unknown decision " + std::to_string(int(decision->decision())));
-      return;
-  }
-}
-
-std::string_view TargetPrefix(const subjects::Prefixes& prefixes, v1::Verdict verdict) {
-  if (policy::RoutesToWorker(verdict)) return prefixes.worker;
-  if (verdict == v1::REQUIRE_APPROVAL) return prefixes.approval;
-  return prefixes.denied;
-}
 
 Dispatcher::Dispatcher(DispatcherOptions options, Bus* bus, const Clock* clock,
                        const ActivePolicy* policy, RateLimiter* limiter,
@@ -214,7 +138,7 @@ void Dispatcher::PlanRejection(InboundMessage& message, std::string reason, std:
 void Dispatcher::PlanRejection(InboundMessage& message, v1::RejectedMessage* rejected_in,
                                Plan* plan) {
   plan->kind = Plan::Kind::kReject;
-  const std::string body_sha = policy::Sha256Hex(message.data());
+  const std::string body_sha = jobgate::Sha256Hex(message.data());
   v1::RejectedMessage& rejected = *rejected_in;
   std::string reason = rejected.reason();
   // The record is audit: no field of it carries a secret raw (the error may quote the
@@ -231,7 +155,7 @@ void Dispatcher::PlanRejection(InboundMessage& message, v1::RejectedMessage* rej
   rejected.SerializeToString(&body_);
   // Stable across redeliveries of the same stream message.
   const std::string msg_id =
-      policy::Sha256Hex(std::string(message.subject()) + '\x1f' +
+      jobgate::Sha256Hex(std::string(message.subject()) + '\x1f' +
                         std::to_string(message.stream_sequence()) + '\x1f' + body_sha)
           .substr(0, 40);
   OutboundMessage& out = NextOutbound(plan);
@@ -594,9 +518,9 @@ void Dispatcher::PlanPark(InboundMessage& message, std::string rule, Plan* plan)
   park.subject.assign(options_.deferred_prefix)
       .append(".")
       .append(DeferredKeyToken(limiting->rule(), RateKeyValue(job_, limiting->key())));
-  park.msg_id = MessageId(job_.tenant_id(), job_.job_id(), "park");
+  park.msg_id = subjects::MessageId(job_.tenant_id(), job_.job_id(), subjects::kParkTarget);
   park.headers.clear();
-  park.headers.emplace_back(kArrivalSubjectHeader, std::string(message.subject()));
+  park.headers.emplace_back(subjects::kArrivalSubjectHeader, std::string(message.subject()));
   if (const std::string_view type = message.header(kContentTypeHeader); !type.empty()) {
     park.headers.emplace_back(kContentTypeHeader, std::string(type));
   }
@@ -671,14 +595,14 @@ void Dispatcher::PlanRoute(const v1::Job& job, const v1::Decision& decision,
   // Decision.job_hash (field 19): the digest of the job as the record shows it. Appended
   // to the bytes rather than set on the (shared, const) decision.
   if (decision.job_hash().empty()) AppendField(19, JobDigest(*audit_job), &decision_bytes_);
-  JobIdPrefix(job.tenant_id(), job.job_id(), &id_prefix_);
+  subjects::MessageIdPrefix(job.tenant_id(), job.job_id(), &id_prefix_);
 
   // DispatchedJob {1: job, 2: decision, 3: approval}. A held job whose approval is already
   // resolved (a late redelivery) is not requested again.
   if (held == nullptr || held->request_due) {
     OutboundMessage& dispatch = NextOutbound(plan);
     dispatch.subject.assign(target);
-    dispatch.msg_id.assign(id_prefix_).append("dispatch");
+    dispatch.msg_id.assign(id_prefix_).append(subjects::kDispatchTarget);
     SetDecisionHeaders(decision, &dispatch);
     dispatch.body.clear();
     AppendField(1, to_worker ? job_bytes_ : *audit_job_bytes, &dispatch.body);
@@ -692,7 +616,7 @@ void Dispatcher::PlanRoute(const v1::Job& job, const v1::Decision& decision,
   plan->record_outbound = outbound_used_;
   OutboundMessage& record = NextOutbound(plan);
   subjects::JoinInto(options_.prefixes.decisions, rest, &record.subject);
-  record.msg_id.assign(id_prefix_).append("decision");
+  record.msg_id.assign(id_prefix_).append(subjects::kDecisionTarget);
   record.headers.clear();  // the record's body carries the decision
   record.body.clear();
   AppendField(1, decision_bytes_, &record.body);
@@ -703,7 +627,7 @@ void Dispatcher::PlanRoute(const v1::Job& job, const v1::Decision& decision,
     std::string body_copy = record.body;  // before NextOutbound, which may move `record`
     OutboundMessage& alert = NextOutbound(plan);
     subjects::JoinInto(options_.prefixes.alert, rest, &alert.subject);
-    alert.msg_id.assign(id_prefix_).append("alert");
+    alert.msg_id.assign(id_prefix_).append(subjects::kAlertTarget);
     alert.headers.clear();
     alert.body.swap(body_copy);
   }

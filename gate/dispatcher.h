@@ -64,6 +64,7 @@
 #include "gate/approvals.h"
 #include "gate/bus.h"
 #include "gate/decision_stats.h"
+#include "gate/decisions.h"
 #include "gate/job_ids.h"
 #include "gate/recent_denials.h"
 #include "policy/session.h"
@@ -72,9 +73,10 @@
 #include "jobgate/v1/jobgate.pb.h"
 #include "metrics/metrics.h"
 #include "policy/policy.h"
-#include "policy/status.h"
+#include "base/status.h"
 #include "subjects/binding.h"
 #include "subjects/subjects.h"
+#include "subjects/headers.h"
 
 namespace jobgate::gate {
 
@@ -82,9 +84,9 @@ struct DispatcherOptions {
   subjects::Prefixes prefixes;
   int batch_size = 256;
   // Dispatch threads, each with its own pull subscription on the durable: while some
-  // wait for JetStream (publish acks, approval records), another judges its batch. Four
-  // measured 5-10% more throughput than two at about the same CPU per job, even on two
-  // cores: the waits, not the cores, set the count.
+  // wait for JetStream (publish acks, approval records), another judges its batch. The
+  // waits, not the cores, set the count (docs/operations.md, "Dispatch workers below
+  // saturation", has the measurements).
   int workers = 4;
   std::chrono::milliseconds fetch_timeout{500};     // bounds how fast a stop is noticed
   std::chrono::milliseconds publish_timeout{5000};  // for JetStream's publish acks
@@ -103,43 +105,6 @@ struct DispatcherOptions {
   // What a session keeps of its decisions (with a session store).
   policy::SessionRecording session_recording;
 };
-
-// Headers on every dispatched job (worker, approval and denied subjects), besides
-// Nats-Msg-Id. Decision records and alerts carry only Nats-Msg-Id: their body is the
-// decision.
-inline constexpr char kDecisionHeader[] = "Jobgate-Decision";
-inline constexpr char kDecisionIdHeader[] = "Jobgate-Decision-Id";
-inline constexpr char kSnapshotHeader[] = "Jobgate-Snapshot";
-
-// The Nats-Msg-Id of `job_id`'s message of kind `target` ("dispatch", "decision",
-// "alert"): a SHA-256 prefix of tenant and job id, then ":" and the target. Stable across
-// redeliveries and gate processes, distinct per target, safe as a header value whatever
-// the job id contains.
-std::string MessageId(std::string_view tenant_id, std::string_view job_id, std::string_view target);
-
-// Random 128-bit id, 32 lower-case hex digits (OpenSSL RAND_bytes).
-std::string NewDecisionId();
-
-// Random 128-bit ids drawn from a buffer refilled by one RAND_bytes call per `batch`
-// ids. Not thread-safe: one per dispatcher.
-class DecisionIdSource {
- public:
-  explicit DecisionIdSource(size_t batch = 256) : pool_(16 * batch), used_(pool_.size()) {}
-  // Writes 32 lower-case hex digits to `out`.
-  void Next(std::string* out);
-
- private:
-  std::vector<unsigned char> pool_;
-  size_t used_;
-};
-
-// What the gate enforces for `decision`: anything unknown becomes DENY. Rewrites the
-// decision and reason accordingly.
-void EnforceableDecision(v1::Decision* decision);
-
-// The subject prefix a job goes to for `verdict` (an enforceable one): worker (the
-// verdicts policy::RoutesToWorker names), approval or denied.
-std::string_view TargetPrefix(const subjects::Prefixes& prefixes, v1::Verdict verdict);
 
 // DecisionStamp reused between jobs (its id string keeps its capacity).
 struct DecisionStampBuffer {

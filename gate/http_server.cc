@@ -8,10 +8,23 @@
 #include <mutex>
 
 #include "gate/api.h"
-#include "gate/config.h"
 #include "gate/tls_credentials.h"
 
 namespace jobgate::gate {
+
+bool SplitHostPort(const std::string& address, std::string* host, int* port) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon + 1 == address.size()) return false;
+  int value = 0;
+  const char* begin = address.data() + colon + 1;
+  const char* end = address.data() + address.size();
+  auto [ptr, ec] = std::from_chars(begin, end, value);
+  if (ec != std::errc() || ptr != end || value < 0 || value > 65535) return false;
+  *host = address.substr(0, colon);
+  if (host->empty()) *host = "0.0.0.0";
+  *port = value;
+  return true;
+}
 namespace {
 
 std::string JsonEscape(const std::string& text) {

@@ -20,7 +20,7 @@
 #include <thread>
 
 #include "gate/api_limits.h"
-#include "policy/status.h"
+#include "base/status.h"
 
 namespace httplib {
 class Server;
@@ -29,6 +29,9 @@ struct Response;
 }  // namespace httplib
 
 namespace jobgate::gate {
+
+// "host:port" -> host and port; false when malformed.
+bool SplitHostPort(const std::string& address, std::string* host, int* port);
 
 class TlsCredentials;
 

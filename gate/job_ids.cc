@@ -1,19 +1,19 @@
 #include "gate/job_ids.h"
 
-#include "policy/hash.h"
+#include "base/hash.h"
 
 namespace jobgate::gate {
 
 std::string JobIdKey(std::string_view tenant_id, std::string_view job_id) {
-  unsigned char digest[policy::kSha256Bytes];
-  policy::Sha256({tenant_id, "\x1f", job_id}, digest);
+  unsigned char digest[jobgate::kSha256Bytes];
+  jobgate::Sha256({tenant_id, "\x1f", job_id}, digest);
   std::string key;
-  policy::AppendHex(digest, policy::kSha256Bytes, &key);
+  jobgate::AppendHex(digest, jobgate::kSha256Bytes, &key);
   return key;
 }
 
 void InMemoryJobIdStore::set_failure(Status status) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   failure_ = std::move(status);
 }
 
@@ -22,7 +22,7 @@ void InMemoryJobIdStore::ClaimMany(std::span<const JobIdClaim> claims,
   answers->clear();
   answers->reserve(claims.size());
   const auto now = clock_->Now();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (const JobIdClaim& claim : claims) {
     if (!failure_.ok()) {
       answers->push_back(failure_);

@@ -25,12 +25,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/mutex.h"
 #include "gate/bus.h"
-#include "policy/status.h"
+#include "base/status.h"
 
 namespace jobgate::gate {
 
-class NatsConnection;
 
 // One job's claim on its id.
 struct JobIdClaim {
@@ -78,9 +78,9 @@ class InMemoryJobIdStore final : public JobIdStore {
   };
   const Clock* const clock_;
   const std::chrono::milliseconds ttl_;
-  std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;  // GUARDED_BY(mu_)
-  Status failure_ = Status::Ok();                   // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::unordered_map<std::string, Entry> entries_ GUARDED_BY(mu_);
+  Status failure_ GUARDED_BY(mu_) = Status::Ok();
 };
 
 struct JobIdStoreOptions {
@@ -92,25 +92,6 @@ struct JobIdStoreOptions {
   int replicas = 1;
   bool memory_storage = false;
   std::chrono::milliseconds timeout{5000};
-};
-
-// JetStream KV bucket `bucket` (history 1, max age `ttl`): key JobIdKey -> digest. A claim
-// is a create-if-absent write; a batch's creates go out together and are awaited once; an
-// existing key is read back and compared.
-class NatsKvJobIdStore final : public JobIdStore {
- public:
-  // Opens the bucket, creating it when missing. `connection` must outlive the store.
-  static Result<std::unique_ptr<NatsKvJobIdStore>> Open(NatsConnection* connection,
-                                                        const JobIdStoreOptions& options);
-  ~NatsKvJobIdStore() override;
-  void ClaimMany(std::span<const JobIdClaim> claims,
-                 std::vector<Result<JobIdAnswer>>* answers) override;
-
- private:
-  NatsKvJobIdStore();
-  struct Handles;  // nats.c handles (gate/nats_job_ids.cc)
-  std::unique_ptr<Handles> handles_;
-  JobIdStoreOptions options_;
 };
 
 }  // namespace jobgate::gate

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 
-#include "policy/hash.h"
+#include "base/hash.h"
 #include "policy/policy.h"
 
 namespace jobgate::gate {
@@ -37,7 +37,7 @@ std::string JobSealer::KeyId(const Key& key) {
   std::string labelled = "jobgate-approval-key-id";
   labelled.push_back('\0');
   labelled.append(reinterpret_cast<const char*>(key.data()), key.size());
-  return policy::Sha256Hex(labelled).substr(0, 16);
+  return jobgate::Sha256Hex(labelled).substr(0, 16);
 }
 
 Result<std::unique_ptr<JobSealer>> JobSealer::FromKeys(std::vector<Key> keys) {

@@ -10,7 +10,7 @@
 
 #include <string>
 
-#include "policy/status.h"
+#include "base/status.h"
 
 namespace jobgate::gate {
 

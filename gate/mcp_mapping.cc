@@ -5,8 +5,8 @@
 #include <cmath>
 
 #include "gate/claude_hook.h"
-#include "gate/json_text.h"
-#include "policy/hash.h"
+#include "base/json.h"
+#include "base/hash.h"
 #include "subjects/codec.h"
 
 namespace jobgate::gate {
@@ -232,7 +232,7 @@ std::map<std::string, std::string> ToolFingerprintsFromListResult(const Struct& 
       }
       canonical += ';';
     }
-    fingerprints[name->string_value()] = policy::Sha256Hex(canonical);
+    fingerprints[name->string_value()] = jobgate::Sha256Hex(canonical);
   }
   return fingerprints;
 }

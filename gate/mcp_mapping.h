@@ -2,7 +2,7 @@
 // client is (forward it, answer it, or judge it first), the class of each tool as the
 // server's tools/list annotates it, the job a tools/call becomes, and the JSON-RPC answer
 // for a refused call. No I/O, no clock, no randomness; thread-safe.
-// `jobgate mcp-proxy` (gate/mcp_proxy_command.cc) does the I/O.
+// `jobgate mcp-proxy` (cli/mcp_proxy_command.cc) does the I/O.
 //
 // Mapping (docs/integrations.md has the table):
 //   tools/call of a read tool   -> job.mcp-bridge.read.<tool>   risk_tags [read]
@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "jobgate/v1/jobgate.pb.h"
-#include "policy/status.h"
+#include "base/status.h"
 
 namespace jobgate::gate {
 

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "policy/hash.h"
+#include "base/hash.h"
 #include "subjects/codec.h"
 
 namespace jobgate::gate {
@@ -17,7 +17,7 @@ constexpr int kCasAttempts = 8;
 
 std::string Hex(std::string_view text) {
   std::string out;
-  policy::AppendHex(reinterpret_cast<const unsigned char*>(text.data()), text.size(), &out);
+  jobgate::AppendHex(reinterpret_cast<const unsigned char*>(text.data()), text.size(), &out);
   return out;
 }
 

@@ -4,7 +4,7 @@
 // seen since that waits for an operator's acceptance. Kept outside any one proxy so that
 // a restarted proxy, a proxy on another machine and the Claude Code hook all see the
 // same record: production uses the JetStream KV bucket kMcpToolsBucket
-// (gate/nats_mcp_tools.cc); tests use InMemoryMcpToolStore.
+// (gate/nats/nats_mcp_tools.cc); tests use InMemoryMcpToolStore.
 //
 // The rules (CheckTool, AcceptTool) are pure functions of a store and a clock value:
 //   never seen                  -> recorded as accepted (first sight is trusted)  kFirstSeen
@@ -27,11 +27,10 @@
 #include <vector>
 
 #include "gate/mcp_mapping.h"
-#include "policy/status.h"
+#include "base/status.h"
 
 namespace jobgate::gate {
 
-class NatsConnection;
 
 // The KV bucket of every tool record (one key per server and tool).
 inline constexpr const char* kMcpToolsBucket = "jobgate-mcp-tools";
@@ -86,14 +85,6 @@ class InMemoryMcpToolStore final : public McpToolStore {
   uint64_t last_revision_ = 0;                    // GUARDED_BY(mu_)
   std::map<std::string, McpToolRecord> records_;  // GUARDED_BY(mu_), by key
 };
-
-// The store in JetStream KV `bucket` on `connection` (borrowed: it must outlive the
-// store); gate/nats_mcp_tools.cc. `create`: make the bucket (file storage, 1 replica)
-// when it is missing, as a proxy does; otherwise kNotFound when it is missing (the hook
-// only reads). Each call is one request to the server, bounded by `timeout`.
-Result<std::unique_ptr<McpToolStore>> OpenNatsMcpToolStore(NatsConnection* connection,
-                                                           const std::string& bucket, bool create,
-                                                           std::chrono::milliseconds timeout);
 
 enum class ToolState { kFirstSeen, kSame, kChanged };
 

@@ -5,7 +5,7 @@
 
 #include <optional>
 
-#include "gate/dispatcher.h"
+#include "gate/decisions.h"
 #include "gate/snapshot_signing.h"
 #include "policy/simulate.h"
 #include "policy/suite.h"
@@ -69,32 +69,32 @@ void PolicyLifecycle::Emit(v1::PolicyEvent event) {
 }
 
 void PolicyLifecycle::set_on_activated(std::function<void(const policy::Policy*)> fn) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   on_activated_ = std::move(fn);
 }
 
 void PolicyLifecycle::set_shadow_holder(ActivePolicy* holder) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   shadow_holder_ = holder;
 }
 
 void PolicyLifecycle::set_on_shadow(std::function<void(const policy::Policy*)> fn) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   on_shadow_ = std::move(fn);
 }
 
 void PolicyLifecycle::set_on_reload(std::function<void(const std::string&)> fn) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   on_reload_ = std::move(fn);
 }
 
 std::shared_ptr<const policy::Policy> PolicyLifecycle::shadow() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return shadow_;
 }
 
 v1::ActiveSnapshot PolicyLifecycle::enforced() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return enforced_;
 }
 
@@ -110,7 +110,7 @@ Status PolicyLifecycle::CheckSignature(const v1::PolicySnapshot& snapshot) const
 
 Result<std::shared_ptr<const policy::Policy>> PolicyLifecycle::Load(const std::string& name) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = compiled_.find(name);
     if (it != compiled_.end()) return it->second;
   }
@@ -134,15 +134,15 @@ Result<std::shared_ptr<const policy::Policy>> PolicyLifecycle::Load(const std::s
     return Internal("snapshot '" + name + "' hashes to " + compiled.policy->hash() +
                     ", stored as " + snapshot->hash());
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   compiled_[name] = compiled.policy;
   return compiled.policy;
 }
 
 Status PolicyLifecycle::Reconcile(const v1::ActiveSnapshot& pointer) {
-  std::lock_guard<std::mutex> reconcile_lock(reconcile_mu_);
+  MutexLock reconcile_lock(&reconcile_mu_);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (enforced_.name() == pointer.name() && enforced_.hash() == pointer.hash() &&
         shadow_name_ == pointer.shadow() && active_->Get() != nullptr) {
       return Status::Ok();  // already there
@@ -151,7 +151,7 @@ Status PolicyLifecycle::Reconcile(const v1::ActiveSnapshot& pointer) {
   auto report = [&](const std::string& result) {
     std::function<void(const std::string&)> fn;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       fn = on_reload_;
     }
     if (fn) fn(result);
@@ -192,7 +192,7 @@ Status PolicyLifecycle::Reconcile(const v1::ActiveSnapshot& pointer) {
   std::function<void(const policy::Policy*)> on_activated;
   std::function<void(const policy::Policy*)> on_shadow;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (shadow_ != shadow) on_shadow = on_shadow_;
     enforced_ = pointer;
     shadow_ = shadow;
@@ -215,7 +215,7 @@ Status PolicyLifecycle::Recheck() {
   auto pointer = store_->GetActive();
   if (pointer.ok()) {
     {
-      std::lock_guard<std::mutex> lock(reconcile_mu_);
+      MutexLock lock(&reconcile_mu_);
       confirmed_at_ = clock_->Now();
     }
     return Reconcile(*pointer);
@@ -226,7 +226,7 @@ Status PolicyLifecycle::Recheck() {
   }
   bool expired = false;
   {
-    std::lock_guard<std::mutex> lock(reconcile_mu_);
+    MutexLock lock(&reconcile_mu_);
     expired = clock_->Now() - confirmed_at_ > options_.store_grace;
   }
   if (expired) {
@@ -238,14 +238,14 @@ Status PolicyLifecycle::Recheck() {
 }
 
 void PolicyLifecycle::Withdraw(const std::string& why) {
-  std::lock_guard<std::mutex> reconcile_lock(reconcile_mu_);
+  MutexLock reconcile_lock(&reconcile_mu_);
   if (active_->Get() == nullptr) return;
   const v1::ActiveSnapshot was = enforced();
   active_->Set(nullptr);
   std::function<void(const std::string&)> report;
   std::function<void(const policy::Policy*)> on_activated;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     enforced_.Clear();
     report = on_reload_;
     on_activated = on_activated_;
@@ -268,7 +268,7 @@ void PolicyLifecycle::Withdraw(const std::string& why) {
 Status PolicyLifecycle::Start(const std::string& bootstrap_yaml,
                               const std::string& bootstrap_name) {
   {
-    std::lock_guard<std::mutex> lock(reconcile_mu_);
+    MutexLock lock(&reconcile_mu_);
     confirmed_at_ = clock_->Now();
   }
   auto pointer = store_->GetActive();
@@ -536,7 +536,7 @@ PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const
   next.set_changed_by(caller.name);
   if (current.ok()) next.set_shadow(current->shadow());
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     compiled_[name] = candidate;  // no need to compile it again on reconcile
   }
   auto moved = MovePointer(current.ok() ? *current : v1::ActiveSnapshot(), next);

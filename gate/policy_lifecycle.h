@@ -27,13 +27,14 @@
 #include <string>
 #include <vector>
 
+#include "base/mutex.h"
 #include "gate/active_policy.h"
 #include "gate/bus.h"
 #include "gate/snapshot_store.h"
 #include "jobgate/v1/jobgate.pb.h"
 #include "policy/policy.h"
 #include "policy/snapshot_signature.h"
-#include "policy/status.h"
+#include "base/status.h"
 
 namespace jobgate::gate {
 
@@ -158,20 +159,20 @@ class PolicyLifecycle {
   const Clock* clock_;
   const LifecycleOptions options_;
 
-  mutable std::mutex mu_;
-  v1::ActiveSnapshot enforced_;                                            // GUARDED_BY(mu_)
-  std::shared_ptr<const policy::Policy> shadow_;                           // GUARDED_BY(mu_)
-  std::string shadow_name_;                                                // GUARDED_BY(mu_)
-  std::map<std::string, std::shared_ptr<const policy::Policy>> compiled_;  // GUARDED_BY(mu_)
-  std::function<void(const policy::Policy*)> on_activated_;                // GUARDED_BY(mu_)
-  std::function<void(const std::string&)> on_reload_;                      // GUARDED_BY(mu_)
-  ActivePolicy* shadow_holder_ = nullptr;                                  // GUARDED_BY(mu_)
-  std::function<void(const policy::Policy*)> on_shadow_;                   // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  v1::ActiveSnapshot enforced_ GUARDED_BY(mu_);
+  std::shared_ptr<const policy::Policy> shadow_ GUARDED_BY(mu_);
+  std::string shadow_name_ GUARDED_BY(mu_);
+  std::map<std::string, std::shared_ptr<const policy::Policy>> compiled_ GUARDED_BY(mu_);
+  std::function<void(const policy::Policy*)> on_activated_ GUARDED_BY(mu_);
+  std::function<void(const std::string&)> on_reload_ GUARDED_BY(mu_);
+  ActivePolicy* shadow_holder_ GUARDED_BY(mu_) = nullptr;
+  std::function<void(const policy::Policy*)> on_shadow_ GUARDED_BY(mu_);
 
   // Serialises Reconcile so two notifications cannot swap out of order.
-  std::mutex reconcile_mu_;
-  // When a re-check (or Start) last read the pointer. GUARDED_BY(reconcile_mu_)
-  std::chrono::steady_clock::time_point confirmed_at_{};
+  Mutex reconcile_mu_;
+  // When a re-check (or Start) last read the pointer.
+  std::chrono::steady_clock::time_point confirmed_at_ GUARDED_BY(reconcile_mu_){};
 };
 
 }  // namespace jobgate::gate

@@ -220,7 +220,10 @@ void AddSessionRoutes(ApiRouter* router, SessionService* service) {
               [service](const ApiRequest& req, const Identity& caller, const auto&) {
                 return Run(service, Verb::kShow, req, caller, "");
               });
-  for (const auto& [verb, name] : changes) {
+  for (const auto& change : changes) {
+    // Copies, not a structured binding: clang 14 cannot capture those in a lambda.
+    const Verb verb = change.first;
+    const char* const name = change.second;
     router->Add("POST", std::string("/api/v1/sessions/{id}/") + name, Role::kPolicyAdmin, "",
                 [service, verb](const ApiRequest& req, const Identity& caller,
                                 const std::vector<std::string>& p) {

@@ -16,7 +16,7 @@
 #include "gate/sessions.h"
 #include "jobgate/v1/jobgate.pb.h"
 #include "metrics/metrics.h"
-#include "policy/status.h"
+#include "base/status.h"
 
 namespace jobgate::gate {
 

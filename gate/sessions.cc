@@ -2,14 +2,14 @@
 
 #include <google/protobuf/util/time_util.h>
 
-#include "policy/hash.h"
+#include "base/hash.h"
 
 namespace jobgate::gate {
 
 using google::protobuf::util::TimeUtil;
 
 std::string SessionStoreKey(std::string_view tenant_id, std::string_view session) {
-  return policy::Sha256Hex(std::string(tenant_id) + '\x1f' + std::string(session));
+  return jobgate::Sha256Hex(std::string(tenant_id) + '\x1f' + std::string(session));
 }
 
 v1::SessionState NewSessionState(std::string_view tenant_id, std::string_view session,
@@ -24,24 +24,24 @@ v1::SessionState NewSessionState(std::string_view tenant_id, std::string_view se
 }
 
 void SessionCache::Apply(const std::string& key, SessionPtr state) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   SessionPtr& slot = states_[key];
   if (slot == nullptr || slot->revision() <= state->revision()) slot = std::move(state);
 }
 
 void SessionCache::Erase(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   states_.erase(key);
 }
 
 SessionPtr SessionCache::Find(const std::string& key) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = states_.find(key);
   return it == states_.end() ? nullptr : it->second;
 }
 
 std::vector<SessionPtr> SessionCache::List() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<SessionPtr> out;
   out.reserve(states_.size());
   for (const auto& [key, state] : states_) out.push_back(state);
@@ -49,7 +49,7 @@ std::vector<SessionPtr> SessionCache::List() const {
 }
 
 size_t SessionCache::Expire(int64_t oldest_unix_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return std::erase_if(states_, [oldest_unix_ms](const auto& entry) {
     return TimeUtil::TimestampToMilliseconds(entry.second->last_seen()) < oldest_unix_ms;
   });
@@ -63,7 +63,7 @@ SessionPtr InMemorySessionStore::Find(std::string_view tenant_id,
 Result<SessionPtr> InMemorySessionStore::Update(std::string_view tenant_id,
                                                 std::string_view session,
                                                 const SessionMutation& mutate) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (!failure_.ok()) return failure_;
   if (!write_failure_.ok()) return write_failure_;
   const int64_t now = clock_->UnixMillis();
@@ -84,7 +84,7 @@ Result<SessionPtr> InMemorySessionStore::Update(std::string_view tenant_id,
 std::vector<SessionPtr> InMemorySessionStore::List() const { return cache_.List(); }
 
 Status InMemorySessionStore::Ready() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return failure_;
 }
 
@@ -98,12 +98,12 @@ void SessionStore::UpdateMany(std::span<const SessionWrite> writes,
 }
 
 void InMemorySessionStore::set_write_failure(Status status) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   write_failure_ = std::move(status);
 }
 
 void InMemorySessionStore::set_failure(Status status) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   failure_ = std::move(status);
 }
 

@@ -31,13 +31,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/mutex.h"
 #include "gate/bus.h"
 #include "jobgate/v1/jobgate.pb.h"
-#include "policy/status.h"
+#include "base/status.h"
 
 namespace jobgate::gate {
 
-class NatsConnection;
 
 struct SessionStoreOptions {
   std::string bucket = "jobgate-sessions";
@@ -111,8 +111,8 @@ class SessionCache {
   size_t Expire(int64_t oldest_unix_ms);
 
  private:
-  mutable std::mutex mu_;
-  std::unordered_map<std::string, SessionPtr> states_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::unordered_map<std::string, SessionPtr> states_ GUARDED_BY(mu_);
 };
 
 // In process, for tests and the offline tools.
@@ -134,37 +134,10 @@ class InMemorySessionStore final : public SessionStore {
   const Clock* const clock_;
   const SessionStoreOptions options_;
   SessionCache cache_;
-  mutable std::mutex mu_;
-  uint64_t revision_ = 0;            // GUARDED_BY(mu_)
-  Status failure_ = Status::Ok();    // GUARDED_BY(mu_)
-  Status write_failure_ = Status::Ok();  // GUARDED_BY(mu_)
-};
-
-// JetStream KV bucket `bucket` (history 1, max age `idle`): key SessionStoreKey -> the
-// serialized SessionState. A watcher on the whole bucket keeps the in-memory copy
-// current; it is re-created when it ends.
-class NatsKvSessionStore final : public SessionStore {
- public:
-  // Opens the bucket (creating it when missing) and waits for the initial state.
-  // `connection` and `clock` must outlive the store.
-  static Result<std::unique_ptr<NatsKvSessionStore>> Open(NatsConnection* connection,
-                                                          const Clock* clock,
-                                                          const SessionStoreOptions& options);
-  ~NatsKvSessionStore() override;
-  SessionPtr Find(std::string_view tenant_id, std::string_view session) const override;
-  Result<SessionPtr> Update(std::string_view tenant_id, std::string_view session,
-                            const SessionMutation& mutate) override;
-  // Publishes every write asynchronously with its compare-and-set header, waits for the
-  // acks together, and falls back to Update for any write not acknowledged.
-  void UpdateMany(std::span<const SessionWrite> writes,
-                  std::vector<Result<SessionPtr>>* out) override;
-  std::vector<SessionPtr> List() const override;
-  Status Ready() const override;
-
- private:
-  struct Impl;  // nats.c handles and the watch thread (gate/nats_sessions.cc)
-  explicit NatsKvSessionStore(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  mutable Mutex mu_;
+  uint64_t revision_ GUARDED_BY(mu_) = 0;
+  Status failure_ GUARDED_BY(mu_) = Status::Ok();
+  Status write_failure_ GUARDED_BY(mu_) = Status::Ok();
 };
 
 // A fresh state for a session first seen now.

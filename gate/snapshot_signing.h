@@ -9,7 +9,7 @@
 #include "jobgate/v1/jobgate.pb.h"
 #include "policy/policy.h"
 #include "policy/snapshot_signature.h"
-#include "policy/status.h"
+#include "base/status.h"
 
 namespace jobgate::gate {
 

@@ -5,7 +5,8 @@
 // revision, so of two concurrent publishes exactly one wins and the other gets
 // kConflict. Replicas learn of changes through WatchActive.
 //
-// Implementations: NatsKvSnapshotStore (JetStream KV, production) and
+// Implementations: NatsKvSnapshotStore (gate/nats/nats_snapshot_store.h, JetStream KV,
+// production) and
 // InMemorySnapshotStore (tests, single-process tools).
 // Thread-safety: every implementation is thread-safe. Watch callbacks run on a thread of
 // the store's and must not block for long.
@@ -19,12 +20,16 @@
 #include <string>
 #include <vector>
 
+#include "base/mutex.h"
 #include "jobgate/v1/jobgate.pb.h"
-#include "policy/status.h"
+#include "base/status.h"
 
 namespace jobgate::gate {
 
 namespace v1 = ::jobgate::v1;
+
+// Sorts newest first; ties (same millisecond) by name, so the order is total.
+void SortNewestFirst(std::vector<v1::PolicySnapshot>* snapshots);
 
 // Empty when `name` can name a snapshot ([A-Za-z0-9_.-], 1..64 bytes, not starting with
 // '.' or '-'); else what is wrong with it.
@@ -71,49 +76,13 @@ class InMemorySnapshotStore final : public SnapshotStore {
 
  private:
   class MemoryWatch;
-  std::mutex mu_;
-  std::map<std::string, v1::PolicySnapshot> snapshots_;  // GUARDED_BY(mu_)
-  std::vector<std::string> order_;                       // GUARDED_BY(mu_); oldest first
-  v1::ActiveSnapshot active_;                            // GUARDED_BY(mu_)
-  uint64_t revision_ = 0;                                // GUARDED_BY(mu_); 0: no pointer
-  uint64_t next_watch_id_ = 0;                           // GUARDED_BY(mu_)
-  std::map<uint64_t, std::function<void(const v1::ActiveSnapshot&)>> watchers_;  // GUARDED_BY(mu_)
-};
-
-class NatsConnection;
-
-struct KvStoreOptions {
-  std::string snapshots_bucket = "jobgate-snapshots";
-  std::string pointer_bucket = "jobgate-policy";
-  int replicas = 1;
-  bool memory_storage = false;
-  std::chrono::milliseconds timeout{5000};
-};
-
-// JetStream KV: bucket `snapshots_bucket` maps snapshot name -> PolicySnapshot (protobuf);
-// bucket `pointer_bucket` holds key `active` -> ActiveSnapshot, with history so the
-// pointer's past values are an audit trail of their own.
-class NatsKvSnapshotStore final : public SnapshotStore {
- public:
-  // Opens the buckets, creating them when missing. `connection` must outlive the store.
-  static Result<std::unique_ptr<NatsKvSnapshotStore>> Open(NatsConnection* connection,
-                                                           const KvStoreOptions& options);
-  ~NatsKvSnapshotStore() override;
-
-  Status PutSnapshot(const v1::PolicySnapshot& snapshot) override;
-  Result<v1::PolicySnapshot> GetSnapshot(const std::string& name) override;
-  Result<std::vector<v1::PolicySnapshot>> ListSnapshots() override;
-  Result<v1::ActiveSnapshot> GetActive() override;
-  Result<uint64_t> SetActive(const v1::ActiveSnapshot& active, uint64_t expected_revision) override;
-  Result<std::unique_ptr<Watch>> WatchActive(
-      std::function<void(const v1::ActiveSnapshot&)> on_change) override;
-
- private:
-  struct Handles;
-  class KvWatch;
-  NatsKvSnapshotStore();
-  std::unique_ptr<Handles> handles_;
-  KvStoreOptions options_;
+  Mutex mu_;
+  std::map<std::string, v1::PolicySnapshot> snapshots_ GUARDED_BY(mu_);
+  std::vector<std::string> order_ GUARDED_BY(mu_);  // oldest first
+  v1::ActiveSnapshot active_ GUARDED_BY(mu_);
+  uint64_t revision_ GUARDED_BY(mu_) = 0;  // 0: no pointer
+  uint64_t next_watch_id_ GUARDED_BY(mu_) = 0;
+  std::map<uint64_t, std::function<void(const v1::ActiveSnapshot&)>> watchers_ GUARDED_BY(mu_);
 };
 
 }  // namespace jobgate::gate

@@ -46,7 +46,7 @@ RateLimiter::Admission RateLimiter::Acquire(
     return admission;
   }
   const auto now = clock_->Now();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<Bucket*> taken;
   taken.reserve(rates.size());
   double longest_wait_sec = 0;
@@ -100,7 +100,7 @@ void RateLimiter::EvictIdleLocked(std::chrono::steady_clock::time_point now) {
 }
 
 size_t RateLimiter::bucket_count() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return buckets_.size();
 }
 

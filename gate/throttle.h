@@ -23,6 +23,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "base/mutex.h"
 #include "gate/bus.h"
 #include "jobgate/v1/jobgate.pb.h"
 
@@ -65,19 +66,19 @@ class RateLimiter {
   // Refills `bucket` up to `rate`'s capacity as of `now`. REQUIRES: mu_ held.
   static void Refill(const v1::Rate& rate, std::chrono::steady_clock::time_point now,
                      Bucket* bucket);
-  // Drops full buckets once there are too many. REQUIRES: mu_ held.
-  void EvictIdleLocked(std::chrono::steady_clock::time_point now);
+  // Drops full buckets once there are too many.
+  void EvictIdleLocked(std::chrono::steady_clock::time_point now) REQUIRES(mu_);
 
   const Clock* const clock_;
   const size_t max_buckets_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   // Key: rule, limit, period and key value, '\x1f'-separated. Values hold the rate's
-  // limit and period so idle buckets can be judged full. GUARDED_BY(mu_)
+  // limit and period so idle buckets can be judged full.
   struct Entry {
     Bucket bucket;
     v1::Rate rate;
   };
-  std::unordered_map<std::string, Entry> buckets_;
+  std::unordered_map<std::string, Entry> buckets_ GUARDED_BY(mu_);
 };
 
 }  // namespace jobgate::gate

@@ -43,10 +43,10 @@ TlsCredentials::TlsCredentials(std::string cert_file, std::string key_file)
 
 TlsCredentials::~TlsCredentials() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  stop_.notify_all();
+  stop_.NotifyAll();
   if (watcher_.joinable()) watcher_.join();
 }
 
@@ -94,14 +94,17 @@ Result<std::unique_ptr<TlsCredentials>> TlsCredentials::Load(std::string cert_fi
   const FileStamp key_stamp = Stamp(out->key_file_);
   auto pair = Read(out->cert_file_, out->key_file_);
   if (!pair.ok()) return pair.status();
-  out->pair_ = std::move(*pair);
-  out->cert_stamp_ = cert_stamp;
-  out->key_stamp_ = key_stamp;
+  {
+    MutexLock lock(&out->mu_);  // not shared yet; taken so the analysis sees the writes
+    out->pair_ = std::move(*pair);
+    out->cert_stamp_ = cert_stamp;
+    out->key_stamp_ = key_stamp;
+  }
   return out;
 }
 
 std::shared_ptr<TlsCredentials::Pair> TlsCredentials::current() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return pair_;
 }
 
@@ -121,11 +124,11 @@ bool TlsCredentials::ReloadIfChanged() {
   const FileStamp cert_stamp = Stamp(cert_file_);
   const FileStamp key_stamp = Stamp(key_file_);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (cert_stamp == cert_stamp_ && key_stamp == key_stamp_) return false;
   }
   auto pair = Read(cert_file_, key_file_);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   // Tried once per change: a half-written pair is tried again when the files move on.
   cert_stamp_ = cert_stamp;
   key_stamp_ = key_stamp;
@@ -139,11 +142,14 @@ bool TlsCredentials::ReloadIfChanged() {
 
 void TlsCredentials::Watch(std::chrono::milliseconds interval) {
   watcher_ = std::thread([this, interval] {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!stop_.wait_for(lock, interval, [this] { return stopping_; })) {
-      lock.unlock();
+    for (;;) {
+      {
+        MutexLock lock(&mu_);
+        if (stopping_) return;
+        stop_.WaitFor(&mu_, interval);  // an early (spurious) wake-up only polls sooner
+        if (stopping_) return;
+      }
       if (ReloadIfChanged()) spdlog::info("https: serving the reloaded certificate {}", subject());
-      lock.lock();
     }
   });
 }

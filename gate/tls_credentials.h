@@ -16,13 +16,12 @@
 #include <sys/types.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
-#include "policy/status.h"
+#include "base/mutex.h"
+#include "base/status.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
 typedef struct ssl_st SSL;
@@ -66,12 +65,12 @@ class TlsCredentials {
 
   const std::string cert_file_;
   const std::string key_file_;
-  mutable std::mutex mu_;
-  std::shared_ptr<Pair> pair_;  // guarded by mu_
-  FileStamp cert_stamp_;        // guarded by mu_
-  FileStamp key_stamp_;         // guarded by mu_
-  bool stopping_ = false;       // guarded by mu_
-  std::condition_variable stop_;
+  mutable Mutex mu_;
+  std::shared_ptr<Pair> pair_ GUARDED_BY(mu_);
+  FileStamp cert_stamp_ GUARDED_BY(mu_);
+  FileStamp key_stamp_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
+  CondVar stop_;
   std::thread watcher_;
 };
 

@@ -1,4 +1,4 @@
-// Every metric jobgate exports, declared once (shared/CONTRACT.md lists the names).
+// Every metric jobgate exports, declared once (docs/operations.md lists the names).
 //
 // One struct per component. Each struct registers its families in the Registry it is
 // given; the caller owns the Registry and must keep it alive longer than the struct.

@@ -13,86 +13,22 @@
 
 #include "policy/command.h"
 #include "policy/glob.h"
-#include "policy/hash.h"
+#include "base/hash.h"
 #include "policy/model.h"
 #include "policy/policy.h"
 #include "policy/secrets.h"
+#include "base/duration.h"
+#include "base/yaml_map.h"
 #include "policy/subject_pattern.h"
-#include "policy/yaml_loader.h"
+#include "base/yaml_loader.h"
 
 namespace jobgate::policy {
 namespace {
 
 constexpr std::string_view kCanonicalFormat = "jobgate-policy-canonical/1";
 
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
-// "; did you mean 'x'?" when a known word is close to `word`, else "".
-std::string DidYouMean(std::string_view word, const std::vector<std::string_view>& known) {
-  std::string_view best;
-  size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;
-  for (std::string_view k : known) {
-    const size_t d = EditDistance(word, k);
-    if (d < best_distance) {
-      best_distance = d;
-      best = k;
-    }
-  }
-  if (best.empty()) return {};
-  return "; did you mean '" + std::string(best) + "'?";
-}
-
-std::string Join(const std::vector<std::string_view>& words) {
-  std::string out;
-  for (size_t i = 0; i < words.size(); ++i) {
-    if (i > 0) out += ", ";
-    out += words[i];
-  }
-  return out;
-}
-
 bool IsPlainScalar(const YAML::Node& node) { return node.Tag() == "?" || node.Tag().empty(); }
 
-}  // namespace
-
-// Parses durations written as seconds (`90`) or with a unit (`30s`, `5m`, `24h`, `7d`);
-// policies and test suites (suite.cc) share it.
-std::optional<int64_t> ParseDurationSeconds(const std::string& text) {
-  if (text.empty()) return std::nullopt;
-  int64_t value = 0;
-  const char* begin = text.data();
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(begin, end, value);
-  if (ec != std::errc() || value < 0) return std::nullopt;
-  const std::string_view unit(ptr, static_cast<size_t>(end - ptr));
-  int64_t scale = 0;
-  if (unit.empty() || unit == "s")
-    scale = 1;
-  else if (unit == "m")
-    scale = 60;
-  else if (unit == "h")
-    scale = 3600;
-  else if (unit == "d")
-    scale = 86400;
-  else
-    return std::nullopt;
-  if (value > INT64_MAX / scale) return std::nullopt;
-  return value * scale;
-}
-
-namespace {
 
 const std::vector<std::string_view> kTopKeys = {"version", "snapshot", "description", "defaults",
                                                 "rules"};
@@ -319,27 +255,8 @@ class PolicyCompiler {
 
 bool PolicyCompiler::CheckMap(const YAML::Node& node, std::string_view what,
                               const std::vector<std::string_view>& known) {
-  if (!node.IsMap()) {
-    Error(node, std::string(what) + " must be a mapping");
-    return false;
-  }
-  std::set<std::string> seen;
-  for (const auto& kv : node) {
-    if (!kv.first.IsScalar()) {
-      Error(kv.first, "keys of " + std::string(what) + " must be plain words");
-      continue;
-    }
-    const std::string& key = kv.first.Scalar();
-    if (!seen.insert(key).second) {
-      Error(kv.first, "duplicate key '" + key + "' in " + std::string(what));
-    }
-    if (!known.empty() && std::find(known.begin(), known.end(), key) == known.end()) {
-      std::string hint = DidYouMean(key, known);
-      if (hint.empty()) hint = " (known: " + Join(known) + ")";
-      Error(kv.first, "unknown key '" + key + "' in " + std::string(what) + hint);
-    }
-  }
-  return true;
+  return CheckYamlMap(node, what, known,
+                      [this](const YAML::Node& at, const std::string& message) { Error(at, message); });
 }
 
 bool PolicyCompiler::GetString(const YAML::Node& node, std::string_view what, std::string* out) {
@@ -886,7 +803,7 @@ void PolicyCompiler::CompileSql(const YAML::Node& node, CompiledRule* rule, Json
       auto it = std::find(names.begin(), names.end(), kind);
       if (it == names.end()) {
         std::string hint = DidYouMean(kind, names);
-        if (hint.empty()) hint = " (known: " + Join(names) + ")";
+        if (hint.empty()) hint = " (known: " + JoinWords(names) + ")";
         Error(node["kind"], "unknown sql kind '" + kind + "'" + hint);
         ok = false;
         continue;
@@ -984,7 +901,7 @@ bool PolicyCompiler::CompilePathEffect(const YAML::Node& node, const std::string
           for (int i = 0; i < kNumPathPlaces; ++i)
             known.push_back(PathPlaceName(static_cast<PathPlace>(i)));
           std::string hint = DidYouMean(name, known);
-          if (hint.empty()) hint = " (known: " + Join(known) + ")";
+          if (hint.empty()) hint = " (known: " + JoinWords(known) + ")";
           Error(node["where"], "unknown place '" + name + "' in " + what + ".where" + hint);
           ok = false;
           continue;
@@ -1037,7 +954,7 @@ bool PolicyCompiler::CompilePathEffect(const YAML::Node& node, const std::string
 void PolicyCompiler::CompileEffects(const YAML::Node& node, CompiledRule* rule, JsonValue* canon) {
   if (!CheckMap(node, "match.effects", kEffectsKeys)) return;
   if (node.size() == 0) {
-    Error(node, "match.effects needs at least one of: " + Join(kEffectsKeys));
+    Error(node, "match.effects needs at least one of: " + JoinWords(kEffectsKeys));
     return;
   }
   EffectsCondition c;
@@ -1481,7 +1398,7 @@ void PolicyCompiler::CompileSecretsPresent(const YAML::Node& node, CompiledRule*
     for (const auto& id : ids) {
       if (std::find(known.begin(), known.end(), id) == known.end()) {
         std::string hint = DidYouMean(id, names);
-        if (hint.empty()) hint = " (known: " + Join(names) + ")";
+        if (hint.empty()) hint = " (known: " + JoinWords(names) + ")";
         Error(node, "unknown secret detector '" + id + "'" + hint);
         ok = false;
       }

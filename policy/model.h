@@ -15,7 +15,7 @@
 #include "jobgate/v1/jobgate.pb.h"
 #include "policy/command.h"
 #include "policy/command_effects.h"
-#include "policy/json.h"
+#include "base/json.h"
 #include "policy/policy.h"
 #include "policy/session.h"
 #include "policy/sql.h"

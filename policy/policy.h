@@ -29,8 +29,8 @@
 
 #include "jobgate/v1/jobgate.pb.h"
 #include "policy/session.h"
-#include "policy/status.h"
-#include "policy/yaml_budget.h"
+#include "base/status.h"
+#include "base/yaml_budget.h"
 
 namespace jobgate::policy {
 
@@ -138,7 +138,7 @@ struct CompileOptions {
   // When non-empty, the snapshot name decisions carry, instead of the policy's own
   // `snapshot:` key (publish names snapshots).
   std::string snapshot_name;
-  // What the policy's YAML may cost to read (policy/yaml_loader.h).
+  // What the policy's YAML may cost to read (base/yaml_loader.h).
   YamlBudget yaml_budget;
   // The RE2 programs of all the policy's regexes and globs together, in instructions (a
   // program costs about 16 bytes an instruction, before its lazily built DFA).

@@ -14,7 +14,7 @@
 
 #include <atomic>
 
-#include "policy/hash.h"
+#include "base/hash.h"
 
 namespace jobgate::policy {
 

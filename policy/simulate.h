@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "policy/json.h"
+#include "base/json.h"
 #include "policy/policy.h"
 
 namespace jobgate::policy {

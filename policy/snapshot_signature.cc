@@ -4,7 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "policy/hash.h"
+#include "base/hash.h"
 
 namespace jobgate::policy {
 

@@ -10,8 +10,9 @@
 
 #include "policy/session.h"
 
-#include "policy/json.h"
-#include "policy/yaml_loader.h"
+#include "base/duration.h"
+#include "base/json.h"
+#include "base/yaml_loader.h"
 
 namespace jobgate::policy {
 
@@ -20,7 +21,6 @@ Status JobFromYamlNode(const YAML::Node& node, v1::Job* job);
 void YamlToJson(const YAML::Node& node, bool typed, std::string* out);
 
 Status SessionFromNode(const YAML::Node& node, int64_t now_unix_ms, v1::SessionState* out);
-std::optional<int64_t> ParseDurationSeconds(const std::string& text);
 
 namespace {
 

@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "jobgate/v1/jobgate.pb.h"
-#include "policy/status.h"
+#include "base/status.h"
 
 namespace jobgate::subjects {
 

@@ -1,6 +1,6 @@
 // Subject mapping: where a job arriving on `job.<rest>` goes for each outcome.
 //
-// The contract (shared/CONTRACT.md): `<rest>` is the job subject without its job
+// The contract (README.md): `<rest>` is the job subject without its job
 // prefix, so `job.db.migrate` dispatches to `worker.db.migrate`. Every prefix is
 // configurable; the defaults are the contract's.
 //

@@ -35,8 +35,8 @@
 #include <thread>
 #include <vector>
 
-#include "gate/config.h"
-#include "gate/nats_bus.h"
+#include "gate/daemon/config.h"
+#include "gate/nats/nats_bus.h"
 #include "jobgate/v1/jobgate.pb.h"
 #include "policy/policy.h"
 #include "subjects/codec.h"

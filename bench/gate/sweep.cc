@@ -27,7 +27,8 @@
 #include <vector>
 
 #include "gate/approvals.h"
-#include "gate/nats_bus.h"
+#include "gate/nats/nats_bus.h"
+#include "gate/nats/nats_approval_store.h"
 #include "subjects/codec.h"
 
 namespace {

@@ -16,7 +16,7 @@
 
 #include "gate/api.h"
 #include "gate/http_server.h"
-#include "policy/hash.h"
+#include "base/hash.h"
 
 namespace jobgate::gate {
 namespace {
@@ -66,7 +66,7 @@ std::string PostHead(const std::string& path, const std::string& token, uint64_t
 }
 
 ApiToken Token(const std::string& name, const std::string& secret, Role role) {
-  return ApiToken{name, policy::Sha256Hex(secret), static_cast<uint8_t>(role), {}};
+  return ApiToken{name, jobgate::Sha256Hex(secret), static_cast<uint8_t>(role), {}};
 }
 
 class ApiLimitsHttpTest : public ::testing::Test {

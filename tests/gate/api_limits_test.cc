@@ -5,7 +5,7 @@
 
 #include "gate/api.h"
 #include "gate/api_limits.h"
-#include "policy/hash.h"
+#include "base/hash.h"
 
 namespace jobgate::gate {
 namespace {
@@ -18,7 +18,7 @@ class ManualClock final : public Clock {
 };
 
 ApiToken Token(const std::string& name, const std::string& secret, Role role) {
-  return ApiToken{name, policy::Sha256Hex(secret), static_cast<uint8_t>(role), {}};
+  return ApiToken{name, jobgate::Sha256Hex(secret), static_cast<uint8_t>(role), {}};
 }
 
 class ApiLimitsTest : public ::testing::Test {

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "gate/policy_lifecycle.h"
-#include "policy/hash.h"
+#include "base/hash.h"
 #include "subjects/codec.h"
 
 namespace jobgate::gate {
@@ -34,7 +34,7 @@ rules:
 )";
 
 ApiToken Token(const std::string& name, const std::string& secret, std::vector<Role> roles) {
-  ApiToken t{name, policy::Sha256Hex(secret), 0, {}};
+  ApiToken t{name, jobgate::Sha256Hex(secret), 0, {}};
   for (Role r : roles) t.roles |= static_cast<uint8_t>(r);
   return t;
 }

@@ -1,4 +1,4 @@
-#include "gate/approval_table.h"
+#include "cli/approval_table.h"
 
 #include <gtest/gtest.h>
 

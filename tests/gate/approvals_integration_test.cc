@@ -13,7 +13,8 @@
 #include <thread>
 
 #include "gate/approvals.h"
-#include "gate/nats_bus.h"
+#include "gate/nats/nats_bus.h"
+#include "gate/nats/nats_approval_store.h"
 #include "tests/gate/approvals_test_util.h"
 #include "tests/support/fake_bus.h"
 #include "tests/support/nats_server.h"

@@ -15,7 +15,7 @@
 
 #include "gate/api.h"
 #include "gate/dispatcher.h"
-#include "policy/hash.h"
+#include "base/hash.h"
 #include "subjects/codec.h"
 #include "tests/gate/approvals_test_util.h"
 #include "tests/support/fake_bus.h"
@@ -310,7 +310,7 @@ TEST_F(ApprovalsTest, HoldPublishesTheRequestWithItsBinding) {
   const OutboundMessage message = service_.RequestMessage(held.approval);
   EXPECT_EQ(message.subject, "approval.requests.db.migrate");
   // The dispatcher's msg id for the copy it routes: a redelivery is a duplicate either way.
-  EXPECT_EQ(message.msg_id, MessageId("default", "j1", "dispatch"));
+  EXPECT_EQ(message.msg_id, subjects::MessageId("default", "j1", "dispatch"));
   v1::DispatchedJob request;
   ASSERT_TRUE(request.ParseFromString(message.body));
   EXPECT_EQ(request.job().job_id(), "j1");
@@ -850,7 +850,7 @@ TEST(ApprovalPagerTest, AnEmptyStoreIsOneEmptyPage) {
 
 ApiToken Token(const std::string& name, const std::string& secret,
                const std::vector<std::string>& roles) {
-  return MakeApiToken(name, policy::Sha256Hex(secret), roles);
+  return MakeApiToken(name, jobgate::Sha256Hex(secret), roles);
 }
 
 class ApprovalRoutesTest : public ApprovalsTest {

@@ -13,11 +13,11 @@
 
 #include "gate/approvals.h"
 #include "gate/audit_chain.h"
-#include "gate/config.h"
-#include "gate/nats_audit_reader.h"
-#include "gate/nats_bus.h"
+#include "gate/daemon/config.h"
+#include "gate/nats/nats_audit_reader.h"
+#include "gate/nats/nats_bus.h"
 #include "jobgate/v1/jobgate.pb.h"
-#include "subjects/audit_headers.h"
+#include "subjects/headers.h"
 #include "tests/support/nats_server.h"
 
 namespace jobgate::gate {

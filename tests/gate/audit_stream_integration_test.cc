@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 #include <nats/nats.h>
 
-#include "gate/config.h"
-#include "gate/nats_bus.h"
+#include "gate/daemon/config.h"
+#include "gate/nats/nats_bus.h"
 #include "tests/support/nats_server.h"
 
 namespace jobgate::gate {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "gate/job_submission.h"
+#include "cli/job_submission.h"
 #include "policy/policy.h"
 #include "subjects/codec.h"
 

@@ -1,7 +1,7 @@
 // Shell completion generated from the CLI definition: every visible verb and option of
 // the real command tree is in both scripts, bash completes each command path to exactly
 // its subcommands (run in a real bash), and the hidden verb prints the same scripts.
-#include "gate/completion.h"
+#include "cli/completion.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -14,7 +14,7 @@
 #include <set>
 #include <sstream>
 
-#include "gate/cli.h"
+#include "cli/cli.h"
 
 namespace jobgate::gate {
 namespace {
@@ -50,7 +50,7 @@ struct Command {
   std::set<std::string> flags;  // long options that take no value
 };
 
-// Walks the tree independently of gate/completion.cc.
+// Walks the tree independently of cli/completion.cc.
 void Walk(const CLI::App& app, std::vector<std::string> words, std::vector<Command>* out) {
   Command command{words, {}, {}, {}};
   for (const CLI::Option* opt : app.get_options()) {

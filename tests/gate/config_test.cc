@@ -1,4 +1,5 @@
-#include "gate/config.h"
+#include "gate/daemon/config.h"
+#include "gate/http_server.h"
 
 #include <gtest/gtest.h>
 

@@ -59,7 +59,7 @@ class FakeDeferredStore final : public DeferredStore {
     for (const OutboundMessage& m : published) {
       if (m.subject.rfind(prefix + ".", 0) != 0) continue;
       ParkedJob job;
-      job.arrival_subject = Header(m, kArrivalSubjectHeader);
+      job.arrival_subject = Header(m, subjects::kArrivalSubjectHeader);
       job.content_type = Header(m, kContentTypeHeader);
       job.data = m.body;
       Park(m.subject.substr(prefix.size() + 1), std::move(job));
@@ -362,11 +362,11 @@ TEST_F(DeferralTest, OverRateJobsAreParkedAckedAndLaterRoutedOnce) {
   const std::string token = DeferredKeyToken("throttle-llm", "acme");
   for (const OutboundMessage* park : parks) {
     EXPECT_EQ(park->subject, std::string(kPrefix) + "." + token);
-    EXPECT_EQ(Header(*park, kArrivalSubjectHeader), "job.llm.chat");
+    EXPECT_EQ(Header(*park, subjects::kArrivalSubjectHeader), "job.llm.chat");
     EXPECT_EQ(Header(*park, kContentTypeHeader), "application/json");
     EXPECT_EQ(park->subject.find("acme"), std::string::npos);
   }
-  EXPECT_EQ(parks[0]->msg_id, MessageId("acme", "j2", "park"));
+  EXPECT_EQ(parks[0]->msg_id, subjects::MessageId("acme", "j2", "park"));
   // Parked jobs are not decided yet: no record, no worker copy.
   EXPECT_EQ(jobs_.PublishedOn("audit.decisions.").size(), 3u);
 
@@ -420,7 +420,7 @@ TEST_F(DeferralTest, ARedeliveredThrottledJobIsParkedAgainUnderItsMsgId) {
   EXPECT_EQ(stats.dispatched, 1u);
   const auto parks = jobs_.PublishedOn("jobgate.deferred.");
   ASSERT_EQ(parks.size(), 1u);
-  EXPECT_EQ(parks[0]->msg_id, MessageId("a", "j1", "park"));
+  EXPECT_EQ(parks[0]->msg_id, subjects::MessageId("a", "j1", "park"));
   // It took no token: two jobs of the key still pass at once.
   jobs_.mark_redelivered = false;
   jobs_.Enqueue("job.llm.chat", JobJson("j2", "a"));

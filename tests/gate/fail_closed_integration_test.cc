@@ -8,8 +8,9 @@
 // that does not compile: LifecycleIntegrationTest.InvalidPolicyIsRefused...)
 #include <gtest/gtest.h>
 
-#include "gate/nats_bus.h"
+#include "gate/nats/nats_bus.h"
 #include "gate/snapshot_store.h"
+#include "gate/nats/nats_snapshot_store.h"
 #include "jobgate/v1/jobgate.pb.h"
 #include "policy/policy.h"
 #include "tests/support/nats_server.h"

@@ -35,7 +35,7 @@
 #include <unordered_map>
 
 #include "jobgate/v1/jobgate.pb.h"
-#include "policy/hash.h"
+#include "base/hash.h"
 #include "policy/policy.h"
 #include "tests/support/nats_server.h"
 
@@ -259,14 +259,14 @@ Ledger Account(JetStreamClient& inspector, const std::vector<JobSpec>& jobs) {
   for (size_t i = 0; i < jobs.size(); ++i) {
     index.emplace(jobs[i].id, i);
     if (jobs[i].expected == kRejected || jobs[i].collides_with >= 0) {
-      by_body_sha.emplace(policy::Sha256Hex(jobs[i].body), i);
+      by_body_sha.emplace(jobgate::Sha256Hex(jobs[i].body), i);
     }
   }
   // Either job of a collision may be the one refused: the original when the collision
   // was claimed first (a redelivery of the original after a kill can come later).
   for (const JobSpec& job : jobs) {
     if (job.collides_with >= 0) {
-      by_body_sha.emplace(policy::Sha256Hex(jobs[static_cast<size_t>(job.collides_with)].body),
+      by_body_sha.emplace(jobgate::Sha256Hex(jobs[static_cast<size_t>(job.collides_with)].body),
                           static_cast<size_t>(job.collides_with));
     }
   }

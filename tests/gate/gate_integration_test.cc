@@ -137,7 +137,7 @@ TEST_F(GateTest, RoutesEveryDecisionWithHeadersConstraintsAndRecords) {
   EXPECT_EQ(work.at("allow-1").headers.at("Jobgate-Decision"), "ALLOW");
   EXPECT_EQ(work.at("allow-1").headers.at("Jobgate-Snapshot"), "it-1");
   EXPECT_EQ(work.at("allow-1").headers.at("Nats-Msg-Id"),
-            MessageId("default", "allow-1", "dispatch"));
+            subjects::MessageId("default", "allow-1", "dispatch"));
   ASSERT_TRUE(work.count("shell-1"));
   v1::DispatchedJob shell;
   ASSERT_TRUE(shell.ParseFromString(work.at("shell-1").data));
@@ -187,7 +187,7 @@ TEST_F(GateTest, RoutesEveryDecisionWithHeadersConstraintsAndRecords) {
     EXPECT_EQ(record.routed_to(), subject) << id;
     EXPECT_EQ(record.job().job_id(), id);
     EXPECT_EQ(record.decision().snapshot(), "it-1");
-    EXPECT_EQ(records.at(id).headers.at("Nats-Msg-Id"), MessageId("default", id, "decision"));
+    EXPECT_EQ(records.at(id).headers.at("Nats-Msg-Id"), subjects::MessageId("default", id, "decision"));
   }
   EXPECT_TRUE(WaitFor([&] { return client.Consumer().num_ack_pending == 0; }));
 }

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "gate/config.h"
+#include "gate/daemon/config.h"
 
 namespace jobgate::gate {
 namespace {

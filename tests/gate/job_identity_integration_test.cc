@@ -106,7 +106,7 @@ class JobIdentityGateTest : public ::testing::Test {
   std::string policy_file_;
 };
 
-// The report, through each decision the arrival subject gets: a body naming a
+// A spoofed topic, through each decision the arrival subject gets: a body naming a
 // read is refused, never judged as the read, and reaches neither worker.> nor
 // approval.requests.>.
 TEST_F(JobIdentityGateTest, ASpoofedTopicIsRefusedThroughAllowHoldAndDeny) {

@@ -91,7 +91,7 @@ class JobIdentityTest : public ::testing::Test {
   InMemoryJobIdStore job_ids_;
 };
 
-// The report: a write published with a read's topic in its body was judged as the
+// A spoofed topic: a write published with a read's topic in its body was judged as the
 // read and dispatched to the write's worker.
 TEST_F(JobIdentityTest, ASpoofedTopicIsRefusedWhateverTheDecisionEitherWouldGet) {
   const std::vector<std::pair<std::string, std::string>> cases = {

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "jobgate/v1/jobgate.pb.h"
-#include "policy/hash.h"
+#include "base/hash.h"
 #include "policy/policy.h"
 #include "subjects/codec.h"
 #include "tests/support/nats_server.h"
@@ -84,7 +84,7 @@ class LifecycleIntegrationTest : public ::testing::Test {
     config_file_ = dir_.WriteFile("config.yaml",
                                   "api:\n  tokens:\n"
                                   "    - {name: admin, roles: [policy-admin], token_sha256: \"" +
-                                      policy::Sha256Hex(kAdminToken) +
+                                      jobgate::Sha256Hex(kAdminToken) +
                                       "\"}\n"
                                       "    - {name: viewer, roles: [viewer], token: \"" +
                                       kViewerToken +

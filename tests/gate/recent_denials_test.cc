@@ -8,7 +8,7 @@
 
 #include "gate/activity_api.h"
 #include "gate/auth.h"
-#include "policy/hash.h"
+#include "base/hash.h"
 #include "subjects/codec.h"
 #include "tests/support/fake_bus.h"
 
@@ -83,7 +83,7 @@ TEST(RecentDenials, TrimmedKeepsWhoAndWhyNotTheContent) {
 class ActivityRoutesTest : public ::testing::Test {
  protected:
   static ApiToken Token(const std::string& name, const std::string& secret, uint8_t roles) {
-    return ApiToken{name, policy::Sha256Hex(secret), roles, {}};
+    return ApiToken{name, jobgate::Sha256Hex(secret), roles, {}};
   }
   ActivityRoutesTest()
       : auth_({Token("viewer", "viewer-secret", static_cast<uint8_t>(Role::kViewer))}),

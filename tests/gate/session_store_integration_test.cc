@@ -5,7 +5,8 @@
 
 #include <thread>
 
-#include "gate/nats_bus.h"
+#include "gate/nats/nats_bus.h"
+#include "gate/nats/nats_sessions.h"
 #include "gate/sessions.h"
 #include "tests/support/nats_server.h"
 

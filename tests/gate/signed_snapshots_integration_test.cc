@@ -5,9 +5,10 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
-#include "gate/nats_bus.h"
+#include "gate/nats/nats_bus.h"
 #include "gate/snapshot_signing.h"
 #include "gate/snapshot_store.h"
+#include "gate/nats/nats_snapshot_store.h"
 #include "jobgate/v1/jobgate.pb.h"
 #include "policy/policy.h"
 #include "subjects/codec.h"

@@ -7,8 +7,9 @@
 #include <mutex>
 #include <thread>
 
-#include "gate/nats_bus.h"
+#include "gate/nats/nats_bus.h"
 #include "gate/snapshot_store.h"
+#include "gate/nats/nats_snapshot_store.h"
 #include "tests/support/nats_server.h"
 
 namespace jobgate::gate {

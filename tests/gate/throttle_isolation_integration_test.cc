@@ -90,7 +90,7 @@ class ThrottleIsolationTest : public ::testing::Test {
   TempDir dir_;
 };
 
-// The case: 25,000 jobs that one tenant's rule throttles to 1 a second, more
+// The case: 25,000 jobs that one tenant's rule throttles to 1 a second, more
 // than the consumer's max_ack_pending (20,000), while another tenant's read jobs are
 // published one at a time, each waited for.
 TEST_F(ThrottleIsolationTest, AFloodOnOneKeyDelaysOnlyThatKey) {

@@ -2,7 +2,7 @@
 // refused with the line and column of the node that crossed a budget, naming it; every
 // ordinary document loads exactly as yaml-cpp loads it. Bombs are generated over a range
 // of shapes rather than listed.
-#include "policy/yaml_loader.h"
+#include "base/yaml_loader.h"
 
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "jobgate/v1/jobgate.pb.h"
-#include "policy/status.h"
+#include "base/status.h"
 
 namespace jobgate::testing {
 

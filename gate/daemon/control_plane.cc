@@ -1,0 +1,204 @@
+#include "gate/daemon/control_plane.h"
+#include "gate/nats/nats_approval_store.h"
+#include "gate/nats/nats_sessions.h"
+#include "gate/nats/nats_snapshot_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <utility>
+
+#include "gate/activity_api.h"
+
+namespace jobgate::gate {
+
+// Approval events -> jobgate_approvals_* metrics.
+class ControlPlane::MetricsObserver final : public ApprovalObserver {
+ public:
+  explicit MetricsObserver(metrics::ApprovalMetrics* m) : m_(m) {}
+  // Between sweeps the gauge follows this replica's holds; each sweep and resolution
+  // sets it from the shared store, so it is exact across replicas and restarts.
+  void OnHeld() override {
+    if (m_ != nullptr) m_->approvals_pending.Increment();
+  }
+  void OnResolved(std::string_view outcome, double wait_seconds) override {
+    if (m_ == nullptr) return;
+    m_->approval_wait_seconds.Observe(wait_seconds);
+    m_->approvals_resolved.Add({{"outcome", std::string(outcome)}}).Increment();
+  }
+  void OnRefused(std::string_view code) override {
+    if (m_ == nullptr) return;
+    m_->approvals_resolved.Add({{"outcome", "refused"}}).Increment();
+  }
+  void OnPendingCount(int64_t pending) override {
+    if (m_ != nullptr) m_->approvals_pending.Set(static_cast<double>(pending));
+  }
+
+ private:
+  metrics::ApprovalMetrics* m_;
+};
+
+ControlPlane::ControlPlane(const Deps& deps) : deps_(deps) {}
+
+ControlPlane::~ControlPlane() {
+  // Stop inbound work first: request-reply, then the watch thread.
+  responder_.reset();
+  watch_.reset();
+}
+
+namespace {
+
+// Keeps `family` at one series, {snapshot, hash} = 1, for the policy it is called with,
+// and none when called with null.
+std::function<void(const policy::Policy*)> OneSeriesPerPolicy(
+    prometheus::Family<prometheus::Gauge>* family) {
+  auto current = std::make_shared<std::pair<std::mutex, prometheus::Gauge*>>();
+  return [family, current](const policy::Policy* p) {
+    std::lock_guard<std::mutex> lock(current->first);
+    if (current->second != nullptr) family->Remove(current->second);
+    current->second = nullptr;
+    if (p == nullptr) return;
+    current->second = &family->Add({{"snapshot", p->snapshot_name()}, {"hash", p->hash()}});
+    current->second->Set(1);
+  };
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Deps& deps) {
+  std::unique_ptr<ControlPlane> cp(new ControlPlane(deps));
+  const GateConfig& config = *deps.config;
+
+  KvStoreOptions kv;
+  kv.replicas = config.jobs_stream.replicas;
+  kv.memory_storage = config.jobs_stream.memory_storage;
+  auto snapshots = NatsKvSnapshotStore::Open(deps.connection, kv);
+  if (!snapshots.ok()) return snapshots.status();
+  cp->snapshot_store_ = std::move(*snapshots);
+  subjects::JobBinding binding;
+  binding.job_prefix = config.prefixes.job;
+  binding.tenant_from = config.dispatch.tenant_from;
+  cp->recent_jobs_ = std::make_unique<NatsRecentJobs>(
+      deps.connection, config.jobs_stream.name, std::chrono::seconds(10), binding);
+  cp->events_ =
+      std::make_unique<NatsPolicyEventSink>(deps.connection, config.prefixes.policy_events);
+
+  LifecycleOptions lifecycle_options = config.lifecycle;
+  cp->lifecycle_ = std::make_unique<PolicyLifecycle>(cp->snapshot_store_.get(), deps.active,
+                                                     cp->recent_jobs_.get(), cp->events_.get(),
+                                                     deps.clock, lifecycle_options);
+  cp->lifecycle_->set_shadow_holder(deps.shadow);
+  if (deps.policy_metrics != nullptr) {
+    metrics::PolicyMetrics* pm = deps.policy_metrics;
+    // One jobgate_policy_info series at a time: the enforced snapshot's; none while the
+    // gate enforces nothing (fail closed). Likewise the shadow's.
+    cp->lifecycle_->set_on_activated(OneSeriesPerPolicy(&pm->policy_info));
+    cp->lifecycle_->set_on_shadow(OneSeriesPerPolicy(&pm->shadow_policy_info));
+    cp->lifecycle_->set_on_reload([pm](const std::string& result) {
+      pm->policy_reloads.Add({{"result", result}}).Increment();
+    });
+  }
+
+  ApprovalStoreOptions approval_store_options;
+  auto approval_store = NatsKvApprovalStore::Open(deps.connection, approval_store_options);
+  if (!approval_store.ok()) return approval_store.status();
+  cp->approval_store_ = std::move(*approval_store);
+  cp->approval_publisher_ = std::make_unique<NatsApprovalPublisher>(deps.connection);
+  cp->observer_ = std::make_unique<MetricsObserver>(deps.approval_metrics);
+  auto sealer = LoadJobSealer(config.approval_seal_keys);
+  if (!sealer.ok()) return sealer.status();
+  cp->sealer_ = std::move(*sealer);
+  if (cp->sealer_ != nullptr) {
+    spdlog::info("held jobs that carry secrets are kept scrubbed, their originals sealed "
+                 "with approval key {}",
+                 cp->sealer_->sealing_key_id());
+  } else {
+    spdlog::warn("no approval key (approvals.seal_keys, {} or {}): a held job that carries a "
+                 "secret is kept scrubbed only, and reaches its worker scrubbed once approved",
+                 kApprovalKeyEnv, kApprovalKeyFileEnv);
+  }
+  ApprovalOptions approval_options;
+  approval_options.prefixes = config.prefixes;
+  approval_options.sealer = cp->sealer_.get();
+  approval_options.default_ttl =
+      std::chrono::duration_cast<std::chrono::seconds>(config.approval_ttl);
+  ActivePolicy* active = deps.active;
+  cp->approvals_ = std::make_unique<ApprovalService>(
+      cp->approval_store_.get(), cp->approval_publisher_.get(), [active] { return active->Get(); },
+      deps.clock, approval_options, cp->observer_.get());
+
+  if (config.sessions_enabled) {
+    auto sessions = NatsKvSessionStore::Open(deps.connection, deps.clock, config.sessions);
+    if (!sessions.ok()) return sessions.status();
+    cp->session_store_ = std::move(*sessions);
+    cp->session_service_ = std::make_unique<SessionService>(
+        cp->session_store_.get(), cp->events_.get(), deps.clock, deps.session_metrics);
+  } else {
+    spdlog::warn("sessions are off (sessions.enabled: false): TERMINATE ends no session and "
+                 "session conditions see no history");
+  }
+
+  cp->authenticator_ = std::make_unique<Authenticator>(config.api_tokens);
+  if (cp->authenticator_->empty()) {
+    spdlog::warn("no API tokens configured (api.tokens): the control API refuses every call");
+  }
+  cp->router_ =
+      std::make_unique<ApiRouter>(cp->authenticator_.get(), config.api_limits, deps.clock);
+  AddPolicyRoutes(cp->router_.get(), cp->lifecycle_.get());
+  AddApprovalRoutes(cp->router_.get(), cp->approvals_.get());
+  AddIdentityRoutes(cp->router_.get());
+  cp->decision_stats_ = std::make_unique<DecisionStats>(deps.clock);
+  cp->recent_denials_ = std::make_unique<RecentDenials>();
+  AddActivityRoutes(cp->router_.get(), cp->decision_stats_.get(), cp->recent_denials_.get());
+  if (cp->session_service_ != nullptr) {
+    AddSessionRoutes(cp->router_.get(), cp->session_service_.get());
+  }
+  return cp;
+}
+
+Status ControlPlane::StartPolicy(const std::string& bootstrap_yaml) {
+  JOBGATE_RETURN_IF_ERROR(lifecycle_->Start(bootstrap_yaml, ""));
+  PolicyLifecycle* lifecycle = lifecycle_.get();
+  auto watch = snapshot_store_->WatchActive([lifecycle](const v1::ActiveSnapshot& pointer) {
+    (void)lifecycle->Reconcile(pointer);  // failures are logged, evented and counted
+  });
+  if (!watch.ok()) {
+    // The periodic re-check still converges, only slower.
+    spdlog::warn("cannot watch the active snapshot: {}", watch.status().ToString());
+  } else {
+    watch_ = std::move(*watch);
+  }
+  auto responder =
+      NatsApiResponder::Start(deps_.connection, router_.get(), deps_.config->prefixes.api);
+  if (!responder.ok()) {
+    spdlog::warn("request-reply API not served: {}", responder.status().ToString());
+  } else {
+    responder_ = std::move(*responder);
+    spdlog::info("control API on NATS {}.>", deps_.config->prefixes.api);
+  }
+  // One sweep before dispatch starts: it finishes resolutions a crash left unpublished,
+  // expires what fell due while no gate ran, and counts what is pending. It reads each
+  // approval's latest value once, into the store's sweep index; the daemon's periodic
+  // sweeps follow an interval later and read only what changed since.
+  Sweep();
+  return Status::Ok();
+}
+
+void ControlPlane::Recheck() {
+  if (Status s = lifecycle_->Recheck(); !s.ok() && s.code() != StatusCode::kNotFound) {
+    spdlog::debug("policy re-check: {}", s.ToString());
+  }
+}
+
+void ControlPlane::Sweep() {
+  if (session_service_ != nullptr) session_service_->UpdateGauges();
+  if (auto expired = approvals_->ExpireDue(); !expired.ok()) {
+    spdlog::warn("approval sweep: {}", expired.status().ToString());
+  } else if (*expired > 0) {
+    spdlog::info("{} approval(s) expired", *expired);
+  }
+}
+
+}  // namespace jobgate::gate

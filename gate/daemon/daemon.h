@@ -1,0 +1,54 @@
+// `jobgate run`: the daemon that wires configuration, policy, NATS, the dispatcher, the
+// HTTP listener and the metrics exposer together, and owns their lifecycle.
+//
+// Start-up: compile the bootstrap policy (a bad one is a start-up error), serve HTTP and
+// metrics, connect to NATS (retrying forever in the background), ensure the streams and
+// the durable consumer, open the control plane (snapshot store, lifecycle, approvals,
+// API) and enforce the store's active snapshot (bootstrapping --policy when there is
+// none), then dispatch until asked to stop. Without a policy the gate never consumes
+// (fail closed) and /readyz answers 503.
+// Stop: RequestStop() makes Run() finish the batch in flight (publish, wait for acks,
+// ack), flush, close the connection and return 0.
+//
+// Thread-safety: Run() is called once, from one thread; RequestStop() from any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+
+#include "gate/active_policy.h"
+#include "gate/daemon/config.h"
+#include "gate/http_server.h"
+
+namespace jobgate::gate {
+
+class Daemon {
+ public:
+  explicit Daemon(GateConfig config);
+  ~Daemon();
+
+  // Runs until RequestStop(); returns the process exit code (0 after a clean stop, 1 when
+  // start-up failed).
+  int Run();
+  void RequestStop();
+
+  // The policy holder; the policy lifecycle swaps snapshots through it.
+  ActivePolicy& active_policy() { return active_policy_; }
+
+ private:
+  bool stopping() const { return stop_.load(std::memory_order_acquire); }
+  // Sleeps up to `duration`, waking early on RequestStop(). Used for retry backoff only.
+  void PauseUnlessStopped(std::chrono::milliseconds duration);
+
+  const GateConfig config_;
+  ActivePolicy active_policy_;
+  ActivePolicy shadow_policy_;  // the shadow snapshot, judged but not enforced
+  Readiness readiness_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::condition_variable stop_cv_;  // signalled with mu_ by RequestStop()
+};
+
+}  // namespace jobgate::gate
