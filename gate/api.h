@@ -49,7 +49,7 @@ struct ApiResponse {
   // A validator of the content: equal for equal messages (JsonResponse sets it from the
   // message's deterministic serialization: the JSON text orders map entries, such as a
   // job's args, differently from one print to the next). Empty: taken from `body`.
-  std::string etag;
+  std::string etag = {};
 };
 
 // A quoted strong validator of `bytes`: FNV-1a 64, the same on every replica and build.

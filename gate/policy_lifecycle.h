@@ -72,10 +72,10 @@ struct LifecycleOptions {
   // only when its signature verifies under one of them (policy/snapshot_signature.h):
   // one unsigned or wrongly signed is refused on every path, and on reload it leaves the
   // previous snapshot enforced (reload_failed, reload result "signature_refused").
-  std::vector<policy::SnapshotVerifyKey> verify_keys;
+  std::vector<policy::SnapshotVerifyKey> verify_keys = {};
   // Signs publishes that arrive without a signature (the bootstrap among them). Unset:
   // such publishes are stored unsigned, which verify_keys then refuse.
-  std::optional<policy::SnapshotSigningKey> signing_key;
+  std::optional<policy::SnapshotSigningKey> signing_key = {};
 };
 
 // What Publish answers, also when it refuses: the simulation is filled whenever it ran.

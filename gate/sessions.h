@@ -73,7 +73,7 @@ struct SessionWrite {
   // Optional: `mutate` already applied to the state of revision `prepared_from` (0: no
   // state). A store whose copy is still at that revision may write it as it is, and
   // keeps it (the caller hands it over and no longer reads it).
-  std::shared_ptr<v1::SessionState> prepared;
+  std::shared_ptr<v1::SessionState> prepared = nullptr;
   uint64_t prepared_from = 0;
 };
 

@@ -158,7 +158,9 @@ TEST_F(ApiLimitsHttpTest, SlowClientsCostTheirOwnConnectionsOnly) {
   std::string head;
   const int status = conn.ReadStatus(&head);
   EXPECT_TRUE(status == 200 || status == 503) << head;
-  if (status == 503) EXPECT_NE(head.find("Retry-After: 1"), std::string::npos) << head;
+  if (status == 503) {
+    EXPECT_NE(head.find("Retry-After: 1"), std::string::npos) << head;
+  }
   // Every slow client is timed out or shed, and the next call is served.
   for (auto& c : slow) c->ReadStatus();
   slow.clear();

@@ -205,7 +205,7 @@ TEST(ConfigTest, SnapshotKeysAreReadAndCheckedAtLoad) {
   EXPECT_EQ(config.lifecycle.signing_key->id(), config.lifecycle.verify_keys[0].id());
   // A missing file, a private key where a public one belongs (and the reverse), garbage,
   // an empty list and a scalar are errors naming the place: never "no verification".
-  for (const std::string bad :
+  for (const std::string& bad :
        {"lifecycle: {verify_keys: [" + dir.path() + "/missing.pem]}\n",
         "lifecycle: {verify_keys: [" + priv + "]}\n",
         "lifecycle: {verify_keys: [" + dir.WriteFile("junk.pem", "junk") + "]}\n",

@@ -48,7 +48,9 @@ v1::RejectedMessage OnlyRejection(const FakeBus& bus) {
   const auto rejected = bus.PublishedOn("audit.rejected");
   EXPECT_EQ(rejected.size(), 1u);
   v1::RejectedMessage r;
-  if (!rejected.empty()) EXPECT_TRUE(r.ParseFromString(rejected[0]->body));
+  if (!rejected.empty()) {
+    EXPECT_TRUE(r.ParseFromString(rejected[0]->body));
+  }
   return r;
 }
 

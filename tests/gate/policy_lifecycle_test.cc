@@ -555,7 +555,9 @@ class SignedLifecycleTest : public LifecycleTest {
     request.set_policy(yaml);
     request.set_allow_loosening(true);
     request.set_force(true);
-    if (key != nullptr) EXPECT_TRUE(SignPublishRequest(*key, &request).ok());
+    if (key != nullptr) {
+      EXPECT_TRUE(SignPublishRequest(*key, &request).ok());
+    }
     return request;
   }
 
