@@ -321,7 +321,9 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
   const v1::Verdict verdict = decision_.decision();
   // Recorded before the job's redaction (whose markers would hide its targets) and
   // before anything is published.
-  if (!session.empty()) RecordInSession(session, job_, static_cast<size_t>(plan - plans_.data()));
+  if (!session.empty()) {
+    RecordInSession(session, session_state, job_, static_cast<size_t>(plan - plans_.data()));
+  }
   // The decision's own redaction effects apply to every copy of the job.
   policy.Redact(evaluation_, &job_, &decision_);
   if (shadow != nullptr) JudgeShadow(policy, *shadow);
@@ -374,21 +376,21 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
 }
 
 SessionPtr Dispatcher::SessionStateFor(const std::string& tenant_id, const std::string& session) {
-  auto it = pending_index_.find(SessionStoreKey(tenant_id, session));
-  if (it != pending_index_.end()) return pending_sessions_[it->second].state;
+  if (pending_sessions_used_ > 0) {
+    auto it = pending_index_.find(SessionStoreKey(tenant_id, session));
+    if (it != pending_index_.end()) return pending_sessions_[it->second].state;
+  }
   return seams_.sessions->Find(tenant_id, session);
 }
 
-void Dispatcher::RecordInSession(const std::string& session, const v1::Job& judged,
-                                 size_t plan) {
+void Dispatcher::RecordInSession(const std::string& session, const SessionPtr& current,
+                                 const v1::Job& judged, size_t plan) {
   const v1::Verdict verdict = decision_.decision();
-  const std::string key = SessionStoreKey(judged.tenant_id(), session);
-  auto it = pending_index_.find(key);
-  SessionPtr current = it != pending_index_.end() ? pending_sessions_[it->second].state
-                                                  : seams_.sessions->Find(judged.tenant_id(), session);
   const bool terminated =
       current != nullptr && current->status() == v1::SessionState::TERMINATED;
   if (!policy::IsNotable(verdict) && !terminated) return;  // nothing to record
+  const std::string key = SessionStoreKey(judged.tenant_id(), session);
+  auto it = pending_index_.find(key);
   if (it == pending_index_.end()) {
     if (pending_sessions_used_ == pending_sessions_.size()) pending_sessions_.emplace_back();
     PendingSession& fresh = pending_sessions_[pending_sessions_used_];

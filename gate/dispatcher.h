@@ -189,9 +189,11 @@ class Dispatcher {
   // The state job_'s session is judged by: the batch's own changes to it when it has
   // any (pending_sessions_), else the store's in-memory copy; null when unknown.
   SessionPtr SessionStateFor(const std::string& tenant_id, const std::string& session);
-  // Records decision_ of `judged` (planned as plans_[plan]) in the batch's changes to its
-  // session `session` when it changes the session's state; FlushSessions stores them.
-  void RecordInSession(const std::string& session, const v1::Job& judged, size_t plan);
+  // Records decision_ of `judged` (planned as plans_[plan], judged with the session state
+  // `current` from SessionStateFor) in the batch's changes to its session `session` when
+  // it changes the session's state; FlushSessions stores them.
+  void RecordInSession(const std::string& session, const SessionPtr& current,
+                       const v1::Job& judged, size_t plan);
   // Stores the batch's session changes together (one write per session) before anything
   // of the batch is published; the jobs of a session whose write failed become retries.
   void FlushSessions();
