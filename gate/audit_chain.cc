@@ -60,15 +60,22 @@ bool AuditChain::Audited(std::string_view subject) const {
   return false;
 }
 
-ChainStamp AuditChain::Stamp(std::string_view subject, std::string_view body) {
+ChainStamp AuditChain::NextLocked(std::string_view subject, std::string_view body) const {
   ChainStamp stamp;
   stamp.chain = chain_;
-  MutexLock lock(&mu_);
-  stamp.seq = ++seq_;
+  stamp.seq = seq_ + 1;
   stamp.prev = last_hash_;
   stamp.hash = RecordHash(chain_, stamp.seq, stamp.prev, subject, body);
-  last_hash_ = stamp.hash;
   return stamp;
+}
+
+ChainStamp AuditChain::Stamp(std::string_view subject, std::string_view body) {
+  ChainStamp out;
+  Append(subject, body, [&out](const ChainStamp& stamp) {
+    out = stamp;
+    return true;
+  });
+  return out;
 }
 
 uint64_t AuditChain::last_seq() const {

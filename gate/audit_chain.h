@@ -9,15 +9,15 @@
 //
 // Ownership: AuditChain holds its own state; whoever publishes (gate/nats/nats_bus.h) borrows
 // it and must not outlive it.
-// Thread-safety: AuditChain is thread-safe; Stamp takes one short lock, so concurrent
-// publishers each get a distinct position and the positions link in the order they were
-// stamped. The free functions are pure.
+// Thread-safety: AuditChain is thread-safe. Append holds the chain's lock from stamping
+// through sending, so concurrent publishers each get a distinct position and, sending
+// over one connection, reach the stream in position order. The free functions are pure.
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/mutex.h"
@@ -64,8 +64,25 @@ class AuditChain {
   // Whether a message on `subject` belongs in the chain.
   bool Audited(std::string_view subject) const;
 
-  // The next position for a record of `subject` and `body`: one more than the last, its
-  // prev the last record's hash.
+  // Appends a record of `subject` and `body`: stamps the next position (one more than
+  // the last, its prev the last record's hash) and calls `send(stamp)` with the chain
+  // still held, so records that several threads send over one connection leave, and are
+  // stored, in position order; `audit verify` relies on that order to tell a head that
+  // retention aged out from a record removed. `send` returns whether the record may have
+  // left: false gives the position back (the next record takes it), true keeps it even
+  // when the publish later fails. `send` must not use this chain. Returns what `send`
+  // returned.
+  template <typename Send>
+  bool Append(std::string_view subject, std::string_view body, Send&& send) {
+    MutexLock lock(&mu_);
+    ChainStamp stamp = NextLocked(subject, body);
+    if (!send(static_cast<const ChainStamp&>(stamp))) return false;
+    seq_ = stamp.seq;
+    last_hash_ = std::move(stamp.hash);
+    return true;
+  }
+
+  // Append with nothing to send: takes the next position and returns it.
   ChainStamp Stamp(std::string_view subject, std::string_view body);
 
   const std::string& chain_id() const { return chain_; }
@@ -73,6 +90,8 @@ class AuditChain {
   uint64_t last_seq() const;
 
  private:
+  ChainStamp NextLocked(std::string_view subject, std::string_view body) const REQUIRES(mu_);
+
   const std::vector<std::string> audited_;
   const std::string placeholder_subject_;
   const std::string chain_;

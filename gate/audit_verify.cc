@@ -101,11 +101,20 @@ ChainReport VerifyChain(const std::string& chain, const Positions& positions,
     }
   }
 
-  // Links between neighbours, and holes.
-  uint64_t expected = report.first_seq;
+  // The head: the first position held by a record rather than a placeholder. The gate
+  // sends a chain's records in position order (AuditChain::Append), so retention, which
+  // removes the stream's oldest messages first, takes positions from the front; only
+  // placeholders, sent after the batch whose record the stream dropped, arrive late and
+  // may outlive the positions around them.
+  auto head = genuine.begin();
+  while (head != genuine.end() && !head->second->placeholder_for.empty()) ++head;
+  if (head == genuine.end()) head = genuine.begin();
+
+  // Links between neighbours, and holes after the head.
+  uint64_t expected = head->first;
   for (const auto& [seq, record] : genuine) {
     for (uint64_t missing = expected; missing < seq; ++missing) report.missing.push_back(missing);
-    expected = seq + 1;
+    expected = std::max(expected, seq + 1);
     if (seq == 1 && record->prev != GenesisPrev()) {
       report.altered.push_back({seq, record->stream_seq, "position 1 does not start a chain"});
     }
@@ -116,18 +125,20 @@ ChainReport VerifyChain(const std::string& chain, const Positions& positions,
     }
   }
 
-  // The head: aged out, before the window, or gone.
-  if (report.first_seq > 1) {
-    const uint64_t head_stream_seq = genuine.begin()->second->stream_seq;
+  // Before the head: aged out, before the window, or gone.
+  if (head->first > 1) {
+    const uint64_t head_stream_seq = head->second->stream_seq;
     const bool read_from_start = window.read_first_seq <= window.stream_first_seq;
     if (!read_from_start) {
-      report.before_window = report.first_seq - 1;
+      report.before_window = head->first - 1;
     } else if (first_deleted_stream_seq == 0 || first_deleted_stream_seq > head_stream_seq) {
-      report.aged_out = report.first_seq - 1;
+      report.aged_out = head->first - 1;
     } else {
-      std::vector<uint64_t> head;
-      for (uint64_t s = 1; s < report.first_seq; ++s) head.push_back(s);
-      report.missing.insert(report.missing.begin(), head.begin(), head.end());
+      std::vector<uint64_t> gone;
+      for (uint64_t s = 1; s < head->first; ++s) {
+        if (!genuine.contains(s)) gone.push_back(s);
+      }
+      report.missing.insert(report.missing.begin(), gone.begin(), gone.end());
     }
   }
   auto by_position = [](const ChainReport::Located& a, const ChainReport::Located& b) {

@@ -1,10 +1,12 @@
 // Walks the audit hash chains (gate/audit_chain.h) of a stretch of the AUDIT stream and
 // classifies what it finds (docs/audit.md, "Verifying"):
-//   - missing: positions absent between a chain's first and last record seen, or at its
-//     head when the stream shows deletions before its first record;
-//   - retention: a chain's head absent when the read began at the stream's first sequence
-//     and no sequence before the chain's first record was deleted (the limits aged it
-//     out; not a finding);
+//   - missing: positions absent between a chain's head (its first record that is not a
+//     placeholder) and its last record, or before its head when the stream shows
+//     deletions before the head;
+//   - retention: positions before the head absent when the read began at the stream's
+//     first sequence and no sequence before the head was deleted (the limits aged them
+//     out; not a finding). The gate stores a chain's records in position order
+//     (AuditChain::Append); only placeholders arrive late;
 //   - altered: a record whose hash is not what its successor names as prev, or a second
 //     record at a position with the same prev and other content (a republication);
 //   - inserted: a record with no valid chain position, or a second record at a position

@@ -121,18 +121,29 @@ natsStatus SetChainHeaders(natsMsg* msg, const ChainStamp& stamp) {
   return s;
 }
 
-// MakeMsg, then, when `chain` audits the subject, the next chain position. `stamp` (may
-// be null) receives it; its seq stays 0 for a message left unchained.
-Result<NatsPtr<natsMsg>> MakeChainedMsg(const OutboundMessage& message, AuditChain* chain,
-                                        ChainStamp* stamp) {
+// Makes `message` and hands it to `send` (Status(NatsPtr<natsMsg>&), taking the message
+// on success). When `chain` audits the subject the message is stamped first, inside
+// AuditChain::Append, so the chain's records are sent in position order; a message that
+// never reached `send`, or that `send` reports it did not take, gives its position back.
+// `stamp` (may be null) receives the position, seq 0 for a message left unchained.
+template <typename Send>
+Status SendChained(const OutboundMessage& message, AuditChain* chain, ChainStamp* stamp,
+                   Send&& send) {
   auto msg = MakeMsg(message);
-  if (!msg.ok() || chain == nullptr || !chain->Audited(message.subject)) return msg;
-  ChainStamp local = chain->Stamp(message.subject, message.body);
-  if (natsStatus s = SetChainHeaders(msg->get(), local); s != NATS_OK) {
-    return FromNats(s, "set chain headers for " + message.subject);
-  }
-  if (stamp != nullptr) *stamp = std::move(local);
-  return msg;
+  if (!msg.ok()) return msg.status();
+  if (chain == nullptr || !chain->Audited(message.subject)) return send(*msg);
+  Status status;
+  chain->Append(message.subject, message.body, [&](const ChainStamp& next) {
+    if (natsStatus s = SetChainHeaders(msg->get(), next); s != NATS_OK) {
+      status = FromNats(s, "set chain headers for " + message.subject);
+      return false;
+    }
+    status = send(*msg);
+    const bool taken = *msg == nullptr || status.ok();
+    if (taken && stamp != nullptr) *stamp = next;
+    return taken;
+  });
+  return status;
 }
 
 // The placeholder for stamped `dropped`, which the stream dropped as a duplicate: on
@@ -449,16 +460,21 @@ Result<uint64_t> NatsConnection::StreamMessageCount(const std::string& stream) {
 
 Result<PublishAck> NatsConnection::Publish(const OutboundMessage& message,
                                            std::chrono::milliseconds timeout) {
-  ChainStamp stamp;
-  auto msg = MakeChainedMsg(message, audit_chain(), &stamp);
-  if (!msg.ok()) return msg.status();
   jsPubOptions options;
   jsPubOptions_Init(&options);
   options.MaxWait = timeout.count();
   jsPubAck* raw_ack = nullptr;
   jsErrCode js_error = static_cast<jsErrCode>(0);
-  natsStatus s = js_PublishMsg(&raw_ack, js_, msg->get(), &options, &js_error);
-  if (s != NATS_OK) return FromNats(s, "publish to " + message.subject, js_error);
+  ChainStamp stamp;
+  NatsPtr<natsMsg> sent;
+  // A synchronous publish waits for its ack inside the chain's lock: its position is kept
+  // whatever the outcome (the record may be stored even when the ack never came).
+  const Status status = SendChained(message, audit_chain(), &stamp, [&](NatsPtr<natsMsg>& msg) {
+    const natsStatus s = js_PublishMsg(&raw_ack, js_, msg.get(), &options, &js_error);
+    sent = std::move(msg);
+    return s == NATS_OK ? Status::Ok() : FromNats(s, "publish to " + message.subject, js_error);
+  });
+  if (!status.ok()) return status;
   NatsPtr<jsPubAck> ack(raw_ack);
   PublishAck out;
   out.stream = ack->Stream != nullptr ? ack->Stream : "";
@@ -468,9 +484,9 @@ Result<PublishAck> NatsConnection::Publish(const OutboundMessage& message,
     // The stream kept an earlier copy (another position, or another chain): a placeholder
     // holds this position. Its failure costs the chain a position, not the caller its
     // publish (the record itself is stored).
-    NatsPtr<natsMsg> placeholder = MakePlaceholder(msg->get(), audit_chain()->placeholder_subject());
+    NatsPtr<natsMsg> placeholder = MakePlaceholder(sent.get(), audit_chain()->placeholder_subject());
     raw_ack = nullptr;
-    s = placeholder == nullptr
+    const natsStatus s = placeholder == nullptr
             ? NATS_NO_MEMORY
             : js_PublishMsg(&raw_ack, js_, placeholder.get(), &options, &js_error);
     NatsPtr<jsPubAck> placeholder_ack(raw_ack);
@@ -665,17 +681,12 @@ void NatsBus::PublishBatch(std::span<const OutboundMessage> messages,
   }
   AuditChain* const chain = connection_->audit_chain();
   for (size_t i = 0; i < messages.size(); ++i) {
-    auto msg = MakeChainedMsg(messages[i], chain, nullptr);
-    if (!msg.ok()) {
-      (*results)[i] = msg.status();
-      continue;
-    }
-    natsMsg* handed = msg->release();
-    const natsStatus s = js_PublishMsgAsync(js_, &handed, nullptr);
-    if (s != NATS_OK) {
-      NatsPtr<natsMsg> still_ours(handed);  // the library did not take it
-      (*results)[i] = FromNats(s, "publish to " + messages[i].subject);
-    }
+    (*results)[i] = SendChained(messages[i], chain, nullptr, [&](NatsPtr<natsMsg>& msg) {
+      natsMsg* handed = msg.release();
+      const natsStatus s = js_PublishMsgAsync(js_, &handed, nullptr);
+      msg.reset(handed);  // null when the library took it; still ours when it did not
+      return s == NATS_OK ? Status::Ok() : FromNats(s, "publish to " + messages[i].subject);
+    });
   }
 
   // Written now, in one go, rather than when nats.c's flusher thread next wakes: that

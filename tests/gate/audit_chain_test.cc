@@ -86,6 +86,45 @@ TEST(AuditChainTest, ConcurrentStampsFormOneUnbrokenChain) {
   }
 }
 
+TEST(AuditChainTest, ConcurrentAppendsAreSentInPositionOrder) {
+  // What a connection shared by several publishers sees: the order the sends happen in.
+  AuditChain chain({">"}, "audit.chain", kChainA);
+  constexpr int kThreads = 4;
+  constexpr int kEach = 2000;
+  std::vector<uint64_t> sent;  // written only inside Append's send, under the chain
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        chain.Append("audit.decisions.t" + std::to_string(t), std::to_string(i),
+                     [&](const ChainStamp& stamp) {
+                       sent.push_back(stamp.seq);
+                       return true;
+                     });
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  ASSERT_EQ(sent.size(), size_t{kThreads * kEach});
+  for (size_t i = 0; i < sent.size(); ++i) ASSERT_EQ(sent[i], i + 1);
+}
+
+TEST(AuditChainTest, ASendThatDidNotLeaveGivesItsPositionBack) {
+  AuditChain chain({">"}, "audit.chain", kChainA);
+  const ChainStamp one = chain.Stamp("audit.policy", "first");
+  ChainStamp refused;
+  EXPECT_FALSE(chain.Append("audit.policy", "lost", [&](const ChainStamp& stamp) {
+    refused = stamp;
+    return false;
+  }));
+  EXPECT_EQ(refused.seq, 2u);
+  EXPECT_EQ(chain.last_seq(), 1u);
+  const ChainStamp two = chain.Stamp("audit.policy", "second");
+  EXPECT_EQ(two.seq, 2u);
+  EXPECT_EQ(two.prev, one.hash);
+  EXPECT_EQ(two.hash, RecordHash(kChainA, 2, one.hash, "audit.policy", "second"));
+}
+
 // Builds stream records the way the gate writes them.
 class RecordsBuilder {
  public:
@@ -289,6 +328,34 @@ TEST(AuditVerifyTest, APlaceholderDeclaringAnotherHashIsAltered) {
   AuditRecordInfo bodied = Placeholder(Chain(kChainB, 1)[0], std::string(64, '1'));
   HashRecord("not empty", &bodied);
   EXPECT_TRUE(bodied.hash.empty());
+}
+
+TEST(AuditVerifyTest, ALatePlaceholderThatOutlivedTheHeadIsNotAHole) {
+  // Position 2's record was a duplicate; its placeholder, published after the batch,
+  // landed after position 5. Retention then took stream seqs 1-5 (positions 1 and 3-5):
+  // the placeholder survives in front of the head, position 6.
+  auto records = Chain(kChainA, 8);
+  AuditRecordInfo late = Placeholder(records[1], records[1].hash);
+  std::vector<AuditRecordInfo> kept = {late, records[5], records[6], records[7]};
+  const uint64_t seqs[] = {6, 7, 8, 9};
+  for (size_t i = 0; i < kept.size(); ++i) kept[i].stream_seq = seqs[i];
+  const AuditReport report = VerifyAuditRecords(kept, Window(6, 9));
+  EXPECT_TRUE(report.intact()) << report.Text();
+  EXPECT_EQ(report.chains[0].first_seq, 2u);
+  EXPECT_EQ(report.chains[0].aged_out, 5u);
+  EXPECT_EQ(report.chains[0].placeholders, 1u);
+}
+
+TEST(AuditVerifyTest, AHoleAfterTheHeadIsMissingEvenWithALatePlaceholder) {
+  auto records = Chain(kChainA, 8);
+  AuditRecordInfo late = Placeholder(records[1], records[1].hash);
+  std::vector<AuditRecordInfo> kept = {late, records[5], records[7]};  // position 7 gone
+  const uint64_t seqs[] = {6, 7, 9};
+  for (size_t i = 0; i < kept.size(); ++i) kept[i].stream_seq = seqs[i];
+  const AuditReport report = VerifyAuditRecords(kept, Window(6, 9));
+  EXPECT_FALSE(report.intact());
+  EXPECT_EQ(report.chains[0].missing, std::vector<uint64_t>{7}) << report.Text();
+  EXPECT_EQ(report.deleted_stream_seqs, std::vector<uint64_t>{8});
 }
 
 TEST(AuditVerifyTest, TrailingDeletionsShow) {
