@@ -39,7 +39,12 @@ Status ReadAuditRecords(NatsConnection* connection, const AuditReadOptions& opti
   StreamReadOptions read;
   read.stream = options.stream;
   read.start_sequence = window->stream_first_seq;
-  read.start_time_ns = options.from_unix_ms * 1'000'000;
+  if (options.from_unix_ms > 0) {
+    auto start = FirstSequenceAtTime(js.get(), options.stream, window->stream_first_seq,
+                                     window->stream_last_seq, options.from_unix_ms * 1'000'000);
+    if (!start.ok()) return start.status();
+    read.start_sequence = *start;
+  }
   read.batch = 2048;
   read.timeout = options.timeout;
   const int64_t to_ns = options.to_unix_ms * 1'000'000;

@@ -171,10 +171,8 @@ struct StreamReadOptions {
   std::string stream;
   std::string filter = ">";       // the subjects to read
   bool last_per_subject = false;  // the newest message of each subject, else every message
-  uint64_t start_sequence = 1;    // from here (without last_per_subject)
-  // When positive (and without last_per_subject): from the first message stored at or
-  // after this time, nanoseconds since the Unix epoch, instead of start_sequence.
-  int64_t start_time_ns = 0;
+  uint64_t start_sequence = 1;    // from here (without last_per_subject); to start at a
+                                  // time, FirstSequenceAtTime
   int batch = 256;                 // messages per pull
   std::chrono::milliseconds timeout{10000};
 };
@@ -185,5 +183,14 @@ struct StreamReadOptions {
 // before) or nothing more is there. kDeadlineExceeded after `options.timeout`.
 Status ReadStream(jsCtx* js, const StreamReadOptions& options, uint64_t through,
                   const std::function<void(natsMsg*, const jsMsgMetaData&)>& on_message);
+
+// The first sequence in [first, last] of `stream` whose message was stored at or after
+// `time_ns` (nanoseconds since the Unix epoch); last + 1 when there is none. A binary
+// search by message get (a round trip per probe, about log2(last - first) of them), which
+// relies on JetStream stamping messages in sequence order; deleted sequences are stepped
+// over. The server's own deliver-by-start-time is not used: nats-server 2.9 may answer
+// it with no messages at all when the message block's cache is cold.
+Result<uint64_t> FirstSequenceAtTime(jsCtx* js, const std::string& stream, uint64_t first,
+                                     uint64_t last, int64_t time_ns);
 
 }  // namespace jobgate::gate
