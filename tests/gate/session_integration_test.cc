@@ -171,6 +171,17 @@ TEST_F(SessionIntegrationTest, EvasionEscalatesAndThreeDenialsTerminate) {
   ASSERT_EQ(AwaitDecision(client, "d2"), "DENY");
   ASSERT_TRUE(client.Publish("job.read.file", SessionJob("d3", "s3", "/b/.env").SerializeAsString()).ok());
   ASSERT_EQ(AwaitDecision(client, "d3"), "DENY");
+  // Either replica may judge the next job: wait until both copies hold the third denial
+  // (replicas share session state through the store's watch, not per job).
+  for (const GateProcess* gate : {a_.get(), b_.get()}) {
+    std::string last;
+    EXPECT_TRUE(WaitFor([&] {
+      httplib::Client http("127.0.0.1", gate->http_port());
+      auto r = http.Get("/api/v1/sessions/session:s3", {{"Authorization", "Bearer admin-token"}});
+      last = r ? r->body : "";
+      return r && r->status == 200 && last.find("\"d3\"") != std::string::npos;
+    })) << last;
+  }
   ASSERT_TRUE(client.Publish("job.read.file", SessionJob("harmless", "s3").SerializeAsString()).ok());
   EXPECT_EQ(AwaitDecision(client, "harmless"), "TERMINATE");
 }
