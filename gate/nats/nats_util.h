@@ -184,8 +184,10 @@ struct StreamReadOptions {
 Status ReadStream(jsCtx* js, const StreamReadOptions& options, uint64_t through,
                   const std::function<void(natsMsg*, const jsMsgMetaData&)>& on_message);
 
-// The first sequence in [first, last] of `stream` whose message was stored at or after
-// `time_ns` (nanoseconds since the Unix epoch); last + 1 when there is none. A binary
+// Where to start reading [first, last] of `stream` to get exactly the messages stored at
+// or after `time_ns` (nanoseconds since the Unix epoch): every message below the answer
+// is older, every message at or above it is not; last + 1 when none is. The answer is the
+// first such message's sequence, or a deleted sequence just before it. A binary
 // search by message get (a round trip per probe, about log2(last - first) of them), which
 // relies on JetStream stamping messages in sequence order; deleted sequences are stepped
 // over. The server's own deliver-by-start-time is not used: nats-server 2.9 may answer
