@@ -33,7 +33,7 @@ std::string_view OutcomeName(int outcome) {
 void DecisionStats::Add(const DecisionCounts& batch) {
   if (batch.Empty()) return;
   const int64_t minute = MinuteOf(clock_->UnixMillis());
-  std::lock_guard lock(mutex_);
+  MutexLock lock(&mutex_);
   Bucket& bucket = ring_[SlotOf(minute)];
   if (bucket.minute != minute) {
     // The slot held a minute an hour or more ago (or nothing): start it afresh.
@@ -48,7 +48,7 @@ DecisionStats::Snapshot DecisionStats::Read() const {
   out.now_unix_ms = clock_->UnixMillis();
   const int64_t current = MinuteOf(out.now_unix_ms);
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(&mutex_);
     for (int i = 0; i < kMinutes; ++i) {
       const int64_t minute = current - (kMinutes - 1) + i;
       Minute& m = out.minutes[i];

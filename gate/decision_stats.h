@@ -18,9 +18,9 @@
 
 #include <array>
 #include <cstdint>
-#include <mutex>
 #include <string_view>
 
+#include "base/mutex.h"
 #include "gate/bus.h"
 
 namespace jobgate::gate {
@@ -77,8 +77,8 @@ class DecisionStats {
   };
 
   const Clock* const clock_;
-  mutable std::mutex mutex_;
-  std::array<Bucket, kMinutes> ring_;
+  mutable Mutex mutex_;
+  std::array<Bucket, kMinutes> ring_ GUARDED_BY(mutex_);
 };
 
 }  // namespace jobgate::gate

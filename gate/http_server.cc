@@ -3,10 +3,9 @@
 #include <httplib.h>
 
 #include <charconv>
-#include <condition_variable>
 #include <deque>
-#include <mutex>
 
+#include "base/mutex.h"
 #include "gate/api.h"
 #include "gate/tls_credentials.h"
 
@@ -71,34 +70,34 @@ class BoundedPool final : public httplib::TaskQueue {
 
   void enqueue(std::function<void()> fn) override {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (waiting_.size() < max_waiting_) {
         waiting_.push_back(std::move(fn));
       } else {
         shed_.push_back(std::move(fn));
       }
     }
-    cv_.notify_all();
+    cv_.NotifyAll();
   }
 
   void shutdown() override {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       stopping_ = true;
     }
-    cv_.notify_all();
+    cv_.NotifyAll();
     for (auto& t : workers_) t.join();
   }
 
  private:
   void Work(bool shedder) {
     t_shedding = shedder;
-    std::deque<std::function<void()>>& mine = shedder ? shed_ : waiting_;
     for (;;) {
       std::function<void()> fn;
       {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return !mine.empty() || stopping_; });
+        MutexLock lock(&mu_);
+        std::deque<std::function<void()>>& mine = shedder ? shed_ : waiting_;
+        while (mine.empty() && !stopping_) cv_.Wait(&mu_);
         if (mine.empty()) return;  // stopping, and nothing left to close
         fn = std::move(mine.front());
         mine.pop_front();
@@ -108,11 +107,11 @@ class BoundedPool final : public httplib::TaskQueue {
   }
 
   const size_t max_waiting_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> waiting_;  // guarded by mu_
-  std::deque<std::function<void()>> shed_;     // guarded by mu_
-  bool stopping_ = false;                      // guarded by mu_
+  Mutex mu_;
+  CondVar cv_;
+  std::deque<std::function<void()>> waiting_ GUARDED_BY(mu_);
+  std::deque<std::function<void()>> shed_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::vector<std::thread> workers_;
 };
 

@@ -91,7 +91,7 @@ Result<McpToolRecord> ParseMcpToolRecord(std::string_view json) {
 
 Result<std::optional<McpToolRecord>> InMemoryMcpToolStore::Get(std::string_view server,
                                                                std::string_view tool) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = records_.find(McpToolKey(server, tool));
   if (it == records_.end()) return std::optional<McpToolRecord>();
   return std::optional<McpToolRecord>(it->second);
@@ -99,7 +99,7 @@ Result<std::optional<McpToolRecord>> InMemoryMcpToolStore::Get(std::string_view 
 
 Result<uint64_t> InMemoryMcpToolStore::Put(const McpToolRecord& record,
                                            uint64_t expected_revision) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   const std::string key = McpToolKey(record.server, record.tool);
   auto it = records_.find(key);
   const uint64_t current = it == records_.end() ? 0 : it->second.revision;
@@ -111,7 +111,7 @@ Result<uint64_t> InMemoryMcpToolStore::Put(const McpToolRecord& record,
 }
 
 Result<std::vector<McpToolRecord>> InMemoryMcpToolStore::List(std::string_view server) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<McpToolRecord> out;
   for (const auto& [key, record] : records_) {
     if (server.empty() || record.server == server) out.push_back(record);

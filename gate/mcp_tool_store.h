@@ -20,12 +20,12 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/mutex.h"
 #include "gate/mcp_mapping.h"
 #include "base/status.h"
 
@@ -81,9 +81,9 @@ class InMemoryMcpToolStore final : public McpToolStore {
   Result<std::vector<McpToolRecord>> List(std::string_view server) override;
 
  private:
-  std::mutex mu_;
-  uint64_t last_revision_ = 0;                    // GUARDED_BY(mu_)
-  std::map<std::string, McpToolRecord> records_;  // GUARDED_BY(mu_), by key
+  Mutex mu_;
+  uint64_t last_revision_ GUARDED_BY(mu_) = 0;
+  std::map<std::string, McpToolRecord> records_ GUARDED_BY(mu_);  // by key
 };
 
 enum class ToolState { kFirstSeen, kSame, kChanged };

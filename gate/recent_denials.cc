@@ -24,7 +24,7 @@ v1::DecisionRecord RecentDenials::Trimmed(const v1::DecisionRecord& record) {
 
 void RecentDenials::Add(std::vector<v1::DecisionRecord>* records) {
   if (records->empty()) return;
-  std::lock_guard lock(mutex_);
+  MutexLock lock(&mutex_);
   for (auto& record : *records) {
     if (records_.size() == capacity_) records_.pop_front();
     records_.push_back(std::move(record));
@@ -33,7 +33,7 @@ void RecentDenials::Add(std::vector<v1::DecisionRecord>* records) {
 }
 
 std::vector<v1::DecisionRecord> RecentDenials::Newest(size_t limit) const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(&mutex_);
   std::vector<v1::DecisionRecord> out;
   const size_t n = std::min(limit, records_.size());
   out.reserve(n);

@@ -14,9 +14,9 @@
 
 #include <cstddef>
 #include <deque>
-#include <mutex>
 #include <vector>
 
+#include "base/mutex.h"
 #include "jobgate/v1/jobgate.pb.h"
 
 namespace jobgate::gate {
@@ -43,8 +43,8 @@ class RecentDenials {
 
  private:
   const size_t capacity_;
-  mutable std::mutex mutex_;
-  std::deque<v1::DecisionRecord> records_;  // oldest first
+  mutable Mutex mutex_;
+  std::deque<v1::DecisionRecord> records_ GUARDED_BY(mutex_);  // oldest first
 };
 
 }  // namespace jobgate::gate

@@ -45,15 +45,17 @@ Daemon::~Daemon() = default;
 
 void Daemon::RequestStop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stop_.store(true, std::memory_order_release);
   }
-  stop_cv_.notify_all();
+  stop_cv_.NotifyAll();
 }
 
 void Daemon::PauseUnlessStopped(std::chrono::milliseconds duration) {
-  std::unique_lock lock(mu_);
-  stop_cv_.wait_for(lock, duration, [this] { return stopping(); });
+  const auto deadline = std::chrono::steady_clock::now() + duration;
+  MutexLock lock(&mu_);
+  while (!stopping() && stop_cv_.WaitUntil(&mu_, deadline)) {
+  }
 }
 
 int Daemon::Run() {

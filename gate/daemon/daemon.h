@@ -14,10 +14,9 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 
+#include "base/mutex.h"
 #include "gate/active_policy.h"
 #include "gate/daemon/config.h"
 #include "gate/http_server.h"
@@ -47,8 +46,9 @@ class Daemon {
   ActivePolicy shadow_policy_;  // the shadow snapshot, judged but not enforced
   Readiness readiness_;
   std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  std::condition_variable stop_cv_;  // signalled with mu_ by RequestStop()
+  // stop_ is atomic (read on every loop); it is set under mu_ so a pause cannot miss it.
+  Mutex mu_;
+  CondVar stop_cv_;  // signalled with mu_ by RequestStop()
 };
 
 }  // namespace jobgate::gate

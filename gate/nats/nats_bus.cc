@@ -40,9 +40,9 @@ int64_t ReconnectDelay(natsConnection* nc, int attempts, void* closure) {
 // Holds the cap for ReconnectDelay for the life of the process (options are copied into
 // the connection, the closure pointer is not).
 int64_t* ReconnectCapStorage(int64_t value) {
-  static std::mutex mu;
+  static Mutex mu;
   static std::vector<std::unique_ptr<int64_t>> storage;
-  std::lock_guard lock(mu);
+  MutexLock lock(&mu);
   storage.push_back(std::make_unique<int64_t>(value));
   return storage.back().get();
 }
@@ -292,8 +292,10 @@ NatsConnection::~NatsConnection() {
     natsConnection_Close(conn_);
     // nats.c runs connection callbacks on its own thread, after Close returns; the
     // closed callback comes last. Free nothing they use before it has run.
-    std::unique_lock lock(mu_);
-    state_cv_.wait_for(lock, std::chrono::seconds(10), [this] { return closed_; });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    MutexLock lock(&mu_);
+    while (!closed_ && state_cv_.WaitUntil(&mu_, deadline)) {
+    }
   }
   natsConnection_Destroy(conn_);
 }
@@ -301,20 +303,20 @@ NatsConnection::~NatsConnection() {
 void NatsConnection::OnConnected(natsConnection* nc, void* closure) {
   auto* self = static_cast<NatsConnection*>(closure);
   {
-    std::lock_guard lock(self->mu_);
+    MutexLock lock(&self->mu_);
     self->connected_.store(true, std::memory_order_release);
   }
-  self->state_cv_.notify_all();
+  self->state_cv_.NotifyAll();
   spdlog::info("nats: connected");
 }
 
 void NatsConnection::OnReconnected(natsConnection* nc, void* closure) {
   auto* self = static_cast<NatsConnection*>(closure);
   {
-    std::lock_guard lock(self->mu_);
+    MutexLock lock(&self->mu_);
     self->connected_.store(true, std::memory_order_release);
   }
-  self->state_cv_.notify_all();
+  self->state_cv_.NotifyAll();
   char url[256] = {0};
   natsConnection_GetConnectedUrl(nc, url, sizeof(url));
   spdlog::info("nats: reconnected to {}", url);
@@ -331,10 +333,10 @@ void NatsConnection::OnDisconnected(natsConnection* nc, void* closure) {
 
 void NatsConnection::OnClosed(natsConnection* nc, void* closure) {
   auto* self = static_cast<NatsConnection*>(closure);
-  std::lock_guard lock(self->mu_);
+  MutexLock lock(&self->mu_);
   self->connected_.store(false, std::memory_order_release);
   self->closed_ = true;
-  self->state_cv_.notify_all();  // under the lock: the destructor may free `self` after
+  self->state_cv_.NotifyAll();  // under the lock: the destructor may free `self` after
 }
 
 int64_t NatsConnection::max_payload() const {
@@ -342,8 +344,12 @@ int64_t NatsConnection::max_payload() const {
 }
 
 bool NatsConnection::WaitConnected(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mu_);
-  return state_cv_.wait_for(lock, timeout, [this] { return connected(); });
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  MutexLock lock(&mu_);
+  while (!connected()) {
+    if (!state_cv_.WaitUntil(&mu_, deadline)) return connected();
+  }
+  return true;
 }
 
 Status NatsConnection::EnsureStream(const StreamSpec& spec) {
@@ -608,7 +614,7 @@ void NatsBus::OnPublishAck(jsCtx* js, natsMsg* msg, jsPubAck* ack, jsPubAckErr* 
     if (natsMsgHeader_Get(msg, subjects::kChainSeqHeader, &seq) == NATS_OK &&
         natsMsgHeader_Get(msg, subjects::kChainRefillHeader, &refill) != NATS_OK) {
       auto* self = static_cast<NatsBus*>(closure);
-      std::lock_guard lock(self->mu_);
+      MutexLock lock(&self->mu_);
       self->refills_.push_back(msg);  // now the bus's
       return;
     }
@@ -619,7 +625,7 @@ void NatsBus::OnPublishAck(jsCtx* js, natsMsg* msg, jsPubAck* ack, jsPubAckErr* 
 void NatsBus::PublishRefills(std::chrono::milliseconds timeout) {
   std::vector<natsMsg*> dropped;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     dropped.swap(refills_);
   }
   if (dropped.empty()) return;
@@ -643,7 +649,7 @@ void NatsBus::PublishRefills(std::chrono::milliseconds timeout) {
   }
   // A placeholder's failure costs the chain a position, not the job its publishes (the
   // records themselves are stored): its failures leave the batch's list.
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   const std::string marker = "~" + connection_->audit_chain()->chain_id() + ".";
   const auto placeholder_failed = [&](const std::pair<std::string, Status>& f) {
     return f.first.find(marker) != std::string::npos;
@@ -668,7 +674,7 @@ void NatsBus::OnPublishError(jsCtx* js, jsPubAckErr* error, void* closure) {
   Status status(StatusCode::kUnavailable,
                 "publish to " + std::string(subject != nullptr ? subject : "?") + ": " +
                     std::string(err_text != nullptr ? err_text : "unknown error"));
-  std::lock_guard lock(self->mu_);
+  MutexLock lock(&self->mu_);
   self->failures_.emplace_back(msg_id != nullptr ? msg_id : "", std::move(status));
 }
 
@@ -676,7 +682,7 @@ void NatsBus::PublishBatch(std::span<const OutboundMessage> messages,
                            std::chrono::milliseconds timeout, std::vector<Status>* results) {
   results->assign(messages.size(), Status::Ok());
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     failures_.clear();
   }
   AuditChain* const chain = connection_->audit_chain();
@@ -697,7 +703,7 @@ void NatsBus::PublishBatch(std::span<const OutboundMessage> messages,
     // under the same msg ids when the job is redelivered.
     natsMsgList pending{nullptr, 0};
     if (js_PublishAsyncGetPendingList(&pending, js_) == NATS_OK) {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       for (int i = 0; i < pending.Count; ++i) {
         const char* msg_id = nullptr;
         natsMsgHeader_Get(pending.Msgs[i], subjects::kMsgIdHeader, &msg_id);
@@ -708,7 +714,7 @@ void NatsBus::PublishBatch(std::span<const OutboundMessage> messages,
     }
   }
   if (chain != nullptr) PublishRefills(timeout);
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   for (const auto& [msg_id, status] : failures_) {
     // Failures are rare; a scan beats keeping a map for every publish. An unknown id
     // fails the whole batch rather than risk acking a job whose publish was lost.

@@ -16,18 +16,17 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "base/mutex.h"
+#include "base/status.h"
 #include "gate/audit_chain.h"
 #include "gate/bus.h"
-#include "base/status.h"
 
 // nats.c handles, declared so this header need not include nats.h.
 struct __natsConnection;
@@ -188,12 +187,12 @@ class NatsConnection {
   std::atomic<AuditChain*> audit_chain_{nullptr};  // borrowed
   std::atomic<bool> connected_{false};
   std::atomic<bool> closing_{false};  // set by the destructor: disconnects are expected
-  std::mutex mu_;
+  Mutex mu_;
   // Signalled with mu_ when connected_ turns true or closed_ is set.
-  std::condition_variable state_cv_;
+  CondVar state_cv_;
   // Set by the closed callback, the last one nats.c makes with `this`: the destructor
-  // waits for it before freeing. GUARDED_BY(mu_)
-  bool closed_ = false;
+  // waits for it before freeing.
+  bool closed_ GUARDED_BY(mu_) = false;
 };
 
 // The production Bus: a pull subscription bound to a durable consumer, async publishes
@@ -229,12 +228,12 @@ class NatsBus final : public Bus {
   __jsCtx* js_ = nullptr;                       // owned; its async publishes report here
   __natsSubscription* subscription_ = nullptr;  // owned
 
-  std::mutex mu_;
+  Mutex mu_;
   // Msg ids (and errors) of this batch's publishes that failed.
-  std::vector<std::pair<std::string, Status>> failures_;  // GUARDED_BY(mu_)
+  std::vector<std::pair<std::string, Status>> failures_ GUARDED_BY(mu_);
   // Stamped messages of this batch the stream dropped as duplicates (owned), waiting for
   // their placeholders.
-  std::vector<__natsMsg*> refills_;  // GUARDED_BY(mu_)
+  std::vector<__natsMsg*> refills_ GUARDED_BY(mu_);
 };
 
 }  // namespace jobgate::gate

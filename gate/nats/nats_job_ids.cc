@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "base/mutex.h"
 #include "gate/job_ids.h"
 #include "gate/nats/nats_bus.h"
 #include "gate/nats/nats_util.h"
@@ -18,13 +19,13 @@ struct NatsKvJobIdStore::Handles {
   NatsPtr<kvStore> kv;
   // ClaimMany's context: its async publish acks arrive in OnAck, on nats.c's thread.
   NatsPtr<jsCtx> batch_js;
-  std::mutex acks_mu;
+  Mutex acks_mu;
   // Answers of the ClaimMany in progress by KV subject: OK, or the JetStream error code.
   struct Ack {
     bool ok = false;
     jsErrCode error = static_cast<jsErrCode>(0);
   };
-  std::unordered_map<std::string, Ack> acks;  // GUARDED_BY(acks_mu)
+  std::unordered_map<std::string, Ack> acks GUARDED_BY(acks_mu);
 
   static void OnAck(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* error, void* closure) {
     auto* self = static_cast<Handles*>(closure);
@@ -32,7 +33,7 @@ struct NatsKvJobIdStore::Handles {
     answer.ok = error == nullptr && ack != nullptr;
     if (error != nullptr) answer.error = error->ErrCode;
     {
-      std::lock_guard<std::mutex> lock(self->acks_mu);
+      MutexLock lock(&self->acks_mu);
       self->acks.insert_or_assign(natsMsg_GetSubject(msg), answer);
     }
     natsMsg_Destroy(msg);  // ours in an AckHandler
@@ -121,7 +122,7 @@ void NatsKvJobIdStore::ClaimMany(std::span<const JobIdClaim> claims,
   std::vector<std::string> keys(claims.size());
   std::vector<bool> published(claims.size(), false);
   {
-    std::lock_guard<std::mutex> lock(handles_->acks_mu);
+    MutexLock lock(&handles_->acks_mu);
     handles_->acks.clear();
   }
   jsPubOptions create;
@@ -158,7 +159,7 @@ void NatsKvJobIdStore::ClaimMany(std::span<const JobIdClaim> claims,
   enum class Fate { kUnknown, kCreated, kTaken };
   std::vector<Fate> fates(claims.size(), Fate::kUnknown);
   {
-    std::lock_guard<std::mutex> lock(handles_->acks_mu);
+    MutexLock lock(&handles_->acks_mu);
     for (size_t i = 0; i < claims.size(); ++i) {
       if (!published[i]) continue;
       auto it = handles_->acks.find(prefix + keys[i]);

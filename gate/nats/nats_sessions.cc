@@ -4,9 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <thread>
 
+#include "base/mutex.h"
 #include "gate/nats/nats_bus.h"
 #include "gate/nats/nats_util.h"
 #include "gate/sessions.h"
@@ -23,10 +23,10 @@ struct NatsKvSessionStore::Impl {
 
   // UpdateMany's own context: its async publish acks arrive in OnWriteAck.
   NatsPtr<jsCtx> batch_js;
-  std::mutex batch_mu;  // one UpdateMany at a time on batch_js
-  std::mutex acks_mu;
+  Mutex batch_mu;  // one UpdateMany at a time on batch_js
+  Mutex acks_mu;
   // Revisions (or failures) of the UpdateMany in progress, by KV subject.
-  std::unordered_map<std::string, Result<uint64_t>> acks;  // GUARDED_BY(acks_mu)
+  std::unordered_map<std::string, Result<uint64_t>> acks GUARDED_BY(acks_mu);
 
   static void OnWriteAck(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* error,
                          void* closure) {
@@ -35,15 +35,15 @@ struct NatsKvSessionStore::Impl {
                                   ? Result<uint64_t>(ack->Sequence)
                                   : Result<uint64_t>(Unavailable("session write not stored"));
     {
-      std::lock_guard<std::mutex> lock(self->acks_mu);
+      MutexLock lock(&self->acks_mu);
       self->acks.insert_or_assign(natsMsg_GetSubject(msg), std::move(answer));
     }
     natsMsg_Destroy(msg);  // ours in an ack handler
   }
 
-  std::mutex mu;
-  std::condition_variable initial_cv;
-  bool initial_done = false;  // GUARDED_BY(mu): the watcher delivered the bucket's state
+  Mutex mu;
+  CondVar initial_cv;
+  bool initial_done GUARDED_BY(mu) = false;  // the watcher delivered the bucket's state
   std::atomic<int64_t> last_reachable_ms{0};  // wall time the connection was last seen up
   std::atomic<bool> stop{false};
   std::thread watch_thread;
@@ -79,9 +79,9 @@ struct NatsKvSessionStore::Impl {
   }
 
   void MarkInitialDone() {
-    std::lock_guard<std::mutex> lock(mu);
+    MutexLock lock(&mu);
     initial_done = true;
-    initial_cv.notify_all();
+    initial_cv.NotifyAll();
   }
 
   // Watches the whole bucket until stopped, re-creating the watcher when it ends; keeps
@@ -161,8 +161,11 @@ Result<std::unique_ptr<NatsKvSessionStore>> NatsKvSessionStore::Open(
   Impl* raw = impl.get();
   impl->watch_thread = std::thread([raw] { raw->WatchLoop(); });
   {
-    std::unique_lock<std::mutex> lock(raw->mu);
-    if (!raw->initial_cv.wait_for(lock, options.timeout, [raw] { return raw->initial_done; })) {
+    const auto deadline = std::chrono::steady_clock::now() + options.timeout;
+    MutexLock lock(&raw->mu);
+    while (!raw->initial_done && raw->initial_cv.WaitUntil(&raw->mu, deadline)) {
+    }
+    if (!raw->initial_done) {
       return Unavailable("the session store " + options.bucket +
                          " did not answer its initial state in time");
     }
@@ -221,9 +224,9 @@ void NatsKvSessionStore::UpdateMany(std::span<const SessionWrite> writes,
   std::vector<std::string> subjects(writes.size());
   std::vector<std::shared_ptr<v1::SessionState>> sent(writes.size());
   {
-    std::lock_guard<std::mutex> batch_lock(impl_->batch_mu);
+    MutexLock batch_lock(&impl_->batch_mu);
     {
-      std::lock_guard<std::mutex> lock(impl_->acks_mu);
+      MutexLock lock(&impl_->acks_mu);
       impl_->acks.clear();
     }
     bool any_sent = false;
@@ -276,7 +279,7 @@ void NatsKvSessionStore::UpdateMany(std::span<const SessionWrite> writes,
         natsMsgList_Destroy(&pending);
       }
     }
-    std::lock_guard<std::mutex> lock(impl_->acks_mu);
+    MutexLock lock(&impl_->acks_mu);
     for (size_t i = 0; i < writes.size(); ++i) {
       if (sent[i] == nullptr) continue;
       auto it = impl_->acks.find(subjects[i]);

@@ -30,7 +30,7 @@ class StreamReadIntegrationTest : public ::testing::Test {
     spec.name = "TIMES";
     spec.subjects = {"times.>"};
     ASSERT_TRUE(connection_->EnsureStream(spec).ok());
-    for (int i = 1; i <= kMessages; ++i) {
+    for (uint64_t i = 1; i <= kMessages; ++i) {
       OutboundMessage message;
       message.subject = "times." + std::to_string(i % 3);
       message.body = "message " + std::to_string(i);
