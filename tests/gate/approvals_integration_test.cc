@@ -17,6 +17,7 @@
 #include "gate/nats/nats_approval_store.h"
 #include "tests/gate/approvals_test_util.h"
 #include "tests/support/fake_bus.h"
+#include "tests/support/gate_connection.h"
 #include "tests/support/nats_server.h"
 
 namespace jobgate::gate {
@@ -28,17 +29,10 @@ using approvals_test::DbJob;
 using approvals_test::Person;
 using approvals_test::RecordingPublisher;
 using jobgate::testing::JetStreamClient;
+using jobgate::testing::ConnectGate;
 using jobgate::testing::NatsServer;
 using jobgate::testing::WaitFor;
 using Record = v1::PendingApproval;
-
-std::unique_ptr<NatsConnection> ConnectOrDie(const NatsServer& server) {
-  NatsConnectOptions options;
-  options.servers = {server.url()};
-  auto connection = NatsConnection::Connect(options, /*wait=*/true);
-  EXPECT_TRUE(connection.ok()) << connection.status().ToString();
-  return connection.ok() ? std::move(*connection) : nullptr;
-}
 
 Record Pending(const std::string& job_id, int64_t held_at_ms) {
   Record record;
@@ -64,7 +58,7 @@ struct MemoryStoreBackend : StoreBackend {
 
 struct KvStoreBackend : StoreBackend {
   NatsServer server;
-  std::unique_ptr<NatsConnection> connection = ConnectOrDie(server);
+  std::unique_ptr<NatsConnection> connection = ConnectGate(server);
   std::unique_ptr<NatsKvApprovalStore> kv;
   KvStoreBackend() {
     auto opened = NatsKvApprovalStore::Open(connection.get(), {});
@@ -331,8 +325,8 @@ INSTANTIATE_TEST_SUITE_P(Stores, ApprovalStoreTest, ::testing::Values("memory", 
 
 TEST(NatsKvSweepIndexTest, ReplicasSeeEachOthersWritesAndDeletesInTheirScans) {
   NatsServer server;
-  auto connection_a = ConnectOrDie(server);
-  auto connection_b = ConnectOrDie(server);
+  auto connection_a = ConnectGate(server);
+  auto connection_b = ConnectGate(server);
   auto a = NatsKvApprovalStore::Open(connection_a.get(), {});
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   // Records from before the replica opened: its first scan reads each key's latest value.
@@ -420,7 +414,7 @@ struct Replica {
 
   Replica(const NatsServer& server, const Clock* clock,
           std::shared_ptr<const policy::Policy> policy) {
-    connection = ConnectOrDie(server);
+    connection = ConnectGate(server);
     auto opened = NatsKvApprovalStore::Open(connection.get(), {});
     EXPECT_TRUE(opened.ok()) << opened.status().ToString();
     if (opened.ok()) store = std::move(*opened);
@@ -440,7 +434,7 @@ class ApprovalReplicasTest : public ::testing::Test {
   ApprovalReplicasTest() : policy_(CompileOrDie(approvals_test::kHoldPolicy)) {}
 
   void SetUp() override {
-    auto connection = ConnectOrDie(server_);
+    auto connection = ConnectGate(server_);
     ASSERT_NE(connection, nullptr);
     ASSERT_TRUE(connection->EnsureStream({.name = "WORK", .subjects = {"worker.>"}}).ok());
     ASSERT_TRUE(

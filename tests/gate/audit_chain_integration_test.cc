@@ -18,6 +18,7 @@
 #include "gate/nats/nats_bus.h"
 #include "jobgate/v1/jobgate.pb.h"
 #include "subjects/headers.h"
+#include "tests/support/gate_connection.h"
 #include "tests/support/nats_server.h"
 
 namespace jobgate::gate {
@@ -25,6 +26,7 @@ namespace {
 
 using ::jobgate::testing::GateProcess;
 using ::jobgate::testing::JetStreamClient;
+using ::jobgate::testing::ConnectGate;
 using ::jobgate::testing::NatsServer;
 using ::jobgate::testing::StoredMessage;
 using ::jobgate::testing::Subprocess;
@@ -52,11 +54,8 @@ v1::Job Job(const std::string& id, const std::string& topic) {
 class AuditChainIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    NatsConnectOptions options;
-    options.servers = {server_.url()};
-    auto connection = NatsConnection::Connect(options, /*wait=*/true);
-    ASSERT_TRUE(connection.ok()) << connection.status().ToString();
-    connection_ = std::move(*connection);
+    connection_ = ConnectGate(server_);
+    ASSERT_NE(connection_, nullptr);
     ASSERT_EQ(natsConnection_JetStream(&js_, connection_->raw(), nullptr), NATS_OK);
     StreamSpec audit = GateConfig().audit_stream;
     audit.deny_delete = false;  // so the test can tamper

@@ -5,22 +5,21 @@
 
 #include "gate/daemon/config.h"
 #include "gate/nats/nats_bus.h"
+#include "tests/support/gate_connection.h"
 #include "tests/support/nats_server.h"
 
 namespace jobgate::gate {
 namespace {
 
 using ::jobgate::testing::JetStreamClient;
+using ::jobgate::testing::ConnectGate;
 using ::jobgate::testing::NatsServer;
 
 class AuditStreamIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    NatsConnectOptions options;
-    options.servers = {server_.url()};
-    auto connection = NatsConnection::Connect(options, /*wait=*/true);
-    ASSERT_TRUE(connection.ok()) << connection.status().ToString();
-    connection_ = std::move(*connection);
+    connection_ = ConnectGate(server_);
+    ASSERT_NE(connection_, nullptr);
     ASSERT_EQ(natsConnection_JetStream(&js_, connection_->raw(), nullptr), NATS_OK);
   }
   void TearDown() override { jsCtx_Destroy(js_); }

@@ -13,6 +13,7 @@
 #include "gate/nats/nats_snapshot_store.h"
 #include "jobgate/v1/jobgate.pb.h"
 #include "policy/policy.h"
+#include "tests/support/gate_connection.h"
 #include "tests/support/nats_server.h"
 
 namespace jobgate::gate {
@@ -20,6 +21,7 @@ namespace {
 
 using ::jobgate::testing::GateProcess;
 using ::jobgate::testing::JetStreamClient;
+using ::jobgate::testing::ConnectGate;
 using ::jobgate::testing::NatsServer;
 using ::jobgate::testing::TempDir;
 using ::jobgate::testing::WaitFor;
@@ -171,11 +173,9 @@ TEST_F(FailClosedTest, SnapshotThatFailsToCompileKeepsThePreviousAndIsRecorded) 
 
   // Written to the store directly, past publish's validation (another tool, a
   // newer gate whose policy language this one does not know, a bad restore).
-  NatsConnectOptions options;
-  options.servers = {server.url()};
-  auto connection = NatsConnection::Connect(options, /*wait=*/true);
-  ASSERT_TRUE(connection.ok()) << connection.status().ToString();
-  auto store = NatsKvSnapshotStore::Open(connection->get(), {});
+  auto connection = ConnectGate(server);
+  ASSERT_NE(connection, nullptr);
+  auto store = NatsKvSnapshotStore::Open(connection.get(), {});
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   v1::PolicySnapshot broken;
   broken.set_name("broken");

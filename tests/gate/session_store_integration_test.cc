@@ -8,21 +8,15 @@
 #include "gate/nats/nats_bus.h"
 #include "gate/nats/nats_sessions.h"
 #include "gate/sessions.h"
+#include "tests/support/gate_connection.h"
 #include "tests/support/nats_server.h"
 
 namespace jobgate::gate {
 namespace {
 
+using jobgate::testing::ConnectGate;
 using jobgate::testing::NatsServer;
 using jobgate::testing::WaitFor;
-
-std::unique_ptr<NatsConnection> ConnectOrDie(const NatsServer& server) {
-  NatsConnectOptions options;
-  options.servers = {server.url()};
-  auto connection = NatsConnection::Connect(options, /*wait=*/true);
-  EXPECT_TRUE(connection.ok()) << connection.status().ToString();
-  return connection.ok() ? std::move(*connection) : nullptr;
-}
 
 std::unique_ptr<NatsKvSessionStore> OpenOrDie(NatsConnection* connection, const Clock* clock) {
   auto store = NatsKvSessionStore::Open(connection, clock, SessionStoreOptions{});
@@ -40,7 +34,7 @@ SessionMutation Append(std::string job_id) {
 
 TEST(SessionStoreIntegrationTest, UpdateManyWritesEachSessionAndAnswersAsUpdate) {
   NatsServer server;
-  auto connection = ConnectOrDie(server);
+  auto connection = ConnectGate(server);
   ASSERT_NE(connection, nullptr);
   SystemClock clock;
   auto store = OpenOrDie(connection.get(), &clock);
@@ -65,7 +59,7 @@ TEST(SessionStoreIntegrationTest, UpdateManyWritesEachSessionAndAnswersAsUpdate)
   EXPECT_EQ(store->Find("t", "session:new")->revision(), (*out[0])->revision());
 
   // Another replica's copy sees both writes.
-  auto other_connection = ConnectOrDie(server);
+  auto other_connection = ConnectGate(server);
   auto other = OpenOrDie(other_connection.get(), &clock);
   ASSERT_NE(other, nullptr);
   ASSERT_NE(other->Find("t", "session:old"), nullptr);
@@ -76,8 +70,8 @@ TEST(SessionStoreIntegrationTest, UpdateManyWritesEachSessionAndAnswersAsUpdate)
 TEST(SessionStoreIntegrationTest, TwoReplicasWritingTheSameSessionsLoseNothing) {
   NatsServer server;
   SystemClock clock;
-  auto connection_a = ConnectOrDie(server);
-  auto connection_b = ConnectOrDie(server);
+  auto connection_a = ConnectGate(server);
+  auto connection_b = ConnectGate(server);
   ASSERT_NE(connection_a, nullptr);
   ASSERT_NE(connection_b, nullptr);
   auto a = OpenOrDie(connection_a.get(), &clock);

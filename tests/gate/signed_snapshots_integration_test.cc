@@ -12,6 +12,7 @@
 #include "jobgate/v1/jobgate.pb.h"
 #include "policy/policy.h"
 #include "subjects/codec.h"
+#include "tests/support/gate_connection.h"
 #include "tests/support/nats_server.h"
 #include "tests/support/test_keys.h"
 
@@ -19,6 +20,7 @@ namespace jobgate::gate {
 namespace {
 
 using ::jobgate::testing::GateProcess;
+using ::jobgate::testing::ConnectGate;
 using ::jobgate::testing::NatsServer;
 using ::jobgate::testing::Subprocess;
 using ::jobgate::testing::TempDir;
@@ -63,11 +65,8 @@ class SignedSnapshotsIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(gate_->WaitReady()) << gate_->process().Log();
     ASSERT_TRUE(WaitFor([&] { return Enforces(*gate_, "v1", PolicyYaml("require_approval")); }));
 
-    NatsConnectOptions options;
-    options.servers = {server_.url()};
-    auto connection = NatsConnection::Connect(options, /*wait=*/true);
-    ASSERT_TRUE(connection.ok()) << connection.status().ToString();
-    connection_ = std::move(*connection);
+    connection_ = ConnectGate(server_);
+    ASSERT_NE(connection_, nullptr);
     auto store = NatsKvSnapshotStore::Open(connection_.get(), {});
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(*store);

@@ -10,11 +10,13 @@
 #include "gate/nats/nats_bus.h"
 #include "gate/snapshot_store.h"
 #include "gate/nats/nats_snapshot_store.h"
+#include "tests/support/gate_connection.h"
 #include "tests/support/nats_server.h"
 
 namespace jobgate::gate {
 namespace {
 
+using jobgate::testing::ConnectGate;
 using jobgate::testing::NatsServer;
 using jobgate::testing::WaitFor;
 
@@ -51,11 +53,7 @@ struct KvBackend : Backend {
   std::unique_ptr<NatsConnection> connection;
   std::unique_ptr<NatsKvSnapshotStore> kv;
   KvBackend() {
-    NatsConnectOptions options;
-    options.servers = {server.url()};
-    auto conn = NatsConnection::Connect(options, /*wait=*/true);
-    EXPECT_TRUE(conn.ok()) << conn.status().ToString();
-    connection = std::move(*conn);
+    connection = ConnectGate(server);
     auto store = NatsKvSnapshotStore::Open(connection.get(), {});
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     kv = std::move(*store);

@@ -10,21 +10,20 @@
 
 #include "gate/nats/nats_bus.h"
 #include "gate/nats/nats_util.h"
+#include "tests/support/gate_connection.h"
 #include "tests/support/nats_server.h"
 
 namespace jobgate::gate {
 namespace {
 
+using ::jobgate::testing::ConnectGate;
 using ::jobgate::testing::NatsServer;
 
 class StreamReadIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    NatsConnectOptions options;
-    options.servers = {server_.url()};
-    auto connection = NatsConnection::Connect(options, /*wait=*/true);
-    ASSERT_TRUE(connection.ok()) << connection.status().ToString();
-    connection_ = std::move(*connection);
+    connection_ = ConnectGate(server_);
+    ASSERT_NE(connection_, nullptr);
     ASSERT_EQ(natsConnection_JetStream(&js_, connection_->raw(), nullptr), NATS_OK);
     StreamSpec spec;
     spec.name = "TIMES";
