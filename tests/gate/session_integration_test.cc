@@ -63,6 +63,14 @@ std::string AwaitDecision(JetStreamClient& client, const std::string& job_id) {
   return decision;
 }
 
+// GET /api/v1/sessions/<session> on `gate`: the body of a 200 answer, else "".
+std::string SessionOn(const GateProcess& gate, const std::string& session) {
+  httplib::Client http("127.0.0.1", gate.http_port());
+  auto r = http.Get(("/api/v1/sessions/" + session).c_str(),
+                    {{"Authorization", "Bearer admin-token"}});
+  return r && r->status == 200 ? r->body : "";
+}
+
 int Post(const GateProcess& gate, const std::string& path, std::string* body = nullptr) {
   httplib::Client http("127.0.0.1", gate.http_port());
   http.set_read_timeout(30);
@@ -108,11 +116,9 @@ TEST_F(SessionIntegrationTest, TerminateOnOneReplicaEndsTheSessionOnBothUntilRes
   for (const GateProcess* gate : {a_.get(), b_.get()}) {
     std::string last;
     EXPECT_TRUE(WaitFor([&] {
-      httplib::Client http("127.0.0.1", gate->http_port());
-      auto r = http.Get("/api/v1/sessions/session:s1", {{"Authorization", "Bearer admin-token"}});
-      last = r ? r->body : "";
-      return r && r->status == 200 && r->body.find("TERMINATED") != std::string::npos &&
-             r->body.find("rule:kill-rm") != std::string::npos;
+      last = SessionOn(*gate, "session:s1");
+      return last.find("TERMINATED") != std::string::npos &&
+             last.find("rule:kill-rm") != std::string::npos;
     })) << last;
   }
   // Twenty later jobs, judged by whichever replica fetches them: none reaches a worker.
@@ -133,9 +139,8 @@ TEST_F(SessionIntegrationTest, TerminateOnOneReplicaEndsTheSessionOnBothUntilRes
   ASSERT_EQ(Post(*b_, "/api/v1/sessions/session:s1/restore", &body), 200) << body;
   EXPECT_EQ(Post(*b_, "/api/v1/sessions/session:s1/restore", &body), 409) << body;
   ASSERT_TRUE(WaitFor([&] {
-    httplib::Client http("127.0.0.1", a_->http_port());
-    auto r = http.Get("/api/v1/sessions/session:s1", {{"Authorization", "Bearer admin-token"}});
-    return r && r->body.find("TERMINATED") == std::string::npos;
+    const std::string body = SessionOn(*a_, "session:s1");
+    return !body.empty() && body.find("TERMINATED") == std::string::npos;
   }));
   ASSERT_TRUE(client.Publish("job.read.file", SessionJob("restored", "s1").SerializeAsString()).ok());
   EXPECT_EQ(AwaitDecision(client, "restored"), "ALLOW");
@@ -176,10 +181,8 @@ TEST_F(SessionIntegrationTest, EvasionEscalatesAndThreeDenialsTerminate) {
   for (const GateProcess* gate : {a_.get(), b_.get()}) {
     std::string last;
     EXPECT_TRUE(WaitFor([&] {
-      httplib::Client http("127.0.0.1", gate->http_port());
-      auto r = http.Get("/api/v1/sessions/session:s3", {{"Authorization", "Bearer admin-token"}});
-      last = r ? r->body : "";
-      return r && r->status == 200 && last.find("\"d3\"") != std::string::npos;
+      last = SessionOn(*gate, "session:s3");
+      return last.find("\"d3\"") != std::string::npos;
     })) << last;
   }
   ASSERT_TRUE(client.Publish("job.read.file", SessionJob("harmless", "s3").SerializeAsString()).ok());
