@@ -243,21 +243,27 @@ TEST_F(AgentPermissionsTest, APolicyAdminAcceptsAChangedToolTheHookCannot) {
     session.Send(R"({"jsonrpc":"2.0","id":"list","method":"tools/list"})");
     ASSERT_NE(session.AnswerTo("\"list\""), "");
   };
+  const std::string admin = server_.url("policy-admin", "admin-password");
+  auto tools_json = [&] {
+    return RunJobgate({"mcp", "tools", "list", "--json", "--server", "testsrv", "--nats", admin},
+                      "");
+  };
   {
+    // A call records its tool before it is judged.
     ProxySession first(flags, dir_.path() + "/v1.jsonl");
     initialize(first);
+    first.Send(Call(0, "read_file", R"({"path":"/x"})"));
+    EXPECT_FALSE(IsToolError(first.AnswerTo("0")));
     first.CloseAndWait();
   }
+  ASSERT_TRUE(WaitFor([&] { return tools_json().find("\"read_file\"") != std::string::npos; }))
+      << tools_json();
   // Version 2 of the server changed read_file: the proxy records it pending and holds it.
   ProxySession second(flags, Log(), {"2"});
   initialize(second);
   second.Send(Call(1, "read_file", R"({"path":"/x"})"));
   EXPECT_TRUE(IsToolError(second.AnswerTo("1")));
-  const std::string admin = server_.url("policy-admin", "admin-password");
-  EXPECT_NE(RunJobgate({"mcp", "tools", "list", "--json", "--server", "testsrv", "--nats", admin},
-                       "")
-                .find("pending_fingerprint"),
-            std::string::npos);
+  EXPECT_NE(tools_json().find("pending_fingerprint"), std::string::npos);
   // The hook's user reads the store but cannot accept; the operator's user can.
   const std::vector<std::string> accept = {"mcp", "tools", "accept", "--server", "testsrv",
                                            "--tool", "read_file", "--by", "dana", "--nats"};
