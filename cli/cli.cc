@@ -1,5 +1,7 @@
 #include "cli/cli.h"
 
+#include <string_view>
+
 #include "cli/commands.h"
 #include "cli/completion.h"
 #include "cli/version.h"
@@ -24,7 +26,15 @@ void DefineCli(CLI::App& app, int* exit_code) {
 int RunCli(int argc, char** argv) {
   CLI::App app{"jobgate: policy-as-code dispatch gate for AI agent jobs on NATS"};
   int exit_code = 0;
-  DefineCli(app, &exit_code);
+  if (argc > 1 && std::string_view(argv[1]) == "hook") {
+    // An agent's hook starts a process per tool call: it defines only the verbs it runs
+    // rather than every verb's options.
+    app.require_subcommand(1);
+    app.set_version_flag("--version", VersionText());
+    AddHookCommands(app, &exit_code);
+  } else {
+    DefineCli(app, &exit_code);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -13,9 +13,9 @@
 // --timeout (+ --approval-wait) and half a second: a watchdog thread answers --on-error
 // if the work has not answered by then. Exit codes other than 0 and 2 let Claude run the
 // tool, so the hook never returns them (only a command-line error exits 2, which blocks).
-#include <openssl/rand.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -113,11 +113,13 @@ Result<std::string> ReadStdin(Clock::time_point deadline) {
   }
 }
 
-// A job id for a payload without tool_use_id: 128 random bits.
+// A job id for a payload without tool_use_id: 128 random bits from the kernel. Not
+// OpenSSL's RAND_bytes: its first call sets up the library's random generator, a
+// measurable share of a hook run that nearly always has a tool_use_id.
 std::string RandomJobId() {
   unsigned char bytes[16];
   std::string id = "claude-";
-  if (RAND_bytes(bytes, sizeof(bytes)) != 1) {
+  if (::getrandom(bytes, sizeof(bytes), 0) != static_cast<ssize_t>(sizeof(bytes))) {
     id += jobgate::Sha256Hex(std::to_string(Clock::now().time_since_epoch().count()) + "/" +
                             std::to_string(::getpid()))
               .substr(0, 32);

@@ -563,8 +563,11 @@ NatsBus::~NatsBus() {
 
 Status NatsBus::Fetch(int max_messages, std::chrono::milliseconds timeout, InboundBatch* out) {
   // natsSubscription_Fetch waits for a *full* batch once the consumer runs dry, so a
-  // trickle of jobs would wait for 255 others. Instead: take what is there now (no
-  // wait); if nothing is, wait for one message only, then take what else arrived with it.
+  // trickle of jobs would wait for 255 others. Instead: take what is there now; if
+  // nothing is, wait for one message only and hand it on at once. A no_wait request that
+  // carries an expiry and finds nothing pending is held by the server until the expiry
+  // or the next message, so one sent after the awaited message would keep that job
+  // waiting for the whole timeout; what arrives meanwhile is taken by the next Fetch.
   auto fetch = [&](int batch, bool no_wait, natsMsgList* list) {
     jsFetchRequest request;
     jsFetchRequest_Init(&request);
@@ -594,10 +597,6 @@ Status NatsBus::Fetch(int max_messages, std::chrono::milliseconds timeout, Inbou
   if (nothing(s)) return Status::Ok();
   if (s != NATS_OK) return FromNats(s, "fetch");
   take(&list);
-  if (max_messages > 1) {
-    s = fetch(max_messages - 1, /*no_wait=*/true, &list);
-    if (s == NATS_OK) take(&list);
-  }
   return Status::Ok();
 }
 
