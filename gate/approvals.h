@@ -50,7 +50,6 @@
 // calling thread, concurrently.
 #pragma once
 
-#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -61,10 +60,11 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "base/mutex.h"
+#include "gate/approval_list.h"
+#include "gate/approval_sweep.h"
 #include "gate/auth.h"
 #include "gate/bus.h"
 #include "gate/job_sealer.h"
@@ -91,118 +91,6 @@ std::string JobDigest(const v1::Job& job);
 // job id (KV keys allow only [-/_=.A-Za-z0-9]; job ids allow anything). An empty tenant is
 // "default".
 std::string ApprovalKey(std::string_view tenant_id, std::string_view job_id);
-
-// What a sweep must act on (ApprovalStore::ScanForSweep).
-struct SweepScan {
-  // Store keys (ApprovalKey) of every PENDING record whose expires_at is at or before the
-  // scan's `now`, and of every resolved record not yet released; soonest expiry first.
-  std::vector<std::string> due_keys;
-  int64_t pending = 0;  // PENDING records, the due ones among them
-};
-
-// Whether a record with these fields is one a sweep at `now_ms` must act on.
-bool DueForSweep(v1::PendingApproval::Status status, bool released, int64_t expires_at_ms,
-                 int64_t now_ms);
-
-class ApprovalPager;
-
-// The part of an approvals bucket a sweep needs, kept from the bucket's change log: for
-// each record that is PENDING or resolved but not released, its key, held_at and
-// expires_at, and the count of PENDING records. Released records leave it, so it grows
-// with what is pending, not with every approval ever held (about 100 bytes per entry).
-// Reads only the few fields it needs from a record's bytes, never the job. The list of
-// pending approvals is paged from it too (OfferPending).
-// Thread-safety: none; the owner serialises calls.
-class ApprovalSweepIndex {
- public:
-  // Applies the newest value of `key` (a PendingApproval's serialized bytes).
-  // kInvalidArgument (and the key leaves the index) when the key is not an ApprovalKey or
-  // the bytes are not a record.
-  Status Put(std::string_view key, std::string_view record_bytes);
-  // The key was deleted or purged.
-  void Erase(std::string_view key);
-  SweepScan Scan(int64_t now_ms) const;
-  // Offers the place of every PENDING entry to `pager`, with an empty record for each it
-  // takes: the caller reads the records of the page's places.
-  void OfferPending(ApprovalPager* pager) const;
-  int64_t pending() const { return pending_; }
-  size_t size() const { return entries_.size(); }
-
- private:
-  using Key = std::array<uint8_t, 32>;  // the SHA-256 an ApprovalKey spells in hex
-  struct KeyHash {
-    size_t operator()(const Key& key) const;
-  };
-  struct Entry {
-    int64_t expires_at_ms = 0;
-    int64_t held_at_ms = 0;
-    bool pending = false;  // else resolved, not yet released
-  };
-  std::unordered_map<Key, Entry, KeyHash> entries_;
-  int64_t pending_ = 0;
-};
-
-// --- Listing ------------------------------------------------------------------------------
-
-// Approvals are listed oldest held first, ties by key. A record keeps its place for life
-// (held_at never changes), so paging while approvals come and go neither repeats nor
-// skips one that stays. A cursor is the place of the last approval a page returned.
-struct ApprovalListCursor {
-  int64_t held_at_ms = 0;
-  std::string key;  // an ApprovalKey
-};
-
-// The API's page_token: opaque to callers, checked when it comes back.
-std::string EncodePageToken(const ApprovalListCursor& cursor);
-// kInvalidArgument for a token this gate did not give out.
-Result<ApprovalListCursor> DecodePageToken(std::string_view token);
-
-struct ApprovalListQuery {
-  static constexpr size_t kDefaultPageSize = 100;
-  static constexpr size_t kMaxPageSize = 1000;
-
-  bool include_resolved = false;
-  size_t page_size = kDefaultPageSize;      // at least 1
-  std::optional<ApprovalListCursor> after;  // start after this place; none: from the oldest
-};
-
-struct ApprovalPage {
-  std::vector<v1::PendingApproval> records;  // oldest held first, revisions set
-  std::vector<ApprovalListCursor> places;    // records[i]'s place
-  int64_t pending = 0;                       // every PENDING record in the store
-  std::optional<ApprovalListCursor> next;    // set when records follow this page
-};
-
-// Picks one page out of approvals offered in any order, keeping at most page_size
-// records: a list of 100,000 approvals costs a page's memory, and only the records that
-// make the page (so far) are parsed. Thread-safety: none; one per List call.
-class ApprovalPager {
- public:
-  explicit ApprovalPager(ApprovalListQuery query);
-
-  // Counts an approval (every one in the store must be offered once). Returns true when
-  // its record belongs on the page as things stand: the caller then hands it over with
-  // Take before the next Offer (or skips it, if the record cannot be read after all).
-  bool Offer(int64_t held_at_ms, std::string_view key, bool pending);
-  void Take(v1::PendingApproval record);
-  // The page, sorted.
-  ApprovalPage Finish() &&;
-
- private:
-  struct Entry {
-    int64_t held_at_ms;
-    std::string key;
-    v1::PendingApproval record;
-  };
-  // Orders the heap with the newest (the first to drop out) on top.
-  static bool Older(const Entry& a, const Entry& b);
-
-  const ApprovalListQuery query_;
-  std::vector<Entry> heap_;  // at most page_size; a max-heap by Older
-  Entry offered_;            // the place of the last Offer that returned true
-  int64_t pending_ = 0;
-  bool more_ = false;  // an approval after this page's last one was offered
-};
 
 // Where pending approvals live. Records are keyed by ApprovalKey(job.tenant_id, job.job_id)
 // and change only by compare-and-set on the store's revision.
