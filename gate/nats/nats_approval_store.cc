@@ -144,28 +144,14 @@ void NatsKvApprovalStore::CreateMany(std::span<const Record* const> records,
                     ApprovalKey(record.job().tenant_id(), record.job().job_id());
       // A job twice in one call: only the first goes ahead; the second meets it below.
       if (!first_of_subject.emplace(subjects[i], i).second) continue;
-      const std::string data = Serialize(record);
-      natsMsg* msg = nullptr;
-      if (natsMsg_Create(&msg, subjects[i].c_str(), nullptr, data.data(),
-                         static_cast<int>(data.size())) != NATS_OK) {
-        continue;
-      }
-      if (js_PublishMsgAsync(handles_->batch_js.get(), &msg, &create) != NATS_OK) {
-        natsMsg_Destroy(msg);  // not taken by the library
-        continue;
-      }
-      published[i] = true;
+      published[i] =
+          PublishCopyAsync(handles_->batch_js.get(), subjects[i], Serialize(record), &create);
     }
     // Written now, not after nats.c's flusher pause: the held jobs' batch publishes only
-    // once they are stored.
-    if (std::find(published.begin(), published.end(), true) != published.end() &&
-        FlushAndAwaitAcks(handles_->connection, handles_->batch_js.get(), options_.timeout) !=
-            NATS_OK) {
-      // Unanswered creates stay unknown: the Create path below finds out what happened.
-      natsMsgList pending{nullptr, 0};
-      if (js_PublishAsyncGetPendingList(&pending, handles_->batch_js.get()) == NATS_OK) {
-        natsMsgList_Destroy(&pending);
-      }
+    // once they are stored. Unanswered creates stay unknown: the Create path below finds
+    // out what happened.
+    if (std::find(published.begin(), published.end(), true) != published.end()) {
+      AwaitBatchAcks(handles_->connection, handles_->batch_js.get(), options_.timeout);
     }
     MutexLock lock(&handles_->acks_mu);
     for (size_t i = 0; i < records.size(); ++i) {

@@ -134,26 +134,12 @@ void NatsKvJobIdStore::ClaimMany(std::span<const JobIdClaim> claims,
     keys[i] = JobIdKey(claims[i].tenant_id, claims[i].job_id);
     // The same id twice in one batch: the second is answered after the first, below.
     if (!sent.insert(keys[i]).second) continue;
-    const std::string subject = prefix + keys[i];
-    natsMsg* msg = nullptr;
-    if (natsMsg_Create(&msg, subject.c_str(), nullptr, claims[i].digest.data(),
-                       static_cast<int>(claims[i].digest.size())) != NATS_OK) {
-      continue;
-    }
-    if (js_PublishMsgAsync(handles_->batch_js.get(), &msg, &create) != NATS_OK) {
-      natsMsg_Destroy(msg);  // not taken by the library
-      continue;
-    }
-    published[i] = true;
+    published[i] = PublishCopyAsync(handles_->batch_js.get(), prefix + keys[i],
+                                    claims[i].digest, &create);
   }
-  if (std::find(published.begin(), published.end(), true) != published.end() &&
-      FlushAndAwaitAcks(handles_->connection, handles_->batch_js.get(), options_.timeout) !=
-          NATS_OK) {
-    // Unanswered creates stay unknown (and fail below); drop them from the context.
-    natsMsgList pending{nullptr, 0};
-    if (js_PublishAsyncGetPendingList(&pending, handles_->batch_js.get()) == NATS_OK) {
-      natsMsgList_Destroy(&pending);
-    }
+  // Unanswered creates stay unknown (and fail below).
+  if (std::find(published.begin(), published.end(), true) != published.end()) {
+    AwaitBatchAcks(handles_->connection, handles_->batch_js.get(), options_.timeout);
   }
   // Each published claim's answer: created, the key taken already, or unknown.
   enum class Fate { kUnknown, kCreated, kTaken };

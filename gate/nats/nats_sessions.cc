@@ -259,25 +259,13 @@ void NatsKvSessionStore::UpdateMany(std::span<const SessionWrite> writes,
       next->clear_revision();  // the store's revision is the truth; never persist a copy
       const std::string data = next->SerializeAsString();
       subjects[i] = "$KV." + impl_->options.bucket + "." + key;
-      natsMsg* msg = nullptr;
-      if (natsMsg_Create(&msg, subjects[i].c_str(), nullptr, data.data(),
-                         static_cast<int>(data.size())) != NATS_OK) {
-        continue;
-      }
-      if (js_PublishMsgAsync(impl_->batch_js.get(), &msg, &cas) != NATS_OK) {
-        natsMsg_Destroy(msg);  // not taken by the library
-        continue;
-      }
+      if (!PublishCopyAsync(impl_->batch_js.get(), subjects[i], data, &cas)) continue;
       sent[i] = std::move(next);
       any_sent = true;
     }
-    if (any_sent && FlushAndAwaitAcks(impl_->connection->raw(), impl_->batch_js.get(),
-                                      impl_->options.timeout) != NATS_OK) {
-      // Unanswered writes stay unknown: Update below finds out what happened.
-      natsMsgList pending{nullptr, 0};
-      if (js_PublishAsyncGetPendingList(&pending, impl_->batch_js.get()) == NATS_OK) {
-        natsMsgList_Destroy(&pending);
-      }
+    // Unanswered writes stay unknown: Update below finds out what happened.
+    if (any_sent) {
+      AwaitBatchAcks(impl_->connection->raw(), impl_->batch_js.get(), impl_->options.timeout);
     }
     MutexLock lock(&impl_->acks_mu);
     for (size_t i = 0; i < writes.size(); ++i) {

@@ -157,6 +157,34 @@ inline natsStatus FlushAndAwaitAcks(natsConnection* connection, jsCtx* js,
   return js_PublishAsyncComplete(js, &wait);
 }
 
+// Publishes a copy of `data` on `subject` through `js`'s async publishing, with
+// `options` (may be null). True when the library took it: its ack, or its failure, then
+// reaches `js`'s ack handler. False when it could not be sent (nothing will be heard).
+inline bool PublishCopyAsync(jsCtx* js, const std::string& subject, std::string_view data,
+                             jsPubOptions* options) {
+  natsMsg* msg = nullptr;
+  if (natsMsg_Create(&msg, subject.c_str(), nullptr, data.data(),
+                     static_cast<int>(data.size())) != NATS_OK) {
+    return false;
+  }
+  if (js_PublishMsgAsync(js, &msg, options) != NATS_OK) {
+    natsMsg_Destroy(msg);  // not taken by the library
+    return false;
+  }
+  return true;
+}
+
+// FlushAndAwaitAcks for a batch whose answers the caller reads from its ack handler:
+// publishes still unacknowledged at `timeout` are dropped from `js` (no handler call will
+// come for them), so they stay unknown to the caller. False when some were dropped.
+inline bool AwaitBatchAcks(natsConnection* connection, jsCtx* js,
+                           std::chrono::milliseconds timeout) {
+  if (FlushAndAwaitAcks(connection, js, timeout) == NATS_OK) return true;
+  natsMsgList pending{nullptr, 0};
+  if (js_PublishAsyncGetPendingList(&pending, js) == NATS_OK) natsMsgList_Destroy(&pending);
+  return false;
+}
+
 // The stream's info (config and state); kNotFound when there is no such stream.
 inline Result<NatsPtr<jsStreamInfo>> GetStreamInfo(jsCtx* js, const std::string& stream) {
   jsStreamInfo* raw = nullptr;
