@@ -4,13 +4,9 @@
 // create, write and read the MCP tool store) with exactly those permissions, and neither
 // user can publish on audit subjects, read the JOBS stream or see other subjects' jobs;
 // the hook cannot write the tool store.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <nats/nats.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <functional>
 #include <memory>
@@ -23,6 +19,7 @@
 #include "subjects/codec.h"
 #include "tests/gate/mcp_test_session.h"
 #include "tests/support/nats_server.h"
+#include "tests/support/piped_child.h"
 
 namespace jobgate::gate {
 namespace {
@@ -102,37 +99,8 @@ bool RefusedToSubscribe(const NatsServer& server, const std::string& user,
 
 // Runs the jobgate binary with `args` and `input` on stdin; its stdout.
 std::string RunJobgate(std::vector<std::string> args, const std::string& input) {
-  ::signal(SIGPIPE, SIG_IGN);
   args.insert(args.begin(), JOBGATE_BINARY);
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int in[2], out[2];
-  if (::pipe(in) != 0 || ::pipe(out) != 0) return "";
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(in[0], 0);
-    ::dup2(out[1], 1);
-    const int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, 2);
-    ::close(in[0]), ::close(in[1]), ::close(out[0]), ::close(out[1]);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(in[0]);
-  ::close(out[1]);
-  for (size_t written = 0; written < input.size();) {
-    const ssize_t n = ::write(in[1], input.data() + written, input.size() - written);
-    if (n <= 0) break;
-    written += static_cast<size_t>(n);
-  }
-  ::close(in[1]);
-  std::string text;
-  char chunk[65536];
-  for (ssize_t n; (n = ::read(out[0], chunk, sizeof(chunk))) > 0;) text.append(chunk, n);
-  ::close(out[0]);
-  ::waitpid(pid, nullptr, 0);
-  return text;
+  return ::jobgate::testing::RunWithInput(std::move(args), input).out;
 }
 
 class AgentPermissionsTest : public ::testing::Test {

@@ -7,10 +7,7 @@
 #include <google/protobuf/struct.pb.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -20,6 +17,7 @@
 #include "jobgate/v1/jobgate.pb.h"
 #include "subjects/codec.h"
 #include "tests/support/nats_server.h"
+#include "tests/support/piped_child.h"
 
 namespace jobgate::gate {
 namespace {
@@ -47,7 +45,6 @@ struct HookRun {
 // code. `flags` are separated by single spaces.
 HookRun RunHook(const std::string& payload, const std::string& flags,
                 bool keep_stdin_open = false) {
-  ::signal(SIGPIPE, SIG_IGN);  // a hook that exits before reading all input
   std::vector<std::string> args = {JOBGATE_BINARY, "hook", "claude-code"};
   for (size_t at = 0; at < flags.size();) {
     const size_t space = flags.find(' ', at);
@@ -55,39 +52,15 @@ HookRun RunHook(const std::string& payload, const std::string& flags,
     if (end > at) args.push_back(flags.substr(at, end - at));
     at = end + 1;
   }
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int in[2], out[2];
   HookRun run;
-  if (::pipe(in) != 0 || ::pipe(out) != 0) return run;
   const auto start = Clock::now();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(in[0], 0);
-    ::dup2(out[1], 1);
-    const int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, 2);
-    ::close(in[0]), ::close(in[1]), ::close(out[0]), ::close(out[1]);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(in[0]);
-  ::close(out[1]);
-  for (size_t written = 0; written < payload.size();) {
-    const ssize_t n = ::write(in[1], payload.data() + written, payload.size() - written);
-    if (n <= 0) break;
-    written += static_cast<size_t>(n);
-  }
-  if (!keep_stdin_open) ::close(in[1]);
-  char buf[4096];
-  for (ssize_t n; (n = ::read(out[0], buf, sizeof(buf))) > 0;) run.stdout_text.append(buf, n);
-  ::close(out[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (keep_stdin_open) ::close(in[1]);
+  ::jobgate::testing::PipedChild hook(std::move(args));
+  if (!hook.started()) return run;
+  hook.Write(payload);
+  if (!keep_stdin_open) hook.CloseStdin();
+  run.stdout_text = hook.ReadAll();
+  run.exit_code = hook.Wait();
   run.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   google::protobuf::Struct parsed;
   if (subjects::FromJson(run.stdout_text, &parsed).ok() &&
       parsed.fields().count("hookSpecificOutput") > 0) {

@@ -3,11 +3,8 @@
 // stdin and stdout. Shared by the proxy's integration tests. Not thread-safe.
 #pragma once
 
-#include <fcntl.h>
 #include <google/protobuf/struct.pb.h>
 #include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -16,6 +13,7 @@
 #include <vector>
 
 #include "subjects/codec.h"
+#include "tests/support/piped_child.h"
 
 namespace jobgate::gate::mcp_test {
 
@@ -26,52 +24,10 @@ class ProxySession {
  public:
   // `server_args` follow the log file on the test server's command line.
   ProxySession(const std::vector<std::string>& flags, const std::string& server_log,
-               const std::vector<std::string>& server_args = {}) {
-    ::signal(SIGPIPE, SIG_IGN);
-    std::vector<std::string> args = {JOBGATE_BINARY, "mcp-proxy"};
-    args.insert(args.end(), flags.begin(), flags.end());
-    args.insert(
-        args.end(),
-        {"--", "python3",
-         std::string(JOBGATE_SOURCE_DIR) + "/tests/gate/testdata/mcp_test_server.py", server_log});
-    args.insert(args.end(), server_args.begin(), server_args.end());
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    int in[2], out[2];
-    if (::pipe(in) != 0 || ::pipe(out) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(in[0], 0);
-      ::dup2(out[1], 1);
-      const int null = ::open("/dev/null", O_WRONLY);
-      ::dup2(null, 2);
-      ::close(in[0]), ::close(in[1]), ::close(out[0]), ::close(out[1]);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(in[0]);
-    ::close(out[1]);
-    in_ = in[1];
-    out_ = out[0];
-  }
-  ~ProxySession() {
-    if (in_ >= 0) ::close(in_);
-    if (pid_ > 0 && exit_code_ < 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (out_ >= 0) ::close(out_);
-  }
+               const std::vector<std::string>& server_args = {})
+      : child_(Argv(flags, server_log, server_args)) {}
 
-  void Send(const std::string& line) {
-    const std::string data = line + "\n";
-    for (size_t written = 0; written < data.size();) {
-      const ssize_t n = ::write(in_, data.data() + written, data.size() - written);
-      if (n <= 0) return;
-      written += static_cast<size_t>(n);
-    }
-  }
+  void Send(const std::string& line) { child_.Write(line + "\n"); }
 
   // The next line from the proxy, or "" when none comes within `timeout`.
   std::string ReadLine(std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
@@ -86,10 +42,10 @@ class ProxySession {
       const auto left =
           std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
       if (left <= 0) return "";
-      pollfd fd{out_, POLLIN, 0};
+      pollfd fd{child_.stdout_fd(), POLLIN, 0};
       if (::poll(&fd, 1, static_cast<int>(left)) <= 0) continue;
       char chunk[65536];
-      const ssize_t n = ::read(out_, chunk, sizeof(chunk));
+      const ssize_t n = ::read(child_.stdout_fd(), chunk, sizeof(chunk));
       if (n <= 0) return "";
       buffer_.append(chunk, static_cast<size_t>(n));
     }
@@ -114,11 +70,7 @@ class ProxySession {
   int WaitExit() {
     const auto deadline = Clock::now() + std::chrono::seconds(30);
     while (Clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        return exit_code_;
-      }
+      if (const int code = child_.Poll(); code >= 0) return code;
       ReadLine(std::chrono::milliseconds(50));
     }
     return -1;
@@ -126,25 +78,30 @@ class ProxySession {
 
   // Closes the proxy's stdin and waits for its exit code (-1 on timeout).
   int CloseAndWait() {
-    ::close(in_);
-    in_ = -1;
+    child_.CloseStdin();
     const auto deadline = Clock::now() + std::chrono::seconds(30);
     while (Clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        return exit_code_;
-      }
+      if (const int code = child_.Poll(); code >= 0) return code;
       ReadLine(std::chrono::milliseconds(50));  // drains; the wait is on the exit
     }
     return -1;
   }
 
  private:
-  pid_t pid_ = -1;
-  int in_ = -1;
-  int out_ = -1;
-  int exit_code_ = -1;
+  static std::vector<std::string> Argv(const std::vector<std::string>& flags,
+                                       const std::string& server_log,
+                                       const std::vector<std::string>& server_args) {
+    std::vector<std::string> args = {JOBGATE_BINARY, "mcp-proxy"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    args.insert(
+        args.end(),
+        {"--", "python3",
+         std::string(JOBGATE_SOURCE_DIR) + "/tests/gate/testdata/mcp_test_server.py", server_log});
+    args.insert(args.end(), server_args.begin(), server_args.end());
+    return args;
+  }
+
+  ::jobgate::testing::PipedChild child_;
   std::string buffer_;
 };
 

@@ -4,11 +4,7 @@
 // (the server's log proves they never arrive) until `jobgate mcp tools accept`; the
 // Claude Code hook judges a read-only tool of a server a proxy saw as a read; and a
 // call the gate redacts reaches the server redacted.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
@@ -19,6 +15,7 @@
 #include "subjects/codec.h"
 #include "tests/gate/mcp_test_session.h"
 #include "tests/support/nats_server.h"
+#include "tests/support/piped_child.h"
 
 namespace jobgate::gate {
 namespace {
@@ -60,46 +57,12 @@ rules:
 // A 40-byte GitHub token shape the secret scanner detects.
 constexpr char kToken[] = "ghp_Zq8LwX3vR7nT2mK9pB4sY6dF1hJ5gC0aE8uQ";
 
-struct ProcessRun {
-  int exit_code = -1;
-  std::string out;
-};
+using ProcessRun = ::jobgate::testing::ChildRun;
 
 // Runs the jobgate binary with `args`, `input` on its stdin, and reads its stdout.
 ProcessRun RunJobgate(std::vector<std::string> args, const std::string& input = "") {
-  ::signal(SIGPIPE, SIG_IGN);
   args.insert(args.begin(), JOBGATE_BINARY);
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int in[2], out[2];
-  ProcessRun run;
-  if (::pipe(in) != 0 || ::pipe(out) != 0) return run;
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(in[0], 0);
-    ::dup2(out[1], 1);
-    const int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, 2);
-    ::close(in[0]), ::close(in[1]), ::close(out[0]), ::close(out[1]);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(in[0]);
-  ::close(out[1]);
-  for (size_t written = 0; written < input.size();) {
-    const ssize_t n = ::write(in[1], input.data() + written, input.size() - written);
-    if (n <= 0) break;
-    written += static_cast<size_t>(n);
-  }
-  ::close(in[1]);
-  char chunk[65536];
-  for (ssize_t n; (n = ::read(out[0], chunk, sizeof(chunk))) > 0;) run.out.append(chunk, n);
-  ::close(out[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return run;
+  return ::jobgate::testing::RunWithInput(std::move(args), input);
 }
 
 class McpToolsTest : public ::testing::Test {
