@@ -17,6 +17,7 @@
 #include "gate/marker_key.h"
 #include "gate/nats/nats_bus.h"
 #include "gate/nats/nats_deferred.h"
+#include "gate/nats/nats_stream_facts.h"
 #include "gate/throttle.h"
 #include "gate/tls_credentials.h"
 #include "gate/ui_server.h"
@@ -27,6 +28,19 @@
 
 namespace jobgate::gate {
 namespace {
+
+// An existing jobs stream is kept as it is; one of limits retention keeps every job, raw,
+// for its max_age after the gate acked it. Says so, and where the way out is written.
+void WarnIfJobsKeepsAckedJobs(NatsConnection* connection, const StreamSpec& jobs) {
+  auto facts = ReadStreamFacts(connection, jobs.name);
+  if (!facts.ok() || facts->retention != StreamSpec::Retention::kLimits) return;
+  spdlog::warn(
+      "stream {} has limits retention: every job stays in it raw (secrets included) until "
+      "max_age, after the gate has judged and acked it ({} messages now). The gate leaves an "
+      "existing stream as it is; replace it by a work queue as docs/operations.md, \"JOBS "
+      "is a work queue\", describes",
+      jobs.name, facts->messages);
+}
 
 // `address` with its port replaced by the first port actually bound, so that an address
 // asking for any port (`:0`) is logged as the one the listener got.
@@ -182,6 +196,9 @@ int Daemon::Run() {
       if (!s.ok()) break;
     }
     if (s.ok()) {
+      if (!readiness_.streams_ensured.load()) {
+        WarnIfJobsKeepsAckedJobs(connection.get(), config_.jobs_stream);
+      }
       readiness_.streams_ensured = true;
       s = connection->EnsureConsumer(config_.consumer);
     }
