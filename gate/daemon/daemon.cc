@@ -29,6 +29,22 @@
 namespace jobgate::gate {
 namespace {
 
+// How often acked jobs a work-queue JOBS still holds are looked for (PurgeAckedJobs):
+// two JetStream API calls when there are none.
+constexpr std::chrono::seconds kAckedJobsPurgeInterval{10};
+
+void PurgeJobsLeftAcked(NatsConnection* connection, const ConsumerSpec& consumer) {
+  auto purged = PurgeAckedJobs(connection, consumer.stream, consumer.durable);
+  if (!purged.ok()) {
+    spdlog::warn("acked jobs left in {} not removed: {}", consumer.stream,
+                 purged.status().ToString());
+  } else if (*purged != 0) {
+    spdlog::info("removed the acked jobs {} still held below sequence {} (the server kept "
+                 "them across a restart)",
+                 consumer.stream, *purged);
+  }
+}
+
 // An existing jobs stream is kept as it is; one of limits retention keeps every job, raw,
 // for its max_age after the gate acked it. Says so, and where the way out is written.
 void WarnIfJobsKeepsAckedJobs(NatsConnection* connection, const StreamSpec& jobs) {
@@ -279,6 +295,7 @@ int Daemon::Run() {
       // StartPolicy swept once already.
       auto next_sweep = clock.Now() + config_.approval_sweep;
       const policy::Policy* trimmed_after = nullptr;
+      auto next_purge = clock.Now();
       while (!stopping()) {
         const auto now = clock.Now();
         if (now >= next_recheck) {
@@ -306,6 +323,10 @@ int Daemon::Run() {
             connection->GetConsumerState(config_.consumer.stream, config_.consumer.durable);
         if (consumer.ok()) {
           queue_pending.Set(static_cast<double>(consumer->num_pending));
+        }
+        if (now >= next_purge) {
+          PurgeJobsLeftAcked(connection.get(), config_.consumer);
+          next_purge = now + kAckedJobsPurgeInterval;
         }
         if (SessionService* sessions = control->session_service()) sessions->UpdateGauges();
         // Parked over-rate jobs: every message of the deferred stream waits for a token.
