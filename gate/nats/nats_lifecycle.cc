@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <string_view>
 #include <unordered_set>
 
 #include "gate/decisions.h"
@@ -17,9 +18,8 @@ NatsRecentJobs::NatsRecentJobs(NatsConnection* connection, RecentJobsOptions opt
 
 namespace {
 
-// One decision record's job, where the stream stored it.
+// One decision record's job, and the record's size.
 struct RecordedJob {
-  uint64_t sequence = 0;
   size_t bytes = 0;
   v1::Job job;
 };
@@ -30,14 +30,17 @@ struct RecordedJob {
 Status ReadSpan(jsCtx* js, const RecentJobsOptions& options, uint64_t from, uint64_t through,
                 int64_t not_before_ns, std::chrono::milliseconds timeout,
                 std::vector<RecordedJob>* out, bool* reached_window) {
+  // Every message of the span, not only the records' subjects: a consumer filtered on
+  // subjects none of the span's messages has may answer "no messages" before it has
+  // looked past them (seen with nats-server 2.9.10), which would end the read early.
   StreamReadOptions read;
   read.stream = options.stream;
-  read.filter = options.decisions + ".>";
   read.start_sequence = from;
   read.timeout = timeout;
+  const std::string prefix = options.decisions + ".";
   return ReadStream(js, read, through, [&](natsMsg* msg, const jsMsgMetaData& meta) {
-    // A filtered consumer delivers the next matching record even past `through`.
     if (meta.Sequence.Stream > through) return;
+    if (std::string_view(natsMsg_GetSubject(msg)).substr(0, prefix.size()) != prefix) return;
     if (not_before_ns > 0 && meta.Timestamp < not_before_ns) {
       *reached_window = true;
       return;
@@ -46,16 +49,35 @@ Status ReadSpan(jsCtx* js, const RecentJobsOptions& options, uint64_t from, uint
     const int size = natsMsg_GetDataLength(msg);
     if (!record.ParseFromArray(natsMsg_GetData(msg), size)) return;
     if (record.has_approval() || !record.has_job() || record.job().job_id().empty()) return;
-    out->push_back(RecordedJob{meta.Sequence.Stream, static_cast<size_t>(size),
-                               std::move(*record.mutable_job())});
+    out->push_back(RecordedJob{static_cast<size_t>(size), std::move(*record.mutable_job())});
   });
+}
+
+// The jobs of `spans` (newest span first, each in stream order) oldest first, each job
+// once (its first record), the newest `max_jobs` of them within `max_bytes` of records.
+std::vector<v1::Job> NewestUnique(std::vector<std::vector<RecordedJob>> spans, size_t max_jobs,
+                                  size_t max_bytes) {
+  std::vector<RecordedJob*> unique;
+  std::unordered_set<std::string> seen;
+  for (auto it = spans.rbegin(); it != spans.rend(); ++it) {
+    for (RecordedJob& r : *it) {
+      if (seen.insert(r.job.tenant_id() + '\x1f' + r.job.job_id()).second) unique.push_back(&r);
+    }
+  }
+  size_t begin = unique.size() > max_jobs ? unique.size() - max_jobs : 0;
+  size_t kept_bytes = 0;
+  for (size_t i = begin; i < unique.size(); ++i) kept_bytes += unique[i]->bytes;
+  while (begin < unique.size() && kept_bytes > max_bytes) kept_bytes -= unique[begin++]->bytes;
+  std::vector<v1::Job> jobs;
+  jobs.reserve(unique.size() - begin);
+  for (size_t i = begin; i < unique.size(); ++i) jobs.push_back(std::move(unique[i]->job));
+  return jobs;
 }
 
 }  // namespace
 
 Result<std::vector<v1::Job>> NatsRecentJobs::Fetch(size_t max_jobs) {
-  std::vector<v1::Job> jobs;
-  if (max_jobs == 0) return jobs;
+  if (max_jobs == 0) return std::vector<v1::Job>{};
   const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
   auto js = NewJetStreamContext(connection_->raw(), options_.timeout, "recent jobs");
   if (!js.ok()) return js.status();
@@ -63,7 +85,7 @@ Result<std::vector<v1::Job>> NatsRecentJobs::Fetch(size_t max_jobs) {
   if (!info.ok()) return info.status();
   const uint64_t first = std::max<uint64_t>(1, (*info)->State.FirstSeq);
   const uint64_t last = (*info)->State.LastSeq;
-  if ((*info)->State.Msgs == 0 || last < first) return jobs;
+  if ((*info)->State.Msgs == 0 || last < first) return std::vector<v1::Job>{};
   const int64_t not_before_ns =
       options_.window.count() > 0
           ? std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -102,28 +124,7 @@ Result<std::vector<v1::Job>> NatsRecentJobs::Fetch(size_t max_jobs) {
     span *= 2;
   }
 
-  // Oldest first; a job judged twice keeps its first record.
-  std::vector<RecordedJob> records;
-  records.reserve(found);
-  for (auto it = spans.rbegin(); it != spans.rend(); ++it) {
-    for (RecordedJob& r : *it) records.push_back(std::move(r));
-  }
-  std::unordered_set<std::string> seen;
-  std::vector<RecordedJob*> unique;
-  unique.reserve(records.size());
-  for (RecordedJob& r : records) {
-    if (seen.insert(r.job.tenant_id() + '\x1f' + r.job.job_id()).second) unique.push_back(&r);
-  }
-  // The newest max_jobs within max_bytes.
-  size_t begin = unique.size() > max_jobs ? unique.size() - max_jobs : 0;
-  size_t kept_bytes = 0;
-  for (size_t i = begin; i < unique.size(); ++i) kept_bytes += unique[i]->bytes;
-  while (begin < unique.size() && kept_bytes > options_.max_bytes) {
-    kept_bytes -= unique[begin++]->bytes;
-  }
-  jobs.reserve(unique.size() - begin);
-  for (size_t i = begin; i < unique.size(); ++i) jobs.push_back(std::move(unique[i]->job));
-  return jobs;
+  return NewestUnique(std::move(spans), max_jobs, options_.max_bytes);
 }
 
 NatsStreamJobs::NatsStreamJobs(NatsConnection* connection, std::string stream,

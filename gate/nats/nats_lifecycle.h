@@ -32,8 +32,8 @@ struct RecentJobsOptions {
 // dispatcher wrote, without an approval): an approval's resolution or a refused approval
 // attempt on the same subjects is not a second job, and a job judged again after the
 // duplicate window (a redelivery) keeps its first record. Reads backwards from the
-// stream's end in spans of sequences (each a short-lived ack-less consumer filtered on
-// the records' subjects) until it has `max_jobs` jobs, reaches the window's start or the
+// stream's end in spans of sequences (each a short-lived ack-less consumer; messages on
+// other subjects are skipped) until it has `max_jobs` jobs, reaches the window's start or the
 // stream's first record, or holds `max_bytes`. kDeadlineExceeded when the read does not
 // finish within `timeout`; kNotFound when there is no such stream.
 class NatsRecentJobs final : public RecentJobs {
