@@ -388,7 +388,8 @@ void AddOfflineCommands(CLI::App& app, int* exit_code) {
     jobs_option->excludes(stream_flag);
     jobs_option->excludes(jobs_stream_option);
     stream_flag->excludes(jobs_stream_option);
-    cmd->add_option("--nats", source->nats_url, "NATS server for --from-stream");
+    cmd->add_option("--nats", source->nats_url,
+                    "NATS server for --from-stream and --from-jobs-stream");
     cmd->add_option("--stream", source->stream, "Stream of the decision records (AUDIT)")
         ->needs(stream_flag);
     cmd->add_option("--decisions", source->decisions,
