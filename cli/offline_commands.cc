@@ -7,7 +7,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <optional>
 
+#include "base/duration.h"
 #include "gate/approvals.h"
 #include "cli/commands.h"
 #include "gate/decisions.h"
@@ -202,18 +205,31 @@ int RunTest(const std::vector<std::string>& paths, const std::string& junit_path
   return failed == 0 && !results.empty() ? kExitOk : kExitFailed;
 }
 
-// Where simulate reads jobs from: a JSONL file, or the JOBS stream of a running system.
+// Where simulate reads jobs from: a JSONL file, the decision records of a running
+// system's AUDIT stream, or (the older source) a stream that retains raw jobs.
 struct JobSource {
   std::string jobs_path;
   bool from_stream = false;
+  std::string jobs_stream;  // --from-jobs-stream: raw jobs of a limits-retention stream
   std::string nats_url = "nats://127.0.0.1:4222";
-  std::string stream = "JOBS";
+  std::string stream = "AUDIT";
+  std::string decisions = "audit.decisions";
+  std::string window = "7d";
   size_t limit = 10000;
+  // What the jobs are: the audit trail's copies are scrubbed of secrets.
+  policy::JobCopies copies() const {
+    return from_stream ? policy::JobCopies::kScrubbed : policy::JobCopies::kRaw;
+  }
 };
 
 // Reads the jobs; reports unreadable JSONL lines on stderr. False when nothing can be read.
 bool LoadJobs(const JobSource& source, std::vector<v1::Job>* jobs, int* unreadable) {
-  if (source.from_stream) {
+  if (source.from_stream || !source.jobs_stream.empty()) {
+    std::optional<int64_t> window_ms = jobgate::ParseDurationMillis(std::string_view(source.window));
+    if (!window_ms) {
+      std::cerr << "--window: expected a duration such as 24h or 7d (0: any age)\n";
+      return false;
+    }
     NatsConnectOptions options;
     options.servers = {source.nats_url};
     auto connection = NatsConnection::Connect(options, /*wait=*/true);
@@ -221,11 +237,25 @@ bool LoadJobs(const JobSource& source, std::vector<v1::Job>* jobs, int* unreadab
       std::cerr << connection.status().message() << "\n";
       return false;
     }
-    NatsRecentJobs recent(connection->get(), source.stream);
-    auto fetched = recent.Fetch(source.limit);
+    std::unique_ptr<RecentJobs> recent;
+    if (source.from_stream) {
+      RecentJobsOptions read;
+      read.stream = source.stream;
+      read.decisions = source.decisions;
+      read.window = std::chrono::milliseconds(*window_ms);
+      recent = std::make_unique<NatsRecentJobs>(connection->get(), std::move(read));
+    } else {
+      recent = std::make_unique<NatsStreamJobs>(connection->get(), source.jobs_stream);
+    }
+    auto fetched = recent->Fetch(source.limit);
     if (!fetched.ok()) {
       std::cerr << fetched.status().message() << "\n";
       return false;
+    }
+    if (fetched->empty() && source.from_stream) {
+      std::cerr << "no decision records on " << source.decisions << ".> in " << source.stream
+                << " within " << source.window
+                << " (raw jobs retained in a stream are read with --from-jobs-stream NAME)\n";
     }
     *jobs = std::move(*fetched);
     return true;
@@ -271,7 +301,7 @@ int RunSimulate(const std::string& policy_path, const std::string& baseline_path
   int unreadable = 0;
   if (!LoadJobs(source, &jobs, &unreadable)) return kExitUsage;
   policy::Simulator simulator(candidate.policy.get(),
-                              baseline.ok() ? baseline.policy.get() : nullptr);
+                              baseline.ok() ? baseline.policy.get() : nullptr, source.copies());
   const auto start = std::chrono::steady_clock::now();
   for (const auto& job : jobs) simulator.Add(job);
   const double seconds =
@@ -348,18 +378,33 @@ void AddOfflineCommands(CLI::App& app, int* exit_code) {
     cmd->add_option("--baseline", *baseline_path, "Policy to compare against");
     auto* jobs_option =
         cmd->add_option("--jobs", source->jobs_path, "Jobs, one JSON object per line");
-    auto* stream_flag = cmd->add_flag("--from-stream", source->from_stream,
-                                      "Read the jobs retained in JOBS of a running system");
+    auto* stream_flag =
+        cmd->add_flag("--from-stream", source->from_stream,
+                      "Read the jobs a running system judged, from its decision records");
+    auto* jobs_stream_option = cmd->add_option(
+        "--from-jobs-stream", source->jobs_stream,
+        "Read the raw jobs retained in this stream (limits retention, e.g. a JOBS not yet "
+        "moved to a work queue)");
     jobs_option->excludes(stream_flag);
-    cmd->add_option("--nats", source->nats_url, "NATS server for --from-stream");
-    cmd->add_option("--stream", source->stream, "Stream for --from-stream");
-    cmd->add_option("--limit", source->limit, "Most recent jobs to read with --from-stream");
+    jobs_option->excludes(jobs_stream_option);
+    stream_flag->excludes(jobs_stream_option);
+    cmd->add_option("--nats", source->nats_url,
+                    "NATS server for --from-stream and --from-jobs-stream");
+    cmd->add_option("--stream", source->stream, "Stream of the decision records (AUDIT)")
+        ->needs(stream_flag);
+    cmd->add_option("--decisions", source->decisions,
+                    "Subject prefix of the decision records (audit.decisions)")
+        ->needs(stream_flag);
+    cmd->add_option("--window", source->window,
+                    "Only jobs judged within this long (7d; 0: any age)")
+        ->needs(stream_flag);
+    cmd->add_option("--limit", source->limit, "Most recent jobs to read from a stream");
     cmd->add_flag("--json", *json, "Print the report as JSON");
     cmd->add_flag("--fail-on-loosening", *fail_on_loosening,
                   "Exit 1 when any decision flips toward a less strict one");
     cmd->callback([=] {
-      if (source->jobs_path.empty() && !source->from_stream) {
-        std::cerr << "simulate needs --jobs FILE or --from-stream\n";
+      if (source->jobs_path.empty() && !source->from_stream && source->jobs_stream.empty()) {
+        std::cerr << "simulate needs --jobs FILE, --from-stream or --from-jobs-stream NAME\n";
         *exit_code = kExitUsage;
         return;
       }

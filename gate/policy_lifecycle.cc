@@ -325,7 +325,7 @@ v1::SimulationSummary PolicyLifecycle::SimulateAgainst(const policy::Policy& can
     summary.set_baseline(baseline_name);
     return summary;
   }
-  policy::Simulator simulator(&candidate, baseline);
+  policy::Simulator simulator(&candidate, baseline, policy::JobCopies::kScrubbed);
   const auto deadline = clock_->Now() + options_.simulation_time;
   size_t done = 0;
   for (const auto& job : *jobs) {

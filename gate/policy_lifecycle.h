@@ -43,11 +43,14 @@ struct Caller {
   std::string name;
 };
 
-// Recent jobs for simulation: the jobs retained in JOBS (production: NatsRecentJobs).
+// Recent jobs for simulation: the jobs the gate judged lately, as its decision records
+// show them (production: NatsRecentJobs, reading the AUDIT stream). They are the scrubbed
+// copies, so the lifecycle simulates them with redaction markers counted as the secrets
+// they replaced (policy::JobCopies::kScrubbed); raw jobs simulate the same.
 class RecentJobs {
  public:
   virtual ~RecentJobs() = default;
-  // Up to `max_jobs` of the most recent jobs.
+  // Up to `max_jobs` of the most recent judged jobs, oldest first, each once.
   virtual Result<std::vector<v1::Job>> Fetch(size_t max_jobs) = 0;
 };
 
@@ -76,6 +79,12 @@ struct LifecycleOptions {
   // Signs publishes that arrive without a signature (the bootstrap among them). Unset:
   // such publishes are stored unsigned, which verify_keys then refuse.
   std::optional<policy::SnapshotSigningKey> signing_key = {};
+  // Only jobs judged within this long are simulated on (0: no limit); the default is how
+  // long the jobs stream kept raw jobs when simulation read them there.
+  std::chrono::milliseconds simulation_window{7LL * 24 * 3600 * 1000};
+  // The most bytes of decision records one simulation reads its jobs from; the oldest
+  // jobs are left out first.
+  size_t simulation_bytes = 64u << 20;
 };
 
 // What Publish answers, also when it refuses: the simulation is filled whenever it ran.

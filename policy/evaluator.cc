@@ -757,6 +757,14 @@ const std::vector<std::string>& ActionAnalysis::Paths(const v1::Job& job, bool* 
 const std::vector<std::string>& ActionAnalysis::Secrets(const v1::Job& job) {
   if (!secrets_done) {
     secrets = SecretScanner::Default().DetectorsIn(job);
+    if (markers_are_secrets) {
+      std::vector<std::string> marked = SecretScanner::Default().MarkedDetectorsIn(job);
+      if (!marked.empty()) {
+        secrets.insert(secrets.end(), marked.begin(), marked.end());
+        std::sort(secrets.begin(), secrets.end());
+        secrets.erase(std::unique(secrets.begin(), secrets.end()), secrets.end());
+      }
+    }
     secrets_done = true;
   }
   return secrets;
@@ -909,7 +917,10 @@ void Policy::Evaluate(const v1::Job& job, const SessionContext& session,
     for (uint32_t c : candidates) {
       const CompiledRule& rule = impl.rules[c];
       ActionAnalysis* analysis = rule.action ? &out->analysis_.Ensure() : nullptr;
-      if (analysis != nullptr) analysis->session = session;
+      if (analysis != nullptr) {
+        analysis->session = session;
+        analysis->markers_are_secrets = out->markers_are_secrets;
+      }
       if (FirstFailingCondition(rule, job, out->topic_tokens_, analysis) < 0) {
         out->matched.push_back(c);
       }

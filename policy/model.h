@@ -217,6 +217,9 @@ struct ActionAnalysis {
   // The session history of the job being evaluated (input, set by Evaluate); null state:
   // no history.
   SessionContext session;
+  // Whether redaction markers count as the secrets they replaced (input, set by Evaluate
+  // from Evaluation::markers_are_secrets).
+  bool markers_are_secrets = false;
   bool path_present = false;
   CommandAnalysis command;
   std::vector<std::vector<std::string>> normalized_args;

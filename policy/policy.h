@@ -100,6 +100,12 @@ struct Evaluation {
   // Non-empty when evaluation failed; the verdict is then DENY and this is the reason.
   std::string error;
 
+  // Input, kept across calls: when true, a redaction marker in the job
+  // ("[REDACTED:<detector>:<digest>]", policy/secrets.h) counts as a secret its detector
+  // found, for `match.secrets_present`. Set it to judge scrubbed copies (the jobs of the
+  // audit trail) as their raw jobs were judged; the gate judges raw jobs with it false.
+  bool markers_are_secrets = false;
+
   // Scratch, owned here so Evaluate() can reuse capacity. Not part of the result.
   std::vector<std::string_view> topic_tokens_;
   std::vector<uint32_t> candidates_;

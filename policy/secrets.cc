@@ -814,6 +814,27 @@ std::vector<std::string> SecretScanner::DetectorsIn(const v1::Job& job) const {
   return ids;
 }
 
+std::vector<std::string> SecretScanner::MarkedDetectorsIn(const v1::Job& job) const {
+  std::vector<std::string> ids;
+  auto visit = [&](const std::string&, const std::string& s) {
+    for (size_t at = s.find(kMarkerOpen); at != std::string::npos;
+         at = s.find(kMarkerOpen, at + 1)) {
+      const size_t length = MarkerLength(std::string_view(s).substr(at));
+      if (length == 0) continue;
+      // "[REDACTED:" id ":" 6 hex "]"
+      const std::string_view id =
+          std::string_view(s).substr(at + kMarkerOpen.size(), length - kMarkerOpen.size() - 8);
+      if (FindDetector(id) >= 0 || id == kTooDeepDetector) ids.emplace_back(id);
+    }
+  };
+  auto too_deep = [](const std::string&, const google::protobuf::Value&) {};
+  NoRekey rekey;
+  VisitJobStrings</*kWithPaths=*/false>(job, visit, too_deep, rekey);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
 bool SecretScanner::ContainsSecret(const v1::Job& job) const {
   bool found = false;
   auto visit = [&](const std::string&, const std::string& s) {

@@ -87,6 +87,13 @@ class SecretScanner {
   // Ids of the detectors that fire anywhere in `job` (sorted, unique); empty: clean.
   std::vector<std::string> DetectorsIn(const v1::Job& job) const;
 
+  // Ids of the detectors named by the redaction markers anywhere in `job` (sorted,
+  // unique), wherever DetectorsIn looks: each marker stands for the secret its detector
+  // found before the job was scrubbed. Only this catalogue's detectors and
+  // kTooDeepDetector count; a policy's path marker ("[REDACTED:path:...]") names none.
+  // For judging scrubbed copies (the audit trail) as their raw jobs were judged.
+  std::vector<std::string> MarkedDetectorsIn(const v1::Job& job) const;
+
   // The marker for `secret` found by `detector`: "[REDACTED:github-pat:3f2a9c]".
   static std::string Marker(std::string_view detector, std::string_view secret);
 

@@ -39,9 +39,12 @@ v1::Verdict SessionReplay::Judge(const Policy& policy, const v1::Job& job, Evalu
   return decision.decision();
 }
 
-Simulator::Simulator(const Policy* candidate, const Policy* baseline, size_t examples_per_cell)
+Simulator::Simulator(const Policy* candidate, const Policy* baseline, JobCopies copies,
+                     size_t examples_per_cell)
     : candidate_(candidate), baseline_(baseline), examples_per_cell_(examples_per_cell) {
   report_.has_baseline = baseline != nullptr;
+  eval_.markers_are_secrets = copies == JobCopies::kScrubbed;
+  baseline_eval_.markers_are_secrets = copies == JobCopies::kScrubbed;
 }
 
 void Simulator::Add(const v1::Job& job) {

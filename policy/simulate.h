@@ -56,10 +56,17 @@ class SessionReplay {
   int64_t clock_ms_ = 0;
 };
 
+// What the simulated jobs are: the jobs as they came (a JSONL file of traffic), or the
+// scrubbed copies the audit trail records, whose redaction markers then count as the
+// secrets they replaced (Evaluation::markers_are_secrets), so `match.secrets_present`
+// judges a copy as it judged the raw job.
+enum class JobCopies { kRaw, kScrubbed };
+
 class Simulator {
  public:
   // `baseline` may be null. Both must outlive the simulator.
-  Simulator(const Policy* candidate, const Policy* baseline, size_t examples_per_cell = 3);
+  Simulator(const Policy* candidate, const Policy* baseline, JobCopies copies = JobCopies::kRaw,
+            size_t examples_per_cell = 3);
 
   void Add(const v1::Job& job);
   const SimulationReport& report() const { return report_; }

@@ -175,6 +175,10 @@ int Setup() {
   const std::string window = Flag("duplicate-window");
   for (const auto* stream : config.streams()) {
     jobgate::gate::StreamSpec spec = *stream;
+    // The bench drains one fill with several durables (the relay's, the gate's): JOBS
+    // keeps its jobs for each, where the gate's default work queue would hand each job to
+    // one durable only (and refuse the second).
+    if (stream == &config.jobs_stream) spec.retention = jobgate::gate::StreamSpec::Retention::kLimits;
     if (!window.empty()) spec.duplicate_window = std::chrono::seconds(std::stoi(window));
     if (auto s = (*connection)->EnsureStream(spec); !s.ok()) Die(s.ToString());
   }

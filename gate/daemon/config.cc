@@ -129,6 +129,9 @@ Status ReadStream(const std::string& file, const YAML::Node& node, const std::st
 
 GateConfig::GateConfig() {
   jobs_stream.name = "JOBS";
+  // A work queue: a job leaves JOBS once the gate acked it (judged and routed, or parked),
+  // so no raw job stays at rest there; max_age bounds how long an unjudged job waits.
+  jobs_stream.retention = StreamSpec::Retention::kWorkQueue;
   jobs_stream.max_age = std::chrono::hours(24 * 7);
   work_stream.name = "WORK";
   work_stream.max_age = std::chrono::hours(24 * 7);
@@ -312,6 +315,8 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, Ga
         .On("store_grace", lifecycle.Dur(&lc.store_grace))
         .On("simulation_jobs", lifecycle.Integer(&lc.simulation_jobs))
         .On("simulation_time", lifecycle.Dur(&lc.simulation_time))
+        .On("simulation_window", lifecycle.Dur(&lc.simulation_window))
+        .On("simulation_bytes", lifecycle.Integer(&lc.simulation_bytes))
         .On("verify_keys",
             [&](const YAML::Node& n) -> Status {
               if (!n.IsSequence() || n.size() == 0) {

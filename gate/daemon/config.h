@@ -25,7 +25,9 @@
 //     duplicate_window: 2m
 //     storage: file                              # or memory
 //     replicas: 1
-//     jobs:      {name: JOBS, retention: limits, max_age: 7d, max_bytes: -1}
+//     jobs:      {name: JOBS, retention: workqueue, max_age: 7d, max_bytes: -1}
+//                                                # acked jobs leave; an existing JOBS is
+//                                                # kept as it is (docs/operations.md)
 //     work:      {name: WORK, retention: limits, max_age: 7d}
 //     approvals: {name: APPROVALS, retention: limits, max_age: 30d}
 //     audit:     {name: AUDIT, retention: limits, max_age: 90d}
@@ -33,7 +35,9 @@
 //                                                # parked over-rate jobs; 0: kept until
 //                                                # routed. Full: parks fail, jobs stay on JOBS
 //   lifecycle: {recheck_interval: 30s, store_grace: 90s, simulation_jobs: 10000,
-//               simulation_time: 10s, max_flip_share: 0.05,
+//               simulation_time: 10s, simulation_window: 7d,   # recent jobs: read from
+//               simulation_bytes: 67108864,                    # AUDIT's decision records
+//               max_flip_share: 0.05,
 //               verify_keys: [/etc/jobgate/snapshot-signer.pub.pem],  # Ed25519 SPKI PEM
 //               signing_key: /etc/jobgate/snapshot-signer.pem}        # signs unsigned
 //                                                # publishes (the bootstrap); optional

@@ -77,11 +77,14 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Deps& deps) {
   auto snapshots = NatsKvSnapshotStore::Open(deps.connection, kv);
   if (!snapshots.ok()) return snapshots.status();
   cp->snapshot_store_ = std::move(*snapshots);
-  subjects::JobBinding binding;
-  binding.job_prefix = config.prefixes.job;
-  binding.tenant_from = config.dispatch.tenant_from;
-  cp->recent_jobs_ = std::make_unique<NatsRecentJobs>(
-      deps.connection, config.jobs_stream.name, std::chrono::seconds(10), binding);
+  // Publish simulates on the judged jobs' scrubbed copies in the decision records: JOBS
+  // keeps no job once it is acked.
+  RecentJobsOptions recent;
+  recent.stream = config.audit_stream.name;
+  recent.decisions = config.prefixes.decisions;
+  recent.window = config.lifecycle.simulation_window;
+  recent.max_bytes = config.lifecycle.simulation_bytes;
+  cp->recent_jobs_ = std::make_unique<NatsRecentJobs>(deps.connection, std::move(recent));
   cp->events_ =
       std::make_unique<NatsPolicyEventSink>(deps.connection, config.prefixes.policy_events);
 

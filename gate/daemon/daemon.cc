@@ -17,6 +17,7 @@
 #include "gate/marker_key.h"
 #include "gate/nats/nats_bus.h"
 #include "gate/nats/nats_deferred.h"
+#include "gate/nats/nats_stream_facts.h"
 #include "gate/throttle.h"
 #include "gate/tls_credentials.h"
 #include "gate/ui_server.h"
@@ -27,6 +28,35 @@
 
 namespace jobgate::gate {
 namespace {
+
+// How often acked jobs a work-queue JOBS still holds are looked for (PurgeAckedJobs):
+// two JetStream API calls when there are none.
+constexpr std::chrono::seconds kAckedJobsPurgeInterval{10};
+
+void PurgeJobsLeftAcked(NatsConnection* connection, const ConsumerSpec& consumer) {
+  auto purged = PurgeAckedJobs(connection, consumer.stream, consumer.durable);
+  if (!purged.ok()) {
+    spdlog::warn("acked jobs left in {} not removed: {}", consumer.stream,
+                 purged.status().ToString());
+  } else if (*purged != 0) {
+    spdlog::info("removed the acked jobs {} still held below sequence {} (the server kept "
+                 "them across a restart)",
+                 consumer.stream, *purged);
+  }
+}
+
+// An existing jobs stream is kept as it is; one of limits retention keeps every job, raw,
+// for its max_age after the gate acked it. Says so, and where the way out is written.
+void WarnIfJobsKeepsAckedJobs(NatsConnection* connection, const StreamSpec& jobs) {
+  auto facts = ReadStreamFacts(connection, jobs.name);
+  if (!facts.ok() || facts->retention != StreamSpec::Retention::kLimits) return;
+  spdlog::warn(
+      "stream {} has limits retention: every job stays in it raw (secrets included) until "
+      "max_age, after the gate has judged and acked it ({} messages now). The gate leaves an "
+      "existing stream as it is; replace it by a work queue as docs/operations.md, \"JOBS "
+      "is a work queue\", describes",
+      jobs.name, facts->messages);
+}
 
 // `address` with its port replaced by the first port actually bound, so that an address
 // asking for any port (`:0`) is logged as the one the listener got.
@@ -184,6 +214,9 @@ int Daemon::Run() {
       if (!s.ok()) break;
     }
     if (s.ok()) {
+      if (!readiness_.streams_ensured.load()) {
+        WarnIfJobsKeepsAckedJobs(connection.get(), config_.jobs_stream);
+      }
       readiness_.streams_ensured = true;
       s = connection->EnsureConsumer(config_.consumer);
     }
@@ -264,6 +297,7 @@ int Daemon::Run() {
       // StartPolicy swept once already.
       auto next_sweep = clock.Now() + config_.approval_sweep;
       const policy::Policy* trimmed_after = nullptr;
+      auto next_purge = clock.Now();
       while (!stopping()) {
         const auto now = clock.Now();
         if (now >= next_recheck) {
@@ -291,6 +325,10 @@ int Daemon::Run() {
             connection->GetConsumerState(config_.consumer.stream, config_.consumer.durable);
         if (consumer.ok()) {
           queue_pending.Set(static_cast<double>(consumer->num_pending));
+        }
+        if (now >= next_purge) {
+          PurgeJobsLeftAcked(connection.get(), config_.consumer);
+          next_purge = now + kAckedJobsPurgeInterval;
         }
         if (SessionService* sessions = control->session_service()) sessions->UpdateGauges();
         // Parked over-rate jobs: every message of the deferred stream waits for a token.

@@ -1,8 +1,10 @@
-// NATS adapters for the policy lifecycle: recent jobs read back from the JOBS stream
-// (what publish simulates a candidate on), and policy events published on audit.policy.
+// NATS adapters for the policy lifecycle: recent judged jobs read back from the decision
+// records of the AUDIT stream (what publish simulates a candidate on), the older reader of
+// raw jobs from a jobs stream (`jobgate simulate --from-jobs-stream`), and policy events
+// published on audit.policy.
 //
-// Ownership: both borrow a NatsConnection that must outlive them.
-// Thread-safety: both are thread-safe.
+// Ownership: each borrows a NatsConnection that must outlive it.
+// Thread-safety: each is thread-safe (a Fetch owns its state).
 #pragma once
 
 #include <chrono>
@@ -14,13 +16,45 @@
 
 namespace jobgate::gate {
 
-// Reads the most recent jobs retained in `stream` with a short-lived ordered consumer.
-// Each is bound to its subject as the dispatcher binds it (`binding`); messages that do
-// not decode as jobs, or that the binding refuses, are skipped (they were rejected when
-// they came).
+struct RecentJobsOptions {
+  std::string stream = "AUDIT";
+  std::string decisions = "audit.decisions";  // the records' prefix: `<decisions>.>` is read
+  // Only records stored within this long before the call (0: any age).
+  std::chrono::milliseconds window{7LL * 24 * 3600 * 1000};
+  // The most bytes of decision records whose jobs one Fetch returns; the oldest are left
+  // out first.
+  size_t max_bytes = 64u << 20;
+  std::chrono::milliseconds timeout{10'000};  // the whole read
+};
+
+// Reads the jobs of the most recent decision records: the job as judged (bound to its
+// subject, scrubbed of secrets). A job counts once, by its original record (the one the
+// dispatcher wrote, without an approval): an approval's resolution or a refused approval
+// attempt on the same subjects is not a second job, and a job judged again after the
+// duplicate window (a redelivery) keeps its first record. Reads backwards from the
+// stream's end in spans of sequences (each a short-lived ack-less consumer; messages on
+// other subjects are skipped) until it has `max_jobs` jobs, reaches the window's start or the
+// stream's first record, or holds `max_bytes`. kDeadlineExceeded when the read does not
+// finish within `timeout`; kNotFound when there is no such stream.
 class NatsRecentJobs final : public RecentJobs {
  public:
-  NatsRecentJobs(NatsConnection* connection, std::string stream,
+  NatsRecentJobs(NatsConnection* connection, RecentJobsOptions options);
+  Result<std::vector<v1::Job>> Fetch(size_t max_jobs) override;
+
+ private:
+  NatsConnection* connection_;
+  const RecentJobsOptions options_;
+};
+
+// Reads the most recent raw jobs retained in a jobs stream of limits retention (a JOBS
+// from before it became a work queue, or a copy of traffic), with a short-lived ordered
+// consumer. Each is bound to its subject as the dispatcher binds it (`binding`); messages
+// that do not decode as jobs, or that the binding refuses, are skipped (they were
+// rejected when they came). kFailedPrecondition on a work-queue stream, which keeps no
+// judged job.
+class NatsStreamJobs final : public RecentJobs {
+ public:
+  NatsStreamJobs(NatsConnection* connection, std::string stream,
                  std::chrono::milliseconds timeout = std::chrono::seconds(10),
                  subjects::JobBinding binding = {});
   Result<std::vector<v1::Job>> Fetch(size_t max_jobs) override;

@@ -15,6 +15,10 @@ TEST(ConfigTest, DefaultsFollowTheContract) {
   EXPECT_EQ(config.metrics_address, "127.0.0.1:9464");
   EXPECT_EQ(config.jobs_stream.name, "JOBS");
   EXPECT_EQ(config.jobs_stream.subjects, std::vector<std::string>{"job.>"});
+  // A job leaves JOBS once acked; the other streams keep what they hold by limits.
+  EXPECT_EQ(config.jobs_stream.retention, StreamSpec::Retention::kWorkQueue);
+  EXPECT_EQ(config.audit_stream.retention, StreamSpec::Retention::kLimits);
+  EXPECT_EQ(config.lifecycle.simulation_window, std::chrono::hours(24 * 7));
   EXPECT_EQ(config.work_stream.subjects, std::vector<std::string>{"worker.>"});
   EXPECT_EQ(config.approvals_stream.subjects, std::vector<std::string>{"approval.requests.>"});
   EXPECT_EQ(config.audit_stream.subjects,
@@ -98,9 +102,10 @@ subjects: {job: jobs, worker: work}
 streams:
   duplicate_window: 5m
   storage: memory
-  jobs: {name: J, retention: workqueue, max_age: 1d}
+  jobs: {name: J, retention: limits, max_age: 1d}
 consumer: {durable: g2, ack_wait: 10s}
 dispatch: {batch_size: 64, max_message_bytes: 4096, retry_delay: 250ms}
+lifecycle: {simulation_window: 36h, simulation_bytes: 1048576}
 )",
                                    "gate.yaml", &config);
   ASSERT_TRUE(s.ok()) << s.ToString();
@@ -116,8 +121,10 @@ dispatch: {batch_size: 64, max_message_bytes: 4096, retry_delay: 250ms}
   EXPECT_EQ(config.jobs_stream.subjects, std::vector<std::string>{"jobs.>"});
   EXPECT_EQ(config.work_stream.subjects, std::vector<std::string>{"work.>"});
   EXPECT_EQ(config.dispatch.prefixes.worker, "work");
-  EXPECT_EQ(config.jobs_stream.retention, StreamSpec::Retention::kWorkQueue);
+  EXPECT_EQ(config.jobs_stream.retention, StreamSpec::Retention::kLimits);
   EXPECT_EQ(config.jobs_stream.max_age, std::chrono::hours(24));
+  EXPECT_EQ(config.lifecycle.simulation_window, std::chrono::hours(36));
+  EXPECT_EQ(config.lifecycle.simulation_bytes, 1048576u);
   EXPECT_EQ(config.audit_stream.duplicate_window, std::chrono::minutes(5));
   EXPECT_TRUE(config.audit_stream.memory_storage);
   EXPECT_EQ(config.consumer.durable, "g2");

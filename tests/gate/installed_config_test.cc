@@ -35,6 +35,7 @@ TEST(InstalledConfigTest, PackageConfigLoads) {
   EXPECT_EQ(config.nats.servers, std::vector<std::string>{"nats://127.0.0.1:4222"});
   EXPECT_EQ(config.http_address, "127.0.0.1:8081");
   EXPECT_EQ(config.metrics_address, "127.0.0.1:9464");
+  EXPECT_EQ(config.jobs_stream.retention, StreamSpec::Retention::kWorkQueue);
 }
 
 TEST(InstalledConfigTest, KubernetesSecretConfigLoadsWithThePathsTheImageUses) {
@@ -51,6 +52,7 @@ TEST(InstalledConfigTest, KubernetesSecretConfigLoadsWithThePathsTheImageUses) {
   // HTTPS, with the certificate Secret deployment.yaml mounts at /etc/jobgate/tls.
   EXPECT_EQ(config.http_tls_cert, "/etc/jobgate/tls/tls.crt");
   EXPECT_EQ(config.http_tls_key, "/etc/jobgate/tls/tls.key");
+  EXPECT_EQ(config.jobs_stream.retention, StreamSpec::Retention::kWorkQueue);
   const std::string deployment = Read("deploy/kubernetes/deployment.yaml");
   EXPECT_NE(deployment.find("{name: http-tls, mountPath: /etc/jobgate/tls, readOnly: true}"),
             std::string::npos);

@@ -9,6 +9,7 @@
 
 #include "gate/snapshot_signing.h"
 #include "policy/policy.h"
+#include "policy/secrets.h"
 #include "tests/support/test_keys.h"
 
 namespace jobgate::gate {
@@ -516,6 +517,34 @@ TEST(LifecycleBudgetTest, ASimulationPastItsTimeStopsAndSaysSo) {
   EXPECT_GT(summary->jobs(), 0);
   EXPECT_NE(summary->stop_reason().find("of 5000 recent jobs"), std::string::npos)
       << summary->stop_reason();
+}
+
+TEST(LifecycleScrubbedJobsTest, AMarkerInARecentJobCountsAsItsSecret) {
+  // Recent jobs are the audit trail's scrubbed copies: a token is there as its marker.
+  // A candidate that denies github tokens flips exactly those jobs.
+  InMemorySnapshotStore store;
+  ActivePolicy active;
+  FixedJobs jobs;
+  v1::Job raw = MakeJob("t1", "dev", "read");
+  (*raw.mutable_args()->mutable_fields())["token"].set_string_value(
+      "ghp_" + std::string("Zt8kQ2mW5xR9vB3nL7pJ4hF6dS1gC0aE8yU2"));
+  policy::SecretScanner::Default().RedactJob(&raw, nullptr);
+  ASSERT_NE(raw.args().fields().at("token").string_value().find("[REDACTED:github-pat:"),
+            std::string::npos);
+  jobs.jobs = {raw, MakeJob("r1", "dev", "read"), MakeJob("r2", "dev", "read")};
+  RecordingSink sink;
+  FakeClock clock;
+  PolicyLifecycle lifecycle(&store, &active, &jobs, &sink, &clock, LifecycleOptions{0.05, 10, "r1"});
+  ASSERT_TRUE(lifecycle.Start(PolicyYaml("require_approval"), "v1").ok());
+  auto summary = lifecycle.SimulateRecent(PolicyYaml(
+      "require_approval", "  - {id: tokens, match: {secrets_present: [github-pat]}, decision: deny}\n"));
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+  EXPECT_EQ(summary->jobs(), 3);
+  EXPECT_EQ(summary->flipped(), 1);
+  ASSERT_EQ(summary->flips_size(), 1);
+  EXPECT_EQ(summary->flips(0).from(), v1::ALLOW);
+  EXPECT_EQ(summary->flips(0).to(), v1::DENY);
+  EXPECT_EQ(summary->flips(0).example_job_ids(0), "t1");
 }
 
 TEST(LifecycleBudgetTest, ACandidateWithTooMuchRegexIsRefused) {

@@ -337,6 +337,14 @@ Status JetStreamClient::PublishJob(const v1::Job& job, bool as_json) {
   return Publish(job.topic(), job.SerializeAsString());
 }
 
+int64_t JetStreamClient::LastSequence(const std::string& stream) {
+  jsStreamInfo* si = nullptr;
+  if (js_GetStreamInfo(&si, impl_->js, stream.c_str(), nullptr, nullptr) != NATS_OK) return -1;
+  const int64_t n = static_cast<int64_t>(si->State.LastSeq);
+  jsStreamInfo_Destroy(si);
+  return n;
+}
+
 int64_t JetStreamClient::Count(const std::string& stream, const std::string& filter) {
   if (filter.empty()) {
     jsStreamInfo* si = nullptr;

@@ -149,6 +149,9 @@ class JetStreamClient {
 
   // Messages stored in `stream` (optionally only those on `filter`); -1 on error.
   int64_t Count(const std::string& stream, const std::string& filter = "");
+  // The last sequence `stream` assigned: how many messages it ever stored, removed ones
+  // included (JetStream never reuses a sequence); -1 on error.
+  int64_t LastSequence(const std::string& stream);
   // Every message stored in `stream` matching `filter` (a subject, wildcards allowed),
   // read within `timeout` (what was read by then when it runs out).
   std::vector<StoredMessage> ReadAll(const std::string& stream, const std::string& filter,
