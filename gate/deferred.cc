@@ -1,5 +1,7 @@
 #include "gate/deferred.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <thread>
 
@@ -96,8 +98,31 @@ bool DeferredScheduler::TakeFrom(const std::string& key, int limit, InboundBatch
       return false;
     }
     from = job->sequence + 1;
+    if (!job->sealed_key_id.empty() && !Unseal(&*job)) {
+      // Not for this replica's keys: the key's later jobs wait behind it, as they would
+      // behind a job still over its rate.
+      states_[key].not_before = clock_->Now() + options_.refresh_interval;
+      return true;
+    }
     out->push_back(std::make_unique<Reinjected>(this, key, std::move(job).value()));
   }
+  return true;
+}
+
+bool DeferredScheduler::Unseal(ParkedJob* job) const {
+  if (options_.sealer == nullptr) {
+    spdlog::error("parked job #{} is sealed (key {}) and this gate has no key to open it; "
+                  "left parked", job->sequence, job->sealed_key_id);
+    return false;
+  }
+  auto plain = options_.sealer->Open(job->sealed_key_id, job->data, job->msg_id);
+  if (!plain.ok()) {
+    spdlog::error("parked job #{} does not open: {}; left parked", job->sequence,
+                  plain.status().ToString());
+    return false;
+  }
+  job->data = std::move(*plain);
+  job->sealed_key_id.clear();
   return true;
 }
 

@@ -23,6 +23,9 @@
 // dispatch of that job, so a job parked or re-judged twice (a redelivery, two replicas
 // reading the same head) is stored once inside the stream's duplicate window.
 //
+// At rest a parked job is sealed when the gate has a key (DispatcherSeams::park_sealer),
+// and opened here before it is re-judged.
+//
 // Ownership: the scheduler borrows its store, publisher and clock; all must outlive it
 // and every message it hands out. Thread-safety: one thread drives a scheduler and the
 // messages it fetched (the Bus contract); the store is used from that thread only.
@@ -38,6 +41,7 @@
 #include <vector>
 
 #include "gate/bus.h"
+#include "gate/job_sealer.h"
 #include "base/status.h"
 #include "subjects/headers.h"
 
@@ -56,7 +60,9 @@ struct ParkedJob {
   uint64_t sequence = 0;        // in the deferred stream
   std::string arrival_subject;  // the job subject it was published on
   std::string content_type;     // its Content-Type header ("" when it had none)
-  std::string data;             // its original bytes
+  std::string data;             // its original bytes, or them sealed
+  std::string msg_id;           // its Nats-Msg-Id (what a sealed job is bound to)
+  std::string sealed_key_id;    // the key that sealed `data`; "": stored as it came
 };
 
 // The deferred stream, as the scheduler sees it. Production: NatsDeferredStore
@@ -84,6 +90,10 @@ struct DeferredSchedulerOptions {
   std::chrono::milliseconds refresh_interval{250};
   // The most jobs one key contributes to one fetch.
   int max_quantum = 256;
+  // Opens parked jobs that were sealed (borrowed; null: none can be opened). A sealed job
+  // that does not open stays parked and its key waits a refresh interval: a replica
+  // holding the key routes it.
+  const JobSealer* sealer = nullptr;
 };
 
 class DeferredScheduler final : public Bus {
@@ -119,6 +129,8 @@ class DeferredScheduler final : public Bus {
   Status RefreshBacklog(std::chrono::steady_clock::time_point now);
   // Appends up to `limit` jobs of `key`; false when the store failed.
   bool TakeFrom(const std::string& key, int limit, InboundBatch* out, Status* error);
+  // Opens a sealed `job` in place; false (logged) when it cannot be opened.
+  bool Unseal(ParkedJob* job) const;
   // Outcomes the re-injected messages report.
   Status Admitted(const std::string& key, uint64_t sequence);
   void Deferred(const std::string& key, std::chrono::milliseconds delay);

@@ -514,19 +514,40 @@ void Dispatcher::PlanPark(InboundMessage& message, std::string rule, Plan* plan)
       break;
     }
   }
+  std::string msg_id =
+      subjects::MessageId(job_.tenant_id(), job_.job_id(), subjects::kParkTarget);
+  // The job waits as it came (its worker may need what it carries), sealed when a key is
+  // configured: bound to its park's msg id, so its bytes open for no other job.
+  Result<Sealed> sealed = Sealed{};
+  if (seams_.park_sealer != nullptr) {
+    sealed = seams_.park_sealer->Seal(message.data(), msg_id);
+    if (!sealed.ok()) {
+      spdlog::error("job {} over its rate not parked: {}", job_.job_id(),
+                    sealed.status().ToString());
+      plan->kind = Plan::Kind::kRetry;
+      plan->retry_kind = "park";
+      plan->nak_delay = options_.retry_delay;
+      return;
+    }
+  }
   plan->kind = Plan::Kind::kPark;
   plan->reject_reason = rule.empty() ? limiting->rule() : std::move(rule);
   OutboundMessage& park = NextOutbound(plan);
   park.subject.assign(options_.deferred_prefix)
       .append(".")
       .append(DeferredKeyToken(limiting->rule(), RateKeyValue(job_, limiting->key())));
-  park.msg_id = subjects::MessageId(job_.tenant_id(), job_.job_id(), subjects::kParkTarget);
+  park.msg_id = std::move(msg_id);
   park.headers.clear();
   park.headers.emplace_back(subjects::kArrivalSubjectHeader, std::string(message.subject()));
   if (const std::string_view type = message.header(kContentTypeHeader); !type.empty()) {
     park.headers.emplace_back(kContentTypeHeader, std::string(type));
   }
-  park.body.assign(message.data());
+  if (seams_.park_sealer != nullptr) {
+    park.headers.emplace_back(subjects::kSealedKeyHeader, std::move(sealed->key_id));
+    park.body = std::move(sealed->blob);
+  } else {
+    park.body.assign(message.data());
+  }
   spdlog::debug("job {} over its rate; parked on {}", job_.job_id(), park.subject);
 }
 

@@ -63,6 +63,7 @@
 #include "gate/active_policy.h"
 #include "gate/approvals.h"
 #include "gate/bus.h"
+#include "gate/job_sealer.h"
 #include "gate/decision_stats.h"
 #include "gate/decisions.h"
 #include "gate/job_ids.h"
@@ -123,6 +124,8 @@ struct DispatcherSeams {
   // decision records (trimmed), once they are published and acked.
   DecisionStats* decision_stats = nullptr;
   RecentDenials* recent_denials = nullptr;
+  // Seals the bytes of the jobs it parks (gate/deferred.h); none: parked as they came.
+  const JobSealer* park_sealer = nullptr;
 };
 
 class Dispatcher {

@@ -114,12 +114,13 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Deps& deps) {
   if (!sealer.ok()) return sealer.status();
   cp->sealer_ = std::move(*sealer);
   if (cp->sealer_ != nullptr) {
-    spdlog::info("held jobs that carry secrets are kept scrubbed, their originals sealed "
-                 "with approval key {}",
+    spdlog::info("held jobs that carry secrets are kept scrubbed, their originals sealed, "
+                 "and parked over-rate jobs sealed, with approval key {}",
                  cp->sealer_->sealing_key_id());
   } else {
     spdlog::warn("no approval key (approvals.seal_keys, {} or {}): a held job that carries a "
-                 "secret is kept scrubbed only, and reaches its worker scrubbed once approved",
+                 "secret is kept scrubbed only, and reaches its worker scrubbed once approved; "
+                 "parked over-rate jobs wait in the deferred stream as they came",
                  kApprovalKeyEnv, kApprovalKeyFileEnv);
   }
   ApprovalOptions approval_options;

@@ -68,6 +68,8 @@ class ControlPlane {
   // What the dispatchers tell of their decisions, for GET /api/v1/stats and /denials.
   DecisionStats* decision_stats() { return decision_stats_.get(); }
   RecentDenials* recent_denials() { return recent_denials_.get(); }
+  // Seals held jobs and parked over-rate jobs at rest; null when no key is configured.
+  const JobSealer* sealer() const { return sealer_.get(); }
 
  private:
   class MetricsObserver;

@@ -358,8 +358,10 @@ int Daemon::Run() {
     DispatcherOptions reinject_options = dispatch_options;
     reinject_options.deferred_prefix.clear();
     if (config_.defer_throttled) {
-      scheduler =
-          std::make_unique<DeferredScheduler>(deferred_store.get(), buses.back().get(), &clock);
+      DeferredSchedulerOptions scheduler_options;
+      scheduler_options.sealer = control->sealer();
+      scheduler = std::make_unique<DeferredScheduler>(deferred_store.get(), buses.back().get(),
+                                                      &clock, scheduler_options);
     }
     std::vector<std::thread> threads;
     for (int index = 0; index < buses_needed; ++index) {
@@ -377,7 +379,7 @@ int Daemon::Run() {
             &gate_metrics,
             DispatcherSeams{&shadow_policy_, control->approvals(), &policy_metrics, job_ids,
                             control->sessions(), &session_metrics, control->decision_stats(),
-                            control->recent_denials()});
+                            control->recent_denials(), control->sealer()});
         std::chrono::milliseconds pause(100);
         bool failing = false;
         while (!stopping()) {

@@ -74,6 +74,8 @@ Result<ParkedJob> NatsDeferredStore::Next(std::string_view key, uint64_t from) {
   if (job.sequence == 0) return Unavailable("parked job on " + subject + " without a sequence");
   job.arrival_subject = HeaderOf(msg.get(), subjects::kArrivalSubjectHeader);
   job.content_type = HeaderOf(msg.get(), kContentTypeHeader);
+  job.msg_id = HeaderOf(msg.get(), subjects::kMsgIdHeader);
+  job.sealed_key_id = HeaderOf(msg.get(), subjects::kSealedKeyHeader);
   job.data.assign(natsMsg_GetData(msg.get()),
                   static_cast<size_t>(natsMsg_GetDataLength(msg.get())));
   return job;

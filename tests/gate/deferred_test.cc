@@ -62,6 +62,8 @@ class FakeDeferredStore final : public DeferredStore {
       job.arrival_subject = Header(m, subjects::kArrivalSubjectHeader);
       job.content_type = Header(m, kContentTypeHeader);
       job.data = m.body;
+      job.msg_id = m.msg_id;
+      job.sealed_key_id = Header(m, subjects::kSealedKeyHeader);
       Park(m.subject.substr(prefix.size() + 1), std::move(job));
     }
   }
@@ -461,6 +463,121 @@ TEST_F(DeferralTest, AParkedJobWithAForeignSubjectIsRejectedNotRouted) {
   EXPECT_EQ(store_.size(), 0u);
   EXPECT_EQ(reinjected_.PublishedOn("audit.rejected").size(), 2u);
   EXPECT_TRUE(reinjected_.PublishedOn("worker.").empty());
+}
+
+std::unique_ptr<JobSealer> SealerWithKey(unsigned char fill) {
+  JobSealer::Key key{};
+  key.fill(fill);
+  return JobSealer::FromKeys({key}).value();
+}
+
+// Parked jobs sealed at rest: the parking dispatcher seals, the scheduler opens.
+class SealedDeferralTest : public ::testing::Test {
+ protected:
+  static constexpr char kPrefix[] = "jobgate.deferred";
+  static constexpr char kToken[] = "ghp_Zq8LwX3vR7nT2mK9pB4sY6dF1hJ5gC0aE8uQ";
+
+  explicit SealedDeferralTest(unsigned char opening_key = 7)
+      : sealer_(SealerWithKey(7)),
+        opener_(SealerWithKey(opening_key)),
+        limiter_(&clock_),
+        parking_(DispatchOptions(kPrefix), &jobs_, &clock_, &policy_, &limiter_, nullptr,
+                 DispatcherSeams{.park_sealer = sealer_.get()}),
+        scheduler_(&store_, &reinjected_, &clock_, SchedulerOptions(opener_.get()),
+                   [](std::chrono::milliseconds) {}),
+        rejudging_(DispatchOptions(""), &scheduler_, &clock_, &policy_, &limiter_, nullptr) {
+    auto compiled = policy::Compile(kPolicy);
+    EXPECT_TRUE(compiled.ok()) << compiled.ErrorText();
+    policy_.Set(compiled.policy);
+  }
+
+  static DispatcherOptions DispatchOptions(const std::string& prefix) {
+    DispatcherOptions options;
+    options.deferred_prefix = prefix;
+    return options;
+  }
+  static DeferredSchedulerOptions SchedulerOptions(const JobSealer* sealer) {
+    DeferredSchedulerOptions options;
+    options.sealer = sealer;
+    return options;
+  }
+
+  // Three jobs of one tenant carrying a token: two within the rate, one parked.
+  void ParkOne() {
+    for (int i = 0; i < 3; ++i) {
+      std::string job = JobJson("j" + std::to_string(i), "acme");
+      job.insert(job.find('{') + 1, "\"labels\": {\"note\": \"" + std::string(kToken) + "\"}, ");
+      jobs_.Enqueue("job.llm.chat", job);
+    }
+    const auto stats = parking_.RunOnce();
+    ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+    ASSERT_EQ(stats->parked, 1u);
+    store_.ParkPublished(jobs_.published(), kPrefix);
+  }
+
+  FakeClock clock_;
+  ActivePolicy policy_;
+  std::unique_ptr<JobSealer> sealer_;
+  std::unique_ptr<JobSealer> opener_;
+  RateLimiter limiter_;
+  FakeBus jobs_;
+  FakeBus reinjected_;
+  FakeDeferredStore store_;
+  Dispatcher parking_;
+  DeferredScheduler scheduler_;
+  Dispatcher rejudging_;
+};
+
+TEST_F(SealedDeferralTest, AParkedJobIsSealedAtRestAndRoutedAsItCame) {
+  ParkOne();
+  const auto parks = jobs_.PublishedOn(std::string(kPrefix) + ".");
+  ASSERT_EQ(parks.size(), 1u);
+  EXPECT_EQ(Header(*parks[0], subjects::kSealedKeyHeader), sealer_->sealing_key_id());
+  EXPECT_EQ(parks[0]->body.find(kToken), std::string::npos) << "the token is at rest raw";
+  EXPECT_EQ(parks[0]->body.find("acme"), std::string::npos);
+
+  clock_.Advance(std::chrono::seconds(2));
+  const auto stats = rejudging_.RunOnce();
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->dispatched, 1u);
+  EXPECT_EQ(store_.size(), 0u);
+  const auto routed = reinjected_.PublishedOn("worker.llm.chat");
+  ASSERT_EQ(routed.size(), 1u);
+  v1::DispatchedJob job;
+  ASSERT_TRUE(job.ParseFromString(routed[0]->body));
+  EXPECT_EQ(job.job().job_id(), "j2");
+  EXPECT_EQ(job.job().labels().at("note"), kToken);  // the worker gets the job as it came
+}
+
+class SealedDeferralWrongKeyTest : public SealedDeferralTest {
+ protected:
+  SealedDeferralWrongKeyTest() : SealedDeferralTest(/*opening_key=*/9) {}
+};
+
+TEST_F(SealedDeferralWrongKeyTest, AJobThatDoesNotOpenStaysParkedNeverRouted) {
+  ParkOne();
+  clock_.Advance(std::chrono::seconds(2));
+  for (int i = 0; i < 3; ++i) {
+    const auto stats = rejudging_.RunOnce();
+    ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+    EXPECT_EQ(stats->dispatched, 0u);
+    clock_.Advance(std::chrono::seconds(1));
+  }
+  EXPECT_EQ(store_.size(), 1u);
+  EXPECT_TRUE(reinjected_.published().empty());
+}
+
+TEST_F(SealedDeferralTest, ASealedJobMovedUnderAnotherMsgIdDoesNotOpen) {
+  ParkOne();
+  // The same sealed bytes presented as another job's park.
+  ParkedJob moved;
+  ASSERT_EQ(jobs_.PublishedOn(std::string(kPrefix) + ".").size(), 1u);
+  const OutboundMessage& park = *jobs_.PublishedOn(std::string(kPrefix) + ".")[0];
+  moved.data = park.body;
+  moved.msg_id = subjects::MessageId("acme", "other-job", "park");
+  moved.sealed_key_id = sealer_->sealing_key_id();
+  EXPECT_FALSE(opener_->Open(moved.sealed_key_id, moved.data, moved.msg_id).ok());
+  EXPECT_TRUE(opener_->Open(moved.sealed_key_id, moved.data, park.msg_id).ok());
 }
 
 }  // namespace
