@@ -37,17 +37,16 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "base/mutex.h"
 #include "gate/claude_hook.h"
 #include "cli/commands.h"
 #include "gate/daemon/config.h"
@@ -209,11 +208,11 @@ class McpProxy {
     // first, each within its bounded wait; then the proxy closes the server's stdin, and
     // the server's exit ends the process.
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      changed_.wait(lock, [this] { return in_flight_.load() == 0; });
+      MutexLock lock(&mu_);
+      while (in_flight_.load() != 0) changed_.Wait(&mu_);
     }
     {
-      std::lock_guard<std::mutex> lock(server_mu_);
+      MutexLock lock(&server_mu_);
       ::close(server_in_);
       server_in_ = -1;
     }
@@ -244,7 +243,10 @@ class McpProxy {
     }
     child_ = pid;
     g_child.store(pid);
-    server_in_ = in[1];
+    {
+      MutexLock lock(&server_mu_);  // before any other thread runs; for the analysis
+      server_in_ = in[1];
+    }
     server_out_ = out[0];
     return Status::Ok();
   }
@@ -252,14 +254,14 @@ class McpProxy {
   void WriteClient(std::string_view line) {
     std::string out(line);
     out += '\n';
-    std::lock_guard<std::mutex> lock(client_mu_);
+    MutexLock lock(&client_mu_);
     WriteAll(STDOUT_FILENO, out);
   }
 
   void WriteServer(std::string_view line) {
     std::string out(line);
     out += '\n';
-    std::lock_guard<std::mutex> lock(server_mu_);
+    MutexLock lock(&server_mu_);
     if (server_in_ >= 0) WriteAll(server_in_, out);
   }
 
@@ -293,7 +295,7 @@ class McpProxy {
   // Remembers the ids of the client's tools/list requests, to learn from their answers.
   void NoteClientMessage(const RpcMessage& message) {
     if (message.kind != RpcKind::kRequest || message.method != "tools/list") return;
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     client_list_ids_.insert(message.id_json);
   }
 
@@ -337,7 +339,7 @@ class McpProxy {
   // Learns tool classes and fingerprints from tools/list answers.
   Learned LearnFromServer(const RpcMessage& message) {
     Learned learned;
-    std::unique_lock<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (message.kind == RpcKind::kNotification &&
         message.method == "notifications/tools/list_changed") {
       listed_ = false;
@@ -363,14 +365,13 @@ class McpProxy {
     }
     if (learned.own) listing_ = false;
     listed_ = true;
-    changed_.notify_all();
+    changed_.NotifyAll();
     return learned;
   }
 
   // Keeps the fingerprint each tool has in the latest listing and checks them against
   // the tool store on a thread of its own (the server reader must not wait for NATS).
-  // Needs mu_ held.
-  void NoteFingerprints(const google::protobuf::Struct& result) {
+  void NoteFingerprints(const google::protobuf::Struct& result) REQUIRES(mu_) {
     auto listed = ToolFingerprintsFromListResult(result);
     std::map<std::string, std::pair<std::string, ToolClass>> to_check;
     for (auto& [name, fingerprint] : listed) {
@@ -398,7 +399,7 @@ class McpProxy {
   Result<ToolCheck> CheckFingerprint(const std::string& tool, const std::string& fingerprint,
                                      ToolClass tool_class, Clock::time_point deadline) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       auto it = same_.find(tool);
       if (it != same_.end() && it->second.first == fingerprint &&
           Clock::now() - it->second.second < kSameFor) {
@@ -412,7 +413,7 @@ class McpProxy {
     auto check = CheckTool(**store, flags_.identity.server_name, tool, fingerprint, tool_class,
                            NowMillis());
     if (!check.ok()) return check;
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (check->state != ToolState::kChanged) {
       same_[tool] = {fingerprint, Clock::now()};
       return check;
@@ -431,7 +432,7 @@ class McpProxy {
 
   // The fingerprint of `tool` in the latest listing, or "" when it was not listed.
   std::string ListedFingerprint(const std::string& tool) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = fingerprints_.find(tool);
     return it == fingerprints_.end() ? std::string() : it->second;
   }
@@ -453,10 +454,10 @@ class McpProxy {
     }
   }
 
-  // The proxy's own tools/list request, recorded as under way. Needs mu_ held; the
-  // caller writes it to the server after releasing mu_ (a write can block while the
-  // server waits for its stdout to be read, and the server reader needs mu_).
-  std::string OwnListRequest(const std::string& cursor) {
+  // The proxy's own tools/list request, recorded as under way. The caller writes it to
+  // the server after releasing mu_ (a write can block while the server waits for its
+  // stdout to be read, and the server reader needs mu_).
+  std::string OwnListRequest(const std::string& cursor) REQUIRES(mu_) {
     std::string id_json = "\"" + own_id_prefix_ + std::to_string(++own_requests_) + "\"";
     own_list_ids_.insert(id_json);
     listing_ = true;
@@ -467,15 +468,14 @@ class McpProxy {
   // here when nobody has asked yet), else destructive.
   ToolClass ClassOf(const std::string& tool, Clock::time_point deadline) {
     if (auto it = overrides_.find(tool); it != overrides_.end()) return it->second;
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!listed_) {
-      if (!listing_) {
-        const std::string request = OwnListRequest("");
-        lock.unlock();
-        WriteServer(request);
-        lock.lock();
-      }
-      changed_.wait_until(lock, deadline, [this] { return listed_; });
+    std::string request;
+    {
+      MutexLock lock(&mu_);
+      if (!listed_ && !listing_) request = OwnListRequest("");
+    }
+    if (!request.empty()) WriteServer(request);
+    MutexLock lock(&mu_);
+    while (!listed_ && changed_.WaitUntil(&mu_, deadline)) {
     }
     auto it = classes_.find(tool);
     return it == classes_.end() ? ToolClass::kDestructive : it->second;
@@ -483,7 +483,7 @@ class McpProxy {
 
   // The kept NATS connection, connecting when there is none.
   Result<NatsConnection*> Connection(Clock::time_point deadline) {
-    std::lock_guard<std::mutex> lock(nats_mu_);
+    MutexLock lock(&nats_mu_);
     if (nats_ != nullptr) {
       if (nats_->connected()) return nats_.get();
       return Unavailable("the NATS connection is down");
@@ -514,7 +514,7 @@ class McpProxy {
   Result<McpToolStore*> Store(Clock::time_point deadline) {
     auto connection = Connection(deadline);
     if (!connection.ok()) return connection.status();
-    std::lock_guard<std::mutex> lock(store_mu_);
+    MutexLock lock(&store_mu_);
     if (store_ == nullptr) {
       auto store = OpenNatsMcpToolStore(*connection, flags_.tools_bucket, /*create=*/true,
                                         std::chrono::milliseconds(2000));
@@ -533,9 +533,9 @@ class McpProxy {
     }
     std::thread([this, message = std::move(message), line = std::move(line)] {
       Judge(message, line);
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       in_flight_.fetch_sub(1);
-      changed_.notify_all();
+      changed_.NotifyAll();
     }).detach();
   }
 
@@ -624,14 +624,15 @@ class McpProxy {
     }
   }
 
-  [[noreturn]] void ExitWithChild() {
+  // Holds client_mu_ until the process is gone: no lock to release.
+  [[noreturn]] void ExitWithChild() NO_THREAD_SAFETY_ANALYSIS {
     int status = 0;
     while (::waitpid(child_, &status, 0) < 0 && errno == EINTR) {
     }
     const int code = WIFEXITED(status)     ? WEXITSTATUS(status)
                      : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
                                            : 1;
-    client_mu_.lock();  // no judge writes half an answer after this
+    client_mu_.Lock();  // no judge writes half an answer after this
     std::_Exit(code);
   }
 
@@ -640,27 +641,28 @@ class McpProxy {
   const std::string own_id_prefix_;
   pid_t child_ = -1;
   int server_out_ = -1;
-  std::mutex client_mu_;  // serializes lines to the client
-  std::mutex server_mu_;  // serializes lines to the server; guards server_in_
-  int server_in_ = -1;
-  std::mutex mu_;  // guards what follows
-  std::condition_variable changed_;
-  std::map<std::string, ToolClass> classes_;
-  bool listed_ = false;   // a tools/list answer was seen since the last list_changed
-  bool listing_ = false;  // the proxy's own tools/list is under way
-  uint64_t own_requests_ = 0;
-  std::set<std::string> own_list_ids_;
-  std::set<std::string> client_list_ids_;
-  std::map<std::string, std::string> fingerprints_;  // in the latest listing
-  std::set<std::string> alerted_;                    // "tool\nfingerprint" alerts logged
+  Mutex client_mu_;  // serializes lines to the client
+  Mutex server_mu_;  // serializes lines to the server
+  int server_in_ GUARDED_BY(server_mu_) = -1;
+  Mutex mu_;
+  CondVar changed_;  // signalled with mu_: listed_ set, or a call finished
+  std::map<std::string, ToolClass> classes_ GUARDED_BY(mu_);
+  // A tools/list answer was seen since the last list_changed.
+  bool listed_ GUARDED_BY(mu_) = false;
+  bool listing_ GUARDED_BY(mu_) = false;  // the proxy's own tools/list is under way
+  uint64_t own_requests_ GUARDED_BY(mu_) = 0;
+  std::set<std::string> own_list_ids_ GUARDED_BY(mu_);
+  std::set<std::string> client_list_ids_ GUARDED_BY(mu_);
+  std::map<std::string, std::string> fingerprints_ GUARDED_BY(mu_);  // in the latest listing
+  std::set<std::string> alerted_ GUARDED_BY(mu_);  // "tool\nfingerprint" alerts logged
   // tool -> the fingerprint last found accepted, and when
-  std::map<std::string, std::pair<std::string, Clock::time_point>> same_;
-  std::mutex nats_mu_;
-  std::unique_ptr<NatsConnection> nats_;
-  Status last_connect_error_;  // GUARDED_BY(nats_mu_)
-  Clock::time_point last_connect_failure_;
-  std::mutex store_mu_;  // guards store_
-  std::unique_ptr<McpToolStore> store_;
+  std::map<std::string, std::pair<std::string, Clock::time_point>> same_ GUARDED_BY(mu_);
+  Mutex nats_mu_;
+  std::unique_ptr<NatsConnection> nats_ GUARDED_BY(nats_mu_);
+  Status last_connect_error_ GUARDED_BY(nats_mu_);
+  Clock::time_point last_connect_failure_ GUARDED_BY(nats_mu_);
+  Mutex store_mu_;
+  std::unique_ptr<McpToolStore> store_ GUARDED_BY(store_mu_);
   std::atomic<int> in_flight_{0};
 };
 

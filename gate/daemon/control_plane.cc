@@ -7,9 +7,9 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <utility>
 
+#include "base/mutex.h"
 #include "gate/activity_api.h"
 
 namespace jobgate::gate {
@@ -54,14 +54,18 @@ namespace {
 // and none when called with null.
 std::function<void(const policy::Policy*)> OneSeriesPerPolicy(
     prometheus::Family<prometheus::Gauge>* family) {
-  auto current = std::make_shared<std::pair<std::mutex, prometheus::Gauge*>>();
+  struct Current {
+    Mutex mu;
+    prometheus::Gauge* gauge GUARDED_BY(mu) = nullptr;
+  };
+  auto current = std::make_shared<Current>();
   return [family, current](const policy::Policy* p) {
-    std::lock_guard<std::mutex> lock(current->first);
-    if (current->second != nullptr) family->Remove(current->second);
-    current->second = nullptr;
+    MutexLock lock(&current->mu);
+    if (current->gauge != nullptr) family->Remove(current->gauge);
+    current->gauge = nullptr;
     if (p == nullptr) return;
-    current->second = &family->Add({{"snapshot", p->snapshot_name()}, {"hash", p->hash()}});
-    current->second->Set(1);
+    current->gauge = &family->Add({{"snapshot", p->snapshot_name()}, {"hash", p->hash()}});
+    current->gauge->Set(1);
   };
 }
 
