@@ -102,6 +102,8 @@ Result<Dispatcher::BatchStats> Dispatcher::RunOnce() {
   holds_used_ = 0;
   pending_sessions_used_ = 0;
   pending_index_.clear();
+  session_changes_.clear();
+  session_change_slots_.clear();
   // Three phases: bind every message to its arrival, claim the admitted jobs' ids in one
   // round trip, judge what is left.
   for (size_t i = 0; i < batch_.size(); ++i) {
@@ -394,72 +396,54 @@ void Dispatcher::RecordInSession(const std::string& session, const SessionPtr& c
   if (it == pending_index_.end()) {
     if (pending_sessions_used_ == pending_sessions_.size()) pending_sessions_.emplace_back();
     PendingSession& fresh = pending_sessions_[pending_sessions_used_];
-    fresh.tenant_id = judged.tenant_id();
-    fresh.session = session;
     fresh.state = std::make_shared<v1::SessionState>(
         current != nullptr ? *current
                            : NewSessionState(judged.tenant_id(), session, clock_->UnixMillis()));
-    fresh.base_revision = current != nullptr ? current->revision() : 0;
+    fresh.known = current != nullptr;
     fresh.was_terminated = terminated;
-    fresh.changed = false;
     fresh.plans.clear();
-    fresh.recorded.clear();
+    fresh.stored = SessionPtr();
     it = pending_index_.emplace(key, pending_sessions_used_++).first;
   }
   PendingSession& pending = pending_sessions_[it->second];
-  RecordedDecision& recorded = pending.recorded.emplace_back();
-  recorded.job.set_job_id(judged.job_id());
-  recorded.job.mutable_actor()->set_agent_id(judged.actor().agent_id());
-  recorded.decision.set_decision(verdict);
-  recorded.decision.set_matched_rule(decision_.matched_rule());
-  recorded.decision.set_reason(decision_.reason());
-  recorded.decision.set_snapshot(decision_.snapshot());
-  // The targets are kept in a shared store: none carries a secret raw.
-  if (policy::IsDenial(verdict) && !terminated) {
-    recorded.targets = policy::JobTargets(judged);
-    for (std::string& target : recorded.targets) target = Scrubbed(target);
-  }
-  recorded.at_unix_ms = clock_->UnixMillis();
   pending.plans.push_back(plan);
-  pending.changed |=
-      policy::RecordDecision(recorded.job, recorded.decision, recorded.targets,
-                             recorded.at_unix_ms, options_.session_recording, pending.state.get());
+  // The targets are kept in a shared store: none carries a secret raw.
+  std::vector<std::string> targets;
+  if (policy::IsDenial(verdict) && !terminated) {
+    targets = policy::JobTargets(judged);
+    for (std::string& target : targets) target = Scrubbed(target);
+  }
+  v1::SessionChange change =
+      policy::DecisionChange(judged.tenant_id(), session, judged, decision_, std::move(targets),
+                             current.get(), clock_->UnixMillis());
+  // A change that changes nothing (a terminated session touched a moment ago, a
+  // redelivered decision) is not written.
+  if (!policy::ApplySessionChange(change, options_.session_recording, pending.known,
+                                  pending.state.get())) {
+    return;
+  }
+  pending.known = true;
+  session_changes_.push_back(std::move(change));
+  session_change_slots_.push_back(static_cast<size_t>(it->second));
 }
 
 void Dispatcher::FlushSessions() {
-  // Sessions whose decisions changed nothing (a terminated session touched a moment ago)
-  // need no write.
-  session_writes_.clear();
-  session_write_slots_.clear();
-  for (size_t i = 0; i < pending_sessions_used_; ++i) {
-    PendingSession& pending = pending_sessions_[i];
-    if (!pending.changed) continue;
-    session_write_slots_.push_back(i);
-    session_writes_.push_back(SessionWrite{
-        pending.tenant_id, pending.session,
-        [this, &pending](v1::SessionState* state) {
-          bool changed = false;
-          for (const RecordedDecision& r : pending.recorded) {
-            changed |= policy::RecordDecision(r.job, r.decision, r.targets, r.at_unix_ms,
-                                              options_.session_recording, state);
-          }
-          return changed;
-        },
-        std::move(pending.state), pending.base_revision});
+  if (session_changes_.empty()) return;
+  seams_.sessions->Apply(session_changes_, &session_results_);
+  for (size_t i = 0; i < session_changes_.size(); ++i) {
+    Result<SessionPtr>& stored = pending_sessions_[session_change_slots_[i]].stored;
+    if (stored.ok()) stored = std::move(session_results_[i]);  // the first failure stays
   }
-  if (session_writes_.empty()) return;
-  seams_.sessions->UpdateMany(session_writes_, &session_results_);
   bool retried = false;
-  for (size_t w = 0; w < session_writes_.size(); ++w) {
-    const PendingSession& pending = pending_sessions_[session_write_slots_[w]];
-    const Result<SessionPtr>& stored = session_results_[w];
-    if (!stored.ok()) {
+  for (size_t slot = 0; slot < pending_sessions_used_; ++slot) {
+    const PendingSession& pending = pending_sessions_[slot];
+    if (!pending.stored.ok()) {
       retried = true;
       if (seams_.session_metrics != nullptr) {
         seams_.session_metrics->store_errors.Add({{"kind", "write"}}).Increment();
       }
       spdlog::warn("{} job(s) of a session left for redelivery: the session could not be "
-                   "recorded: {}", pending.plans.size(), stored.status().ToString());
+                   "recorded: {}", pending.plans.size(), pending.stored.status().ToString());
       for (size_t plan : pending.plans) {
         plans_[plan].kind = Plan::Kind::kRetry;
         plans_[plan].retry_kind = "session_store";
@@ -467,17 +451,25 @@ void Dispatcher::FlushSessions() {
       }
       continue;
     }
-    const v1::SessionState& state = **stored;
-    if (seams_.session_metrics != nullptr && !pending.was_terminated &&
-        state.status() == v1::SessionState::TERMINATED &&
-        std::any_of(pending.recorded.begin(), pending.recorded.end(),
-                    [&](const RecordedDecision& r) {
-                      return r.job.job_id() == state.terminated_job_id();
-                    })) {
-      seams_.session_metrics->terminations.Add({{"by", state.terminated_by()}}).Increment();
-    }
+    CountTermination(slot);
   }
   if (retried) DropRetriedOutbound();
+}
+
+void Dispatcher::CountTermination(size_t slot) {
+  const PendingSession& pending = pending_sessions_[slot];
+  const SessionPtr& state = *pending.stored;
+  if (seams_.session_metrics == nullptr || pending.was_terminated || state == nullptr ||
+      state->status() != v1::SessionState::TERMINATED) {
+    return;
+  }
+  for (size_t i = 0; i < session_changes_.size(); ++i) {
+    if (session_change_slots_[i] == slot &&
+        session_changes_[i].decision().job_id() == state->terminated_job_id()) {
+      seams_.session_metrics->terminations.Add({{"by", state->terminated_by()}}).Increment();
+      return;
+    }
+  }
 }
 
 void Dispatcher::DropRetriedOutbound() {

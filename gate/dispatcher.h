@@ -197,9 +197,11 @@ class Dispatcher {
   // it changes the session's state; FlushSessions stores them.
   void RecordInSession(const std::string& session, const SessionPtr& current,
                        const v1::Job& judged, size_t plan);
-  // Stores the batch's session changes together (one write per session) before anything
-  // of the batch is published; the jobs of a session whose write failed become retries.
+  // Appends the batch's session changes to the store as one write before anything of the
+  // batch is published; the jobs of a session whose change failed become retries.
   void FlushSessions();
+  // Counts in the metrics a termination the batch's changes to pending_sessions_[slot] made.
+  void CountTermination(size_t slot);
   // Removes the planned publishes of jobs that became retries after they were planned.
   void DropRetriedOutbound();
   // Judges job_ with the shadow policy and records the outcome in decision_.
@@ -259,29 +261,21 @@ class Dispatcher {
   std::vector<PendingHold> holds_;
   size_t holds_used_ = 0;
   // A session's changes in this batch: later jobs of the session in the batch are judged
-  // by `state` (the store's copy with the batch's decisions applied); FlushSessions
-  // writes them. Slots [0, pending_sessions_used_) are in use.
-  struct RecordedDecision {
-    v1::Job job;            // what policy::RecordDecision reads of it: job id, agent id
-    v1::Decision decision;  // verdict, rule, reason, snapshot
-    std::vector<std::string> targets;
-    int64_t at_unix_ms = 0;
-  };
+  // by `state` (the store's copy with the batch's changes folded in); FlushSessions
+  // appends session_changes_ to the store as one write. Slots [0, pending_sessions_used_)
+  // are in use.
   struct PendingSession {
-    std::string tenant_id;
-    std::string session;
     std::shared_ptr<v1::SessionState> state;
-    uint64_t base_revision = 0;   // of the store's state `state` started from (0: none)
+    bool known = false;           // `state` is of a session the store (or batch) knows
     bool was_terminated = false;  // before this batch
-    bool changed = false;         // a recorded decision changed `state`
-    std::vector<size_t> plans;    // the jobs whose decisions are in `recorded`
-    std::vector<RecordedDecision> recorded;
+    std::vector<size_t> plans;    // the jobs of the session judged in this batch
+    Result<SessionPtr> stored = SessionPtr();  // what the store answered for it
   };
   std::vector<PendingSession> pending_sessions_;
   size_t pending_sessions_used_ = 0;
   std::unordered_map<std::string, size_t> pending_index_;  // SessionStoreKey -> slot
-  std::vector<SessionWrite> session_writes_;
-  std::vector<size_t> session_write_slots_;  // session_writes_[i] is pending_sessions_[slot]
+  std::vector<v1::SessionChange> session_changes_;  // the batch's, in the order made
+  std::vector<size_t> session_change_slots_;  // session_changes_[i] is pending_sessions_[slot]
   std::vector<Result<SessionPtr>> session_results_;
   std::vector<size_t> outbound_order_;
   std::vector<HoldRequest> hold_requests_;

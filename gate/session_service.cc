@@ -91,17 +91,34 @@ Result<v1::SessionState> SessionService::Change(const v1::SessionRequest& reques
   if (!terminate && store_->Find(tenant, *name) == nullptr) {
     return NotFound("no session " + *name + " of tenant " + tenant);
   }
-  const int64_t now = clock_->UnixMillis();
-  bool changed = false;
-  auto stored = store_->Update(tenant, *name, [&](v1::SessionState* state) {
-    changed = terminate ? policy::TerminateByOperator(caller.name, request.reason(), now, state)
-                        : policy::RestoreByOperator(caller.name, request.reason(), now, state);
-    return changed;
-  });
-  if (!stored.ok()) return stored.status();
-  if (!changed) {
+  const auto refused = [&] {
     return Conflict("session " + *name + (terminate ? " is terminated already" : " is active"));
-  }
+  };
+  SessionPtr current = store_->Find(tenant, *name);
+  const bool is_terminated =
+      current != nullptr && current->status() == v1::SessionState::TERMINATED;
+  if (is_terminated == terminate) return refused();
+  const int64_t now = clock_->UnixMillis();
+  v1::SessionChange change;
+  change.set_tenant_id(tenant);
+  change.set_session(*name);
+  change.set_at_unix_ms(now);
+  v1::SessionOperatorAction* action =
+      terminate ? change.mutable_terminate() : change.mutable_restore();
+  action->set_operator_name(caller.name);
+  action->set_reason(request.reason());
+  std::vector<Result<SessionPtr>> out;
+  store_->Apply(std::span<const v1::SessionChange>(&change, 1), &out);
+  if (!out[0].ok()) return out[0].status();
+  const SessionPtr& stored = *out[0];
+  // Another change folded first (a replica's TERMINATE, another operator) decides.
+  const auto at = TimeUtil::MillisecondsToTimestamp(now);
+  const bool applied =
+      stored != nullptr &&
+      (terminate ? stored->terminated_by() == "operator:" + caller.name &&
+                       stored->terminated_at() == at
+                 : stored->restored_by() == caller.name && stored->restored_at() == at);
+  if (!applied) return refused();
   if (metrics_ != nullptr && terminate) metrics_->terminations.Add({{"by", "operator"}}).Increment();
   if (events_ != nullptr) {
     v1::PolicyEvent event;
@@ -112,7 +129,7 @@ Result<v1::SessionState> SessionService::Change(const v1::SessionRequest& reques
     events_->Emit(event);
   }
   UpdateGauges();
-  return **stored;
+  return *stored;
 }
 
 void SessionService::UpdateGauges() const {

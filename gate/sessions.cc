@@ -12,6 +12,13 @@ std::string SessionStoreKey(std::string_view tenant_id, std::string_view session
   return jobgate::Sha256Hex(std::string(tenant_id) + '\x1f' + std::string(session));
 }
 
+policy::SessionRecording RecordingOf(const SessionStoreOptions& options) {
+  policy::SessionRecording recording;
+  recording.keep_ms = options.keep.count();
+  recording.max_events = options.max_events;
+  return recording;
+}
+
 v1::SessionState NewSessionState(std::string_view tenant_id, std::string_view session,
                                  int64_t now_unix_ms) {
   v1::SessionState state;
@@ -27,6 +34,22 @@ void SessionCache::Apply(const std::string& key, SessionPtr state) {
   MutexLock lock(&mu_);
   SessionPtr& slot = states_[key];
   if (slot == nullptr || slot->revision() <= state->revision()) slot = std::move(state);
+}
+
+void SessionCache::Fold(const v1::SessionChange& change, uint64_t revision,
+                        const policy::SessionRecording& recording) {
+  const std::string key = SessionStoreKey(change.tenant_id(), change.session());
+  MutexLock lock(&mu_);
+  SessionPtr& slot = states_[key];
+  const bool known = slot != nullptr;
+  auto next = std::make_shared<v1::SessionState>(
+      known ? *slot : NewSessionState(change.tenant_id(), change.session(), change.at_unix_ms()));
+  if (!policy::ApplySessionChange(change, recording, known, next.get())) {
+    if (!known) states_.erase(key);  // a change that made nothing of an unknown session
+    return;
+  }
+  next->set_revision(revision);
+  slot = std::move(next);
 }
 
 void SessionCache::Erase(const std::string& key) {
@@ -60,25 +83,23 @@ SessionPtr InMemorySessionStore::Find(std::string_view tenant_id,
   return cache_.Find(SessionStoreKey(tenant_id, session));
 }
 
-Result<SessionPtr> InMemorySessionStore::Update(std::string_view tenant_id,
-                                                std::string_view session,
-                                                const SessionMutation& mutate) {
+void InMemorySessionStore::Apply(std::span<const v1::SessionChange> changes,
+                                 std::vector<Result<SessionPtr>>* out) {
   MutexLock lock(&mu_);
-  if (!failure_.ok()) return failure_;
-  if (!write_failure_.ok()) return write_failure_;
-  const int64_t now = clock_->UnixMillis();
-  cache_.Expire(now - options_.idle.count());
-  const std::string key = SessionStoreKey(tenant_id, session);
-  SessionPtr current = cache_.Find(key);
-  v1::SessionState next = current != nullptr ? *current : NewSessionState(tenant_id, session, now);
-  if (!mutate(&next)) {
-    if (current != nullptr) return current;
-    return SessionPtr(std::make_shared<const v1::SessionState>(std::move(next)));
+  out->clear();
+  Status failed = !failure_.ok() ? failure_ : write_failure_;
+  if (!failed.ok()) {
+    out->assign(changes.size(), Result<SessionPtr>(failed));
+    return;
   }
-  next.set_revision(++revision_);
-  auto stored = std::make_shared<const v1::SessionState>(std::move(next));
-  cache_.Apply(key, stored);
-  return SessionPtr(stored);
+  cache_.Expire(clock_->UnixMillis() - options_.idle.count());
+  const policy::SessionRecording recording = RecordingOf(options_);
+  ++revision_;  // one write: one revision for the whole batch
+  for (const v1::SessionChange& change : changes) cache_.Fold(change, revision_, recording);
+  out->reserve(changes.size());
+  for (const v1::SessionChange& change : changes) {
+    out->push_back(cache_.Find(SessionStoreKey(change.tenant_id(), change.session())));
+  }
 }
 
 std::vector<SessionPtr> InMemorySessionStore::List() const { return cache_.List(); }
@@ -86,15 +107,6 @@ std::vector<SessionPtr> InMemorySessionStore::List() const { return cache_.List(
 Status InMemorySessionStore::Ready() const {
   MutexLock lock(&mu_);
   return failure_;
-}
-
-void SessionStore::UpdateMany(std::span<const SessionWrite> writes,
-                              std::vector<Result<SessionPtr>>* out) {
-  out->clear();
-  out->reserve(writes.size());
-  for (const SessionWrite& write : writes) {
-    out->push_back(Update(write.tenant_id, write.session, write.mutate));
-  }
 }
 
 void InMemorySessionStore::set_write_failure(Status status) {

@@ -6,11 +6,14 @@
 // (ACTIVE, or TERMINATED with who, why, when and under which snapshot) and its notable
 // decisions of the last window (policy/session.h), which `match.session` conditions read.
 //
-// A SessionStore keeps every session's state where all replicas see it and a copy of it
-// in memory: the hot path (Find) reads that copy and never waits for the store; writes
-// (Update) happen only for decisions that change the state, by compare-and-set on the
-// store's revision, so concurrent writers from several replicas never lose an event.
-// Sessions expire after `idle` without a write: the state does not grow without bound.
+// The state is a fold of a log of changes (jobgate.v1.SessionChange: a judged job's
+// notable decision, an operator's terminate or restore). A SessionStore appends changes
+// where every replica reads them and keeps the fold in memory: the hot path (Find) reads
+// that copy and never waits for the store; a batch's changes are appended together, as
+// one write (Apply). Every replica folds the same log in the same order with
+// policy::ApplySessionChange, at each change's own time, so all reach the same state and
+// concurrent writers never lose a change. Sessions expire after `idle` without a change:
+// the state does not grow without bound.
 //
 // Fail closed: Ready() says whether the copy can be trusted (the store answered its
 // initial state and has been reachable within the grace period); the dispatcher fetches
@@ -33,6 +36,7 @@
 
 #include "base/mutex.h"
 #include "gate/bus.h"
+#include "policy/session.h"
 #include "jobgate/v1/jobgate.pb.h"
 #include "base/status.h"
 
@@ -40,10 +44,13 @@ namespace jobgate::gate {
 
 
 struct SessionStoreOptions {
-  std::string bucket = "jobgate-sessions";
-  // A session without a write for this long is forgotten (its key expires).
+  // The session log: a stream of SessionChanges messages on `subject`.
+  std::string stream = "JOBGATE_SESSIONS";
+  std::string subject = "jobgate.sessions.changes";
+  // A session without a change for this long is forgotten (and the log keeps changes
+  // this long).
   std::chrono::milliseconds idle{24LL * 3600 * 1000};
-  // Events older than this are dropped from a session's state on its next write;
+  // Events older than this are dropped from a session's state on its next change;
   // `match.session` windows longer than it see no more than it keeps.
   std::chrono::milliseconds keep{3600 * 1000};
   size_t max_events = 64;
@@ -54,56 +61,40 @@ struct SessionStoreOptions {
   std::chrono::milliseconds timeout{5000};
 };
 
-// The store key of a session: 64 lower-case hex digits of SHA-256 over the tenant, a
-// 0x1f separator and the session. Valid as a KV key whatever the ids contain.
+// The key of a session in the in-memory copy: 64 lower-case hex digits of SHA-256 over
+// the tenant, a 0x1f separator and the session (fixed size, whatever the ids hold).
 std::string SessionStoreKey(std::string_view tenant_id, std::string_view session);
 
 using SessionPtr = std::shared_ptr<const v1::SessionState>;
-
-// Changes a session's state in place; returns false when nothing needs to change (no
-// write happens). Called on a fresh empty state (tenant and session set) when the
-// session is new. May be called more than once (once per compare-and-set attempt).
-using SessionMutation = std::function<bool(v1::SessionState* state)>;
-
-// One session's change for SessionStore::UpdateMany.
-struct SessionWrite {
-  std::string tenant_id;
-  std::string session;
-  SessionMutation mutate;
-  // Optional: `mutate` already applied to the state of revision `prepared_from` (0: no
-  // state). A store whose copy is still at that revision may write it as it is, and
-  // keeps it (the caller hands it over and no longer reads it).
-  std::shared_ptr<v1::SessionState> prepared = nullptr;
-  uint64_t prepared_from = 0;
-};
 
 class SessionStore {
  public:
   virtual ~SessionStore() = default;
   // The in-memory copy of the session's state, or null when the session is unknown.
   virtual SessionPtr Find(std::string_view tenant_id, std::string_view session) const = 0;
-  // Applies `mutate` to the current state and stores the result (compare-and-set,
-  // retried against the latest state on a conflict). Returns the state as stored (the
-  // current one when `mutate` changed nothing).
-  virtual Result<SessionPtr> Update(std::string_view tenant_id, std::string_view session,
-                                    const SessionMutation& mutate) = 0;
-  // Update for several sessions, at most one write each, sent together: one wait for
-  // all of them rather than a round trip each. (*out)[i] answers writes[i] as Update
-  // would. This default calls Update for each.
-  virtual void UpdateMany(std::span<const SessionWrite> writes,
-                          std::vector<Result<SessionPtr>>* out);
+  // Appends `changes`, in order, and folds them. (*out)[i] is the state of changes[i]'s
+  // session once the whole batch is folded, or why the change may not have been stored
+  // (the caller retries: a decision folded twice counts once).
+  virtual void Apply(std::span<const v1::SessionChange> changes,
+                     std::vector<Result<SessionPtr>>* out) = 0;
   // Every session in the in-memory copy.
   virtual std::vector<SessionPtr> List() const = 0;
   // OK when the in-memory copy is current enough to judge by.
   virtual Status Ready() const = 0;
 };
 
-// The in-memory copy both stores keep: key -> newest state seen (by revision), dropping
-// sessions idle past their expiry.
+// The recording limits a store folds with (the same on every replica of a deployment).
+policy::SessionRecording RecordingOf(const SessionStoreOptions& options);
+
+// The in-memory copy both stores keep: key -> newest state folded (by revision),
+// dropping sessions idle past their expiry.
 class SessionCache {
  public:
   // Keeps `state` unless a newer revision is held.
   void Apply(const std::string& key, SessionPtr state);
+  // Folds `change` (a change of the log at `revision`) into the session it names.
+  void Fold(const v1::SessionChange& change, uint64_t revision,
+            const policy::SessionRecording& recording);
   void Erase(const std::string& key);
   SessionPtr Find(const std::string& key) const;
   std::vector<SessionPtr> List() const;
@@ -121,13 +112,13 @@ class InMemorySessionStore final : public SessionStore {
   explicit InMemorySessionStore(const Clock* clock, SessionStoreOptions options = {})
       : clock_(clock), options_(std::move(options)) {}
   SessionPtr Find(std::string_view tenant_id, std::string_view session) const override;
-  Result<SessionPtr> Update(std::string_view tenant_id, std::string_view session,
-                            const SessionMutation& mutate) override;
+  void Apply(std::span<const v1::SessionChange> changes,
+             std::vector<Result<SessionPtr>>* out) override;
   std::vector<SessionPtr> List() const override;
   Status Ready() const override;
-  // Fails Update and Ready with `status` while it is not OK.
+  // Fails Apply and Ready with `status` while it is not OK.
   void set_failure(Status status);
-  // Fails Update (Ready stays OK) with `status` while it is not OK.
+  // Fails Apply (Ready stays OK) with `status` while it is not OK.
   void set_write_failure(Status status);
 
  private:

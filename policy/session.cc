@@ -92,9 +92,10 @@ void RecordSessionEvent(const v1::SessionEvent& event, int64_t now_unix_ms, int6
 
 namespace {
 
-bool AlreadyRecorded(const v1::SessionState& state, const v1::Job& job, v1::Verdict verdict) {
+bool AlreadyRecorded(const v1::SessionState& state, const std::string& job_id,
+                     v1::Verdict verdict) {
   return std::any_of(state.events().begin(), state.events().end(), [&](const v1::SessionEvent& e) {
-    return e.job_id() == job.job_id() && e.decision() == verdict;
+    return e.job_id() == job_id && e.decision() == verdict;
   });
 }
 
@@ -107,9 +108,22 @@ std::string FormatTime(const google::protobuf::Timestamp& at) {
 bool RecordDecision(const v1::Job& job, const v1::Decision& decision,
                     const std::vector<std::string>& targets, int64_t now_unix_ms,
                     const SessionRecording& options, v1::SessionState* state) {
+  v1::SessionDecision recorded;
+  recorded.set_job_id(job.job_id());
+  recorded.set_agent_id(job.actor().agent_id());
+  recorded.set_decision(decision.decision());
+  recorded.set_rule(decision.matched_rule());
+  recorded.set_reason(decision.reason());
+  recorded.set_snapshot(decision.snapshot());
+  for (const std::string& target : targets) recorded.add_targets(target);
+  return RecordSessionDecision(recorded, now_unix_ms, options, state);
+}
+
+bool RecordSessionDecision(const v1::SessionDecision& decision, int64_t now_unix_ms,
+                           const SessionRecording& options, v1::SessionState* state) {
   const auto now = TimeUtil::MillisecondsToTimestamp(now_unix_ms);
-  if (state->agent_id().empty() && !job.actor().agent_id().empty()) {
-    state->set_agent_id(job.actor().agent_id());
+  if (state->agent_id().empty() && !decision.agent_id().empty()) {
+    state->set_agent_id(decision.agent_id());
   }
   if (state->status() == v1::SessionState::TERMINATED) {
     if (now_unix_ms - TimeUtil::TimestampToMilliseconds(state->last_seen()) < options.touch_ms) {
@@ -119,24 +133,96 @@ bool RecordDecision(const v1::Job& job, const v1::Decision& decision,
     return true;
   }
   const v1::Verdict verdict = decision.decision();
-  if (!IsNotable(verdict) || AlreadyRecorded(*state, job, verdict)) return false;
+  if (!IsNotable(verdict) || AlreadyRecorded(*state, decision.job_id(), verdict)) return false;
   v1::SessionEvent event;
   event.set_decision(verdict);
   *event.mutable_at() = now;
-  event.set_rule(decision.matched_rule());
-  event.set_job_id(job.job_id());
-  for (const std::string& target : targets) event.add_targets(target);
+  event.set_rule(decision.rule());
+  event.set_job_id(decision.job_id());
+  *event.mutable_targets() = decision.targets();
   RecordSessionEvent(event, now_unix_ms, options.keep_ms, options.max_events, state);
   *state->mutable_last_seen() = now;
   if (verdict == v1::TERMINATE) {
     state->set_status(v1::SessionState::TERMINATED);
-    state->set_terminated_by("rule:" + decision.matched_rule());
+    state->set_terminated_by("rule:" + decision.rule());
     state->set_terminated_reason(decision.reason());
     *state->mutable_terminated_at() = now;
     state->set_terminated_snapshot(decision.snapshot());
-    state->set_terminated_job_id(job.job_id());
+    state->set_terminated_job_id(decision.job_id());
   }
   return true;
+}
+
+v1::SessionChange DecisionChange(std::string_view tenant_id, std::string_view session,
+                                 const v1::Job& job, const v1::Decision& decision,
+                                 std::vector<std::string> targets,
+                                 const v1::SessionState* current, int64_t now_unix_ms) {
+  v1::SessionChange change;
+  change.set_tenant_id(std::string(tenant_id));
+  change.set_session(std::string(session));
+  change.set_at_unix_ms(now_unix_ms);
+  v1::SessionDecision* recorded = change.mutable_decision();
+  recorded->set_job_id(job.job_id());
+  recorded->set_agent_id(job.actor().agent_id());
+  recorded->set_decision(decision.decision());
+  recorded->set_rule(decision.matched_rule());
+  recorded->set_reason(decision.reason());
+  recorded->set_snapshot(decision.snapshot());
+  for (std::string& target : targets) recorded->add_targets(std::move(target));
+  if (current != nullptr && current->status() == v1::SessionState::TERMINATED) {
+    v1::SessionTermination* termination = recorded->mutable_termination();
+    termination->set_by(current->terminated_by());
+    termination->set_reason(current->terminated_reason());
+    *termination->mutable_at() = current->terminated_at();
+    termination->set_snapshot(current->terminated_snapshot());
+    termination->set_job_id(current->terminated_job_id());
+  }
+  return change;
+}
+
+namespace {
+
+// A session first seen through a job judged under its termination: terminated as that
+// job was told.
+void AdoptTermination(const v1::SessionTermination& termination, v1::SessionState* state) {
+  state->set_status(v1::SessionState::TERMINATED);
+  state->set_terminated_by(termination.by());
+  state->set_terminated_reason(termination.reason());
+  *state->mutable_terminated_at() = termination.at();
+  state->set_terminated_snapshot(termination.snapshot());
+  state->set_terminated_job_id(termination.job_id());
+}
+
+}  // namespace
+
+bool ApplySessionChange(const v1::SessionChange& change, const SessionRecording& options,
+                        bool known, v1::SessionState* state) {
+  const int64_t at = change.at_unix_ms();
+  switch (change.change_case()) {
+    case v1::SessionChange::kDecision: {
+      const v1::SessionDecision& decision = change.decision();
+      if (decision.has_termination()) {
+        // Judged under a termination: it ends an unknown session (whose termination left
+        // the log), touches a terminated one, and is stale for one restored since.
+        if (!known) {
+          AdoptTermination(decision.termination(), state);
+          RecordSessionDecision(decision, at, options, state);
+          return true;
+        }
+        if (state->status() != v1::SessionState::TERMINATED) return false;
+      }
+      return RecordSessionDecision(decision, at, options, state);
+    }
+    case v1::SessionChange::kTerminate:
+      return TerminateByOperator(change.terminate().operator_name(), change.terminate().reason(),
+                                 at, state);
+    case v1::SessionChange::kRestore:
+      return RestoreByOperator(change.restore().operator_name(), change.restore().reason(), at,
+                               state);
+    case v1::SessionChange::CHANGE_NOT_SET:
+      return false;
+  }
+  return false;
 }
 
 void DecideTerminated(const v1::SessionState& state, v1::Decision* decision) {

@@ -76,6 +76,25 @@ bool RecordDecision(const v1::Job& job, const v1::Decision& decision,
                     const std::vector<std::string>& targets, int64_t now_unix_ms,
                     const SessionRecording& options, v1::SessionState* state);
 
+// RecordDecision for a decision as the session log carries it.
+bool RecordSessionDecision(const v1::SessionDecision& decision, int64_t now_unix_ms,
+                           const SessionRecording& options, v1::SessionState* state);
+
+// The session change of a judged job: its decision with `targets`, at `now_unix_ms`,
+// carrying the termination the job was judged under when `current` is terminated.
+v1::SessionChange DecisionChange(std::string_view tenant_id, std::string_view session,
+                                 const v1::Job& job, const v1::Decision& decision,
+                                 std::vector<std::string> targets,
+                                 const v1::SessionState* current, int64_t now_unix_ms);
+
+// Folds one change of the session log into `state`, at the change's own time (so every
+// replica folding the same log reaches the same state). `known` is false when `state`
+// is a fresh one made for this change (the session was unknown): a decision judged
+// under a termination then terminates it, since the change that ended the session may
+// have left the log. Returns whether `state` changed.
+bool ApplySessionChange(const v1::SessionChange& change, const SessionRecording& options,
+                        bool known, v1::SessionState* state);
+
 // Rewrites `decision` (already filled by the policy) for a job of a terminated session:
 // TERMINATE, with the original termination as the reason, and session facts saying so.
 void DecideTerminated(const v1::SessionState& state, v1::Decision* decision);

@@ -380,7 +380,7 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, Ga
     MapReader sessions(file, root["sessions"], "sessions");
     SessionStoreOptions& so = config->sessions;
     sessions.On("enabled", sessions.Bool(&config->sessions_enabled))
-        .On("bucket", sessions.String(&so.bucket))
+        .On("stream", sessions.String(&so.stream))
         .On("idle", sessions.Dur(&so.idle))
         .On("keep", sessions.Dur(&so.keep))
         .On("max_events", sessions.Integer(&so.max_events))

@@ -49,8 +49,8 @@
 //              tenant_from: body,        # or subject_token: job.<tenant>.<action...>
 //              job_id_ttl: 4m,           # job-id claims; default twice duplicate_window
 //              defer_throttled: true}    # false: over-rate jobs are nak'ed on JOBS
-//   sessions: {enabled: true, bucket: jobgate-sessions, idle: 24h, keep: 1h,
-//              max_events: 64, grace: 10s}       # session state (gate/sessions.h)
+//   sessions: {enabled: true, stream: JOBGATE_SESSIONS, idle: 24h, keep: 1h,
+//              max_events: 64, grace: 10s}       # the session log (gate/sessions.h)
 //
 // Durations are seconds or a number with ms, s, m, h or d. Unknown keys are errors, so a
 // typo never silently keeps a default. Plain values; thread-compatible.

@@ -138,7 +138,7 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Deps& deps) {
       deps.clock, approval_options, cp->observer_.get());
 
   if (config.sessions_enabled) {
-    auto sessions = NatsKvSessionStore::Open(deps.connection, deps.clock, config.sessions);
+    auto sessions = NatsSessionLog::Open(deps.connection, deps.clock, config.sessions);
     if (!sessions.ok()) return sessions.status();
     cp->session_store_ = std::move(*sessions);
     cp->session_service_ = std::make_unique<SessionService>(

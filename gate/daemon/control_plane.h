@@ -86,7 +86,7 @@ class ControlPlane {
   std::unique_ptr<NatsApprovalPublisher> approval_publisher_;
   std::unique_ptr<MetricsObserver> observer_;
   std::unique_ptr<ApprovalService> approvals_;
-  std::unique_ptr<NatsKvSessionStore> session_store_;
+  std::unique_ptr<NatsSessionLog> session_store_;
   std::unique_ptr<SessionService> session_service_;
   std::unique_ptr<DecisionStats> decision_stats_;
   std::unique_ptr<RecentDenials> recent_denials_;

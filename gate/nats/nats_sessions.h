@@ -1,5 +1,6 @@
-// NatsKvSessionStore: the production SessionStore (gate/sessions.h), a JetStream KV bucket
-// watched into memory. nats.c stays in the .cc. Thread-safe.
+// NatsSessionLog: the production SessionStore (gate/sessions.h), a JetStream stream of
+// session changes that every replica folds into memory. nats.c stays in the .cc.
+// Thread-safe.
 #pragma once
 
 #include <memory>
@@ -12,30 +13,30 @@ namespace jobgate::gate {
 
 class NatsConnection;
 
-// JetStream KV bucket `bucket` (history 1, max age `idle`): key SessionStoreKey -> the
-// serialized SessionState. A watcher on the whole bucket keeps the in-memory copy
-// current; it is re-created when it ends.
-class NatsKvSessionStore final : public SessionStore {
+// Stream `options.stream` (subject `options.subject`, changes kept `idle`): one
+// jobgate.v1.SessionChanges message per Apply (more when a batch's changes would not fit
+// one). An ordered consumer from the stream's first message folds every message, in
+// stream order, into the in-memory copy; it is re-created where it stopped when it ends.
+// A session's revision is the stream sequence of the message that last changed it.
+class NatsSessionLog final : public SessionStore {
  public:
-  // Opens the bucket (creating it when missing) and waits for the initial state.
-  // `connection` and `clock` must outlive the store.
-  static Result<std::unique_ptr<NatsKvSessionStore>> Open(NatsConnection* connection,
-                                                          const Clock* clock,
-                                                          const SessionStoreOptions& options);
-  ~NatsKvSessionStore() override;
+  // Creates the stream when missing, then folds it up to its last message before
+  // returning. `connection` and `clock` must outlive the store.
+  static Result<std::unique_ptr<NatsSessionLog>> Open(NatsConnection* connection,
+                                                      const Clock* clock,
+                                                      const SessionStoreOptions& options);
+  ~NatsSessionLog() override;
   SessionPtr Find(std::string_view tenant_id, std::string_view session) const override;
-  Result<SessionPtr> Update(std::string_view tenant_id, std::string_view session,
-                            const SessionMutation& mutate) override;
-  // Publishes every write asynchronously with its compare-and-set header, waits for the
-  // acks together, and falls back to Update for any write not acknowledged.
-  void UpdateMany(std::span<const SessionWrite> writes,
-                  std::vector<Result<SessionPtr>>* out) override;
+  // Publishes the changes (one message, awaiting the stream's ack), then waits until the
+  // fold has reached that message, so the answers include every change before it.
+  void Apply(std::span<const v1::SessionChange> changes,
+             std::vector<Result<SessionPtr>>* out) override;
   std::vector<SessionPtr> List() const override;
   Status Ready() const override;
 
  private:
-  struct Impl;  // nats.c handles and the watch thread (gate/nats/nats_sessions.cc)
-  explicit NatsKvSessionStore(std::unique_ptr<Impl> impl);
+  struct Impl;  // nats.c handles and the fold thread (gate/nats/nats_sessions.cc)
+  explicit NatsSessionLog(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -5,6 +5,8 @@
 #include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "policy/simulate.h"
 #include "policy/suite.h"
 #include "tests/policy/test_util.h"
@@ -268,6 +270,136 @@ TEST(SessionStateTest, OperatorTerminatesAndRestores) {
   EXPECT_EQ(state.status(), v1::SessionState::ACTIVE);
   EXPECT_EQ(state.events_size(), 0);  // windows start afresh
   EXPECT_EQ(state.restored_by(), "bob");
+}
+
+v1::SessionState Fresh(int64_t at) {
+  v1::SessionState state;
+  state.set_status(v1::SessionState::ACTIVE);
+  *state.mutable_first_seen() = TimeUtil::MillisecondsToTimestamp(at);
+  *state.mutable_last_seen() = state.first_seen();
+  return state;
+}
+
+TEST(SessionChangeTest, ADecisionChangeCarriesWhatTheFoldNeeds) {
+  const v1::Job job = Job("{job_id: j1, actor: {agent_id: a, session_id: s}}");
+  v1::Decision deny;
+  deny.set_decision(v1::DENY);
+  deny.set_matched_rule("r");
+  deny.set_reason("no");
+  deny.set_snapshot("v1");
+  const v1::SessionChange change =
+      DecisionChange("t", "session:s", job, deny, {"path:/x"}, nullptr, kNow);
+  EXPECT_EQ(change.tenant_id(), "t");
+  EXPECT_EQ(change.at_unix_ms(), kNow);
+  EXPECT_EQ(change.decision().job_id(), "j1");
+  EXPECT_EQ(change.decision().agent_id(), "a");
+  EXPECT_EQ(change.decision().rule(), "r");
+  EXPECT_FALSE(change.decision().has_termination());
+  // Folding it is recording the decision, at the change's own time.
+  v1::SessionState folded = Fresh(kNow);
+  v1::SessionState recorded = Fresh(kNow);
+  EXPECT_TRUE(ApplySessionChange(change, {}, false, &folded));
+  EXPECT_TRUE(RecordDecision(job, deny, {"path:/x"}, kNow, {}, &recorded));
+  EXPECT_EQ(folded.DebugString(), recorded.DebugString());
+  EXPECT_FALSE(ApplySessionChange(change, {}, true, &folded));  // folded twice: once
+}
+
+TEST(SessionChangeTest, AJobJudgedUnderATerminationTerminatesAnUnknownSessionOnly) {
+  v1::SessionState terminated = Fresh(kNow);
+  ASSERT_TRUE(TerminateByOperator("alice", "runaway", kNow, &terminated));
+  const v1::Job job = Job("{job_id: j9, actor: {session_id: s}}");
+  v1::Decision decided;
+  DecideTerminated(terminated, &decided);
+  const v1::SessionChange change =
+      DecisionChange("t", "session:s", job, decided, {}, &terminated, kNow + 5000);
+  ASSERT_TRUE(change.decision().has_termination());
+  EXPECT_EQ(change.decision().termination().by(), "operator:alice");
+
+  // A replica whose log no longer holds the termination (retention) still ends it.
+  v1::SessionState unknown = Fresh(kNow + 5000);
+  EXPECT_TRUE(ApplySessionChange(change, {}, false, &unknown));
+  EXPECT_EQ(unknown.status(), v1::SessionState::TERMINATED);
+  EXPECT_EQ(unknown.terminated_by(), "operator:alice");
+  EXPECT_EQ(unknown.terminated_reason(), "runaway");
+  EXPECT_EQ(unknown.terminated_at(), terminated.terminated_at());
+
+  // A session restored before this change folds stays restored: the restore came first.
+  v1::SessionState restored = terminated;
+  ASSERT_TRUE(RestoreByOperator("bob", "fixed", kNow + 1000, &restored));
+  ApplySessionChange(change, {}, true, &restored);
+  EXPECT_EQ(restored.status(), v1::SessionState::ACTIVE);
+}
+
+TEST(SessionChangeTest, OperatorChangesFoldAsTheirActions) {
+  v1::SessionChange terminate;
+  terminate.set_tenant_id("t");
+  terminate.set_session("session:s");
+  terminate.set_at_unix_ms(kNow);
+  terminate.mutable_terminate()->set_operator_name("alice");
+  terminate.mutable_terminate()->set_reason("runaway");
+  v1::SessionChange restore = terminate;
+  restore.set_at_unix_ms(kNow + 1);
+  restore.mutable_restore()->set_operator_name("bob");
+  v1::SessionState state = Fresh(kNow);
+  EXPECT_TRUE(ApplySessionChange(terminate, {}, true, &state));
+  EXPECT_FALSE(ApplySessionChange(terminate, {}, true, &state));
+  EXPECT_EQ(state.terminated_by(), "operator:alice");
+  EXPECT_TRUE(ApplySessionChange(restore, {}, true, &state));
+  EXPECT_EQ(state.restored_by(), "bob");
+  EXPECT_EQ(state.restored_at(), TimeUtil::MillisecondsToTimestamp(kNow + 1));
+  EXPECT_FALSE(ApplySessionChange(v1::SessionChange(), {}, true, &state));  // empty
+}
+
+// Folding a random log gives the same state whatever replica folds it, and a log folded
+// in two parts (a replica that stopped and went on) the same as in one.
+TEST(SessionChangeTest, FoldIsAFunctionOfTheLog) {
+  std::mt19937 random(7);
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<v1::SessionChange> log;
+    int64_t at = kNow;
+    for (int i = 0; i < 40; ++i) {
+      at += random() % 120'000;
+      v1::SessionChange change;
+      change.set_tenant_id("t");
+      change.set_session("session:s");
+      change.set_at_unix_ms(at);
+      switch (random() % 5) {
+        case 0:
+          change.mutable_terminate()->set_operator_name("op");
+          break;
+        case 1:
+          change.mutable_restore()->set_operator_name("op");
+          break;
+        default: {
+          v1::SessionDecision* d = change.mutable_decision();
+          d->set_job_id("j" + std::to_string(random() % 30));
+          d->set_decision(random() % 2 ? v1::DENY : v1::TERMINATE);
+          d->set_rule("r");
+          break;
+        }
+      }
+      log.push_back(change);
+    }
+    SessionRecording options;
+    options.max_events = 8;
+    options.keep_ms = 600'000;
+    auto fold = [&](size_t from, size_t to, v1::SessionState* state, bool* known) {
+      for (size_t i = from; i < to; ++i) {
+        if (!*known) *state = Fresh(log[i].at_unix_ms());
+        if (ApplySessionChange(log[i], options, *known, state)) *known = true;
+      }
+    };
+    v1::SessionState whole;
+    bool whole_known = false;
+    fold(0, log.size(), &whole, &whole_known);
+    v1::SessionState parts;
+    bool parts_known = false;
+    const size_t cut = random() % log.size();
+    fold(0, cut, &parts, &parts_known);
+    v1::SessionState copy = parts;  // handed to another replica mid-way
+    fold(cut, log.size(), &copy, &parts_known);
+    ASSERT_EQ(copy.DebugString(), whole.DebugString()) << "trial " << trial << " cut " << cut;
+  }
 }
 
 TEST(SessionFromYamlTest, ReadsEventsWithAgesTargetsAndJobs) {
