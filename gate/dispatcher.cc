@@ -296,10 +296,14 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
 
   // The session's history, from the store's in-memory copy (no round trip).
   std::string session;
+  std::string session_key;
   SessionPtr session_state;
   if (seams_.sessions != nullptr) {
     session = policy::SessionOf(job_);
-    if (!session.empty()) session_state = SessionStateFor(job_.tenant_id(), session);
+    if (!session.empty()) {
+      session_key = SessionStoreKey(job_.tenant_id(), session);
+      session_state = SessionStateFor(session_key, job_.tenant_id(), session);
+    }
   }
   const policy::SessionContext session_context{session_state.get(), clock_->UnixMillis()};
 
@@ -324,7 +328,8 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
   // Recorded before the job's redaction (whose markers would hide its targets) and
   // before anything is published.
   if (!session.empty()) {
-    RecordInSession(session, session_state, job_, static_cast<size_t>(plan - plans_.data()));
+    RecordInSession(session_key, session, session_state, job_,
+                    static_cast<size_t>(plan - plans_.data()));
   }
   // The decision's own redaction effects apply to every copy of the job.
   policy.Redact(evaluation_, &job_, &decision_);
@@ -377,31 +382,49 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
   PlanRoute(job_, decision_, message, nullptr, plan);
 }
 
-SessionPtr Dispatcher::SessionStateFor(const std::string& tenant_id, const std::string& session) {
+SessionPtr Dispatcher::SessionStateFor(const std::string& key, const std::string& tenant_id,
+                                       const std::string& session) {
   if (pending_sessions_used_ > 0) {
-    auto it = pending_index_.find(SessionStoreKey(tenant_id, session));
-    if (it != pending_index_.end()) return pending_sessions_[it->second].state;
+    auto it = pending_index_.find(key);
+    if (it != pending_index_.end()) {
+      PendingSession& pending = pending_sessions_[it->second];
+      if (pending.state == nullptr) Materialize(&pending, tenant_id, session);
+      return pending.state;
+    }
   }
   return seams_.sessions->Find(tenant_id, session);
 }
 
-void Dispatcher::RecordInSession(const std::string& session, const SessionPtr& current,
-                                 const v1::Job& judged, size_t plan) {
+void Dispatcher::Materialize(PendingSession* pending, const std::string& tenant_id,
+                             const std::string& session) {
+  const int64_t first_at = pending->changes.empty()
+                               ? clock_->UnixMillis()
+                               : session_changes_[pending->changes.front()].at_unix_ms();
+  pending->state = std::make_shared<v1::SessionState>(
+      pending->base != nullptr ? *pending->base : NewSessionState(tenant_id, session, first_at));
+  bool known = pending->base != nullptr;
+  for (size_t i : pending->changes) {
+    known |= policy::ApplySessionChange(session_changes_[i], options_.session_recording, known,
+                                        pending->state.get());
+  }
+}
+
+void Dispatcher::RecordInSession(const std::string& key, const std::string& session,
+                                 const SessionPtr& current, const v1::Job& judged, size_t plan) {
   const v1::Verdict verdict = decision_.decision();
   const bool terminated =
       current != nullptr && current->status() == v1::SessionState::TERMINATED;
   if (!policy::IsNotable(verdict) && !terminated) return;  // nothing to record
-  const std::string key = SessionStoreKey(judged.tenant_id(), session);
   auto it = pending_index_.find(key);
   if (it == pending_index_.end()) {
     if (pending_sessions_used_ == pending_sessions_.size()) pending_sessions_.emplace_back();
     PendingSession& fresh = pending_sessions_[pending_sessions_used_];
-    fresh.state = std::make_shared<v1::SessionState>(
-        current != nullptr ? *current
-                           : NewSessionState(judged.tenant_id(), session, clock_->UnixMillis()));
+    fresh.base = current;
+    fresh.state = nullptr;
     fresh.known = current != nullptr;
     fresh.was_terminated = terminated;
     fresh.plans.clear();
+    fresh.changes.clear();
     fresh.stored = SessionPtr();
     it = pending_index_.emplace(key, pending_sessions_used_++).first;
   }
@@ -418,17 +441,26 @@ void Dispatcher::RecordInSession(const std::string& session, const SessionPtr& c
                              current.get(), clock_->UnixMillis());
   // A change that changes nothing (a terminated session touched a moment ago, a
   // redelivered decision) is not written.
-  if (!policy::ApplySessionChange(change, options_.session_recording, pending.known,
-                                  pending.state.get())) {
+  static const v1::SessionState kUnknown;
+  const v1::SessionState& view = current != nullptr ? *current : kUnknown;
+  if (!policy::SessionChangeMatters(change, options_.session_recording, pending.known, view)) {
     return;
   }
+  if (pending.state != nullptr) {
+    policy::ApplySessionChange(change, options_.session_recording, pending.known,
+                               pending.state.get());
+  }
   pending.known = true;
+  pending.changes.push_back(session_changes_.size());
   session_changes_.push_back(std::move(change));
-  session_change_slots_.push_back(static_cast<size_t>(it->second));
+  session_change_slots_.push_back(it->second);
 }
 
 void Dispatcher::FlushSessions() {
-  if (session_changes_.empty()) return;
+  if (session_changes_.empty()) {
+    ReleaseSessions();
+    return;
+  }
   seams_.sessions->Apply(session_changes_, &session_results_);
   for (size_t i = 0; i < session_changes_.size(); ++i) {
     Result<SessionPtr>& stored = pending_sessions_[session_change_slots_[i]].stored;
@@ -453,7 +485,18 @@ void Dispatcher::FlushSessions() {
     }
     CountTermination(slot);
   }
+  ReleaseSessions();
   if (retried) DropRetriedOutbound();
+}
+
+void Dispatcher::ReleaseSessions() {
+  session_results_.clear();
+  for (size_t slot = 0; slot < pending_sessions_used_; ++slot) {
+    PendingSession& pending = pending_sessions_[slot];
+    pending.base = nullptr;
+    pending.state = nullptr;
+    pending.stored = SessionPtr();
+  }
 }
 
 void Dispatcher::CountTermination(size_t slot) {

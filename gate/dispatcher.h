@@ -152,6 +152,7 @@ class Dispatcher {
   Result<BatchStats> RunOnce();
 
  private:
+  struct PendingSession;  // below, with the batch state
   // What to do with one inbound message once its publishes (if any) are acknowledged.
   struct Plan {
     // kJudge: bound and claimed, not judged yet (between the phases of RunOnce).
@@ -191,15 +192,22 @@ class Dispatcher {
   void HoldAndRoute();
   // The state job_'s session is judged by: the batch's own changes to it when it has
   // any (pending_sessions_), else the store's in-memory copy; null when unknown.
-  SessionPtr SessionStateFor(const std::string& tenant_id, const std::string& session);
+  SessionPtr SessionStateFor(const std::string& key, const std::string& tenant_id,
+                             const std::string& session);
+  // Makes pending.state: its base (or a fresh state) with the batch's changes folded in.
+  void Materialize(PendingSession* pending, const std::string& tenant_id,
+                   const std::string& session);
   // Records decision_ of `judged` (planned as plans_[plan], judged with the session state
   // `current` from SessionStateFor) in the batch's changes to its session `session` when
   // it changes the session's state; FlushSessions stores them.
-  void RecordInSession(const std::string& session, const SessionPtr& current,
-                       const v1::Job& judged, size_t plan);
+  void RecordInSession(const std::string& key, const std::string& session,
+                       const SessionPtr& current, const v1::Job& judged, size_t plan);
   // Appends the batch's session changes to the store as one write before anything of the
   // batch is published; the jobs of a session whose change failed become retries.
   void FlushSessions();
+  // Lets go of the batch's session states: the store changes a state that nobody else
+  // holds in place rather than copying it.
+  void ReleaseSessions();
   // Counts in the metrics a termination the batch's changes to pending_sessions_[slot] made.
   void CountTermination(size_t slot);
   // Removes the planned publishes of jobs that became retries after they were planned.
@@ -260,15 +268,18 @@ class Dispatcher {
   };
   std::vector<PendingHold> holds_;
   size_t holds_used_ = 0;
-  // A session's changes in this batch: later jobs of the session in the batch are judged
-  // by `state` (the store's copy with the batch's changes folded in); FlushSessions
-  // appends session_changes_ to the store as one write. Slots [0, pending_sessions_used_)
-  // are in use.
+  // A session's changes in this batch. A later job of the session in the batch is judged
+  // by `state`: `base` with the batch's changes folded in, made only then (most sessions
+  // have one job in a batch and are never copied). FlushSessions appends
+  // session_changes_ to the store as one write. Slots [0, pending_sessions_used_) are in
+  // use.
   struct PendingSession {
-    std::shared_ptr<v1::SessionState> state;
-    bool known = false;           // `state` is of a session the store (or batch) knows
+    SessionPtr base;  // the store's state before the batch; null when unknown
+    std::shared_ptr<v1::SessionState> state;  // null until a later job needs it
+    bool known = false;           // the store or the batch knows the session
     bool was_terminated = false;  // before this batch
     std::vector<size_t> plans;    // the jobs of the session judged in this batch
+    std::vector<size_t> changes;  // its changes, as indexes into session_changes_
     Result<SessionPtr> stored = SessionPtr();  // what the store answered for it
   };
   std::vector<PendingSession> pending_sessions_;

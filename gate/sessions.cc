@@ -30,24 +30,31 @@ v1::SessionState NewSessionState(std::string_view tenant_id, std::string_view se
   return state;
 }
 
-void SessionCache::Apply(const std::string& key, SessionPtr state) {
-  MutexLock lock(&mu_);
-  SessionPtr& slot = states_[key];
-  if (slot == nullptr || slot->revision() <= state->revision()) slot = std::move(state);
-}
-
 void SessionCache::Fold(const v1::SessionChange& change, uint64_t revision,
                         const policy::SessionRecording& recording) {
   const std::string key = SessionStoreKey(change.tenant_id(), change.session());
   MutexLock lock(&mu_);
-  SessionPtr& slot = states_[key];
-  const bool known = slot != nullptr;
-  auto next = std::make_shared<v1::SessionState>(
-      known ? *slot : NewSessionState(change.tenant_id(), change.session(), change.at_unix_ms()));
-  if (!policy::ApplySessionChange(change, recording, known, next.get())) {
-    if (!known) states_.erase(key);  // a change that made nothing of an unknown session
+  auto it = states_.find(key);
+  if (it == states_.end()) {
+    auto fresh = std::make_shared<v1::SessionState>(
+        NewSessionState(change.tenant_id(), change.session(), change.at_unix_ms()));
+    if (!policy::ApplySessionChange(change, recording, /*known=*/false, fresh.get())) return;
+    fresh->set_revision(revision);
+    states_.emplace(key, std::move(fresh));
     return;
   }
+  SessionPtr& slot = it->second;
+  if (!policy::SessionChangeMatters(change, recording, /*known=*/true, *slot)) return;
+  // Held by nobody else (a new holder needs mu_): changed in place, not copied. States
+  // are made non-const (make_shared<v1::SessionState>), so the cast is defined.
+  if (slot.use_count() == 1) {
+    auto* state = const_cast<v1::SessionState*>(slot.get());
+    policy::ApplySessionChange(change, recording, /*known=*/true, state);
+    state->set_revision(revision);
+    return;
+  }
+  auto next = std::make_shared<v1::SessionState>(*slot);
+  policy::ApplySessionChange(change, recording, /*known=*/true, next.get());
   next->set_revision(revision);
   slot = std::move(next);
 }

@@ -90,8 +90,6 @@ policy::SessionRecording RecordingOf(const SessionStoreOptions& options);
 // dropping sessions idle past their expiry.
 class SessionCache {
  public:
-  // Keeps `state` unless a newer revision is held.
-  void Apply(const std::string& key, SessionPtr state);
   // Folds `change` (a change of the log at `revision`) into the session it names.
   void Fold(const v1::SessionChange& change, uint64_t revision,
             const policy::SessionRecording& recording);

@@ -195,8 +195,36 @@ void AdoptTermination(const v1::SessionTermination& termination, v1::SessionStat
 
 }  // namespace
 
+bool SessionChangeMatters(const v1::SessionChange& change, const SessionRecording& options,
+                          bool known, const v1::SessionState& state) {
+  const bool terminated = state.status() == v1::SessionState::TERMINATED;
+  switch (change.change_case()) {
+    case v1::SessionChange::kDecision: {
+      const v1::SessionDecision& decision = change.decision();
+      if (decision.has_termination()) {
+        if (!known) return true;
+        if (!terminated) return false;
+      }
+      if (terminated) {
+        return change.at_unix_ms() - TimeUtil::TimestampToMilliseconds(state.last_seen()) >=
+               options.touch_ms;
+      }
+      return IsNotable(decision.decision()) &&
+             !AlreadyRecorded(state, decision.job_id(), decision.decision());
+    }
+    case v1::SessionChange::kTerminate:
+      return !terminated;
+    case v1::SessionChange::kRestore:
+      return terminated;
+    case v1::SessionChange::CHANGE_NOT_SET:
+      return false;
+  }
+  return false;
+}
+
 bool ApplySessionChange(const v1::SessionChange& change, const SessionRecording& options,
                         bool known, v1::SessionState* state) {
+  if (!SessionChangeMatters(change, options, known, *state)) return false;
   const int64_t at = change.at_unix_ms();
   switch (change.change_case()) {
     case v1::SessionChange::kDecision: {

@@ -95,6 +95,10 @@ v1::SessionChange DecisionChange(std::string_view tenant_id, std::string_view se
 bool ApplySessionChange(const v1::SessionChange& change, const SessionRecording& options,
                         bool known, v1::SessionState* state);
 
+// Whether ApplySessionChange would change `state`, without changing it.
+bool SessionChangeMatters(const v1::SessionChange& change, const SessionRecording& options,
+                          bool known, const v1::SessionState& state);
+
 // Rewrites `decision` (already filled by the policy) for a job of a terminated session:
 // TERMINATE, with the original termination as the reason, and session facts saying so.
 void DecideTerminated(const v1::SessionState& state, v1::Decision* decision);
