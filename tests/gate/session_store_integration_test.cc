@@ -96,17 +96,27 @@ TEST(SessionStoreIntegrationTest, ABatchIsOneAppendThatEveryReplicaFoldsAlike) {
   }
 }
 
-TEST(SessionStoreIntegrationTest, TwoReplicasAppendingToTheSameSessionsLoseNothing) {
+// Two replicas, a and b, each with its own connection to one server.
+class SessionLogReplicasTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    connection_a = ConnectGate(server);
+    connection_b = ConnectGate(server);
+    ASSERT_NE(connection_a, nullptr);
+    ASSERT_NE(connection_b, nullptr);
+    a = OpenOrDie(connection_a.get(), &clock);
+    b = OpenOrDie(connection_b.get(), &clock);
+    ASSERT_NE(a, nullptr);
+    ASSERT_NE(b, nullptr);
+  }
+
   NatsServer server;
   SystemClock clock;
-  auto connection_a = ConnectGate(server);
-  auto connection_b = ConnectGate(server);
-  ASSERT_NE(connection_a, nullptr);
-  ASSERT_NE(connection_b, nullptr);
-  auto a = OpenOrDie(connection_a.get(), &clock);
-  auto b = OpenOrDie(connection_b.get(), &clock);
-  ASSERT_NE(a, nullptr);
-  ASSERT_NE(b, nullptr);
+  std::unique_ptr<NatsConnection> connection_a, connection_b;
+  std::unique_ptr<NatsSessionLog> a, b;
+};
+
+TEST_F(SessionLogReplicasTest, AppendingToTheSameSessionsLosesNothing) {
   constexpr int kRounds = 30;  // under the default max_events of a session
   const std::vector<std::string> sessions = {"session:x", "session:y", "session:z"};
   auto writer = [&](NatsSessionLog* store, const std::string& name) {
@@ -134,17 +144,7 @@ TEST(SessionStoreIntegrationTest, TwoReplicasAppendingToTheSameSessionsLoseNothi
   }
 }
 
-TEST(SessionStoreIntegrationTest, TerminateAndRestoreRacingFromTwoReplicasEndAlike) {
-  NatsServer server;
-  SystemClock clock;
-  auto connection_a = ConnectGate(server);
-  auto connection_b = ConnectGate(server);
-  ASSERT_NE(connection_a, nullptr);
-  ASSERT_NE(connection_b, nullptr);
-  auto a = OpenOrDie(connection_a.get(), &clock);
-  auto b = OpenOrDie(connection_b.get(), &clock);
-  ASSERT_NE(a, nullptr);
-  ASSERT_NE(b, nullptr);
+TEST_F(SessionLogReplicasTest, TerminateAndRestoreRacingEndAlike) {
   ASSERT_TRUE(ApplyAll(a.get(), {Denial("session:s", "first", clock)})[0].ok());
   constexpr int kRounds = 20;
   std::thread terminator([&] {
