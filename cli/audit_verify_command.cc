@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "gate/audit_verify.h"
+#include "gate/audit/audit_verify.h"
 #include "cli/commands.h"
 #include "gate/daemon/config.h"
 #include "cli/http_client.h"

@@ -1,10 +1,10 @@
 // `jobgate hook claude-code`: Claude Code's PreToolUse hook. Reads the hook payload on
-// stdin, publishes it as a job (gate/claude_hook.h has the mapping), waits for the gate's
+// stdin, publishes it as a job (gate/agents/claude_hook.h has the mapping), waits for the gate's
 // own decision record of it (cli/job_submission.h) and prints Claude's answer.
 //
 // An mcp__<server>__<tool> call is judged in the class an operator gave it
 // (--mcp-tool-class), else the class its record in the MCP tool store (--tools-bucket,
-// written by `jobgate mcp-proxy`, gate/mcp_tool_store.h) gives it, else as a write: the
+// written by `jobgate mcp-proxy`, gate/agents/mcp_tool_store.h) gives it, else as a write: the
 // hook cannot see the server's annotations itself. When the gate's decision redacted the
 // call's arguments, an allow carries the redacted input as updatedInput, or the call is
 // denied when the tool's input cannot be rebuilt (claude_hook.h UpdatedInputJson).
@@ -29,11 +29,11 @@
 #include <thread>
 #include <vector>
 
-#include "gate/claude_hook.h"
+#include "gate/agents/claude_hook.h"
 #include "cli/commands.h"
 #include "gate/daemon/config.h"
 #include "cli/job_submission.h"
-#include "gate/mcp_tool_store.h"
+#include "gate/agents/mcp_tool_store.h"
 #include "gate/nats/nats_mcp_tools.h"
 #include "gate/nats/nats_bus.h"
 #include "base/hash.h"

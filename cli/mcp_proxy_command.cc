@@ -1,7 +1,7 @@
 // `jobgate mcp-proxy [flags] -- COMMAND [ARGS...]`: an MCP gateway for stdio servers.
 // Starts COMMAND with pipes on its stdin and stdout (stderr is shared), relays
 // newline-delimited JSON-RPC both ways, and turns every tools/call from the client into
-// a job (gate/mcp_mapping.h) that a running gate judges before the call may reach the
+// a job (gate/agents/mcp_mapping.h) that a running gate judges before the call may reach the
 // server (cli/job_submission.h publishes it and reads the gate's decision record).
 //
 // Fail closed: a call is forwarded only on an admitting decision (or an approval) of the
@@ -11,7 +11,7 @@
 // JSON-RPC, from either side, are answered to the client with a JSON-RPC error and never
 // forwarded. Every wait is bounded, so no call is left unanswered.
 //
-// Tool fingerprints (gate/mcp_tool_store.h) live in the JetStream KV bucket --tools-bucket,
+// Tool fingerprints (gate/agents/mcp_tool_store.h) live in the JetStream KV bucket --tools-bucket,
 // shared by every proxy: a tool seen for the first time is recorded as accepted; a tool
 // whose description, input schema or annotations differ from the accepted version raises
 // an alert (an error log line, and the tagged job's record on audit.decisions) and its
@@ -47,12 +47,12 @@
 #include <vector>
 
 #include "base/mutex.h"
-#include "gate/claude_hook.h"
+#include "gate/agents/claude_hook.h"
 #include "cli/commands.h"
 #include "gate/daemon/config.h"
 #include "cli/job_submission.h"
-#include "gate/mcp_mapping.h"
-#include "gate/mcp_tool_store.h"
+#include "gate/agents/mcp_mapping.h"
+#include "gate/agents/mcp_tool_store.h"
 #include "gate/nats/nats_mcp_tools.h"
 #include "gate/nats/nats_bus.h"
 #include "base/hash.h"

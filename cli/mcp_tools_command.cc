@@ -1,5 +1,5 @@
 // `jobgate mcp tools list|accept`: the operator's view of the MCP tool store
-// (gate/mcp_tool_store.h), straight in its JetStream KV bucket with the operator's own
+// (gate/agents/mcp_tool_store.h), straight in its JetStream KV bucket with the operator's own
 // NATS credentials (--creds): list what every proxy has seen, and accept a tool whose
 // description, input schema or annotations changed, so its calls may run again.
 #include <spdlog/spdlog.h>
@@ -13,7 +13,7 @@
 
 #include "cli/commands.h"
 #include "gate/daemon/config.h"
-#include "gate/mcp_tool_store.h"
+#include "gate/agents/mcp_tool_store.h"
 #include "gate/nats/nats_mcp_tools.h"
 #include "gate/nats/nats_bus.h"
 

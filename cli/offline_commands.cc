@@ -11,9 +11,9 @@
 #include <optional>
 
 #include "base/duration.h"
-#include "gate/approvals.h"
+#include "gate/approvals/approvals.h"
 #include "cli/commands.h"
-#include "gate/decisions.h"
+#include "gate/core/decisions.h"
 #include "gate/nats/nats_bus.h"
 #include "gate/nats/nats_lifecycle.h"
 #include "policy/policy.h"
@@ -76,7 +76,7 @@ int RunCheck(const std::vector<std::string>& paths, bool quiet) {
 
 // The job_hash the gate would record for `job`: the digest of the job as judged — the
 // policy's redactions applied, then every secret the detectors find scrubbed, as on
-// audit.decisions (gate/dispatcher.cc PlanRoute).
+// audit.decisions (gate/core/dispatcher.cc PlanRoute).
 std::string JudgedJobDigest(const policy::Policy& policy, const v1::Job& job) {
   v1::Job judged = job;
   policy::Evaluation evaluation;

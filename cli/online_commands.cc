@@ -5,7 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/http_client.h"
-#include "gate/snapshot_signing.h"
+#include "gate/lifecycle/snapshot_signing.h"
 #include "jobgate/v1/jobgate.pb.h"
 #include "policy/policy.h"
 #include "subjects/codec.h"

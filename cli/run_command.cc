@@ -12,7 +12,7 @@
 #include "cli/commands.h"
 #include "gate/daemon/config.h"
 #include "gate/daemon/daemon.h"
-#include "gate/dispatcher.h"
+#include "gate/core/dispatcher.h"
 #include "cli/job_submission.h"
 #include "gate/nats/nats_bus.h"
 #include "policy/policy.h"

@@ -7,8 +7,8 @@
 #include "cli/commands.h"
 #include "cli/http_client.h"
 #include "gate/nats/nats_bus.h"
-#include "gate/snapshot_signing.h"
-#include "gate/snapshot_store.h"
+#include "gate/lifecycle/snapshot_signing.h"
+#include "gate/lifecycle/snapshot_store.h"
 #include "gate/nats/nats_snapshot_store.h"
 #include "subjects/codec.h"
 

@@ -1,5 +1,5 @@
 // Fuzz target: one line from an MCP client through the proxy's pure mapping
-// (gate/mcp_mapping.h): StepForClientLine, then, for a judged call, JobFromToolCall in
+// (gate/agents/mcp_mapping.h): StepForClientLine, then, for a judged call, JobFromToolCall in
 // every class, and for any message object the tools/list readers.
 // Invariants: every line gets one step; an answer is itself a valid JSON-RPC response;
 // only a tools/call request with a string name is judged, and it always maps to a job
@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "fuzz/fuzz_util.h"
-#include "gate/mcp_mapping.h"
+#include "gate/agents/mcp_mapping.h"
 #include "subjects/subjects.h"
 
 namespace {

@@ -95,7 +95,7 @@ struct ApprovalMetrics {
   prometheus::Family<prometheus::Counter>& approvals_resolved;
 };
 
-// Agent sessions (gate/sessions.h).
+// Agent sessions (gate/core/sessions.h).
 struct SessionMetrics {
   explicit SessionMetrics(prometheus::Registry& registry);
 

@@ -5,7 +5,7 @@
 //
 // A job belongs to a session when it names one: `actor.session_id`, or, without one,
 // `actor.agent_id` (SessionOf). The gate keeps the state of every session in a store
-// shared by its replicas (gate/sessions.h); the offline tools build it from a file or from
+// shared by its replicas (gate/core/sessions.h); the offline tools build it from a file or from
 // the decisions they make themselves. Pure: no clock is read here; the caller says what
 // time it is.
 //

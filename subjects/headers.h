@@ -23,7 +23,7 @@ inline constexpr char kApproverHeader[] = "Jobgate-Approver";
 // On a parked (deferred) job: the subject it arrived on.
 inline constexpr char kArrivalSubjectHeader[] = "Jobgate-Arrival-Subject";
 // On a parked job sealed at rest: the id of the key that sealed its bytes
-// (gate/job_sealer.h); absent when the job is stored as it came.
+// (gate/core/job_sealer.h); absent when the job is stored as it came.
 inline constexpr char kSealedKeyHeader[] = "Jobgate-Sealed-Key";
 // On a policy lifecycle event: its kind.
 inline constexpr char kPolicyEventHeader[] = "Jobgate-Policy-Event";

@@ -25,7 +25,7 @@ struct Prefixes {
   // stream dropped as a duplicate (docs/audit.md).
   std::string chain = "audit.chain";
   std::string api = "jobgate.api";
-  std::string deferred = "jobgate.deferred";  // parked over-rate jobs (gate/deferred.h)
+  std::string deferred = "jobgate.deferred";  // parked over-rate jobs (gate/core/deferred.h)
 };
 
 // `subject` without `job_prefix` and its dot. A subject outside the prefix loses its

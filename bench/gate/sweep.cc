@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "gate/approvals.h"
+#include "gate/approvals/approvals.h"
 #include "gate/nats/nats_bus.h"
 #include "gate/nats/nats_approval_store.h"
 #include "subjects/codec.h"

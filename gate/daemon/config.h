@@ -50,7 +50,7 @@
 //              job_id_ttl: 4m,           # job-id claims; default twice duplicate_window
 //              defer_throttled: true}    # false: over-rate jobs are nak'ed on JOBS
 //   sessions: {enabled: true, stream: JOBGATE_SESSIONS, idle: 24h, keep: 1h,
-//              max_events: 64, grace: 10s}       # the session log (gate/sessions.h)
+//              max_events: 64, grace: 10s}       # the session log (gate/core/sessions.h)
 //
 // Durations are seconds or a number with ms, s, m, h or d. Unknown keys are errors, so a
 // typo never silently keeps a default. Plain values; thread-compatible.
@@ -59,12 +59,12 @@
 #include <string>
 #include <vector>
 
-#include "gate/api_limits.h"
-#include "gate/auth.h"
-#include "gate/dispatcher.h"
+#include "gate/api/api_limits.h"
+#include "gate/core/auth.h"
+#include "gate/core/dispatcher.h"
 #include "gate/nats/nats_bus.h"
-#include "gate/policy_lifecycle.h"
-#include "gate/sessions.h"
+#include "gate/lifecycle/policy_lifecycle.h"
+#include "gate/core/sessions.h"
 #include "base/status.h"
 #include "subjects/subjects.h"
 
@@ -83,7 +83,7 @@ struct GateConfig {
   StreamSpec work_stream;
   StreamSpec approvals_stream;
   StreamSpec audit_stream;
-  // Parked over-rate THROTTLE jobs (gate/deferred.h): direct get on, discard new.
+  // Parked over-rate THROTTLE jobs (gate/core/deferred.h): direct get on, discard new.
   StreamSpec deferred_stream;
   // Over-rate THROTTLE jobs are parked in deferred_stream and re-judged from there; off,
   // they are nak'ed with a delay and stay pending on the job consumer.
@@ -96,16 +96,16 @@ struct GateConfig {
   LifecycleOptions lifecycle;  // lifecycle.replica defaults to "<host>-<pid>"
   std::chrono::milliseconds approval_ttl{24 * 3600 * 1000};
   std::chrono::milliseconds approval_sweep{30'000};
-  // Files of the keys that seal held jobs carrying secrets (gate/job_sealer.h); the first
+  // Files of the keys that seal held jobs carrying secrets (gate/core/job_sealer.h); the first
   // seals, all open. Empty: JOBGATE_APPROVAL_KEY / _FILE, else no sealing.
   std::vector<std::string> approval_seal_keys;
-  // How long the job-id store keeps a claim (gate/job_ids.h); 0: twice the streams'
+  // How long the job-id store keeps a claim (gate/core/job_ids.h); 0: twice the streams'
   // duplicate window. Must exceed the window.
   std::chrono::milliseconds job_id_ttl{0};
   // Every record published to audit_stream's subjects carries its hash-chain position
-  // (gate/audit_chain.h).
+  // (gate/audit/audit_chain.h).
   bool audit_chain = true;
-  // Session state shared by the replicas (gate/sessions.h); off, jobs are judged without
+  // Session state shared by the replicas (gate/core/sessions.h); off, jobs are judged without
   // session history and TERMINATE ends no session.
   bool sessions_enabled = true;
   SessionStoreOptions sessions;

@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "base/mutex.h"
-#include "gate/activity_api.h"
+#include "gate/api/activity_api.h"
 
 namespace jobgate::gate {
 

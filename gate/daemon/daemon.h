@@ -17,9 +17,9 @@
 #include <memory>
 
 #include "base/mutex.h"
-#include "gate/active_policy.h"
+#include "gate/core/active_policy.h"
 #include "gate/daemon/config.h"
-#include "gate/http_server.h"
+#include "gate/api/http_server.h"
 
 namespace jobgate::gate {
 

@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "gate/api.h"
+#include "gate/api/api.h"
 #include "gate/nats/nats_bus.h"
 #include "base/status.h"
 #include "subjects/headers.h"

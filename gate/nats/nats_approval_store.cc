@@ -9,7 +9,7 @@
 
 #include "gate/nats/nats_bus.h"
 #include "gate/nats/nats_util.h"
-#include "gate/approval_wire.h"
+#include "gate/approvals/approval_wire.h"
 #include "subjects/codec.h"
 
 namespace jobgate::gate {

@@ -1,6 +1,6 @@
 // The JetStream side of approvals: NatsKvApprovalStore, the production ApprovalStore
 // (a KV bucket of PendingApproval records), and NatsApprovalPublisher, the production
-// ApprovalPublisher. The contracts are gate/approvals.h's; nats.c stays in the .cc.
+// ApprovalPublisher. The contracts are gate/approvals/approvals.h's; nats.c stays in the .cc.
 #pragma once
 
 #include <chrono>
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "base/mutex.h"
-#include "gate/approvals.h"
+#include "gate/approvals/approvals.h"
 
 namespace jobgate::gate {
 

@@ -1,4 +1,4 @@
-// Reads a stretch of the AUDIT stream for the chain verifier (gate/audit_verify.h),
+// Reads a stretch of the AUDIT stream for the chain verifier (gate/audit/audit_verify.h),
 // through an ordered, ack-less pull consumer (gate/nats/nats_util.h ReadStream): each record's
 // stream sequence, subject and chain headers, and its RecordHash computed from the body,
 // which is not kept.
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "gate/audit_verify.h"
+#include "gate/audit/audit_verify.h"
 #include "gate/nats/nats_bus.h"
 #include "base/status.h"
 

@@ -9,7 +9,7 @@
 // NatsBus borrows a NatsConnection (which must outlive it) and owns its subscription
 // and its own JetStream context (whose async-publish acks it tracks).
 // Thread-safety: NatsConnection is thread-safe (nats.c connections are). A NatsBus is
-// driven by one thread at a time (see gate/bus.h); its ack callback runs on a nats.c
+// driven by one thread at a time (see gate/core/bus.h); its ack callback runs on a nats.c
 // thread and synchronises through the bus's mutex.
 // Every outbound message of a batch must carry a msg id: failures are matched by it.
 #pragma once
@@ -25,8 +25,8 @@
 
 #include "base/mutex.h"
 #include "base/status.h"
-#include "gate/audit_chain.h"
-#include "gate/bus.h"
+#include "gate/audit/audit_chain.h"
+#include "gate/core/bus.h"
 
 // nats.c handles, declared so this header need not include nats.h.
 struct __natsConnection;

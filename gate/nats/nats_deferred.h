@@ -1,4 +1,4 @@
-// The production DeferredStore (gate/deferred.h): the gate's deferred JetStream stream.
+// The production DeferredStore (gate/core/deferred.h): the gate's deferred JetStream stream.
 //
 // Parked jobs are stored on `<prefix>.<key token>`; the store lists the key tokens with
 // their counts (stream info with a subjects filter), reads a key's jobs in stream order
@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "gate/deferred.h"
+#include "gate/core/deferred.h"
 #include "gate/nats/nats_bus.h"
 
 struct __jsCtx;

@@ -1,13 +1,13 @@
 #include "gate/nats/nats_job_ids.h"
 
-// NatsKvJobIdStore: the job-id claims in a JetStream KV bucket (gate/job_ids.h).
+// NatsKvJobIdStore: the job-id claims in a JetStream KV bucket (gate/core/job_ids.h).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <unordered_set>
 
 #include "base/mutex.h"
-#include "gate/job_ids.h"
+#include "gate/core/job_ids.h"
 #include "gate/nats/nats_bus.h"
 #include "gate/nats/nats_util.h"
 

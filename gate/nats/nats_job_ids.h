@@ -1,10 +1,10 @@
-// NatsKvJobIdStore: the production JobIdStore (gate/job_ids.h), a JetStream KV bucket.
+// NatsKvJobIdStore: the production JobIdStore (gate/core/job_ids.h), a JetStream KV bucket.
 // nats.c stays in the .cc. Used by one thread at a time (one per dispatcher).
 #pragma once
 
 #include <memory>
 
-#include "gate/job_ids.h"
+#include "gate/core/job_ids.h"
 
 namespace jobgate::gate {
 

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <unordered_set>
 
-#include "gate/decisions.h"
+#include "gate/core/decisions.h"
 #include "gate/nats/nats_util.h"
 #include "subjects/codec.h"
 #include "subjects/headers.h"

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "gate/nats/nats_bus.h"
-#include "gate/policy_lifecycle.h"
+#include "gate/lifecycle/policy_lifecycle.h"
 #include "subjects/binding.h"
 
 namespace jobgate::gate {

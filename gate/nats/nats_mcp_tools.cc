@@ -1,11 +1,11 @@
-// The MCP tool store (gate/mcp_tool_store.h) in a JetStream KV bucket: one key per server
+// The MCP tool store (gate/agents/mcp_tool_store.h) in a JetStream KV bucket: one key per server
 // and tool, written by compare-and-set on the key's revision.
 #include "gate/nats/nats_mcp_tools.h"
 
 #include <algorithm>
 #include <tuple>
 
-#include "gate/mcp_tool_store.h"
+#include "gate/agents/mcp_tool_store.h"
 #include "gate/nats/nats_bus.h"
 #include "gate/nats/nats_util.h"
 

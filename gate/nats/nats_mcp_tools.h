@@ -1,4 +1,4 @@
-// The production McpToolStore (gate/mcp_tool_store.h), in a JetStream KV bucket. nats.c
+// The production McpToolStore (gate/agents/mcp_tool_store.h), in a JetStream KV bucket. nats.c
 // stays in the .cc.
 #pragma once
 
@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "gate/mcp_tool_store.h"
+#include "gate/agents/mcp_tool_store.h"
 
 namespace jobgate::gate {
 

@@ -1,6 +1,6 @@
 #include "gate/nats/nats_sessions.h"
 
-// NatsSessionLog: session state as a fold of a JetStream stream (gate/sessions.h).
+// NatsSessionLog: session state as a fold of a JetStream stream (gate/core/sessions.h).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -10,7 +10,7 @@
 #include "base/mutex.h"
 #include "gate/nats/nats_bus.h"
 #include "gate/nats/nats_util.h"
-#include "gate/sessions.h"
+#include "gate/core/sessions.h"
 
 namespace jobgate::gate {
 namespace {

@@ -1,4 +1,4 @@
-// NatsSessionLog: the production SessionStore (gate/sessions.h), a JetStream stream of
+// NatsSessionLog: the production SessionStore (gate/core/sessions.h), a JetStream stream of
 // session changes that every replica folds into memory. nats.c stays in the .cc.
 // Thread-safe.
 #pragma once
@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-#include "gate/sessions.h"
+#include "gate/core/sessions.h"
 
 namespace jobgate::gate {
 

@@ -1,4 +1,4 @@
-// NatsKvSnapshotStore: the production SnapshotStore (gate/snapshot_store.h), on two
+// NatsKvSnapshotStore: the production SnapshotStore (gate/lifecycle/snapshot_store.h), on two
 // JetStream KV buckets. nats.c stays in the .cc. Thread-safe.
 #pragma once
 
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "gate/snapshot_store.h"
+#include "gate/lifecycle/snapshot_store.h"
 
 namespace jobgate::gate {
 

@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "gate/api.h"
-#include "gate/http_server.h"
+#include "gate/api/api.h"
+#include "gate/api/http_server.h"
 #include "base/hash.h"
 
 namespace jobgate::gate {

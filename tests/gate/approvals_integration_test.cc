@@ -12,10 +12,10 @@
 #include <set>
 #include <thread>
 
-#include "gate/approvals.h"
+#include "gate/approvals/approvals.h"
 #include "gate/nats/nats_bus.h"
 #include "gate/nats/nats_approval_store.h"
-#include "tests/gate/approvals_test_util.h"
+#include "tests/gate/approvals/approvals_test_util.h"
 #include "tests/support/fake_bus.h"
 #include "tests/support/gate_connection.h"
 #include "tests/support/nats_server.h"

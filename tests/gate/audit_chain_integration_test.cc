@@ -11,8 +11,8 @@
 #include <set>
 #include <string>
 
-#include "gate/approvals.h"
-#include "gate/audit_chain.h"
+#include "gate/approvals/approvals.h"
+#include "gate/audit/audit_chain.h"
 #include "gate/daemon/config.h"
 #include "gate/nats/nats_audit_reader.h"
 #include "gate/nats/nats_bus.h"

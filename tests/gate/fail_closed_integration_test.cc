@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "gate/nats/nats_bus.h"
-#include "gate/snapshot_store.h"
+#include "gate/lifecycle/snapshot_store.h"
 #include "gate/nats/nats_snapshot_store.h"
 #include "jobgate/v1/jobgate.pb.h"
 #include "policy/policy.h"

@@ -7,7 +7,7 @@
 #include <set>
 #include <thread>
 
-#include "gate/dispatcher.h"
+#include "gate/core/dispatcher.h"
 #include "jobgate/v1/jobgate.pb.h"
 #include "tests/support/nats_server.h"
 

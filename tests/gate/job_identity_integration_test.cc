@@ -12,7 +12,7 @@
 #include <string>
 #include <thread>
 
-#include "gate/approvals.h"
+#include "gate/approvals/approvals.h"
 #include "jobgate/v1/jobgate.pb.h"
 #include "policy/policy.h"
 #include "subjects/codec.h"

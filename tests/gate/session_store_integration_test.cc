@@ -7,7 +7,7 @@
 
 #include "gate/nats/nats_bus.h"
 #include "gate/nats/nats_sessions.h"
-#include "gate/sessions.h"
+#include "gate/core/sessions.h"
 #include "tests/support/gate_connection.h"
 #include "tests/support/nats_server.h"
 

@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "gate/nats/nats_bus.h"
-#include "gate/snapshot_store.h"
+#include "gate/lifecycle/snapshot_store.h"
 #include "gate/nats/nats_snapshot_store.h"
 #include "tests/support/gate_connection.h"
 #include "tests/support/nats_server.h"

@@ -1,5 +1,5 @@
 // The build-info metric: the version is the CMake project's, the commit is a git commit
-// (or "unknown"). tests/gate/version_test.cc checks `jobgate --version` says the same.
+// (or "unknown"). tests/cli/version_test.cc checks `jobgate --version` says the same.
 #include "metrics/metrics.h"
 
 #include <gtest/gtest.h>

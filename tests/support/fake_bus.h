@@ -1,4 +1,4 @@
-// Test doubles for the dispatcher's seams (gate/bus.h): an in-memory Bus that records
+// Test doubles for the dispatcher's seams (gate/core/bus.h): an in-memory Bus that records
 // what was published, acked and nak'ed, and a Clock the test moves by hand.
 // Not thread-safe; one test thread drives them.
 #pragma once
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "gate/bus.h"
+#include "gate/core/bus.h"
 
 namespace jobgate::testing {
 
