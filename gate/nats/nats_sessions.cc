@@ -1,6 +1,9 @@
 #include "gate/nats/nats_sessions.h"
 
 // NatsSessionLog: session state as a fold of a JetStream stream (gate/core/sessions.h).
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/wire_format_lite.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -13,7 +16,26 @@
 #include "gate/core/sessions.h"
 
 namespace jobgate::gate {
+
 namespace {
+
+// A jobgate.v1.SessionChanges message holding `changes`, written from them without
+// copying each into the message first: field 1, length-delimited, once per change.
+std::string EncodeSessionChanges(std::span<const v1::SessionChange> changes) {
+  std::string data;
+  {
+    google::protobuf::io::StringOutputStream stream(&data);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    for (const v1::SessionChange& change : changes) {
+      coded.WriteTag(google::protobuf::internal::WireFormatLite::MakeTag(
+          v1::SessionChanges::kChangesFieldNumber,
+          google::protobuf::internal::WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+      coded.WriteVarint32(static_cast<uint32_t>(change.ByteSizeLong()));
+      change.SerializeWithCachedSizes(&coded);
+    }
+  }  // the coded stream flushes into `data` here
+  return data;
+}
 
 // Changes per log message are bounded by bytes, well under any server's max_payload.
 constexpr size_t kMaxLogMessageBytes = 256 * 1024;
@@ -141,9 +163,7 @@ struct NatsSessionLog::Impl {
 
   // Publishes changes[begin, end) as one message; the stream sequence it was stored at.
   Result<uint64_t> Publish(std::span<const v1::SessionChange> changes) {
-    v1::SessionChanges message;
-    for (const v1::SessionChange& change : changes) *message.add_changes() = change;
-    const std::string data = message.SerializeAsString();
+    const std::string data = EncodeSessionChanges(changes);
     jsPubOptions publish_options;
     jsPubOptions_Init(&publish_options);
     publish_options.MaxWait = options.timeout.count();
@@ -182,6 +202,12 @@ Result<std::unique_ptr<NatsSessionLog>> NatsSessionLog::Open(NatsConnection* con
   auto info = GetStreamInfo(impl->js.get(), options.stream);
   if (!info.ok()) return info.status();
   const uint64_t last = (*info)->State.LastSeq;
+  // Nothing to read (every message aged out or purged): the fold starts after the last
+  // sequence the stream assigned, since none up to it will ever be delivered.
+  if ((*info)->State.Msgs == 0) {
+    MutexLock lock(&impl->mu);
+    impl->folded = last;
+  }
   impl->last_reachable_ms.store(clock->UnixMillis());
   Impl* raw = impl.get();
   impl->fold_thread = std::thread([raw] { raw->FoldLoop(); });

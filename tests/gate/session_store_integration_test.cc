@@ -15,6 +15,7 @@ namespace jobgate::gate {
 namespace {
 
 using jobgate::testing::ConnectGate;
+using jobgate::testing::JetStreamClient;
 using jobgate::testing::NatsServer;
 using jobgate::testing::WaitFor;
 
@@ -94,6 +95,34 @@ TEST(SessionStoreIntegrationTest, ABatchIsOneAppendThatEveryReplicaFoldsAlike) {
       return Canonical(running->Find("t", session)) == Canonical(store->Find("t", session));
     })) << session;
   }
+}
+
+// A log whose messages are all gone (aged out past sessions.idle, or purged) still has
+// sequence numbers; a replica that opens it starts at once, empty, and folds what comes.
+TEST(SessionStoreIntegrationTest, AReplicaOpensALogWhoseMessagesAreAllGone) {
+  NatsServer server;
+  SystemClock clock;
+  auto connection = ConnectGate(server);
+  ASSERT_NE(connection, nullptr);
+  {
+    auto first = OpenOrDie(connection.get(), &clock);
+    ASSERT_NE(first, nullptr);
+    ASSERT_TRUE(ApplyAll(first.get(), {Denial("session:gone", "g1", clock)})[0].ok());
+  }
+  JetStreamClient client(server.url());
+  ASSERT_TRUE(client.PurgeStream(SessionStoreOptions{}.stream).ok());
+  ASSERT_EQ(client.Count(SessionStoreOptions{}.stream), 0);
+
+  auto late_connection = ConnectGate(server);
+  ASSERT_NE(late_connection, nullptr);
+  auto late = OpenOrDie(late_connection.get(), &clock);
+  ASSERT_NE(late, nullptr);
+  EXPECT_EQ(late->Find("t", "session:gone"), nullptr);
+  EXPECT_TRUE(late->Ready().ok());
+  const auto out = ApplyAll(late.get(), {Denial("session:next", "n1", clock)});
+  ASSERT_TRUE(out[0].ok()) << out[0].status().ToString();
+  ASSERT_NE(*out[0], nullptr);
+  EXPECT_EQ((*out[0])->events_size(), 1);
 }
 
 // Two replicas, a and b, each with its own connection to one server.

@@ -443,6 +443,13 @@ Status JetStreamClient::DeleteStream(const std::string& stream) {
   return Status::Ok();
 }
 
+Status JetStreamClient::PurgeStream(const std::string& stream) {
+  jsErrCode err = static_cast<jsErrCode>(0);
+  const natsStatus s = js_PurgeStream(impl_->js, stream.c_str(), nullptr, &err);
+  if (s != NATS_OK) return Unavailable(std::string("purge stream: ") + natsStatus_GetText(s));
+  return Status::Ok();
+}
+
 JetStreamClient::ConsumerState JetStreamClient::Consumer(const std::string& stream,
                                                          const std::string& durable) {
   ConsumerState state;

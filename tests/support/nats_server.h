@@ -166,6 +166,8 @@ class JetStreamClient {
   StreamCluster Cluster(const std::string& stream);
   // Deletes `stream` (a KV bucket is stream KV_<bucket>).
   Status DeleteStream(const std::string& stream);
+  // Removes every message of `stream`; its sequence numbers go on from where they were.
+  Status PurgeStream(const std::string& stream);
 
   struct ConsumerState {
     uint64_t num_pending = 0;
