@@ -105,54 +105,6 @@ std::string FormatTime(const google::protobuf::Timestamp& at) {
 
 }  // namespace
 
-bool RecordDecision(const v1::Job& job, const v1::Decision& decision,
-                    const std::vector<std::string>& targets, int64_t now_unix_ms,
-                    const SessionRecording& options, v1::SessionState* state) {
-  v1::SessionDecision recorded;
-  recorded.set_job_id(job.job_id());
-  recorded.set_agent_id(job.actor().agent_id());
-  recorded.set_decision(decision.decision());
-  recorded.set_rule(decision.matched_rule());
-  recorded.set_reason(decision.reason());
-  recorded.set_snapshot(decision.snapshot());
-  for (const std::string& target : targets) recorded.add_targets(target);
-  return RecordSessionDecision(recorded, now_unix_ms, options, state);
-}
-
-bool RecordSessionDecision(const v1::SessionDecision& decision, int64_t now_unix_ms,
-                           const SessionRecording& options, v1::SessionState* state) {
-  const auto now = TimeUtil::MillisecondsToTimestamp(now_unix_ms);
-  if (state->agent_id().empty() && !decision.agent_id().empty()) {
-    state->set_agent_id(decision.agent_id());
-  }
-  if (state->status() == v1::SessionState::TERMINATED) {
-    if (now_unix_ms - TimeUtil::TimestampToMilliseconds(state->last_seen()) < options.touch_ms) {
-      return false;
-    }
-    *state->mutable_last_seen() = now;
-    return true;
-  }
-  const v1::Verdict verdict = decision.decision();
-  if (!IsNotable(verdict) || AlreadyRecorded(*state, decision.job_id(), verdict)) return false;
-  v1::SessionEvent event;
-  event.set_decision(verdict);
-  *event.mutable_at() = now;
-  event.set_rule(decision.rule());
-  event.set_job_id(decision.job_id());
-  *event.mutable_targets() = decision.targets();
-  RecordSessionEvent(event, now_unix_ms, options.keep_ms, options.max_events, state);
-  *state->mutable_last_seen() = now;
-  if (verdict == v1::TERMINATE) {
-    state->set_status(v1::SessionState::TERMINATED);
-    state->set_terminated_by("rule:" + decision.rule());
-    state->set_terminated_reason(decision.reason());
-    *state->mutable_terminated_at() = now;
-    state->set_terminated_snapshot(decision.snapshot());
-    state->set_terminated_job_id(decision.job_id());
-  }
-  return true;
-}
-
 v1::SessionChange DecisionChange(std::string_view tenant_id, std::string_view session,
                                  const v1::Job& job, const v1::Decision& decision,
                                  std::vector<std::string> targets,
@@ -181,6 +133,35 @@ v1::SessionChange DecisionChange(std::string_view tenant_id, std::string_view se
 }
 
 namespace {
+
+// Folds a judged job's decision that SessionChangeMatters admitted: a terminated session
+// has its last_seen refreshed; else the decision becomes an event, and a TERMINATE ends
+// the session.
+void FoldDecision(const v1::SessionDecision& decision, int64_t now_unix_ms,
+                  const SessionRecording& options, v1::SessionState* state) {
+  const auto now = TimeUtil::MillisecondsToTimestamp(now_unix_ms);
+  if (state->agent_id().empty() && !decision.agent_id().empty()) {
+    state->set_agent_id(decision.agent_id());
+  }
+  *state->mutable_last_seen() = now;
+  if (state->status() == v1::SessionState::TERMINATED) return;
+  const v1::Verdict verdict = decision.decision();
+  v1::SessionEvent event;
+  event.set_decision(verdict);
+  *event.mutable_at() = now;
+  event.set_rule(decision.rule());
+  event.set_job_id(decision.job_id());
+  *event.mutable_targets() = decision.targets();
+  RecordSessionEvent(event, now_unix_ms, options.keep_ms, options.max_events, state);
+  if (verdict == v1::TERMINATE) {
+    state->set_status(v1::SessionState::TERMINATED);
+    state->set_terminated_by("rule:" + decision.rule());
+    state->set_terminated_reason(decision.reason());
+    *state->mutable_terminated_at() = now;
+    state->set_terminated_snapshot(decision.snapshot());
+    state->set_terminated_job_id(decision.job_id());
+  }
+}
 
 // A session first seen through a job judged under its termination: terminated as that
 // job was told.
@@ -234,12 +215,13 @@ bool ApplySessionChange(const v1::SessionChange& change, const SessionRecording&
         // the log), touches a terminated one, and is stale for one restored since.
         if (!known) {
           AdoptTermination(decision.termination(), state);
-          RecordSessionDecision(decision, at, options, state);
+          FoldDecision(decision, at, options, state);
           return true;
         }
         if (state->status() != v1::SessionState::TERMINATED) return false;
       }
-      return RecordSessionDecision(decision, at, options, state);
+      FoldDecision(decision, at, options, state);
+      return true;
     }
     case v1::SessionChange::kTerminate:
       return TerminateByOperator(change.terminate().operator_name(), change.terminate().reason(),
@@ -251,6 +233,15 @@ bool ApplySessionChange(const v1::SessionChange& change, const SessionRecording&
       return false;
   }
   return false;
+}
+
+bool RecordDecision(const v1::Job& job, const v1::Decision& decision,
+                    const std::vector<std::string>& targets, int64_t now_unix_ms,
+                    const SessionRecording& options, v1::SessionState* state) {
+  const v1::SessionChange change = DecisionChange(state->tenant_id(), state->session(), job,
+                                                  decision, targets, /*current=*/nullptr,
+                                                  now_unix_ms);
+  return ApplySessionChange(change, options, /*known=*/true, state);
 }
 
 void DecideTerminated(const v1::SessionState& state, v1::Decision* decision) {

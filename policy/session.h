@@ -71,14 +71,11 @@ struct SessionRecording {
 // The mutation for a judged job of the session (SessionMutation): records the decision
 // as an event with `targets` when it is notable (policy::IsNotable) and not recorded
 // before for the same job (a redelivery); a TERMINATE terminates the session. A
-// terminated session only has its last_seen refreshed. Returns whether anything changed.
+// terminated session only has its last_seen refreshed, at most once a touch_ms. Returns
+// whether anything changed. The same as ApplySessionChange of its DecisionChange.
 bool RecordDecision(const v1::Job& job, const v1::Decision& decision,
                     const std::vector<std::string>& targets, int64_t now_unix_ms,
                     const SessionRecording& options, v1::SessionState* state);
-
-// RecordDecision for a decision as the session log carries it.
-bool RecordSessionDecision(const v1::SessionDecision& decision, int64_t now_unix_ms,
-                           const SessionRecording& options, v1::SessionState* state);
 
 // The session change of a judged job: its decision with `targets`, at `now_unix_ms`,
 // carrying the termination the job was judged under when `current` is terminated.

@@ -390,7 +390,8 @@ SessionPtr Dispatcher::SessionStateFor(const std::string& key, const std::string
     if (it != pending_index_.end()) {
       PendingSession& pending = pending_sessions_[it->second];
       if (pending.state == nullptr) Materialize(&pending, tenant_id, session);
-      return pending.state;
+      // Not owned: the state lives on session_arena_ until the batch's sessions are released.
+      return SessionPtr(SessionPtr(), pending.state);
     }
   }
   return seams_.sessions->Find(tenant_id, session);
@@ -401,12 +402,16 @@ void Dispatcher::Materialize(PendingSession* pending, const std::string& tenant_
   const int64_t first_at = pending->changes.empty()
                                ? clock_->UnixMillis()
                                : session_changes_[pending->changes.front()].at_unix_ms();
-  pending->state = std::make_shared<v1::SessionState>(
-      pending->base != nullptr ? *pending->base : NewSessionState(tenant_id, session, first_at));
+  pending->state = google::protobuf::Arena::CreateMessage<v1::SessionState>(&session_arena_);
+  if (pending->base != nullptr) {
+    pending->state->CopyFrom(*pending->base);
+  } else {
+    pending->state->CopyFrom(NewSessionState(tenant_id, session, first_at));
+  }
   bool known = pending->base != nullptr;
   for (size_t i : pending->changes) {
     known |= policy::ApplySessionChange(session_changes_[i], options_.session_recording, known,
-                                        pending->state.get());
+                                        pending->state);
   }
 }
 
@@ -449,7 +454,7 @@ void Dispatcher::RecordInSession(const std::string& key, const std::string& sess
   }
   if (pending.state != nullptr) {
     policy::ApplySessionChange(change, options_.session_recording, pending.known,
-                               pending.state.get());
+                               pending.state);
   }
   pending.known = true;
   pending.changes.push_back(session_changes_.size());
@@ -458,6 +463,9 @@ void Dispatcher::RecordInSession(const std::string& key, const std::string& sess
 }
 
 void Dispatcher::FlushSessions() {
+  // The batch no longer reads its sessions: the store's states it held are let go before
+  // the store folds the changes, so the fold can change them in place.
+  DropSessionViews();
   if (session_changes_.empty()) {
     ReleaseSessions();
     return;
@@ -490,13 +498,18 @@ void Dispatcher::FlushSessions() {
   if (retried) DropRetriedOutbound();
 }
 
+void Dispatcher::DropSessionViews() {
+  for (size_t slot = 0; slot < pending_sessions_used_; ++slot) {
+    pending_sessions_[slot].base = nullptr;
+    pending_sessions_[slot].state = nullptr;
+  }
+  session_arena_.Reset();
+}
+
 void Dispatcher::ReleaseSessions() {
   session_results_.clear();
   for (size_t slot = 0; slot < pending_sessions_used_; ++slot) {
-    PendingSession& pending = pending_sessions_[slot];
-    pending.base = nullptr;
-    pending.state = nullptr;
-    pending.stored = SessionPtr();
+    pending_sessions_[slot].stored = SessionPtr();
   }
 }
 

@@ -52,6 +52,8 @@
 // dispatchers may share the ActivePolicy, RateLimiter and GateMetrics.
 #pragma once
 
+#include <google/protobuf/arena.h>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -205,8 +207,11 @@ class Dispatcher {
   // Appends the batch's session changes to the store as one write before anything of the
   // batch is published; the jobs of a session whose change failed become retries.
   void FlushSessions();
-  // Lets go of the batch's session states: the store changes a state that nobody else
-  // holds in place rather than copying it.
+  // Lets go of the states the batch read (the store's, and those materialized on
+  // session_arena_): the store changes a state that nobody else holds in place rather
+  // than copying it.
+  void DropSessionViews();
+  // Lets go of what the store answered for the batch's sessions.
   void ReleaseSessions();
   // Counts in the metrics a termination the batch's changes to pending_sessions_[slot] made.
   void CountTermination(size_t slot);
@@ -275,7 +280,9 @@ class Dispatcher {
   // use.
   struct PendingSession {
     SessionPtr base;  // the store's state before the batch; null when unknown
-    std::shared_ptr<v1::SessionState> state;  // null until a later job needs it
+    // base with the batch's changes so far, on session_arena_; null until a later job
+    // of the session in the batch needs it.
+    v1::SessionState* state = nullptr;
     bool known = false;           // the store or the batch knows the session
     bool was_terminated = false;  // before this batch
     std::vector<size_t> plans;    // the jobs of the session judged in this batch
@@ -283,6 +290,8 @@ class Dispatcher {
     Result<SessionPtr> stored = SessionPtr();  // what the store answered for it
   };
   std::vector<PendingSession> pending_sessions_;
+  // The batch's materialized session states: made and dropped together, once a batch.
+  google::protobuf::Arena session_arena_;
   size_t pending_sessions_used_ = 0;
   std::unordered_map<std::string, size_t> pending_index_;  // SessionStoreKey -> slot
   std::vector<v1::SessionChange> session_changes_;  // the batch's, in the order made

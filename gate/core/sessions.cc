@@ -2,14 +2,18 @@
 
 #include <google/protobuf/util/time_util.h>
 
-#include "base/hash.h"
 
 namespace jobgate::gate {
 
 using google::protobuf::util::TimeUtil;
 
 std::string SessionStoreKey(std::string_view tenant_id, std::string_view session) {
-  return jobgate::Sha256Hex(std::string(tenant_id) + '\x1f' + std::string(session));
+  std::string key = std::to_string(tenant_id.size());
+  key.reserve(key.size() + 1 + tenant_id.size() + session.size());
+  key.push_back(':');
+  key.append(tenant_id);
+  key.append(session);
+  return key;
 }
 
 policy::SessionRecording RecordingOf(const SessionStoreOptions& options) {
@@ -44,15 +48,16 @@ void SessionCache::Fold(const v1::SessionChange& change, uint64_t revision,
     return;
   }
   SessionPtr& slot = it->second;
-  if (!policy::SessionChangeMatters(change, recording, /*known=*/true, *slot)) return;
   // Held by nobody else (a new holder needs mu_): changed in place, not copied. States
   // are made non-const (make_shared<v1::SessionState>), so the cast is defined.
   if (slot.use_count() == 1) {
     auto* state = const_cast<v1::SessionState*>(slot.get());
-    policy::ApplySessionChange(change, recording, /*known=*/true, state);
-    state->set_revision(revision);
+    if (policy::ApplySessionChange(change, recording, /*known=*/true, state)) {
+      state->set_revision(revision);
+    }
     return;
   }
+  if (!policy::SessionChangeMatters(change, recording, /*known=*/true, *slot)) return;
   auto next = std::make_shared<v1::SessionState>(*slot);
   policy::ApplySessionChange(change, recording, /*known=*/true, next.get());
   next->set_revision(revision);

@@ -61,8 +61,9 @@ struct SessionStoreOptions {
   std::chrono::milliseconds timeout{5000};
 };
 
-// The key of a session in the in-memory copy: 64 lower-case hex digits of SHA-256 over
-// the tenant, a 0x1f separator and the session (fixed size, whatever the ids hold).
+// The key of a session in the in-memory copy: the tenant's length in decimal, ':', the
+// tenant, then the session. Distinct for distinct (tenant, session) pairs whatever the
+// ids hold; never stored or sent.
 std::string SessionStoreKey(std::string_view tenant_id, std::string_view session);
 
 using SessionPtr = std::shared_ptr<const v1::SessionState>;
