@@ -6,9 +6,12 @@
 #include <charconv>
 #include <string>
 
+#include "subjects/api_errors.h"
 #include "subjects/codec.h"
 
 namespace jobgate::gate {
+
+namespace api_error = subjects::api_error;
 
 namespace {
 
@@ -98,7 +101,7 @@ void AddActivityRoutes(ApiRouter* router, const DecisionStats* stats,
   router->Add("GET", "/api/v1/denials", Role::kViewer, "denials",
               [denials](const ApiRequest& request, const Identity&, const auto&) {
                 auto limit = DenialsLimit(request, denials->capacity());
-                if (!limit.ok()) return ErrorJson(limit.status(), "invalid_request");
+                if (!limit.ok()) return ErrorJson(limit.status(), api_error::kInvalidRequest);
                 return DenialsResponse(denials->Newest(*limit), denials->capacity());
               });
 }

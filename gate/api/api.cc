@@ -8,10 +8,13 @@
 #include <algorithm>
 #include <sstream>
 
+#include "subjects/api_errors.h"
 #include "gate/lifecycle/policy_lifecycle.h"
 #include "subjects/codec.h"
 
 namespace jobgate::gate {
+
+namespace api_error = subjects::api_error;
 
 namespace {
 
@@ -86,24 +89,20 @@ ApiResponse JsonResponse(const google::protobuf::Message& message, int status) {
   return response;
 }
 
-ApiResponse ErrorJson(int status, const std::string& code, const std::string& message,
+ApiResponse ErrorJson(int status, std::string_view code, const std::string& message,
                       const std::vector<std::string>& details,
                       const v1::SimulationSummary* simulation) {
   v1::ErrorResponse error;
   error.set_error(message);
-  error.set_code(code);
+  error.set_code(std::string(code));
   for (const auto& d : details) error.add_details(d);
   if (simulation != nullptr) *error.mutable_simulation() = *simulation;
   return JsonResponse(error, status);
 }
 
-ApiResponse ErrorJson(const Status& status, const std::string& code) {
-  std::string c = code;
-  if (c.empty()) {
-    c = StatusCodeName(status.code());
-    for (auto& ch : c) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  }
-  return ErrorJson(HttpStatusFor(status.code()), c, status.message());
+ApiResponse ErrorJson(const Status& status, std::string_view code) {
+  if (code.empty()) code = subjects::ApiErrorForStatus(status.code());
+  return ErrorJson(HttpStatusFor(status.code()), code, status.message());
 }
 
 ApiRouter::ApiRouter(const Authenticator* authenticator, ApiLimits limits, const Clock* clock)
@@ -138,7 +137,7 @@ std::optional<ApiResponse> ApiRouter::Check(const Route& route, const ApiRequest
   const size_t limit =
       route.body == Body::kPolicy ? limits_.max_policy_body_bytes : limits_.max_body_bytes;
   if (body_bytes > limit) {
-    return ErrorJson(413, "too_large",
+    return ErrorJson(413, api_error::kTooLarge,
                      "the request body of " + std::to_string(body_bytes) +
                          " bytes is over this call's limit of " + std::to_string(limit));
   }
@@ -164,7 +163,7 @@ ApiResponse ApiRouter::Dispatch(const Route& route, const ApiRequest& request,
   if (route.method == "POST") {
     const auto wait = rate_limiter_.Acquire(caller.name);
     if (wait.count() > 0) {
-      ApiResponse response = ErrorJson(429, "rate_limited",
+      ApiResponse response = ErrorJson(429, api_error::kRateLimited,
                                        "over this token's call rate; try again in " +
                                            std::to_string(wait.count()) + " ms");
       response.retry_after_seconds = static_cast<int>((wait.count() + 999) / 1000);
@@ -175,7 +174,7 @@ ApiResponse ApiRouter::Dispatch(const Route& route, const ApiRequest& request,
     return route.handler(request, caller, params);
   } catch (const std::exception& e) {
     // Handlers do not throw by design; a library that does must not take the gate down.
-    return ErrorJson(500, "internal", std::string("internal error: ") + e.what());
+    return ErrorJson(500, api_error::kInternal, std::string("internal error: ") + e.what());
   }
 }
 
@@ -201,8 +200,8 @@ const ApiRouter::Route* ApiRouter::Find(const ApiRequest& request,
     if (route.method != request.method) continue;
     return &route;
   }
-  *not_found = path_matched ? ErrorJson(405, "method_not_allowed", "method not allowed here")
-                            : ErrorJson(404, "not_found", "no such endpoint: " + request.path);
+  *not_found = path_matched ? ErrorJson(405, api_error::kMethodNotAllowed, "method not allowed here")
+                            : ErrorJson(404, api_error::kNotFound, "no such endpoint: " + request.path);
   return nullptr;
 }
 
@@ -217,7 +216,7 @@ ApiResponse ApiRouter::Handle(const ApiRequest& request) const {
 ApiResponse ApiRouter::HandleNats(const std::string& verb, const std::string& body,
                                   const std::string& authorization) const {
   if (body.size() > std::max(limits_.max_body_bytes, limits_.max_policy_body_bytes)) {
-    return ErrorJson(413, "too_large",
+    return ErrorJson(413, api_error::kTooLarge,
                      "the request of " + std::to_string(body.size()) + " bytes is over the limit");
   }
   for (const auto& route : routes_) {
@@ -232,12 +231,12 @@ ApiResponse ApiRouter::HandleNats(const std::string& verb, const std::string& bo
         // Parameters travel in the body: {"name": "v41"}.
         google::protobuf::Struct fields;
         if (!ParseBody(body, &fields).ok()) {
-          return ErrorJson(400, "invalid_request", "expected a JSON object with the parameters");
+          return ErrorJson(400, api_error::kInvalidRequest, "expected a JSON object with the parameters");
         }
         const std::string key = segment.substr(1, segment.size() - 2);
         auto it = fields.fields().find(key);
         if (it == fields.fields().end() || !it->second.has_string_value()) {
-          return ErrorJson(400, "invalid_request", "missing '" + key + "'");
+          return ErrorJson(400, api_error::kInvalidRequest, "missing '" + key + "'");
         }
         params.push_back(it->second.string_value());
         request.body.clear();
@@ -245,7 +244,7 @@ ApiResponse ApiRouter::HandleNats(const std::string& verb, const std::string& bo
     }
     return Dispatch(route, request, params);
   }
-  return ErrorJson(404, "not_found", "no such API verb: " + verb);
+  return ErrorJson(404, api_error::kNotFound, "no such API verb: " + verb);
 }
 
 void AddPolicyRoutes(ApiRouter* router, PolicyLifecycle* lifecycle) {
@@ -254,23 +253,23 @@ void AddPolicyRoutes(ApiRouter* router, PolicyLifecycle* lifecycle) {
               [lifecycle](const ApiRequest& req, const Identity&, const auto&) {
                 v1::SimulateRequest request;
                 if (Status s = ParseBody(req.body, &request); !s.ok()) {
-                  return ErrorJson(s, "invalid_request");
+                  return ErrorJson(s, api_error::kInvalidRequest);
                 }
                 if (!request.has_job()) {
                   // No job: simulate the candidate on recent jobs (the flip matrix).
                   if (request.policy().empty()) {
-                    return ErrorJson(400, "invalid_request",
+                    return ErrorJson(400, api_error::kInvalidRequest,
                                      "simulate needs a 'job', or a 'policy' to try on recent jobs");
                   }
                   auto summary = lifecycle->SimulateRecent(request.policy());
-                  if (!summary.ok()) return ErrorJson(summary.status(), "invalid_policy");
+                  if (!summary.ok()) return ErrorJson(summary.status(), api_error::kInvalidPolicy);
                   return JsonResponse(*summary);
                 }
                 auto decision = lifecycle->Simulate(request);
                 if (!decision.ok()) {
                   return ErrorJson(decision.status(),
                                    decision.status().code() == StatusCode::kInvalidArgument
-                                       ? "invalid_policy"
+                                       ? api_error::kInvalidPolicy
                                        : "");
                 }
                 return ApiResponse{200, subjects::DecisionToJson(*decision, /*pretty=*/true)};
@@ -280,7 +279,7 @@ void AddPolicyRoutes(ApiRouter* router, PolicyLifecycle* lifecycle) {
               [lifecycle](const ApiRequest& req, const Identity& caller, const auto&) {
                 v1::PublishRequest request;
                 if (Status s = ParseBody(req.body, &request); !s.ok()) {
-                  return ErrorJson(s, "invalid_request");
+                  return ErrorJson(s, api_error::kInvalidRequest);
                 }
                 PublishOutcome out = lifecycle->Publish(request, Caller{caller.name});
                 // The caller sent the source; answer the snapshot's metadata (show has it).
@@ -297,7 +296,7 @@ void AddPolicyRoutes(ApiRouter* router, PolicyLifecycle* lifecycle) {
               [lifecycle](const ApiRequest& req, const Identity& caller, const auto&) {
                 v1::RollbackRequest request;
                 if (Status s = ParseBody(req.body, &request); !s.ok()) {
-                  return ErrorJson(s, "invalid_request");
+                  return ErrorJson(s, api_error::kInvalidRequest);
                 }
                 auto out = lifecycle->Rollback(request, Caller{caller.name});
                 if (!out.ok()) return ErrorJson(out.status());
@@ -307,7 +306,7 @@ void AddPolicyRoutes(ApiRouter* router, PolicyLifecycle* lifecycle) {
               [lifecycle](const ApiRequest& req, const Identity& caller, const auto&) {
                 v1::ShadowRequest request;
                 if (Status s = ParseBody(req.body, &request); !s.ok()) {
-                  return ErrorJson(s, "invalid_request");
+                  return ErrorJson(s, api_error::kInvalidRequest);
                 }
                 auto out = lifecycle->SetShadow(request, Caller{caller.name});
                 if (!out.ok()) return ErrorJson(out.status());

@@ -58,10 +58,10 @@ std::string EntityTag(std::string_view bytes);
 // HTTP status for a Status code (kConflict -> 409, ...).
 int HttpStatusFor(StatusCode code);
 ApiResponse JsonResponse(const google::protobuf::Message& message, int status = 200);
-ApiResponse ErrorJson(int status, const std::string& code, const std::string& message,
+ApiResponse ErrorJson(int status, std::string_view code, const std::string& message,
                       const std::vector<std::string>& details = {},
                       const v1::SimulationSummary* simulation = nullptr);
-ApiResponse ErrorJson(const Status& status, const std::string& code = "");
+ApiResponse ErrorJson(const Status& status, std::string_view code = {});
 
 class ApiRouter {
  public:

@@ -2,10 +2,13 @@
 #include <charconv>
 
 #include "gate/api/api.h"
+#include "subjects/api_errors.h"
 #include "gate/approvals/approvals.h"
 #include "subjects/codec.h"
 
 namespace jobgate::gate {
+
+namespace api_error = subjects::api_error;
 
 namespace {
 
@@ -33,13 +36,13 @@ ApiResponse List(ApprovalService* service, const ApiRequest& req) {
     for (const auto& [name, value] : req.query) {
       if (name == "include_resolved") {
         auto flag = ParseFlag(value);
-        if (!flag) return ErrorJson(400, "invalid_request", "include_resolved is true or false");
+        if (!flag) return ErrorJson(400, api_error::kInvalidRequest, "include_resolved is true or false");
         request.set_include_resolved(*flag);
       } else if (name == "page_size") {
         int32_t size = 0;
         const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), size);
         if (error != std::errc() || end != value.data() + value.size() || size < 0) {
-          return ErrorJson(400, "invalid_request",
+          return ErrorJson(400, api_error::kInvalidRequest,
                            "page_size is a whole number: 0 for the default, at most 1000 used");
         }
         request.set_page_size(size);
@@ -49,13 +52,13 @@ ApiResponse List(ApprovalService* service, const ApiRequest& req) {
     }
   } else if (!Blank(req.body)) {
     if (Status s = subjects::FromJson(req.body, &request); !s.ok()) {
-      return ErrorJson(s, "invalid_request");
+      return ErrorJson(s, api_error::kInvalidRequest);
     }
   }
   auto list = service->List(request);
   if (!list.ok()) {
     const bool bad_request = list.status().code() == StatusCode::kInvalidArgument;
-    return ErrorJson(list.status(), bad_request ? "invalid_request" : "");
+    return ErrorJson(list.status(), bad_request ? api_error::kInvalidRequest : "");
   }
   return JsonResponse(*list);
 }
@@ -68,16 +71,16 @@ ApiResponse Resolve(ApprovalService* service, Verb verb, const ApiRequest& req,
   v1::ApproveRequest request;
   if (!Blank(req.body)) {
     if (Status s = subjects::FromJson(req.body, &request); !s.ok()) {
-      return ErrorJson(s, "invalid_request");
+      return ErrorJson(s, api_error::kInvalidRequest);
     }
   }
   if (!path_job_id.empty()) {
     if (!request.job_id().empty() && request.job_id() != path_job_id) {
-      return ErrorJson(400, "invalid_request", "the body's job_id differs from the path's");
+      return ErrorJson(400, api_error::kInvalidRequest, "the body's job_id differs from the path's");
     }
     request.set_job_id(path_job_id);
   }
-  if (request.job_id().empty()) return ErrorJson(400, "invalid_request", "missing 'job_id'");
+  if (request.job_id().empty()) return ErrorJson(400, api_error::kInvalidRequest, "missing 'job_id'");
   return OutcomeResponse(verb == Verb::kApprove ? service->Approve(request, caller)
                                                 : service->Reject(request, caller));
 }

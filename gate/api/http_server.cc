@@ -5,11 +5,15 @@
 #include <charconv>
 #include <deque>
 
+#include "base/json.h"
+#include "subjects/api_errors.h"
 #include "base/mutex.h"
 #include "gate/api/api.h"
 #include "gate/api/tls_credentials.h"
 
 namespace jobgate::gate {
+
+namespace api_error = subjects::api_error;
 
 bool SplitHostPort(const std::string& address, std::string* host, int* port) {
   const size_t colon = address.rfind(':');
@@ -25,32 +29,6 @@ bool SplitHostPort(const std::string& address, std::string* host, int* port) {
   return true;
 }
 namespace {
-
-std::string JsonEscape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
 
 // True on the thread that serves shed connections.
 thread_local bool t_shedding = false;
@@ -153,7 +131,7 @@ HttpServer::HttpServer(const ApiLimits& limits, TlsCredentials* tls)
 
 bool HttpServer::Refuse(const httplib::Request& request, httplib::Response& response) const {
   if (t_shedding) {
-    ReplyError(response, 503, "overloaded", "the gate's API is at its connection limit");
+    ReplyError(response, 503, api_error::kOverloaded, "the gate's API is at its connection limit");
     response.set_header("Retry-After", "1");
   } else if (!admit_ || !admit_(request, response)) {
     return false;
@@ -198,11 +176,11 @@ void HttpServer::Stop() {
   }
 }
 
-void ReplyError(httplib::Response& response, int status, const std::string& code,
+void ReplyError(httplib::Response& response, int status, std::string_view code,
                 const std::string& message) {
   response.status = status;
   response.set_content(
-      "{\"error\": \"" + JsonEscape(message) + "\", \"code\": \"" + JsonEscape(code) + "\"}\n",
+      "{\"error\": " + JsonQuote(message) + ", \"code\": " + JsonQuote(code) + "}\n",
       "application/json");
 }
 
@@ -221,7 +199,7 @@ void RegisterHealthRoutes(HttpServer& server, const Readiness& readiness) {
   server.Get("/readyz", [&readiness](const httplib::Request&, httplib::Response& response) {
     const std::string problem = readiness.Problem();
     if (!problem.empty()) {
-      ReplyError(response, 503, "NOT_READY", problem);
+      ReplyError(response, 503, api_error::kNotReady, problem);
       return;
     }
     response.set_content("{\"status\": \"ready\"}\n", "application/json");
@@ -274,11 +252,11 @@ void RegisterApiRoutes(HttpServer& server, const std::atomic<const ApiRouter*>& 
       const std::string text = req.get_header_value("Content-Length");
       auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), length);
       if (ec != std::errc() || ptr != text.data() + text.size()) {
-        ReplyError(res, 400, "invalid_request", "Content-Length is not a number");
+        ReplyError(res, 400, api_error::kInvalidRequest, "Content-Length is not a number");
         return true;
       }
     } else if (req.has_header("Transfer-Encoding")) {
-      ReplyError(res, 411, "length_required", "a request body needs a Content-Length");
+      ReplyError(res, 411, api_error::kLengthRequired, "a request body needs a Content-Length");
       return true;
     }
     auto refusal = r->Admit(HeadOf(req), length);
@@ -289,7 +267,7 @@ void RegisterApiRoutes(HttpServer& server, const std::atomic<const ApiRouter*>& 
   auto handle = [&router](const httplib::Request& req, httplib::Response& res) {
     const ApiRouter* r = router.load(std::memory_order_acquire);
     if (r == nullptr) {
-      ReplyError(res, 503, "unavailable", "the control plane is starting");
+      ReplyError(res, 503, api_error::kUnavailable, "the control plane is starting");
       res.set_header("Retry-After", "1");
       return;
     }

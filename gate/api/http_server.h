@@ -70,7 +70,7 @@ class HttpServer {
 };
 
 // {"error": message, "code": code} with `status`.
-void ReplyError(httplib::Response& response, int status, const std::string& code,
+void ReplyError(httplib::Response& response, int status, std::string_view code,
                 const std::string& message);
 
 // What /readyz reports. Each flag is set by the component that owns the condition.

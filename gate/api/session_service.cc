@@ -5,10 +5,13 @@
 #include <algorithm>
 #include <charconv>
 
+#include "subjects/api_errors.h"
 #include "policy/session.h"
 #include "subjects/codec.h"
 
 namespace jobgate::gate {
+
+namespace api_error = subjects::api_error;
 namespace {
 
 using google::protobuf::util::TimeUtil;
@@ -151,7 +154,7 @@ bool Blank(const std::string& body) {
 ApiResponse StateResponse(const Result<v1::SessionState>& state) {
   if (!state.ok()) {
     return ErrorJson(state.status(),
-                     state.status().code() == StatusCode::kInvalidArgument ? "invalid_request" : "");
+                     state.status().code() == StatusCode::kInvalidArgument ? api_error::kInvalidRequest : "");
   }
   return JsonResponse(*state);
 }
@@ -178,7 +181,7 @@ enum class Verb { kShow, kTerminate, kRestore };
 ApiResponse Run(SessionService* service, Verb verb, const ApiRequest& req, const Identity& caller,
                 const std::string& path_id) {
   auto request = ReadRequest(req, path_id);
-  if (!request.ok()) return ErrorJson(request.status(), "invalid_request");
+  if (!request.ok()) return ErrorJson(request.status(), api_error::kInvalidRequest);
   switch (verb) {
     case Verb::kShow:
       return StateResponse(service->Show(*request));
@@ -187,7 +190,7 @@ ApiResponse Run(SessionService* service, Verb verb, const ApiRequest& req, const
     case Verb::kRestore:
       return StateResponse(service->Restore(*request, Caller{caller.name}));
   }
-  return ErrorJson(500, "internal", "unknown verb");
+  return ErrorJson(500, api_error::kInternal, "unknown verb");
 }
 
 ApiResponse ListRoute(SessionService* service, const ApiRequest& req) {
@@ -204,18 +207,18 @@ ApiResponse ListRoute(SessionService* service, const ApiRequest& req) {
         int32_t size = 0;
         auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), size);
         if (error != std::errc() || end != value.data() + value.size() || size < 0) {
-          return ErrorJson(400, "invalid_request", "page_size is a whole number");
+          return ErrorJson(400, api_error::kInvalidRequest, "page_size is a whole number");
         }
         request.set_page_size(size);
       }
     }
   } else if (!Blank(req.body)) {
     if (Status s = subjects::FromJson(req.body, &request); !s.ok()) {
-      return ErrorJson(s, "invalid_request");
+      return ErrorJson(s, api_error::kInvalidRequest);
     }
   }
   auto list = service->List(request);
-  if (!list.ok()) return ErrorJson(list.status(), "invalid_request");
+  if (!list.ok()) return ErrorJson(list.status(), api_error::kInvalidRequest);
   return JsonResponse(*list);
 }
 

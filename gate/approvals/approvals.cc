@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "subjects/api_errors.h"
 #include "gate/core/decisions.h"
 #include "base/hash.h"
 #include "policy/secrets.h"
@@ -16,6 +17,8 @@
 #include "subjects/headers.h"
 
 namespace jobgate::gate {
+
+namespace api_error = subjects::api_error;
 
 namespace {
 
@@ -78,10 +81,9 @@ bool IsActorOf(std::string_view name, const v1::Job& job) {
          (!actor.owner().empty() && SameName(name, actor.owner()));
 }
 
-// The API's code for a store error ("unavailable", "deadline_exceeded", ...).
-std::string CodeFor(const Status& status) {
-  if (status.code() == StatusCode::kNotFound) return "not_found";
-  return Lower(StatusCodeName(status.code()));
+// The API's code for a store error (unavailable, deadline_exceeded, ...).
+std::string_view CodeFor(const Status& status) {
+  return subjects::ApiErrorForStatus(status.code());
 }
 
 
@@ -325,7 +327,7 @@ ApprovalOutcome ApprovalService::Reject(const v1::ApproveRequest& request,
 ApprovalOutcome ApprovalService::Resolve(Verb verb, const v1::ApproveRequest& request,
                                          const Identity& who) {
   if (request.job_id().empty()) {
-    return {InvalidArgument("which job? job_id is empty"), "invalid_request", {}};
+    return {InvalidArgument("which job? job_id is empty"), api_error::kInvalidRequest, {}};
   }
   auto found = store_->Get(request.tenant_id(), request.job_id());
   if (!found.ok()) return {found.status(), CodeFor(found.status()), {}};
@@ -338,7 +340,7 @@ ApprovalOutcome ApprovalService::Resolve(Verb verb, const v1::ApproveRequest& re
     if (!binding.approver().empty()) message += " by " + binding.approver();
     message += " at " + TimeUtil::ToString(binding.resolved_at());
     // No replay: the attempt is refused and recorded like any other refusal.
-    return Refuse(record, who, StatusCode::kConflict, "already_resolved", std::move(message));
+    return Refuse(record, who, StatusCode::kConflict, api_error::kAlreadyResolved, std::move(message));
   }
   if (Now() >= binding.expires_at()) {
     const std::string expired_at = TimeUtil::ToString(binding.expires_at());
@@ -346,32 +348,32 @@ ApprovalOutcome ApprovalService::Resolve(Verb verb, const v1::ApproveRequest& re
                                      "no approver decided before " + expired_at, std::nullopt);
     if (!expired.status.ok()) return expired;
     return {Conflict("the approval of job '" + request.job_id() + "' expired at " + expired_at),
-            "expired", std::move(expired.approval)};
+            api_error::kExpired, std::move(expired.approval)};
   }
   if (verb == Verb::kApprove) {
     // Integrity first: every later check reads the job.
     if (JobDigest(record.job()) != binding.job_digest()) {
-      return Refuse(record, who, StatusCode::kConflict, "digest_mismatch",
+      return Refuse(record, who, StatusCode::kConflict, api_error::kDigestMismatch,
                     "the held job no longer matches its digest " + binding.job_digest() +
                         "; it was changed after it was held");
     }
     if (!request.job_digest().empty() && request.job_digest() != binding.job_digest()) {
       return Refuse(
-          record, who, StatusCode::kConflict, "digest_mismatch",
+          record, who, StatusCode::kConflict, api_error::kDigestMismatch,
           "the job held is " + binding.job_digest() + ", not the reviewed " + request.job_digest());
     }
   }
   const std::string& role = record.decision().approver_role();
   if (!role.empty() && !who.HasRoleNamed(role)) {
     return Refuse(
-        record, who, StatusCode::kPermissionDenied, "wrong_role",
+        record, who, StatusCode::kPermissionDenied, api_error::kWrongRole,
         "resolving this job needs the role '" + role + "', which " + who.name + " does not hold");
   }
   if (verb == Verb::kReject) {
     return Finish(std::move(record), Record::REJECTED, who.name, request.reason(), std::nullopt);
   }
   if (who.name.empty() || IsActorOf(who.name, record.job())) {
-    return Refuse(record, who, StatusCode::kPermissionDenied, "self_approval",
+    return Refuse(record, who, StatusCode::kPermissionDenied, api_error::kSelfApproval,
                   who.name + " is the job's agent or owner and cannot approve it");
   }
 
@@ -380,13 +382,13 @@ ApprovalOutcome ApprovalService::Resolve(Verb verb, const v1::ApproveRequest& re
   std::optional<v1::Decision> reevaluated;
   const std::shared_ptr<const policy::Policy> policy = policy_ ? policy_() : nullptr;
   if (policy == nullptr) {
-    return {Unavailable("no policy is enforced; approvals wait for one"), "no_policy",
+    return {Unavailable("no policy is enforced; approvals wait for one"), api_error::kNoPolicy,
             std::move(record)};
   }
   if (policy->hash() != binding.held_snapshot_hash()) {
     policy::DecisionStamp stamp{NewDecisionId(), clock_->UnixMillis()};
     auto as_came = JobAsItCame(record);
-    if (!as_came.ok()) return {as_came.status(), "unavailable", std::move(record)};
+    if (!as_came.ok()) return {as_came.status(), api_error::kUnavailable, std::move(record)};
     v1::Decision now = policy->Decide(*as_came, stamp);
     EnforceableDecision(&now);
     if (now.decision() == v1::DENY || now.decision() == v1::TERMINATE) {
@@ -394,11 +396,11 @@ ApprovalOutcome ApprovalService::Resolve(Verb verb, const v1::ApproveRequest& re
                                   "'; the enforced '" + now.snapshot() + "' now decides " +
                                   std::string(policy::VerdictName(now.decision())) + ": " +
                                   now.reason();
-      return Refuse(record, who, StatusCode::kConflict, "stale_snapshot", message, &now);
+      return Refuse(record, who, StatusCode::kConflict, api_error::kStaleSnapshot, message, &now);
     }
     if (now.decision() == v1::REQUIRE_APPROVAL && !now.approver_role().empty() &&
         !who.HasRoleNamed(now.approver_role())) {
-      return Refuse(record, who, StatusCode::kPermissionDenied, "wrong_role",
+      return Refuse(record, who, StatusCode::kPermissionDenied, api_error::kWrongRole,
                     "the enforced snapshot '" + now.snapshot() + "' needs the role '" +
                         now.approver_role() + "', which " + who.name + " does not hold",
                     &now);
@@ -436,7 +438,7 @@ ApprovalOutcome ApprovalService::Finish(Record record, Record::Status status,
       if (!now->approval().approver().empty()) message += " by " + now->approval().approver();
       record = std::move(*now);
     }
-    return {Conflict(message), "conflict", std::move(record)};
+    return {Conflict(message), api_error::kConflict, std::move(record)};
   }
   record.set_revision(*updated);
   if (observer_ != nullptr) {
@@ -532,13 +534,13 @@ void ApprovalService::RecordRefusedCall(const v1::ApproveRequest& request, const
   if (request.job_id().empty()) return;
   auto found = store_->Get(request.tenant_id(), request.job_id());
   if (!found.ok()) return;  // not held (or the store is down): nothing to attach it to
-  const std::string code =
-      refusal.code() == StatusCode::kUnauthenticated ? "unauthenticated" : "forbidden";
+  const std::string_view code =
+      refusal.code() == StatusCode::kUnauthenticated ? api_error::kUnauthenticated : api_error::kForbidden;
   (void)Refuse(*found, Identity{}, refusal.code(), code, refusal.message());
 }
 
 ApprovalOutcome ApprovalService::Refuse(const Record& record, const Identity& who,
-                                        StatusCode status, std::string code, std::string message,
+                                        StatusCode status, std::string_view code, std::string message,
                                         const v1::Decision* reevaluated) {
   v1::DecisionRecord audit;
   *audit.mutable_decision() = reevaluated != nullptr ? *reevaluated : record.decision();
@@ -550,7 +552,7 @@ ApprovalOutcome ApprovalService::Refuse(const Record& record, const Identity& wh
   attempt->set_outcome("REFUSED");
   attempt->set_approver(who.name);
   attempt->set_reason(message);
-  attempt->set_refusal(code);
+  attempt->set_refusal(std::string(code));
   *attempt->mutable_resolved_at() = Now();
   OutboundMessage out;
   out.subject = subjects::Join(options_.prefixes.decisions,

@@ -192,7 +192,8 @@ struct ApprovalOutcome {
   //   no_policy         no enforced policy to re-evaluate with                 503
   //   invalid_request   no job id                                              400
   //   (the store's own errors keep their status, code "unavailable" etc.)
-  std::string code;
+  // One of subjects/api_errors.h's codes (static storage).
+  std::string_view code;
   v1::PendingApproval approval;  // the record after the call (as found when refused)
 };
 
@@ -265,7 +266,7 @@ class ApprovalService : public HoldQueue {
   SweepTally Sweep(const SweepScan& scan, bool expire);
   // Records a refused attempt and builds the refusal answer.
   ApprovalOutcome Refuse(const v1::PendingApproval& record, const Identity& who, StatusCode status,
-                         std::string code, std::string message,
+                         std::string_view code, std::string message,
                          const v1::Decision* reevaluated = nullptr);
   google::protobuf::Timestamp Now() const;
   void ReportPending();

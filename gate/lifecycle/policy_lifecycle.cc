@@ -5,12 +5,15 @@
 
 #include <optional>
 
+#include "subjects/api_errors.h"
 #include "gate/core/decisions.h"
 #include "gate/lifecycle/snapshot_signing.h"
 #include "policy/simulate.h"
 #include "policy/suite.h"
 
 namespace jobgate::gate {
+
+namespace api_error = subjects::api_error;
 
 namespace {
 
@@ -361,9 +364,9 @@ Result<uint64_t> PolicyLifecycle::MovePointer(const v1::ActiveSnapshot& current,
 
 PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const Caller& caller) {
   PublishOutcome out;
-  auto refuse = [&](Status status, std::string code) {
+  auto refuse = [&](Status status, std::string_view code) {
     out.status = std::move(status);
-    out.code = std::move(code);
+    out.code = code;
     v1::PolicyEvent event;
     event.set_kind("refused");
     event.set_actor(caller.name);
@@ -384,7 +387,7 @@ PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const
     if (request.snapshot().empty()) {
       out.status =
           InvalidArgument("publish needs 'policy' (YAML), or the name of a stored snapshot");
-      out.code = "invalid_request";
+      out.code = api_error::kInvalidRequest;
       return out;
     }
     auto existing = store_->GetSnapshot(request.snapshot());
@@ -393,7 +396,7 @@ PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const
                        ? InvalidArgument("no 'policy' given and no stored snapshot '" +
                                          request.snapshot() + "' to activate")
                        : existing.status();
-      out.code = "invalid_request";
+      out.code = api_error::kInvalidRequest;
       return out;
     }
     stored = std::move(*existing);
@@ -406,17 +409,17 @@ PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const
   CompileResult compiled = policy::Compile(policy_yaml, options);
   if (!compiled.ok()) {
     for (const auto& e : compiled.errors) out.errors.push_back(e.ToString());
-    return refuse(InvalidArgument("the policy does not compile"), "invalid_policy");
+    return refuse(InvalidArgument("the policy does not compile"), api_error::kInvalidPolicy);
   }
   const std::string name =
       request.snapshot().empty() ? DefaultSnapshotName(*compiled.policy) : request.snapshot();
   if (const std::string problem = ValidateSnapshotName(name); !problem.empty()) {
-    return refuse(InvalidArgument(problem), "invalid_snapshot_name");
+    return refuse(InvalidArgument(problem), api_error::kInvalidSnapshotName);
   }
   if (!stored && store_->GetSnapshot(name).ok()) {
     return refuse(Status(StatusCode::kAlreadyExists,
                          "snapshot '" + name + "' exists; snapshots are immutable, name a new one"),
-                  "snapshot_exists");
+                  api_error::kSnapshotExists);
   }
   if (request.snapshot().empty() && compiled.policy->snapshot_name() != name) {
     options.snapshot_name = name;
@@ -438,7 +441,7 @@ PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const
     } else if (options_.signing_key) {
       auto signature = policy::SignSnapshot(*options_.signing_key, name, candidate->hash(),
                                             policy_yaml);
-      if (!signature.ok()) return refuse(signature.status(), "signing_failed");
+      if (!signature.ok()) return refuse(signature.status(), api_error::kSigningFailed);
       snapshot->set_signature(*signature);
       snapshot->set_signature_key_id(options_.signing_key->id());
     }
@@ -447,7 +450,7 @@ PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const
     snapshot->set_signature_key_id(stored->signature_key_id());
   }
   if (Status signed_ok = CheckSignature(*snapshot); !signed_ok.ok()) {
-    return refuse(signed_ok, "bad_signature");
+    return refuse(signed_ok, api_error::kBadSignature);
   }
 
   for (const auto& e : candidate->CheckExamples()) out.errors.push_back(e.ToString());
@@ -463,21 +466,21 @@ PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const
     }
   }
   if (!out.errors.empty()) {
-    return refuse(InvalidArgument("the policy's examples or tests fail"), "tests_failed");
+    return refuse(InvalidArgument("the policy's examples or tests fail"), api_error::kTestsFailed);
   }
 
   // Compare with what is enforced now, on recent real jobs.
   auto current = store_->GetActive();
   if (!current.ok() && current.status().code() != StatusCode::kNotFound) {
     out.status = current.status();
-    out.code = "store_unavailable";
+    out.code = api_error::kStoreUnavailable;
     return out;
   }
   if (!request.expected_active().empty() &&
       (!current.ok() || current->name() != request.expected_active())) {
     out.status = Conflict("the active snapshot is '" + (current.ok() ? current->name() : "") +
                           "', not the expected '" + request.expected_active() + "'");
-    out.code = "conflict";
+    out.code = api_error::kConflict;
     return out;
   }
   std::shared_ptr<const policy::Policy> baseline;
@@ -495,14 +498,14 @@ PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const
         FailedPrecondition(std::to_string(sim.loosened()) + " of " + std::to_string(sim.jobs()) +
                            " recent jobs would get a less strict decision; "
                            "set allow_loosening to publish anyway"),
-        "loosening");
+        api_error::kLoosening);
   }
   if (sim.flip_share() > options_.max_flip_share && !request.force()) {
     char share[64];
     std::snprintf(share, sizeof(share), "%.1f%% of recent jobs flip (limit %.1f%%)",
                   100 * sim.flip_share(), 100 * options_.max_flip_share);
     return refuse(FailedPrecondition(std::string(share) + "; set force to publish anyway"),
-                  "too_many_flips");
+                  api_error::kTooManyFlips);
   }
   if (request.dry_run()) {
     out.status = Status::Ok();
@@ -512,12 +515,12 @@ PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const
   if (stored) {
     if (stored->hash() != candidate->hash()) {
       out.status = Internal("stored snapshot '" + name + "' does not hash to its recorded hash");
-      out.code = "corrupt_snapshot";
+      out.code = api_error::kCorruptSnapshot;
       return out;
     }
     if (current.ok() && current->name() == name) {
       out.status = Conflict("snapshot '" + name + "' is already active");
-      out.code = "already_active";
+      out.code = api_error::kAlreadyActive;
       return out;
     }
     *snapshot = *stored;
@@ -526,7 +529,7 @@ PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const
     Status put = store_->PutSnapshot(*snapshot);
     if (!put.ok()) {
       out.status = put;
-      out.code = put.code() == StatusCode::kAlreadyExists ? "snapshot_exists" : "store_unavailable";
+      out.code = put.code() == StatusCode::kAlreadyExists ? api_error::kSnapshotExists : api_error::kStoreUnavailable;
       return out;
     }
   }
@@ -542,8 +545,8 @@ PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const
   auto moved = MovePointer(current.ok() ? *current : v1::ActiveSnapshot(), next);
   if (!moved.ok()) {
     out.status = moved.status();
-    out.code = moved.status().code() == StatusCode::kConflict ? "conflict" : "store_unavailable";
-    if (out.code == "conflict") {
+    out.code = moved.status().code() == StatusCode::kConflict ? api_error::kConflict : api_error::kStoreUnavailable;
+    if (out.code == api_error::kConflict) {
       out.status = Conflict("another publish or rollback changed the active snapshot first; '" +
                             name + "' is stored but not active");
     }

@@ -92,7 +92,7 @@ struct PublishOutcome {
   Status status;
   v1::PublishResponse response;
   std::vector<std::string> errors;  // FILE:LINE:COL errors, failing test cases
-  std::string code;                 // machine-readable refusal reason
+  std::string_view code;            // a subjects/api_errors.h code (static storage)
 };
 
 class PolicyLifecycle {
