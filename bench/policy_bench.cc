@@ -6,10 +6,10 @@
 #include <string>
 
 #include "bench/benchgen.h"
-#include "policy/command.h"
-#include "policy/command_effects.h"
+#include "policy/analysis/command.h"
+#include "policy/analysis/command_effects.h"
 #include "policy/policy.h"
-#include "policy/secrets.h"
+#include "policy/analysis/secrets.h"
 #include "subjects/codec.h"
 
 namespace jobgate::policy {
@@ -167,7 +167,7 @@ void BM_ScanJob(benchmark::State& state) {
 }
 BENCHMARK(BM_ScanJob)->ArgsProduct({{1024, 4096, 65536}, {0, 1}})->ArgNames({"bytes", "secret"});
 
-// Command analysis and effects (policy/command_effects.h) of a typical 100-byte agent
+// Command analysis and effects (policy/analysis/command_effects.h) of a typical 100-byte agent
 // command line: parse, unwrap, normalize, then classify every effect against a workspace.
 constexpr const char* kTypicalCommand =
     "cd src && grep -rn \"TODO\" --include='*.ts' . | head -20 && npm run lint -- --fix > lint.log 2>&1";

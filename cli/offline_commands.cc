@@ -17,9 +17,9 @@
 #include "gate/nats/nats_bus.h"
 #include "gate/nats/nats_lifecycle.h"
 #include "policy/policy.h"
-#include "policy/secrets.h"
-#include "policy/simulate.h"
-#include "policy/suite.h"
+#include "policy/analysis/secrets.h"
+#include "policy/tooling/simulate.h"
+#include "policy/tooling/suite.h"
 #include "subjects/codec.h"
 
 namespace jobgate::gate {

@@ -1,5 +1,5 @@
-// Fuzz target: the shell command parser and the effects analysis (policy/command.h,
-// policy/command_effects.h) on arbitrary command lines.
+// Fuzz target: the shell command parser and the effects analysis (policy/analysis/command.h,
+// policy/analysis/command_effects.h) on arbitrary command lines.
 //
 // Input: the command line; its first byte also picks the workspace (none, or one of two
 // absolute directories). Invariants, checked on every input:
@@ -14,8 +14,8 @@
 #include <string_view>
 
 #include "fuzz/fuzz_util.h"
-#include "policy/command.h"
-#include "policy/command_effects.h"
+#include "policy/analysis/command.h"
+#include "policy/analysis/command_effects.h"
 
 namespace {
 

@@ -14,7 +14,7 @@
 
 #include "fuzz/fuzz_util.h"
 #include "policy/policy.h"
-#include "policy/secrets.h"
+#include "policy/analysis/secrets.h"
 #include "subjects/codec.h"
 
 namespace {

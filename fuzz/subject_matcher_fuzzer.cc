@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "fuzz/fuzz_util.h"
-#include "policy/glob.h"
-#include "policy/subject_pattern.h"
+#include "policy/compile/glob.h"
+#include "policy/compile/subject_pattern.h"
 
 namespace {
 

@@ -59,8 +59,8 @@ bool RoutesToWorker(v1::Verdict verdict);
 inline bool IsLoosening(v1::Verdict from, v1::Verdict to) { return to < from; }
 
 class Policy;
-struct CompiledRule;    // internal; see policy/model.h
-struct ActionAnalysis;  // internal; see policy/model.h
+struct CompiledRule;    // internal; see policy/compile/model.h
+struct ActionAnalysis;  // internal; see policy/compile/model.h
 
 // Owns the lazily built analysis of a job's command line, SQL and paths that `command`,
 // `sql`, `path` and `egress` conditions read (internal). Copying gives an empty slot: the
@@ -101,7 +101,7 @@ struct Evaluation {
   std::string error;
 
   // Input, kept across calls: when true, a redaction marker in the job
-  // ("[REDACTED:<detector>:<digest>]", policy/secrets.h) counts as a secret its detector
+  // ("[REDACTED:<detector>:<digest>]", policy/analysis/secrets.h) counts as a secret its detector
   // found, for `match.secrets_present`. Set it to judge scrubbed copies (the jobs of the
   // audit trail) as their raw jobs were judged; the gate judges raw jobs with it false.
   bool markers_are_secrets = false;
@@ -173,7 +173,7 @@ class Policy {
   // Applies the redaction effects of an evaluation to `job` (the copy the caller will
   // publish): fields named by the `redact.paths` of matched rules are replaced outright;
   // when the verdict is REDACT, or any matched rule decides redact, every secret the
-  // detectors find (policy/secrets.h) is replaced as well. Each replacement is appended
+  // detectors find (policy/analysis/secrets.h) is replaced as well. Each replacement is appended
   // to decision->redactions() as {path, detector} (detector "path" for path rules), never
   // the value. Returns the number of values replaced. Never throws.
   int Redact(const Evaluation& eval, v1::Job* job, v1::Decision* decision) const noexcept;

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "policy/model.h"
-#include "policy/path.h"
+#include "policy/compile/model.h"
+#include "policy/analysis/path.h"
 
 namespace jobgate::policy {
 namespace {

@@ -11,7 +11,7 @@
 #include "subjects/api_errors.h"
 #include "gate/core/decisions.h"
 #include "base/hash.h"
-#include "policy/secrets.h"
+#include "policy/analysis/secrets.h"
 #include "gate/approvals/approval_wire.h"
 #include "subjects/codec.h"
 #include "subjects/headers.h"

@@ -6,7 +6,7 @@
 #include <chrono>
 
 #include "base/hash.h"
-#include "policy/subject_pattern.h"
+#include "policy/compile/subject_pattern.h"
 
 namespace jobgate::gate {
 

@@ -8,7 +8,7 @@
 #include "gate/core/deferred.h"
 #include "gate/core/job_digest.h"
 #include "base/hash.h"
-#include "policy/secrets.h"
+#include "policy/analysis/secrets.h"
 #include "policy/session.h"
 #include "subjects/codec.h"
 #include "subjects/headers.h"

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "policy/secrets.h"
+#include "policy/analysis/secrets.h"
 
 namespace jobgate::gate {
 

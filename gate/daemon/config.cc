@@ -10,7 +10,7 @@
 #include "base/hash.h"
 #include "base/yaml_map.h"
 #include "policy/policy.h"
-#include "policy/snapshot_signature.h"
+#include "policy/tooling/snapshot_signature.h"
 #include "base/yaml_loader.h"
 
 namespace jobgate::gate {

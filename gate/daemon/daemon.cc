@@ -24,7 +24,7 @@
 #include "gate/nats/nats_job_ids.h"
 #include "metrics/metrics.h"
 #include "policy/policy.h"
-#include "policy/secrets.h"
+#include "policy/analysis/secrets.h"
 
 namespace jobgate::gate {
 namespace {

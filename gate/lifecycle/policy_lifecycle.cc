@@ -8,8 +8,8 @@
 #include "subjects/api_errors.h"
 #include "gate/core/decisions.h"
 #include "gate/lifecycle/snapshot_signing.h"
-#include "policy/simulate.h"
-#include "policy/suite.h"
+#include "policy/tooling/simulate.h"
+#include "policy/tooling/suite.h"
 
 namespace jobgate::gate {
 

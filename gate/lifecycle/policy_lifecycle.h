@@ -33,7 +33,7 @@
 #include "gate/lifecycle/snapshot_store.h"
 #include "jobgate/v1/jobgate.pb.h"
 #include "policy/policy.h"
-#include "policy/snapshot_signature.h"
+#include "policy/tooling/snapshot_signature.h"
 #include "base/status.h"
 
 namespace jobgate::gate {
@@ -72,7 +72,7 @@ struct LifecycleOptions {
   // says so (SimulationSummary.stopped_early).
   std::chrono::milliseconds simulation_time{10'000};
   // With keys, a snapshot is enforced, shadowed, rolled back to, simulated or published
-  // only when its signature verifies under one of them (policy/snapshot_signature.h):
+  // only when its signature verifies under one of them (policy/tooling/snapshot_signature.h):
   // one unsigned or wrongly signed is refused on every path, and on reload it leaves the
   // previous snapshot enforced (reload_failed, reload result "signature_refused").
   std::vector<policy::SnapshotVerifyKey> verify_keys = {};

@@ -1,5 +1,5 @@
 // Signing a snapshot before it is published, and checking a stored one offline: the
-// glue between policy/snapshot_signature.h (the pure crypto) and snapshot records.
+// glue between policy/tooling/snapshot_signature.h (the pure crypto) and snapshot records.
 // Thread-compatible free functions; no I/O.
 #pragma once
 
@@ -8,7 +8,7 @@
 
 #include "jobgate/v1/jobgate.pb.h"
 #include "policy/policy.h"
-#include "policy/snapshot_signature.h"
+#include "policy/tooling/snapshot_signature.h"
 #include "base/status.h"
 
 namespace jobgate::gate {
@@ -31,7 +31,7 @@ struct SnapshotCheck {
 };
 
 // Compiles `snapshot.policy`, requires its hash to be `snapshot.hash`, and verifies the
-// signature under `keys` (policy/snapshot_signature.h).
+// signature under `keys` (policy/tooling/snapshot_signature.h).
 SnapshotCheck CheckSnapshotRecord(const std::vector<policy::SnapshotVerifyKey>& keys,
                                   const v1::PolicySnapshot& snapshot);
 

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "jobgate/v1/jobgate.pb.h"
-#include "policy/secrets.h"
+#include "policy/analysis/secrets.h"
 #include "tests/support/nats_server.h"
 
 namespace jobgate::gate {

@@ -1,12 +1,12 @@
-// Effects of command lines (policy/command_effects.h), the analysis features they rely
+// Effects of command lines (policy/analysis/command_effects.h), the analysis features they rely
 // on (redirections, assignments, aliases, git settings), and match.effects in policies.
-#include "policy/command_effects.h"
+#include "policy/analysis/command_effects.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "policy/command.h"
+#include "policy/analysis/command.h"
 #include "tests/policy/test_util.h"
 
 namespace jobgate::policy {

@@ -1,6 +1,6 @@
 // Command-line analysis: each shell construct and each bypass as its own case. Commands
 // are printed compactly as `program[:subcommand] flags... -- args...`, joined by " ; ".
-#include "policy/command.h"
+#include "policy/analysis/command.h"
 
 #include <gtest/gtest.h>
 

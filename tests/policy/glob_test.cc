@@ -1,4 +1,4 @@
-#include "policy/glob.h"
+#include "policy/compile/glob.h"
 
 #include <gtest/gtest.h>
 #include <re2/re2.h>

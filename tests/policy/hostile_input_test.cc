@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "policy/policy.h"
-#include "policy/secrets.h"
+#include "policy/analysis/secrets.h"
 #include "subjects/codec.h"
 
 namespace jobgate::policy {

@@ -1,5 +1,5 @@
 // Lexical path normalization: the home convention, dot segments, slashes.
-#include "policy/path.h"
+#include "policy/analysis/path.h"
 
 #include <gtest/gtest.h>
 

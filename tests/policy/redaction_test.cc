@@ -1,7 +1,7 @@
 // match.secrets_present and redaction effects (rule `redact.paths`, REDACT decisions).
 #include <gtest/gtest.h>
 
-#include "policy/secrets.h"
+#include "policy/analysis/secrets.h"
 #include "tests/policy/test_util.h"
 
 namespace jobgate::policy {

@@ -3,8 +3,8 @@
 // (Evaluation::markers_are_secrets, Simulator with JobCopies::kScrubbed), and only then.
 #include <gtest/gtest.h>
 
-#include "policy/secrets.h"
-#include "policy/simulate.h"
+#include "policy/analysis/secrets.h"
+#include "policy/tooling/simulate.h"
 #include "tests/policy/test_util.h"
 
 namespace jobgate::policy {

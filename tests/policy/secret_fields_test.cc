@@ -9,7 +9,7 @@
 #include <set>
 #include <string>
 
-#include "policy/secrets.h"
+#include "policy/analysis/secrets.h"
 
 namespace jobgate::policy {
 namespace {

@@ -1,7 +1,7 @@
 // Secret detection: a corpus of true positives for every detector and of look-alikes
 // that must not fire, with the rates printed. Secret-shaped samples are assembled at
 // run time from a fixed-seed generator, so the repository carries no secret literals.
-#include "policy/secrets.h"
+#include "policy/analysis/secrets.h"
 
 #include <gtest/gtest.h>
 

@@ -7,8 +7,8 @@
 
 #include <random>
 
-#include "policy/simulate.h"
-#include "policy/suite.h"
+#include "policy/tooling/simulate.h"
+#include "policy/tooling/suite.h"
 #include "tests/policy/test_util.h"
 
 namespace jobgate::policy {

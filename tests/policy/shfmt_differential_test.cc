@@ -1,4 +1,4 @@
-// Differential test of the command-line parser (policy/command.h) against an independent
+// Differential test of the command-line parser (policy/analysis/command.h) against an independent
 // one: shfmt (mvdan/sh, Debian package shfmt) prints bash's syntax tree as JSON. A
 // generated corpus of command lines (quoting, escapes, expansions, substitutions,
 // pipelines, lists, compound commands, redirections, comments) is parsed by both; for
@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include <vector>
 
-#include "policy/command.h"
+#include "policy/analysis/command.h"
 
 namespace jobgate::policy {
 namespace {

@@ -1,4 +1,4 @@
-#include "policy/snapshot_signature.h"
+#include "policy/tooling/snapshot_signature.h"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>

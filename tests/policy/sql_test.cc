@@ -1,9 +1,9 @@
 // SQL classification and extraction from psql/mysql/sqlite3 invocations.
-#include "policy/sql.h"
+#include "policy/analysis/sql.h"
 
 #include <gtest/gtest.h>
 
-#include "policy/command.h"
+#include "policy/analysis/command.h"
 
 namespace jobgate::policy {
 namespace {

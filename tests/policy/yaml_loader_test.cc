@@ -11,7 +11,7 @@
 #include <string>
 
 #include "policy/policy.h"
-#include "policy/suite.h"
+#include "policy/tooling/suite.h"
 
 namespace jobgate::policy {
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "policy/secrets.h"
+#include "policy/analysis/secrets.h"
 
 int main(int argc, char** argv) {
   if (argc != 2) {

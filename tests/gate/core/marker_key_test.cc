@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "policy/secrets.h"
+#include "policy/analysis/secrets.h"
 
 namespace jobgate::gate {
 namespace {

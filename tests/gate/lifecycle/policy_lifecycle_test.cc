@@ -9,7 +9,7 @@
 
 #include "gate/lifecycle/snapshot_signing.h"
 #include "policy/policy.h"
-#include "policy/secrets.h"
+#include "policy/analysis/secrets.h"
 #include "tests/support/test_keys.h"
 
 namespace jobgate::gate {

@@ -1,4 +1,4 @@
-#include "policy/glob.h"
+#include "policy/compile/glob.h"
 
 namespace jobgate::policy {
 namespace {

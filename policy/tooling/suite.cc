@@ -1,4 +1,4 @@
-#include "policy/suite.h"
+#include "policy/tooling/suite.h"
 
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>

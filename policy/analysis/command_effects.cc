@@ -5,12 +5,12 @@
 // into effects. Paths resolve against the current directory of the line (the workspace,
 // moved by `cd`), then are classified by ClassifyPath.
 
-#include "policy/command_effects.h"
+#include "policy/analysis/command_effects.h"
 
 #include <algorithm>
 #include <unordered_map>
 
-#include "policy/path.h"
+#include "policy/analysis/path.h"
 
 namespace jobgate::policy {
 namespace {

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "policy/command_effects.h"
+#include "policy/analysis/command_effects.h"
 
 namespace jobgate::policy {
 namespace {

@@ -11,15 +11,15 @@
 #include <set>
 #include <sstream>
 
-#include "policy/command.h"
-#include "policy/glob.h"
+#include "policy/analysis/command.h"
+#include "policy/compile/glob.h"
 #include "base/hash.h"
-#include "policy/model.h"
+#include "policy/compile/model.h"
 #include "policy/policy.h"
-#include "policy/secrets.h"
+#include "policy/analysis/secrets.h"
 #include "base/duration.h"
 #include "base/yaml_map.h"
-#include "policy/subject_pattern.h"
+#include "policy/compile/subject_pattern.h"
 #include "base/yaml_loader.h"
 
 namespace jobgate::policy {

@@ -1,4 +1,4 @@
-#include "policy/simulate.h"
+#include "policy/tooling/simulate.h"
 
 #include <google/protobuf/util/time_util.h>
 

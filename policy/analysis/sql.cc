@@ -1,6 +1,6 @@
 // SQL classification (see sql.h for the contract).
 
-#include "policy/sql.h"
+#include "policy/analysis/sql.h"
 
 #include <algorithm>
 #include <array>

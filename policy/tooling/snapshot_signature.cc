@@ -1,4 +1,4 @@
-#include "policy/snapshot_signature.h"
+#include "policy/tooling/snapshot_signature.h"
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>

@@ -1,4 +1,4 @@
-#include "policy/subject_pattern.h"
+#include "policy/compile/subject_pattern.h"
 
 namespace jobgate::policy {
 

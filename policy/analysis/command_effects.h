@@ -1,6 +1,6 @@
 // What a command line does: the effects of each analysed simple command.
 //
-// CommandEffectsOf() takes the analysis of a command line (policy/command.h) and the
+// CommandEffectsOf() takes the analysis of a command line (policy/analysis/command.h) and the
 // job's workspace, and reports for the whole line:
 //   * paths read, written and deleted (deletes with a recursive flag), each classified
 //     against the workspace boundary (PathPlace below);
@@ -30,7 +30,7 @@
 #include <string_view>
 #include <vector>
 
-#include "policy/command.h"
+#include "policy/analysis/command.h"
 
 namespace jobgate::policy {
 
@@ -53,7 +53,7 @@ std::string_view PathPlaceName(PathPlace place);
 bool ParsePathPlace(std::string_view name, PathPlace* out);
 
 struct PathEffect {
-  std::string path;  // normalized (policy/path.h); absolute when the workspace is known
+  std::string path;  // normalized (policy/analysis/path.h); absolute when the workspace is known
   // For kWorkspace paths with a known workspace: the path relative to it ("." for the
   // root), so that one glob fits both forms. Empty otherwise.
   std::string relative;

@@ -13,13 +13,13 @@
 #include <vector>
 
 #include "jobgate/v1/jobgate.pb.h"
-#include "policy/command.h"
-#include "policy/command_effects.h"
+#include "policy/analysis/command.h"
+#include "policy/analysis/command_effects.h"
 #include "base/json.h"
 #include "policy/policy.h"
 #include "policy/session.h"
-#include "policy/sql.h"
-#include "policy/subject_pattern.h"
+#include "policy/analysis/sql.h"
+#include "policy/compile/subject_pattern.h"
 
 namespace jobgate::policy {
 
@@ -116,7 +116,7 @@ struct EgressCondition {
 };
 
 // `match.secrets_present`: `true` holds when any detector finds a secret in the job,
-// `false` when none does, a list when one of those detectors does (policy/secrets.h).
+// `false` when none does, a list when one of those detectors does (policy/analysis/secrets.h).
 struct SecretsCondition {
   bool want_present = true;
   std::vector<std::string> detectors;  // empty: any detector
@@ -124,7 +124,7 @@ struct SecretsCondition {
 };
 
 // `match.effects` (docs/policy.md): conditions on what the command line does
-// (policy/command_effects.h). Every kind set must hold; a kind holds when one effect of
+// (policy/analysis/command_effects.h). Every kind set must hold; a kind holds when one effect of
 // that kind satisfies all of its sub-conditions.
 struct PathEffectCondition {
   std::optional<bool> recursive;

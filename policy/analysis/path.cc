@@ -1,4 +1,4 @@
-#include "policy/path.h"
+#include "policy/analysis/path.h"
 
 #include <vector>
 

@@ -12,10 +12,10 @@
 #include <limits>
 #include <memory>
 
-#include "policy/model.h"
-#include "policy/path.h"
+#include "policy/compile/model.h"
+#include "policy/analysis/path.h"
 #include "policy/policy.h"
-#include "policy/secrets.h"
+#include "policy/analysis/secrets.h"
 
 namespace jobgate::policy {
 namespace {

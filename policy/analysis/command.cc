@@ -6,7 +6,7 @@
 // (assignments, wrappers, shells, xargs, find -exec) and emits normalized commands.
 // Every recursion goes through a `depth` bounded by kMaxDepth.
 
-#include "policy/command.h"
+#include "policy/analysis/command.h"
 
 #include <algorithm>
 #include <array>

@@ -1,4 +1,4 @@
-#include "policy/secrets.h"
+#include "policy/analysis/secrets.h"
 
 #include <google/protobuf/struct.pb.h>
 

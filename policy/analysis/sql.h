@@ -23,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-#include "policy/command.h"
+#include "policy/analysis/command.h"
 
 namespace jobgate::policy {
 
