@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
 
 #include "base/mutex.h"
 #include "gate/core/active_policy.h"
@@ -22,6 +23,10 @@
 #include "gate/api/http_server.h"
 
 namespace jobgate::gate {
+
+class Dispatcher;
+struct DispatcherOptions;
+class NatsConnection;
 
 class Daemon {
  public:
@@ -37,6 +42,31 @@ class Daemon {
   ActivePolicy& active_policy() { return active_policy_; }
 
  private:
+  struct Parts;  // what a running gate holds (daemon.cc)
+
+  // The steps of Run, in order. The bool ones log why they failed: Run returns 1.
+  bool InstallMarkerKeyOrFail();
+  bool ReadBootstrapPolicy(std::string* yaml);
+  bool ServeMetrics(Parts& parts);
+  bool ServeHttp(Parts& parts);
+  bool ConnectToNats(Parts& parts);
+  // Retries StartUpStep, with backoff, until every dispatch bus is attached or a stop
+  // is requested; without a policy it stays connected and consumes nothing.
+  void AttachUntilReady(Parts& parts);
+  // One pass: streams, consumer, control plane, policy, deferred store, buses.
+  Status StartUpStep(Parts& parts);
+  // A job-id store and a bus per dispatch thread, while there is a policy.
+  Status AttachBuses(Parts& parts);
+  // The periodic policy re-check, approval sweep, backlog gauges and acked-job purge.
+  void MaintenanceLoop(Parts& parts);
+  DispatcherOptions DispatchOptions(const Parts& parts) const;
+  // One dispatch thread per bus until stopped; then lets go of the buses.
+  void Dispatch(Parts& parts);
+  void DispatchUntilStopped(Dispatcher& dispatcher, const NatsConnection& connection,
+                            bool reinjects);
+  // Stops the API, closes the control plane, flushes and closes the connection.
+  void ShutDown(Parts& parts);
+
   bool stopping() const { return stop_.load(std::memory_order_acquire); }
   // Sleeps up to `duration`, waking early on RequestStop(). Used for retry backoff only.
   void PauseUnlessStopped(std::chrono::milliseconds duration);
