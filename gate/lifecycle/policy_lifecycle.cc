@@ -364,110 +364,13 @@ Result<uint64_t> PolicyLifecycle::MovePointer(const v1::ActiveSnapshot& current,
 
 PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const Caller& caller) {
   PublishOutcome out;
-  auto refuse = [&](Status status, std::string_view code) {
-    out.status = std::move(status);
-    out.code = code;
-    v1::PolicyEvent event;
-    event.set_kind("refused");
-    event.set_actor(caller.name);
-    event.set_note(request.note());
-    event.set_to_snapshot(out.response.snapshot().name());
-    event.set_to_hash(out.response.snapshot().hash());
-    *event.mutable_simulation() = out.response.simulation();
-    event.set_error(out.status.message());
-    Emit(std::move(event));
-    return out;
-  };
-
-  // Without a policy, publish activates a snapshot already stored under that name
-  // (e.g. one stored by a dry run's author, or by a publish that lost a race).
-  std::string policy_yaml = request.policy();
-  std::optional<v1::PolicySnapshot> stored;
-  if (policy_yaml.empty()) {
-    if (request.snapshot().empty()) {
-      out.status =
-          InvalidArgument("publish needs 'policy' (YAML), or the name of a stored snapshot");
-      out.code = api_error::kInvalidRequest;
-      return out;
-    }
-    auto existing = store_->GetSnapshot(request.snapshot());
-    if (!existing.ok()) {
-      out.status = existing.status().code() == StatusCode::kNotFound
-                       ? InvalidArgument("no 'policy' given and no stored snapshot '" +
-                                         request.snapshot() + "' to activate")
-                       : existing.status();
-      out.code = api_error::kInvalidRequest;
-      return out;
-    }
-    stored = std::move(*existing);
-    policy_yaml = stored->policy();
-  }
-  // Compile under the requested name (or the policy's own) so decisions carry it.
-  policy::CompileOptions options;
-  options.file_name = request.snapshot().empty() ? "policy" : request.snapshot();
-  options.snapshot_name = request.snapshot();
-  CompileResult compiled = policy::Compile(policy_yaml, options);
-  if (!compiled.ok()) {
-    for (const auto& e : compiled.errors) out.errors.push_back(e.ToString());
-    return refuse(InvalidArgument("the policy does not compile"), api_error::kInvalidPolicy);
-  }
-  const std::string name =
-      request.snapshot().empty() ? DefaultSnapshotName(*compiled.policy) : request.snapshot();
-  if (const std::string problem = ValidateSnapshotName(name); !problem.empty()) {
-    return refuse(InvalidArgument(problem), api_error::kInvalidSnapshotName);
-  }
-  if (!stored && store_->GetSnapshot(name).ok()) {
-    return refuse(Status(StatusCode::kAlreadyExists,
-                         "snapshot '" + name + "' exists; snapshots are immutable, name a new one"),
-                  api_error::kSnapshotExists);
-  }
-  if (request.snapshot().empty() && compiled.policy->snapshot_name() != name) {
-    options.snapshot_name = name;
-    compiled = policy::Compile(policy_yaml, options);
-  }
-  const auto& candidate = compiled.policy;
-
-  v1::PolicySnapshot* snapshot = out.response.mutable_snapshot();
-  snapshot->set_name(name);
-  snapshot->set_policy(policy_yaml);
-  snapshot->set_hash(candidate->hash());
-  snapshot->set_author(caller.name);
-  snapshot->set_note(request.note());
-  snapshot->set_rule_count(static_cast<uint32_t>(candidate->rule_count()));
-  if (!stored) {
-    if (!request.signature().empty()) {
-      snapshot->set_signature(request.signature());
-      snapshot->set_signature_key_id(request.signature_key_id());
-    } else if (options_.signing_key) {
-      auto signature = policy::SignSnapshot(*options_.signing_key, name, candidate->hash(),
-                                            policy_yaml);
-      if (!signature.ok()) return refuse(signature.status(), api_error::kSigningFailed);
-      snapshot->set_signature(*signature);
-      snapshot->set_signature_key_id(options_.signing_key->id());
-    }
-  } else {
-    snapshot->set_signature(stored->signature());
-    snapshot->set_signature_key_id(stored->signature_key_id());
-  }
-  if (Status signed_ok = CheckSignature(*snapshot); !signed_ok.ok()) {
-    return refuse(signed_ok, api_error::kBadSignature);
-  }
-
-  for (const auto& e : candidate->CheckExamples()) out.errors.push_back(e.ToString());
-  for (int i = 0; i < request.tests_size(); ++i) {
-    const auto result =
-        policy::RunSuite(request.tests(i), "tests[" + std::to_string(i) + "]", candidate);
-    for (const auto& e : result.errors) out.errors.push_back(e.ToString());
-    for (const auto& c : result.cases) {
-      if (c.passed) continue;
-      std::string line = result.suite_path + ": case '" + c.name + "' failed:";
-      for (const auto& f : c.failures) line += " " + f + ";";
-      out.errors.push_back(line);
-    }
-  }
-  if (!out.errors.empty()) {
-    return refuse(InvalidArgument("the policy's examples or tests fail"), api_error::kTestsFailed);
-  }
+  PublishCandidate candidate;
+  // Refusals before the candidate has a name and a simulation are not events.
+  if (!ReadCandidate(request, &candidate, &out)) return out;
+  std::optional<PublishRefusal> refusal = CompileCandidate(request, &candidate, &out);
+  if (!refusal) refusal = DescribeCandidate(request, caller, candidate, &out);
+  if (!refusal) refusal = TestCandidate(request, candidate.compiled.policy, &out);
+  if (refusal) return Refuse(std::move(out), std::move(*refusal), request, caller);
 
   // Compare with what is enforced now, on recent real jobs.
   auto current = store_->GetActive();
@@ -483,78 +386,228 @@ PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const
     out.code = api_error::kConflict;
     return out;
   }
+  refusal = SimulateCandidate(request, candidate, current, &out);
+  if (refusal) return Refuse(std::move(out), std::move(*refusal), request, caller);
+  if (request.dry_run()) {
+    out.status = Status::Ok();
+    return out;
+  }
+  if (!StoreAndActivate(candidate, current, caller, &out)) return out;
+  EmitPublished(request, caller, current, out);
+  return out;
+}
+
+PublishOutcome PolicyLifecycle::Refuse(PublishOutcome out, PublishRefusal refusal,
+                                       const v1::PublishRequest& request,
+                                       const Caller& caller) {
+  out.status = std::move(refusal.status);
+  out.code = refusal.code;
+  v1::PolicyEvent event;
+  event.set_kind("refused");
+  event.set_actor(caller.name);
+  event.set_note(request.note());
+  event.set_to_snapshot(out.response.snapshot().name());
+  event.set_to_hash(out.response.snapshot().hash());
+  *event.mutable_simulation() = out.response.simulation();
+  event.set_error(out.status.message());
+  Emit(std::move(event));
+  return out;
+}
+
+bool PolicyLifecycle::ReadCandidate(const v1::PublishRequest& request,
+                                    PublishCandidate* candidate, PublishOutcome* out) {
+  candidate->policy_yaml = request.policy();
+  if (!candidate->policy_yaml.empty()) return true;
+  // Without a policy, publish activates a snapshot already stored under that name
+  // (e.g. one stored by a dry run's author, or by a publish that lost a race).
+  out->code = api_error::kInvalidRequest;
+  if (request.snapshot().empty()) {
+    out->status =
+        InvalidArgument("publish needs 'policy' (YAML), or the name of a stored snapshot");
+    return false;
+  }
+  auto existing = store_->GetSnapshot(request.snapshot());
+  if (!existing.ok()) {
+    out->status = existing.status().code() == StatusCode::kNotFound
+                      ? InvalidArgument("no 'policy' given and no stored snapshot '" +
+                                        request.snapshot() + "' to activate")
+                      : existing.status();
+    return false;
+  }
+  out->code = {};
+  candidate->stored = std::move(*existing);
+  candidate->policy_yaml = candidate->stored->policy();
+  return true;
+}
+
+std::optional<PublishRefusal> PolicyLifecycle::CompileCandidate(
+    const v1::PublishRequest& request, PublishCandidate* candidate, PublishOutcome* out) {
+  // Compile under the requested name (or the policy's own) so decisions carry it.
+  policy::CompileOptions options;
+  options.file_name = request.snapshot().empty() ? "policy" : request.snapshot();
+  options.snapshot_name = request.snapshot();
+  candidate->compiled = policy::Compile(candidate->policy_yaml, options);
+  if (!candidate->compiled.ok()) {
+    for (const auto& e : candidate->compiled.errors) out->errors.push_back(e.ToString());
+    return PublishRefusal{InvalidArgument("the policy does not compile"),
+                          api_error::kInvalidPolicy};
+  }
+  const policy::Policy& compiled = *candidate->compiled.policy;
+  candidate->name =
+      request.snapshot().empty() ? DefaultSnapshotName(compiled) : request.snapshot();
+  if (const std::string problem = ValidateSnapshotName(candidate->name); !problem.empty()) {
+    return PublishRefusal{InvalidArgument(problem), api_error::kInvalidSnapshotName};
+  }
+  if (!candidate->stored && store_->GetSnapshot(candidate->name).ok()) {
+    return PublishRefusal{
+        Status(StatusCode::kAlreadyExists, "snapshot '" + candidate->name +
+                                               "' exists; snapshots are immutable, name a new one"),
+        api_error::kSnapshotExists};
+  }
+  if (request.snapshot().empty() && compiled.snapshot_name() != candidate->name) {
+    options.snapshot_name = candidate->name;
+    candidate->compiled = policy::Compile(candidate->policy_yaml, options);
+  }
+  return std::nullopt;
+}
+
+std::optional<PublishRefusal> PolicyLifecycle::DescribeCandidate(
+    const v1::PublishRequest& request, const Caller& caller, const PublishCandidate& candidate,
+    PublishOutcome* out) {
+  const policy::Policy& compiled = *candidate.compiled.policy;
+  v1::PolicySnapshot* snapshot = out->response.mutable_snapshot();
+  snapshot->set_name(candidate.name);
+  snapshot->set_policy(candidate.policy_yaml);
+  snapshot->set_hash(compiled.hash());
+  snapshot->set_author(caller.name);
+  snapshot->set_note(request.note());
+  snapshot->set_rule_count(static_cast<uint32_t>(compiled.rule_count()));
+  if (candidate.stored) {
+    snapshot->set_signature(candidate.stored->signature());
+    snapshot->set_signature_key_id(candidate.stored->signature_key_id());
+  } else if (!request.signature().empty()) {
+    snapshot->set_signature(request.signature());
+    snapshot->set_signature_key_id(request.signature_key_id());
+  } else if (options_.signing_key) {
+    auto signature = policy::SignSnapshot(*options_.signing_key, candidate.name, compiled.hash(),
+                                          candidate.policy_yaml);
+    if (!signature.ok()) return PublishRefusal{signature.status(), api_error::kSigningFailed};
+    snapshot->set_signature(*signature);
+    snapshot->set_signature_key_id(options_.signing_key->id());
+  }
+  if (Status signed_ok = CheckSignature(*snapshot); !signed_ok.ok()) {
+    return PublishRefusal{signed_ok, api_error::kBadSignature};
+  }
+  return std::nullopt;
+}
+
+std::optional<PublishRefusal> PolicyLifecycle::TestCandidate(
+    const v1::PublishRequest& request, const std::shared_ptr<const policy::Policy>& compiled,
+    PublishOutcome* out) {
+  for (const auto& e : compiled->CheckExamples()) out->errors.push_back(e.ToString());
+  for (int i = 0; i < request.tests_size(); ++i) {
+    const auto result = policy::RunSuite(request.tests(i), "tests[" + std::to_string(i) + "]",
+                                         compiled);
+    for (const auto& e : result.errors) out->errors.push_back(e.ToString());
+    for (const auto& c : result.cases) {
+      if (c.passed) continue;
+      std::string line = result.suite_path + ": case '" + c.name + "' failed:";
+      for (const auto& f : c.failures) line += " " + f + ";";
+      out->errors.push_back(line);
+    }
+  }
+  if (out->errors.empty()) return std::nullopt;
+  return PublishRefusal{InvalidArgument("the policy's examples or tests fail"),
+                        api_error::kTestsFailed};
+}
+
+std::optional<PublishRefusal> PolicyLifecycle::SimulateCandidate(
+    const v1::PublishRequest& request, const PublishCandidate& candidate,
+    const Result<v1::ActiveSnapshot>& current, PublishOutcome* out) {
   std::shared_ptr<const policy::Policy> baseline;
   if (current.ok()) {
     auto loaded = Load(current->name());
     if (loaded.ok()) baseline = *loaded;
-    snapshot->set_parent(current->name());
-    out.response.set_previous(current->name());
+    out->response.mutable_snapshot()->set_parent(current->name());
+    out->response.set_previous(current->name());
   }
-  *out.response.mutable_simulation() =
-      SimulateAgainst(*candidate, baseline.get(), current.ok() ? current->name() : "");
-  const v1::SimulationSummary& sim = out.response.simulation();
+  *out->response.mutable_simulation() = SimulateAgainst(
+      *candidate.compiled.policy, baseline.get(), current.ok() ? current->name() : "");
+  const v1::SimulationSummary& sim = out->response.simulation();
   if (sim.loosened() > 0 && !request.allow_loosening()) {
-    return refuse(
+    return PublishRefusal{
         FailedPrecondition(std::to_string(sim.loosened()) + " of " + std::to_string(sim.jobs()) +
                            " recent jobs would get a less strict decision; "
                            "set allow_loosening to publish anyway"),
-        api_error::kLoosening);
+        api_error::kLoosening};
   }
   if (sim.flip_share() > options_.max_flip_share && !request.force()) {
     char share[64];
     std::snprintf(share, sizeof(share), "%.1f%% of recent jobs flip (limit %.1f%%)",
                   100 * sim.flip_share(), 100 * options_.max_flip_share);
-    return refuse(FailedPrecondition(std::string(share) + "; set force to publish anyway"),
-                  api_error::kTooManyFlips);
+    return PublishRefusal{FailedPrecondition(std::string(share) + "; set force to publish anyway"),
+                          api_error::kTooManyFlips};
   }
-  if (request.dry_run()) {
-    out.status = Status::Ok();
-    return out;
-  }
+  return std::nullopt;
+}
 
-  if (stored) {
-    if (stored->hash() != candidate->hash()) {
-      out.status = Internal("stored snapshot '" + name + "' does not hash to its recorded hash");
-      out.code = api_error::kCorruptSnapshot;
-      return out;
+bool PolicyLifecycle::StoreAndActivate(const PublishCandidate& candidate,
+                                       const Result<v1::ActiveSnapshot>& current,
+                                       const Caller& caller, PublishOutcome* out) {
+  const std::string& name = candidate.name;
+  const auto& compiled = candidate.compiled.policy;
+  v1::PolicySnapshot* snapshot = out->response.mutable_snapshot();
+  if (candidate.stored) {
+    if (candidate.stored->hash() != compiled->hash()) {
+      out->status = Internal("stored snapshot '" + name + "' does not hash to its recorded hash");
+      out->code = api_error::kCorruptSnapshot;
+      return false;
     }
     if (current.ok() && current->name() == name) {
-      out.status = Conflict("snapshot '" + name + "' is already active");
-      out.code = api_error::kAlreadyActive;
-      return out;
+      out->status = Conflict("snapshot '" + name + "' is already active");
+      out->code = api_error::kAlreadyActive;
+      return false;
     }
-    *snapshot = *stored;
+    *snapshot = *candidate.stored;
   } else {
     *snapshot->mutable_created_at() = Now();
     Status put = store_->PutSnapshot(*snapshot);
     if (!put.ok()) {
-      out.status = put;
-      out.code = put.code() == StatusCode::kAlreadyExists ? api_error::kSnapshotExists : api_error::kStoreUnavailable;
-      return out;
+      out->code = put.code() == StatusCode::kAlreadyExists ? api_error::kSnapshotExists
+                                                           : api_error::kStoreUnavailable;
+      out->status = std::move(put);
+      return false;
     }
   }
   v1::ActiveSnapshot next;
   next.set_name(name);
-  next.set_hash(candidate->hash());
+  next.set_hash(compiled->hash());
   next.set_changed_by(caller.name);
   if (current.ok()) next.set_shadow(current->shadow());
   {
     MutexLock lock(&mu_);
-    compiled_[name] = candidate;  // no need to compile it again on reconcile
+    compiled_[name] = compiled;  // no need to compile it again on reconcile
   }
   auto moved = MovePointer(current.ok() ? *current : v1::ActiveSnapshot(), next);
   if (!moved.ok()) {
-    out.status = moved.status();
-    out.code = moved.status().code() == StatusCode::kConflict ? api_error::kConflict : api_error::kStoreUnavailable;
-    if (out.code == api_error::kConflict) {
-      out.status = Conflict("another publish or rollback changed the active snapshot first; '" +
-                            name + "' is stored but not active");
+    if (moved.status().code() == StatusCode::kConflict) {
+      out->code = api_error::kConflict;
+      out->status = Conflict("another publish or rollback changed the active snapshot first; '" +
+                             name + "' is stored but not active");
+    } else {
+      out->code = api_error::kStoreUnavailable;
+      out->status = moved.status();
     }
-    return out;
+    return false;
   }
-  out.response.set_published(true);
-  out.status = Status::Ok();
+  out->response.set_published(true);
+  out->status = Status::Ok();
+  return true;
+}
 
+void PolicyLifecycle::EmitPublished(const v1::PublishRequest& request, const Caller& caller,
+                                    const Result<v1::ActiveSnapshot>& current,
+                                    const PublishOutcome& out) {
   v1::PolicyEvent event;
   event.set_kind("publish");
   event.set_actor(caller.name);
@@ -563,11 +616,10 @@ PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const
     event.set_from_snapshot(current->name());
     event.set_from_hash(current->hash());
   }
-  event.set_to_snapshot(name);
-  event.set_to_hash(candidate->hash());
-  *event.mutable_simulation() = sim;
+  event.set_to_snapshot(out.response.snapshot().name());
+  event.set_to_hash(out.response.snapshot().hash());
+  *event.mutable_simulation() = out.response.simulation();
   Emit(std::move(event));
-  return out;
 }
 
 Result<v1::RollbackResponse> PolicyLifecycle::Rollback(const v1::RollbackRequest& request,

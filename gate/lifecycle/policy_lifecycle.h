@@ -95,6 +95,18 @@ struct PublishOutcome {
   std::string_view code;            // a subjects/api_errors.h code (static storage)
 };
 
+// The steps of Publish pass these along (policy_lifecycle.cc).
+struct PublishCandidate {
+  std::string policy_yaml;
+  std::optional<v1::PolicySnapshot> stored;  // publishing a snapshot stored before
+  policy::CompileResult compiled;
+  std::string name;  // the snapshot's name
+};
+struct PublishRefusal {
+  Status status;
+  std::string_view code;  // a subjects/api_errors.h code
+};
+
 class PolicyLifecycle {
  public:
   PolicyLifecycle(SnapshotStore* store, ActivePolicy* active, RecentJobs* recent_jobs,
@@ -145,6 +157,35 @@ class PolicyLifecycle {
   void set_on_reload(std::function<void(const std::string& result)> fn);
 
  private:
+  // The steps of Publish, in order. A refusal from a step after ReadCandidate is
+  // recorded as a "refused" policy event (Refuse).
+  bool ReadCandidate(const v1::PublishRequest& request, PublishCandidate* candidate,
+                     PublishOutcome* out);
+  std::optional<PublishRefusal> CompileCandidate(const v1::PublishRequest& request,
+                                                 PublishCandidate* candidate, PublishOutcome* out);
+  // Fills the response's snapshot and signs it (or checks the signature it came with).
+  std::optional<PublishRefusal> DescribeCandidate(const v1::PublishRequest& request,
+                                                  const Caller& caller,
+                                                  const PublishCandidate& candidate,
+                                                  PublishOutcome* out);
+  // The policy's inline examples and the request's test suites.
+  std::optional<PublishRefusal> TestCandidate(const v1::PublishRequest& request,
+                                              const std::shared_ptr<const policy::Policy>& compiled,
+                                              PublishOutcome* out);
+  // Replays recent jobs against the candidate and `current`; the loosening and flip guards.
+  std::optional<PublishRefusal> SimulateCandidate(const v1::PublishRequest& request,
+                                                  const PublishCandidate& candidate,
+                                                  const Result<v1::ActiveSnapshot>& current,
+                                                  PublishOutcome* out);
+  // Stores the snapshot (unless stored before) and moves the active pointer to it.
+  bool StoreAndActivate(const PublishCandidate& candidate,
+                        const Result<v1::ActiveSnapshot>& current, const Caller& caller,
+                        PublishOutcome* out);
+  PublishOutcome Refuse(PublishOutcome out, PublishRefusal refusal,
+                        const v1::PublishRequest& request, const Caller& caller);
+  void EmitPublished(const v1::PublishRequest& request, const Caller& caller,
+                     const Result<v1::ActiveSnapshot>& current, const PublishOutcome& out);
+
   // Ok when verification is off, or `snapshot`'s signature verifies; else
   // kPermissionDenied naming the snapshot.
   Status CheckSignature(const v1::PolicySnapshot& snapshot) const;
