@@ -170,145 +170,177 @@ SuiteResult RunSuite(std::string_view suite_yaml, const std::string& suite_name,
 
 namespace {
 
-void RunCases(const YAML::Node& root, SuiteResult* out) {
-  SuiteResult& result = *out;
-  const std::string& suite_path = result.suite_path;
-  auto add_error = [&](const YAML::Node* node, std::string message) {
-    Diagnostic d{suite_path, 1, 1, std::move(message)};
+// Where the diagnostics of one suite go: at a node's line and column, or at 1:1.
+class SuiteErrors {
+ public:
+  explicit SuiteErrors(SuiteResult* result) : result_(result) {}
+  void Add(const YAML::Node* node, std::string message) {
+    Diagnostic d{result_->suite_path, 1, 1, std::move(message)};
     if (node != nullptr) {
       d.line = node->Mark().line + 1;
       d.col = node->Mark().column + 1;
     }
-    result.errors.push_back(std::move(d));
-  };
+    result_->errors.push_back(std::move(d));
+  }
+
+ private:
+  SuiteResult* result_;
+};
+
+// One case as written, checked: its job, its session (if any) and what it expects.
+struct SuiteCase {
+  v1::Job job;
+  v1::SessionState session;
+  SessionContext context;
+  YAML::Node expect;
+};
+
+// Reads `item` into `out` and names `c`; false (with the error added) when the case is
+// malformed.
+bool ReadCase(const YAML::Node& item, CaseResult* c, SuiteCase* out, SuiteErrors* errors) {
+  c->line = item.Mark().line + 1;
+  if (!item.IsMap()) {
+    errors->Add(&item, "a case is a mapping with name, job, expect");
+    return false;
+  }
+  bool bad = false;
+  for (const auto& kv : item) {
+    const std::string key = kv.first.Scalar();
+    if (std::find(kCaseKeys.begin(), kCaseKeys.end(), key) == kCaseKeys.end()) {
+      errors->Add(&kv.first, "unknown key '" + key + "' in a case (name, job, expect)");
+      bad = true;
+    }
+  }
+  c->name = item["name"] && item["name"].IsScalar() ? item["name"].Scalar()
+                                                    : "case at line " + std::to_string(c->line);
+  if (!item["job"]) {
+    errors->Add(&item, "case '" + c->name + "' has no job");
+    return false;
+  }
+  if (Status s = JobFromYamlNode(item["job"], &out->job); !s.ok()) {
+    const YAML::Node job_node = item["job"];
+    errors->Add(&job_node, "case '" + c->name + "': " + s.message());
+    return false;
+  }
+  out->expect = item["expect"];
+  if (!out->expect || !out->expect.IsMap()) {
+    errors->Add(&item, "case '" + c->name + "' needs 'expect' with at least a decision");
+    return false;
+  }
+  for (const auto& kv : out->expect) {
+    const std::string key = kv.first.Scalar();
+    if (std::find(kExpectKeys.begin(), kExpectKeys.end(), key) == kExpectKeys.end()) {
+      errors->Add(&kv.first, "unknown key '" + key + "' in expect");
+      bad = true;
+    }
+  }
+  if (bad) return false;
+  if (item["session"]) {
+    // The case's clock: the session's events are `ago` before this instant.
+    constexpr int64_t kCaseNow = 1'800'000'000'000;
+    if (Status st = SessionFromNode(item["session"], kCaseNow, &out->session); !st.ok()) {
+      const YAML::Node n = item["session"];
+      errors->Add(&n, "case '" + c->name + "': session: " + st.message());
+      return false;
+    }
+    out->context = SessionContext{&out->session, kCaseNow};
+  }
+  return true;
+}
+
+// The decision the case's job gets, with the session's facts and termination.
+void DecideCase(const Policy& policy, const SuiteCase& sc, Evaluation* eval, CaseResult* c) {
+  policy.Evaluate(sc.job, sc.context, eval);
+  policy.FillDecision(sc.job, *eval, {}, &c->decision);
+  if (sc.context.state == nullptr) return;
+  policy.FillSessionFacts(sc.job, *eval, sc.context, &c->decision);
+  if (sc.session.status() == v1::SessionState::TERMINATED) {
+    DecideTerminated(sc.session, &c->decision);
+  }
+}
+
+// Compares the decision with `expect` into c->failures; false (with the error added)
+// when `expect` itself is malformed or expects nothing.
+bool CheckExpectations(const YAML::Node& item, const YAML::Node& expect, CaseResult* c,
+                       SuiteErrors* errors) {
+  const v1::Decision& got = c->decision;
+  if (expect["decision"]) {
+    v1::Verdict want;
+    if (!ParseVerdict(expect["decision"].Scalar(), &want)) {
+      const YAML::Node n = expect["decision"];
+      errors->Add(&n, "unknown decision '" + n.Scalar() + "'");
+      return false;
+    }
+    if (want != got.decision()) {
+      c->failures.push_back("decision: expected " + std::string(VerdictName(want)) + ", got " +
+                            std::string(VerdictName(got.decision())));
+    }
+  }
+  if (expect["matched_rule"]) {
+    const std::string want =
+        expect["matched_rule"].IsNull() ? "" : expect["matched_rule"].Scalar();
+    if (want != got.matched_rule()) {
+      c->failures.push_back("matched_rule: expected " + JsonQuote(want) + ", got " +
+                            JsonQuote(got.matched_rule()));
+    }
+  }
+  if (expect["reason"] && expect["reason"].Scalar() != got.reason()) {
+    c->failures.push_back("reason: expected " + JsonQuote(expect["reason"].Scalar()) + ", got " +
+                          JsonQuote(got.reason()));
+  }
+  if (expect["approver_role"] && expect["approver_role"].Scalar() != got.approver_role()) {
+    c->failures.push_back("approver_role: expected " +
+                          JsonQuote(expect["approver_role"].Scalar()) + ", got " +
+                          JsonQuote(got.approver_role()));
+  }
+  if (expect["risk_score"] &&
+      expect["risk_score"].Scalar() != std::to_string(got.risk_score())) {
+    c->failures.push_back("risk_score: expected " + expect["risk_score"].Scalar() + ", got " +
+                          std::to_string(got.risk_score()));
+  }
+  if (expect["constraints"]) {
+    std::string json;
+    YamlToJson(expect["constraints"], /*typed=*/true, &json);
+    v1::Constraints want;
+    google::protobuf::util::JsonParseOptions options;
+    auto status = google::protobuf::util::JsonStringToMessage(json, &want, options);
+    if (!status.ok()) {
+      const YAML::Node n = expect["constraints"];
+      errors->Add(&n, "case '" + c->name + "': expect.constraints: " +
+                          std::string(status.message()));
+      return false;
+    }
+    CompareConstraints(want, got.constraints(), &c->failures);
+  }
+  if (!expect["decision"] && !expect["matched_rule"] && !expect["reason"] &&
+      !expect["constraints"]) {
+    errors->Add(&item, "case '" + c->name + "' expects nothing");
+    return false;
+  }
+  return true;
+}
+
+void RunCases(const YAML::Node& root, SuiteResult* out) {
+  SuiteErrors errors(out);
   try {
     const YAML::Node cases = root["cases"];
     if (!cases || !cases.IsSequence()) {
-      add_error(nullptr, "a test suite needs a 'cases' list");
+      errors.Add(nullptr, "a test suite needs a 'cases' list");
       return;
     }
     Evaluation eval;
     for (const auto& item : cases) {
       CaseResult c;
-      c.line = item.Mark().line + 1;
-      if (!item.IsMap()) {
-        add_error(&item, "a case is a mapping with name, job, expect");
-        continue;
-      }
-      bool bad = false;
-      for (const auto& kv : item) {
-        const std::string key = kv.first.Scalar();
-        if (std::find(kCaseKeys.begin(), kCaseKeys.end(), key) == kCaseKeys.end()) {
-          add_error(&kv.first, "unknown key '" + key + "' in a case (name, job, expect)");
-          bad = true;
-        }
-      }
-      c.name = item["name"] && item["name"].IsScalar() ? item["name"].Scalar()
-                                                       : "case at line " + std::to_string(c.line);
-      v1::Job job;
-      if (!item["job"]) {
-        add_error(&item, "case '" + c.name + "' has no job");
-        continue;
-      }
-      if (Status s = JobFromYamlNode(item["job"], &job); !s.ok()) {
-        const YAML::Node job_node = item["job"];
-        add_error(&job_node, "case '" + c.name + "': " + s.message());
-        continue;
-      }
-      const YAML::Node expect = item["expect"];
-      if (!expect || !expect.IsMap()) {
-        add_error(&item, "case '" + c.name + "' needs 'expect' with at least a decision");
-        continue;
-      }
-      for (const auto& kv : expect) {
-        const std::string key = kv.first.Scalar();
-        if (std::find(kExpectKeys.begin(), kExpectKeys.end(), key) == kExpectKeys.end()) {
-          add_error(&kv.first, "unknown key '" + key + "' in expect");
-          bad = true;
-        }
-      }
-      if (bad) continue;
-      v1::SessionState session;
-      SessionContext context;
-      if (item["session"]) {
-        // The case's clock: the session's events are `ago` before this instant.
-        constexpr int64_t kCaseNow = 1'800'000'000'000;
-        if (Status st = SessionFromNode(item["session"], kCaseNow, &session); !st.ok()) {
-          const YAML::Node n = item["session"];
-          add_error(&n, "case '" + c.name + "': session: " + st.message());
-          continue;
-        }
-        context = SessionContext{&session, kCaseNow};
-      }
-      result.policy->Evaluate(job, context, &eval);
-      result.policy->FillDecision(job, eval, {}, &c.decision);
-      if (context.state != nullptr) {
-        result.policy->FillSessionFacts(job, eval, context, &c.decision);
-        if (session.status() == v1::SessionState::TERMINATED) {
-          DecideTerminated(session, &c.decision);
-        }
-      }
-      for (const auto& rule : c.decision.matched_rules()) result.rules_matched.insert(rule);
-
-      if (expect["decision"]) {
-        v1::Verdict want;
-        if (!ParseVerdict(expect["decision"].Scalar(), &want)) {
-          const YAML::Node n = expect["decision"];
-          add_error(&n, "unknown decision '" + n.Scalar() + "'");
-          continue;
-        }
-        if (want != c.decision.decision()) {
-          c.failures.push_back("decision: expected " + std::string(VerdictName(want)) + ", got " +
-                               std::string(VerdictName(c.decision.decision())));
-        }
-      }
-      if (expect["matched_rule"]) {
-        const std::string want =
-            expect["matched_rule"].IsNull() ? "" : expect["matched_rule"].Scalar();
-        if (want != c.decision.matched_rule()) {
-          c.failures.push_back("matched_rule: expected " + JsonQuote(want) + ", got " +
-                               JsonQuote(c.decision.matched_rule()));
-        }
-      }
-      if (expect["reason"] && expect["reason"].Scalar() != c.decision.reason()) {
-        c.failures.push_back("reason: expected " + JsonQuote(expect["reason"].Scalar()) + ", got " +
-                             JsonQuote(c.decision.reason()));
-      }
-      if (expect["approver_role"] &&
-          expect["approver_role"].Scalar() != c.decision.approver_role()) {
-        c.failures.push_back("approver_role: expected " +
-                             JsonQuote(expect["approver_role"].Scalar()) + ", got " +
-                             JsonQuote(c.decision.approver_role()));
-      }
-      if (expect["risk_score"] &&
-          expect["risk_score"].Scalar() != std::to_string(c.decision.risk_score())) {
-        c.failures.push_back("risk_score: expected " + expect["risk_score"].Scalar() + ", got " +
-                             std::to_string(c.decision.risk_score()));
-      }
-      if (expect["constraints"]) {
-        std::string json;
-        YamlToJson(expect["constraints"], /*typed=*/true, &json);
-        v1::Constraints want;
-        google::protobuf::util::JsonParseOptions options;
-        auto status = google::protobuf::util::JsonStringToMessage(json, &want, options);
-        if (!status.ok()) {
-          const YAML::Node n = expect["constraints"];
-          add_error(&n,
-                    "case '" + c.name + "': expect.constraints: " + std::string(status.message()));
-          continue;
-        }
-        CompareConstraints(want, c.decision.constraints(), &c.failures);
-      }
-      if (!expect["decision"] && !expect["matched_rule"] && !expect["reason"] &&
-          !expect["constraints"]) {
-        add_error(&item, "case '" + c.name + "' expects nothing");
-        continue;
-      }
+      SuiteCase sc;
+      if (!ReadCase(item, &c, &sc, &errors)) continue;
+      DecideCase(*out->policy, sc, &eval, &c);
+      for (const auto& rule : c.decision.matched_rules()) out->rules_matched.insert(rule);
+      if (!CheckExpectations(item, sc.expect, &c, &errors)) continue;
       c.passed = c.failures.empty();
-      result.cases.push_back(std::move(c));
+      out->cases.push_back(std::move(c));
     }
   } catch (const std::exception& e) {
-    add_error(nullptr, std::string("test suite could not be read: ") + e.what());
+    errors.Add(nullptr, std::string("test suite could not be read: ") + e.what());
   }
 }
 
