@@ -1,7 +1,4 @@
 #include "gate/daemon/control_plane.h"
-#include "gate/nats/nats_approval_store.h"
-#include "gate/nats/nats_sessions.h"
-#include "gate/nats/nats_snapshot_store.h"
 
 #include <spdlog/spdlog.h>
 
@@ -11,6 +8,9 @@
 
 #include "base/mutex.h"
 #include "gate/api/activity_api.h"
+#include "gate/nats/nats_approval_store.h"
+#include "gate/nats/nats_sessions.h"
+#include "gate/nats/nats_snapshot_store.h"
 
 namespace jobgate::gate {
 
@@ -73,14 +73,21 @@ std::function<void(const policy::Policy*)> OneSeriesPerPolicy(
 
 Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Deps& deps) {
   std::unique_ptr<ControlPlane> cp(new ControlPlane(deps));
-  const GateConfig& config = *deps.config;
+  JOBGATE_RETURN_IF_ERROR(cp->OpenLifecycle());
+  JOBGATE_RETURN_IF_ERROR(cp->OpenApprovals());
+  JOBGATE_RETURN_IF_ERROR(cp->OpenSessions());
+  cp->BuildRouter();
+  return cp;
+}
 
+Status ControlPlane::OpenLifecycle() {
+  const GateConfig& config = *deps_.config;
   KvStoreOptions kv;
   kv.replicas = config.jobs_stream.replicas;
   kv.memory_storage = config.jobs_stream.memory_storage;
-  auto snapshots = NatsKvSnapshotStore::Open(deps.connection, kv);
+  auto snapshots = NatsKvSnapshotStore::Open(deps_.connection, kv);
   if (!snapshots.ok()) return snapshots.status();
-  cp->snapshot_store_ = std::move(*snapshots);
+  snapshot_store_ = std::move(*snapshots);
   // Publish simulates on the judged jobs' scrubbed copies in the decision records: JOBS
   // keeps no job once it is acked.
   RecentJobsOptions recent;
@@ -88,82 +95,97 @@ Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Deps& deps) {
   recent.decisions = config.prefixes.decisions;
   recent.window = config.lifecycle.simulation_window;
   recent.max_bytes = config.lifecycle.simulation_bytes;
-  cp->recent_jobs_ = std::make_unique<NatsRecentJobs>(deps.connection, std::move(recent));
-  cp->events_ =
-      std::make_unique<NatsPolicyEventSink>(deps.connection, config.prefixes.policy_events);
+  recent_jobs_ = std::make_unique<NatsRecentJobs>(deps_.connection, std::move(recent));
+  events_ = std::make_unique<NatsPolicyEventSink>(deps_.connection, config.prefixes.policy_events);
 
   LifecycleOptions lifecycle_options = config.lifecycle;
-  cp->lifecycle_ = std::make_unique<PolicyLifecycle>(cp->snapshot_store_.get(), deps.active,
-                                                     cp->recent_jobs_.get(), cp->events_.get(),
-                                                     deps.clock, lifecycle_options);
-  cp->lifecycle_->set_shadow_holder(deps.shadow);
-  if (deps.policy_metrics != nullptr) {
-    metrics::PolicyMetrics* pm = deps.policy_metrics;
+  lifecycle_ =
+      std::make_unique<PolicyLifecycle>(snapshot_store_.get(), deps_.active, recent_jobs_.get(),
+                                        events_.get(), deps_.clock, lifecycle_options);
+  lifecycle_->set_shadow_holder(deps_.shadow);
+  if (deps_.policy_metrics != nullptr) {
+    metrics::PolicyMetrics* pm = deps_.policy_metrics;
     // One jobgate_policy_info series at a time: the enforced snapshot's; none while the
     // gate enforces nothing (fail closed). Likewise the shadow's.
-    cp->lifecycle_->set_on_activated(OneSeriesPerPolicy(&pm->policy_info));
-    cp->lifecycle_->set_on_shadow(OneSeriesPerPolicy(&pm->shadow_policy_info));
-    cp->lifecycle_->set_on_reload([pm](const std::string& result) {
+    lifecycle_->set_on_activated(OneSeriesPerPolicy(&pm->policy_info));
+    lifecycle_->set_on_shadow(OneSeriesPerPolicy(&pm->shadow_policy_info));
+    lifecycle_->set_on_reload([pm](const std::string& result) {
       pm->policy_reloads.Add({{"result", result}}).Increment();
     });
   }
 
+  return Status::Ok();
+}
+
+Status ControlPlane::OpenApprovals() {
+  const GateConfig& config = *deps_.config;
   ApprovalStoreOptions approval_store_options;
-  auto approval_store = NatsKvApprovalStore::Open(deps.connection, approval_store_options);
+  auto approval_store = NatsKvApprovalStore::Open(deps_.connection, approval_store_options);
   if (!approval_store.ok()) return approval_store.status();
-  cp->approval_store_ = std::move(*approval_store);
-  cp->approval_publisher_ = std::make_unique<NatsApprovalPublisher>(deps.connection);
-  cp->observer_ = std::make_unique<MetricsObserver>(deps.approval_metrics);
+  approval_store_ = std::move(*approval_store);
+  approval_publisher_ = std::make_unique<NatsApprovalPublisher>(deps_.connection);
+  observer_ = std::make_unique<MetricsObserver>(deps_.approval_metrics);
   auto sealer = LoadJobSealer(config.approval_seal_keys);
   if (!sealer.ok()) return sealer.status();
-  cp->sealer_ = std::move(*sealer);
-  if (cp->sealer_ != nullptr) {
-    spdlog::info("held jobs that carry secrets are kept scrubbed, their originals sealed, "
-                 "and parked over-rate jobs sealed, with approval key {}",
-                 cp->sealer_->sealing_key_id());
+  sealer_ = std::move(*sealer);
+  if (sealer_ != nullptr) {
+    spdlog::info(
+        "held jobs that carry secrets are kept scrubbed, their originals sealed, "
+        "and parked over-rate jobs sealed, with approval key {}",
+        sealer_->sealing_key_id());
   } else {
-    spdlog::warn("no approval key (approvals.seal_keys, {} or {}): a held job that carries a "
-                 "secret is kept scrubbed only, and reaches its worker scrubbed once approved; "
-                 "parked over-rate jobs wait in the deferred stream as they came",
-                 kApprovalKeyEnv, kApprovalKeyFileEnv);
+    spdlog::warn(
+        "no approval key (approvals.seal_keys, {} or {}): a held job that carries a "
+        "secret is kept scrubbed only, and reaches its worker scrubbed once approved; "
+        "parked over-rate jobs wait in the deferred stream as they came",
+        kApprovalKeyEnv, kApprovalKeyFileEnv);
   }
   ApprovalOptions approval_options;
   approval_options.prefixes = config.prefixes;
-  approval_options.sealer = cp->sealer_.get();
+  approval_options.sealer = sealer_.get();
   approval_options.default_ttl =
       std::chrono::duration_cast<std::chrono::seconds>(config.approval_ttl);
-  ActivePolicy* active = deps.active;
-  cp->approvals_ = std::make_unique<ApprovalService>(
-      cp->approval_store_.get(), cp->approval_publisher_.get(), [active] { return active->Get(); },
-      deps.clock, approval_options, cp->observer_.get());
+  ActivePolicy* active = deps_.active;
+  approvals_ = std::make_unique<ApprovalService>(
+      approval_store_.get(), approval_publisher_.get(), [active] { return active->Get(); },
+      deps_.clock, approval_options, observer_.get());
 
+  return Status::Ok();
+}
+
+Status ControlPlane::OpenSessions() {
+  const GateConfig& config = *deps_.config;
   if (config.sessions_enabled) {
-    auto sessions = NatsSessionLog::Open(deps.connection, deps.clock, config.sessions);
+    auto sessions = NatsSessionLog::Open(deps_.connection, deps_.clock, config.sessions);
     if (!sessions.ok()) return sessions.status();
-    cp->session_store_ = std::move(*sessions);
-    cp->session_service_ = std::make_unique<SessionService>(
-        cp->session_store_.get(), cp->events_.get(), deps.clock, deps.session_metrics);
+    session_store_ = std::move(*sessions);
+    session_service_ = std::make_unique<SessionService>(session_store_.get(), events_.get(),
+                                                        deps_.clock, deps_.session_metrics);
   } else {
-    spdlog::warn("sessions are off (sessions.enabled: false): TERMINATE ends no session and "
-                 "session conditions see no history");
+    spdlog::warn(
+        "sessions are off (sessions.enabled: false): TERMINATE ends no session and "
+        "session conditions see no history");
   }
 
-  cp->authenticator_ = std::make_unique<Authenticator>(config.api_tokens);
-  if (cp->authenticator_->empty()) {
+  return Status::Ok();
+}
+
+void ControlPlane::BuildRouter() {
+  const GateConfig& config = *deps_.config;
+  authenticator_ = std::make_unique<Authenticator>(config.api_tokens);
+  if (authenticator_->empty()) {
     spdlog::warn("no API tokens configured (api.tokens): the control API refuses every call");
   }
-  cp->router_ =
-      std::make_unique<ApiRouter>(cp->authenticator_.get(), config.api_limits, deps.clock);
-  AddPolicyRoutes(cp->router_.get(), cp->lifecycle_.get());
-  AddApprovalRoutes(cp->router_.get(), cp->approvals_.get());
-  AddIdentityRoutes(cp->router_.get());
-  cp->decision_stats_ = std::make_unique<DecisionStats>(deps.clock);
-  cp->recent_denials_ = std::make_unique<RecentDenials>();
-  AddActivityRoutes(cp->router_.get(), cp->decision_stats_.get(), cp->recent_denials_.get());
-  if (cp->session_service_ != nullptr) {
-    AddSessionRoutes(cp->router_.get(), cp->session_service_.get());
+  router_ = std::make_unique<ApiRouter>(authenticator_.get(), config.api_limits, deps_.clock);
+  AddPolicyRoutes(router_.get(), lifecycle_.get());
+  AddApprovalRoutes(router_.get(), approvals_.get());
+  AddIdentityRoutes(router_.get());
+  decision_stats_ = std::make_unique<DecisionStats>(deps_.clock);
+  recent_denials_ = std::make_unique<RecentDenials>();
+  AddActivityRoutes(router_.get(), decision_stats_.get(), recent_denials_.get());
+  if (session_service_ != nullptr) {
+    AddSessionRoutes(router_.get(), session_service_.get());
   }
-  return cp;
 }
 
 Status ControlPlane::StartPolicy(const std::string& bootstrap_yaml) {

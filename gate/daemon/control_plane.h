@@ -74,6 +74,11 @@ class ControlPlane {
  private:
   class MetricsObserver;
   explicit ControlPlane(const Deps& deps);
+  // The steps of Open, in order.
+  Status OpenLifecycle();  // the snapshot store, recent jobs, policy events, lifecycle
+  Status OpenApprovals();  // the approval store and publisher, the sealer, the service
+  Status OpenSessions();   // the session log and its service, when sessions are on
+  void BuildRouter();      // the authenticator and every route
 
   Deps deps_;
   std::unique_ptr<Authenticator> authenticator_;
