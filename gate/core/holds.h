@@ -38,8 +38,7 @@ class HoldQueue {
   // Holds several jobs, their records written together: a batch with many held jobs
   // waits for the store once. (*held)[i] answers requests[i]. Called by one thread at a
   // time per dispatcher; implementations say what else they allow.
-  virtual void HoldMany(std::span<const HoldRequest> requests,
-                        std::vector<Result<Held>>* held) = 0;
+  virtual void HoldMany(std::span<const HoldRequest> requests, std::vector<Result<Held>>* held) = 0;
 };
 
 }  // namespace jobgate::gate

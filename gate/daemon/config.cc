@@ -8,10 +8,10 @@
 
 #include "base/duration.h"
 #include "base/hash.h"
+#include "base/yaml_loader.h"
 #include "base/yaml_map.h"
 #include "policy/policy.h"
 #include "policy/tooling/snapshot_signature.h"
-#include "base/yaml_loader.h"
 
 namespace jobgate::gate {
 namespace {
@@ -240,8 +240,7 @@ Status ReadDispatch(const std::string& file, const YAML::Node& node, GateConfig*
 
 Status ReadApiTokens(const std::string& file, const YAML::Node& list,
                      std::vector<ApiToken>* tokens) {
-  if (!list.IsSequence())
-    return InvalidArgument(Where(file, list) + "api.tokens must be a list");
+  if (!list.IsSequence()) return InvalidArgument(Where(file, list) + "api.tokens must be a list");
   for (const auto& entry : list) {
     std::string name, token, sha;
     std::vector<std::string> roles;
@@ -451,7 +450,7 @@ void GateConfig::DeriveStreamSubjects() {
   work_stream.subjects = {prefixes.worker + ".>"};
   approvals_stream.subjects = {prefixes.approval + ".>"};
   audit_stream.subjects = {prefixes.decisions + ".>", prefixes.denied + ".>", prefixes.rejected,
-                           prefixes.policy_events, prefixes.alert + ".>", prefixes.chain};
+                           prefixes.policy_events,    prefixes.alert + ".>",  prefixes.chain};
   deferred_stream.subjects = {prefixes.deferred + ".>"};
   consumer.stream = jobs_stream.name;
   dispatch.prefixes = prefixes;
@@ -478,9 +477,11 @@ Status ApplyConfigYaml(const std::string& yaml_text, const std::string& file, Ga
             })
         .On("metrics", top.String(&config->metrics_address))
         .On("log_level", top.String(&config->log_level))
-        .On("subjects", [&](const YAML::Node& n) { return ReadSubjects(file, n, &config->prefixes); })
+        .On("subjects",
+            [&](const YAML::Node& n) { return ReadSubjects(file, n, &config->prefixes); })
         .On("streams", [&](const YAML::Node& n) { return ReadStreams(file, n, config, &shared); })
-        .On("consumer", [&](const YAML::Node& n) { return ReadConsumer(file, n, &config->consumer); })
+        .On("consumer",
+            [&](const YAML::Node& n) { return ReadConsumer(file, n, &config->consumer); })
         .On("dispatch", [&](const YAML::Node& n) { return ReadDispatch(file, n, config); })
         .On("api", [&](const YAML::Node& n) { return ReadApi(file, n, config, &tokens); })
         .On("lifecycle", [&](const YAML::Node& n) { return ReadLifecycle(file, n, config); })

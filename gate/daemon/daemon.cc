@@ -8,23 +8,23 @@
 #include <thread>
 #include <vector>
 
-#include "gate/daemon/control_plane.h"
+#include "gate/api/http_server.h"
+#include "gate/api/tls_credentials.h"
+#include "gate/api/ui_server.h"
 #include "gate/core/deferred.h"
 #include "gate/core/dispatcher.h"
 #include "gate/core/heap.h"
-#include "gate/api/http_server.h"
 #include "gate/core/job_ids.h"
 #include "gate/core/marker_key.h"
+#include "gate/core/throttle.h"
+#include "gate/daemon/control_plane.h"
 #include "gate/nats/nats_bus.h"
 #include "gate/nats/nats_deferred.h"
-#include "gate/nats/nats_stream_facts.h"
-#include "gate/core/throttle.h"
-#include "gate/api/tls_credentials.h"
-#include "gate/api/ui_server.h"
 #include "gate/nats/nats_job_ids.h"
+#include "gate/nats/nats_stream_facts.h"
 #include "metrics/metrics.h"
-#include "policy/policy.h"
 #include "policy/analysis/secrets.h"
+#include "policy/policy.h"
 
 namespace jobgate::gate {
 namespace {
@@ -39,9 +39,10 @@ void PurgeJobsLeftAcked(NatsConnection* connection, const ConsumerSpec& consumer
     spdlog::warn("acked jobs left in {} not removed: {}", consumer.stream,
                  purged.status().ToString());
   } else if (*purged != 0) {
-    spdlog::info("removed the acked jobs {} still held below sequence {} (the server kept "
-                 "them across a restart)",
-                 consumer.stream, *purged);
+    spdlog::info(
+        "removed the acked jobs {} still held below sequence {} (the server kept "
+        "them across a restart)",
+        consumer.stream, *purged);
   }
 }
 
@@ -104,7 +105,7 @@ struct Daemon::Parts {
   std::unique_ptr<TlsCredentials> tls;
   std::unique_ptr<HttpServer> http;
   std::atomic<const ApiRouter*> api_router{nullptr};  // set once the control plane is up
-  std::unique_ptr<AuditChain> audit_chain;  // one chain per process start (docs/audit.md)
+  std::unique_ptr<AuditChain> audit_chain;            // one chain per process start (docs/audit.md)
   std::unique_ptr<NatsConnection> connection;
   SystemClock clock;
   std::unique_ptr<ControlPlane> control;
@@ -123,8 +124,8 @@ int Daemon::Run() {
   spdlog::info("{} starting ({} heap)", metrics::VersionLine(), HeapAllocatorName());
   if (!InstallMarkerKeyOrFail()) return 1;
   Parts parts;
-  if (!ReadBootstrapPolicy(&parts.bootstrap_yaml) || !ServeMetrics(parts) ||
-      !ServeHttp(parts) || !ConnectToNats(parts)) {
+  if (!ReadBootstrapPolicy(&parts.bootstrap_yaml) || !ServeMetrics(parts) || !ServeHttp(parts) ||
+      !ConnectToNats(parts)) {
     return 1;
   }
   // The secret detectors compile once (tens of milliseconds); do it now, not on the
@@ -148,9 +149,10 @@ bool Daemon::InstallMarkerKeyOrFail() {
     return false;
   }
   if (*key == MarkerKeySource::kRandom) {
-    spdlog::warn("no {} or {} set: redaction markers use a random key of this process and "
-                 "will not match across replicas or restarts",
-                 kMarkerKeyEnv, kMarkerKeyFileEnv);
+    spdlog::warn(
+        "no {} or {} set: redaction markers use a random key of this process and "
+        "will not match across replicas or restarts",
+        kMarkerKeyEnv, kMarkerKeyFileEnv);
   } else {
     spdlog::info("redaction marker key from {}",
                  *key == MarkerKeySource::kFile ? kMarkerKeyFileEnv : kMarkerKeyEnv);
@@ -275,10 +277,14 @@ Status Daemon::StartUpStep(Parts& parts) {
   readiness_.streams_ensured = true;
   JOBGATE_RETURN_IF_ERROR(connection->EnsureConsumer(config_.consumer));
   if (parts.control == nullptr) {
-    ControlPlane::Deps deps{connection,          &config_,
-                            &active_policy_,     &shadow_policy_,
-                            &parts.clock,        &parts.policy_metrics,
-                            &parts.approval_metrics, &parts.session_metrics};
+    ControlPlane::Deps deps{connection,
+                            &config_,
+                            &active_policy_,
+                            &shadow_policy_,
+                            &parts.clock,
+                            &parts.policy_metrics,
+                            &parts.approval_metrics,
+                            &parts.session_metrics};
     auto opened = ControlPlane::Open(deps);
     if (!opened.ok()) return opened.status();
     parts.control = std::move(*opened);

@@ -5,11 +5,11 @@
 
 #include <optional>
 
-#include "subjects/api_errors.h"
 #include "gate/core/decisions.h"
 #include "gate/lifecycle/snapshot_signing.h"
 #include "policy/tooling/simulate.h"
 #include "policy/tooling/suite.h"
+#include "subjects/api_errors.h"
 
 namespace jobgate::gate {
 
@@ -177,7 +177,7 @@ Status PolicyLifecycle::Reconcile(const v1::ActiveSnapshot& pointer) {
     event.set_error(loaded.status().message());
     Emit(std::move(event));
     report(loaded.status().code() == StatusCode::kPermissionDenied ? "signature_refused"
-                                                                     : "failed");
+                                                                   : "failed");
     return loaded.status();
   }
   std::shared_ptr<const policy::Policy> shadow;
@@ -398,8 +398,7 @@ PublishOutcome PolicyLifecycle::Publish(const v1::PublishRequest& request, const
 }
 
 PublishOutcome PolicyLifecycle::Refuse(PublishOutcome out, PublishRefusal refusal,
-                                       const v1::PublishRequest& request,
-                                       const Caller& caller) {
+                                       const v1::PublishRequest& request, const Caller& caller) {
   out.status = std::move(refusal.status);
   out.code = refusal.code;
   v1::PolicyEvent event;
@@ -414,8 +413,8 @@ PublishOutcome PolicyLifecycle::Refuse(PublishOutcome out, PublishRefusal refusa
   return out;
 }
 
-bool PolicyLifecycle::ReadCandidate(const v1::PublishRequest& request,
-                                    PublishCandidate* candidate, PublishOutcome* out) {
+bool PolicyLifecycle::ReadCandidate(const v1::PublishRequest& request, PublishCandidate* candidate,
+                                    PublishOutcome* out) {
   candidate->policy_yaml = request.policy();
   if (!candidate->policy_yaml.empty()) return true;
   // Without a policy, publish activates a snapshot already stored under that name
@@ -440,8 +439,9 @@ bool PolicyLifecycle::ReadCandidate(const v1::PublishRequest& request,
   return true;
 }
 
-std::optional<PublishRefusal> PolicyLifecycle::CompileCandidate(
-    const v1::PublishRequest& request, PublishCandidate* candidate, PublishOutcome* out) {
+std::optional<PublishRefusal> PolicyLifecycle::CompileCandidate(const v1::PublishRequest& request,
+                                                                PublishCandidate* candidate,
+                                                                PublishOutcome* out) {
   // Compile under the requested name (or the policy's own) so decisions carry it.
   policy::CompileOptions options;
   options.file_name = request.snapshot().empty() ? "policy" : request.snapshot();
@@ -453,8 +453,7 @@ std::optional<PublishRefusal> PolicyLifecycle::CompileCandidate(
                           api_error::kInvalidPolicy};
   }
   const policy::Policy& compiled = *candidate->compiled.policy;
-  candidate->name =
-      request.snapshot().empty() ? DefaultSnapshotName(compiled) : request.snapshot();
+  candidate->name = request.snapshot().empty() ? DefaultSnapshotName(compiled) : request.snapshot();
   if (const std::string problem = ValidateSnapshotName(candidate->name); !problem.empty()) {
     return PublishRefusal{InvalidArgument(problem), api_error::kInvalidSnapshotName};
   }
@@ -471,9 +470,10 @@ std::optional<PublishRefusal> PolicyLifecycle::CompileCandidate(
   return std::nullopt;
 }
 
-std::optional<PublishRefusal> PolicyLifecycle::DescribeCandidate(
-    const v1::PublishRequest& request, const Caller& caller, const PublishCandidate& candidate,
-    PublishOutcome* out) {
+std::optional<PublishRefusal> PolicyLifecycle::DescribeCandidate(const v1::PublishRequest& request,
+                                                                 const Caller& caller,
+                                                                 const PublishCandidate& candidate,
+                                                                 PublishOutcome* out) {
   const policy::Policy& compiled = *candidate.compiled.policy;
   v1::PolicySnapshot* snapshot = out->response.mutable_snapshot();
   snapshot->set_name(candidate.name);
@@ -506,8 +506,8 @@ std::optional<PublishRefusal> PolicyLifecycle::TestCandidate(
     PublishOutcome* out) {
   for (const auto& e : compiled->CheckExamples()) out->errors.push_back(e.ToString());
   for (int i = 0; i < request.tests_size(); ++i) {
-    const auto result = policy::RunSuite(request.tests(i), "tests[" + std::to_string(i) + "]",
-                                         compiled);
+    const auto result =
+        policy::RunSuite(request.tests(i), "tests[" + std::to_string(i) + "]", compiled);
     for (const auto& e : result.errors) out->errors.push_back(e.ToString());
     for (const auto& c : result.cases) {
       if (c.passed) continue;
@@ -531,8 +531,8 @@ std::optional<PublishRefusal> PolicyLifecycle::SimulateCandidate(
     out->response.mutable_snapshot()->set_parent(current->name());
     out->response.set_previous(current->name());
   }
-  *out->response.mutable_simulation() = SimulateAgainst(
-      *candidate.compiled.policy, baseline.get(), current.ok() ? current->name() : "");
+  *out->response.mutable_simulation() = SimulateAgainst(*candidate.compiled.policy, baseline.get(),
+                                                        current.ok() ? current->name() : "");
   const v1::SimulationSummary& sim = out->response.simulation();
   if (sim.loosened() > 0 && !request.allow_loosening()) {
     return PublishRefusal{

@@ -8,11 +8,10 @@
 #include <filesystem>
 #include <optional>
 
-#include "policy/session.h"
-
 #include "base/duration.h"
 #include "base/json.h"
 #include "base/yaml_loader.h"
+#include "policy/session.h"
 
 namespace jobgate::policy {
 
@@ -27,8 +26,8 @@ namespace {
 const std::vector<std::string_view> kSuiteKeys = {"policy", "cases", "description"};
 const std::vector<std::string_view> kCaseKeys = {"name", "job", "expect", "session"};
 const std::vector<std::string_view> kSessionKeys = {"session", "terminated", "events"};
-const std::vector<std::string_view> kEventKeys = {"decision", "ago", "at", "rule", "targets",
-                                                  "job", "job_id"};
+const std::vector<std::string_view> kEventKeys = {"decision", "ago", "at",    "rule",
+                                                  "targets",  "job", "job_id"};
 const std::vector<std::string_view> kExpectKeys = {"decision",    "matched_rule", "reason",
                                                    "constraints", "risk_score",   "approver_role"};
 
@@ -277,8 +276,7 @@ bool CheckExpectations(const YAML::Node& item, const YAML::Node& expect, CaseRes
     }
   }
   if (expect["matched_rule"]) {
-    const std::string want =
-        expect["matched_rule"].IsNull() ? "" : expect["matched_rule"].Scalar();
+    const std::string want = expect["matched_rule"].IsNull() ? "" : expect["matched_rule"].Scalar();
     if (want != got.matched_rule()) {
       c->failures.push_back("matched_rule: expected " + JsonQuote(want) + ", got " +
                             JsonQuote(got.matched_rule()));
@@ -289,12 +287,10 @@ bool CheckExpectations(const YAML::Node& item, const YAML::Node& expect, CaseRes
                           JsonQuote(got.reason()));
   }
   if (expect["approver_role"] && expect["approver_role"].Scalar() != got.approver_role()) {
-    c->failures.push_back("approver_role: expected " +
-                          JsonQuote(expect["approver_role"].Scalar()) + ", got " +
-                          JsonQuote(got.approver_role()));
+    c->failures.push_back("approver_role: expected " + JsonQuote(expect["approver_role"].Scalar()) +
+                          ", got " + JsonQuote(got.approver_role()));
   }
-  if (expect["risk_score"] &&
-      expect["risk_score"].Scalar() != std::to_string(got.risk_score())) {
+  if (expect["risk_score"] && expect["risk_score"].Scalar() != std::to_string(got.risk_score())) {
     c->failures.push_back("risk_score: expected " + expect["risk_score"].Scalar() + ", got " +
                           std::to_string(got.risk_score()));
   }
@@ -306,8 +302,8 @@ bool CheckExpectations(const YAML::Node& item, const YAML::Node& expect, CaseRes
     auto status = google::protobuf::util::JsonStringToMessage(json, &want, options);
     if (!status.ok()) {
       const YAML::Node n = expect["constraints"];
-      errors->Add(&n, "case '" + c->name + "': expect.constraints: " +
-                          std::string(status.message()));
+      errors->Add(&n,
+                  "case '" + c->name + "': expect.constraints: " + std::string(status.message()));
       return false;
     }
     CompareConstraints(want, got.constraints(), &c->failures);
@@ -445,7 +441,8 @@ Status ReadEvent(const YAML::Node& node, int64_t now_unix_ms, v1::SessionEvent* 
   for (const auto& kv : node) {
     const std::string key = kv.first.Scalar();
     if (std::find(kEventKeys.begin(), kEventKeys.end(), key) == kEventKeys.end()) {
-      return InvalidArgument("unknown key '" + key + "' in an event (decision, ago, rule, "
+      return InvalidArgument("unknown key '" + key +
+                             "' in an event (decision, ago, rule, "
                              "targets, job)");
     }
   }
@@ -494,14 +491,15 @@ Status SessionFromNode(const YAML::Node& node, int64_t now_unix_ms, v1::SessionS
   for (const auto& kv : node) {
     const std::string key = kv.first.Scalar();
     if (std::find(kSessionKeys.begin(), kSessionKeys.end(), key) == kSessionKeys.end()) {
-      return InvalidArgument("unknown key '" + key + "' in a session (session, terminated, "
+      return InvalidArgument("unknown key '" + key +
+                             "' in a session (session, terminated, "
                              "events)");
     }
   }
   out->Clear();
   out->set_status(v1::SessionState::ACTIVE);
   out->set_session(node["session"] && node["session"].IsScalar() ? node["session"].Scalar()
-                                                                  : "session:(history)");
+                                                                 : "session:(history)");
   if (node["terminated"]) JOBGATE_RETURN_IF_ERROR(ReadTerminated(node["terminated"], out));
   if (const YAML::Node events = node["events"]) {
     if (!events.IsSequence()) return InvalidArgument("events: a list");
