@@ -4,6 +4,7 @@
 // and pure functions; thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -68,6 +69,14 @@ std::string MessageId(std::string_view tenant_id, std::string_view job_id, std::
 
 // The Nats-Msg-Id of a job as `jobgate submit` publishes it: `<tenant>:<job_id>`.
 std::string SubmissionMessageId(std::string_view tenant_id, std::string_view job_id);
+
+// The Nats-Msg-Id of the audit.rejected record of a message that arrived on `subject`
+// with body digest `body_sha256`: one record per publish. A publish is named by its own
+// Nats-Msg-Id (`publish_msg_id`) when it has one, since a publisher's retry that JOBS
+// stored again (its duplicate map does not survive every server restart) carries the
+// same one; else by the message's stream sequence. Stable across redeliveries.
+std::string RejectionMessageId(std::string_view subject, std::string_view publish_msg_id,
+                               uint64_t stream_sequence, std::string_view body_sha256);
 
 // The Nats-Msg-Id of the audit placeholder for a record first sent as `msg_id` at
 // position `seq` of `chain`: unique per position.

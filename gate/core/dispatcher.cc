@@ -156,11 +156,9 @@ void Dispatcher::PlanRejection(InboundMessage& message, v1::RejectedMessage* rej
   rejected.set_body_sha256(body_sha);
   SetTimestamp(clock_->UnixMillis(), rejected.mutable_rejected_at());
   rejected.SerializeToString(&body_);
-  // Stable across redeliveries of the same stream message.
   const std::string msg_id =
-      jobgate::Sha256Hex(std::string(message.subject()) + '\x1f' +
-                        std::to_string(message.stream_sequence()) + '\x1f' + body_sha)
-          .substr(0, 40);
+      subjects::RejectionMessageId(message.subject(), message.header(subjects::kMsgIdHeader),
+                                   message.stream_sequence(), body_sha);
   OutboundMessage& out = NextOutbound(plan);
   out.subject.assign(options_.prefixes.rejected);
   out.msg_id = msg_id;

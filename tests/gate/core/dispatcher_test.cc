@@ -3,6 +3,8 @@
 #include "gate/core/dispatcher.h"
 
 #include <gtest/gtest.h>
+
+#include <map>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -222,6 +224,26 @@ TEST_F(DispatcherTest, AProtobufJobWithFieldsTheSchemaDoesNotKnowIsRejected) {
   EXPECT_EQ(rejected.reason(), "decode_error");
   EXPECT_NE(rejected.error().find("does not know"), std::string::npos) << rejected.error();
   EXPECT_EQ(AllPublished(bus_).find(FakeToken()), std::string::npos);
+}
+
+// A rejected message is recorded once per publish: a publisher's retry that JOBS stored
+// a second time (its duplicate map does not survive every server restart) carries the
+// same Nats-Msg-Id, so both copies' records share one and AUDIT keeps one. Without the
+// header, each stored message is its own publish.
+TEST_F(DispatcherTest, ARejectedPublishStoredTwiceIsRecordedUnderOneMessageId) {
+  const std::map<std::string, std::string> publish{{"Nats-Msg-Id", "tenant-a:retried"}};
+  bus_.Enqueue("job.read.a", "{not json", publish);
+  bus_.Enqueue("job.read.a", "{not json", publish);
+  bus_.Enqueue("job.read.a", "{not json");
+  bus_.Enqueue("job.read.a", "{not json");
+  const auto stats = Run();
+  EXPECT_EQ(stats.rejected, 4u);
+  // The fake bus drops a publish whose Nats-Msg-Id it has stored, as a stream does.
+  const auto rejected = bus_.PublishedOn("audit.rejected");
+  ASSERT_EQ(rejected.size(), 3u);
+  EXPECT_NE(rejected[0]->msg_id, rejected[1]->msg_id);
+  EXPECT_NE(rejected[1]->msg_id, rejected[2]->msg_id);
+  EXPECT_NE(rejected[0]->msg_id, rejected[2]->msg_id);
 }
 
 TEST_F(DispatcherTest, ShadowIsJudgedRecordedAndNotEnforced) {
