@@ -419,10 +419,10 @@ bool PolicyLifecycle::ReadCandidate(const v1::PublishRequest& request, PublishCa
   if (!candidate->policy_yaml.empty()) return true;
   // Without a policy, publish activates a snapshot already stored under that name
   // (e.g. one stored by a dry run's author, or by a publish that lost a race).
-  out->code = api_error::kInvalidRequest;
   if (request.snapshot().empty()) {
     out->status =
         InvalidArgument("publish needs 'policy' (YAML), or the name of a stored snapshot");
+    out->code = api_error::kInvalidRequest;
     return false;
   }
   auto existing = store_->GetSnapshot(request.snapshot());
@@ -431,9 +431,9 @@ bool PolicyLifecycle::ReadCandidate(const v1::PublishRequest& request, PublishCa
                       ? InvalidArgument("no 'policy' given and no stored snapshot '" +
                                         request.snapshot() + "' to activate")
                       : existing.status();
+    out->code = api_error::kInvalidRequest;
     return false;
   }
-  out->code = {};
   candidate->stored = std::move(*existing);
   candidate->policy_yaml = candidate->stored->policy();
   return true;
