@@ -16,7 +16,6 @@
 namespace jobgate::gate {
 namespace {
 
-// The hex prefix every msg id of a job starts with.
 // Protobuf wire format, for composing DispatchedJob and DecisionRecord from parts
 // serialized once: a length-delimited field is tag, length, bytes, and concatenated
 // fields parse as one message.
@@ -33,7 +32,6 @@ void AppendField(uint32_t field, std::string_view bytes, std::string* out) {
   AppendVarint(bytes.size(), out);
   out->append(bytes);
 }
-
 
 // `text` as the gate may write it to a log or an audit record: any secret redacted.
 std::string Scrubbed(std::string_view text) {
@@ -392,7 +390,7 @@ SessionPtr Dispatcher::SessionStateFor(const std::string& key, const std::string
       return SessionPtr(SessionPtr(), pending.state);
     }
   }
-  return seams_.sessions->Find(tenant_id, session);
+  return seams_.sessions->FindKey(key);
 }
 
 void Dispatcher::Materialize(PendingSession* pending, const std::string& tenant_id,

@@ -2,7 +2,6 @@
 
 #include <google/protobuf/util/time_util.h>
 
-
 namespace jobgate::gate {
 
 using google::protobuf::util::TimeUtil;
@@ -90,9 +89,8 @@ size_t SessionCache::Expire(int64_t oldest_unix_ms) {
   });
 }
 
-SessionPtr InMemorySessionStore::Find(std::string_view tenant_id,
-                                      std::string_view session) const {
-  return cache_.Find(SessionStoreKey(tenant_id, session));
+SessionPtr InMemorySessionStore::FindKey(const std::string& key) const {
+  return cache_.Find(key);
 }
 
 void InMemorySessionStore::Apply(std::span<const v1::SessionChange> changes,

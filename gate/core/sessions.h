@@ -72,7 +72,11 @@ class SessionStore {
  public:
   virtual ~SessionStore() = default;
   // The in-memory copy of the session's state, or null when the session is unknown.
-  virtual SessionPtr Find(std::string_view tenant_id, std::string_view session) const = 0;
+  SessionPtr Find(std::string_view tenant_id, std::string_view session) const {
+    return FindKey(SessionStoreKey(tenant_id, session));
+  }
+  // Find by SessionStoreKey, for a caller that made the key already.
+  virtual SessionPtr FindKey(const std::string& key) const = 0;
   // Appends `changes`, in order, and folds them. (*out)[i] is the state of changes[i]'s
   // session once the whole batch is folded, or why the change may not have been stored
   // (the caller retries: a decision folded twice counts once).
@@ -110,7 +114,7 @@ class InMemorySessionStore final : public SessionStore {
  public:
   explicit InMemorySessionStore(const Clock* clock, SessionStoreOptions options = {})
       : clock_(clock), options_(std::move(options)) {}
-  SessionPtr Find(std::string_view tenant_id, std::string_view session) const override;
+  SessionPtr FindKey(const std::string& key) const override;
   void Apply(std::span<const v1::SessionChange> changes,
              std::vector<Result<SessionPtr>>* out) override;
   std::vector<SessionPtr> List() const override;

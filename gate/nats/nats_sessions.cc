@@ -219,8 +219,8 @@ Result<std::unique_ptr<NatsSessionLog>> NatsSessionLog::Open(NatsConnection* con
   return std::unique_ptr<NatsSessionLog>(new NatsSessionLog(std::move(impl)));
 }
 
-SessionPtr NatsSessionLog::Find(std::string_view tenant_id, std::string_view session) const {
-  return impl_->cache.Find(SessionStoreKey(tenant_id, session));
+SessionPtr NatsSessionLog::FindKey(const std::string& key) const {
+  return impl_->cache.Find(key);
 }
 
 void NatsSessionLog::Apply(std::span<const v1::SessionChange> changes,

@@ -26,7 +26,7 @@ class NatsSessionLog final : public SessionStore {
                                                       const Clock* clock,
                                                       const SessionStoreOptions& options);
   ~NatsSessionLog() override;
-  SessionPtr Find(std::string_view tenant_id, std::string_view session) const override;
+  SessionPtr FindKey(const std::string& key) const override;
   // Publishes the changes (one message, awaiting the stream's ack), then waits until the
   // fold has reached that message, so the answers include every change before it.
   void Apply(std::span<const v1::SessionChange> changes,
