@@ -30,7 +30,7 @@
 //     single-dash long options (find, terraform, java, ...); `--name=value` keeps
 //     `--name` as the flag and adds `value` to args; per-program aliases map to one
 //     spelling (rm `--recursive`/`-R` -> `-r`, `--force` -> `-f`; see kPrograms in
-//     command.cc). `git push` with a `+refspec` gets the flag `-f`.
+//     command_programs.cc). `git push` with a `+refspec` gets the flag `-f`.
 //   * subcommand: for programs with subcommands (git, kubectl, terraform, docker, npm,
 //     helm, aws, gcloud, ...), the first non-flag word, skipping the values of the
 //     global options that take one (`git -C dir push` -> `push`).
