@@ -247,25 +247,40 @@ void Analyzer::Run(std::span<const Word> words_in, const StdinFacts& in, int dep
   }
   if (stopped) return;
   const Word& program_word = words[i];
+  if (!ProgramNameKnown(program_word)) return;
+  const std::string_view name = Basename(program_word.text);
+  const std::span<const Word> rest = words.subspan(i + 1);
+  if (ExpandAlias(program_word, name, rest, depth)) return;
+  Declare(name, rest, depth);
+  RunProgram(name, rest, in, depth);
+}
+
+bool Analyzer::ProgramNameKnown(const Word& program_word) {
   if (program_word.dynamic) {
     Opaque("the program name is computed at run time: " + program_word.text);
-    return;
+    return false;
   }
   if (program_word.expands && program_word.text != "[") {  // `[ -f x ]` is test
     Opaque("the program name is a glob or brace pattern: " + program_word.text);
-    return;
+    return false;
   }
-  const std::string_view name = Basename(program_word.text);
-  const std::span<const Word> rest = words.subspan(i + 1);
-  if (!program_word.quoted && name == program_word.text) {
-    for (auto it = aliases.rbegin(); it != aliases.rend(); ++it) {
-      if (it->first != name) continue;
-      std::string script = it->second;
-      for (const Word& w : rest) script += " " + ShellQuote(w.text);
-      ParseScript(script, depth + 1);
-      return;
-    }
+  return true;
+}
+
+bool Analyzer::ExpandAlias(const Word& program_word, std::string_view name,
+                           std::span<const Word> rest, int depth) {
+  if (program_word.quoted || name != program_word.text) return false;
+  for (auto it = aliases.rbegin(); it != aliases.rend(); ++it) {
+    if (it->first != name) continue;
+    std::string script = it->second;
+    for (const Word& w : rest) script += " " + ShellQuote(w.text);
+    ParseScript(script, depth + 1);
+    return true;
   }
+  return false;
+}
+
+void Analyzer::Declare(std::string_view name, std::span<const Word> rest, int depth) {
   if (name == "export" || name == "declare" || name == "typeset" || name == "local" ||
       name == "readonly") {
     for (const Word& w : rest) {
@@ -282,6 +297,10 @@ void Analyzer::Run(std::span<const Word> words_in, const StdinFacts& in, int dep
       ParseScript(w.text.substr(eq + 1), depth + 1);
     }
   }
+}
+
+void Analyzer::RunProgram(std::string_view name, std::span<const Word> rest, const StdinFacts& in,
+                          int depth) {
   if (name == "git") return RunGit(rest, in, depth);
   OptionCommands(name, rest, depth);
   if (stopped) return;

@@ -72,6 +72,15 @@ class Analyzer final : public ParseSink {
     }
     return true;
   }
+  // Run's steps: a program name that is known before the line runs; an alias defined
+  // earlier in the line (true when it was expanded); what export, declare and alias
+  // define; then the program itself, unwrapped where it runs another command.
+  bool ProgramNameKnown(const Word& program_word);
+  bool ExpandAlias(const Word& program_word, std::string_view name, std::span<const Word> rest,
+                   int depth);
+  void Declare(std::string_view name, std::span<const Word> rest, int depth);
+  void RunProgram(std::string_view name, std::span<const Word> rest, const StdinFacts& in,
+                  int depth);
   void Emit(std::string_view program, std::span<const Word> words, const StdinFacts& in);
   void RunWrapper(const WrapperSpec& spec, std::string_view name, std::span<const Word> words,
                   const StdinFacts& in, int depth);

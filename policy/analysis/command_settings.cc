@@ -235,98 +235,147 @@ void Analyzer::RunGit(std::span<const Word> words, const StdinFacts& in, int dep
 
 // Options whose value is a command the program runs: tar's --to-command and -I, rsync's
 // -e, ssh's ProxyCommand, scp's -S, zip's -TT, su/runuser/script/flock -c, vim's -c.
+namespace {
+
+// An option whose value is a command, by program.
+struct CommandOption {
+  std::string_view program;
+  std::string_view option;  // "-x" (value attached or next) or "--long" (=value or next)
+};
+
+constexpr CommandOption kCommandOptions[] = {
+    {"tar", "--to-command"},
+    {"tar", "--use-compress-program"},
+    {"tar", "-I"},
+    {"tar", "--rsh-command"},
+    {"tar", "--info-script"},
+    {"tar", "--new-volume-script"},
+    {"rsync", "-e"},
+    {"rsync", "--rsh"},
+    {"rsync", "--rsync-path"},
+    {"scp", "-S"},
+    {"zip", "-TT"},
+    {"zip", "--unzip-command"},
+    {"su", "-c"},
+    {"su", "--command"},
+    {"runuser", "-c"},
+    {"runuser", "--command"},
+    {"script", "-c"},
+    {"script", "--command"},
+    {"flock", "-c"},
+    {"flock", "--command"},
+};
+
+// Programs with a command in an option, an ssh -o setting, an editor command, or (watch,
+// sg) the whole rest of the line.
+constexpr std::string_view kCommandOptionPrograms[] = {
+    "tar", "rsync", "scp",  "zip", "su", "runuser", "script", "flock", "watch",
+    "sg",  "ssh",   "sftp", "vim", "vi", "nvim",    "ex",     "view"};
+
+bool IsVim(std::string_view program) {
+  return program == "vim" || program == "vi" || program == "nvim" || program == "ex" ||
+         program == "view";
+}
+
+// The value of one of kCommandOptions at words[i]: `-c CMD`, `-qc CMD`, `-cCMD`,
+// `--command=CMD`, `--command CMD`.
+bool ListedOptionValue(std::string_view program, std::span<const Word> words, size_t i,
+                       std::string* value) {
+  const std::string& t = words[i].text;
+  for (const CommandOption& o : kCommandOptions) {
+    if (o.program != program) continue;
+    const bool cluster = o.option.size() == 2 && o.option[1] != '-' && t.size() > 2 &&
+                         t[0] == '-' && t[1] != '-' && t.back() == o.option[1] &&
+                         std::all_of(t.begin() + 1, t.end(), IsIdentChar);
+    if ((t == o.option || cluster) && i + 1 < words.size()) {
+      *value = words[i + 1].text;
+      return true;
+    }
+    if (t.size() > o.option.size() && t.rfind(o.option, 0) == 0 &&
+        (t[o.option.size()] == '=' || o.option[1] != '-')) {
+      *value = t.substr(o.option.size() + (t[o.option.size()] == '=' ? 1 : 0));
+      return true;
+    }
+  }
+  return false;
+}
+
+// The command of an ssh `-o ProxyCommand=...` (or LocalCommand, KnownHostsCommand,
+// RemoteCommand) at words[i].
+bool SshCommandSetting(std::span<const Word> words, size_t i, std::string* value) {
+  const std::string& t = words[i].text;
+  std::string opt;
+  if (t == "-o" && i + 1 < words.size()) opt = words[i + 1].text;
+  if (t.size() > 2 && t.rfind("-o", 0) == 0) opt = t.substr(2);
+  const std::string key = Lower(std::string_view(opt).substr(0, opt.find_first_of("= ")));
+  if (key == "proxycommand" || key == "localcommand" || key == "knownhostscommand" ||
+      key == "remotecommand") {
+    *value = opt.substr(std::min(opt.size(), key.size() + 1));
+    return true;
+  }
+  return false;
+}
+
+enum class EditorCommand { kNone, kShell, kOpaque };
+
+// An editor command at words[i] (`-c CMD`, `--cmd CMD`, `+CMD`): `!shell` runs the shell
+// command put in `value`; a script language (python, lua, perl, ruby, system()) cannot
+// be followed.
+EditorCommand VimCommand(std::span<const Word> words, size_t i, std::string* value) {
+  const std::string& t = words[i].text;
+  std::string cmd;
+  if ((t == "-c" || t == "--cmd") && i + 1 < words.size()) cmd = words[i + 1].text;
+  if (t.size() > 1 && t[0] == '+') cmd = t.substr(1);
+  const size_t bang = cmd.find('!');
+  if (bang != std::string::npos) {
+    *value = cmd.substr(bang + 1);
+    return EditorCommand::kShell;
+  }
+  if (cmd.find("py") != std::string::npos || cmd.find("lua") != std::string::npos ||
+      cmd.find("system") != std::string::npos || cmd.find("perl") != std::string::npos ||
+      cmd.find("ruby") != std::string::npos) {
+    return EditorCommand::kOpaque;
+  }
+  return EditorCommand::kNone;
+}
+
+// The shell string of `watch [options] CMD...` or `sg GROUP CMD...`.
+std::string TrailingScript(std::string_view program, std::span<const Word> words) {
+  std::string script;
+  size_t i = 0;
+  while (i < words.size() && !words[i].text.empty() && words[i].text[0] == '-') {
+    const std::string& t = words[i].text;
+    i += (t == "-n" || t == "-d" || t == "--interval") ? 2 : 1;
+  }
+  if (program == "sg") ++i;  // the group
+  for (; i < words.size(); ++i) script += (script.empty() ? "" : " ") + words[i].text;
+  return script;
+}
+
+}  // namespace
+
 void Analyzer::OptionCommands(std::string_view program, std::span<const Word> words, int depth) {
-  struct CommandOption {
-    std::string_view program;
-    std::string_view option;  // "-x" (value attached or next) or "--long" (=value or next)
-  };
-  static constexpr CommandOption kOptions[] = {
-      {"tar", "--to-command"},
-      {"tar", "--use-compress-program"},
-      {"tar", "-I"},
-      {"tar", "--rsh-command"},
-      {"tar", "--info-script"},
-      {"tar", "--new-volume-script"},
-      {"rsync", "-e"},
-      {"rsync", "--rsh"},
-      {"rsync", "--rsync-path"},
-      {"scp", "-S"},
-      {"zip", "-TT"},
-      {"zip", "--unzip-command"},
-      {"su", "-c"},
-      {"su", "--command"},
-      {"runuser", "-c"},
-      {"runuser", "--command"},
-      {"script", "-c"},
-      {"script", "--command"},
-      {"flock", "-c"},
-      {"flock", "--command"},
-      {"watch", ""},
-      {"sg", ""},
-  };
-  static constexpr std::string_view kPrograms[] = {
-      "tar", "rsync", "scp",  "zip", "su", "runuser", "script", "flock", "watch",
-      "sg",  "ssh",   "sftp", "vim", "vi", "nvim",    "ex",     "view"};
-  if (std::find(std::begin(kPrograms), std::end(kPrograms), program) == std::end(kPrograms)) {
+  if (std::find(std::begin(kCommandOptionPrograms), std::end(kCommandOptionPrograms), program) ==
+      std::end(kCommandOptionPrograms)) {
     return;
   }
   if (program == "watch" || program == "sg") {  // the rest is a shell string
-    std::string script;
-    size_t i = 0;
-    while (i < words.size() && !words[i].text.empty() && words[i].text[0] == '-') {
-      const std::string& t = words[i].text;
-      i += (t == "-n" || t == "-d" || t == "--interval") ? 2 : 1;
-    }
-    if (program == "sg") ++i;  // the group
-    for (; i < words.size(); ++i) script += (script.empty() ? "" : " ") + words[i].text;
+    const std::string script = TrailingScript(program, words);
     if (!script.empty()) ParseScript(script, depth + 1);
     return;
   }
+  const bool ssh = program == "ssh" || program == "scp" || program == "sftp";
   for (size_t i = 0; i < words.size(); ++i) {
-    const std::string& t = words[i].text;
     std::string value;
-    bool found = false;
-    for (const CommandOption& o : kOptions) {
-      if (o.program != program || o.option.empty()) continue;
-      const bool cluster = o.option.size() == 2 && o.option[1] != '-' && t.size() > 2 &&
-                           t[0] == '-' && t[1] != '-' && t.back() == o.option[1] &&
-                           std::all_of(t.begin() + 1, t.end(), IsIdentChar);
-      if ((t == o.option || cluster) && i + 1 < words.size()) {  // `-c CMD`, `-qc CMD`
-        value = words[i + 1].text;
-        found = true;
-      } else if (t.size() > o.option.size() && t.rfind(o.option, 0) == 0 &&
-                 (t[o.option.size()] == '=' || o.option[1] != '-')) {
-        value = t.substr(o.option.size() + (t[o.option.size()] == '=' ? 1 : 0));
-        found = true;
-      }
-      if (found) break;
-    }
-    if (!found && (program == "ssh" || program == "scp" || program == "sftp")) {
-      std::string opt;
-      if (t == "-o" && i + 1 < words.size()) opt = words[i + 1].text;
-      if (t.size() > 2 && t.rfind("-o", 0) == 0) opt = t.substr(2);
-      const std::string key = Lower(std::string_view(opt).substr(0, opt.find_first_of("= ")));
-      if (key == "proxycommand" || key == "localcommand" || key == "knownhostscommand" ||
-          key == "remotecommand") {
-        value = opt.substr(std::min(opt.size(), key.size() + 1));
-        found = true;
-      }
-    }
-    if (!found && (program == "vim" || program == "vi" || program == "nvim" || program == "ex" ||
-                   program == "view")) {
-      std::string cmd;
-      if ((t == "-c" || t == "--cmd") && i + 1 < words.size()) cmd = words[i + 1].text;
-      if (t.size() > 1 && t[0] == '+') cmd = t.substr(1);
-      const size_t bang = cmd.find('!');
-      if (bang != std::string::npos) {
-        value = cmd.substr(bang + 1);
-        found = true;
-      } else if (cmd.find("py") != std::string::npos || cmd.find("lua") != std::string::npos ||
-                 cmd.find("system") != std::string::npos || cmd.find("perl") != std::string::npos ||
-                 cmd.find("ruby") != std::string::npos) {
+    bool found = ListedOptionValue(program, words, i, &value);
+    if (!found && ssh) found = SshCommandSetting(words, i, &value);
+    if (!found && IsVim(program)) {
+      const EditorCommand editor = VimCommand(words, i, &value);
+      if (editor == EditorCommand::kOpaque) {
         Opaque("vim runs an editor command the policy cannot see");
         return;
       }
+      found = editor == EditorCommand::kShell;
     }
     if (!found) continue;
     if (program == "tar" && value.rfind("exec=", 0) == 0) value = value.substr(5);
