@@ -11,13 +11,13 @@
 #include <optional>
 
 #include "base/duration.h"
-#include "gate/approvals/approvals.h"
 #include "cli/commands.h"
+#include "gate/approvals/approvals.h"
 #include "gate/core/decisions.h"
 #include "gate/nats/nats_bus.h"
 #include "gate/nats/nats_lifecycle.h"
-#include "policy/policy.h"
 #include "policy/analysis/secrets.h"
+#include "policy/policy.h"
 #include "policy/tooling/simulate.h"
 #include "policy/tooling/suite.h"
 #include "subjects/codec.h"
@@ -107,7 +107,8 @@ int RunEval(const std::string& policy_path, const std::string& job_path,
   policy::SessionContext context;
   if (!session_path.empty()) {
     auto text = policy::ReadFile(session_path);
-    auto read = text.ok() ? policy::SessionFromYaml(*text, now) : Result<v1::SessionState>(text.status());
+    auto read =
+        text.ok() ? policy::SessionFromYaml(*text, now) : Result<v1::SessionState>(text.status());
     if (!read.ok()) {
       std::cerr << session_path << ": " << read.status().message() << "\n";
       return kExitUsage;
@@ -225,7 +226,8 @@ struct JobSource {
 // Reads the jobs; reports unreadable JSONL lines on stderr. False when nothing can be read.
 bool LoadJobs(const JobSource& source, std::vector<v1::Job>* jobs, int* unreadable) {
   if (source.from_stream || !source.jobs_stream.empty()) {
-    std::optional<int64_t> window_ms = jobgate::ParseDurationMillis(std::string_view(source.window));
+    std::optional<int64_t> window_ms =
+        jobgate::ParseDurationMillis(std::string_view(source.window));
     if (!window_ms) {
       std::cerr << "--window: expected a duration such as 24h or 7d (0: any age)\n";
       return false;
@@ -327,90 +329,98 @@ int RunSimulate(const std::string& policy_path, const std::string& baseline_path
   return kExitOk;
 }
 
+// `jobgate check`: validate policy files and their rules' examples.
+void AddCheckCommand(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand("check", "Validate policy files and the examples in their rules");
+  auto paths = std::make_shared<std::vector<std::string>>();
+  auto quiet = std::make_shared<bool>(false);
+  cmd->add_option("POLICY", *paths, "Policy files")->required();
+  cmd->add_flag("-q,--quiet", *quiet, "Print only errors");
+  cmd->callback([=] { *exit_code = RunCheck(*paths, *quiet); });
+}
+
+// `jobgate eval`: one job's decision.
+void AddEvalCommand(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand("eval", "Evaluate one job and print the decision JSON");
+  auto policy_path = std::make_shared<std::string>();
+  auto job_path = std::make_shared<std::string>();
+  auto explain = std::make_shared<bool>(false);
+  auto session_path = std::make_shared<std::string>();
+  cmd->add_option("--policy", *policy_path, "Policy file")->required();
+  cmd->add_option("--job", *job_path, "Job file (JSON, or YAML with the same fields)")->required();
+  cmd->add_option("--session", *session_path,
+                  "The job's session history (YAML or JSON: terminated, events; see "
+                  "docs/policy.md, Sessions)");
+  cmd->add_flag("--explain", *explain,
+                "Also show, on stderr, each rule and why it did or did not match");
+  cmd->callback([=] { *exit_code = RunEval(*policy_path, *job_path, *session_path, *explain); });
+}
+
+// `jobgate test`: policy test suites.
+void AddTestCommand(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand("test", "Run policy test suites (*_test.yaml)");
+  auto paths = std::make_shared<std::vector<std::string>>();
+  auto junit = std::make_shared<std::string>();
+  auto coverage = std::make_shared<bool>(false);
+  cmd->add_option("PATH", *paths, "Suite files or directories to search")->required();
+  cmd->add_option("--junit", *junit, "Write JUnit XML to this file");
+  cmd->add_flag("--coverage", *coverage, "List rules that no case matched");
+  cmd->callback([=] { *exit_code = RunTest(*paths, *junit, *coverage); });
+}
+
+// `jobgate simulate`: a policy over recorded jobs, against a baseline.
+void AddSimulateCommand(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand(
+      "simulate", "Decision mix of a policy over recorded jobs, and flips against a baseline");
+  auto policy_path = std::make_shared<std::string>();
+  auto baseline_path = std::make_shared<std::string>();
+  auto source = std::make_shared<JobSource>();
+  auto json = std::make_shared<bool>(false);
+  auto fail_on_loosening = std::make_shared<bool>(false);
+  cmd->add_option("--policy", *policy_path, "Candidate policy")->required();
+  cmd->add_option("--baseline", *baseline_path, "Policy to compare against");
+  auto* jobs_option =
+      cmd->add_option("--jobs", source->jobs_path, "Jobs, one JSON object per line");
+  auto* stream_flag =
+      cmd->add_flag("--from-stream", source->from_stream,
+                    "Read the jobs a running system judged, from its decision records");
+  auto* jobs_stream_option = cmd->add_option(
+      "--from-jobs-stream", source->jobs_stream,
+      "Read the raw jobs retained in this stream (limits retention, e.g. a JOBS not yet "
+      "moved to a work queue)");
+  jobs_option->excludes(stream_flag);
+  jobs_option->excludes(jobs_stream_option);
+  stream_flag->excludes(jobs_stream_option);
+  cmd->add_option("--nats", source->nats_url,
+                  "NATS server for --from-stream and --from-jobs-stream");
+  cmd->add_option("--stream", source->stream, "Stream of the decision records (AUDIT)")
+      ->needs(stream_flag);
+  cmd->add_option("--decisions", source->decisions,
+                  "Subject prefix of the decision records (audit.decisions)")
+      ->needs(stream_flag);
+  cmd->add_option("--window", source->window, "Only jobs judged within this long (7d; 0: any age)")
+      ->needs(stream_flag);
+  cmd->add_option("--limit", source->limit, "Most recent jobs to read from a stream");
+  cmd->add_flag("--json", *json, "Print the report as JSON");
+  cmd->add_flag("--fail-on-loosening", *fail_on_loosening,
+                "Exit 1 when any decision flips toward a less strict one");
+  cmd->callback([=] {
+    if (source->jobs_path.empty() && !source->from_stream && source->jobs_stream.empty()) {
+      std::cerr << "simulate needs --jobs FILE, --from-stream or --from-jobs-stream NAME\n";
+      *exit_code = kExitUsage;
+      return;
+    }
+    *exit_code = RunSimulate(*policy_path, *baseline_path, *source, *json, *fail_on_loosening);
+  });
+}
+
 }  // namespace
 
 void AddOfflineCommands(CLI::App& app, int* exit_code) {
-  {
-    auto* cmd =
-        app.add_subcommand("check", "Validate policy files and the examples in their rules");
-    auto paths = std::make_shared<std::vector<std::string>>();
-    auto quiet = std::make_shared<bool>(false);
-    cmd->add_option("POLICY", *paths, "Policy files")->required();
-    cmd->add_flag("-q,--quiet", *quiet, "Print only errors");
-    cmd->callback([=] { *exit_code = RunCheck(*paths, *quiet); });
-  }
-  {
-    auto* cmd = app.add_subcommand("eval", "Evaluate one job and print the decision JSON");
-    auto policy_path = std::make_shared<std::string>();
-    auto job_path = std::make_shared<std::string>();
-    auto explain = std::make_shared<bool>(false);
-    auto session_path = std::make_shared<std::string>();
-    cmd->add_option("--policy", *policy_path, "Policy file")->required();
-    cmd->add_option("--job", *job_path, "Job file (JSON, or YAML with the same fields)")
-        ->required();
-    cmd->add_option("--session", *session_path,
-                    "The job's session history (YAML or JSON: terminated, events; see "
-                    "docs/policy.md, Sessions)");
-    cmd->add_flag("--explain", *explain,
-                  "Also show, on stderr, each rule and why it did or did not match");
-    cmd->callback(
-        [=] { *exit_code = RunEval(*policy_path, *job_path, *session_path, *explain); });
-  }
-  {
-    auto* cmd = app.add_subcommand("test", "Run policy test suites (*_test.yaml)");
-    auto paths = std::make_shared<std::vector<std::string>>();
-    auto junit = std::make_shared<std::string>();
-    auto coverage = std::make_shared<bool>(false);
-    cmd->add_option("PATH", *paths, "Suite files or directories to search")->required();
-    cmd->add_option("--junit", *junit, "Write JUnit XML to this file");
-    cmd->add_flag("--coverage", *coverage, "List rules that no case matched");
-    cmd->callback([=] { *exit_code = RunTest(*paths, *junit, *coverage); });
-  }
-  {
-    auto* cmd = app.add_subcommand(
-        "simulate", "Decision mix of a policy over recorded jobs, and flips against a baseline");
-    auto policy_path = std::make_shared<std::string>();
-    auto baseline_path = std::make_shared<std::string>();
-    auto source = std::make_shared<JobSource>();
-    auto json = std::make_shared<bool>(false);
-    auto fail_on_loosening = std::make_shared<bool>(false);
-    cmd->add_option("--policy", *policy_path, "Candidate policy")->required();
-    cmd->add_option("--baseline", *baseline_path, "Policy to compare against");
-    auto* jobs_option =
-        cmd->add_option("--jobs", source->jobs_path, "Jobs, one JSON object per line");
-    auto* stream_flag =
-        cmd->add_flag("--from-stream", source->from_stream,
-                      "Read the jobs a running system judged, from its decision records");
-    auto* jobs_stream_option = cmd->add_option(
-        "--from-jobs-stream", source->jobs_stream,
-        "Read the raw jobs retained in this stream (limits retention, e.g. a JOBS not yet "
-        "moved to a work queue)");
-    jobs_option->excludes(stream_flag);
-    jobs_option->excludes(jobs_stream_option);
-    stream_flag->excludes(jobs_stream_option);
-    cmd->add_option("--nats", source->nats_url,
-                    "NATS server for --from-stream and --from-jobs-stream");
-    cmd->add_option("--stream", source->stream, "Stream of the decision records (AUDIT)")
-        ->needs(stream_flag);
-    cmd->add_option("--decisions", source->decisions,
-                    "Subject prefix of the decision records (audit.decisions)")
-        ->needs(stream_flag);
-    cmd->add_option("--window", source->window,
-                    "Only jobs judged within this long (7d; 0: any age)")
-        ->needs(stream_flag);
-    cmd->add_option("--limit", source->limit, "Most recent jobs to read from a stream");
-    cmd->add_flag("--json", *json, "Print the report as JSON");
-    cmd->add_flag("--fail-on-loosening", *fail_on_loosening,
-                  "Exit 1 when any decision flips toward a less strict one");
-    cmd->callback([=] {
-      if (source->jobs_path.empty() && !source->from_stream && source->jobs_stream.empty()) {
-        std::cerr << "simulate needs --jobs FILE, --from-stream or --from-jobs-stream NAME\n";
-        *exit_code = kExitUsage;
-        return;
-      }
-      *exit_code = RunSimulate(*policy_path, *baseline_path, *source, *json, *fail_on_loosening);
-    });
-  }
+  AddCheckCommand(app, exit_code);
+  AddEvalCommand(app, exit_code);
+  AddTestCommand(app, exit_code);
+  AddSimulateCommand(app, exit_code);
 }
 
 }  // namespace jobgate::gate

@@ -10,10 +10,10 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/job_submission.h"
+#include "gate/core/dispatcher.h"
 #include "gate/daemon/config.h"
 #include "gate/daemon/daemon.h"
-#include "gate/core/dispatcher.h"
-#include "cli/job_submission.h"
 #include "gate/nats/nats_bus.h"
 #include "policy/policy.h"
 #include "subjects/codec.h"
@@ -122,50 +122,77 @@ struct SubmitFlags {
   double timeout_sec = 10;
 };
 
-int Submit(const SubmitFlags& flags) {
-  v1::Job job;
+// The job `jobgate submit` sends: the --file's job, then each flag over it, checked and
+// completed as a publisher should. 0, or the exit code after the error is printed.
+int BuildSubmittedJob(const SubmitFlags& flags, v1::Job* job) {
   if (!flags.file.empty()) {
     auto text = policy::ReadFile(flags.file);
     if (!text.ok()) {
       std::cerr << "jobgate submit: " << text.status().message() << "\n";
       return 1;
     }
-    if (Status s = subjects::FromJson(*text, &job); !s.ok()) {
+    if (Status s = subjects::FromJson(*text, job); !s.ok()) {
       std::cerr << "jobgate submit: " << flags.file << ": " << s.message() << "\n";
       return 1;
     }
   }
-  if (!flags.job_id.empty()) job.set_job_id(flags.job_id);
-  if (!flags.topic.empty()) job.set_topic(flags.topic);
-  if (!flags.tenant.empty()) job.set_tenant_id(flags.tenant);
-  if (!flags.capability.empty()) job.set_capability(flags.capability);
-  if (!flags.environment.empty()) job.set_environment(flags.environment);
-  for (const std::string& tag : flags.risk_tags) job.add_risk_tags(tag);
+  if (!flags.job_id.empty()) job->set_job_id(flags.job_id);
+  if (!flags.topic.empty()) job->set_topic(flags.topic);
+  if (!flags.tenant.empty()) job->set_tenant_id(flags.tenant);
+  if (!flags.capability.empty()) job->set_capability(flags.capability);
+  if (!flags.environment.empty()) job->set_environment(flags.environment);
+  for (const std::string& tag : flags.risk_tags) job->add_risk_tags(tag);
   for (const std::string& label : flags.labels) {
     const size_t eq = label.find('=');
     if (eq == std::string::npos) {
       std::cerr << "jobgate submit: --label wants KEY=VALUE, got '" << label << "'\n";
       return 2;
     }
-    (*job.mutable_labels())[label.substr(0, eq)] = label.substr(eq + 1);
+    (*job->mutable_labels())[label.substr(0, eq)] = label.substr(eq + 1);
   }
-  if (!flags.agent_id.empty()) job.mutable_actor()->set_agent_id(flags.agent_id);
-  if (!flags.session_id.empty()) job.mutable_actor()->set_session_id(flags.session_id);
-  if (!flags.owner.empty()) job.mutable_actor()->set_owner(flags.owner);
-  if (!flags.team.empty()) job.mutable_actor()->set_team(flags.team);
-  if (!flags.actor_type.empty()) job.mutable_actor()->set_type(flags.actor_type);
+  if (!flags.agent_id.empty()) job->mutable_actor()->set_agent_id(flags.agent_id);
+  if (!flags.session_id.empty()) job->mutable_actor()->set_session_id(flags.session_id);
+  if (!flags.owner.empty()) job->mutable_actor()->set_owner(flags.owner);
+  if (!flags.team.empty()) job->mutable_actor()->set_team(flags.team);
+  if (!flags.actor_type.empty()) job->mutable_actor()->set_type(flags.actor_type);
   if (!flags.args_json.empty()) {
-    if (Status s = subjects::FromJson(flags.args_json, job.mutable_args()); !s.ok()) {
+    if (Status s = subjects::FromJson(flags.args_json, job->mutable_args()); !s.ok()) {
       std::cerr << "jobgate submit: --args: " << s.message() << "\n";
       return 2;
     }
   }
-  if (Status s = PrepareJobForSubmit(&job); !s.ok()) {
+  if (Status s = PrepareJobForSubmit(job); !s.ok()) {
     std::cerr << "jobgate submit: " << s.message()
-              << (job.job_id().empty() || job.topic().empty() ? " (--job-id, --topic or --file)" : "")
+              << (job->job_id().empty() || job->topic().empty() ? " (--job-id, --topic or --file)"
+                                                                : "")
               << "\n";
     return 2;
   }
+  return 0;
+}
+
+// Waits for the decision record of a submitted job until `deadline` and prints it.
+int AwaitDecision(Submission& submission, const v1::Job& job, const SubmitFlags& flags,
+                  std::chrono::steady_clock::time_point deadline) {
+  auto record = NextDecisionRecord(submission, job, deadline);
+  if (record.ok()) {
+    std::cout << subjects::ToJson(record->decision(), /*pretty=*/true) << "\n";
+    std::cerr << job.job_id() << ": " << policy::VerdictName(record->decision().decision())
+              << " -> " << record->routed_to() << "\n";
+    return 0;
+  }
+  if (record.status().code() != StatusCode::kDeadlineExceeded) {
+    std::cerr << "jobgate submit: " << record.status().message() << "\n";
+    return 1;
+  }
+  std::cerr << "jobgate submit: no decision for " << job.job_id() << " within " << flags.timeout_sec
+            << "s (is a gate running with a policy?)\n";
+  return 1;
+}
+
+int Submit(const SubmitFlags& flags) {
+  v1::Job job;
+  if (int code = BuildSubmittedJob(flags, &job); code != 0) return code;
 
   LogToStderr();
   spdlog::set_level(spdlog::level::warn);
@@ -192,22 +219,7 @@ int Submit(const SubmitFlags& flags) {
             << ack.stream << " seq " << ack.sequence
             << (ack.duplicate ? ", duplicate: already submitted" : "") << ")\n";
   if (!flags.wait) return 0;
-
-  auto record =
-      NextDecisionRecord(*submission, job, std::chrono::steady_clock::now() + timeout);
-  if (record.ok()) {
-    std::cout << subjects::ToJson(record->decision(), /*pretty=*/true) << "\n";
-    std::cerr << job.job_id() << ": " << policy::VerdictName(record->decision().decision())
-              << " -> " << record->routed_to() << "\n";
-    return 0;
-  }
-  if (record.status().code() != StatusCode::kDeadlineExceeded) {
-    std::cerr << "jobgate submit: " << record.status().message() << "\n";
-    return 1;
-  }
-  std::cerr << "jobgate submit: no decision for " << job.job_id() << " within " << flags.timeout_sec
-            << "s (is a gate running with a policy?)\n";
-  return 1;
+  return AwaitDecision(*submission, job, flags, std::chrono::steady_clock::now() + timeout);
 }
 
 }  // namespace
