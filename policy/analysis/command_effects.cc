@@ -309,6 +309,23 @@ std::vector<std::string> Operands(const std::vector<std::string>& argv,
   return out;
 }
 
+// The command gets input: text or an unknown stream on stdin, or an input redirection.
+bool FeedsInput(const SimpleCommand& cmd) {
+  return cmd.stdin_unknown || !cmd.stdin_text.empty() ||
+         std::any_of(cmd.redirects.begin(), cmd.redirects.end(),
+                     [](const Redirection& r) { return !r.writes; });
+}
+
+// An interpreter's (or awk's, sed's) argv as EffectsBuilder::Interpreter reads it.
+struct InterpreterArgs {
+  std::string letters = "e";  // the short options whose value is code (python -c, php -r)
+  bool awk = false;
+  bool sed = false;
+  bool found_code = false;  // an option gave the code, or the file it is in
+  bool in_place = false;    // sed -i, perl -i: the files are written
+  std::vector<std::string> operands;
+};
+
 class EffectsBuilder {
  public:
   EffectsBuilder(std::string_view workspace, std::string_view start) {
@@ -344,11 +361,21 @@ class EffectsBuilder {
   void ChangeDirectory(const SimpleCommand& cmd);
   void Redirections(const SimpleCommand& cmd);
   void ByModel(Model m, const SimpleCommand& cmd);
+  void FileArguments(Model m, const SimpleCommand& cmd, const std::vector<std::string>& args);
   void Copy(const SimpleCommand& cmd, bool move, bool remote);
+  void Archive(Model m, const SimpleCommand& cmd, const std::vector<std::string>& args);
   void Tar(const SimpleCommand& cmd);
+  void Grep(const SimpleCommand& cmd);
+  void Jq(const SimpleCommand& cmd);
   void Interpreter(const SimpleCommand& cmd);
+  bool InterpreterOption(const SimpleCommand& cmd, InterpreterArgs* a, size_t* index);
+  void AwkSedOperands(const InterpreterArgs& a);
+  void InterpreterOperands(const SimpleCommand& cmd, const InterpreterArgs& a);
   void Curl(const SimpleCommand& cmd);
   void Wget(const SimpleCommand& cmd);
+  void Netcat(const SimpleCommand& cmd);
+  void Socat(const SimpleCommand& cmd, const std::vector<std::string>& args);
+  void Ssh(const SimpleCommand& cmd);
   void Git(const SimpleCommand& cmd);
   void DeleteVerbs(const SimpleCommand& cmd);
 
@@ -443,10 +470,58 @@ void EffectsBuilder::ByModel(Model m, const SimpleCommand& cmd) {
     joined.insert(joined.end(), extra_args_.begin(), extra_args_.end());
   }
   const std::vector<std::string>& args = extra_args_.empty() ? cmd.args : joined;
-  const bool recursive_r = HasFlag(cmd, "-r") || HasFlag(cmd, "-R");
   switch (m) {
     case Model::kText:
       return;
+    case Model::kRead:
+    case Model::kCloud:
+    case Model::kDelete:
+    case Model::kDeleteTree:
+    case Model::kWrite:
+    case Model::kModeWrite:
+    case Model::kDd:
+    case Model::kFind:
+      return FileArguments(m, cmd, args);
+    case Model::kCopy:
+      return Copy(cmd, false, false);
+    case Model::kMove:
+      return Copy(cmd, true, false);
+    case Model::kRemoteCopy:
+      return Copy(cmd, false, true);
+    case Model::kTar:
+    case Model::kZip:
+    case Model::kUnzip:
+    case Model::kCompress:
+      return Archive(m, cmd, args);
+    case Model::kGrep:
+      return Grep(cmd);
+    case Model::kJq:
+      return Jq(cmd);
+    case Model::kSed:
+    case Model::kAwk:
+    case Model::kInterpreter:
+      return Interpreter(cmd);
+    case Model::kCurl:
+      return Curl(cmd);
+    case Model::kWget:
+      return Wget(cmd);
+    case Model::kNetcat:
+      return Netcat(cmd);
+    case Model::kSocat:
+      return Socat(cmd, args);
+    case Model::kSsh:
+      return Ssh(cmd);
+    case Model::kGit:
+      return Git(cmd);
+  }
+}
+
+// Tools whose arguments are the files they act on: each argument is read, written or
+// deleted as the model says.
+void EffectsBuilder::FileArguments(Model m, const SimpleCommand& cmd,
+                                   const std::vector<std::string>& args) {
+  const bool recursive_r = HasFlag(cmd, "-r") || HasFlag(cmd, "-R");
+  switch (m) {
     case Model::kRead:
     case Model::kCloud:
       for (const std::string& a : args) Read(a);
@@ -467,43 +542,10 @@ void EffectsBuilder::ByModel(Model m, const SimpleCommand& cmd) {
       for (size_t i = reference ? 0 : 1; i < args.size(); ++i) Write(args[i], recursive_r);
       return;
     }
-    case Model::kCopy:
-      return Copy(cmd, false, false);
-    case Model::kMove:
-      return Copy(cmd, true, false);
-    case Model::kRemoteCopy:
-      return Copy(cmd, false, true);
     case Model::kDd:
       for (const std::string& a : args) {
         if (StartsWith(a, "if=")) Read(std::string_view(a).substr(3));
         if (StartsWith(a, "of=")) Write(std::string_view(a).substr(3), false);
-      }
-      return;
-    case Model::kTar:
-      return Tar(cmd);
-    case Model::kZip:
-      for (size_t i = 0; i < args.size(); ++i) {
-        if (i == 0) {
-          Write(args[i], false);
-        } else {
-          Read(args[i]);
-        }
-      }
-      return;
-    case Model::kUnzip: {
-      std::string dir;
-      const bool has_dir = OptionValue(cmd.argv, "-d", &dir);
-      for (const std::string& a : Operands(cmd.argv, {"-d", "-x", "-P"})) Read(a);
-      Write(has_dir && cmd.program == "unzip" ? dir : ".", true);
-      return;
-    }
-    case Model::kCompress:
-      for (const std::string& a : args) {
-        if (HasFlag(cmd, "-c") || HasFlag(cmd, "--stdout")) {
-          Read(a);
-        } else {
-          Write(a, false);
-        }
       }
       return;
     case Model::kFind:
@@ -515,93 +557,8 @@ void EffectsBuilder::ByModel(Model m, const SimpleCommand& cmd) {
         }
       }
       return;
-    case Model::kGrep: {
-      std::string unused;
-      const bool has_e = OptionValue(cmd.argv, "-e", &unused) ||
-                         OptionValue(cmd.argv, "--regexp", &unused) ||
-                         OptionValue(cmd.argv, "-f", &unused) ||
-                         OptionValue(cmd.argv, "--file", &unused);
-      std::string file;
-      if (OptionValue(cmd.argv, "-f", &file) || OptionValue(cmd.argv, "--file", &file)) Read(file);
-      const auto ops = Operands(cmd.argv, {"-e", "-f", "-A", "-B", "-C", "-m", "--regexp",
-                                           "--file", "-g", "-t", "-T", "--type"});
-      for (size_t i = has_e ? 0 : 1; i < ops.size(); ++i) Read(ops[i]);
-      for (const std::string& a : extra_args_) Read(a);
+    default:  // ByModel sends the other models elsewhere
       return;
-    }
-    case Model::kJq: {
-      std::vector<std::string> ops;
-      for (size_t i = 1; i < cmd.argv.size(); ++i) {
-        const std::string& t = cmd.argv[i];
-        if (t == "--arg" || t == "--argjson" || t == "--slurpfile" || t == "--rawfile") {
-          if (i + 2 < cmd.argv.size() && (t == "--slurpfile" || t == "--rawfile")) {
-            Read(cmd.argv[i + 2]);
-          }
-          i += 2;
-          continue;
-        }
-        if (t == "-f" || t == "--from-file") {
-          if (i + 1 < cmd.argv.size()) Read(cmd.argv[++i]);
-          continue;
-        }
-        if (t.size() > 1 && t[0] == '-') continue;
-        ops.push_back(t);
-      }
-      size_t first = 1;
-      if (!ops.empty() && (ops[0] == "e" || ops[0] == "eval") && cmd.program != "jq") first = 2;
-      for (size_t i = first; i < ops.size(); ++i) Read(ops[i]);
-      return;
-    }
-    case Model::kSed:
-    case Model::kAwk:
-    case Model::kInterpreter:
-      return Interpreter(cmd);
-    case Model::kCurl:
-      return Curl(cmd);
-    case Model::kWget:
-      return Wget(cmd);
-    case Model::kNetcat: {
-      const bool sends = cmd.stdin_unknown || !cmd.stdin_text.empty() ||
-                         std::any_of(cmd.redirects.begin(), cmd.redirects.end(),
-                                     [](const Redirection& r) { return !r.writes; });
-      for (std::string& h : CommandHosts(cmd)) Host(std::move(h), sends);
-      for (const std::string& a : cmd.argv) {
-        if (a == "-e" || a == "-c" || a == "--exec" || a == "--sh-exec" || a == "--lua-exec") {
-          InlineCode c{cmd.program, a, true, CodeClass::kDangerous};
-          pass_.out.inline_code.push_back(std::move(c));
-        }
-      }
-      return;
-    }
-    case Model::kSocat:
-      for (const std::string& a : args) {
-        std::string up = a;
-        for (char& c : up) c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
-        if (StartsWith(up, "EXEC:") || StartsWith(up, "SYSTEM:")) {
-          pass_.out.inline_code.push_back(
-              InlineCode{cmd.program, a.substr(a.find(':') + 1), true, CodeClass::kDangerous});
-        } else if (StartsWith(up, "TCP") || StartsWith(up, "UDP") || StartsWith(up, "OPENSSL") ||
-                   StartsWith(up, "SSL")) {
-          const size_t colon = a.find(':');
-          std::string rest = a.substr(colon + 1);
-          Host(rest.substr(0, rest.find_first_of(":,")), true);
-        } else if (StartsWith(up, "OPEN:") || StartsWith(up, "FILE:") ||
-                   StartsWith(up, "CREATE:") || StartsWith(up, "GOPEN:")) {
-          Read(std::string_view(a).substr(a.find(':') + 1));
-        }
-      }
-      return;
-    case Model::kSsh: {
-      const bool sends = cmd.stdin_unknown || !cmd.stdin_text.empty() ||
-                         std::any_of(cmd.redirects.begin(), cmd.redirects.end(),
-                                     [](const Redirection& r) { return !r.writes; });
-      for (std::string& h : CommandHosts(cmd)) Host(std::move(h), sends);
-      std::string identity;
-      if (OptionValue(cmd.argv, "-i", &identity)) Read(identity);
-      return;
-    }
-    case Model::kGit:
-      return Git(cmd);
   }
 }
 
@@ -669,6 +626,42 @@ void EffectsBuilder::Copy(const SimpleCommand& cmd, bool move, bool remote) {
   }
 }
 
+// tar, zip, unzip and the single-file compressors.
+void EffectsBuilder::Archive(Model m, const SimpleCommand& cmd,
+                             const std::vector<std::string>& args) {
+  switch (m) {
+    case Model::kTar:
+      return Tar(cmd);
+    case Model::kZip:
+      for (size_t i = 0; i < args.size(); ++i) {
+        if (i == 0) {
+          Write(args[i], false);
+        } else {
+          Read(args[i]);
+        }
+      }
+      return;
+    case Model::kUnzip: {
+      std::string dir;
+      const bool has_dir = OptionValue(cmd.argv, "-d", &dir);
+      for (const std::string& a : Operands(cmd.argv, {"-d", "-x", "-P"})) Read(a);
+      Write(has_dir && cmd.program == "unzip" ? dir : ".", true);
+      return;
+    }
+    case Model::kCompress:
+      for (const std::string& a : args) {
+        if (HasFlag(cmd, "-c") || HasFlag(cmd, "--stdout")) {
+          Read(a);
+        } else {
+          Write(a, false);
+        }
+      }
+      return;
+    default:  // ByModel sends the other models elsewhere
+      return;
+  }
+}
+
 void EffectsBuilder::Tar(const SimpleCommand& cmd) {
   // Mode letters: -c/-x/-t/-r/-u, or old style `tar xzf FILE` (first word without '-').
   char mode = 0;
@@ -731,110 +724,169 @@ void EffectsBuilder::Tar(const SimpleCommand& cmd) {
   Read(file);
 }
 
+// The first operand is the pattern unless -e/-f gave it; the other operands, a -f file
+// and xargs input are read.
+void EffectsBuilder::Grep(const SimpleCommand& cmd) {
+  std::string unused;
+  const bool has_e =
+      OptionValue(cmd.argv, "-e", &unused) || OptionValue(cmd.argv, "--regexp", &unused) ||
+      OptionValue(cmd.argv, "-f", &unused) || OptionValue(cmd.argv, "--file", &unused);
+  std::string file;
+  if (OptionValue(cmd.argv, "-f", &file) || OptionValue(cmd.argv, "--file", &file)) Read(file);
+  const auto ops = Operands(cmd.argv, {"-e", "-f", "-A", "-B", "-C", "-m", "--regexp", "--file",
+                                       "-g", "-t", "-T", "--type"});
+  for (size_t i = has_e ? 0 : 1; i < ops.size(); ++i) Read(ops[i]);
+  for (const std::string& a : extra_args_) Read(a);
+}
+
+// The first operand is the filter (yq & co: the second after `e`/`eval`); the other
+// operands, --slurpfile/--rawfile files and a -f filter file are read.
+void EffectsBuilder::Jq(const SimpleCommand& cmd) {
+  std::vector<std::string> ops;
+  for (size_t i = 1; i < cmd.argv.size(); ++i) {
+    const std::string& t = cmd.argv[i];
+    if (t == "--arg" || t == "--argjson" || t == "--slurpfile" || t == "--rawfile") {
+      if (i + 2 < cmd.argv.size() && (t == "--slurpfile" || t == "--rawfile")) {
+        Read(cmd.argv[i + 2]);
+      }
+      i += 2;
+      continue;
+    }
+    if (t == "-f" || t == "--from-file") {
+      if (i + 1 < cmd.argv.size()) Read(cmd.argv[++i]);
+      continue;
+    }
+    if (t.size() > 1 && t[0] == '-') continue;
+    ops.push_back(t);
+  }
+  size_t first = 1;
+  if (!ops.empty() && (ops[0] == "e" || ops[0] == "eval") && cmd.program != "jq") first = 2;
+  for (size_t i = first; i < ops.size(); ++i) Read(ops[i]);
+}
+
 // Inline code: python -c, node -e/-p, perl/ruby -e (clusters such as -ne), php -r,
 // deno eval, awk and sed programs; an interpreter without a script reads code from stdin.
 void EffectsBuilder::Interpreter(const SimpleCommand& cmd) {
   const std::string& p = cmd.program;
   const std::vector<std::string>& argv = cmd.argv;
-  std::string letters = "e";
-  if (StartsWith(p, "python") || StartsWith(p, "pypy")) letters = "c";
-  if (p == "php") letters = "r";
-  if (p == "pwsh" || p == "powershell") letters = "cC";
-  const bool awk = p == "awk" || p == "gawk" || p == "mawk" || p == "nawk";
-  const bool sed = p == "sed" || p == "gsed";
-  bool found_code = false;
-  bool in_place = false;
-  std::vector<std::string> operands;
+  InterpreterArgs a;
+  if (StartsWith(p, "python") || StartsWith(p, "pypy")) a.letters = "c";
+  if (p == "php") a.letters = "r";
+  if (p == "pwsh" || p == "powershell") a.letters = "cC";
+  a.awk = p == "awk" || p == "gawk" || p == "mawk" || p == "nawk";
+  a.sed = p == "sed" || p == "gsed";
   for (size_t i = 1; i < argv.size(); ++i) {
     const std::string& t = argv[i];
     if (t == "--") {
-      operands.insert(operands.end(), argv.begin() + static_cast<ptrdiff_t>(i) + 1, argv.end());
+      a.operands.insert(a.operands.end(), argv.begin() + static_cast<ptrdiff_t>(i) + 1, argv.end());
       break;
     }
     if (t.size() > 1 && t[0] == '-') {
-      if (t == "--eval" || t == "--print" || t == "--expression" || t == "-Command" ||
-          t == "--command" || t == "-eval") {
-        if (i + 1 < argv.size()) Code(argv[++i], true);
-        found_code = true;
-        continue;
-      }
-      if (StartsWith(t, "--eval=") || StartsWith(t, "--print=") || StartsWith(t, "--expression=")) {
-        Code(t.substr(t.find('=') + 1), true);
-        found_code = true;
-        continue;
-      }
-      if (StartsWith(t, "--in-place") || (sed && StartsWith(t, "-i")) ||
-          ((p == "perl" || p == "ruby") && t[1] != '-' && t[1] != 'M' && t[1] != 'I' &&
-           t[1] != 'r' && t.find('i') != std::string::npos)) {
-        in_place = true;
-      }
-      if ((awk || sed) && (t == "-f" || t == "--file")) {
-        if (i + 1 < argv.size()) Read(argv[++i]);
-        found_code = true;  // the program is in a file
-        continue;
-      }
-      if (awk && (t == "-v" || t == "-F")) {
-        ++i;
-        continue;
-      }
-      if (p == "node" || p == "nodejs" || p == "bun" || p == "ts-node" || p == "tsx") {
-        if (t == "-e" || t == "-p") {
-          if (i + 1 < argv.size()) Code(argv[++i], true);
-          found_code = true;
-        } else if (t == "-r" || t == "--require" || t == "--import" || t == "--loader") {
-          if (i + 1 < argv.size()) Read(argv[++i]);
-          pass_.out.inline_code.push_back(InlineCode{p, "", false, CodeClass::kTouches});
-        }
-        continue;
-      }
-      if (StartsWith(p, "python") && (t == "-m" || t == "-W" || t == "-X")) {
-        if (t == "-m") return;  // runs a module: what it does is the module's business
-        ++i;
-        continue;
-      }
-      if (t[1] != '-' && letters.find(t.back()) != std::string::npos && !awk && !sed) {
-        if (i + 1 < argv.size()) Code(argv[++i], true);
-        found_code = true;
-        continue;
-      }
-      if (sed && (t == "-e")) {
-        if (i + 1 < argv.size()) Code(argv[++i], true);
-        found_code = true;
-        continue;
-      }
-      if (t[1] != '-' && t.size() > 2 && letters.find(t[1]) != std::string::npos && !awk &&
-          !sed && !StartsWith(p, "python")) {
-        Code(t.substr(2), true);  // -e'code' attached
-        found_code = true;
-      }
+      if (!InterpreterOption(cmd, &a, &i)) return;  // python -m
       continue;
     }
-    if (p == "deno" && t == "eval" && operands.empty()) {
+    if (p == "deno" && t == "eval" && a.operands.empty()) {
       if (i + 1 < argv.size()) Code(argv[++i], true);
-      found_code = true;
+      a.found_code = true;
       continue;
     }
-    operands.push_back(t);
+    a.operands.push_back(t);
   }
+  if (a.awk || a.sed) return AwkSedOperands(a);
+  InterpreterOperands(cmd, a);
+}
+
+// The option argv[*index] of an interpreter, awk or sed: reports the code or file it
+// names and moves *index past the value it takes. False for `python -m`, which runs a
+// module: what it does is the module's business.
+bool EffectsBuilder::InterpreterOption(const SimpleCommand& cmd, InterpreterArgs* a,
+                                       size_t* index) {
+  const std::string& p = cmd.program;
+  const std::vector<std::string>& argv = cmd.argv;
+  size_t& i = *index;
+  const std::string& t = argv[i];
+  if (t == "--eval" || t == "--print" || t == "--expression" || t == "-Command" ||
+      t == "--command" || t == "-eval") {
+    if (i + 1 < argv.size()) Code(argv[++i], true);
+    a->found_code = true;
+    return true;
+  }
+  if (StartsWith(t, "--eval=") || StartsWith(t, "--print=") || StartsWith(t, "--expression=")) {
+    Code(t.substr(t.find('=') + 1), true);
+    a->found_code = true;
+    return true;
+  }
+  if (StartsWith(t, "--in-place") || (a->sed && StartsWith(t, "-i")) ||
+      ((p == "perl" || p == "ruby") && t[1] != '-' && t[1] != 'M' && t[1] != 'I' && t[1] != 'r' &&
+       t.find('i') != std::string::npos)) {
+    a->in_place = true;
+  }
+  if ((a->awk || a->sed) && (t == "-f" || t == "--file")) {
+    if (i + 1 < argv.size()) Read(argv[++i]);
+    a->found_code = true;  // the program is in a file
+    return true;
+  }
+  if (a->awk && (t == "-v" || t == "-F")) {
+    ++i;
+    return true;
+  }
+  if (p == "node" || p == "nodejs" || p == "bun" || p == "ts-node" || p == "tsx") {
+    if (t == "-e" || t == "-p") {
+      if (i + 1 < argv.size()) Code(argv[++i], true);
+      a->found_code = true;
+    } else if (t == "-r" || t == "--require" || t == "--import" || t == "--loader") {
+      if (i + 1 < argv.size()) Read(argv[++i]);
+      pass_.out.inline_code.push_back(InlineCode{p, "", false, CodeClass::kTouches});
+    }
+    return true;
+  }
+  if (StartsWith(p, "python") && (t == "-m" || t == "-W" || t == "-X")) {
+    if (t == "-m") return false;
+    ++i;
+    return true;
+  }
+  if (t[1] != '-' && a->letters.find(t.back()) != std::string::npos && !a->awk && !a->sed) {
+    if (i + 1 < argv.size()) Code(argv[++i], true);
+    a->found_code = true;
+    return true;
+  }
+  if (a->sed && (t == "-e")) {
+    if (i + 1 < argv.size()) Code(argv[++i], true);
+    a->found_code = true;
+    return true;
+  }
+  if (t[1] != '-' && t.size() > 2 && a->letters.find(t[1]) != std::string::npos && !a->awk &&
+      !a->sed && !StartsWith(p, "python")) {
+    Code(t.substr(2), true);  // -e'code' attached
+    a->found_code = true;
+  }
+  return true;
+}
+
+// awk and sed: the first operand is the program unless -e or -f gave it; the other
+// operands are files, read, or written with -i.
+void EffectsBuilder::AwkSedOperands(const InterpreterArgs& a) {
   size_t first_file = 0;
-  if (!found_code && (awk || sed) && !operands.empty()) {
-    Code(operands[0], true);
-    found_code = true;
+  if (!a.found_code && !a.operands.empty()) {
+    Code(a.operands[0], true);
     first_file = 1;
   }
-  if (awk || sed) {
-    for (size_t i = first_file; i < operands.size(); ++i) {
-      if (awk && operands[i].find('=') != std::string::npos) continue;  // var=value
-      if (in_place) {
-        Write(operands[i], false);
-      } else {
-        Read(operands[i]);
-      }
+  for (size_t i = first_file; i < a.operands.size(); ++i) {
+    if (a.awk && a.operands[i].find('=') != std::string::npos) continue;  // var=value
+    if (a.in_place) {
+      Write(a.operands[i], false);
+    } else {
+      Read(a.operands[i]);
     }
-    return;
   }
-  if (found_code) {
-    for (const std::string& o : operands) (in_place ? Write(o, false) : Read(o));
+}
+
+// Other interpreters: after inline code the operands are files (written with -i); without
+// it the first operand is a script file, or else the code comes from stdin.
+void EffectsBuilder::InterpreterOperands(const SimpleCommand& cmd, const InterpreterArgs& a) {
+  const std::vector<std::string>& operands = a.operands;
+  if (a.found_code) {
+    for (const std::string& o : operands) (a.in_place ? Write(o, false) : Read(o));
     return;
   }
   if (!operands.empty() && operands[0] != "-") {  // a script file
@@ -923,6 +975,48 @@ void EffectsBuilder::Wget(const SimpleCommand& cmd) {
   }
   if (OptionValue(cmd.argv, "-i", &v) || OptionValue(cmd.argv, "--input-file", &v)) Read(v);
   for (std::string& h : CommandHosts(cmd)) Host(std::move(h), sends);
+}
+
+// Hosts, sent to when the command gets input; -e/-c/--exec run a program on the
+// connection.
+void EffectsBuilder::Netcat(const SimpleCommand& cmd) {
+  const bool sends = FeedsInput(cmd);
+  for (std::string& h : CommandHosts(cmd)) Host(std::move(h), sends);
+  for (const std::string& a : cmd.argv) {
+    if (a == "-e" || a == "-c" || a == "--exec" || a == "--sh-exec" || a == "--lua-exec") {
+      InlineCode c{cmd.program, a, true, CodeClass::kDangerous};
+      pass_.out.inline_code.push_back(std::move(c));
+    }
+  }
+}
+
+// socat addresses: EXEC:/SYSTEM: run code, TCP/UDP/OPENSSL/SSL name a host sent to,
+// OPEN:/FILE:/CREATE:/GOPEN: name a file.
+void EffectsBuilder::Socat(const SimpleCommand& cmd, const std::vector<std::string>& args) {
+  for (const std::string& a : args) {
+    std::string up = a;
+    for (char& c : up) c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
+    if (StartsWith(up, "EXEC:") || StartsWith(up, "SYSTEM:")) {
+      pass_.out.inline_code.push_back(
+          InlineCode{cmd.program, a.substr(a.find(':') + 1), true, CodeClass::kDangerous});
+    } else if (StartsWith(up, "TCP") || StartsWith(up, "UDP") || StartsWith(up, "OPENSSL") ||
+               StartsWith(up, "SSL")) {
+      const size_t colon = a.find(':');
+      std::string rest = a.substr(colon + 1);
+      Host(rest.substr(0, rest.find_first_of(":,")), true);
+    } else if (StartsWith(up, "OPEN:") || StartsWith(up, "FILE:") || StartsWith(up, "CREATE:") ||
+               StartsWith(up, "GOPEN:")) {
+      Read(std::string_view(a).substr(a.find(':') + 1));
+    }
+  }
+}
+
+// Hosts, sent to when the command gets input; the -i identity file is read.
+void EffectsBuilder::Ssh(const SimpleCommand& cmd) {
+  const bool sends = FeedsInput(cmd);
+  for (std::string& h : CommandHosts(cmd)) Host(std::move(h), sends);
+  std::string identity;
+  if (OptionValue(cmd.argv, "-i", &identity)) Read(identity);
 }
 
 void EffectsBuilder::Git(const SimpleCommand& cmd) {
