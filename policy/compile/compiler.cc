@@ -207,6 +207,11 @@ class PolicyCompiler {
   void CompileDefaults(const YAML::Node& node);
   void CompileRule(const YAML::Node& node, std::set<std::string>* ids);
   void CompileMatch(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
+  void CompileTopicsAndRiskTags(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
+  void CompileJobAndActorFields(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
+  void CompileLabelsAndArgs(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
+  void AddFieldCondition(const YAML::Node& value, FieldRef ref, CompiledRule* rule,
+                         JsonValue* canon);
   bool CompileTopics(const YAML::Node& node, std::string_view what, std::vector<std::string>* out);
   // False when the condition sets nothing (an empty list).
   bool CompileMatcher(const YAML::Node& node, const std::string& what, ValueMatcher* m);
@@ -215,6 +220,11 @@ class PolicyCompiler {
   void CompileSql(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
   void CompileEgress(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
   void CompileEffects(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
+  // The parts of match.effects: each is false (with an error) when its part is invalid.
+  bool CompileReadsWritesDeletes(const YAML::Node& node, EffectsCondition* c);
+  bool CompileSends(const YAML::Node& sends, EffectsCondition* c);
+  bool CompileInlineCode(const YAML::Node& code, EffectsCondition* c);
+  bool CompileDeletesResources(const YAML::Node& res, EffectsCondition* c);
   bool CompilePathEffect(const YAML::Node& node, const std::string& what,
                          PathEffectCondition* out, JsonValue* canon);
   bool CompileWordList(const YAML::Node& node, const std::string& what,
@@ -559,6 +569,38 @@ void PolicyCompiler::CompileMatch(const YAML::Node& node, CompiledRule* rule, Js
   if (node.IsNull()) return;  // `match:` with nothing: every job
   if (!CheckMap(node, "match", kMatchKeys)) return;
 
+  CompileTopicsAndRiskTags(node, rule, canon);
+  CompileJobAndActorFields(node, rule, canon);
+  CompileLabelsAndArgs(node, rule, canon);
+  if (node["path"]) {
+    ValueMatcher m;
+    if (CompileMatcher(node["path"], "path", &m)) {
+      (*canon)["path"] = m.canonical;
+      rule->Action().path = std::move(m);
+    }
+  }
+  if (node["command"]) CompileCommand(node["command"], rule, canon);
+  if (node["sql"]) CompileSql(node["sql"], rule, canon);
+  if (node["egress"]) CompileEgress(node["egress"], rule, canon);
+  if (node["secrets_present"]) CompileSecretsPresent(node["secrets_present"], rule, canon);
+  if (node["effects"]) CompileEffects(node["effects"], rule, canon);
+  if (node["session"]) CompileSession(node["session"], rule, canon);
+  // Cheap conditions first: indexed string fields, then labels/args, regexes last.
+  std::stable_sort(
+      rule->fields.begin(), rule->fields.end(),
+      [](const FieldCondition& a, const FieldCondition& b) {
+        auto cost = [](const FieldCondition& c) {
+          int k = static_cast<int>(c.field.kind) < static_cast<int>(kNumIndexedFields) ? 0 : 1;
+          if (c.matcher.regex || c.matcher.glob) k += 2;
+          return k;
+        };
+        return cost(a) < cost(b);
+      });
+}
+
+// Lists sorted and without duplicates; an empty list sets no condition.
+void PolicyCompiler::CompileTopicsAndRiskTags(const YAML::Node& node, CompiledRule* rule,
+                                              JsonValue* canon) {
   auto string_set = [&](const char* key, std::vector<std::string>* out) {
     if (!node[key]) return;
     if (!GetStringList(node[key], key, out)) return;
@@ -585,18 +627,25 @@ void PolicyCompiler::CompileMatch(const YAML::Node& node, CompiledRule* rule, Js
   string_set("risk_tags", &rule->risk_all);
   string_set("risk_tags_any", &rule->risk_any);
   string_set("risk_tags_none", &rule->risk_none);
+}
 
-  auto field = [&](const YAML::Node& value, FieldRef ref) {
-    FieldCondition cond;
-    cond.line = value.Mark().line + 1;
-    cond.field = std::move(ref);
-    if (CompileMatcher(value, cond.field.display, &cond.matcher)) {
-      (*canon)["fields"][cond.field.display] = cond.matcher.canonical;
-      rule->fields.push_back(std::move(cond));
-    }
-  };
+// A matcher on one field; a condition only when the matcher sets one.
+void PolicyCompiler::AddFieldCondition(const YAML::Node& value, FieldRef ref, CompiledRule* rule,
+                                       JsonValue* canon) {
+  FieldCondition cond;
+  cond.line = value.Mark().line + 1;
+  cond.field = std::move(ref);
+  if (CompileMatcher(value, cond.field.display, &cond.matcher)) {
+    (*canon)["fields"][cond.field.display] = cond.matcher.canonical;
+    rule->fields.push_back(std::move(cond));
+  }
+}
+
+// tenants, environment, capability (or capabilities), job_id and actor.*.
+void PolicyCompiler::CompileJobAndActorFields(const YAML::Node& node, CompiledRule* rule,
+                                              JsonValue* canon) {
   auto simple = [&](const char* key, FieldKind kind, const char* display) {
-    if (node[key]) field(node[key], FieldRef{kind, {}, {}, display});
+    if (node[key]) AddFieldCondition(node[key], FieldRef{kind, {}, {}, display}, rule, canon);
   };
   simple("tenants", FieldKind::kTenant, "tenant_id");
   simple("environment", FieldKind::kEnvironment, "environment");
@@ -616,14 +665,21 @@ void PolicyCompiler::CompileMatch(const YAML::Node& node, CompiledRule* rule, Js
         {"type", FieldKind::kActorType}};
     for (const auto& [key, kind] : kActorFields) {
       if (node["actor"][key]) {
-        field(node["actor"][key], FieldRef{kind, {}, {}, std::string("actor.") + key});
+        AddFieldCondition(node["actor"][key], FieldRef{kind, {}, {}, std::string("actor.") + key},
+                          rule, canon);
       }
     }
   }
+}
+
+// labels.KEY and args.PATH (a dotted path into the job's args): the key names the field.
+void PolicyCompiler::CompileLabelsAndArgs(const YAML::Node& node, CompiledRule* rule,
+                                          JsonValue* canon) {
   if (node["labels"] && CheckMap(node["labels"], "match.labels", {})) {
     for (const auto& kv : node["labels"]) {
       const std::string key = kv.first.Scalar();
-      field(kv.second, FieldRef{FieldKind::kLabel, key, {}, "labels." + key});
+      AddFieldCondition(kv.second, FieldRef{FieldKind::kLabel, key, {}, "labels." + key}, rule,
+                        canon);
     }
   }
   if (node["args"] && CheckMap(node["args"], "match.args", {})) {
@@ -641,33 +697,9 @@ void PolicyCompiler::CompileMatch(const YAML::Node& node, CompiledRule* rule, Js
         Error(kv.first, "invalid args path '" + path + "' (dotted names such as env.TOKEN)");
         continue;
       }
-      field(kv.second, std::move(ref));
+      AddFieldCondition(kv.second, std::move(ref), rule, canon);
     }
   }
-  if (node["path"]) {
-    ValueMatcher m;
-    if (CompileMatcher(node["path"], "path", &m)) {
-      (*canon)["path"] = m.canonical;
-      rule->Action().path = std::move(m);
-    }
-  }
-  if (node["command"]) CompileCommand(node["command"], rule, canon);
-  if (node["sql"]) CompileSql(node["sql"], rule, canon);
-  if (node["egress"]) CompileEgress(node["egress"], rule, canon);
-  if (node["secrets_present"]) CompileSecretsPresent(node["secrets_present"], rule, canon);
-  if (node["effects"]) CompileEffects(node["effects"], rule, canon);
-  if (node["session"]) CompileSession(node["session"], rule, canon);
-  // Cheap conditions first: indexed string fields, then labels/args, regexes last.
-  std::stable_sort(
-      rule->fields.begin(), rule->fields.end(),
-      [](const FieldCondition& a, const FieldCondition& b) {
-        auto cost = [](const FieldCondition& c) {
-          int k = static_cast<int>(c.field.kind) < static_cast<int>(kNumIndexedFields) ? 0 : 1;
-          if (c.matcher.regex || c.matcher.glob) k += 2;
-          return k;
-        };
-        return cost(a) < cost(b);
-      });
 }
 
 bool PolicyCompiler::CompileGlobs(const YAML::Node& node, const std::string& what,
@@ -959,57 +991,8 @@ void PolicyCompiler::CompileEffects(const YAML::Node& node, CompiledRule* rule, 
   }
   EffectsCondition c;
   c.canonical = JsonValue::MakeObject();
-  bool ok = true;
-  struct Slot {
-    const char* key;
-    std::optional<PathEffectCondition>* cond;
-  };
-  for (const Slot& slot : {Slot{"reads", &c.reads}, Slot{"writes", &c.writes},
-                           Slot{"deletes", &c.deletes}}) {
-    if (!node[slot.key]) continue;
-    PathEffectCondition pc;
-    JsonValue canon_kind;
-    if (CompilePathEffect(node[slot.key], std::string("effects.") + slot.key, &pc, &canon_kind)) {
-      *slot.cond = std::move(pc);
-      c.canonical[slot.key] = std::move(canon_kind);
-    } else {
-      ok = false;
-    }
-  }
-  if (const YAML::Node sends = node["sends"]) {
-    c.has_sends = true;
-    JsonValue canon_sends = JsonValue::MakeObject();
-    bool any = true;
-    if (sends.IsScalar()) {
-      if (!GetBool(sends, "effects.sends", &any) || !any) {
-        if (!any) Error(sends, "effects.sends: false is not a condition; remove the key instead");
-        ok = false;
-      }
-    } else if (CheckMap(sends, "effects.sends", kSendsKeys)) {
-      for (const char* key : {"hosts", "hosts_not_in"}) {
-        if (!sends[key]) continue;
-        JsonValue globs;
-        auto* slot = std::string_view(key) == "hosts" ? &c.sends_hosts : &c.sends_hosts_not_in;
-        if (CompileGlobs(sends[key], std::string("effects.sends.") + key, slot, &globs)) {
-          canon_sends[key] = std::move(globs);
-        } else {
-          ok = false;
-        }
-      }
-      if (sends["data"]) {
-        bool b = false;
-        if (GetBool(sends["data"], "effects.sends.data", &b)) {
-          c.sends_data = b;
-          canon_sends["data"] = JsonValue(b);
-        } else {
-          ok = false;
-        }
-      }
-    } else {
-      ok = false;
-    }
-    c.canonical["sends"] = std::move(canon_sends);
-  }
+  bool ok = CompileReadsWritesDeletes(node, &c);
+  if (const YAML::Node sends = node["sends"]) ok = CompileSends(sends, &c) && ok;
   if (node["executes_inline_code"]) {
     bool b = false;
     if (GetBool(node["executes_inline_code"], "effects.executes_inline_code", &b)) {
@@ -1019,64 +1002,128 @@ void PolicyCompiler::CompileEffects(const YAML::Node& node, CompiledRule* rule, 
       ok = false;
     }
   }
-  if (const YAML::Node code = node["inline_code"]) {
-    if (CheckMap(code, "effects.inline_code", kInlineCodeKeys) && code["class"]) {
-      std::vector<std::string> names;
-      JsonValue list;
-      if (CompileWordList(code["class"], "effects.inline_code.class", &names, &list)) {
-        for (const std::string& name : names) {
-          CodeClass cls;
-          if (!ParseCodeClass(name, &cls)) {
-            Error(code["class"], "unknown inline code class '" + name +
-                                     "' (known: inert, touches, dangerous)");
-            ok = false;
-            continue;
-          }
-          c.code_classes |= 1u << static_cast<int>(cls);
-        }
-        JsonValue obj = JsonValue::MakeObject();
-        obj["class"] = std::move(list);
-        c.canonical["inline_code"] = std::move(obj);
-      } else {
-        ok = false;
-      }
-    } else {
-      if (code.IsMap() && !code["class"]) Error(code, "effects.inline_code needs 'class'");
-      ok = false;
-    }
-  }
+  if (const YAML::Node code = node["inline_code"]) ok = CompileInlineCode(code, &c) && ok;
   if (const YAML::Node res = node["deletes_resources"]) {
-    c.has_deletes_resources = true;
-    JsonValue canon_res = JsonValue::MakeObject();
-    if (res.IsScalar()) {
-      bool b = false;
-      if (!GetBool(res, "effects.deletes_resources", &b) || !b) {
-        if (!b) {
-          Error(res, "effects.deletes_resources: false is not a condition; remove the key");
-        }
-        ok = false;
-      }
-    } else if (CheckMap(res, "effects.deletes_resources", kResourceKeys)) {
-      for (const char* key : {"program", "not_program"}) {
-        if (!res[key]) continue;
-        JsonValue list;
-        auto* slot = std::string_view(key) == "program" ? &c.resource_programs
-                                                        : &c.resource_not_programs;
-        if (CompileWordList(res[key], std::string("effects.deletes_resources.") + key, slot,
-                            &list)) {
-          canon_res[key] = std::move(list);
-        } else {
-          ok = false;
-        }
-      }
-    } else {
-      ok = false;
-    }
-    c.canonical["deletes_resources"] = std::move(canon_res);
+    ok = CompileDeletesResources(res, &c) && ok;
   }
   if (!ok) return;
   (*canon)["effects"] = c.canonical;
   rule->Action().effects = std::move(c);
+}
+
+bool PolicyCompiler::CompileReadsWritesDeletes(const YAML::Node& node, EffectsCondition* c) {
+  bool ok = true;
+  struct Slot {
+    const char* key;
+    std::optional<PathEffectCondition>* cond;
+  };
+  for (const Slot& slot :
+       {Slot{"reads", &c->reads}, Slot{"writes", &c->writes}, Slot{"deletes", &c->deletes}}) {
+    if (!node[slot.key]) continue;
+    PathEffectCondition pc;
+    JsonValue canon_kind;
+    if (CompilePathEffect(node[slot.key], std::string("effects.") + slot.key, &pc, &canon_kind)) {
+      *slot.cond = std::move(pc);
+      c->canonical[slot.key] = std::move(canon_kind);
+    } else {
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+// `sends: true`, or {hosts, hosts_not_in, data}.
+bool PolicyCompiler::CompileSends(const YAML::Node& sends, EffectsCondition* c) {
+  c->has_sends = true;
+  JsonValue canon_sends = JsonValue::MakeObject();
+  bool ok = true;
+  bool any = true;
+  if (sends.IsScalar()) {
+    if (!GetBool(sends, "effects.sends", &any) || !any) {
+      if (!any) Error(sends, "effects.sends: false is not a condition; remove the key instead");
+      ok = false;
+    }
+  } else if (CheckMap(sends, "effects.sends", kSendsKeys)) {
+    for (const char* key : {"hosts", "hosts_not_in"}) {
+      if (!sends[key]) continue;
+      JsonValue globs;
+      auto* slot = std::string_view(key) == "hosts" ? &c->sends_hosts : &c->sends_hosts_not_in;
+      if (CompileGlobs(sends[key], std::string("effects.sends.") + key, slot, &globs)) {
+        canon_sends[key] = std::move(globs);
+      } else {
+        ok = false;
+      }
+    }
+    if (sends["data"]) {
+      bool b = false;
+      if (GetBool(sends["data"], "effects.sends.data", &b)) {
+        c->sends_data = b;
+        canon_sends["data"] = JsonValue(b);
+      } else {
+        ok = false;
+      }
+    }
+  } else {
+    ok = false;
+  }
+  c->canonical["sends"] = std::move(canon_sends);
+  return ok;
+}
+
+// `inline_code: {class: [inert, touches, dangerous]}`.
+bool PolicyCompiler::CompileInlineCode(const YAML::Node& code, EffectsCondition* c) {
+  if (!CheckMap(code, "effects.inline_code", kInlineCodeKeys) || !code["class"]) {
+    if (code.IsMap() && !code["class"]) Error(code, "effects.inline_code needs 'class'");
+    return false;
+  }
+  std::vector<std::string> names;
+  JsonValue list;
+  if (!CompileWordList(code["class"], "effects.inline_code.class", &names, &list)) return false;
+  bool ok = true;
+  for (const std::string& name : names) {
+    CodeClass cls;
+    if (!ParseCodeClass(name, &cls)) {
+      Error(code["class"],
+            "unknown inline code class '" + name + "' (known: inert, touches, dangerous)");
+      ok = false;
+      continue;
+    }
+    c->code_classes |= 1u << static_cast<int>(cls);
+  }
+  JsonValue obj = JsonValue::MakeObject();
+  obj["class"] = std::move(list);
+  c->canonical["inline_code"] = std::move(obj);
+  return ok;
+}
+
+// `deletes_resources: true`, or {program, not_program}.
+bool PolicyCompiler::CompileDeletesResources(const YAML::Node& res, EffectsCondition* c) {
+  c->has_deletes_resources = true;
+  JsonValue canon_res = JsonValue::MakeObject();
+  bool ok = true;
+  if (res.IsScalar()) {
+    bool b = false;
+    if (!GetBool(res, "effects.deletes_resources", &b) || !b) {
+      if (!b) Error(res, "effects.deletes_resources: false is not a condition; remove the key");
+      ok = false;
+    }
+  } else if (CheckMap(res, "effects.deletes_resources", kResourceKeys)) {
+    for (const char* key : {"program", "not_program"}) {
+      if (!res[key]) continue;
+      JsonValue list;
+      auto* slot =
+          std::string_view(key) == "program" ? &c->resource_programs : &c->resource_not_programs;
+      if (CompileWordList(res[key], std::string("effects.deletes_resources.") + key, slot, &list)) {
+        canon_res[key] = std::move(list);
+      } else {
+        ok = false;
+      }
+    }
+  } else {
+    ok = false;
+  }
+  c->canonical["deletes_resources"] = std::move(canon_res);
+  return ok;
 }
 
 bool PolicyCompiler::CompileMatcher(const YAML::Node& node, const std::string& what,
