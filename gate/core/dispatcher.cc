@@ -5,9 +5,9 @@
 
 #include <algorithm>
 
+#include "base/hash.h"
 #include "gate/core/deferred.h"
 #include "gate/core/job_digest.h"
-#include "base/hash.h"
 #include "policy/analysis/secrets.h"
 #include "policy/session.h"
 #include "subjects/codec.h"
@@ -289,8 +289,6 @@ void Dispatcher::ClaimJobIds() {
 
 void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy* shadow,
                              InboundMessage& message, Plan* plan) {
-  const std::string_view subject = message.subject();
-
   // The session's history, from the store's in-memory copy (no round trip).
   std::string session;
   std::string session_key;
@@ -302,8 +300,31 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
       session_state = SessionStateFor(session_key, job_.tenant_id(), session);
     }
   }
-  const policy::SessionContext session_context{session_state.get(), clock_->UnixMillis()};
+  Decide(policy, session_state.get());
+  const v1::Verdict verdict = decision_.decision();
+  // Recorded before the job's redaction (whose markers would hide its targets) and
+  // before anything is published.
+  if (!session.empty()) {
+    RecordInSession(session_key, session, session_state, job_,
+                    static_cast<size_t>(plan - plans_.data()));
+  }
+  // The decision's own redaction effects apply to every copy of the job.
+  policy.Redact(evaluation_, &job_, &decision_);
+  if (shadow != nullptr) JudgeShadow(policy, *shadow);
 
+  if (verdict == v1::THROTTLE && limiter_ != nullptr && PlanOverRate(message, plan)) return;
+  plan->kind = Plan::Kind::kRoute;
+  plan->verdict = verdict;
+  plan->deciding_rule = evaluation_.deciding_rule;
+  if (verdict == v1::REQUIRE_APPROVAL && seams_.approvals != nullptr) {
+    PlanHold(message, plan);
+    return;
+  }
+  PlanRoute(job_, decision_, message, nullptr, plan);
+}
+
+void Dispatcher::Decide(const policy::Policy& policy, const v1::SessionState* session_state) {
+  const policy::SessionContext session_context{session_state, clock_->UnixMillis()};
   const auto eval_start = clock_->Now();
   policy.Evaluate(job_, session_context, &evaluation_);
   if (metrics_ != nullptr) {
@@ -321,62 +342,46 @@ void Dispatcher::PlanMessage(const policy::Policy& policy, const policy::Policy*
     }
   }
   EnforceableDecision(&decision_);
-  const v1::Verdict verdict = decision_.decision();
-  // Recorded before the job's redaction (whose markers would hide its targets) and
-  // before anything is published.
-  if (!session.empty()) {
-    RecordInSession(session_key, session, session_state, job_,
-                    static_cast<size_t>(plan - plans_.data()));
-  }
-  // The decision's own redaction effects apply to every copy of the job.
-  policy.Redact(evaluation_, &job_, &decision_);
-  if (shadow != nullptr) JudgeShadow(policy, *shadow);
+}
 
-  if (verdict == v1::THROTTLE && limiter_ != nullptr) {
-    const bool defer = !options_.deferred_prefix.empty();
-    if (defer && !decision_.throttle().empty() && message.redelivered()) {
-      PlanPark(message, std::string(), plan);
-      return;
-    }
-    RateLimiter::Admission admission = limiter_->Acquire(job_, decision_.throttle());
-    if (!admission.admitted && defer) {
-      PlanPark(message, std::move(admission.limiting_rule), plan);
-      return;
-    }
-    if (!admission.admitted) {
-      plan->kind = Plan::Kind::kThrottle;
-      plan->nak_delay = std::clamp(admission.retry_after, std::chrono::milliseconds(50),
-                                   std::chrono::milliseconds(60'000));
-      plan->reject_reason = std::move(admission.limiting_rule);
-      spdlog::debug("job {} over its rate; redelivery in {} ms", job_.job_id(),
-                    plan->nak_delay.count());
-      return;
-    }
+bool Dispatcher::PlanOverRate(InboundMessage& message, Plan* plan) {
+  const bool defer = !options_.deferred_prefix.empty();
+  if (defer && !decision_.throttle().empty() && message.redelivered()) {
+    PlanPark(message, std::string(), plan);
+    return true;
   }
+  RateLimiter::Admission admission = limiter_->Acquire(job_, decision_.throttle());
+  if (admission.admitted) return false;
+  if (defer) {
+    PlanPark(message, std::move(admission.limiting_rule), plan);
+    return true;
+  }
+  plan->kind = Plan::Kind::kThrottle;
+  plan->nak_delay = std::clamp(admission.retry_after, std::chrono::milliseconds(50),
+                               std::chrono::milliseconds(60'000));
+  plan->reject_reason = std::move(admission.limiting_rule);
+  spdlog::debug("job {} over its rate; redelivery in {} ms", job_.job_id(),
+                plan->nak_delay.count());
+  return true;
+}
 
-  plan->kind = Plan::Kind::kRoute;
-  plan->verdict = verdict;
-  plan->deciding_rule = evaluation_.deciding_rule;
-  if (verdict == v1::REQUIRE_APPROVAL && seams_.approvals != nullptr) {
-    // Held in the shared store before anything is published (a job is never waiting for
-    // approval without a record any replica can serve); the batch's holds are written
-    // together once every message is judged (HoldAndRoute).
-    // Its record (job, decision, binding) must fit a KV value, or the store refuses it on
-    // every redelivery.
-    if (options_.max_publish_bytes > 0 &&
-        RejectIfUnpublishable(
-            message, job_.ByteSizeLong() + decision_.ByteSizeLong() + subject.size() + 1024,
-            "approval record", plan)) {
-      return;
-    }
-    if (holds_used_ == holds_.size()) holds_.emplace_back();
-    PendingHold& hold = holds_[holds_used_++];
-    hold.plan = static_cast<size_t>(plan - plans_.data());
-    hold.job.Swap(&job_);  // job_'s next decode reuses the held-over allocations
-    hold.decision.Swap(&decision_);
+void Dispatcher::PlanHold(InboundMessage& message, Plan* plan) {
+  // Held in the shared store before anything is published (a job is never waiting for
+  // approval without a record any replica can serve); the batch's holds are written
+  // together once every message is judged (HoldAndRoute).
+  // Its record (job, decision, binding) must fit a KV value, or the store refuses it on
+  // every redelivery.
+  if (options_.max_publish_bytes > 0 &&
+      RejectIfUnpublishable(
+          message, job_.ByteSizeLong() + decision_.ByteSizeLong() + message.subject().size() + 1024,
+          "approval record", plan)) {
     return;
   }
-  PlanRoute(job_, decision_, message, nullptr, plan);
+  if (holds_used_ == holds_.size()) holds_.emplace_back();
+  PendingHold& hold = holds_[holds_used_++];
+  hold.plan = static_cast<size_t>(plan - plans_.data());
+  hold.job.Swap(&job_);  // job_'s next decode reuses the held-over allocations
+  hold.decision.Swap(&decision_);
 }
 
 SessionPtr Dispatcher::SessionStateFor(const std::string& key, const std::string& tenant_id,
@@ -414,8 +419,7 @@ void Dispatcher::Materialize(PendingSession* pending, const std::string& tenant_
 void Dispatcher::RecordInSession(const std::string& key, const std::string& session,
                                  const SessionPtr& current, const v1::Job& judged, size_t plan) {
   const v1::Verdict verdict = decision_.decision();
-  const bool terminated =
-      current != nullptr && current->status() == v1::SessionState::TERMINATED;
+  const bool terminated = current != nullptr && current->status() == v1::SessionState::TERMINATED;
   if (!policy::IsNotable(verdict) && !terminated) return;  // nothing to record
   auto it = pending_index_.find(key);
   if (it == pending_index_.end()) {
@@ -449,8 +453,7 @@ void Dispatcher::RecordInSession(const std::string& key, const std::string& sess
     return;
   }
   if (pending.state != nullptr) {
-    policy::ApplySessionChange(change, options_.session_recording, pending.known,
-                               pending.state);
+    policy::ApplySessionChange(change, options_.session_recording, pending.known, pending.state);
   }
   pending.known = true;
   pending.changes.push_back(session_changes_.size());
@@ -479,8 +482,10 @@ void Dispatcher::FlushSessions() {
       if (seams_.session_metrics != nullptr) {
         seams_.session_metrics->store_errors.Add({{"kind", "write"}}).Increment();
       }
-      spdlog::warn("{} job(s) of a session left for redelivery: the session could not be "
-                   "recorded: {}", pending.plans.size(), pending.stored.status().ToString());
+      spdlog::warn(
+          "{} job(s) of a session left for redelivery: the session could not be "
+          "recorded: {}",
+          pending.plans.size(), pending.stored.status().ToString());
       for (size_t plan : pending.plans) {
         plans_[plan].kind = Plan::Kind::kRetry;
         plans_[plan].retry_kind = "session_store";
@@ -559,8 +564,7 @@ void Dispatcher::PlanPark(InboundMessage& message, std::string rule, Plan* plan)
       break;
     }
   }
-  std::string msg_id =
-      subjects::MessageId(job_.tenant_id(), job_.job_id(), subjects::kParkTarget);
+  std::string msg_id = subjects::MessageId(job_.tenant_id(), job_.job_id(), subjects::kParkTarget);
   // The job waits as it came (its worker may need what it carries), sealed when a key is
   // configured: bound to its park's msg id, so its bytes open for no other job.
   Result<Sealed> sealed = Sealed{};
@@ -700,15 +704,7 @@ void Dispatcher::PlanRoute(const v1::Job& job, const v1::Decision& decision,
     alert.body.swap(body_copy);
   }
   if (options_.max_publish_bytes > 0) {
-    // What the server counts against max_payload: headers ("NATS/1.0\r\n", a line per
-    // header, "\r\n") and body.
-    size_t largest = 0;
-    for (size_t i = plan->first_outbound; i < plan->first_outbound + plan->outbound_count; ++i) {
-      const OutboundMessage& out = outbound_[i];
-      size_t bytes = out.body.size() + 12 + out.msg_id.size() + 15;  // + Nats-Msg-Id line
-      for (const auto& [key, value] : out.headers) bytes += key.size() + value.size() + 4;
-      largest = std::max(largest, bytes);
-    }
+    const size_t largest = LargestPublish(*plan);
     if (largest > options_.max_publish_bytes) {
       outbound_used_ = plan->first_outbound;  // this plan's messages were the last ones
       plan->outbound_count = 0;
@@ -718,6 +714,19 @@ void Dispatcher::PlanRoute(const v1::Job& job, const v1::Decision& decision,
   }
   spdlog::debug("job {} on {}: {} -> {}", job.job_id(), subject, policy::VerdictName(verdict),
                 target);
+}
+
+size_t Dispatcher::LargestPublish(const Plan& plan) const {
+  // What the server counts against max_payload: headers ("NATS/1.0\r\n", a line per
+  // header, "\r\n") and body.
+  size_t largest = 0;
+  for (size_t i = plan.first_outbound; i < plan.first_outbound + plan.outbound_count; ++i) {
+    const OutboundMessage& out = outbound_[i];
+    size_t bytes = out.body.size() + 12 + out.msg_id.size() + 15;  // + Nats-Msg-Id line
+    for (const auto& [key, value] : out.headers) bytes += key.size() + value.size() + 4;
+    largest = std::max(largest, bytes);
+  }
+  return largest;
 }
 
 prometheus::Counter* Dispatcher::DecisionCounter(

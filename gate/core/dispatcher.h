@@ -179,6 +179,15 @@ class Dispatcher {
   // Judges job_ (admitted from `message`) and plans its publishes.
   void PlanMessage(const policy::Policy& policy, const policy::Policy* shadow,
                    InboundMessage& message, Plan* plan);
+  // Evaluates job_ (with its session's state, null when it has none) into evaluation_
+  // and decision_: stamped, with the session's facts, enforceable.
+  void Decide(const policy::Policy& policy, const v1::SessionState* session_state);
+  // A THROTTLE verdict over its rate: plans the park of job_ (with a deferred prefix) or
+  // its redelivery after the retry delay and returns true; false when the rate admits it.
+  bool PlanOverRate(InboundMessage& message, Plan* plan);
+  // Keeps job_ and decision_ as one of the batch's holds (HoldAndRoute writes them), or
+  // rejects the message when its approval record could not be stored.
+  void PlanHold(InboundMessage& message, Plan* plan);
   // The publishes of a judged job: to its target (unless `held` says its approval is
   // resolved already), its decision record, and an alert copy. `held` is null unless
   // the job was held for approval.
@@ -187,6 +196,8 @@ class Dispatcher {
   // Plans the park of job_ (over the rate of `rule`, or of its first rate when no rule is
   // named) under the deferred prefix.
   void PlanPark(InboundMessage& message, std::string rule, Plan* plan);
+  // The size the server counts for the largest of `plan`'s planned publishes.
+  size_t LargestPublish(const Plan& plan) const;
   // Rejects `message` as too_large when `bytes` do not fit options_.max_publish_bytes.
   bool RejectIfUnpublishable(InboundMessage& message, size_t bytes, const char* what, Plan* plan);
   // Writes the batch's held jobs to the approval store together, then plans their
