@@ -8,11 +8,11 @@
 #include <algorithm>
 #include <cctype>
 
-#include "subjects/api_errors.h"
-#include "gate/core/decisions.h"
 #include "base/hash.h"
-#include "policy/analysis/secrets.h"
 #include "gate/approvals/approval_wire.h"
+#include "gate/core/decisions.h"
+#include "policy/analysis/secrets.h"
+#include "subjects/api_errors.h"
 #include "subjects/codec.h"
 #include "subjects/headers.h"
 
@@ -48,8 +48,8 @@ using subjects::kApproverHeader;
 // scrubbed job the record shows.
 std::string SealContext(const v1::Job& scrubbed, std::string_view digest) {
   std::string context = "jobgate-held-job-v1";
-  for (std::string_view part : {std::string_view(scrubbed.tenant_id()),
-                                std::string_view(scrubbed.job_id()), digest}) {
+  for (std::string_view part :
+       {std::string_view(scrubbed.tenant_id()), std::string_view(scrubbed.job_id()), digest}) {
     context.push_back('\0');
     context.append(part);
   }
@@ -85,7 +85,6 @@ bool IsActorOf(std::string_view name, const v1::Job& job) {
 std::string_view CodeFor(const Status& status) {
   return subjects::ApiErrorForStatus(status.code());
 }
-
 
 }  // namespace
 
@@ -233,85 +232,85 @@ void ApprovalService::HoldMany(std::span<const HoldRequest> requests,
   created_for.reserve(requests.size());
   const int64_t now_ms = clock_->UnixMillis();
   for (size_t i = 0; i < requests.size(); ++i) {
-    const v1::Job& job = *requests[i].job;
-    const v1::Decision& decision = *requests[i].decision;
-    const std::string_view subject = requests[i].subject;
-    if (job.job_id().empty()) {
-      (*held)[i] = InvalidArgument("a held job needs a job_id");
+    if (Status s = BuildHoldRecord(requests[i], now_ms, &records[i]); !s.ok()) {
+      (*held)[i] = std::move(s);
       continue;
     }
-    if (subjects::RestOf(subject, options_.prefixes.job).empty()) {
-      (*held)[i] = InvalidArgument("subject '" + std::string(subject) + "' has no <rest>");
-      continue;
-    }
-    Record& record = records[i];
-    *record.mutable_job() = job;
-    if (job.tenant_id().empty()) record.mutable_job()->set_tenant_id(kDefaultTenant);
-    // Nothing raw at rest: the record shows the scrubbed job; the original, when
-    // scrubbing changed it, only sealed.
-    const bool seal = policy::SecretScanner::Default().RedactJob(record.mutable_job(), nullptr) > 0 &&
-                      options_.sealer != nullptr;
-    *record.mutable_decision() = decision;
-    record.set_subject(std::string(subject));
-    record.set_status(Record::PENDING);
-    v1::Approval* binding = record.mutable_approval();
-    binding->set_outcome(StatusName(Record::PENDING));
-    binding->set_job_digest(JobDigest(record.job()));
-    if (seal) {
-      v1::Job as_came = job;
-      if (as_came.tenant_id().empty()) as_came.set_tenant_id(kDefaultTenant);
-      auto sealed = options_.sealer->Seal(as_came.SerializeAsString(),
-                                          SealContext(record.job(), binding->job_digest()));
-      if (!sealed.ok()) {
-        (*held)[i] = sealed.status();
-        continue;
-      }
-      record.set_sealed_job(std::move(sealed->blob));
-      record.set_sealed_key_id(std::move(sealed->key_id));
-    }
-    binding->set_held_snapshot(decision.snapshot());
-    binding->set_held_snapshot_hash(decision.snapshot_hash());
-    const int64_t ttl_sec = decision.has_approval_ttl_sec() && decision.approval_ttl_sec() > 0
-                                ? decision.approval_ttl_sec()
-                                : options_.default_ttl.count();
-    *binding->mutable_held_at() = TimeUtil::MillisecondsToTimestamp(now_ms);
-    *binding->mutable_expires_at() = TimeUtil::MillisecondsToTimestamp(now_ms + ttl_sec * 1000);
-    to_create.push_back(&record);
+    to_create.push_back(&records[i]);
     created_for.push_back(i);
   }
-
   std::vector<Result<uint64_t>> revisions;
   store_->CreateMany(to_create, &revisions);
   for (size_t k = 0; k < created_for.size(); ++k) {
     const size_t i = created_for[k];
-    Record& record = records[i];
-    Held result;
-    if (revisions[k].ok()) {
-      record.set_revision(*revisions[k]);
-      result.created = true;
-      // On the job path: no recount of the store here (it reads every record). The
-      // observer counts the hold; the sweep's recount keeps the gauge exact across replicas.
-      if (observer_ != nullptr) observer_->OnHeld();
-    } else if (revisions[k].status().code() == StatusCode::kAlreadyExists) {
-      // A redelivery (or a resubmission under the same job id): the first hold stands.
-      auto existing = store_->Get(record.job().tenant_id(), record.job().job_id());
-      if (!existing.ok()) {
-        (*held)[i] = existing.status();
-        continue;
-      }
-      if (existing->approval().job_digest() != record.approval().job_digest()) {
-        spdlog::warn("job '{}' arrived again with different content; the job held first stands",
-                     record.job().job_id());
-      }
-      record = std::move(*existing);
-    } else {
-      (*held)[i] = revisions[k].status();
-      continue;
-    }
-    result.request_due = record.status() == Record::PENDING;
-    result.approval = std::move(record);
-    (*held)[i] = std::move(result);
+    (*held)[i] = HeldAfterCreate(std::move(revisions[k]), std::move(records[i]));
   }
+}
+
+Status ApprovalService::BuildHoldRecord(const HoldRequest& request, int64_t now_ms,
+                                        Record* record) const {
+  const v1::Job& job = *request.job;
+  const v1::Decision& decision = *request.decision;
+  const std::string_view subject = request.subject;
+  if (job.job_id().empty()) return InvalidArgument("a held job needs a job_id");
+  if (subjects::RestOf(subject, options_.prefixes.job).empty()) {
+    return InvalidArgument("subject '" + std::string(subject) + "' has no <rest>");
+  }
+  *record->mutable_job() = job;
+  if (job.tenant_id().empty()) record->mutable_job()->set_tenant_id(kDefaultTenant);
+  // Nothing raw at rest: the record shows the scrubbed job; the original, when
+  // scrubbing changed it, only sealed.
+  const bool seal =
+      policy::SecretScanner::Default().RedactJob(record->mutable_job(), nullptr) > 0 &&
+      options_.sealer != nullptr;
+  *record->mutable_decision() = decision;
+  record->set_subject(std::string(subject));
+  record->set_status(Record::PENDING);
+  v1::Approval* binding = record->mutable_approval();
+  binding->set_outcome(StatusName(Record::PENDING));
+  binding->set_job_digest(JobDigest(record->job()));
+  if (seal) {
+    v1::Job as_came = job;
+    if (as_came.tenant_id().empty()) as_came.set_tenant_id(kDefaultTenant);
+    auto sealed = options_.sealer->Seal(as_came.SerializeAsString(),
+                                        SealContext(record->job(), binding->job_digest()));
+    if (!sealed.ok()) return sealed.status();
+    record->set_sealed_job(std::move(sealed->blob));
+    record->set_sealed_key_id(std::move(sealed->key_id));
+  }
+  binding->set_held_snapshot(decision.snapshot());
+  binding->set_held_snapshot_hash(decision.snapshot_hash());
+  const int64_t ttl_sec = decision.has_approval_ttl_sec() && decision.approval_ttl_sec() > 0
+                              ? decision.approval_ttl_sec()
+                              : options_.default_ttl.count();
+  *binding->mutable_held_at() = TimeUtil::MillisecondsToTimestamp(now_ms);
+  *binding->mutable_expires_at() = TimeUtil::MillisecondsToTimestamp(now_ms + ttl_sec * 1000);
+  return Status::Ok();
+}
+
+Result<Held> ApprovalService::HeldAfterCreate(Result<uint64_t> revision, Record record) {
+  Held result;
+  if (revision.ok()) {
+    record.set_revision(*revision);
+    result.created = true;
+    // On the job path: no recount of the store here (it reads every record). The
+    // observer counts the hold; the sweep's recount keeps the gauge exact across replicas.
+    if (observer_ != nullptr) observer_->OnHeld();
+  } else if (revision.status().code() == StatusCode::kAlreadyExists) {
+    // A redelivery (or a resubmission under the same job id): the first hold stands.
+    auto existing = store_->Get(record.job().tenant_id(), record.job().job_id());
+    if (!existing.ok()) return existing.status();
+    if (existing->approval().job_digest() != record.approval().job_digest()) {
+      spdlog::warn("job '{}' arrived again with different content; the job held first stands",
+                   record.job().job_id());
+    }
+    record = std::move(*existing);
+  } else {
+    return revision.status();
+  }
+  result.request_due = record.status() == Record::PENDING;
+  result.approval = std::move(record);
+  return result;
 }
 
 ApprovalOutcome ApprovalService::Approve(const v1::ApproveRequest& request,
@@ -340,7 +339,8 @@ ApprovalOutcome ApprovalService::Resolve(Verb verb, const v1::ApproveRequest& re
     if (!binding.approver().empty()) message += " by " + binding.approver();
     message += " at " + TimeUtil::ToString(binding.resolved_at());
     // No replay: the attempt is refused and recorded like any other refusal.
-    return Refuse(record, who, StatusCode::kConflict, api_error::kAlreadyResolved, std::move(message));
+    return Refuse(record, who, StatusCode::kConflict, api_error::kAlreadyResolved,
+                  std::move(message));
   }
   if (Now() >= binding.expires_at()) {
     const std::string expired_at = TimeUtil::ToString(binding.expires_at());
@@ -376,7 +376,13 @@ ApprovalOutcome ApprovalService::Resolve(Verb verb, const v1::ApproveRequest& re
     return Refuse(record, who, StatusCode::kPermissionDenied, api_error::kSelfApproval,
                   who.name + " is the job's agent or owner and cannot approve it");
   }
+  return ApproveUnderEnforcedPolicy(std::move(record), request, who);
+}
 
+ApprovalOutcome ApprovalService::ApproveUnderEnforcedPolicy(Record record,
+                                                            const v1::ApproveRequest& request,
+                                                            const Identity& who) {
+  const v1::Approval& binding = record.approval();
   // Bound to the snapshot that held the job: if another is enforced now, the job must
   // still pass it.
   std::optional<v1::Decision> reevaluated;
@@ -488,7 +494,8 @@ Status ApprovalService::Publish(Record* record) {
   OutboundMessage target;
   target.subject =
       subjects::Join(approved ? options_.prefixes.worker : options_.prefixes.denied, rest);
-  target.msg_id = subjects::MessageId(tenant, job.job_id(), approved ? kReleaseTarget : kDeniedTarget);
+  target.msg_id =
+      subjects::MessageId(tenant, job.job_id(), approved ? kReleaseTarget : kDeniedTarget);
   SetDecisionHeaders(decision, &target);
   if (approved) target.headers.emplace_back(kApproverHeader, record->approval().approver());
   target.body = dispatched.SerializeAsString();
@@ -534,14 +541,15 @@ void ApprovalService::RecordRefusedCall(const v1::ApproveRequest& request, const
   if (request.job_id().empty()) return;
   auto found = store_->Get(request.tenant_id(), request.job_id());
   if (!found.ok()) return;  // not held (or the store is down): nothing to attach it to
-  const std::string_view code =
-      refusal.code() == StatusCode::kUnauthenticated ? api_error::kUnauthenticated : api_error::kForbidden;
+  const std::string_view code = refusal.code() == StatusCode::kUnauthenticated
+                                    ? api_error::kUnauthenticated
+                                    : api_error::kForbidden;
   (void)Refuse(*found, Identity{}, refusal.code(), code, refusal.message());
 }
 
 ApprovalOutcome ApprovalService::Refuse(const Record& record, const Identity& who,
-                                        StatusCode status, std::string_view code, std::string message,
-                                        const v1::Decision* reevaluated) {
+                                        StatusCode status, std::string_view code,
+                                        std::string message, const v1::Decision* reevaluated) {
   v1::DecisionRecord audit;
   *audit.mutable_decision() = reevaluated != nullptr ? *reevaluated : record.decision();
   audit.set_subject(record.subject());
@@ -558,7 +566,7 @@ ApprovalOutcome ApprovalService::Refuse(const Record& record, const Identity& wh
   out.subject = subjects::Join(options_.prefixes.decisions,
                                subjects::RestOf(record.subject(), options_.prefixes.job));
   out.msg_id = subjects::MessageId(TenantOf(record.job()), record.job().job_id(),
-                         std::string(kRefusalTarget) + NewDecisionId());
+                                   std::string(kRefusalTarget) + NewDecisionId());
   out.body = audit.SerializeAsString();
   if (Status s = publisher_->Publish(out); !s.ok()) {
     spdlog::warn("could not record the refused approval of job '{}' ({}): {}",

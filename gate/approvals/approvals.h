@@ -248,6 +248,20 @@ class ApprovalService : public HoldQueue {
  private:
   enum class Verb { kApprove, kReject };
   ApprovalOutcome Resolve(Verb verb, const v1::ApproveRequest& request, const Identity& who);
+  // Resolve's last step for an approval that passed every other check: approves
+  // `record` when the enforced policy is the one that held it, or when the job still
+  // passes the enforced one (the re-evaluated decision is released); else refuses.
+  ApprovalOutcome ApproveUnderEnforcedPolicy(v1::PendingApproval record,
+                                             const v1::ApproveRequest& request,
+                                             const Identity& who);
+  // The PENDING record of one hold request, held at `now_ms`: the job scrubbed (its
+  // original sealed when scrubbing changed it), bound to its digest and snapshot, with
+  // its expiry. An error for a job that cannot be held.
+  Status BuildHoldRecord(const HoldRequest& request, int64_t now_ms,
+                         v1::PendingApproval* record) const;
+  // What holding `record` came to, given the store's answer to its create: the new hold,
+  // or the hold that already stood under its job id.
+  Result<Held> HeldAfterCreate(Result<uint64_t> revision, v1::PendingApproval record);
   // Moves `record` (as read, revision set) to `status` by compare-and-set, then publishes;
   // with `recount`, reports the pending count after.
   ApprovalOutcome Finish(v1::PendingApproval record, v1::PendingApproval::Status status,
