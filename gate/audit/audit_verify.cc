@@ -59,21 +59,18 @@ jobgate::JsonValue LocatedList(const std::vector<ChainReport::Located>& values) 
 // One chain's records, by position; several at one position when duplicated.
 using Positions = std::map<uint64_t, std::vector<const AuditRecordInfo*>>;
 
-ChainReport VerifyChain(const std::string& chain, const Positions& positions,
-                        const AuditWindow& window, uint64_t first_deleted_stream_seq) {
-  ChainReport report;
-  report.chain = chain;
-  report.first_seq = positions.begin()->first;
-  report.last_seq = positions.rbegin()->first;
+using Genuine = std::map<uint64_t, const AuditRecordInfo*>;
 
-  // The genuine record of each position: the one its successor names as prev, else the
-  // first the stream stored.
-  std::map<uint64_t, const AuditRecordInfo*> genuine;
+// The genuine record of each position: the one its successor names as prev, else the
+// first the stream stored. Counts the records and placeholders, and reports the others
+// at a position as altered (same prev, other content) or inserted (not linking).
+Genuine ChooseGenuine(const Positions& positions, ChainReport* report) {
+  Genuine genuine;
   for (auto it = positions.rbegin(); it != positions.rend(); ++it) {
     const auto& [seq, candidates] = *it;
-    report.records += candidates.size();
+    report->records += candidates.size();
     for (const AuditRecordInfo* c : candidates) {
-      if (!c->placeholder_for.empty()) ++report.placeholders;
+      if (!c->placeholder_for.empty()) ++report->placeholders;
     }
     const AuditRecordInfo* chosen = candidates.front();
     if (auto next = genuine.find(seq + 1); next != genuine.end()) {
@@ -90,57 +87,78 @@ ChainReport VerifyChain(const std::string& chain, const Positions& positions,
       // twice, harmless.
       if (c == chosen || c->hash == chosen->hash) continue;
       if (c->prev == chosen->prev) {
-        report.altered.push_back({seq, c->stream_seq,
-                                  "a second record at this position with other content "
-                                  "(the chain links stream seq " +
-                                      std::to_string(chosen->stream_seq) + ")"});
+        report->altered.push_back({seq, c->stream_seq,
+                                   "a second record at this position with other content "
+                                   "(the chain links stream seq " +
+                                       std::to_string(chosen->stream_seq) + ")"});
       } else {
-        report.inserted.push_back(
+        report->inserted.push_back(
             {seq, c->stream_seq, "a second record at this position that does not link"});
       }
     }
   }
+  return genuine;
+}
 
-  // The head: the first position held by a record rather than a placeholder. The gate
-  // sends a chain's records in position order (AuditChain::Append), so retention, which
-  // removes the stream's oldest messages first, takes positions from the front; only
-  // placeholders, sent after the batch whose record the stream dropped, arrive late and
-  // may outlive the positions around them.
+// The head: the first position held by a record rather than a placeholder. The gate
+// sends a chain's records in position order (AuditChain::Append), so retention, which
+// removes the stream's oldest messages first, takes positions from the front; only
+// placeholders, sent after the batch whose record the stream dropped, arrive late and
+// may outlive the positions around them.
+Genuine::const_iterator FindHead(const Genuine& genuine) {
   auto head = genuine.begin();
   while (head != genuine.end() && !head->second->placeholder_for.empty()) ++head;
-  if (head == genuine.end()) head = genuine.begin();
+  return head == genuine.end() ? genuine.begin() : head;
+}
 
-  // Links between neighbours, and holes after the head.
-  uint64_t expected = head->first;
+// Links between neighbours, and holes after the head.
+void CheckLinks(const Genuine& genuine, uint64_t head_seq, ChainReport* report) {
+  uint64_t expected = head_seq;
   for (const auto& [seq, record] : genuine) {
-    for (uint64_t missing = expected; missing < seq; ++missing) report.missing.push_back(missing);
+    for (uint64_t missing = expected; missing < seq; ++missing) report->missing.push_back(missing);
     expected = std::max(expected, seq + 1);
     if (seq == 1 && record->prev != GenesisPrev()) {
-      report.altered.push_back({seq, record->stream_seq, "position 1 does not start a chain"});
+      report->altered.push_back({seq, record->stream_seq, "position 1 does not start a chain"});
     }
     if (auto next = genuine.find(seq + 1);
         next != genuine.end() && next->second->prev != record->hash) {
-      report.altered.push_back({seq, record->stream_seq,
-                                "its hash is not the prev of position " + std::to_string(seq + 1)});
+      report->altered.push_back(
+          {seq, record->stream_seq,
+           "its hash is not the prev of position " + std::to_string(seq + 1)});
     }
   }
+}
 
-  // Before the head: aged out, before the window, or gone.
-  if (head->first > 1) {
-    const uint64_t head_stream_seq = head->second->stream_seq;
-    const bool read_from_start = window.read_first_seq <= window.stream_first_seq;
-    if (!read_from_start) {
-      report.before_window = head->first - 1;
-    } else if (first_deleted_stream_seq == 0 || first_deleted_stream_seq > head_stream_seq) {
-      report.aged_out = head->first - 1;
-    } else {
-      std::vector<uint64_t> gone;
-      for (uint64_t s = 1; s < head->first; ++s) {
-        if (!genuine.contains(s)) gone.push_back(s);
-      }
-      report.missing.insert(report.missing.begin(), gone.begin(), gone.end());
+// The positions before the head: aged out, before the window, or gone.
+void AccountBeforeHead(const Genuine& genuine, Genuine::const_iterator head,
+                       const AuditWindow& window, uint64_t first_deleted_stream_seq,
+                       ChainReport* report) {
+  if (head->first <= 1) return;
+  const uint64_t head_stream_seq = head->second->stream_seq;
+  const bool read_from_start = window.read_first_seq <= window.stream_first_seq;
+  if (!read_from_start) {
+    report->before_window = head->first - 1;
+  } else if (first_deleted_stream_seq == 0 || first_deleted_stream_seq > head_stream_seq) {
+    report->aged_out = head->first - 1;
+  } else {
+    std::vector<uint64_t> gone;
+    for (uint64_t s = 1; s < head->first; ++s) {
+      if (!genuine.contains(s)) gone.push_back(s);
     }
+    report->missing.insert(report->missing.begin(), gone.begin(), gone.end());
   }
+}
+
+ChainReport VerifyChain(const std::string& chain, const Positions& positions,
+                        const AuditWindow& window, uint64_t first_deleted_stream_seq) {
+  ChainReport report;
+  report.chain = chain;
+  report.first_seq = positions.begin()->first;
+  report.last_seq = positions.rbegin()->first;
+  const Genuine genuine = ChooseGenuine(positions, &report);
+  const auto head = FindHead(genuine);
+  CheckLinks(genuine, head->first, &report);
+  AccountBeforeHead(genuine, head, window, first_deleted_stream_seq, &report);
   auto by_position = [](const ChainReport::Located& a, const ChainReport::Located& b) {
     return a.seq != b.seq ? a.seq < b.seq : a.stream_seq < b.stream_seq;
   };
@@ -219,8 +237,8 @@ std::string AuditReport::Text() const {
   std::string out;
   for (const ChainReport& c : chains) {
     out += "chain " + c.chain + ": positions " + std::to_string(c.first_seq) + ".." +
-           std::to_string(c.last_seq) + ", " + std::to_string(c.records) + " records: " +
-           (c.intact() ? "intact" : "FINDINGS");
+           std::to_string(c.last_seq) + ", " + std::to_string(c.records) +
+           " records: " + (c.intact() ? "intact" : "FINDINGS");
     if (c.aged_out > 0) {
       out += " (positions 1.." + std::to_string(c.aged_out) + " aged out by retention)";
     }
@@ -250,8 +268,8 @@ std::string AuditReport::Text() const {
   }
   out += window.stream + ": " + std::to_string(records) + " records, stream seqs " +
          std::to_string(window.read_first_seq) + ".." + std::to_string(window.read_last_seq) +
-         ", " + std::to_string(chains.size()) + " chain(s): " +
-         (intact() ? "intact" : std::to_string(findings()) + " finding(s)") + "\n";
+         ", " + std::to_string(chains.size()) +
+         " chain(s): " + (intact() ? "intact" : std::to_string(findings()) + " finding(s)") + "\n";
   return out;
 }
 
