@@ -423,15 +423,78 @@ bool ShellParser::ReadDoubleQuoted(Word* w) {
   return false;
 }
 
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Reads up to `max_digits` hex digits at src[*i]; `*digits` says how many there were.
+uint32_t ReadHex(std::string_view src, size_t* i, int max_digits, int* digits) {
+  uint32_t value = 0;
+  *digits = 0;
+  while (*digits < max_digits && *i < src.size() && HexValue(src[*i]) >= 0) {
+    value = value * 16 + static_cast<uint32_t>(HexValue(src[(*i)++]));
+    ++*digits;
+  }
+  return value;
+}
+
+void AppendUtf8(uint32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | ((cp >> 18) & 0x07)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+// Decodes the escape `\e` of $'...' whose argument digits (if any) start at src[*i].
+void DecodeAnsiCEscape(char e, std::string_view src, size_t* i, std::string* out) {
+  static constexpr std::string_view kLetters = "ntrabfveE";
+  static constexpr std::string_view kBytes = "\n\t\r\a\b\f\v\x1b\x1b";
+  if (const size_t k = kLetters.find(e); k != std::string_view::npos) {
+    out->push_back(kBytes[k]);
+    return;
+  }
+  int digits = 0;
+  if (e == 'x') {
+    const uint32_t value = ReadHex(src, i, 2, &digits);
+    if (digits == 0) {
+      out->append("\\x");
+    } else {
+      out->push_back(static_cast<char>(value));
+    }
+    return;
+  }
+  if (e == 'u' || e == 'U') {
+    AppendUtf8(ReadHex(src, i, e == 'u' ? 4 : 8, &digits), out);
+    return;
+  }
+  if (e >= '0' && e <= '7') {
+    int value = e - '0';
+    for (digits = 1; digits < 3 && *i < src.size() && src[*i] >= '0' && src[*i] <= '7'; ++digits) {
+      value = value * 8 + (src[(*i)++] - '0');
+    }
+    out->push_back(static_cast<char>(value & 0xFF));
+    return;
+  }
+  out->push_back(e);  // \\ \' \" \? and unknown escapes
+}
+
 // Decodes $'...' (ANSI-C quoting) starting at pos_ (the '$').
 bool ReadAnsiC(std::string_view src, size_t* pos, std::string* out) {
   size_t i = *pos + 2;
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   while (i < src.size()) {
     const char c = src[i];
     if (c == '\'') {
@@ -445,82 +508,7 @@ bool ReadAnsiC(std::string_view src, size_t* pos, std::string* out) {
     }
     const char e = src[i + 1];
     i += 2;
-    switch (e) {
-      case 'n':
-        out->push_back('\n');
-        break;
-      case 't':
-        out->push_back('\t');
-        break;
-      case 'r':
-        out->push_back('\r');
-        break;
-      case 'a':
-        out->push_back('\a');
-        break;
-      case 'b':
-        out->push_back('\b');
-        break;
-      case 'f':
-        out->push_back('\f');
-        break;
-      case 'v':
-        out->push_back('\v');
-        break;
-      case 'e':
-      case 'E':
-        out->push_back('\x1b');
-        break;
-      case 'x': {
-        int value = 0, digits = 0;
-        while (digits < 2 && i < src.size() && hex(src[i]) >= 0) {
-          value = value * 16 + hex(src[i++]);
-          ++digits;
-        }
-        if (digits == 0)
-          out->append("\\x");
-        else
-          out->push_back(static_cast<char>(value));
-        break;
-      }
-      case 'u':
-      case 'U': {
-        const int max_digits = e == 'u' ? 4 : 8;
-        uint32_t cp = 0;
-        int digits = 0;
-        while (digits < max_digits && i < src.size() && hex(src[i]) >= 0) {
-          cp = cp * 16 + static_cast<uint32_t>(hex(src[i++]));
-          ++digits;
-        }
-        if (cp < 0x80) {
-          out->push_back(static_cast<char>(cp));
-        } else if (cp < 0x800) {
-          out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-          out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-        } else if (cp < 0x10000) {
-          out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-          out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-          out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-        } else {
-          out->push_back(static_cast<char>(0xF0 | ((cp >> 18) & 0x07)));
-          out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-          out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-          out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-        }
-        break;
-      }
-      default:
-        if (e >= '0' && e <= '7') {
-          int value = e - '0', digits = 1;
-          while (digits < 3 && i < src.size() && src[i] >= '0' && src[i] <= '7') {
-            value = value * 8 + (src[i++] - '0');
-            ++digits;
-          }
-          out->push_back(static_cast<char>(value & 0xFF));
-        } else {
-          out->push_back(e);  // \\ \' \" \? and unknown escapes
-        }
-    }
+    DecodeAnsiCEscape(e, src, &i, out);
   }
   return false;
 }
