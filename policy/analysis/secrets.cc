@@ -358,7 +358,7 @@ void VisitStrings(ValueT& value, const std::string& path, int depth, Visit& visi
 // risk_tags, environment, every actor field, labels (keys and values), args (keys and
 // values, recursively), and the payload's bytes whatever they are: a binary payload (NUL
 // bytes, invalid UTF-8) is scanned too, so a secret next to a NUL byte cannot slip
-// through (the detectors are byte-oriented RE2). tests/policy/secret_fields_test.cc walks
+// through (the detectors are byte-oriented RE2). tests/policy/analysis/secret_fields_test.cc walks
 // the schema so that a string field added to Job or Actor cannot be left out here.
 template <bool kWithPaths, typename JobT, typename Visit, typename TooDeep, typename Rekey>
 void VisitJobStrings(JobT& job, Visit& visit, TooDeep& too_deep, Rekey& rekey) {
