@@ -73,7 +73,7 @@ struct PolicyMetrics {
   // jobgate_policy_info{snapshot,hash} = 1 for the enforced policy (one series at a time;
   // none while the gate enforces no policy).
   prometheus::Family<prometheus::Gauge>& policy_info;
-  // jobgate_policy_reloads_total{result}: ok, failed.
+  // jobgate_policy_reloads_total{result}: ok, failed, signature_refused.
   prometheus::Family<prometheus::Counter>& policy_reloads;
   // jobgate_shadow_disagreements_total{from,to}.
   prometheus::Family<prometheus::Counter>& shadow_disagreements;

@@ -15,9 +15,9 @@
 namespace jobgate::gate {
 
 // Approval events -> jobgate_approvals_* metrics.
-class ControlPlane::MetricsObserver final : public ApprovalObserver {
+class ControlPlane::ApprovalMetricsObserver final : public ApprovalObserver {
  public:
-  explicit MetricsObserver(metrics::ApprovalMetrics* m) : m_(m) {}
+  explicit ApprovalMetricsObserver(metrics::ApprovalMetrics* m) : m_(m) {}
   // Between sweeps the gauge follows this replica's holds; each sweep and resolution
   // sets it from the shared store, so it is exact across replicas and restarts.
   void OnHeld() override {
@@ -50,26 +50,46 @@ ControlPlane::~ControlPlane() {
 
 namespace {
 
-// Keeps `family` at one series, {snapshot, hash} = 1, for the policy it is called with,
-// and none when called with null.
-std::function<void(const policy::Policy*)> OneSeriesPerPolicy(
-    prometheus::Family<prometheus::Gauge>* family) {
-  struct Current {
-    Mutex mu;
-    prometheus::Gauge* gauge GUARDED_BY(mu) = nullptr;
-  };
-  auto current = std::make_shared<Current>();
-  return [family, current](const policy::Policy* p) {
-    MutexLock lock(&current->mu);
-    if (current->gauge != nullptr) family->Remove(current->gauge);
-    current->gauge = nullptr;
+// Keeps `family` at one series, {snapshot, hash} = 1, for the policy it was last set to,
+// and none after it is set to null.
+class OneSeriesPerPolicy {
+ public:
+  explicit OneSeriesPerPolicy(prometheus::Family<prometheus::Gauge>* family) : family_(family) {}
+  void Set(const policy::Policy* p) {
+    MutexLock lock(&mu_);
+    if (gauge_ != nullptr) family_->Remove(gauge_);
+    gauge_ = nullptr;
     if (p == nullptr) return;
-    current->gauge = &family->Add({{"snapshot", p->snapshot_name()}, {"hash", p->hash()}});
-    current->gauge->Set(1);
-  };
-}
+    gauge_ = &family_->Add({{"snapshot", p->snapshot_name()}, {"hash", p->hash()}});
+    gauge_->Set(1);
+  }
+
+ private:
+  prometheus::Family<prometheus::Gauge>* const family_;
+  Mutex mu_;
+  prometheus::Gauge* gauge_ GUARDED_BY(mu_) = nullptr;
+};
 
 }  // namespace
+
+// Lifecycle events -> jobgate_policy_info, jobgate_shadow_policy_info and
+// jobgate_policy_reloads_total. One policy_info series at a time: the enforced snapshot's;
+// none while the gate enforces nothing (fail closed). Likewise the shadow's.
+class ControlPlane::LifecycleMetricsObserver final : public LifecycleObserver {
+ public:
+  explicit LifecycleMetricsObserver(metrics::PolicyMetrics* m)
+      : m_(m), enforced_(&m->policy_info), shadow_(&m->shadow_policy_info) {}
+  void OnActivated(const policy::Policy* policy) override { enforced_.Set(policy); }
+  void OnShadow(const policy::Policy* policy) override { shadow_.Set(policy); }
+  void OnReload(std::string_view result) override {
+    m_->policy_reloads.Add({{"result", std::string(result)}}).Increment();
+  }
+
+ private:
+  metrics::PolicyMetrics* m_;
+  OneSeriesPerPolicy enforced_;
+  OneSeriesPerPolicy shadow_;
+};
 
 Result<std::unique_ptr<ControlPlane>> ControlPlane::Open(const Deps& deps) {
   std::unique_ptr<ControlPlane> cp(new ControlPlane(deps));
@@ -104,14 +124,8 @@ Status ControlPlane::OpenLifecycle() {
                                         events_.get(), deps_.clock, lifecycle_options);
   lifecycle_->set_shadow_holder(deps_.shadow);
   if (deps_.policy_metrics != nullptr) {
-    metrics::PolicyMetrics* pm = deps_.policy_metrics;
-    // One jobgate_policy_info series at a time: the enforced snapshot's; none while the
-    // gate enforces nothing (fail closed). Likewise the shadow's.
-    lifecycle_->set_on_activated(OneSeriesPerPolicy(&pm->policy_info));
-    lifecycle_->set_on_shadow(OneSeriesPerPolicy(&pm->shadow_policy_info));
-    lifecycle_->set_on_reload([pm](const std::string& result) {
-      pm->policy_reloads.Add({{"result", result}}).Increment();
-    });
+    lifecycle_observer_ = std::make_unique<LifecycleMetricsObserver>(deps_.policy_metrics);
+    lifecycle_->set_observer(lifecycle_observer_.get());
   }
 
   return Status::Ok();
@@ -124,7 +138,7 @@ Status ControlPlane::OpenApprovals() {
   if (!approval_store.ok()) return approval_store.status();
   approval_store_ = std::move(*approval_store);
   approval_publisher_ = std::make_unique<NatsApprovalPublisher>(deps_.connection);
-  observer_ = std::make_unique<MetricsObserver>(deps_.approval_metrics);
+  approval_observer_ = std::make_unique<ApprovalMetricsObserver>(deps_.approval_metrics);
   auto sealer = LoadJobSealer(config.approval_seal_keys);
   if (!sealer.ok()) return sealer.status();
   sealer_ = std::move(*sealer);
@@ -148,7 +162,7 @@ Status ControlPlane::OpenApprovals() {
   ActivePolicy* active = deps_.active;
   approvals_ = std::make_unique<ApprovalService>(
       approval_store_.get(), approval_publisher_.get(), [active] { return active->Get(); },
-      deps_.clock, approval_options, observer_.get());
+      deps_.clock, approval_options, approval_observer_.get());
 
   return Status::Ok();
 }

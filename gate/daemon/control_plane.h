@@ -14,18 +14,18 @@
 #include <string>
 
 #include "gate/api/api.h"
+#include "gate/api/session_service.h"
 #include "gate/approvals/approvals.h"
 #include "gate/core/auth.h"
-#include "gate/daemon/config.h"
 #include "gate/core/decision_stats.h"
 #include "gate/core/recent_denials.h"
-#include "gate/nats/nats_api.h"
-#include "gate/nats/nats_lifecycle.h"
-#include "gate/lifecycle/policy_lifecycle.h"
-#include "gate/api/session_service.h"
 #include "gate/core/sessions.h"
+#include "gate/daemon/config.h"
+#include "gate/lifecycle/policy_lifecycle.h"
 #include "gate/lifecycle/snapshot_store.h"
+#include "gate/nats/nats_api.h"
 #include "gate/nats/nats_approval_store.h"
+#include "gate/nats/nats_lifecycle.h"
 #include "gate/nats/nats_sessions.h"
 #include "gate/nats/nats_snapshot_store.h"
 #include "metrics/metrics.h"
@@ -72,7 +72,8 @@ class ControlPlane {
   const JobSealer* sealer() const { return sealer_.get(); }
 
  private:
-  class MetricsObserver;
+  class ApprovalMetricsObserver;
+  class LifecycleMetricsObserver;
   explicit ControlPlane(const Deps& deps);
   // The steps of Open, in order.
   Status OpenLifecycle();  // the snapshot store, recent jobs, policy events, lifecycle
@@ -85,11 +86,12 @@ class ControlPlane {
   std::unique_ptr<NatsKvSnapshotStore> snapshot_store_;
   std::unique_ptr<NatsRecentJobs> recent_jobs_;
   std::unique_ptr<NatsPolicyEventSink> events_;
+  std::unique_ptr<LifecycleMetricsObserver> lifecycle_observer_;  // outlives lifecycle_
   std::unique_ptr<PolicyLifecycle> lifecycle_;
   std::unique_ptr<JobSealer> sealer_;  // null: no approval key; outlives approvals_
   std::unique_ptr<NatsKvApprovalStore> approval_store_;
   std::unique_ptr<NatsApprovalPublisher> approval_publisher_;
-  std::unique_ptr<MetricsObserver> observer_;
+  std::unique_ptr<ApprovalMetricsObserver> approval_observer_;  // outlives approvals_
   std::unique_ptr<ApprovalService> approvals_;
   std::unique_ptr<NatsSessionLog> session_store_;
   std::unique_ptr<SessionService> session_service_;

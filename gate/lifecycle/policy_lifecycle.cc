@@ -71,24 +71,14 @@ void PolicyLifecycle::Emit(v1::PolicyEvent event) {
   if (events_ != nullptr) events_->Emit(event);
 }
 
-void PolicyLifecycle::set_on_activated(std::function<void(const policy::Policy*)> fn) {
+void PolicyLifecycle::set_observer(LifecycleObserver* observer) {
   MutexLock lock(&mu_);
-  on_activated_ = std::move(fn);
+  observer_ = observer;
 }
 
 void PolicyLifecycle::set_shadow_holder(ActivePolicy* holder) {
   MutexLock lock(&mu_);
   shadow_holder_ = holder;
-}
-
-void PolicyLifecycle::set_on_shadow(std::function<void(const policy::Policy*)> fn) {
-  MutexLock lock(&mu_);
-  on_shadow_ = std::move(fn);
-}
-
-void PolicyLifecycle::set_on_reload(std::function<void(const std::string&)> fn) {
-  MutexLock lock(&mu_);
-  on_reload_ = std::move(fn);
 }
 
 std::shared_ptr<const policy::Policy> PolicyLifecycle::shadow() const {
@@ -151,13 +141,13 @@ Status PolicyLifecycle::Reconcile(const v1::ActiveSnapshot& pointer) {
       return Status::Ok();  // already there
     }
   }
-  auto report = [&](const std::string& result) {
-    std::function<void(const std::string&)> fn;
+  auto report = [&](std::string_view result) {
+    LifecycleObserver* observer;
     {
       MutexLock lock(&mu_);
-      fn = on_reload_;
+      observer = observer_;
     }
-    if (fn) fn(result);
+    if (observer != nullptr) observer->OnReload(result);
   };
   auto loaded = Load(pointer.name());
   if (loaded.ok() && (*loaded)->hash() != pointer.hash()) {
@@ -192,15 +182,15 @@ Status PolicyLifecycle::Reconcile(const v1::ActiveSnapshot& pointer) {
   }
   const bool changed = enforced().name() != pointer.name();
   active_->Set(*loaded);
-  std::function<void(const policy::Policy*)> on_activated;
-  std::function<void(const policy::Policy*)> on_shadow;
+  LifecycleObserver* observer;
+  bool shadow_changed;
   {
     MutexLock lock(&mu_);
-    if (shadow_ != shadow) on_shadow = on_shadow_;
+    shadow_changed = shadow_ != shadow;
     enforced_ = pointer;
     shadow_ = shadow;
     shadow_name_ = shadow ? pointer.shadow() : "";
-    on_activated = on_activated_;
+    observer = observer_;
     if (shadow_holder_ != nullptr) shadow_holder_->Set(shadow);
   }
   if (changed) {
@@ -208,8 +198,10 @@ Status PolicyLifecycle::Reconcile(const v1::ActiveSnapshot& pointer) {
                  (*loaded)->rule_count(),
                  shadow ? ", shadow '" + pointer.shadow() + "'" : std::string());
   }
-  if (on_activated) on_activated(loaded->get());
-  if (on_shadow) on_shadow(shadow.get());
+  if (observer != nullptr) {
+    observer->OnActivated(loaded->get());
+    if (shadow_changed) observer->OnShadow(shadow.get());
+  }
   report("ok");
   return Status::Ok();
 }
@@ -245,15 +237,13 @@ void PolicyLifecycle::Withdraw(const std::string& why) {
   if (active_->Get() == nullptr) return;
   const v1::ActiveSnapshot was = enforced();
   active_->Set(nullptr);
-  std::function<void(const std::string&)> report;
-  std::function<void(const policy::Policy*)> on_activated;
+  LifecycleObserver* observer;
   {
     MutexLock lock(&mu_);
     enforced_.Clear();
-    report = on_reload_;
-    on_activated = on_activated_;
+    observer = observer_;
   }
-  if (on_activated) on_activated(nullptr);
+  if (observer != nullptr) observer->OnActivated(nullptr);
   spdlog::error(
       "{}: stopped enforcing '{}'; nothing is dispatched until a policy is active "
       "again (fail closed)",
@@ -265,7 +255,7 @@ void PolicyLifecycle::Withdraw(const std::string& why) {
   event.set_from_hash(was.hash());
   event.set_error(why + ": not dispatching");
   Emit(std::move(event));
-  if (report) report("failed");
+  if (observer != nullptr) observer->OnReload("failed");
 }
 
 Status PolicyLifecycle::Start(const std::string& bootstrap_yaml,

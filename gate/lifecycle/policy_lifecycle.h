@@ -28,13 +28,13 @@
 #include <vector>
 
 #include "base/mutex.h"
+#include "base/status.h"
 #include "gate/core/active_policy.h"
 #include "gate/core/bus.h"
 #include "gate/lifecycle/snapshot_store.h"
 #include "jobgate/v1/jobgate.pb.h"
 #include "policy/policy.h"
 #include "policy/tooling/snapshot_signature.h"
-#include "base/status.h"
 
 namespace jobgate::gate {
 
@@ -107,6 +107,21 @@ struct PublishRefusal {
   std::string_view code;  // a subjects/api_errors.h code
 };
 
+// Metrics hooks. Default implementations do nothing; override what you export. Called
+// outside the lifecycle's lock, on the thread that reloaded or published.
+class LifecycleObserver {
+ public:
+  virtual ~LifecycleObserver() = default;
+  // After every successful swap of the enforced policy, and with null when the gate
+  // stops enforcing any (fail closed).
+  virtual void OnActivated(const policy::Policy* policy) {}
+  // When the shadow this replica evaluates changes (null: none).
+  virtual void OnShadow(const policy::Policy* policy) {}
+  // After every reload attempt: "ok", "failed", or "signature_refused" (a snapshot whose
+  // signature does not verify against the configured keys).
+  virtual void OnReload(std::string_view result) {}
+};
+
 class PolicyLifecycle {
  public:
   PolicyLifecycle(SnapshotStore* store, ActivePolicy* active, RecentJobs* recent_jobs,
@@ -148,13 +163,9 @@ class PolicyLifecycle {
   // Where the shadow policy is published for dispatchers (null: nowhere). Set before Start.
   void set_shadow_holder(ActivePolicy* holder);
 
-  // Called after every successful swap of the enforced policy (e.g. to set metrics), and
-  // with null when the gate stops enforcing any (fail closed).
-  void set_on_activated(std::function<void(const policy::Policy*)> fn);
-  // Called when the shadow this replica evaluates changes (null: none).
-  void set_on_shadow(std::function<void(const policy::Policy*)> fn);
-  // Called with "ok" or "failed" after every reload attempt.
-  void set_on_reload(std::function<void(const std::string& result)> fn);
+  // Where activations, shadow changes and reloads are reported (null: nowhere). Borrowed:
+  // it must outlive the lifecycle.
+  void set_observer(LifecycleObserver* observer);
 
  private:
   // The steps of Publish, in order. A refusal from a step after ReadCandidate is
@@ -214,10 +225,8 @@ class PolicyLifecycle {
   std::shared_ptr<const policy::Policy> shadow_ GUARDED_BY(mu_);
   std::string shadow_name_ GUARDED_BY(mu_);
   std::map<std::string, std::shared_ptr<const policy::Policy>> compiled_ GUARDED_BY(mu_);
-  std::function<void(const policy::Policy*)> on_activated_ GUARDED_BY(mu_);
-  std::function<void(const std::string&)> on_reload_ GUARDED_BY(mu_);
+  LifecycleObserver* observer_ GUARDED_BY(mu_) = nullptr;
   ActivePolicy* shadow_holder_ GUARDED_BY(mu_) = nullptr;
-  std::function<void(const policy::Policy*)> on_shadow_ GUARDED_BY(mu_);
 
   // Serialises Reconcile so two notifications cannot swap out of order.
   Mutex reconcile_mu_;

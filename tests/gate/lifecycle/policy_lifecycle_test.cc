@@ -8,12 +8,19 @@
 #include <utility>
 
 #include "gate/lifecycle/snapshot_signing.h"
-#include "policy/policy.h"
 #include "policy/analysis/secrets.h"
+#include "policy/policy.h"
 #include "tests/support/test_keys.h"
 
 namespace jobgate::gate {
 namespace {
+
+// The results of the reloads a lifecycle reports, in order.
+class ReloadRecorder final : public LifecycleObserver {
+ public:
+  void OnReload(std::string_view result) override { results.emplace_back(result); }
+  std::vector<std::string> results;
+};
 
 class FakeClock final : public Clock {
  public:
@@ -335,8 +342,8 @@ TEST_F(LifecycleTest, ReloadFailureKeepsThePreviousPolicy) {
   broken.set_policy("rules: [{id: a}]\n");
   broken.set_hash("sha256:whatever");
   ASSERT_TRUE(store_.PutSnapshot(broken).ok());
-  std::vector<std::string> reloads;
-  lifecycle_.set_on_reload([&](const std::string& r) { reloads.push_back(r); });
+  ReloadRecorder reloads;
+  lifecycle_.set_observer(&reloads);
   v1::ActiveSnapshot pointer;
   pointer.set_name("broken");
   pointer.set_hash("sha256:whatever");
@@ -346,7 +353,7 @@ TEST_F(LifecycleTest, ReloadFailureKeepsThePreviousPolicy) {
   EXPECT_EQ(lifecycle_.enforced().name(), "v1");
   EXPECT_EQ(sink_.events.back().kind(), "reload_failed");
   EXPECT_EQ(sink_.events.back().to_snapshot(), "broken");
-  EXPECT_EQ(reloads, std::vector<std::string>{"failed"});
+  EXPECT_EQ(reloads.results, std::vector<std::string>{"failed"});
 }
 
 TEST_F(LifecycleTest, HashMismatchIsNeverEnforced) {
@@ -429,7 +436,7 @@ class FlakyStore final : public SnapshotStore {
 class LifecycleFailClosedTest : public ::testing::Test {
  protected:
   LifecycleFailClosedTest() : lifecycle_(&store_, &active_, nullptr, &sink_, &clock_, Options()) {
-    lifecycle_.set_on_reload([this](const std::string& r) { reloads_.push_back(r); });
+    lifecycle_.set_observer(&reloads_);
   }
   static LifecycleOptions Options() {
     LifecycleOptions options;
@@ -441,7 +448,7 @@ class LifecycleFailClosedTest : public ::testing::Test {
   RecordingSink sink_;
   SteppingClock clock_;
   PolicyLifecycle lifecycle_;
-  std::vector<std::string> reloads_;
+  ReloadRecorder reloads_;
 };
 
 TEST_F(LifecycleFailClosedTest, UnreachableStoreKeepsThePolicyWithinTheGraceThenStops) {
@@ -459,14 +466,14 @@ TEST_F(LifecycleFailClosedTest, UnreachableStoreKeepsThePolicyWithinTheGraceThen
   EXPECT_NE(sink_.events.back().error().find("not dispatching"), std::string::npos);
   const size_t events = sink_.events.size();
   EXPECT_FALSE(lifecycle_.Recheck().ok());
-  EXPECT_EQ(sink_.events.size(), events);                           // said once
-  EXPECT_EQ(reloads_, (std::vector<std::string>{"ok", "failed"}));  // start, then the stop
+  EXPECT_EQ(sink_.events.size(), events);                                   // said once
+  EXPECT_EQ(reloads_.results, (std::vector<std::string>{"ok", "failed"}));  // start, then the stop
 
   store_.down = false;  // back: enforced again at the next re-check
   EXPECT_TRUE(lifecycle_.Recheck().ok());
   ASSERT_NE(active_.Get(), nullptr);
   EXPECT_EQ(lifecycle_.enforced().name(), "v1");
-  EXPECT_EQ(reloads_, (std::vector<std::string>{"ok", "failed", "ok"}));
+  EXPECT_EQ(reloads_.results, (std::vector<std::string>{"ok", "failed", "ok"}));
 }
 
 TEST_F(LifecycleFailClosedTest, PointerOrBucketGoneStopsEnforcingAtOnce) {
@@ -503,7 +510,8 @@ TEST(LifecycleBudgetTest, ASimulationPastItsTimeStopsAndSaysSo) {
   InMemorySnapshotStore store;
   ActivePolicy active;
   FixedJobs jobs;
-  for (int i = 0; i < 5000; ++i) jobs.jobs.push_back(MakeJob("j" + std::to_string(i), "dev", "read"));
+  for (int i = 0; i < 5000; ++i)
+    jobs.jobs.push_back(MakeJob("j" + std::to_string(i), "dev", "read"));
   RecordingSink sink;
   TickingClock clock;
   LifecycleOptions options{0.05, 10000, "r1"};
@@ -534,10 +542,12 @@ TEST(LifecycleScrubbedJobsTest, AMarkerInARecentJobCountsAsItsSecret) {
   jobs.jobs = {raw, MakeJob("r1", "dev", "read"), MakeJob("r2", "dev", "read")};
   RecordingSink sink;
   FakeClock clock;
-  PolicyLifecycle lifecycle(&store, &active, &jobs, &sink, &clock, LifecycleOptions{0.05, 10, "r1"});
+  PolicyLifecycle lifecycle(&store, &active, &jobs, &sink, &clock,
+                            LifecycleOptions{0.05, 10, "r1"});
   ASSERT_TRUE(lifecycle.Start(PolicyYaml("require_approval"), "v1").ok());
-  auto summary = lifecycle.SimulateRecent(PolicyYaml(
-      "require_approval", "  - {id: tokens, match: {secrets_present: [github-pat]}, decision: deny}\n"));
+  auto summary = lifecycle.SimulateRecent(
+      PolicyYaml("require_approval",
+                 "  - {id: tokens, match: {secrets_present: [github-pat]}, decision: deny}\n"));
   ASSERT_TRUE(summary.ok()) << summary.status().ToString();
   EXPECT_EQ(summary->jobs(), 3);
   EXPECT_EQ(summary->flipped(), 1);
@@ -552,16 +562,14 @@ TEST(LifecycleBudgetTest, ACandidateWithTooMuchRegexIsRefused) {
   // default budget of CompileOptions::max_regex_instructions.
   std::string yaml = "defaults: {decision: deny}\nrules:\n";
   for (int i = 0; i < 400; ++i) {
-    yaml += "  - {id: r" + std::to_string(i) +
-            ", match: {args: {sql: {regex: '(a|b|c|d|e|f|g|h)" + std::to_string(i) +
-            "{1,1000}'}}}, decision: deny}\n";
+    yaml += "  - {id: r" + std::to_string(i) + ", match: {args: {sql: {regex: '(a|b|c|d|e|f|g|h)" +
+            std::to_string(i) + "{1,1000}'}}}, decision: deny}\n";
   }
   const policy::CompileResult result = policy::Compile(yaml);
   ASSERT_FALSE(result.ok());
   EXPECT_NE(result.ErrorText().find("max_regex_instructions"), std::string::npos)
       << result.ErrorText().substr(0, 500);
 }
-
 
 // With verify keys: no path enforces, shadows or activates a snapshot whose signature is
 // missing or does not verify.
@@ -572,9 +580,9 @@ class SignedLifecycleTest : public LifecycleTest {
         stranger_(*policy::SnapshotSigningKey::FromPem(testing::NewEd25519KeyPair().private_pem)) {
     LifecycleOptions options{0.05, 1000, "r1"};
     options.verify_keys.push_back(*policy::SnapshotVerifyKey::FromPem(signer_.PublicKeyPem()));
-    signed_ = std::make_unique<PolicyLifecycle>(&store_, &active_, &jobs_, &sink_, &clock_,
-                                                options);
-    signed_->set_on_reload([this](const std::string& r) { reloads_.push_back(r); });
+    signed_ =
+        std::make_unique<PolicyLifecycle>(&store_, &active_, &jobs_, &sink_, &clock_, options);
+    signed_->set_observer(&reloads_);
   }
 
   v1::PublishRequest Request(const std::string& name, const std::string& yaml,
@@ -614,7 +622,7 @@ class SignedLifecycleTest : public LifecycleTest {
   policy::SnapshotSigningKey signer_;
   policy::SnapshotSigningKey stranger_;
   std::unique_ptr<PolicyLifecycle> signed_;
-  std::vector<std::string> reloads_;
+  ReloadRecorder reloads_;
 };
 
 TEST_F(SignedLifecycleTest, SignedPublishIsEnforcedAndKeepsItsSignature) {
@@ -652,14 +660,15 @@ TEST_F(SignedLifecycleTest, UnsignedSnapshotInTheStoreIsNeverEnforced) {
   PutRaw("unsigned", PolicyYaml("allow"), nullptr);
   PutRaw("stranger", PolicyYaml("allow"), &stranger_);
   for (const std::string name : {"unsigned", "stranger"}) {
-    reloads_.clear();
+    reloads_.results.clear();
     PointAt(name);
     EXPECT_EQ(signed_->Reconcile(*store_.GetActive()).code(), StatusCode::kPermissionDenied);
     EXPECT_EQ(signed_->Recheck().code(), StatusCode::kPermissionDenied);
     EXPECT_EQ(active_.Get()->snapshot_name(), "v1") << name;
     EXPECT_EQ(sink_.events.back().kind(), "reload_failed");
     EXPECT_EQ(sink_.events.back().to_snapshot(), name);
-    EXPECT_EQ(reloads_, (std::vector<std::string>{"signature_refused", "signature_refused"}));
+    EXPECT_EQ(reloads_.results,
+              (std::vector<std::string>{"signature_refused", "signature_refused"}));
     // Rollback, shadow, activation by name and simulation refuse it too.
     v1::RollbackRequest rollback;
     rollback.set_target_snapshot(name);
