@@ -8,11 +8,13 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
-#include "gate/audit/audit_verify.h"
+#include "base/duration.h"
 #include "cli/commands.h"
-#include "gate/daemon/config.h"
 #include "cli/http_client.h"
+#include "gate/audit/audit_verify.h"
+#include "gate/daemon/config.h"
 #include "gate/nats/nats_audit_reader.h"
 #include "gate/nats/nats_bus.h"
 
@@ -35,19 +37,19 @@ int64_t ParseTime(const std::string& text) {
   if (google::protobuf::util::TimeUtil::FromString(text, &at)) {
     return google::protobuf::util::TimeUtil::TimestampToMilliseconds(at);
   }
-  const int64_t ago = ParseDurationMillis(text);
-  if (ago < 0) return -1;
+  const std::optional<int64_t> ago = jobgate::ParseDurationMillis(text);
+  if (!ago) return -1;
   const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
-  return now - ago;
+  return now - *ago;
 }
 
 int RunAuditVerify(const AuditVerifyArgs& args) {
   AuditReadOptions read;
   read.stream = args.stream;
-  for (auto [text, out] : {std::pair{&args.from, &read.from_unix_ms},
-                           std::pair{&args.to, &read.to_unix_ms}}) {
+  for (auto [text, out] :
+       {std::pair{&args.from, &read.from_unix_ms}, std::pair{&args.to, &read.to_unix_ms}}) {
     if (text->empty()) continue;
     *out = ParseTime(*text);
     if (*out <= 0) {
@@ -56,7 +58,7 @@ int RunAuditVerify(const AuditVerifyArgs& args) {
       return kExitUnreachable;
     }
   }
-  const int64_t timeout = ParseDurationMillis(args.timeout);
+  const int64_t timeout = jobgate::ParseDurationMillis(args.timeout).value_or(0);
   if (timeout <= 0) {
     std::cerr << "jobgate: --timeout: '" << args.timeout << "' is not a duration\n";
     return kExitUnreachable;
@@ -101,8 +103,7 @@ void AddAuditCommands(CLI::App& app, int* exit_code) {
   auto* audit = app.add_subcommand("audit", "The audit trail's evidence");
   audit->require_subcommand(1);
   auto* cmd = audit->add_subcommand(
-      "verify",
-      "Walk the AUDIT stream's hash chains (exit 0 intact, 1 findings, 2 unreadable)");
+      "verify", "Walk the AUDIT stream's hash chains (exit 0 intact, 1 findings, 2 unreadable)");
   auto args = std::make_shared<AuditVerifyArgs>();
   cmd->add_option("--from", args->from, "From this time: RFC 3339, or a duration ago (24h)");
   cmd->add_option("--to", args->to, "Through this time: RFC 3339, or a duration ago");

@@ -86,7 +86,7 @@ class MapReader {
   template <typename Duration>
   Handler Dur(Duration* out) {
     return [this, out](const YAML::Node& n) -> Status {
-      const int64_t ms = n.IsScalar() ? ParseDurationMillis(n.Scalar()) : -1;
+      const int64_t ms = n.IsScalar() ? jobgate::ParseDurationMillis(n.Scalar()).value_or(-1) : -1;
       if (ms < 0) {
         return InvalidArgument(Where(file_, n) +
                                "expected a duration such as 500ms, 30s, 2m, 24h or 7d");
@@ -521,10 +521,6 @@ std::vector<std::string> SplitServerList(const std::string& text) {
     start = comma + 1;
   }
   return out;
-}
-
-int64_t ParseDurationMillis(const std::string& text) {
-  return jobgate::ParseDurationMillis(text).value_or(-1);
 }
 
 }  // namespace jobgate::gate

@@ -130,8 +130,5 @@ Status ApplyConfigFile(const std::string& path, GateConfig* config);
 // "nats://a:4222,nats://b:4222" -> two URLs.
 std::vector<std::string> SplitServerList(const std::string& text);
 
-// "500ms", "30s", "2m", "24h", "7d", "90" (seconds) -> milliseconds; -1 when invalid.
-int64_t ParseDurationMillis(const std::string& text);
-
 
 }  // namespace jobgate::gate

@@ -27,6 +27,7 @@ TEST(DurationTest, MillisTakeMillisToo) {
   EXPECT_EQ(ParseDurationMillis("7d"), 7 * 86400000LL);
   EXPECT_EQ(ParseDurationMillis("-1s"), std::nullopt);
   EXPECT_EQ(ParseDurationMillis("1x"), std::nullopt);
+  EXPECT_EQ(ParseDurationMillis("3 weeks"), std::nullopt);
 }
 
 }  // namespace

@@ -180,12 +180,6 @@ TEST(ConfigTest, TenantSourceAndJobIdTtl) {
 TEST(ConfigTest, Helpers) {
   EXPECT_EQ(SplitServerList("nats://a:1, nats://b:2,,"),
             (std::vector<std::string>{"nats://a:1", "nats://b:2"}));
-  EXPECT_EQ(ParseDurationMillis("500ms"), 500);
-  EXPECT_EQ(ParseDurationMillis("2m"), 120000);
-  EXPECT_EQ(ParseDurationMillis("90"), 90000);
-  EXPECT_EQ(ParseDurationMillis("7d"), 7 * 86400000LL);
-  EXPECT_EQ(ParseDurationMillis("-1s"), -1);
-  EXPECT_EQ(ParseDurationMillis("3 weeks"), -1);
   std::string host;
   int port = 0;
   EXPECT_TRUE(SplitHostPort("127.0.0.1:8081", &host, &port));
