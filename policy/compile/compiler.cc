@@ -206,6 +206,13 @@ class PolicyCompiler {
 
   void CompileDefaults(const YAML::Node& node);
   void CompileRule(const YAML::Node& node, std::set<std::string>* ids);
+  // The rule's id (or its name); an error when missing, not a string, empty, or in `ids`.
+  void CompileRuleId(const YAML::Node& node, std::set<std::string>* ids, CompiledRule* rule,
+                     JsonValue* canon);
+  // What the rule decides and what the decision carries: decision, reason, approver_role,
+  // risk_score, approval_ttl. `where` names the rule in errors.
+  void CompileDecision(const YAML::Node& node, const std::string& where, CompiledRule* rule,
+                       JsonValue* canon);
   void CompileMatch(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
   void CompileTopicsAndRiskTags(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
   void CompileJobAndActorFields(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
@@ -215,8 +222,35 @@ class PolicyCompiler {
   bool CompileTopics(const YAML::Node& node, std::string_view what, std::vector<std::string>* out);
   // False when the condition sets nothing (an empty list).
   bool CompileMatcher(const YAML::Node& node, const std::string& what, ValueMatcher* m);
+  // A value or a list of scalar values, as literals; their sorted list in `*canon`.
+  bool CompileLiterals(const YAML::Node& node, const std::string& what, std::vector<Literal>* out,
+                       JsonValue* canon);
+  // False (with an error) unless `node` is a non-empty mapping of operators only.
+  bool CheckOperators(const YAML::Node& node, const std::string& what);
+  // The operators of a matcher: each is false (with an error) when its operators are invalid.
+  bool CompileInAndNotIn(const YAML::Node& node, const std::string& what, ValueMatcher* m);
+  bool CompileGlobAndRegex(const YAML::Node& node, const std::string& what, ValueMatcher* m);
+  bool CompileExistsAndAbsent(const YAML::Node& node, const std::string& what, ValueMatcher* m);
+  bool CompileBounds(const YAML::Node& node, const std::string& what, ValueMatcher* m);
+  // Globs (translated) or regexes (checked one by one) into one RE2 that matches any of
+  // them, charged to the policy's regex budget; false (with an error) when that fails.
+  bool CompilePatterns(const YAML::Node& node, const std::string& what,
+                       const std::vector<std::string>& sources, bool from_glob,
+                       std::unique_ptr<RE2>* out);
   bool CompileConstraints(const YAML::Node& node, v1::Constraints* out, JsonValue* canon);
   void CompileCommand(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
+  // command.KEY: words sorted and without duplicates into `*out`, and into `(*canon)[key]`
+  // unless empty. True when KEY is absent; false (with an error) when not strings.
+  bool CompileCommandWords(const YAML::Node& node, const char* key, std::vector<std::string>* out,
+                           JsonValue* canon);
+  // False (with an error) when a program or not_program has a directory.
+  bool CheckProgramBasenames(const YAML::Node& node, const CommandCondition& c);
+  // command.KEY as words, each a flag as the analysis writes it for every one of `programs`
+  // (normalized, and not a bundle of short flags the program splits); false (with an error)
+  // otherwise.
+  bool CompileCommandFlags(const YAML::Node& node, const char* key,
+                           const std::vector<std::string>& programs, std::vector<std::string>* out,
+                           JsonValue* canon);
   void CompileSql(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
   void CompileEgress(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
   void CompileEffects(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
@@ -227,6 +261,12 @@ class PolicyCompiler {
   bool CompileDeletesResources(const YAML::Node& res, EffectsCondition* c);
   bool CompilePathEffect(const YAML::Node& node, const std::string& what,
                          PathEffectCondition* out, JsonValue* canon);
+  // where / outside_workspace of a path effect: places or'ed into `*places`; false (with an
+  // error) when invalid.
+  bool CompileWhere(const YAML::Node& where, const std::string& what, uint32_t* places,
+                    JsonValue* canon);
+  bool CompileOutsideWorkspace(const YAML::Node& outside, const std::string& what, uint32_t* places,
+                               JsonValue* canon);
   bool CompileWordList(const YAML::Node& node, const std::string& what,
                        std::vector<std::string>* out, JsonValue* canon);
   void CompileSecretsPresent(const YAML::Node& node, CompiledRule* rule, JsonValue* canon);
@@ -469,59 +509,12 @@ void PolicyCompiler::CompileRule(const YAML::Node& node, std::set<std::string>* 
   rule.col = node.Mark().column + 1;
   JsonValue canon = JsonValue::MakeObject();
 
-  const YAML::Node id_node = node["id"] ? node["id"] : node["name"];
-  if (node["id"] && node["name"]) {
-    Error(node["name"], "a rule has both 'id' and 'name'; use 'id'");
-  }
-  if (!id_node) {
-    Error(node, "a rule needs an 'id'");
-  } else if (GetString(id_node, "a rule's id", &rule.id)) {
-    if (rule.id.empty()) Error(id_node, "a rule's id must not be empty");
-    if (!ids->insert(rule.id).second) Error(id_node, "duplicate rule id '" + rule.id + "'");
-  }
-  canon["id"] = JsonValue(rule.id);
+  CompileRuleId(node, ids, &rule, &canon);
   const std::string where = "rule '" + rule.id + "'";
-
   if (node["description"] && GetString(node["description"], "description", &rule.description)) {
     canon["description"] = JsonValue(rule.description);
   }
-  if (!node["decision"]) {
-    Error(node, where + " needs a 'decision'");
-  } else {
-    std::string text;
-    if (GetString(node["decision"], "decision", &text) && !ParseVerdict(text, &rule.decision)) {
-      Error(node["decision"],
-            "unknown decision '" + text +
-                "' (allow, allow_with_constraints, alert, redact, throttle, require_approval, "
-                "deny, terminate)");
-    }
-  }
-  canon["decision"] = JsonValue(VerdictName(rule.decision));
-  if (node["reason"] && GetString(node["reason"], "reason", &rule.reason)) {
-    canon["reason"] = JsonValue(rule.reason);
-  }
-  if (node["approver_role"] &&
-      GetString(node["approver_role"], "approver_role", &rule.approver_role)) {
-    canon["approver_role"] = JsonValue(rule.approver_role);
-  }
-  if (node["risk_score"]) {
-    int64_t score = 0;
-    if (GetInt(node["risk_score"], "risk_score", 0, 100, &score)) {
-      rule.risk_score = static_cast<int32_t>(score);
-    }
-    canon["risk_score"] = JsonValue(rule.risk_score);
-  }
-  if (node["approval_ttl"]) {
-    const YAML::Node ttl = node["approval_ttl"];
-    std::optional<int64_t> seconds;
-    if (ttl.IsScalar()) seconds = ParseDurationSeconds(ttl.Scalar());
-    if (!seconds || *seconds <= 0) {
-      Error(ttl, "approval_ttl must be a positive duration such as 3600, 30m, 24h or 7d");
-    } else {
-      rule.approval_ttl_sec = *seconds;
-      canon["approval_ttl_sec"] = JsonValue(rule.approval_ttl_sec);
-    }
-  }
+  CompileDecision(node, where, &rule, &canon);
   if (!node["match"]) {
     Error(node, where + " needs a 'match' (use 'match: {}' to match every job)");
   } else {
@@ -544,6 +537,62 @@ void PolicyCompiler::CompileRule(const YAML::Node& node, std::set<std::string>* 
 
   canonical_rules_.push_back(std::move(canon));
   impl_->rules.push_back(std::move(rule));
+}
+
+void PolicyCompiler::CompileRuleId(const YAML::Node& node, std::set<std::string>* ids,
+                                   CompiledRule* rule, JsonValue* canon) {
+  const YAML::Node id_node = node["id"] ? node["id"] : node["name"];
+  if (node["id"] && node["name"]) {
+    Error(node["name"], "a rule has both 'id' and 'name'; use 'id'");
+  }
+  if (!id_node) {
+    Error(node, "a rule needs an 'id'");
+  } else if (GetString(id_node, "a rule's id", &rule->id)) {
+    if (rule->id.empty()) Error(id_node, "a rule's id must not be empty");
+    if (!ids->insert(rule->id).second) Error(id_node, "duplicate rule id '" + rule->id + "'");
+  }
+  (*canon)["id"] = JsonValue(rule->id);
+}
+
+void PolicyCompiler::CompileDecision(const YAML::Node& node, const std::string& where,
+                                     CompiledRule* rule, JsonValue* canon) {
+  if (!node["decision"]) {
+    Error(node, where + " needs a 'decision'");
+  } else {
+    std::string text;
+    if (GetString(node["decision"], "decision", &text) && !ParseVerdict(text, &rule->decision)) {
+      Error(node["decision"],
+            "unknown decision '" + text +
+                "' (allow, allow_with_constraints, alert, redact, throttle, require_approval, "
+                "deny, terminate)");
+    }
+  }
+  (*canon)["decision"] = JsonValue(VerdictName(rule->decision));
+  if (node["reason"] && GetString(node["reason"], "reason", &rule->reason)) {
+    (*canon)["reason"] = JsonValue(rule->reason);
+  }
+  if (node["approver_role"] &&
+      GetString(node["approver_role"], "approver_role", &rule->approver_role)) {
+    (*canon)["approver_role"] = JsonValue(rule->approver_role);
+  }
+  if (node["risk_score"]) {
+    int64_t score = 0;
+    if (GetInt(node["risk_score"], "risk_score", 0, 100, &score)) {
+      rule->risk_score = static_cast<int32_t>(score);
+    }
+    (*canon)["risk_score"] = JsonValue(rule->risk_score);
+  }
+  if (node["approval_ttl"]) {
+    const YAML::Node ttl = node["approval_ttl"];
+    std::optional<int64_t> seconds;
+    if (ttl.IsScalar()) seconds = ParseDurationSeconds(ttl.Scalar());
+    if (!seconds || *seconds <= 0) {
+      Error(ttl, "approval_ttl must be a positive duration such as 3600, 30m, 24h or 7d");
+    } else {
+      rule->approval_ttl_sec = *seconds;
+      (*canon)["approval_ttl_sec"] = JsonValue(rule->approval_ttl_sec);
+    }
+  }
 }
 
 bool PolicyCompiler::CompileTopics(const YAML::Node& node, std::string_view what,
@@ -742,62 +791,14 @@ void PolicyCompiler::CompileCommand(const YAML::Node& node, CompiledRule* rule, 
   if (!CheckMap(node, "match.command", kCommandKeys)) return;
   CommandCondition c;
   c.canonical = JsonValue::MakeObject();
-  bool ok = true;
-  auto word_set = [&](const char* key, std::vector<std::string>* out) {
-    if (!node[key]) return;
-    const std::string what = std::string("command.") + key;
-    if (!GetStringList(node[key], what, out)) {
-      ok = false;
-      return;
-    }
-    std::sort(out->begin(), out->end());
-    out->erase(std::unique(out->begin(), out->end()), out->end());
-    if (out->empty()) return;
-    JsonValue list = JsonValue::MakeArray();
-    for (const auto& s : *out) list.push_back(JsonValue(s));
-    c.canonical[key] = std::move(list);
-  };
-  word_set("program", &c.programs);
-  word_set("not_program", &c.not_programs);
-  word_set("subcommand", &c.subcommands);
-  for (const auto& list : {&c.programs, &c.not_programs}) {
-    for (const std::string& p : *list) {
-      if (p.find('/') != std::string::npos) {
-        Error(node, "command programs are basenames ('" + p.substr(p.rfind('/') + 1) + "', not '" +
-                        p + "'): /bin/rm is analysed as rm");
-        ok = false;
-      }
-    }
-  }
-  // Flags are matched in normalized form: refuse spellings the analysis never produces.
-  auto flag_set = [&](const char* key, std::vector<std::string>* out) {
-    if (!node[key]) return;
-    word_set(key, out);
-    for (const std::string& f : *out) {
-      if (f.size() < 2 || f[0] != '-') {
-        Error(node[key],
-              std::string("command.") + key + ": '" + f + "' is not a flag (flags start with '-')");
-        ok = false;
-        continue;
-      }
-      for (const std::string& program : c.programs) {
-        const std::string normal = NormalizeFlag(program, f);
-        if (normal != f) {
-          Error(node[key], std::string("command.") + key + ": " + program + " flag '" + f +
-                               "' is analysed as '" + normal + "'; write '" + normal + "'");
-          ok = false;
-        } else if (f[1] != '-' && f.size() > 2 && SplitsShortFlags(program)) {
-          Error(node[key], std::string("command.") + key + ": '" + f +
-                               "' is split into single-letter flags for " + program +
-                               "; list them separately");
-          ok = false;
-        }
-      }
-    }
-  };
-  flag_set("flags_all", &c.flags_all);
-  flag_set("flags_any", &c.flags_any);
-  flag_set("flags_none", &c.flags_none);
+  // Every key is compiled after an earlier one fails, so all errors are reported.
+  bool ok = CompileCommandWords(node, "program", &c.programs, &c.canonical);
+  ok = CompileCommandWords(node, "not_program", &c.not_programs, &c.canonical) && ok;
+  ok = CompileCommandWords(node, "subcommand", &c.subcommands, &c.canonical) && ok;
+  ok = CheckProgramBasenames(node, c) && ok;
+  ok = CompileCommandFlags(node, "flags_all", c.programs, &c.flags_all, &c.canonical) && ok;
+  ok = CompileCommandFlags(node, "flags_any", c.programs, &c.flags_any, &c.canonical) && ok;
+  ok = CompileCommandFlags(node, "flags_none", c.programs, &c.flags_none, &c.canonical) && ok;
   if (node["args_glob"]) {
     JsonValue globs;
     if (CompileGlobs(node["args_glob"], "command.args_glob", &c.args_glob, &globs)) {
@@ -818,6 +819,65 @@ void PolicyCompiler::CompileCommand(const YAML::Node& node, CompiledRule* rule, 
   if (!ok) return;
   (*canon)["command"] = c.canonical;
   rule->Action().command = std::move(c);
+}
+
+bool PolicyCompiler::CompileCommandWords(const YAML::Node& node, const char* key,
+                                         std::vector<std::string>* out, JsonValue* canon) {
+  if (!node[key]) return true;
+  const std::string what = std::string("command.") + key;
+  if (!GetStringList(node[key], what, out)) return false;
+  std::sort(out->begin(), out->end());
+  out->erase(std::unique(out->begin(), out->end()), out->end());
+  if (out->empty()) return true;
+  JsonValue list = JsonValue::MakeArray();
+  for (const auto& s : *out) list.push_back(JsonValue(s));
+  (*canon)[key] = std::move(list);
+  return true;
+}
+
+bool PolicyCompiler::CheckProgramBasenames(const YAML::Node& node, const CommandCondition& c) {
+  bool ok = true;
+  for (const auto& list : {&c.programs, &c.not_programs}) {
+    for (const std::string& p : *list) {
+      if (p.find('/') != std::string::npos) {
+        Error(node, "command programs are basenames ('" + p.substr(p.rfind('/') + 1) + "', not '" +
+                        p + "'): /bin/rm is analysed as rm");
+        ok = false;
+      }
+    }
+  }
+  return ok;
+}
+
+// Flags are matched in normalized form: refuse spellings the analysis never produces.
+bool PolicyCompiler::CompileCommandFlags(const YAML::Node& node, const char* key,
+                                         const std::vector<std::string>& programs,
+                                         std::vector<std::string>* out, JsonValue* canon) {
+  if (!node[key]) return true;
+  // The flags a failed list did hold are still checked, so their errors are reported too.
+  bool ok = CompileCommandWords(node, key, out, canon);
+  for (const std::string& f : *out) {
+    if (f.size() < 2 || f[0] != '-') {
+      Error(node[key],
+            std::string("command.") + key + ": '" + f + "' is not a flag (flags start with '-')");
+      ok = false;
+      continue;
+    }
+    for (const std::string& program : programs) {
+      const std::string normal = NormalizeFlag(program, f);
+      if (normal != f) {
+        Error(node[key], std::string("command.") + key + ": " + program + " flag '" + f +
+                             "' is analysed as '" + normal + "'; write '" + normal + "'");
+        ok = false;
+      } else if (f[1] != '-' && f.size() > 2 && SplitsShortFlags(program)) {
+        Error(node[key], std::string("command.") + key + ": '" + f +
+                             "' is split into single-letter flags for " + program +
+                             "; list them separately");
+        ok = false;
+      }
+    }
+  }
+  return ok;
 }
 
 void PolicyCompiler::CompileSql(const YAML::Node& node, CompiledRule* rule, JsonValue* canon) {
@@ -922,45 +982,9 @@ bool PolicyCompiler::CompilePathEffect(const YAML::Node& node, const std::string
     Error(node["outside_workspace"], what + ": use either 'where' or 'outside_workspace'");
     ok = false;
   }
-  if (node["where"]) {
-    std::vector<std::string> places;
-    JsonValue list;
-    if (CompileWordList(node["where"], what + ".where", &places, &list)) {
-      for (const std::string& name : places) {
-        PathPlace place;
-        if (!ParsePathPlace(name, &place)) {
-          std::vector<std::string_view> known;
-          for (int i = 0; i < kNumPathPlaces; ++i)
-            known.push_back(PathPlaceName(static_cast<PathPlace>(i)));
-          std::string hint = DidYouMean(name, known);
-          if (hint.empty()) hint = " (known: " + JoinWords(known) + ")";
-          Error(node["where"], "unknown place '" + name + "' in " + what + ".where" + hint);
-          ok = false;
-          continue;
-        }
-        out->places |= 1u << static_cast<int>(place);
-      }
-      (*canon)["where"] = std::move(list);
-    } else {
-      ok = false;
-    }
-  }
+  if (node["where"]) ok = CompileWhere(node["where"], what, &out->places, canon) && ok;
   if (node["outside_workspace"]) {
-    bool b = false;
-    if (GetBool(node["outside_workspace"], what + ".outside_workspace", &b)) {
-      if (!b) {
-        Error(node["outside_workspace"],
-              what + ".outside_workspace: false is not supported; use where: [workspace, temp]");
-        ok = false;
-      }
-      for (int i = 0; i < kNumPathPlaces; ++i) {
-        const auto place = static_cast<PathPlace>(i);
-        if (place != PathPlace::kWorkspace && place != PathPlace::kTemp) out->places |= 1u << i;
-      }
-      (*canon)["outside_workspace"] = JsonValue(true);
-    } else {
-      ok = false;
-    }
+    ok = CompileOutsideWorkspace(node["outside_workspace"], what, &out->places, canon) && ok;
   }
   if (node["glob"]) {
     JsonValue globs;
@@ -980,6 +1004,48 @@ bool PolicyCompiler::CompilePathEffect(const YAML::Node& node, const std::string
       ok = false;
     }
   }
+  return ok;
+}
+
+bool PolicyCompiler::CompileWhere(const YAML::Node& where, const std::string& what,
+                                  uint32_t* places, JsonValue* canon) {
+  std::vector<std::string> names;
+  JsonValue list;
+  if (!CompileWordList(where, what + ".where", &names, &list)) return false;
+  bool ok = true;
+  for (const std::string& name : names) {
+    PathPlace place;
+    if (!ParsePathPlace(name, &place)) {
+      std::vector<std::string_view> known;
+      for (int i = 0; i < kNumPathPlaces; ++i)
+        known.push_back(PathPlaceName(static_cast<PathPlace>(i)));
+      std::string hint = DidYouMean(name, known);
+      if (hint.empty()) hint = " (known: " + JoinWords(known) + ")";
+      Error(where, "unknown place '" + name + "' in " + what + ".where" + hint);
+      ok = false;
+      continue;
+    }
+    *places |= 1u << static_cast<int>(place);
+  }
+  (*canon)["where"] = std::move(list);
+  return ok;
+}
+
+bool PolicyCompiler::CompileOutsideWorkspace(const YAML::Node& outside, const std::string& what,
+                                             uint32_t* places, JsonValue* canon) {
+  bool b = false;
+  if (!GetBool(outside, what + ".outside_workspace", &b)) return false;
+  bool ok = true;
+  if (!b) {
+    Error(outside,
+          what + ".outside_workspace: false is not supported; use where: [workspace, temp]");
+    ok = false;
+  }
+  for (int i = 0; i < kNumPathPlaces; ++i) {
+    const auto place = static_cast<PathPlace>(i);
+    if (place != PathPlace::kWorkspace && place != PathPlace::kTemp) *places |= 1u << i;
+  }
+  (*canon)["outside_workspace"] = JsonValue(true);
   return ok;
 }
 
@@ -1128,71 +1194,47 @@ bool PolicyCompiler::CompileDeletesResources(const YAML::Node& res, EffectsCondi
 
 bool PolicyCompiler::CompileMatcher(const YAML::Node& node, const std::string& what,
                                     ValueMatcher* m) {
-  auto literal_list = [&](const YAML::Node& n, std::vector<Literal>* out,
-                          JsonValue* canon) -> bool {
-    if (n.IsScalar()) {
-      out->push_back(MakeLiteral(n));
-    } else if (n.IsSequence()) {
-      for (const auto& item : n) {
-        if (!item.IsScalar()) {
-          Error(item, "values in " + what + " must be scalars");
-          return false;
-        }
-        out->push_back(MakeLiteral(item));
-      }
-    } else {
-      Error(n, what + " must be a value or a list of values");
-      return false;
-    }
-    *canon = JsonValue::MakeArray();
-    for (const auto& lit : *out) canon->push_back(lit.ToJson());
-    canon->SortUnique();
-    return true;
-  };
-  auto compile_regex = [&](const YAML::Node& n, const std::vector<std::string>& sources,
-                           bool from_glob, std::unique_ptr<RE2>* out) -> bool {
-    std::string combined;
-    for (const auto& src : sources) {
-      std::string re = src;
-      if (from_glob) {
-        std::string error;
-        re = GlobToRegex(src, &error);
-        if (!error.empty()) {
-          Error(n, "invalid glob in " + what + ": " + error);
-          return false;
-        }
-      } else {
-        RE2 probe(src, RE2::Quiet);
-        if (!probe.ok()) {
-          Error(n, "invalid regex in " + what + " '" + src + "': " + probe.error());
-          return false;
-        }
-      }
-      if (!combined.empty()) combined += "|";
-      combined += "(?:" + re + ")";
-    }
-    RE2::Options options;
-    options.set_log_errors(false);
-    options.set_max_mem(8 << 20);
-    auto compiled = std::make_unique<RE2>(combined, options);
-    if (!compiled->ok()) {
-      Error(n, "pattern in " + what + " is too large or invalid: " + compiled->error());
-      return false;
-    }
-    if (!ChargeRegex(n, *compiled)) return false;
-    *out = std::move(compiled);
-    return true;
-  };
-
   if (node.IsNull()) {
     Error(node, what + " has no value (write a value, a list, or an operator such as exists)");
     return false;
   }
   if (!node.IsMap()) {
     if (node.IsSequence() && node.size() == 0) return false;  // empty list: no condition
-    m->has_in = literal_list(node, &m->in, &m->canonical["in"]);
+    m->has_in = CompileLiterals(node, what, &m->in, &m->canonical["in"]);
     return m->has_in;
   }
+  if (!CheckOperators(node, what)) return false;
+  // Every operator is compiled after an earlier one fails, so all errors are reported.
+  bool ok = CompileInAndNotIn(node, what, m);
+  ok = CompileGlobAndRegex(node, what, m) && ok;
+  ok = CompileExistsAndAbsent(node, what, m) && ok;
+  ok = CompileBounds(node, what, m) && ok;
+  return ok;
+}
+
+bool PolicyCompiler::CompileLiterals(const YAML::Node& node, const std::string& what,
+                                     std::vector<Literal>* out, JsonValue* canon) {
+  if (node.IsScalar()) {
+    out->push_back(MakeLiteral(node));
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) {
+      if (!item.IsScalar()) {
+        Error(item, "values in " + what + " must be scalars");
+        return false;
+      }
+      out->push_back(MakeLiteral(item));
+    }
+  } else {
+    Error(node, what + " must be a value or a list of values");
+    return false;
+  }
+  *canon = JsonValue::MakeArray();
+  for (const auto& lit : *out) canon->push_back(lit.ToJson());
+  canon->SortUnique();
+  return true;
+}
+
+bool PolicyCompiler::CheckOperators(const YAML::Node& node, const std::string& what) {
   bool any_operator = false;
   for (const auto& kv : node) {
     if (kv.first.IsScalar() && std::find(kOperatorKeys.begin(), kOperatorKeys.end(),
@@ -1211,13 +1253,18 @@ bool PolicyCompiler::CompileMatcher(const YAML::Node& node, const std::string& w
     Error(node, what + " has an empty operator object");
     return false;
   }
+  return true;
+}
+
+bool PolicyCompiler::CompileInAndNotIn(const YAML::Node& node, const std::string& what,
+                                       ValueMatcher* m) {
   bool ok = true;
   if (node["in"]) {
     if (node["in"].IsSequence() && node["in"].size() == 0) {
       Error(node["in"], what + ": 'in' with an empty list can never match");
       ok = false;
     } else {
-      m->has_in = literal_list(node["in"], &m->in, &m->canonical["in"]);
+      m->has_in = CompileLiterals(node["in"], what, &m->in, &m->canonical["in"]);
       ok &= m->has_in;
     }
   }
@@ -1226,10 +1273,16 @@ bool PolicyCompiler::CompileMatcher(const YAML::Node& node, const std::string& w
       Error(node["not_in"], what + ": 'not_in' with an empty list always matches; remove it");
       ok = false;
     } else {
-      m->has_not_in = literal_list(node["not_in"], &m->not_in, &m->canonical["not_in"]);
+      m->has_not_in = CompileLiterals(node["not_in"], what, &m->not_in, &m->canonical["not_in"]);
       ok &= m->has_not_in;
     }
   }
+  return ok;
+}
+
+bool PolicyCompiler::CompileGlobAndRegex(const YAML::Node& node, const std::string& what,
+                                         ValueMatcher* m) {
+  bool ok = true;
   for (const char* op : {"glob", "regex"}) {
     if (!node[op]) continue;
     std::vector<std::string> sources;
@@ -1241,7 +1294,7 @@ bool PolicyCompiler::CompileMatcher(const YAML::Node& node, const std::string& w
     std::sort(sources.begin(), sources.end());
     sources.erase(std::unique(sources.begin(), sources.end()), sources.end());
     const bool is_glob = std::string_view(op) == "glob";
-    if (compile_regex(node[op], sources, is_glob, is_glob ? &m->glob : &m->regex)) {
+    if (CompilePatterns(node[op], what, sources, is_glob, is_glob ? &m->glob : &m->regex)) {
       JsonValue list = JsonValue::MakeArray();
       for (const auto& s : sources) list.push_back(JsonValue(s));
       m->canonical[op] = std::move(list);
@@ -1249,6 +1302,48 @@ bool PolicyCompiler::CompileMatcher(const YAML::Node& node, const std::string& w
       ok = false;
     }
   }
+  return ok;
+}
+
+bool PolicyCompiler::CompilePatterns(const YAML::Node& node, const std::string& what,
+                                     const std::vector<std::string>& sources, bool from_glob,
+                                     std::unique_ptr<RE2>* out) {
+  std::string combined;
+  for (const auto& src : sources) {
+    std::string re = src;
+    if (from_glob) {
+      std::string error;
+      re = GlobToRegex(src, &error);
+      if (!error.empty()) {
+        Error(node, "invalid glob in " + what + ": " + error);
+        return false;
+      }
+    } else {
+      RE2 probe(src, RE2::Quiet);
+      if (!probe.ok()) {
+        Error(node, "invalid regex in " + what + " '" + src + "': " + probe.error());
+        return false;
+      }
+    }
+    if (!combined.empty()) combined += "|";
+    combined += "(?:" + re + ")";
+  }
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_max_mem(8 << 20);
+  auto compiled = std::make_unique<RE2>(combined, options);
+  if (!compiled->ok()) {
+    Error(node, "pattern in " + what + " is too large or invalid: " + compiled->error());
+    return false;
+  }
+  if (!ChargeRegex(node, *compiled)) return false;
+  *out = std::move(compiled);
+  return true;
+}
+
+bool PolicyCompiler::CompileExistsAndAbsent(const YAML::Node& node, const std::string& what,
+                                            ValueMatcher* m) {
+  bool ok = true;
   if (node["exists"] && node["absent"]) {
     Error(node["absent"], what + ": use either 'exists' or 'absent'");
     ok = false;
@@ -1263,6 +1358,12 @@ bool PolicyCompiler::CompileMatcher(const YAML::Node& node, const std::string& w
       ok = false;
     }
   }
+  return ok;
+}
+
+bool PolicyCompiler::CompileBounds(const YAML::Node& node, const std::string& what,
+                                   ValueMatcher* m) {
+  bool ok = true;
   const std::pair<const char*, std::optional<double>*> numeric[] = {
       {"gt", &m->gt}, {"gte", &m->gte}, {"lt", &m->lt}, {"lte", &m->lte}};
   for (const auto& [op, slot] : numeric) {
