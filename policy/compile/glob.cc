@@ -9,6 +9,43 @@ void AppendLiteral(char c, std::string* out) {
   out->push_back(c);
 }
 
+// Appends the regex for the `*`, `**` or `**/` that starts at glob[*i], and leaves *i on
+// its last character.
+void AppendStars(std::string_view glob, size_t* i, std::string* out) {
+  if (*i + 1 < glob.size() && glob[*i + 1] == '*') {
+    ++*i;
+    // `**/` also matches zero directories: `a/**/b` matches `a/b`.
+    if (*i + 1 < glob.size() && glob[*i + 1] == '/') {
+      ++*i;
+      *out += "(?:.*/)?";
+    } else {
+      *out += ".*";
+    }
+  } else {
+    *out += "[^/]*";
+  }
+}
+
+// Appends the character class opened by the '[' at glob[open] and returns the index of
+// its ']' (the first after glob[open + 1], so `[]]` holds ']'), or npos when there is
+// none. A leading '!' or '^' negates; '\', '[' and ']' inside are literal.
+size_t AppendBracket(std::string_view glob, size_t open, std::string* out) {
+  const size_t close = glob.find(']', open + 2);
+  if (close == std::string_view::npos) return close;
+  out->push_back('[');
+  size_t j = open + 1;
+  if (glob[j] == '!' || glob[j] == '^') {
+    out->push_back('^');
+    ++j;
+  }
+  for (; j < close; ++j) {
+    if (glob[j] == '\\' || glob[j] == '[' || glob[j] == ']') out->push_back('\\');
+    out->push_back(glob[j]);
+  }
+  out->push_back(']');
+  return close;
+}
+
 }  // namespace
 
 std::string GlobToRegex(std::string_view glob, std::string* error) {
@@ -18,39 +55,17 @@ std::string GlobToRegex(std::string_view glob, std::string* error) {
     const char c = glob[i];
     switch (c) {
       case '*':
-        if (i + 1 < glob.size() && glob[i + 1] == '*') {
-          ++i;
-          // `**/` also matches zero directories: `a/**/b` matches `a/b`.
-          if (i + 1 < glob.size() && glob[i + 1] == '/') {
-            ++i;
-            out += "(?:.*/)?";
-          } else {
-            out += ".*";
-          }
-        } else {
-          out += "[^/]*";
-        }
+        AppendStars(glob, &i, &out);
         break;
       case '?':
         out += "[^/]";
         break;
       case '[': {
-        const size_t close = glob.find(']', i + 2);
+        const size_t close = AppendBracket(glob, i, &out);
         if (close == std::string_view::npos) {
           *error = "unclosed '[' in glob '" + std::string(glob) + "'";
           return {};
         }
-        out.push_back('[');
-        size_t j = i + 1;
-        if (glob[j] == '!' || glob[j] == '^') {
-          out.push_back('^');
-          ++j;
-        }
-        for (; j < close; ++j) {
-          if (glob[j] == '\\' || glob[j] == '[' || glob[j] == ']') out.push_back('\\');
-          out.push_back(glob[j]);
-        }
-        out.push_back(']');
         i = close;
         break;
       }
