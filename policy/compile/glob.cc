@@ -27,17 +27,17 @@ void AppendStars(std::string_view glob, size_t* i, std::string* out) {
 }
 
 // Appends the character class opened by the '[' at glob[open] and returns the index of
-// its ']' (the first after glob[open + 1], so `[]]` holds ']'), or npos when there is
-// none. A leading '!' or '^' negates; '\', '[' and ']' inside are literal.
+// its ']', or npos when there is none. A leading '!' or '^' negates. The class's first
+// member may be ']' (`[]x]`, `[!]x]` hold ']'), so its ']' is the first after that
+// member. '\', '[' and ']' inside are literal.
 size_t AppendBracket(std::string_view glob, size_t open, std::string* out) {
-  const size_t close = glob.find(']', open + 2);
+  size_t j = open + 1;
+  const bool negated = j < glob.size() && (glob[j] == '!' || glob[j] == '^');
+  if (negated) ++j;
+  const size_t close = glob.find(']', j + 1);
   if (close == std::string_view::npos) return close;
   out->push_back('[');
-  size_t j = open + 1;
-  if (glob[j] == '!' || glob[j] == '^') {
-    out->push_back('^');
-    ++j;
-  }
+  if (negated) out->push_back('^');
   for (; j < close; ++j) {
     if (glob[j] == '\\' || glob[j] == '[' || glob[j] == ']') out->push_back('\\');
     out->push_back(glob[j]);

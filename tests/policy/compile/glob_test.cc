@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 #include <re2/re2.h>
 
+#include <string>
+#include <string_view>
+#include <vector>
+
 namespace jobgate::policy {
 namespace {
 
@@ -37,6 +41,43 @@ TEST(GlobTest, QuestionClassesAndBraces) {
   EXPECT_FALSE(GlobMatches("[!a-c]x", "bx"));
   EXPECT_TRUE(GlobMatches("*.{pem,key}", "id.key"));
   EXPECT_FALSE(GlobMatches("*.{pem,key}", "id.pub"));
+}
+
+TEST(GlobTest, AClosingBracketFirstInAClassIsAMember) {
+  EXPECT_TRUE(GlobMatches("[]x]", "]"));
+  EXPECT_TRUE(GlobMatches("[]x]", "x"));
+  EXPECT_FALSE(GlobMatches("[]x]", "a"));
+  EXPECT_FALSE(GlobMatches("[!]x]", "]"));
+  EXPECT_FALSE(GlobMatches("[!]x]", "x"));
+  EXPECT_TRUE(GlobMatches("[!]x]", "a"));
+  EXPECT_TRUE(GlobMatches("[^]]", "a"));
+  EXPECT_FALSE(GlobMatches("[^]]", "]"));
+}
+
+// Every glob over the syntax characters, up to four long, is refused with an error or
+// translated to a regex RE2 compiles: a policy never holds a pattern that fails later.
+TEST(GlobTest, EveryShortGlobIsAnErrorOrAValidRegex) {
+  constexpr std::string_view kAlphabet = "[]!^a-\\*?{},/.";
+  std::vector<std::string> globs = {""};
+  size_t checked = 0;
+  for (int length = 1; length <= 4; ++length) {
+    std::vector<std::string> longer;
+    for (const std::string& g : globs) {
+      for (char c : kAlphabet) longer.push_back(g + c);
+    }
+    for (const std::string& glob : longer) {
+      std::string error;
+      const std::string re = GlobToRegex(glob, &error);
+      if (!error.empty()) continue;
+      RE2::Options options;
+      options.set_log_errors(false);
+      RE2 compiled(re, options);
+      ASSERT_TRUE(compiled.ok()) << "glob '" << glob << "' -> '" << re << "': " << compiled.error();
+      ++checked;
+    }
+    globs = std::move(longer);
+  }
+  EXPECT_GT(checked, 10000u);
 }
 
 TEST(GlobTest, RegexCharactersAreLiteral) {
