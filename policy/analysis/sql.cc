@@ -22,47 +22,68 @@ bool IsWordChar(char c) {
          c == '$' || static_cast<unsigned char>(c) >= 0x80;
 }
 
+// The end of the comment that starts at sql[i] (`-- ...`, MySQL's `# ...`, `/* ... */`),
+// or i when none starts there.
+size_t SkipComment(std::string_view sql, size_t i) {
+  const char c = sql[i];
+  const char next = i + 1 < sql.size() ? sql[i + 1] : '\0';
+  if ((c == '-' && next == '-') || c == '#') {
+    const size_t eol = sql.find('\n', i);
+    return eol == std::string_view::npos ? sql.size() : eol;
+  }
+  if (c == '/' && next == '*') {
+    const size_t end = sql.find("*/", i + 2);
+    return end == std::string_view::npos ? sql.size() : end + 2;
+  }
+  return i;
+}
+
+// Reads the text quoted by sql[i] (`'`, `"` or a backquote) into `text`, with doubled
+// quotes and (in strings) MySQL's backslash escapes undone; returns the index after it.
+size_t ReadQuoted(std::string_view sql, size_t i, std::string* text) {
+  const char quote = sql[i];
+  size_t j = i + 1;
+  while (j < sql.size()) {
+    if (sql[j] == quote) {
+      if (j + 1 < sql.size() && sql[j + 1] == quote) {  // '' inside a string
+        text->push_back(quote);
+        j += 2;
+        continue;
+      }
+      break;
+    }
+    if (sql[j] == '\\' && quote == '\'' && j + 1 < sql.size()) {  // MySQL escapes
+      text->push_back(sql[j + 1]);
+      j += 2;
+      continue;
+    }
+    text->push_back(sql[j++]);
+  }
+  return std::min(j + 1, sql.size());
+}
+
+// PostgreSQL dollar quoting at sql[i] ($$..$$ or $tag$..$tag$): reads the body into
+// `body` and returns the index after it, or i when sql[i] does not open one.
+size_t ReadDollarQuoted(std::string_view sql, size_t i, std::string* body) {
+  size_t j = i + 1;
+  while (j < sql.size() && IsWordChar(sql[j]) && sql[j] != '$') ++j;
+  if (j >= sql.size() || sql[j] != '$') return i;
+  const std::string_view tag = sql.substr(i, j - i + 1);
+  const size_t end = sql.find(tag, j + 1);
+  const size_t body_end = end == std::string_view::npos ? sql.size() : end;
+  body->assign(sql.substr(j + 1, body_end - j - 1));
+  return end == std::string_view::npos ? sql.size() : end + tag.size();
+}
+
 // Splits `sql` into statements of tokens. Returns false when it stopped at a limit.
 bool Tokenize(std::string_view sql, std::vector<std::vector<Token>>* statements) {
   statements->emplace_back();
   int depth = 0;
   size_t i = 0;
-  auto quoted = [&](char quote, Token::Type type) {
-    std::string text;
-    size_t j = i + 1;
-    while (j < sql.size()) {
-      if (sql[j] == quote) {
-        if (j + 1 < sql.size() && sql[j + 1] == quote) {  // '' inside a string
-          text.push_back(quote);
-          j += 2;
-          continue;
-        }
-        break;
-      }
-      if (sql[j] == '\\' && quote == '\'' && j + 1 < sql.size()) {  // MySQL escapes
-        text.push_back(sql[j + 1]);
-        j += 2;
-        continue;
-      }
-      text.push_back(sql[j++]);
-    }
-    i = std::min(j + 1, sql.size());
-    statements->back().push_back({type, std::move(text), depth});
-  };
   while (i < sql.size()) {
     const char c = sql[i];
-    const char next = i + 1 < sql.size() ? sql[i + 1] : '\0';
-    if (c == '-' && next == '-') {
-      while (i < sql.size() && sql[i] != '\n') ++i;
-      continue;
-    }
-    if (c == '#') {  // MySQL comment
-      while (i < sql.size() && sql[i] != '\n') ++i;
-      continue;
-    }
-    if (c == '/' && next == '*') {
-      const size_t end = sql.find("*/", i + 2);
-      i = end == std::string_view::npos ? sql.size() : end + 2;
+    if (const size_t after = SkipComment(sql, i); after != i) {
+      i = after;
       continue;
     }
     if (c == ';') {
@@ -74,24 +95,17 @@ bool Tokenize(std::string_view sql, std::vector<std::vector<Token>>* statements)
       }
       continue;
     }
-    if (c == '\'') {
-      quoted('\'', Token::kString);
+    if (c == '\'' || c == '"' || c == '`') {
+      Token t{c == '\'' ? Token::kString : Token::kIdentifier, {}, depth};
+      i = ReadQuoted(sql, i, &t.text);
+      statements->back().push_back(std::move(t));
       continue;
     }
-    if (c == '"' || c == '`') {
-      quoted(c, Token::kIdentifier);
-      continue;
-    }
-    if (c == '$') {  // PostgreSQL dollar quoting: $$..$$ or $tag$..$tag$
-      size_t j = i + 1;
-      while (j < sql.size() && IsWordChar(sql[j]) && sql[j] != '$') ++j;
-      if (j < sql.size() && sql[j] == '$') {
-        const std::string_view tag = sql.substr(i, j - i + 1);
-        const size_t end = sql.find(tag, j + 1);
-        const size_t body_end = end == std::string_view::npos ? sql.size() : end;
-        statements->back().push_back(
-            {Token::kString, std::string(sql.substr(j + 1, body_end - j - 1)), depth});
-        i = end == std::string_view::npos ? sql.size() : end + tag.size();
+    if (c == '$') {
+      Token t{Token::kString, {}, depth};
+      if (const size_t after = ReadDollarQuoted(sql, i, &t.text); after != i) {
+        i = after;
+        statements->back().push_back(std::move(t));
         continue;
       }
     }
