@@ -9,6 +9,17 @@
 namespace jobgate::policy::analysis {
 namespace {
 
+// The index of the `close` that balances the first `open` from src[from] on (nesting
+// counted, nothing quoted), or npos when there is none.
+size_t MatchingClose(std::string_view src, size_t from, char open, char close) {
+  int depth = 0;
+  for (size_t i = from; i < src.size(); ++i) {
+    if (src[i] == open) ++depth;
+    if (src[i] == close && --depth == 0) return i;
+  }
+  return std::string_view::npos;
+}
+
 bool IsMeta(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ';' || c == '&' || c == '|' ||
          c == '(' || c == ')' || c == '<' || c == '>';
@@ -214,12 +225,7 @@ ShellParser::Step ShellParser::ReadOpenParen(char next) {
 }
 
 ShellParser::Step ShellParser::SkipArithmetic() {
-  int depth = 0;
-  size_t i = pos_;
-  for (; i < src_.size(); ++i) {
-    if (src_[i] == '(') ++depth;
-    if (src_[i] == ')' && --depth == 0) break;
-  }
+  const size_t i = std::min(MatchingClose(src_, pos_, '(', ')'), src_.size());
   const std::string_view body = src_.substr(pos_, i - pos_);
   if (body.find("$(") != std::string_view::npos || body.find('`') != std::string_view::npos) {
     Fail("command substitution inside arithmetic");
@@ -530,13 +536,8 @@ bool ShellParser::ReadDollar(Word* w) {
     return ReadDoubleQuoted(w);
   }
   if (next == '(' && pos_ + 2 < src_.size() && src_[pos_ + 2] == '(') {  // $(( arithmetic ))
-    int depth = 0;
-    size_t i = pos_ + 1;
-    for (; i < src_.size(); ++i) {
-      if (src_[i] == '(') ++depth;
-      if (src_[i] == ')' && --depth == 0) break;
-    }
-    if (i >= src_.size()) {
+    const size_t i = MatchingClose(src_, pos_ + 1, '(', ')');
+    if (i == std::string_view::npos) {
       Fail("unbalanced parentheses in $(( ))");
       return false;
     }
@@ -555,13 +556,8 @@ bool ShellParser::ReadDollar(Word* w) {
     return ReadSubstitution(w, start);
   }
   if (next == '{') {
-    int depth = 0;
-    size_t i = pos_ + 1;
-    for (; i < src_.size(); ++i) {
-      if (src_[i] == '{') ++depth;
-      if (src_[i] == '}' && --depth == 0) break;
-    }
-    if (i >= src_.size()) {
+    const size_t i = MatchingClose(src_, pos_ + 1, '{', '}');
+    if (i == std::string_view::npos) {
       Fail("unbalanced ${...}");
       return false;
     }

@@ -11,16 +11,16 @@
 #include <set>
 #include <sstream>
 
-#include "policy/analysis/command.h"
-#include "policy/compile/glob.h"
-#include "base/hash.h"
-#include "policy/compile/model.h"
-#include "policy/policy.h"
-#include "policy/analysis/secrets.h"
 #include "base/duration.h"
-#include "base/yaml_map.h"
-#include "policy/compile/subject_pattern.h"
+#include "base/hash.h"
 #include "base/yaml_loader.h"
+#include "base/yaml_map.h"
+#include "policy/analysis/command.h"
+#include "policy/analysis/secrets.h"
+#include "policy/compile/glob.h"
+#include "policy/compile/model.h"
+#include "policy/compile/subject_pattern.h"
+#include "policy/policy.h"
 
 namespace jobgate::policy {
 namespace {
@@ -28,7 +28,6 @@ namespace {
 constexpr std::string_view kCanonicalFormat = "jobgate-policy-canonical/1";
 
 bool IsPlainScalar(const YAML::Node& node) { return node.Tag() == "?" || node.Tag().empty(); }
-
 
 const std::vector<std::string_view> kTopKeys = {"version", "snapshot", "description", "defaults",
                                                 "rules"};
@@ -38,12 +37,11 @@ const std::vector<std::string_view> kRuleKeys = {
     "reason", "constraints",  "approver_role", "risk_score", "examples",
     "rate",   "approval_ttl", "redact"};
 const std::vector<std::string_view> kMatchKeys = {
-    "topics", "not_topics", "tenants",       "environment",    "capability", "capabilities",
-    "actor",  "risk_tags",  "risk_tags_any", "risk_tags_none", "labels",     "args",
-    "job_id", "command",    "sql",           "path",           "egress",     "secrets_present",
-    "effects", "session"};
-const std::vector<std::string_view> kSessionKeys = {"denied", "held", "alerted",
-                                                    "denied_target"};
+    "topics",       "not_topics", "tenants",         "environment",   "capability",
+    "capabilities", "actor",      "risk_tags",       "risk_tags_any", "risk_tags_none",
+    "labels",       "args",       "job_id",          "command",       "sql",
+    "path",         "egress",     "secrets_present", "effects",       "session"};
+const std::vector<std::string_view> kSessionKeys = {"denied", "held", "alerted", "denied_target"};
 const std::vector<std::string_view> kSessionCountKeys = {"gt", "gte", "lt", "lte", "within"};
 const std::vector<std::string_view> kDeniedTargetKeys = {"same", "within"};
 const std::vector<std::string_view> kCommandKeys = {"program",   "not_program", "subcommand",
@@ -51,12 +49,11 @@ const std::vector<std::string_view> kCommandKeys = {"program",   "not_program", 
                                                     "args_glob", "opaque"};
 const std::vector<std::string_view> kSqlKeys = {"kind", "object"};
 const std::vector<std::string_view> kEgressKeys = {"hosts", "hosts_not_in"};
-const std::vector<std::string_view> kEffectsKeys = {"reads",   "writes",
-                                                    "deletes", "sends",
-                                                    "executes_inline_code", "inline_code",
-                                                    "deletes_resources"};
-const std::vector<std::string_view> kPathEffectKeys = {"recursive", "where", "outside_workspace",
-                                                       "glob", "program", "not_program"};
+const std::vector<std::string_view> kEffectsKeys = {
+    "reads",       "writes",           "deletes", "sends", "executes_inline_code",
+    "inline_code", "deletes_resources"};
+const std::vector<std::string_view> kPathEffectKeys = {"recursive", "where",   "outside_workspace",
+                                                       "glob",      "program", "not_program"};
 const std::vector<std::string_view> kSendsKeys = {"hosts", "hosts_not_in", "data"};
 const std::vector<std::string_view> kInlineCodeKeys = {"class"};
 const std::vector<std::string_view> kResourceKeys = {"program", "not_program"};
@@ -259,8 +256,8 @@ class PolicyCompiler {
   bool CompileSends(const YAML::Node& sends, EffectsCondition* c);
   bool CompileInlineCode(const YAML::Node& code, EffectsCondition* c);
   bool CompileDeletesResources(const YAML::Node& res, EffectsCondition* c);
-  bool CompilePathEffect(const YAML::Node& node, const std::string& what,
-                         PathEffectCondition* out, JsonValue* canon);
+  bool CompilePathEffect(const YAML::Node& node, const std::string& what, PathEffectCondition* out,
+                         JsonValue* canon);
   // where / outside_workspace of a path effect: places or'ed into `*places`; false (with an
   // error) when invalid.
   bool CompileWhere(const YAML::Node& where, const std::string& what, uint32_t* places,
@@ -285,6 +282,24 @@ class PolicyCompiler {
   void CompileExamples(const YAML::Node& node, CompiledRule* rule);
   void BuildIndexes(Policy::Impl* impl);
 
+  // Compiles `pattern` (at most 8 MiB of RE2 memory) into `*out` and charges it to the
+  // policy's total. False with an error at `node`: `refusal` and RE2's reason when it
+  // does not compile, or ChargeRegex's.
+  bool CompileRegex(const YAML::Node& node, const std::string& pattern, const std::string& refusal,
+                    std::unique_ptr<RE2>* out) {
+    RE2::Options options;
+    options.set_log_errors(false);
+    options.set_max_mem(8 << 20);
+    auto compiled = std::make_unique<RE2>(pattern, options);
+    if (!compiled->ok()) {
+      Error(node, refusal + compiled->error());
+      return false;
+    }
+    if (!ChargeRegex(node, *compiled)) return false;
+    *out = std::move(compiled);
+    return true;
+  }
+
   // Adds `re`'s program to the policy's total; false (with an error at `node`) once the
   // total is over CompileOptions::max_regex_instructions.
   bool ChargeRegex(const YAML::Node& node, const RE2& re) {
@@ -305,8 +320,9 @@ class PolicyCompiler {
 
 bool PolicyCompiler::CheckMap(const YAML::Node& node, std::string_view what,
                               const std::vector<std::string_view>& known) {
-  return CheckYamlMap(node, what, known,
-                      [this](const YAML::Node& at, const std::string& message) { Error(at, message); });
+  return CheckYamlMap(node, what, known, [this](const YAML::Node& at, const std::string& message) {
+    Error(at, message);
+  });
 }
 
 bool PolicyCompiler::GetString(const YAML::Node& node, std::string_view what, std::string* out) {
@@ -774,17 +790,7 @@ bool PolicyCompiler::CompileGlobs(const YAML::Node& node, const std::string& wha
     combined += "(?:" + re + ")";
     canon->push_back(JsonValue(glob));
   }
-  RE2::Options options;
-  options.set_log_errors(false);
-  options.set_max_mem(8 << 20);
-  auto compiled = std::make_unique<RE2>(combined, options);
-  if (!compiled->ok()) {
-    Error(node, "globs in " + what + " are too large or invalid: " + compiled->error());
-    return false;
-  }
-  if (!ChargeRegex(node, *compiled)) return false;
-  *out = std::move(compiled);
-  return true;
+  return CompileRegex(node, combined, "globs in " + what + " are too large or invalid: ", out);
 }
 
 void PolicyCompiler::CompileCommand(const YAML::Node& node, CompiledRule* rule, JsonValue* canon) {
@@ -1328,17 +1334,7 @@ bool PolicyCompiler::CompilePatterns(const YAML::Node& node, const std::string& 
     if (!combined.empty()) combined += "|";
     combined += "(?:" + re + ")";
   }
-  RE2::Options options;
-  options.set_log_errors(false);
-  options.set_max_mem(8 << 20);
-  auto compiled = std::make_unique<RE2>(combined, options);
-  if (!compiled->ok()) {
-    Error(node, "pattern in " + what + " is too large or invalid: " + compiled->error());
-    return false;
-  }
-  if (!ChargeRegex(node, *compiled)) return false;
-  *out = std::move(compiled);
-  return true;
+  return CompileRegex(node, combined, "pattern in " + what + " is too large or invalid: ", out);
 }
 
 bool PolicyCompiler::CompileExistsAndAbsent(const YAML::Node& node, const std::string& what,
@@ -1562,8 +1558,7 @@ void PolicyCompiler::CompileSecretsPresent(const YAML::Node& node, CompiledRule*
   rule->Action().secrets = std::move(c);
 }
 
-bool PolicyCompiler::GetWindow(const YAML::Node& node, const std::string& what,
-                               int64_t* out_ms) {
+bool PolicyCompiler::GetWindow(const YAML::Node& node, const std::string& what, int64_t* out_ms) {
   std::optional<int64_t> seconds;
   if (node.IsScalar()) seconds = ParseDurationSeconds(node.Scalar());
   if (!seconds || *seconds <= 0 || *seconds > 366 * 86400) {
