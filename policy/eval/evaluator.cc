@@ -1,5 +1,7 @@
 // Evaluation: the per-job hot path, plus the slow paths built on the same condition
 // checks (explain, examples). See docs/policy.md for the semantics implemented here.
+// What a job's action is (its command, SQL, paths, ...) is analysed in
+// action_analysis.cc; redaction is in redact.cc, verdict names in verdicts.cc.
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/time_util.h>
@@ -8,14 +10,11 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
-#include <functional>
 #include <limits>
 #include <memory>
 
 #include "policy/compile/model.h"
-#include "policy/analysis/path.h"
 #include "policy/policy.h"
-#include "policy/analysis/secrets.h"
 
 namespace jobgate::policy {
 namespace {
@@ -82,16 +81,6 @@ FieldValue ReadField(const FieldRef& ref, const v1::Job& job) {
     }
   }
   return {};
-}
-
-// The job's top-level `args.<key>`, or null when absent or JSON null.
-const Value* TopLevelArg(const v1::Job& job, const char* key) {
-  if (!job.has_args()) return nullptr;
-  auto it = job.args().fields().find(key);
-  if (it == job.args().fields().end()) return nullptr;
-  const Value& v = it->second;
-  if (v.kind_case() == Value::KIND_NOT_SET || v.kind_case() == Value::kNullValue) return nullptr;
-  return &v;
 }
 
 std::optional<double> ParseNumber(std::string_view s) {
@@ -342,8 +331,7 @@ bool EffectsHold(const EffectsCondition& c, const v1::Job& job, ActionAnalysis* 
       !AnyPathEffect(c.reads, fx.reads)) {
     return false;
   }
-  if (c.has_sends &&
-      std::none_of(fx.hosts.begin(), fx.hosts.end(), [&](const HostEffect& h) {
+  if (c.has_sends && std::none_of(fx.hosts.begin(), fx.hosts.end(), [&](const HostEffect& h) {
         if (c.sends_data && *c.sends_data != h.sends_data) return false;
         if (c.sends_hosts && !RE2::FullMatch(h.host, *c.sends_hosts)) return false;
         return !(c.sends_hosts_not_in && RE2::FullMatch(h.host, *c.sends_hosts_not_in));
@@ -358,13 +346,12 @@ bool EffectsHold(const EffectsCondition& c, const v1::Job& job, ActionAnalysis* 
     return false;
   }
   if (c.has_deletes_resources &&
-      std::none_of(fx.deleted_resources.begin(), fx.deleted_resources.end(),
-                   [&](const ResourceEffect& r) {
-                     if (!c.resource_programs.empty() && !Contains(c.resource_programs, r.program))
-                       return false;
-                     return c.resource_not_programs.empty() ||
-                            !Contains(c.resource_not_programs, r.program);
-                   })) {
+      std::none_of(
+          fx.deleted_resources.begin(), fx.deleted_resources.end(), [&](const ResourceEffect& r) {
+            if (!c.resource_programs.empty() && !Contains(c.resource_programs, r.program))
+              return false;
+            return c.resource_not_programs.empty() || !Contains(c.resource_not_programs, r.program);
+          })) {
     return false;
   }
   return true;
@@ -440,7 +427,8 @@ bool SessionHolds(const SessionCondition& c, const v1::Job& job, ActionAnalysis*
       return false;
     }
   }
-  if (c.denied_target && RepeatedTargets(c.target_kinds, c.target_within_ms, job, a, nullptr) == 0) {
+  if (c.denied_target &&
+      RepeatedTargets(c.target_kinds, c.target_within_ms, job, a, nullptr) == 0) {
     return false;
   }
   return true;
@@ -449,8 +437,8 @@ bool SessionHolds(const SessionCondition& c, const v1::Job& job, ActionAnalysis*
 // Checks each condition of `rule` in order. Returns -1 when all hold, else the index of
 // the first failing condition in the order: 0 topics, 1 not_topics, 2 risk_tags,
 // 3 risk_tags_any, 4 risk_tags_none, 5+k fields[k], then (n = fields.size()) 5+n path,
-// 6+n command, 7+n sql, 8+n egress, 9+n secrets_present, 10+n effects. `analysis` is only touched by
-// rules with path, command, sql, egress or secrets conditions.
+// 6+n command, 7+n sql, 8+n egress, 9+n secrets_present, 10+n effects. `analysis` is only touched
+// by rules with path, command, sql, egress or secrets conditions.
 int FirstFailingCondition(const CompiledRule& rule, const v1::Job& job,
                           const std::vector<std::string_view>& tokens, ActionAnalysis* analysis) {
   if (!rule.topics.empty() && !AnyTopicMatches(rule.topics, tokens)) return 0;
@@ -661,204 +649,6 @@ void MergeConstraints(const v1::Constraints& src, v1::Constraints* acc) {
 
 }  // namespace
 
-// --- Action analysis ------------------------------------------------------------------
-
-AnalysisSlot::~AnalysisSlot() { delete analysis_; }
-
-ActionAnalysis& AnalysisSlot::Ensure() {
-  if (analysis_ == nullptr) analysis_ = new ActionAnalysis();
-  return *analysis_;
-}
-
-const CommandAnalysis& ActionAnalysis::Command(const v1::Job& job) {
-  if (command_done) return command;
-  command_done = true;
-  command = CommandAnalysis();
-  const Value* v = TopLevelArg(job, "command");
-  if (v == nullptr) return command;
-  if (v->kind_case() == Value::kStringValue) {
-    command = AnalyzeCommandLine(v->string_value());
-  } else if (v->kind_case() == Value::kListValue) {
-    std::vector<std::string> argv;
-    for (const Value& item : v->list_value().values()) {
-      if (item.kind_case() != Value::kStringValue) {
-        command.opaque = true;
-        command.opaque_reason = "args.command lists a value that is not a string";
-        return command;
-      }
-      argv.push_back(item.string_value());
-    }
-    command = AnalyzeArgv(argv);
-  } else {
-    command.opaque = true;
-    command.opaque_reason = "args.command is neither a string nor a list of strings";
-  }
-  return command;
-}
-
-const std::vector<std::vector<std::string>>& ActionAnalysis::NormalizedArgs(const v1::Job& job) {
-  const CommandAnalysis& a = Command(job);
-  if (normalized_for_current_) return normalized_args;
-  normalized_args.clear();
-  for (const SimpleCommand& cmd : a.commands) {
-    std::vector<std::string> args;
-    args.reserve(cmd.args.size());
-    for (const std::string& arg : cmd.args) args.push_back(NormalizePath(arg));
-    normalized_args.push_back(std::move(args));
-  }
-  normalized_for_current_ = true;
-  return normalized_args;
-}
-
-const std::vector<SqlStatement>& ActionAnalysis::Sql(const v1::Job& job) {
-  if (sql_done) return sql;
-  sql_done = true;
-  sql.clear();
-  auto add = [this](std::string_view text) {
-    for (SqlStatement& st : ClassifySql(text)) sql.push_back(std::move(st));
-  };
-  if (const Value* v = TopLevelArg(job, "sql")) {
-    if (v->kind_case() == Value::kStringValue) {
-      add(v->string_value());
-    } else if (v->kind_case() == Value::kListValue) {
-      for (const Value& item : v->list_value().values()) {
-        if (item.kind_case() == Value::kStringValue) add(item.string_value());
-      }
-    }
-  }
-  for (const SimpleCommand& cmd : Command(job).commands) {
-    for (const std::string& text : SqlFromCommand(cmd)) add(text);
-  }
-  return sql;
-}
-
-const std::vector<std::string>& ActionAnalysis::Paths(const v1::Job& job, bool* present) {
-  if (!path_done) {
-    path_done = true;
-    paths.clear();
-    path_present = false;
-    if (const Value* v = TopLevelArg(job, "path")) {
-      path_present = true;
-      if (v->kind_case() == Value::kStringValue) {
-        paths.push_back(NormalizePath(v->string_value()));
-      } else if (v->kind_case() == Value::kListValue) {
-        for (const Value& item : v->list_value().values()) {
-          if (item.kind_case() == Value::kStringValue) {
-            paths.push_back(NormalizePath(item.string_value()));
-          }
-        }
-      }
-    }
-  }
-  *present = path_present;
-  return paths;
-}
-
-const std::vector<std::string>& ActionAnalysis::Secrets(const v1::Job& job) {
-  if (!secrets_done) {
-    secrets = SecretScanner::Default().DetectorsIn(job);
-    if (markers_are_secrets) {
-      std::vector<std::string> marked = SecretScanner::Default().MarkedDetectorsIn(job);
-      if (!marked.empty()) {
-        secrets.insert(secrets.end(), marked.begin(), marked.end());
-        std::sort(secrets.begin(), secrets.end());
-        secrets.erase(std::unique(secrets.begin(), secrets.end()), secrets.end());
-      }
-    }
-    secrets_done = true;
-  }
-  return secrets;
-}
-
-const CommandEffects& ActionAnalysis::Effects(const v1::Job& job) {
-  if (effects_done) return effects;
-  effects_done = true;
-  // The workspace root: args.workspace when the platform configures one, else args.cwd;
-  // the line starts in args.cwd. Only absolute paths count.
-  auto absolute = [&job](const char* key) -> std::string_view {
-    const Value* v = TopLevelArg(job, key);
-    if (v == nullptr || v->kind_case() != Value::kStringValue) return {};
-    const std::string& s = v->string_value();
-    return !s.empty() && s.front() == '/' ? std::string_view(s) : std::string_view();
-  };
-  const std::string_view cwd = absolute("cwd");
-  const std::string_view root = absolute("workspace");
-  effects = CommandEffectsOf(Command(job), root.empty() ? cwd : root, root.empty() ? "" : cwd);
-  return effects;
-}
-
-const std::vector<std::string>& ActionAnalysis::Hosts(const v1::Job& job) {
-  if (hosts_done) return hosts;
-  hosts_done = true;
-  hosts.clear();
-  if (const Value* url = TopLevelArg(job, "url"); url && url->kind_case() == Value::kStringValue) {
-    std::string host = UrlHost(url->string_value());
-    if (!host.empty()) hosts.push_back(std::move(host));
-  }
-  if (const Value* h = TopLevelArg(job, "host"); h && h->kind_case() == Value::kStringValue) {
-    std::string host;
-    for (char c : h->string_value()) host.push_back(static_cast<char>(std::tolower(c)));
-    if (!host.empty()) hosts.push_back(std::move(host));
-  }
-  for (const SimpleCommand& cmd : Command(job).commands) {
-    for (std::string& host : CommandHosts(cmd)) hosts.push_back(std::move(host));
-  }
-  return hosts;
-}
-
-// --- Verdicts -------------------------------------------------------------------------
-
-bool RoutesToWorker(v1::Verdict verdict) {
-  switch (verdict) {
-    case v1::ALLOW:
-    case v1::ALLOW_WITH_CONSTRAINTS:
-    case v1::ALERT:
-    case v1::REDACT:
-    case v1::THROTTLE:
-      return true;
-    default:
-      return false;
-  }
-}
-
-std::string_view VerdictName(v1::Verdict verdict) {
-  switch (verdict) {
-    case v1::ALLOW:
-      return "ALLOW";
-    case v1::ALLOW_WITH_CONSTRAINTS:
-      return "ALLOW_WITH_CONSTRAINTS";
-    case v1::ALERT:
-      return "ALERT";
-    case v1::REDACT:
-      return "REDACT";
-    case v1::THROTTLE:
-      return "THROTTLE";
-    case v1::REQUIRE_APPROVAL:
-      return "REQUIRE_APPROVAL";
-    case v1::DENY:
-      return "DENY";
-    case v1::TERMINATE:
-      return "TERMINATE";
-    default:
-      return "VERDICT_UNSPECIFIED";
-  }
-}
-
-bool ParseVerdict(std::string_view text, v1::Verdict* out) {
-  std::string upper;
-  for (char c : text) {
-    upper.push_back(c == '-' ? '_'
-                             : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-  }
-  for (int v = v1::ALLOW; v <= v1::TERMINATE; ++v) {
-    if (VerdictName(static_cast<v1::Verdict>(v)) == upper) {
-      *out = static_cast<v1::Verdict>(v);
-      return true;
-    }
-  }
-  return false;
-}
-
 // --- Policy ---------------------------------------------------------------------------
 
 Policy::Policy() = default;
@@ -1024,101 +814,6 @@ void Policy::FillDecision(const v1::Job& job, const Evaluation& eval, const Deci
     d->set_reason("decision could not be built");
     d->set_snapshot(snapshot_name_);
     d->set_snapshot_hash(hash_);
-  }
-}
-
-namespace {
-
-// Replaces every value of `job` whose slash path matches `paths` with a marker; records
-// each as {dotted path, "path"}.
-int RedactPaths(const RE2& paths, v1::Job* job, v1::Decision* decision) {
-  int replaced = 0;
-  // `value_text` is called only for a matching path: most values are not redacted, and
-  // printing a nested value at every level of the walk would cost its size times depth.
-  auto replace = [&](const std::string& slash_path, const std::string& dotted, auto value_text,
-                     auto set_marker) {
-    if (!RE2::FullMatch(slash_path, paths)) return false;
-    set_marker(SecretScanner::Marker("path", value_text()));
-    v1::Redaction* r = decision->add_redactions();
-    r->set_path(dotted);
-    r->set_detector("path");
-    ++replaced;
-    return true;
-  };
-  // Depth-first over args; a matched value (of any type) is replaced whole.
-  std::function<void(Value*, const std::string&, const std::string&, int)> walk =
-      [&](Value* v, const std::string& slash, const std::string& dotted, int depth) {
-        if (depth > 64) return;
-        auto text = [v] {
-          return v->kind_case() == Value::kStringValue ? v->string_value() : v->ShortDebugString();
-        };
-        if (replace(slash, dotted, text,
-                    [&](std::string m) { v->set_string_value(std::move(m)); })) {
-          return;
-        }
-        if (v->kind_case() == Value::kStructValue) {
-          for (auto& [key, field] : *v->mutable_struct_value()->mutable_fields()) {
-            walk(&field, slash + "/" + key, dotted + "." + key, depth + 1);
-          }
-        } else if (v->kind_case() == Value::kListValue) {
-          auto* values = v->mutable_list_value()->mutable_values();
-          for (int i = 0; i < values->size(); ++i) {
-            walk(values->Mutable(i), slash + "/" + std::to_string(i),
-                 dotted + "[" + std::to_string(i) + "]", depth + 1);
-          }
-        }
-      };
-  if (job->has_args()) {
-    for (auto& [key, field] : *job->mutable_args()->mutable_fields()) {
-      walk(&field, "args/" + key, "args." + key, 1);
-    }
-  }
-  for (auto& entry : *job->mutable_labels()) {
-    std::string& value = entry.second;  // a named reference: lambdas cannot capture bindings
-    replace(
-        "labels/" + entry.first, "labels." + entry.first, [&value] { return value; },
-        [&](std::string m) { value = std::move(m); });
-  }
-  if (!job->payload().empty()) {
-    replace(
-        "payload", "payload", [job] { return job->payload(); },
-        [&](std::string m) { job->set_payload(std::move(m)); });
-  }
-  return replaced;
-}
-
-}  // namespace
-
-int Policy::Redact(const Evaluation& eval, v1::Job* job, v1::Decision* decision) const noexcept {
-  try {
-    int replaced = 0;
-    bool scan_secrets = eval.verdict == v1::REDACT;
-    for (uint32_t m : eval.matched) {
-      const CompiledRule& rule = impl_->rules[m];
-      if (rule.decision == v1::REDACT) scan_secrets = true;
-      if (rule.redact_paths) replaced += RedactPaths(*rule.redact_paths, job, decision);
-    }
-    if (scan_secrets) {
-      std::vector<v1::Redaction> found;
-      replaced += SecretScanner::Default().RedactJob(job, &found);
-      for (auto& r : found) *decision->add_redactions() = std::move(r);
-    }
-    // A path built from a map key that holds a secret names the key redacted.
-    for (v1::Redaction& r : *decision->mutable_redactions()) {
-      if (SecretScanner::Default().Contains(r.path())) {
-        r.set_path(SecretScanner::Default().Redact(r.path(), "", nullptr));
-      }
-    }
-    return replaced;
-  } catch (...) {
-    // Fail closed: nothing of the job is left to leak.
-    job->clear_args();
-    job->clear_labels();
-    job->clear_payload();
-    v1::Redaction* r = decision->add_redactions();
-    r->set_path("*");
-    r->set_detector("error");
-    return -1;
   }
 }
 
