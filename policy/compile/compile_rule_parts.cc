@@ -181,6 +181,8 @@ void PolicyCompiler::CompileExamples(const YAML::Node& node, CompiledRule* rule)
   }
 }
 
+namespace {
+
 // Redaction paths are dotted ("args.env.*", "labels.session"); they are matched as
 // slash paths so that `*` stays within one segment and `**` crosses them. A label key is
 // one segment whatever dots it holds.
@@ -190,6 +192,8 @@ std::string RedactPathToSlashes(const std::string& dotted) {
   std::replace(out.begin(), out.end(), '.', '/');
   return out;
 }
+
+}  // namespace
 
 void PolicyCompiler::CompileRedact(const YAML::Node& node, CompiledRule* rule, JsonValue* canon) {
   if (!CheckMap(node, "redact", kRedactKeys)) return;

@@ -27,19 +27,10 @@
 #include "base/status.h"
 #include "jobgate/v1/jobgate.pb.h"
 #include "policy/compile/model.h"
+#include "policy/compile/yaml_values.h"
 #include "policy/policy.h"
 
 namespace jobgate::policy {
-
-// YAML node -> JSON text, for building Jobs with protobuf's JSON parser. Under `args`
-// plain scalars keep their YAML type; elsewhere every scalar is a string (the Job's
-// fields are strings), so `environment: 1` is "1", not a type error.
-void YamlToJson(const YAML::Node& node, bool typed, std::string* out);
-// YAML node -> JsonValue with sorted keys, for the canonical form.
-JsonValue YamlToCanonical(const YAML::Node& node);
-// A mapping of job fields -> Job, through YamlToJson and protobuf's JSON parser; an error
-// when not a mapping or not a valid Job (an unknown field included).
-Status JobFromYamlNode(const YAML::Node& node, v1::Job* job);
 
 class PolicyCompiler {
  public:

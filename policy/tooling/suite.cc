@@ -11,13 +11,10 @@
 #include "base/duration.h"
 #include "base/json.h"
 #include "base/yaml_loader.h"
+#include "policy/compile/yaml_values.h"
 #include "policy/session.h"
 
 namespace jobgate::policy {
-
-// compiler.cc
-Status JobFromYamlNode(const YAML::Node& node, v1::Job* job);
-void YamlToJson(const YAML::Node& node, bool typed, std::string* out);
 
 Status SessionFromNode(const YAML::Node& node, int64_t now_unix_ms, v1::SessionState* out);
 
