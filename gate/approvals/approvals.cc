@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/ascii.h"
 #include "base/hash.h"
 #include "gate/approvals/approval_wire.h"
 #include "gate/core/decisions.h"
@@ -62,15 +63,9 @@ std::string_view TenantOf(const v1::Job& job) {
 
 std::string StatusName(Record::Status status) { return Record::Status_Name(status); }
 
-std::string Lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 bool SameName(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
+           return AsciiLower(x) == AsciiLower(y);
          });
 }
 
@@ -335,7 +330,7 @@ ApprovalOutcome ApprovalService::Resolve(Verb verb, const v1::ApproveRequest& re
 
   if (record.status() != Record::PENDING) {
     std::string message =
-        "job '" + request.job_id() + "' was " + Lower(StatusName(record.status()));
+        "job '" + request.job_id() + "' was " + AsciiLower(StatusName(record.status()));
     if (!binding.approver().empty()) message += " by " + binding.approver();
     message += " at " + TimeUtil::ToString(binding.resolved_at());
     // No replay: the attempt is refused and recorded like any other refusal.
@@ -440,7 +435,7 @@ ApprovalOutcome ApprovalService::Finish(Record record, Record::Status status,
     auto now = store_->Get(record.job().tenant_id(), job_id);
     std::string message = "another resolution of job '" + job_id + "' won";
     if (now.ok()) {
-      message += ": it is " + Lower(StatusName(now->status()));
+      message += ": it is " + AsciiLower(StatusName(now->status()));
       if (!now->approval().approver().empty()) message += " by " + now->approval().approver();
       record = std::move(*now);
     }
@@ -451,12 +446,12 @@ ApprovalOutcome ApprovalService::Finish(Record record, Record::Status status,
     const double wait_seconds = TimeUtil::DurationToMilliseconds(record.approval().resolved_at() -
                                                                  record.approval().held_at()) /
                                 1000.0;
-    observer_->OnResolved(Lower(StatusName(status)), std::max(0.0, wait_seconds));
+    observer_->OnResolved(AsciiLower(StatusName(status)), std::max(0.0, wait_seconds));
   }
   if (Status published = Publish(&record); !published.ok()) {
     // The resolution stands (it is in the store); ReleasePending finishes the publishes.
     spdlog::warn("job '{}' {}; publishing it failed, will retry: {}", job_id,
-                 Lower(StatusName(status)), published.ToString());
+                 AsciiLower(StatusName(status)), published.ToString());
   }
   if (recount) ReportPending();
   return {Status::Ok(), "", std::move(record)};

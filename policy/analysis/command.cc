@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <span>
 
+#include "base/ascii.h"
 #include "policy/analysis/command_analyzer.h"
 
 namespace jobgate::policy {
@@ -614,16 +615,13 @@ std::string UrlHost(std::string_view url) {
   } else {
     rest = rest.substr(0, rest.find(':'));
   }
-  std::string host;
-  for (char c : rest) host.push_back((c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c);
-  return host;
+  return AsciiLower(rest);
 }
 
 std::vector<std::string> CommandHosts(const SimpleCommand& cmd) {
   std::vector<std::string> hosts;
   auto add = [&hosts](std::string_view h) {
-    std::string host;
-    for (char c : h) host.push_back((c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c);
+    std::string host = AsciiLower(h);
     if (!host.empty()) hosts.push_back(std::move(host));
   };
   const std::string& p = cmd.program;

@@ -5,6 +5,7 @@
 // into effects. Paths resolve against the current directory of the line (the workspace,
 // moved by `cd`), then are classified by ClassifyPath.
 
+#include "base/ascii.h"
 #include "policy/analysis/command_effects.h"
 
 #include <algorithm>
@@ -412,7 +413,7 @@ void EffectsBuilder::Redirections(const SimpleCommand& cmd) {
     if (StartsWith(t, "/dev/tcp/") || StartsWith(t, "/dev/udp/")) {
       t.remove_prefix(9);
       std::string host(t.substr(0, t.find('/')));
-      for (char& c : host) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+      AsciiLowerInPlace(&host);
       Host(std::move(host), true);
       continue;
     }
@@ -588,9 +589,7 @@ void EffectsBuilder::Copy(const SimpleCommand& cmd, bool move, bool remote) {
     std::string_view h = a.substr(0, colon);
     const size_t at = h.find('@');
     if (at != std::string_view::npos) h.remove_prefix(at + 1);
-    std::string out(h);
-    for (char& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-    return out;
+    return AsciiLower(h);
   };
   const std::string dest_host = remote ? remote_host(dest) : "";
   for (const std::string& a : args) {
@@ -952,7 +951,7 @@ void EffectsBuilder::Curl(const SimpleCommand& cmd) {
         continue;
       }
       std::string host = a.substr(0, a.find_first_of("/:"));
-      for (char& c : host) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+      AsciiLowerInPlace(&host);
       Host(std::move(host), sends);
       break;
     }
@@ -1045,8 +1044,7 @@ void EffectsBuilder::DeleteVerbs(const SimpleCommand& cmd) {
       "nuke",   "teardown", "deregister", "unregister", "truncate", "kill", "rmr", "deleteall",
       "dropdb", "un"};
   auto is_verb = [](std::string_view word) -> bool {
-    std::string w(word);
-    for (char& c : w) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+    const std::string w = AsciiLower(word);
     size_t start = 0;
     while (start <= w.size()) {
       size_t end = w.find_first_of("-_:.", start);

@@ -6,16 +6,11 @@
 #include <algorithm>
 #include <string>
 
+#include "base/ascii.h"
 #include "policy/analysis/command_analyzer.h"
 
 namespace jobgate::policy::analysis {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-  return out;
-}
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -127,7 +122,7 @@ void Analyzer::CheckEnvironment(std::string_view name, std::string_view value, i
 // A git setting whose value is a command (`core.sshCommand`, `diff.external`, ...) is
 // parsed as shell; `core.hooksPath` and `protocol.*.allow` make the line opaque.
 void Analyzer::GitSetting(std::string key, std::string_view value, int depth) {
-  key = Lower(key);
+  key = AsciiLower(key);
   if (key == "core.hookspath") {
     Opaque("git runs hooks from a directory named on the command line");
     return;
@@ -195,7 +190,7 @@ void Analyzer::RunGit(std::span<const Word> words, const StdinFacts& in, int dep
       break;
     }
     const size_t eq = setting.find('=');
-    const std::string key = Lower(std::string_view(setting).substr(0, eq));
+    const std::string key = AsciiLower(std::string_view(setting).substr(0, eq));
     const std::string value = eq == std::string::npos ? "" : setting.substr(eq + 1);
     if (key.rfind("alias.", 0) == 0) {
       git_aliases.emplace_back(key.substr(6), value);
@@ -206,7 +201,7 @@ void Analyzer::RunGit(std::span<const Word> words, const StdinFacts& in, int dep
   if (sub >= words.size() || stopped) return;
   const std::string& subcommand = words[sub].text;
   for (auto it = git_aliases.rbegin(); it != git_aliases.rend(); ++it) {
-    if (it->first == Lower(subcommand)) {
+    if (it->first == AsciiLower(subcommand)) {
       return GitAlias(it->second, words.first(sub), words.subspan(sub + 1), depth);
     }
   }
@@ -226,7 +221,7 @@ void Analyzer::RunGit(std::span<const Word> words, const StdinFacts& in, int dep
     operands.push_back(&words[i]);
   }
   if (operands.size() < 2) return;
-  const std::string key = Lower(operands[0]->text);
+  const std::string key = AsciiLower(operands[0]->text);
   if (key.rfind("alias.", 0) == 0) {
     return GitAlias(operands[1]->text, {}, {}, depth);
   }
@@ -307,7 +302,7 @@ bool SshCommandSetting(std::span<const Word> words, size_t i, std::string* value
   std::string opt;
   if (t == "-o" && i + 1 < words.size()) opt = words[i + 1].text;
   if (t.size() > 2 && t.rfind("-o", 0) == 0) opt = t.substr(2);
-  const std::string key = Lower(std::string_view(opt).substr(0, opt.find_first_of("= ")));
+  const std::string key = AsciiLower(std::string_view(opt).substr(0, opt.find_first_of("= ")));
   if (key == "proxycommand" || key == "localcommand" || key == "knownhostscommand" ||
       key == "remotecommand") {
     *value = opt.substr(std::min(opt.size(), key.size() + 1));

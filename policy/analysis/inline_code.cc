@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/ascii.h"
 #include "policy/analysis/command_effects.h"
 
 namespace jobgate::policy {
@@ -22,12 +23,6 @@ bool IsIdentStart(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
 bool IsIdentChar(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-  return out;
-}
 
 // True when `needle` occurs in `text` (lower-case) not followed by an identifier char.
 bool HasWord(std::string_view text, std::string_view needle) {
@@ -164,7 +159,7 @@ bool IsInert(std::string_view code) {
 
 // awk: system(), getline, pipes and output redirection to a file touch the system.
 CodeClass ClassifyAwk(std::string_view code) {
-  std::string lower = Lower(code);
+  std::string lower = AsciiLower(code);
   if (NamesDangerous(lower)) return CodeClass::kDangerous;
   if (lower.find("system") != std::string::npos || lower.find("getline") != std::string::npos ||
       lower.find("close") != std::string::npos || lower.find('|') != std::string::npos) {
@@ -194,7 +189,7 @@ size_t SkipDelimited(std::string_view code, size_t i, char delim) {
 // (read) commands, and the e and w flags of s///, touch the system; the rest of the
 // language (print, delete from the pattern space, substitute, branch, ...) is inert.
 CodeClass ClassifySed(std::string_view code) {
-  const std::string lower = Lower(code);
+  const std::string lower = AsciiLower(code);
   if (NamesDangerous(lower)) return CodeClass::kDangerous;
   const size_t n = code.size();
   size_t i = 0;
@@ -272,7 +267,7 @@ CodeClass ClassifyInlineCode(std::string_view program, std::string_view code) {
     return ClassifyAwk(code);
   }
   if (program == "sed" || program == "gsed") return ClassifySed(code);
-  const std::string lower = Lower(code);
+  const std::string lower = AsciiLower(code);
   if (NamesDangerous(lower)) return CodeClass::kDangerous;
   return IsInert(code) ? CodeClass::kInert : CodeClass::kTouches;
 }

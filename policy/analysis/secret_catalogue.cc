@@ -8,6 +8,8 @@
 #include <string>
 #include <unordered_set>
 
+#include "base/ascii.h"
+
 namespace jobgate::policy::analysis {
 namespace {
 
@@ -197,12 +199,6 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
-std::string Lower(std::string_view v) {
-  std::string lower(v);
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower;
-}
-
 // True when every byte of `s` is in `alphabet`.
 bool AllOf(std::string_view s, std::string_view alphabet) {
   return !s.empty() && s.find_first_not_of(alphabet) == std::string_view::npos;
@@ -241,7 +237,7 @@ bool IsPlaceholder(std::string_view v) {
       "example",     "placeholder", "redacted", "changeme", "xxxxxxxx",   "********",
       "your_",       "your-",       "dummy",    "sample",   "notasecret", "undefined",
       "process.env", "os.environ",  "getenv",   "fixme",    "replace_me"};
-  const std::string lower = Lower(v);
+  const std::string lower = AsciiLower(v);
   for (std::string_view w : kStopWords) {
     if (lower.find(w) != std::string::npos) return true;
   }
@@ -260,7 +256,7 @@ bool IsReference(std::string_view v) {
        (v[2] == '\\' || v[2] == '/'))) {
     return true;
   }
-  const std::string lower = Lower(v);
+  const std::string lower = AsciiLower(v);
   static constexpr std::array<std::string_view, 16> kRefPrefixes = {
       "arn:",  "env:",   "file:",   "vault:",  "ssm:",      "secretsmanager:",
       "sm:",   "gcpsm:", "awssm:",  "azkv:",   "keyvault:", "op:",

@@ -6,6 +6,8 @@
 #include <array>
 #include <span>
 
+#include "base/ascii.h"
+
 namespace jobgate::policy {
 namespace {
 
@@ -16,7 +18,6 @@ struct Token {
 };
 
 char Upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 bool IsWordChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
          c == '$' || static_cast<unsigned char>(c) >= 0x80;
@@ -194,7 +195,7 @@ std::string ObjectAfter(const std::vector<Token>& tokens, size_t verb) {
       continue;
     }
     std::string out;
-    for (char c : t) out.push_back(Lower(c));
+    for (char c : t) out.push_back(AsciiLower(c));
     return out;
   }
   return {};

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/ascii.h"
 #include "base/duration.h"
 #include "base/yaml_map.h"
 #include "policy/analysis/command.h"
@@ -148,7 +149,7 @@ void PolicyCompiler::CompileSql(const YAML::Node& node, CompiledRule* rule, Json
     const auto& names = SqlKindNames();
     JsonValue list = JsonValue::MakeArray();
     for (std::string kind : kinds) {
-      for (char& ch : kind) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      AsciiLowerInPlace(&kind);
       auto it = std::find(names.begin(), names.end(), kind);
       if (it == names.end()) {
         std::string hint = DidYouMean(kind, names);
@@ -166,9 +167,7 @@ void PolicyCompiler::CompileSql(const YAML::Node& node, CompiledRule* rule, Json
   }
   if (node["object"]) {
     if (!GetStringList(node["object"], "sql.object", &c.objects)) return;
-    for (std::string& o : c.objects) {
-      for (char& ch : o) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    }
+    for (std::string& o : c.objects) AsciiLowerInPlace(&o);
     std::sort(c.objects.begin(), c.objects.end());
     c.objects.erase(std::unique(c.objects.begin(), c.objects.end()), c.objects.end());
     JsonValue list = JsonValue::MakeArray();

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "base/ascii.h"
 #include "policy/analysis/command.h"
 #include "policy/analysis/command_effects.h"
 #include "policy/analysis/path.h"
@@ -164,8 +165,7 @@ const std::vector<std::string>& ActionAnalysis::Hosts(const v1::Job& job) {
     if (!host.empty()) hosts.push_back(std::move(host));
   }
   if (const Value* h = TopLevelArg(job, "host"); h && h->kind_case() == Value::kStringValue) {
-    std::string host;
-    for (char c : h->string_value()) host.push_back(static_cast<char>(std::tolower(c)));
+    std::string host = AsciiLower(h->string_value());
     if (!host.empty()) hosts.push_back(std::move(host));
   }
   for (const SimpleCommand& cmd : Command(job).commands) {
