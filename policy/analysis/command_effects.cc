@@ -185,14 +185,10 @@ bool IsDynamicText(std::string_view s) {
   return s.find('$') != std::string_view::npos || s.find('`') != std::string_view::npos;
 }
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 // A path under `dir` (or `dir` itself).
 bool Under(std::string_view path, std::string_view dir) {
-  if (dir == "/") return StartsWith(path, "/");
-  return StartsWith(path, dir) && (path.size() == dir.size() || path[dir.size()] == '/');
+  if (dir == "/") return path.starts_with("/");
+  return path.starts_with(dir) && (path.size() == dir.size() || path[dir.size()] == '/');
 }
 
 // State of one pass: the current directory and the effects found so far.
@@ -221,8 +217,8 @@ bool IsCleanRelative(std::string_view arg) {
 std::string Resolve(const Pass& p, std::string_view base, std::string_view arg) {
   (void)p;
   if (arg.empty()) return {};
-  const bool rooted = arg.front() == '/' || arg.front() == '~' || StartsWith(arg, "$HOME") ||
-                      StartsWith(arg, "${HOME}");
+  const bool rooted = arg.front() == '/' || arg.front() == '~' || arg.starts_with("$HOME") ||
+                      arg.starts_with("${HOME}");
   if (rooted || base.empty()) return NormalizePath(arg);
   if ((base.front() == '/' || base.front() == '~') && IsCleanRelative(arg)) {
     // Fast path: a normalized absolute base and a clean relative path need no work.
@@ -269,7 +265,7 @@ bool OptionValue(const std::vector<std::string>& argv, std::string_view opt, std
       if (index != nullptr) *index = i + 1;
       return true;
     }
-    if (t.size() > opt.size() && StartsWith(t, opt)) {
+    if (t.size() > opt.size() && t.starts_with(opt)) {
       if (opt.size() == 2 && opt[1] != '-') {
         *out = t.substr(2);
         if (index != nullptr) *index = i;
@@ -410,7 +406,7 @@ void EffectsBuilder::ChangeDirectory(const SimpleCommand& cmd) {
 void EffectsBuilder::Redirections(const SimpleCommand& cmd) {
   for (const Redirection& r : cmd.redirects) {
     std::string_view t = r.target;
-    if (StartsWith(t, "/dev/tcp/") || StartsWith(t, "/dev/udp/")) {
+    if (t.starts_with("/dev/tcp/") || t.starts_with("/dev/udp/")) {
       t.remove_prefix(9);
       std::string host(t.substr(0, t.find('/')));
       AsciiLowerInPlace(&host);
@@ -538,15 +534,15 @@ void EffectsBuilder::FileArguments(Model m, const SimpleCommand& cmd,
       return;
     case Model::kModeWrite: {
       const bool reference = std::any_of(cmd.argv.begin(), cmd.argv.end(), [](const auto& a) {
-        return StartsWith(a, "--reference");
+        return a.starts_with("--reference");
       });
       for (size_t i = reference ? 0 : 1; i < args.size(); ++i) Write(args[i], recursive_r);
       return;
     }
     case Model::kDd:
       for (const std::string& a : args) {
-        if (StartsWith(a, "if=")) Read(std::string_view(a).substr(3));
-        if (StartsWith(a, "of=")) Write(std::string_view(a).substr(3), false);
+        if (a.starts_with("if=")) Read(std::string_view(a).substr(3));
+        if (a.starts_with("of=")) Write(std::string_view(a).substr(3), false);
       }
       return;
     case Model::kFind:
@@ -617,7 +613,7 @@ void EffectsBuilder::Copy(const SimpleCommand& cmd, bool move, bool remote) {
   Write(dest, recursive);
   if (cmd.program == "rsync") {
     for (const std::string& f : cmd.flags) {
-      if (StartsWith(f, "--delete") || f == "--del") {
+      if (f.starts_with("--delete") || f == "--del") {
         Delete(dest, true);
         break;
       }
@@ -672,14 +668,14 @@ void EffectsBuilder::Tar(const SimpleCommand& cmd) {
     const std::string& t = argv[i];
     const bool old_style = i == 1 && !t.empty() && t[0] != '-' &&
                            t.find_first_not_of("cxtrudvzjJfpPkowWSOaZ") == std::string::npos;
-    if (StartsWith(t, "--")) {
+    if (t.starts_with("--")) {
       if (t == "--create") mode = 'c';
       if (t == "--extract" || t == "--get") mode = 'x';
       if (t == "--list") mode = 't';
       if (t == "--append" || t == "--update") mode = 'r';
       if (t == "--remove-files") remove_files = true;
       if (t == "--file" && i + 1 < argv.size()) file = argv[++i];
-      if (StartsWith(t, "--file=")) file = t.substr(7);
+      if (t.starts_with("--file=")) file = t.substr(7);
       if (t == "--directory" || t == "--exclude" || t == "--transform") ++i;
       continue;
     }
@@ -769,7 +765,7 @@ void EffectsBuilder::Interpreter(const SimpleCommand& cmd) {
   const std::string& p = cmd.program;
   const std::vector<std::string>& argv = cmd.argv;
   InterpreterArgs a;
-  if (StartsWith(p, "python") || StartsWith(p, "pypy")) a.letters = "c";
+  if (p.starts_with("python") || p.starts_with("pypy")) a.letters = "c";
   if (p == "php") a.letters = "r";
   if (p == "pwsh" || p == "powershell") a.letters = "cC";
   a.awk = p == "awk" || p == "gawk" || p == "mawk" || p == "nawk";
@@ -810,12 +806,12 @@ bool EffectsBuilder::InterpreterOption(const SimpleCommand& cmd, InterpreterArgs
     a->found_code = true;
     return true;
   }
-  if (StartsWith(t, "--eval=") || StartsWith(t, "--print=") || StartsWith(t, "--expression=")) {
+  if (t.starts_with("--eval=") || t.starts_with("--print=") || t.starts_with("--expression=")) {
     Code(t.substr(t.find('=') + 1), true);
     a->found_code = true;
     return true;
   }
-  if (StartsWith(t, "--in-place") || (a->sed && StartsWith(t, "-i")) ||
+  if (t.starts_with("--in-place") || (a->sed && t.starts_with("-i")) ||
       ((p == "perl" || p == "ruby") && t[1] != '-' && t[1] != 'M' && t[1] != 'I' && t[1] != 'r' &&
        t.find('i') != std::string::npos)) {
     a->in_place = true;
@@ -839,7 +835,7 @@ bool EffectsBuilder::InterpreterOption(const SimpleCommand& cmd, InterpreterArgs
     }
     return true;
   }
-  if (StartsWith(p, "python") && (t == "-m" || t == "-W" || t == "-X")) {
+  if (p.starts_with("python") && (t == "-m" || t == "-W" || t == "-X")) {
     if (t == "-m") return false;
     ++i;
     return true;
@@ -855,7 +851,7 @@ bool EffectsBuilder::InterpreterOption(const SimpleCommand& cmd, InterpreterArgs
     return true;
   }
   if (t[1] != '-' && t.size() > 2 && a->letters.find(t[1]) != std::string::npos && !a->awk &&
-      !a->sed && !StartsWith(p, "python")) {
+      !a->sed && !p.starts_with("python")) {
     Code(t.substr(2), true);  // -e'code' attached
     a->found_code = true;
   }
@@ -903,8 +899,8 @@ void EffectsBuilder::Curl(const SimpleCommand& cmd) {
   bool sends = false;
   for (size_t i = 1; i < cmd.argv.size(); ++i) {
     const std::string& t = cmd.argv[i];
-    const bool data = t == "-d" || StartsWith(t, "--data") || t == "-F" || t == "--form" ||
-                      StartsWith(t, "--form-string") || t == "--json" || t == "-T" ||
+    const bool data = t == "-d" || t.starts_with("--data") || t == "-F" || t == "--form" ||
+                      t.starts_with("--form-string") || t == "--json" || t == "-T" ||
                       t == "--upload-file";
     const bool method = t == "-X" || t == "--request";
     if (method && i + 1 < cmd.argv.size()) {
@@ -995,16 +991,16 @@ void EffectsBuilder::Socat(const SimpleCommand& cmd, const std::vector<std::stri
   for (const std::string& a : args) {
     std::string up = a;
     for (char& c : up) c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
-    if (StartsWith(up, "EXEC:") || StartsWith(up, "SYSTEM:")) {
+    if (up.starts_with("EXEC:") || up.starts_with("SYSTEM:")) {
       pass_.out.inline_code.push_back(
           InlineCode{cmd.program, a.substr(a.find(':') + 1), true, CodeClass::kDangerous});
-    } else if (StartsWith(up, "TCP") || StartsWith(up, "UDP") || StartsWith(up, "OPENSSL") ||
-               StartsWith(up, "SSL")) {
+    } else if (up.starts_with("TCP") || up.starts_with("UDP") || up.starts_with("OPENSSL") ||
+               up.starts_with("SSL")) {
       const size_t colon = a.find(':');
       std::string rest = a.substr(colon + 1);
       Host(rest.substr(0, rest.find_first_of(":,")), true);
-    } else if (StartsWith(up, "OPEN:") || StartsWith(up, "FILE:") || StartsWith(up, "CREATE:") ||
-               StartsWith(up, "GOPEN:")) {
+    } else if (up.starts_with("OPEN:") || up.starts_with("FILE:") || up.starts_with("CREATE:") ||
+               up.starts_with("GOPEN:")) {
       Read(std::string_view(a).substr(a.find(':') + 1));
     }
   }
@@ -1101,8 +1097,8 @@ PathPlace ClassifyPath(std::string_view path, std::string_view workspace) {
   if (path.empty() || IsDynamicText(path)) return PathPlace::kUnknown;
   const bool relative = path.front() != '/' && path.front() != '~';
   if (relative) {
-    if (path == ".." || StartsWith(path, "../..") || path == "../" ) return PathPlace::kAncestor;
-    if (StartsWith(path, "../")) {
+    if (path == ".." || path.starts_with("../..") || path == "../" ) return PathPlace::kAncestor;
+    if (path.starts_with("../")) {
       // `../*`, `../\*`: every sibling of the workspace, the parent included.
       const std::string_view rest = path.substr(3);
       if (rest.find_first_not_of("*\\") == std::string_view::npos) return PathPlace::kAncestor;
@@ -1121,9 +1117,9 @@ PathPlace ClassifyPath(std::string_view path, std::string_view workspace) {
     }
   }
   if (path == "/" || (path.size() > 1 && path[1] == '*')) return PathPlace::kSystem;
-  if (StartsWith(path, "/tmp/") || StartsWith(path, "/var/tmp/") || path == "/dev/null" ||
+  if (path.starts_with("/tmp/") || path.starts_with("/var/tmp/") || path == "/dev/null" ||
       path == "/dev/stdout" || path == "/dev/stderr" || path == "/dev/tty" ||
-      StartsWith(path, "/dev/fd/") || StartsWith(path, "/private/tmp/")) {
+      path.starts_with("/dev/fd/") || path.starts_with("/private/tmp/")) {
     // /tmp/* (every file of /tmp) is not one temporary file.
     return path.find('*') == 4 || path.find('*') == 8 ? PathPlace::kSystem : PathPlace::kTemp;
   }

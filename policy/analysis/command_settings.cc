@@ -10,14 +10,6 @@
 #include "policy/analysis/command_analyzer.h"
 
 namespace jobgate::policy::analysis {
-namespace {
-
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-}  // namespace
-
 void Analyzer::Resolve(Word* w) const {
   const std::string* home = nullptr;
   for (const auto& [name, value] : vars) {
@@ -127,7 +119,7 @@ void Analyzer::GitSetting(std::string key, std::string_view value, int depth) {
     Opaque("git runs hooks from a directory named on the command line");
     return;
   }
-  if (key.rfind("protocol.", 0) == 0 && EndsWith(key, ".allow")) {
+  if (key.rfind("protocol.", 0) == 0 && key.ends_with(".allow")) {
     Opaque("git protocol settings can run transport commands");
     return;
   }
@@ -137,7 +129,7 @@ void Analyzer::GitSetting(std::string key, std::string_view value, int depth) {
       "command",    ".clean",     ".smudge",         ".process",   ".driver",
       ".cmd",       "difffilter", "packobjectshook", "uploadpack", "receivepack"};
   bool command = key.rfind("pager.", 0) == 0;
-  for (std::string_view suffix : kCommandSuffixes) command = command || EndsWith(key, suffix);
+  for (std::string_view suffix : kCommandSuffixes) command = command || key.ends_with(suffix);
   if (!command || value.empty() || value == "true" || value == "false" ||
       std::all_of(value.begin(), value.end(), IsDigit)) {
     return;

@@ -195,10 +195,6 @@ const std::unordered_set<std::string_view>& ExampleValues() {
   return values;
 }
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 // True when every byte of `s` is in `alphabet`.
 bool AllOf(std::string_view s, std::string_view alphabet) {
   return !s.empty() && s.find_first_not_of(alphabet) == std::string_view::npos;
@@ -251,7 +247,7 @@ bool IsPlaceholder(std::string_view v) {
 
 bool IsReference(std::string_view v) {
   // File paths: absolute, relative, home, Windows drive.
-  if (v.front() == '/' || v.front() == '~' || StartsWith(v, "./") || StartsWith(v, "../") ||
+  if (v.front() == '/' || v.front() == '~' || v.starts_with("./") || v.starts_with("../") ||
       (v.size() > 2 && std::isalpha(static_cast<unsigned char>(v[0])) && v[1] == ':' &&
        (v[2] == '\\' || v[2] == '/'))) {
     return true;
@@ -262,7 +258,7 @@ bool IsReference(std::string_view v) {
       "sm:",   "gcpsm:", "awssm:",  "azkv:",   "keyvault:", "op:",
       "sops:", "ref:",   "secret:", "secrets."};
   for (std::string_view p : kRefPrefixes) {
-    if (StartsWith(lower, p)) return true;
+    if (lower.starts_with(p)) return true;
   }
   // Any URI (op://vault/item, vault://..., https://..., k8s://...): where a secret is.
   const size_t scheme = v.find("://");
